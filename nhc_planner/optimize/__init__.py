@@ -1,0 +1,1 @@
+"""Array-level OR-Tools facility-location models."""
