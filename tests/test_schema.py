@@ -6,8 +6,13 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from nhc_planner import CrsError, DuplicateKeyError, EmptyInputError, MissingColumnError
-from nhc_planner import ValueRangeError
+from nhc_planner import (
+    CrsError,
+    DuplicateKeyError,
+    EmptyInputError,
+    MissingColumnError,
+    ValueRangeError,
+)
 from nhc_planner.schema import AREA_COLUMNS, BNG, demand_points, validate_areas, validate_sites
 
 

@@ -20,7 +20,7 @@ def test_env_var_points_to_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_missing_fixture_skips_outside_ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NHC_FIXTURES", str(tmp_path))
     monkeypatch.setenv("CI", "false")
-    with pytest.raises(pytest.skip.Exception, match="missing.csv"):
+    with pytest.raises(pytest.skip.Exception, match=r"missing\.csv"):
         testing.require_fixture("missing.csv")
 
 
