@@ -1,0 +1,107 @@
+"""Tests of nhc_planner.need: the need formula and HLE quintiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nhc_planner._errors import MissingColumnError, ValueRangeError
+from nhc_planner.need import deprivation_factor, hle_gap_factor, hle_quintiles, need_score
+from nhc_planner.scenario import NeedWeights
+
+
+def _areas(**cols):
+    base = {
+        "population": [1000.0, 2000.0, 1500.0],
+        "imd_decile": [1, 5, 10],
+        "hle_years": [55.0, 62.0, 71.0],
+        "pop_65_plus": [100.0, 400.0, 600.0],
+    }
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def test_formula_by_hand():
+    w = NeedWeights(deprivation_weight=2.0, hle_weight=1.0, older_weight=0.5)
+    got = need_score(_areas(), w)
+    # area 0: D=1, H=(70-55)/20=0.75, A=0.1 -> 1000*(1+2+0.75+0.05)
+    # area 1: D=5/9, H=8/20=0.4, A=0.2 -> 2000*(1+10/9+0.4+0.1)
+    # area 2: D=0, H=0 (clipped), A=0.4 -> 1500*(1+0.2)
+    expected = [1000 * 3.8, 2000 * (1 + 10 / 9 + 0.5), 1500 * 1.2]
+    np.testing.assert_allclose(got, expected)
+
+
+def test_zero_weights_give_population():
+    w = NeedWeights(deprivation_weight=0, hle_weight=0, older_weight=0)
+    np.testing.assert_allclose(need_score(_areas(), w), [1000, 2000, 1500])
+
+
+def test_zero_population_area():
+    got = need_score(_areas(population=[0.0, 10.0, 10.0], pop_65_plus=[0.0, 1.0, 1.0]))
+    assert got[0] == 0.0
+
+
+def test_errors():
+    with pytest.raises(MissingColumnError, match="hle_years"):
+        need_score(_areas().drop(columns="hle_years"))
+    with pytest.raises(ValueRangeError, match="imd_decile"):
+        need_score(_areas(imd_decile=[0, 5, 10]))
+    with pytest.raises(ValueRangeError, match="hle_years"):
+        need_score(_areas(hle_years=[np.nan, 60.0, 60.0]))
+
+
+def test_factors():
+    assert deprivation_factor(np.arange(1, 11)).tolist()[0] == 1.0
+    assert hle_gap_factor(np.array([90.0]), reference=70, span=20).tolist() == [0.0]
+
+
+def test_quintiles_equal_population():
+    hle = np.arange(10, dtype=float)[::-1]
+    q = hle_quintiles(hle, np.ones(10))
+    assert q.tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+
+
+def test_quintiles_population_weighted():
+    # one huge area holds most people: it spans the middle quintiles
+    q = hle_quintiles(np.array([50.0, 60.0, 70.0]), np.array([10.0, 1000.0, 10.0]))
+    assert q.tolist() == [1, 3, 5]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 5000),
+            st.integers(1, 10),
+            st.floats(40, 80),
+            st.floats(0, 1),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.floats(0, 10),
+    st.floats(0, 10),
+)
+def test_properties(rows, w_dep, w_hle):
+    pop = np.array([r[0] for r in rows])
+    areas = pd.DataFrame(
+        {
+            "population": pop,
+            "imd_decile": [r[1] for r in rows],
+            "hle_years": [r[2] for r in rows],
+            "pop_65_plus": pop * np.array([r[3] for r in rows]),
+        }
+    )
+    w = NeedWeights(deprivation_weight=w_dep, hle_weight=w_hle, older_weight=1.0)
+    need = need_score(areas, w)
+    # need lies between population and population x (1 + sum of weights)
+    assert np.all(need >= pop - 1e-9)
+    assert np.all(need <= pop * (2 + w_dep + w_hle) + 1e-6)
+    q = hle_quintiles(areas["hle_years"].to_numpy(), pop)
+    assert set(q.tolist()) <= {1, 2, 3, 4, 5}
+    # lower HLE never gets a higher quintile
+    order = np.argsort(areas["hle_years"].to_numpy(), kind="stable")
+    assert np.all(np.diff(q[order]) >= 0)
