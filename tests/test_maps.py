@@ -1,0 +1,316 @@
+"""Tests for nhc_planner.maps: offline folium maps and static images."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import folium
+import pytest
+
+from nhc_planner import maps
+from nhc_planner._errors import MissingColumnError, NhcInputError, ValueRangeError
+from tests.report_helpers import tiny_plan, tiny_region
+
+# Hosts folium and friends load from by default; none may appear in offline output.
+CDN_HOSTS = (
+    "cdn.jsdelivr.net",
+    "cdnjs.cloudflare.com",
+    "code.jquery.com",
+    "netdna.bootstrapcdn.com",
+    "unpkg.com",
+    "d3js.org",
+    "tile.openstreetmap.org",
+)
+# URLs that appear in Leaflet's source as text, never fetched (SVG namespace,
+# attribution link, comments in leaflet.css).
+HARMLESS = ("http://www.w3.org/2000/svg", "https://leafletjs.com")
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def fetched_urls(page: str) -> list[str]:
+    """http(s) URLs in src/href attributes or CSS url(...) of a page."""
+    attrs = re.findall(r"""(?:src|href)\s*=\s*["'](https?://[^"']+)""", page)
+    css = re.findall(r"""url\(\s*["']?(https?://[^)"']+)""", page)
+    return [u for u in attrs + css if not u.startswith(HARMLESS)]
+
+
+def in_page(text: str, page: str) -> bool:
+    """True if ``text`` is in the page as is or JSON-escaped (inside a script)."""
+    return text in page or json.dumps(text)[1:-1] in page
+
+
+def assert_offline(page: str) -> None:
+    for host in CDN_HOSTS:
+        assert host not in page, f"{host} referenced"
+    assert fetched_urls(page) == []
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+@pytest.mark.parametrize(
+    ("func", "value", "expected"),
+    [
+        (maps.format_count, 1234.4, "1,234"),
+        (maps.format_count, None, "–"),
+        (maps.format_percent, 0.5, "50%"),
+        (maps.format_minutes, 7.25, "7.2 min"),
+        (maps.format_years, 60, "60.0 years"),
+        (maps.format_gbp, 1_500_000, "£1.50m"),
+        (maps.format_gbp, 999, "£999"),
+    ],
+)
+def test_formatters(func, value, expected):
+    assert func(value) == expected
+
+
+def test_phase_colours_distinct_and_existing_dark():
+    colours = [maps.phase_colour(p) for p in range(1, 8)]
+    assert len(set(colours)) == 7
+    assert maps.phase_colour(0) == maps.phase_colour(None) == "#333333"
+
+
+# --------------------------------------------------------------------------- need map
+
+
+def test_need_map_offline_inline_has_polygons_sites_legend():
+    region = tiny_region()
+    m = maps.need_map(region, colour_by="imd_decile")
+    assert isinstance(m, folium.Map)
+    page = maps.map_html(m, offline="inline")
+    assert_offline(page)
+    assert "L.map(" in page
+    assert "<script>" in page
+    assert "leaflet.js" not in page  # inlined, not linked
+    # every area polygon is in the GeoJSON, with people-formatted figures
+    assert page.count('"type": "Polygon"') + page.count('"type":"Polygon"') >= 12
+    assert "1,000" in page
+    assert re.search(r"Tinyton 000A (\\u0026|&)amp; Co", page)  # names HTML-escaped
+    assert "IMD decile" in page
+    assert "(most deprived)" in page
+    assert "Westshire" in page  # authority outline
+    for label in ("GP practice", "Hospital", "Pharmacy", "Community building"):
+        assert label in page
+
+
+def test_need_map_imd_decile_one_darkest():
+    region = tiny_region()
+    scale = maps._Scale(region.areas["imd_decile"], "imd_decile")
+
+    def lightness(hex_colour: str) -> float:
+        r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    by_decile = dict(zip(region.areas["imd_decile"], scale.colours, strict=True))
+    ordered = [lightness(by_decile[d]) for d in sorted(by_decile)]
+    assert ordered == sorted(ordered)
+    assert ordered[0] < ordered[-1]
+
+
+def test_need_map_computes_need_score_and_rejects_bad_options():
+    region = tiny_region()
+    page = maps.map_html(maps.need_map(region))  # need_score computed from the areas
+    assert "Need score" in page
+    with pytest.raises(ValueRangeError, match="colour_by='wealth'"):
+        maps.need_map(region, colour_by="wealth")
+    with pytest.raises(MissingColumnError, match="hle_years"):
+        maps.need_map(region.areas.drop(columns="hle_years"), colour_by="hle_years")
+
+
+def test_need_map_tiles_only_when_asked():
+    region = tiny_region()
+    url = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    page = maps.map_html(maps.need_map(region, sites=False, tiles=url))
+    assert "tile.openstreetmap.org" in page
+    assert "OpenStreetMap contributors" in page
+    assert "tile.openstreetmap.org" not in maps.map_html(maps.need_map(region, sites=False))
+
+
+# --------------------------------------------------------------------------- plan map
+
+
+@pytest.mark.parametrize("colour_by", maps.PLAN_COLOUR_BY)
+def test_plan_map_centres_numbered_with_why(colour_by):
+    plan = tiny_plan()
+    page = maps.map_html(maps.plan_map(plan, colour_by=colour_by))
+    assert_offline(page)
+    assert page.count("nhc-centre") >= 3
+    assert "Year 1" in page
+    assert "Year 2" in page
+    assert "Already open" in page
+    # the popup explains the choice with people-formatted figures
+    assert in_page("Brings 4,000 people within 15 minutes", page)
+    assert in_page("£9.50m", page)
+    assert in_page("60.4 years", page)
+    assert in_page("Next-best alternative", page)
+
+
+def test_plan_map_rejects_unknown_colour_and_missing_columns():
+    plan = tiny_plan()
+    with pytest.raises(ValueRangeError, match="expected one of"):
+        maps.plan_map(plan, colour_by="phase")
+    plan.centres = plan.centres.drop(columns="order")
+    with pytest.raises(MissingColumnError, match=r"plan\.centres.*order"):
+        maps.plan_map(plan)
+
+
+# --------------------------------------------------------------------------- assets
+
+
+def test_save_map_relative_copies_assets(tmp_path):
+    path = maps.save_map(maps.plan_map(tiny_plan()), tmp_path / "map.html", offline="relative")
+    page = path.read_text()
+    assert_offline(page)
+    assert 'src="assets/leaflet/leaflet.js"' in page
+    assert 'href="assets/leaflet/leaflet.css"' in page
+    for rel in (
+        "leaflet/leaflet.js",
+        "leaflet/leaflet.css",
+        "leaflet/LICENSE",
+        "jquery/LICENSE.txt",
+    ):
+        assert (tmp_path / "assets" / rel).is_file()
+
+
+def test_use_local_assets_data_uris_and_base_url():
+    m = maps.need_map(tiny_region(), colour_by="hle_years")
+    m.get_root().render()  # an earlier render leaves CDN links in the header
+    maps.use_local_assets(m)
+    assert {name for name, _ in m.default_js} == {"leaflet", "jquery"}
+    assert all(url.startswith("data:text/javascript;base64,") for _, url in m.default_js)
+    assert [name for name, _ in m.default_css] == ["leaflet_css"]
+    assert_offline(m.get_root().render())
+    maps.use_local_assets(m, base_url="/app/static/")
+    assert dict(m.default_js)["leaflet"] == "/app/static/leaflet/leaflet.js"
+    # the class-level lists of folium are untouched (no global state changed)
+    assert folium.Map.default_js[0][1].startswith("https://")
+
+
+def test_unvendored_plugin_asset_is_refused():
+    from folium.plugins import MiniMap
+
+    m = maps.need_map(tiny_region(), colour_by="imd_decile", sites=False)
+    MiniMap().add_to(m)
+    with pytest.raises(NhcInputError, match="MiniMap needs"):
+        maps.map_html(m)
+
+
+def test_vendored_leaflet_version_and_licences():
+    static = maps.static_dir()
+    head = (static / "leaflet" / "leaflet.js").read_text()[:200]
+    assert "1.9.4" in head
+    assert "BSD" in (static / "leaflet" / "LICENSE").read_text()
+    assert (
+        "MIT" in (static / "jquery" / "LICENSE.txt").read_text()
+        or "Permission" in (static / "jquery" / "LICENSE.txt").read_text()
+    )
+
+
+# --------------------------------------------------------------------------- static images
+
+
+def test_static_map_png_plan_and_region(tmp_path):
+    plan_png = maps.static_map_png(tiny_plan(), tmp_path / "plan.png", title="Tinyton")
+    region_png = maps.static_map_png(tiny_region(), tmp_path / "region.png")
+    for p in (plan_png, region_png):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert p.stat().st_size > 5_000
+
+
+# --------------------------------------------------------------------------- real browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_or_skip() -> str:
+    """Path of Debian's chromium; skip when absent, fail under CI."""
+    if Path(CHROMIUM).is_file() or shutil.which("chromium"):
+        return CHROMIUM if Path(CHROMIUM).is_file() else str(shutil.which("chromium"))
+    reason = f"headless browser test needs chromium at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        pytest.fail(reason + "; under CI=true this is a failure")
+    pytest.skip(reason)
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("offline", ["inline", "relative"])
+def test_saved_map_renders_in_headless_chromium(tmp_path, offline):
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    path = maps.save_map(maps.plan_map(tiny_plan()), tmp_path / "map.html", offline=offline)
+    external: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page.on(
+                "request",
+                lambda r: external.append(r.url) if r.url.startswith("http") else None,
+            )
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri())
+            page.wait_for_selector(".leaflet-container")
+            page.wait_for_selector("path.leaflet-interactive")
+            assert page.locator("path.leaflet-interactive").count() >= 12
+            assert page.locator(".nhc-centre").count() == 3
+            assert page.locator(".nhc-legend").count() == 1
+            page.locator(".nhc-centre", has_text="1").first.click()
+            popup = page.wait_for_selector(".leaflet-popup-content")
+            assert popup is not None
+            assert "Tinyton General" in popup.inner_text()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"plan_map_{offline}.png"))
+        finally:
+            browser.close()
+    assert external == []
+    assert errors == []
+
+
+@pytest.mark.browser
+def test_data_uri_assets_load_like_streamlit_folium(tmp_path):
+    """streamlit-folium loads ``default_js`` URLs with script tags; data URIs must work."""
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    m = maps.use_local_assets(maps.need_map(tiny_region(), colour_by="imd_decile"))
+    urls = json.dumps([u for _, u in m.default_js])
+    css = json.dumps([u for _, u in m.default_css])
+    page_html = (
+        '<html><head></head><body><div id="m" style="height:400px"></div><script>'
+        f"const js = {urls}; const css = {css};"
+        "css.forEach(h => {const l = document.createElement('link'); l.rel = 'stylesheet';"
+        " l.href = h; document.head.appendChild(l);});"
+        "(async () => { for (const s of js) { await new Promise((ok, bad) => {"
+        " const e = document.createElement('script'); e.src = s; e.async = false;"
+        " e.onload = ok; e.onerror = bad; document.body.appendChild(e); }); }"
+        " const map = L.map('m').setView([53.8, -1.5], 12);"
+        " L.circleMarker([53.8, -1.5]).addTo(map); window.done = !!window.jQuery; })();"
+        "</script></body></html>"
+    )
+    path = tmp_path / "loader.html"
+    path.write_text(page_html)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(path.as_uri())
+            page.wait_for_function("window.done === true")
+            assert page.locator("path.leaflet-interactive").count() == 1
+        finally:
+            browser.close()
