@@ -1,0 +1,1144 @@
+"""Multi-period (phased) maximal coverage: where to open centres, in what order, how big.
+
+The planning model behind :func:`nhc_planner.plan.plan`. It extends the maximal
+covering location problem (MCLP, Church & ReVelle 1974) over ``T`` periods
+(years) in which centres are opened and then stay open, with optional size
+choice and capacities, budgets, equity floors and a max-min objective.
+
+Formulation
+-----------
+Sets
+    ``I`` demand points; ``J`` candidate sites (allowed, not fixed); ``F`` fixed
+    (existing) sites, open from period 0; ``S`` sizes; ``t = 1..T`` periods;
+    ``N(i)`` the sites within the standard ``cost[i, j] <= max_cost``.
+
+Data
+    ``a_i`` weight (need) of demand point ``i``; ``w_t`` period weight
+    (default the HM Treasury Green Book discount ``1.035^-(t-1)``); ``k_t`` new
+    centres allowed in period ``t``; ``B_t`` budget of period ``t`` (GBP);
+    ``c_js`` capital cost of opening site ``j`` at size ``s``; ``d_i`` weekly
+    appointments of demand point ``i``; ``K_js`` weekly capacity of site ``j``
+    at size ``s`` (``K_f`` for a fixed site).
+
+Variables
+    ``y_jst`` in {0, 1}: site ``j`` is open at size ``s`` by the end of period
+    ``t``. Without capacities, ``z_it`` in [0, 1]: point ``i`` covered in
+    ``t``. With capacities, ``x_ijt`` in [0, 1]: the share of ``d_i`` served by
+    site ``j`` in ``t``, and ``z_it = sum_j x_ijt``.
+
+Objective (``objective="weighted"``)
+    ``max sum_t w_t sum_i a_i z_it`` -- weighted need covered, period by period,
+    so earlier coverage of high-need areas counts more.
+
+Constraints
+    * one size, once open stays open: ``sum_s y_jsT <= 1``;
+      ``y_js(t-1) <= y_jst``;
+    * new centres: ``sum_js (y_jst - y_js(t-1)) <= k_t`` (or cumulative
+      ``sum_js y_jst <= sum_{u<=t} k_u`` with ``carry_over=True``);
+    * budget: ``sum_js c_js (y_jst - y_js(t-1)) <= B_t`` (or cumulative);
+    * coverage (no capacities): ``z_it <= [N(i) ∩ F != {}] + sum_{j in N(i)∩J, s} y_jst``;
+    * service (capacities): ``sum_{j in N(i)} x_ijt <= 1``;
+      ``x_ijt <= sum_s y_jst``; ``sum_i d_i x_ijt <= sum_s K_js y_jst``
+      (``<= K_f`` for fixed sites): coverage counts only up to what a centre
+      can serve;
+    * equity floors: for a floor ``(G, v, rho, tau)`` (members, weights,
+      share, period): ``sum_{i in G} v_i z_i,tau >= rho sum_{i in G} v_i``;
+      for group floors, the same for every group ``g`` at ``T``.
+
+Max-min (``objective="maxmin"``)
+    First ``max m`` subject to ``sum_{i in g} u_i z_iT >= m sum_{i in g} u_i`` for
+    every group ``g`` (the worst-served group's share at the final period);
+    then, with ``m`` held at its optimum, the weighted objective above
+    (a lexicographic solve; each stage gets half the time limit).
+
+Preprocessing (each step provably keeps the optimum)
+    * demand points covered by a fixed site (no capacities) are always
+      covered: they leave the model as a constant;
+    * demand points no allowed or fixed site can reach, or with no weight in
+      the objective or any floor, leave the model (floors keep them in their
+      denominators);
+    * demand points with identical coverage sets (and the same floor
+      memberships and group, and with capacities the same weight/demand
+      ratio) are merged (:func:`~nhc_planner.optimize._common.aggregate_rows`);
+    * without capacities, sizes only change costs, so each site keeps its
+      cheapest size; candidates whose coverage set is contained in another
+      candidate's with no larger cost are dropped
+      (:func:`~nhc_planner.optimize._common.dominated_columns`, applied within
+      groups of equal cost). Not applied with capacities, where a second
+      site adds capacity.
+
+Solved as a MIP with HiGHS through OR-Tools (measured faster than SCIP and
+CP-SAT on the ICB-scale benchmark, see ``benchmarks/results_phased.md``) with
+the relative gap tolerance 0, so ``"optimal"`` means proven optimal; a time
+limit is always set and a result stopped by it says so with its gap.
+
+References
+----------
+.. [1] Church R, ReVelle C. "The maximal covering location problem". Papers of
+   the Regional Science Association 1974;32:101-18.
+.. [2] HM Treasury. "The Green Book: appraisal and evaluation in central
+   government" (2022): social time preference rate 3.5% a year.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix, vstack
+
+from nhc_planner._errors import ValueRangeError
+from nhc_planner.capacity import CostAssumptions, OpeningHours, SizeTemplate, weekly_capacity
+from nhc_planner.optimize._common import (
+    MipBackend,
+    MipModel,
+    MipOutcome,
+    SolveOptions,
+    aggregate_rows,
+    as_cost_matrix,
+    as_weights,
+    check_max_cost,
+    coverage_matrix,
+    dominated_columns,
+    infeasible_solution,
+    no_solution,
+    parse_options,
+    relative_gap,
+)
+from nhc_planner.optimize._solution import Solution, Status
+
+__all__ = [
+    "DEFAULT_PHASED_TIME_LIMIT_S",
+    "CoverageFloor",
+    "SizeOption",
+    "discount_weights",
+    "phased_coverage",
+]
+
+DEFAULT_PHASED_TIME_LIMIT_S = 120.0
+"""Default time limit of :func:`phased_coverage` (seconds)."""
+
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class SizeOption:
+    """A size the optimiser may choose for an opened site.
+
+    Attributes
+    ----------
+    name
+        Label (e.g. ``"medium"``).
+    capacity
+        Weekly appointments a centre of this size can serve (``np.inf`` = no limit).
+    capex_gbp
+        Capital cost of opening a centre of this size (GBP).
+    """
+
+    name: str
+    capacity: float = float("inf")
+    capex_gbp: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (self.capacity >= 0) or not (np.isfinite(self.capex_gbp) and self.capex_gbp >= 0):
+            msg = (
+                f"SizeOption {self.name!r}: capacity must be >= 0 and capex_gbp finite and "
+                f">= 0; found capacity={self.capacity}, capex_gbp={self.capex_gbp}"
+            )
+            raise ValueRangeError(msg)
+
+    @classmethod
+    def from_template(
+        cls,
+        template: SizeTemplate,
+        hours: OpeningHours | None = None,
+        *,
+        costs: CostAssumptions | None = None,
+    ) -> SizeOption:
+        """Size option of a :class:`~nhc_planner.capacity.SizeTemplate`.
+
+        Examples
+        --------
+        >>> from nhc_planner.capacity import size_template
+        >>> SizeOption.from_template(size_template("small", 6))
+        SizeOption(name='small', capacity=1296.0, capex_gbp=1620000.0)
+        """
+        return cls(
+            name=template.name,
+            capacity=weekly_capacity(template, hours, costs=costs),
+            capex_gbp=float(template.capex_gbp),
+        )
+
+
+@dataclass(frozen=True)
+class CoverageFloor:
+    """An equity floor: a group's covered share must reach ``share`` by ``period``.
+
+    Attributes
+    ----------
+    members
+        Boolean mask over demand points (e.g. ``imd_decile == 1``).
+    share
+        Required covered share of the group's weight, in [0, 1].
+    name
+        Label used in tables and explanations.
+    weights
+        Weights measuring the group (e.g. population); the model's
+        ``weights`` when None.
+    period
+        Period (1..T) by which the floor must hold; the final period when None.
+    """
+
+    members: npt.ArrayLike
+    share: float
+    name: str = "floor"
+    weights: npt.ArrayLike | None = None
+    period: int | None = None
+
+
+def discount_weights(periods: int, rate: float = 0.035) -> npt.NDArray[np.float64]:
+    """Period weights ``(1 + rate)^-(t-1)`` for ``t = 1..periods``.
+
+    The default rate is the HM Treasury Green Book social time preference rate.
+
+    Examples
+    --------
+    >>> discount_weights(3, 0.1).round(4).tolist()
+    [1.0, 0.9091, 0.8264]
+    """
+    return np.asarray((1.0 + rate) ** -np.arange(periods, dtype=float), dtype=float)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _per_period(
+    value: float | Sequence[float] | npt.ArrayLike | None, periods: int, name: str, integer: bool
+) -> npt.NDArray[np.float64] | None:
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(periods, float(arr))
+    if arr.shape != (periods,):
+        msg = (
+            f"{name}: expected a number or {periods} values (one per period); "
+            f"found shape {arr.shape}"
+        )
+        raise ValueRangeError(msg)
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+        msg = f"{name}: values must be finite and >= 0; found {arr.tolist()}"
+        raise ValueRangeError(msg)
+    if integer and np.any(arr != np.round(arr)):
+        msg = f"{name}: expected whole numbers of centres; found {arr.tolist()}"
+        raise ValueRangeError(msg)
+    return arr
+
+
+@dataclass(frozen=True)
+class _Floor:
+    name: str
+    period: int
+    share: float
+    weights: npt.NDArray[np.float64]  # member weights (0 outside the group), per demand point
+    total: float
+
+
+def _floors(
+    floors: Sequence[CoverageFloor],
+    groups: npt.ArrayLike | None,
+    group_floor: float | None,
+    group_weights: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64],
+    periods: int,
+) -> tuple[list[_Floor], npt.NDArray[np.int64] | None, list[Any]]:
+    n = weights.size
+    out: list[_Floor] = []
+    for f in floors:
+        members = np.asarray(f.members)
+        if members.shape != (n,) or members.dtype != bool:
+            msg = (
+                f"floor {f.name!r}: members must be a boolean mask with one entry per "
+                f"demand point ({n}); found dtype {members.dtype}, shape {members.shape}"
+            )
+            raise ValueRangeError(msg)
+        if not 0 <= f.share <= 1:
+            msg = f"floor {f.name!r}: share must be in [0, 1]; found {f.share}"
+            raise ValueRangeError(msg)
+        period = periods if f.period is None else int(f.period)
+        if not 1 <= period <= periods:
+            msg = f"floor {f.name!r}: period must be in 1..{periods}; found {f.period}"
+            raise ValueRangeError(msg)
+        v = weights if f.weights is None else as_weights(f.weights, n, f"floor {f.name!r} weights")
+        fw = np.where(members, v, 0.0)
+        out.append(_Floor(f.name, period, float(f.share), fw, float(fw.sum())))
+    if groups is None:
+        if group_floor is not None:
+            msg = "group_floor was given without groups (one label per demand point)"
+            raise ValueRangeError(msg)
+        return out, None, []
+    labels = np.asarray(groups)
+    if labels.shape != (n,):
+        msg = f"groups: expected one label per demand point ({n}); found shape {labels.shape}"
+        raise ValueRangeError(msg)
+    uniq, codes = np.unique(labels, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64)
+    if group_floor is not None:
+        if not 0 <= group_floor <= 1:
+            msg = f"group_floor must be a share in [0, 1]; found {group_floor}"
+            raise ValueRangeError(msg)
+        for g, label in enumerate(uniq):
+            gw = np.where(codes == g, group_weights, 0.0)
+            if gw.sum() > 0:
+                out.append(_Floor(f"group {label}", periods, float(group_floor), gw, gw.sum()))
+    return out, codes, list(uniq)
+
+
+# --------------------------------------------------------------------------- the reduced instance
+
+
+@dataclass
+class _Instance:
+    """The model after preprocessing (rows = merged demand points)."""
+
+    periods: int
+    period_weights: npt.NDArray[np.float64]
+    new_per_period: npt.NDArray[np.float64] | None
+    budget: npt.NDArray[np.float64] | None
+    carry_over: bool
+    cand: npt.NDArray[np.int64]  # original indices of candidate sites in the model
+    size_ok: npt.NDArray[np.bool_]  # (n_cand, n_sizes)
+    capex: npt.NDArray[np.float64]  # (n_cand, n_sizes)
+    cap: npt.NDArray[np.float64] | None  # (n_cand, n_sizes) capacity, None if uncapacitated
+    fixed: npt.NDArray[np.int64]  # original indices of fixed sites in the model (capacitated)
+    fixed_cap: npt.NDArray[np.float64]
+    rows_cand: list[npt.NDArray[np.int64]]  # per row, positions in cand
+    rows_fixed: list[npt.NDArray[np.int64]]  # per row, positions in fixed
+    a: npt.NDArray[np.float64]  # objective weight per row
+    d: npt.NDArray[np.float64]  # weekly demand per row
+    floor_w: npt.NDArray[np.float64]  # (n_rows, n_floors)
+    floor_const: npt.NDArray[np.float64]  # covered weight of each floor outside the model
+    group_w: npt.NDArray[np.float64]  # (n_rows, n_groups)
+    group_const: npt.NDArray[np.float64]
+    group_total: npt.NDArray[np.float64]
+    a_const: float  # objective weight covered outside the model (every period)
+
+
+@dataclass
+class _Built:
+    model: MipModel
+    y: list[list[list[Any]]]  # [cand][size][t]
+    cov: list[list[list[tuple[Any, float]]]]  # [row][t] -> terms of z_it
+    m: Any = None
+
+
+def _build(
+    inst: _Instance,
+    opts: SolveOptions,
+    backend: MipBackend,
+    *,
+    floors: Sequence[_Floor],
+    objective: Literal["weighted", "maxmin", "floor"],
+    floor_index: int = -1,
+    min_group_share: float | None = None,
+) -> _Built:
+    T = inst.periods
+    model = MipModel(opts, backend=backend, maximize=True)
+    solver = model.solver
+    n_cand, n_sizes = inst.size_ok.shape
+    # ---- variables: y[j][s][t], open by end of period t at size s
+    y: list[list[list[Any]]] = []
+    for j in range(n_cand):
+        y.append(
+            [
+                [solver.BoolVar(f"y{j}_{s}_{t}") for t in range(T)] if inst.size_ok[j, s] else []
+                for s in range(n_sizes)
+            ]
+        )
+        open_terms = [(y[j][s][T - 1], 1.0) for s in range(n_sizes) if inst.size_ok[j, s]]
+        if len(open_terms) > 1:
+            model.constraint(-np.inf, 1.0, open_terms)
+        for s in range(n_sizes):
+            for t in range(1, len(y[j][s])):
+                model.constraint(-np.inf, 0.0, [(y[j][s][t - 1], 1.0), (y[j][s][t], -1.0)])
+    # ---- opening limits per period (count and budget)
+    for limit, coef in ((inst.new_per_period, None), (inst.budget, inst.capex)):
+        if limit is None:
+            continue
+        cum = np.cumsum(limit)
+        for t in range(T):
+            terms: list[tuple[Any, float]] = []
+            for j in range(n_cand):
+                for s in range(n_sizes):
+                    if not inst.size_ok[j, s]:
+                        continue
+                    c = 1.0 if coef is None else float(coef[j, s])
+                    if c == 0.0:
+                        continue
+                    terms.append((y[j][s][t], c))
+                    if t > 0 and not inst.carry_over:
+                        terms.append((y[j][s][t - 1], -c))
+            ub = float(cum[t]) if inst.carry_over else float(limit[t])
+            if terms:
+                model.constraint(-np.inf, ub, terms)
+    # ---- coverage / service
+    n_rows = inst.a.size
+    cov: list[list[list[tuple[Any, float]]]] = []
+    if inst.cap is None:
+        for r in range(n_rows):
+            per_t = []
+            for t in range(T):
+                z = solver.NumVar(0.0, 1.0, f"z{r}_{t}")
+                terms = [(z, 1.0)]
+                for j in inst.rows_cand[r]:
+                    terms.extend((y[j][s][t], -1.0) for s in range(n_sizes) if inst.size_ok[j, s])
+                model.constraint(-np.inf, 0.0, terms)
+                per_t.append([(z, 1.0)])
+            cov.append(per_t)
+    else:
+        load_c: list[list[list[tuple[Any, float]]]] = [
+            [[] for _ in range(T)] for _ in range(n_cand)
+        ]
+        load_f: list[list[list[tuple[Any, float]]]] = [
+            [[] for _ in range(T)] for _ in range(inst.fixed.size)
+        ]
+        for r in range(n_rows):
+            per_t = []
+            for t in range(T):
+                terms = []
+                for j in inst.rows_cand[r]:
+                    x = solver.NumVar(0.0, 1.0, f"x{r}_c{j}_{t}")
+                    terms.append((x, 1.0))
+                    link = [(x, 1.0)]
+                    link.extend((y[j][s][t], -1.0) for s in range(n_sizes) if inst.size_ok[j, s])
+                    model.constraint(-np.inf, 0.0, link)
+                    if inst.d[r] > 0:
+                        load_c[j][t].append((x, float(inst.d[r])))
+                for f in inst.rows_fixed[r]:
+                    x = solver.NumVar(0.0, 1.0, f"x{r}_f{f}_{t}")
+                    terms.append((x, 1.0))
+                    if inst.d[r] > 0:
+                        load_f[f][t].append((x, float(inst.d[r])))
+                model.constraint(-np.inf, 1.0, terms)
+                per_t.append(terms)
+            cov.append(per_t)
+        for j in range(n_cand):
+            for t in range(T):
+                if not load_c[j][t]:
+                    continue
+                # an unlimited size can serve at most all the demand it reaches
+                reach_d = sum(c for _, c in load_c[j][t])
+                terms = list(load_c[j][t])
+                terms.extend(
+                    (y[j][s][t], -min(float(inst.cap[j, s]), reach_d))
+                    for s in range(n_sizes)
+                    if inst.size_ok[j, s]
+                )
+                model.constraint(-np.inf, 0.0, terms)
+        for f in range(inst.fixed.size):
+            if not np.isfinite(inst.fixed_cap[f]):
+                continue
+            for t in range(T):
+                if load_f[f][t]:
+                    model.constraint(-np.inf, float(inst.fixed_cap[f]), load_f[f][t])
+
+    def covered_terms(vec: npt.NDArray[np.float64], t: int) -> list[tuple[Any, float]]:
+        terms: list[tuple[Any, float]] = []
+        for r in np.flatnonzero(vec > 0):
+            terms.extend((v, c * float(vec[r])) for v, c in cov[r][t])
+        return terms
+
+    # ---- floors
+    for k, fl in enumerate(floors):
+        if objective == "floor":
+            continue
+        need = fl.share * fl.total - inst.floor_const[k]
+        if need <= _EPS * max(fl.total, 1.0):
+            continue
+        model.constraint(
+            need - _EPS * max(fl.total, 1.0),
+            np.inf,
+            covered_terms(inst.floor_w[:, k], fl.period - 1),
+        )
+    # ---- max-min lower bound held from a first stage
+    groups_live = np.flatnonzero(inst.group_total > 0)
+    if min_group_share is not None:
+        for g in groups_live:
+            need = min_group_share * inst.group_total[g] - inst.group_const[g]
+            if need > 0:
+                model.constraint(need, np.inf, covered_terms(inst.group_w[:, g], T - 1))
+    # ---- objective
+    built = _Built(model, y, cov)
+    if objective == "weighted":
+        terms = []
+        for t in range(T):
+            terms.extend((v, c * inst.period_weights[t]) for v, c in covered_terms(inst.a, t))
+        model.set_objective(terms, offset=float(inst.a_const * inst.period_weights.sum()))
+    elif objective == "floor":
+        fl = floors[floor_index]
+        model.set_objective(
+            covered_terms(inst.floor_w[:, floor_index], fl.period - 1),
+            offset=float(inst.floor_const[floor_index]),
+        )
+    else:
+        m = solver.NumVar(0.0, 1.0, "m")
+        built.m = m
+        for g in groups_live:
+            terms = covered_terms(inst.group_w[:, g], T - 1)
+            terms.append((m, -float(inst.group_total[g])))
+            model.constraint(-float(inst.group_const[g]), np.inf, terms)
+        model.set_objective([(m, 1.0)])
+    return built
+
+
+def _open_periods(
+    inst: _Instance, built: _Built
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per candidate in the model: opening period (1..T, -1 never) and size index."""
+    n_cand, n_sizes = inst.size_ok.shape
+    T = inst.periods
+    period = np.full(n_cand, -1, dtype=np.int64)
+    size = np.full(n_cand, -1, dtype=np.int64)
+    for j in range(n_cand):
+        for s in range(n_sizes):
+            if not inst.size_ok[j, s]:
+                continue
+            vals = MipModel.values(built.y[j][s])
+            if vals[T - 1] > 0.5:
+                period[j] = int(np.argmax(vals > 0.5)) + 1
+                size[j] = s
+    return period, size
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def phased_coverage(
+    cost: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    max_cost: float,
+    *,
+    periods: int = 5,
+    new_per_period: int | Sequence[int] | None = None,
+    budget_per_period: float | Sequence[float] | None = None,
+    carry_over: bool = False,
+    period_weights: npt.ArrayLike | None = None,
+    sizes: Sequence[SizeOption | SizeTemplate] | None = None,
+    site_capex: npt.ArrayLike | None = None,
+    allowed_sizes: npt.ArrayLike | None = None,
+    demand: npt.ArrayLike | None = None,
+    capacity: float | npt.ArrayLike | None = None,
+    fixed_capacity: float | npt.ArrayLike | None = None,
+    floors: Sequence[CoverageFloor] = (),
+    groups: npt.ArrayLike | None = None,
+    group_floor: float | None = None,
+    group_weights: npt.ArrayLike | None = None,
+    objective: Literal["weighted", "maxmin"] = "weighted",
+    fixed: Sequence[int] | npt.NDArray[Any] | None = None,
+    excluded: Sequence[int] | npt.NDArray[Any] | None = None,
+    time_limit_s: float = DEFAULT_PHASED_TIME_LIMIT_S,
+    threads: int = 1,
+    seed: int = 0,
+    backend: MipBackend = "highs",
+    explain_infeasible: bool = True,
+) -> Solution:
+    """Phased maximal coverage: choose sites, their opening period and size.
+
+    The formulation is in the module docstring (:mod:`nhc_planner.optimize.phased`).
+
+    Parameters
+    ----------
+    cost
+        ``(n_demand, n_sites)`` travel times (``np.inf`` = unreachable).
+    weights
+        Need weight per demand point (e.g. population x need score).
+    max_cost
+        The standard: a demand point is covered by a site with ``cost <= max_cost``.
+    periods
+        Number of periods ``T`` (years) in which centres open.
+    new_per_period
+        New centres allowed per period (a number or ``T`` numbers).
+    budget_per_period
+        Capital budget per period in GBP (a number or ``T`` numbers); needs
+        costs from ``sizes`` or ``site_capex``. At least one of
+        ``new_per_period`` and ``budget_per_period`` is required.
+    carry_over
+        When True, unused openings/budget carry over to later periods
+        (the limits become cumulative).
+    period_weights
+        ``T`` non-negative weights of each period's coverage; default
+        :func:`discount_weights` (3.5% a year).
+    sizes
+        Sizes to choose from (:class:`SizeOption`, or capacity templates
+        converted with :meth:`SizeOption.from_template`). Without ``sizes``,
+        one size with capacity ``capacity`` and cost ``site_capex``.
+    site_capex
+        Capital cost per site, ``(n_sites,)`` or ``(n_sites, n_sizes)``;
+        NaN entries fall back to the size's ``capex_gbp``.
+    allowed_sizes
+        ``(n_sites, n_sizes)`` boolean mask of sizes each site can take
+        (e.g. a room cap); all sizes when None.
+    demand
+        Weekly appointments per demand point. When given, coverage is only
+        counted up to the capacity of the centres serving it (demand may be
+        split between sites within the standard).
+    capacity
+        Weekly capacity of a new centre when ``sizes`` is None (a number or
+        one per site; ``np.inf`` = unlimited).
+    fixed_capacity
+        Weekly capacity of each fixed site (a number or one per fixed site,
+        in the sorted order of ``fixed``); default the largest size's capacity.
+    floors
+        Equity floors (:class:`CoverageFloor`).
+    groups
+        A label per demand point (e.g. local authority) for ``group_floor``
+        and ``objective="maxmin"``.
+    group_floor
+        Minimum covered share of every group at the final period.
+    group_weights
+        Weights measuring group coverage (default ``weights``).
+    objective
+        ``"weighted"`` (default) or ``"maxmin"``: maximise the smallest
+        group's covered share first, then the weighted objective.
+    fixed, excluded
+        Site indices (or masks) that are already open (period 0) / never open.
+    time_limit_s, threads, seed
+        Solver controls; a time limit is always set.
+    backend
+        MIP backend: ``"highs"`` (default), ``"scip"`` or ``"cbc"``.
+    explain_infeasible
+        When the floors cannot be met, run diagnostic solves to say which
+        floor fails and by how much (each with the full time limit / 4).
+
+    Returns
+    -------
+    Solution
+        ``open``: sites open at the end; ``assignment``: per demand point the
+        nearest open site within the standard at the end (the site serving
+        the largest share with capacities), -1 if none; ``fractions``: with
+        capacities, the ``(n_demand, n_sites)`` shares served at the end.
+        ``extras``: ``open_period`` (per site: 0 fixed, 1..T, -1 never),
+        ``size`` (per site: size name, ``"existing"``, or ``""``),
+        ``size_index`` (-1 when not a chosen size), ``point_coverage``
+        (``(n_demand, T+1)`` covered/served share by period, period 0 =
+        existing sites only), ``covered_period`` (per demand point: first
+        period with share >= 0.5, -1 never), ``coverage_by_period`` (weight
+        covered, ``T+1`` values), ``coverage_share_by_period``,
+        ``group_coverage`` (DataFrame ``group, total_weight, share_0..share_T``
+        or None), ``floors`` (DataFrame ``name, period, required, achieved``),
+        ``load`` and ``capacity`` per site (weekly appointments, with
+        demand), ``capex_by_period``, ``opened_by_period``, ``preprocessing``
+        (sizes before/after), ``message``, ``backend`` and, for
+        ``"maxmin"``, ``min_group_share``. An infeasible policy returns status
+        ``"infeasible"`` with ``extras["explanation"]``.
+
+    Raises
+    ------
+    ValueRangeError
+        For inconsistent inputs (shapes, negative values, no opening limit,
+        a budget without costs).
+
+    Examples
+    --------
+    >>> cost = np.array([[5.0, 30.0], [30.0, 5.0], [30.0, 8.0]])
+    >>> sol = phased_coverage(cost, [1.0, 1.0, 1.0], 10, periods=2, new_per_period=1)
+    >>> sol.status, sol.extras["open_period"].tolist()
+    ('optimal', [2, 1])
+    >>> sol.extras["coverage_by_period"].tolist()
+    [0.0, 2.0, 3.0]
+    """
+    start = time.perf_counter()
+    c = as_cost_matrix(cost)
+    n, m = c.shape
+    w = as_weights(weights, n)
+    standard = check_max_cost(max_cost)
+    opts = parse_options(
+        m, fixed=fixed, excluded=excluded, time_limit_s=time_limit_s, threads=threads, seed=seed
+    )
+    if isinstance(periods, bool) or int(periods) != periods or periods < 1:
+        msg = f"periods must be an integer >= 1; found {periods!r}"
+        raise ValueRangeError(msg)
+    T = int(periods)
+    k_t = _per_period(new_per_period, T, "new_per_period", integer=True)
+    b_t = _per_period(budget_per_period, T, "budget_per_period", integer=False)
+    if k_t is None and b_t is None:
+        msg = "phased_coverage needs new_per_period or budget_per_period (or both)"
+        raise ValueRangeError(msg)
+    pw = (
+        discount_weights(T)
+        if period_weights is None
+        else as_weights(period_weights, T, "period_weights")
+    )
+    if objective not in ("weighted", "maxmin"):
+        msg = f"objective must be 'weighted' or 'maxmin'; found {objective!r}"
+        raise ValueRangeError(msg)
+
+    # ---- sizes, capacities, costs per (site, size)
+    if sizes is None:
+        cap_site = np.full(m, np.inf) if capacity is None else np.asarray(capacity, float)
+        cap_site = np.broadcast_to(cap_site, (m,)) if cap_site.ndim == 0 else cap_site
+        if cap_site.shape != (m,) or np.any(np.isnan(cap_site)) or np.any(cap_site < 0):
+            msg = (
+                f"capacity: expected a number or {m} non-negative values (one per site); "
+                f"found shape {cap_site.shape}"
+            )
+            raise ValueRangeError(msg)
+        size_list = [SizeOption("standard", float("inf"), 0.0)]
+        cap_js = cap_site.reshape(m, 1).astype(float)
+    else:
+        if capacity is not None:
+            msg = "give either sizes (with their capacities) or capacity, not both"
+            raise ValueRangeError(msg)
+        size_list = [s if isinstance(s, SizeOption) else SizeOption.from_template(s) for s in sizes]
+        if not size_list:
+            msg = "sizes: expected at least one size"
+            raise ValueRangeError(msg)
+        cap_js = np.tile([s.capacity for s in size_list], (m, 1)).astype(float)
+    n_sizes = len(size_list)
+    capex_js = np.tile([s.capex_gbp for s in size_list], (m, 1)).astype(float)
+    if site_capex is not None:
+        sc = np.asarray(site_capex, float)
+        sc = sc.reshape(m, 1) if sc.shape == (m,) else sc
+        if sc.shape not in ((m, 1), (m, n_sizes)) or np.any(sc[~np.isnan(sc)] < 0):
+            msg = (
+                f"site_capex: expected {m} or ({m}, {n_sizes}) non-negative values "
+                f"(NaN = size default); found shape {np.shape(site_capex)}"
+            )
+            raise ValueRangeError(msg)
+        sc = np.broadcast_to(sc, (m, n_sizes))
+        capex_js = np.where(np.isnan(sc), capex_js, sc)
+    elif b_t is not None and sizes is None:
+        msg = "budget_per_period needs capital costs: give sizes or site_capex"
+        raise ValueRangeError(msg)
+    ok_js = np.ones((m, n_sizes), dtype=bool)
+    if allowed_sizes is not None:
+        ok_js = np.asarray(allowed_sizes, dtype=bool)
+        if ok_js.shape != (m, n_sizes):
+            msg = (
+                f"allowed_sizes: expected a ({m}, {n_sizes}) boolean mask; "
+                f"found shape {ok_js.shape}"
+            )
+            raise ValueRangeError(msg)
+    d = None if demand is None else as_weights(demand, n, "demand")
+    capacitated = d is not None and bool(
+        np.any(np.isfinite(cap_js[ok_js])) or fixed_capacity is not None
+    )
+    fixed_idx = opts.fixed
+    if fixed_capacity is None:
+        fcap = np.full(fixed_idx.size, float(np.max(cap_js)) if cap_js.size else np.inf)
+    else:
+        fcap = np.asarray(fixed_capacity, float)
+        fcap = np.full(fixed_idx.size, float(fcap)) if fcap.ndim == 0 else fcap
+        if fcap.shape != (fixed_idx.size,) or np.any(np.isnan(fcap)) or np.any(fcap < 0):
+            msg = (
+                f"fixed_capacity: expected a number or {fixed_idx.size} values (one per "
+                f"fixed site); found shape {fcap.shape}"
+            )
+            raise ValueRangeError(msg)
+    gw = w if group_weights is None else as_weights(group_weights, n, "group_weights")
+    floor_list, group_codes, group_labels = _floors(floors, groups, group_floor, gw, w, T)
+    if objective == "maxmin" and group_codes is None:
+        msg = "objective='maxmin' needs groups (one label per demand point)"
+        raise ValueRangeError(msg)
+
+    # ---- preprocessing
+    allowed = opts.allowed
+    cand_mask = allowed & ~opts.fixed_mask & ok_js.any(axis=1)
+    cover = coverage_matrix(c, standard)  # all sites
+    fixed_cover = cover[:, fixed_idx].any(axis=1) if fixed_idx.size else np.zeros(n, dtype=bool)
+    reach = (cover & (cand_mask | opts.fixed_mask)[np.newaxis, :]).any(axis=1)
+    n_floor = len(floor_list)
+    n_groups = len(group_labels)
+    Fw = np.column_stack([f.weights for f in floor_list]) if n_floor else np.zeros((n, 0))
+    Gw = np.zeros((n, n_groups))
+    if group_codes is not None:
+        Gw[np.arange(n), group_codes] = gw
+    relevant = (w > 0) | (Fw > 0).any(axis=1) | (Gw > 0).any(axis=1)
+    stats: dict[str, int] = {"demand_points": n, "sites": m}
+    if not capacitated:
+        const_rows = fixed_cover
+        keep_rows = reach & ~fixed_cover & relevant
+        d_eff = np.zeros(n)
+        # sizes only change costs: keep the cheapest allowed size per site
+        masked = np.where(ok_js, capex_js, np.inf)
+        best = np.argmin(masked, axis=1)
+        ok_js = np.zeros_like(ok_js)
+        ok_js[np.arange(m), best] = True
+        ok_js &= cand_mask[:, np.newaxis]
+    else:
+        const_rows = np.zeros(n, dtype=bool)
+        keep_rows = reach & relevant
+        d_eff = d if d is not None else np.zeros(n)
+    sub_cover = cover[keep_rows][:, cand_mask]
+    cand = np.flatnonzero(cand_mask)
+    if not capacitated and cand.size:
+        useful = sub_cover.any(axis=0)
+        chosen_cost = capex_js[cand][ok_js[cand]]  # one size each
+        drop = ~useful
+        cost_keys = chosen_cost if b_t is not None else np.zeros(cand.size)
+        for key in np.unique(cost_keys):
+            same = (cost_keys == key) & useful
+            if same.sum() > 1:
+                drop |= dominated_columns(sub_cover, same)
+        cand = cand[~drop]
+        sub_cover = sub_cover[:, ~drop]
+    stats["candidates_in_model"] = int(cand.size)
+    # merge identical rows (same coverage, floors, groups, and ratio with capacity)
+    key_parts = [sub_cover]
+    idx_rows = np.flatnonzero(keep_rows)
+    if capacitated:
+        key_parts.append(cover[idx_rows][:, fixed_idx])
+        # exact only when every weight has the same ratio to demand within a merged row
+        dd = d_eff[idx_rows][:, np.newaxis]
+        num = np.column_stack([w, Fw, Gw])[idx_rows]
+        ratio = np.where(dd > 0, num / np.where(dd > 0, dd, 1.0), np.where(num > 0, np.inf, 0.0))
+        _, rcode = np.unique(ratio, axis=0, return_inverse=True)
+        key_parts.append(
+            np.eye(int(rcode.max()) + 1 if rcode.size else 1, dtype=bool)[rcode.reshape(-1)]
+        )
+    key_parts.append(Fw[idx_rows] > 0)
+    key_parts.append(Gw[idx_rows] > 0)
+    key = np.column_stack(key_parts) if idx_rows.size else np.zeros((0, 1), dtype=bool)
+    _, _, inv = aggregate_rows(key)
+    n_rows = int(inv.max()) + 1 if inv.size else 0
+    first = np.zeros(n_rows, dtype=np.int64)
+    first[inv[::-1]] = np.arange(inv.size)[::-1]
+
+    def agg(vec: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        if not n_rows:
+            return np.zeros(0)
+        return np.asarray(np.bincount(inv, weights=vec[idx_rows], minlength=n_rows), dtype=float)
+
+    stats["rows_in_model"] = n_rows
+    rows_cand = [np.flatnonzero(sub_cover[first[r]]) for r in range(n_rows)]
+    fixed_cov_rows = (
+        cover[idx_rows][:, fixed_idx] if capacitated else np.zeros((idx_rows.size, 0), bool)
+    )
+    rows_fixed = [np.flatnonzero(fixed_cov_rows[first[r]]) for r in range(n_rows)]
+    inst = _Instance(
+        periods=T,
+        period_weights=pw,
+        new_per_period=k_t,
+        budget=b_t,
+        carry_over=carry_over,
+        cand=cand,
+        size_ok=ok_js[cand],
+        capex=capex_js[cand],
+        cap=cap_js[cand] if capacitated else None,
+        fixed=fixed_idx if capacitated else np.zeros(0, np.int64),
+        fixed_cap=fcap if capacitated else np.zeros(0),
+        rows_cand=rows_cand,
+        rows_fixed=rows_fixed,
+        a=agg(w),
+        d=agg(d_eff),
+        floor_w=np.column_stack([agg(Fw[:, k]) for k in range(n_floor)])
+        if n_floor
+        else np.zeros((n_rows, 0)),
+        floor_const=np.array([Fw[const_rows, k].sum() for k in range(n_floor)]),
+        group_w=np.column_stack([agg(Gw[:, g]) for g in range(n_groups)])
+        if n_groups
+        else np.zeros((n_rows, 0)),
+        group_const=Gw[const_rows].sum(axis=0),
+        group_total=Gw.sum(axis=0),
+        a_const=float(w[const_rows].sum()),
+    )
+    common_extras: dict[str, Any] = {"preprocessing": stats}
+
+    # ---- floors no site can meet: the reachable share is an upper bound
+    reach_all = reach | fixed_cover
+    for fl in floor_list:
+        reachable = float(fl.weights[reach_all].sum())
+        if fl.total > 0 and reachable < fl.share * fl.total - _EPS * fl.total:
+            explanation = (
+                f"Equity floor '{fl.name}' needs {fl.share:.1%} of its weight covered by period "
+                f"{fl.period}, but only {reachable / fl.total:.1%} of it is within {standard:g} "
+                f"of any allowed or existing site: a shortfall of "
+                f"{fl.share - reachable / fl.total:.1%} "
+                f"({fl.share * fl.total - reachable:,.0f} weight) whatever sites are chosen."
+            )
+            return infeasible_solution(
+                n, explanation, seconds=time.perf_counter() - start, **common_extras
+            )
+
+    # ---- solve
+    min_share = None
+    stage1: MipOutcome | None = None
+    if objective == "maxmin":
+        half = SolveOptions(
+            m, opts.fixed, opts.excluded, opts.time_limit_s / 2, opts.threads, opts.seed
+        )
+        b1 = _build(inst, half, backend, floors=floor_list, objective="maxmin")
+        stage1 = b1.model.solve()
+        if stage1.status not in ("optimal", "feasible"):
+            return _unsolved(
+                n,
+                stage1,
+                inst,
+                floor_list,
+                opts,
+                backend,
+                explain_infeasible,
+                standard,
+                start,
+                common_extras,
+            )
+        min_share = float(b1.m.solution_value()) - 1e-7
+        common_extras["min_group_share_bound"] = float(stage1.bound)
+        rest = max(opts.time_limit_s - stage1.seconds, 0.1 * opts.time_limit_s)
+        opts = SolveOptions(m, opts.fixed, opts.excluded, rest, opts.threads, opts.seed)
+    built = _build(
+        inst, opts, backend, floors=floor_list, objective="weighted", min_group_share=min_share
+    )
+    outcome = built.model.solve()
+    if outcome.status not in ("optimal", "feasible"):
+        return _unsolved(
+            n,
+            outcome,
+            inst,
+            floor_list,
+            opts,
+            backend,
+            explain_infeasible,
+            standard,
+            start,
+            common_extras,
+        )
+    status: Status = outcome.status
+    message = outcome.message
+    if stage1 is not None:
+        message = f"max-min stage {stage1.message}; weighted stage {outcome.message}"
+        if stage1.status != "optimal":
+            status = "feasible"
+
+    # ---- read the solution back onto the original sites and demand points
+    period_c, size_c = _open_periods(inst, built)
+    open_period = np.full(m, -1, dtype=np.int64)
+    open_period[fixed_idx] = 0
+    open_period[cand] = period_c
+    size_index = np.full(m, -1, dtype=np.int64)
+    size_index[cand] = size_c
+    size_names = np.full(m, "", dtype=object)
+    size_names[fixed_idx] = "existing"
+    chosen = size_index >= 0
+    size_names[chosen] = [size_list[s].name for s in size_index[chosen]]
+    site_cap = np.full(m, np.nan)
+    site_cap[chosen] = cap_js[chosen, size_index[chosen]]
+    site_cap[fixed_idx] = fcap
+    capex_site = np.zeros(m)
+    capex_site[chosen] = capex_js[chosen, size_index[chosen]]
+    point_cov = np.zeros((n, T + 1))
+    fractions = None
+    load = None
+    if not capacitated:
+        for t in range(T + 1):
+            is_open = (open_period >= 0) & (open_period <= t)
+            point_cov[:, t] = (cover[:, is_open]).any(axis=1)
+        dist = np.where(cover & (open_period >= 0)[np.newaxis, :], c, np.inf)
+        assignment = np.where(np.isfinite(dist).any(axis=1), np.argmin(dist, axis=1), -1)
+    else:
+        frac_t = np.zeros((T, n, m))
+        for r in range(n_rows):
+            members = idx_rows[inv == r]
+            for t in range(T):
+                for (var, _), j in zip(
+                    built.cov[r][t],
+                    [*cand[inst.rows_cand[r]], *inst.fixed[inst.rows_fixed[r]]],
+                    strict=True,
+                ):
+                    frac_t[t][np.ix_(members, [j])] = max(var.solution_value(), 0.0)
+        point_cov[:, 1:] = np.clip(frac_t.sum(axis=2), 0.0, 1.0).T
+        point_cov[:, 0] = _served_by_fixed(cover, fixed_idx, fcap, d_eff, w)
+        fractions = frac_t[T - 1]
+        load = fractions.T @ d_eff
+        served = fractions.max(axis=1)
+        assignment = np.where(served > _EPS, np.argmax(fractions, axis=1), -1)
+    covered_period = np.full(n, -1, dtype=np.int64)
+    hit = point_cov >= 0.5 - 1e-9
+    any_hit = hit.any(axis=1)
+    covered_period[any_hit] = np.argmax(hit[any_hit], axis=1)
+    coverage = point_cov.T @ w
+    extras: dict[str, Any] = {
+        **common_extras,
+        "open_period": open_period,
+        "size": size_names,
+        "size_index": size_index,
+        "sizes": tuple(size_list),
+        "point_coverage": point_cov,
+        "covered_period": covered_period,
+        "coverage_by_period": coverage,
+        "coverage_share_by_period": coverage / w.sum() if w.sum() > 0 else coverage * 0.0,
+        "capacity": site_cap,
+        "load": load,
+        "capex_site": capex_site,
+        "capex_by_period": np.array([capex_site[open_period == t].sum() for t in range(1, T + 1)]),
+        "opened_by_period": np.array([int(np.sum(open_period == t)) for t in range(1, T + 1)]),
+        "group_coverage": _group_table(group_codes, group_labels, gw, point_cov),
+        "floors": _floor_table(floor_list, point_cov),
+        "period_weights": pw,
+        "message": message,
+        "backend": backend,
+    }
+    if objective == "maxmin":
+        extras["min_group_share"] = (
+            float(min_share + 1e-7) if min_share is not None else float("nan")
+        )
+    objective_value = float(pw @ coverage[1:])
+    bound = float(outcome.bound)
+    gap = 0.0 if status == "optimal" else relative_gap(objective_value, bound)
+    return Solution(
+        open=np.flatnonzero(open_period >= 0).astype(np.int64),
+        assignment=assignment.astype(np.int64),
+        objective=objective_value,
+        bound=bound,
+        gap=gap,
+        status=status,
+        solve_seconds=time.perf_counter() - start,
+        fractions=fractions,
+        extras=extras,
+    )
+
+
+def _served_by_fixed(
+    cover: npt.NDArray[np.bool_],
+    fixed_idx: npt.NDArray[np.int64],
+    fcap: npt.NDArray[np.float64],
+    d: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """Period-0 served share with capacities: the LP over existing sites only."""
+    n = cover.shape[0]
+    if fixed_idx.size == 0:
+        return np.zeros(n)
+    pairs = np.argwhere(cover[:, fixed_idx])
+    if pairs.size == 0:
+        return np.zeros(n)
+    nv = pairs.shape[0]
+    rows_pt = coo_matrix((np.ones(nv), (pairs[:, 0], np.arange(nv))), shape=(n, nv))
+    rows_cap = coo_matrix(
+        (d[pairs[:, 0]], (pairs[:, 1], np.arange(nv))), shape=(fixed_idx.size, nv)
+    )
+    a_ub = vstack([rows_pt, rows_cap]).tocsr()
+    b_ub = np.concatenate([np.ones(n), np.where(np.isfinite(fcap), fcap, 1e18)])
+    res = linprog(-w[pairs[:, 0]], A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
+    if res.status != 0:
+        return np.zeros(n)
+    return np.clip(np.bincount(pairs[:, 0], weights=res.x, minlength=n), 0.0, 1.0)
+
+
+def _group_table(
+    codes: npt.NDArray[np.int64] | None,
+    labels: list[Any],
+    gw: npt.NDArray[np.float64],
+    point_cov: npt.NDArray[np.float64],
+) -> pd.DataFrame | None:
+    if codes is None:
+        return None
+    rows = []
+    for g, label in enumerate(labels):
+        members = codes == g
+        total = float(gw[members].sum())
+        shares = (
+            (point_cov[members].T @ gw[members]) / total
+            if total > 0
+            else np.full(point_cov.shape[1], np.nan)
+        )
+        rows.append(
+            {
+                "group": label,
+                "total_weight": total,
+                **{f"share_{t}": float(s) for t, s in enumerate(shares)},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _floor_table(floors: Sequence[_Floor], point_cov: npt.NDArray[np.float64]) -> pd.DataFrame:
+    rows = [
+        {
+            "name": f.name,
+            "period": f.period,
+            "required": f.share,
+            "achieved": float(point_cov[:, f.period] @ f.weights / f.total)
+            if f.total > 0
+            else float("nan"),
+        }
+        for f in floors
+    ]
+    return pd.DataFrame(rows, columns=["name", "period", "required", "achieved"])
+
+
+def _unsolved(
+    n: int,
+    outcome: MipOutcome,
+    inst: _Instance,
+    floor_list: Sequence[_Floor],
+    opts: SolveOptions,
+    backend: MipBackend,
+    explain: bool,
+    standard: float,
+    start: float,
+    extras: dict[str, Any],
+) -> Solution:
+    if outcome.status != "infeasible":
+        return no_solution(n, outcome, **extras)
+    text = (
+        _explain_infeasible(inst, floor_list, opts, backend, standard)
+        if explain
+        else ("The equity floors cannot all be met with the allowed sites and opening limits.")
+    )
+    return infeasible_solution(n, text, seconds=time.perf_counter() - start, **extras)
+
+
+def _explain_infeasible(
+    inst: _Instance,
+    floor_list: Sequence[_Floor],
+    opts: SolveOptions,
+    backend: MipBackend,
+    standard: float,
+) -> str:
+    """Say which floor fails and by how much: the best share each floor can reach alone."""
+    sub = SolveOptions(
+        opts.n_sites,
+        opts.fixed,
+        opts.excluded,
+        max(opts.time_limit_s / 4, 1.0),
+        opts.threads,
+        opts.seed,
+    )
+    failing: list[str] = []
+    reachable: list[str] = []
+    for k, fl in enumerate(floor_list):
+        if fl.total <= 0:
+            continue
+        built = _build(inst, sub, backend, floors=floor_list, objective="floor", floor_index=k)
+        out = built.model.solve()
+        if out.status not in ("optimal", "feasible"):
+            continue
+        best = float(out.bound) / fl.total  # an upper bound on the achievable share
+        if best < fl.share - 1e-9:
+            exact = (
+                ""
+                if out.status == "optimal"
+                else f" (proven bound; best found {out.objective / fl.total:.1%})"
+            )
+            failing.append(
+                f"Equity floor '{fl.name}' needs {fl.share:.1%} of its weight within {standard:g} "
+                f"by period {fl.period}, but at most {best:.1%}{exact} can be reached with the "
+                f"allowed number of new centres/budget: a shortfall of {fl.share - best:.1%} "
+                f"({fl.share * fl.total - float(out.bound):,.0f} weight)."
+            )
+        else:
+            reachable.append(f"'{fl.name}' (alone up to {best:.1%})")
+    if failing:
+        return " ".join(failing)
+    return (
+        "Each equity floor can be met on its own but not all together with the allowed number "
+        f"of new centres/budget: {', '.join(reachable)}. Lower a floor, or allow more "
+        "centres or budget."
+    )

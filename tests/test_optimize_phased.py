@@ -1,0 +1,490 @@
+"""Tests of the phased (multi-period) coverage model against brute-force enumeration."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from nhc_planner._errors import ValueRangeError
+from nhc_planner.capacity import size_template
+from nhc_planner.optimize.phased import (
+    CoverageFloor,
+    SizeOption,
+    discount_weights,
+    phased_coverage,
+)
+
+INF = np.inf
+SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+
+
+# --------------------------------------------------------------------------- brute force
+
+
+def _served(cover, open_sites, cap, d, w):
+    """Best weighted served share per point with the given open sites and capacities (LP)."""
+    n = cover.shape[0]
+    pairs = [(i, j) for i in range(n) for j in open_sites if cover[i, j]]
+    if not pairs:
+        return np.zeros(n)
+    if all(not np.isfinite(cap[j]) for j in open_sites):
+        share = np.zeros(n)
+        for i, _ in pairs:
+            share[i] = 1.0
+        return share
+    nv = len(pairs)
+    a = np.zeros((n + len(open_sites), nv))
+    b = np.concatenate([np.ones(n), [cap[j] if np.isfinite(cap[j]) else 1e9 for j in open_sites]])
+    pos = {j: k for k, j in enumerate(open_sites)}
+    for v, (i, j) in enumerate(pairs):
+        a[i, v] = 1.0
+        a[n + pos[j], v] = d[i]
+    res = linprog(
+        -np.array([w[i] for i, _ in pairs]), A_ub=a, b_ub=b, bounds=(0, 1), method="highs"
+    )
+    assert res.status == 0
+    share = np.zeros(n)
+    for v, (i, _) in enumerate(pairs):
+        share[i] += res.x[v]
+    return np.clip(share, 0, 1)
+
+
+def brute_force(
+    cost,
+    w,
+    max_cost,
+    *,
+    periods,
+    new_per_period=None,
+    budget=None,
+    sizes=None,
+    demand=None,
+    fixed=(),
+    excluded=(),
+    fixed_capacity=INF,
+    floors=(),
+    period_weights=None,
+    carry_over=False,
+):
+    """Best objective over every (opening period, size) choice per site; None if infeasible."""
+    cost = np.asarray(cost, float)
+    w = np.asarray(w, float)
+    n, m = cost.shape
+    cover = cost <= max_cost
+    pw = discount_weights(periods) if period_weights is None else np.asarray(period_weights)
+    sizes = sizes or [SizeOption("standard")]
+    cand = [j for j in range(m) if j not in fixed and j not in excluded]
+    choices = [(-1, -1)] + [(t, s) for t in range(1, periods + 1) for s in range(len(sizes))]
+    d = np.zeros(n) if demand is None else np.asarray(demand, float)
+    best = None
+    for combo in itertools.product(choices, repeat=len(cand)):
+        counts = np.zeros(periods)
+        spend = np.zeros(periods)
+        for t, s in combo:
+            if t > 0:
+                counts[t - 1] += 1
+                spend[t - 1] += sizes[s].capex_gbp
+        lim_ok = True
+        for lim, used in ((new_per_period, counts), (budget, spend)):
+            if lim is None:
+                continue
+            lim = np.broadcast_to(np.asarray(lim, float), (periods,))
+            if carry_over:
+                lim_ok &= bool(np.all(np.cumsum(used) <= np.cumsum(lim) + 1e-9))
+            else:
+                lim_ok &= bool(np.all(used <= lim + 1e-9))
+        if not lim_ok:
+            continue
+        shares = []
+        for t in range(1, periods + 1):
+            open_sites = list(fixed) + [
+                j for j, (tt, _) in zip(cand, combo, strict=True) if 0 < tt <= t
+            ]
+            cap = np.full(m, INF)
+            for j in fixed:
+                cap[j] = fixed_capacity
+            for j, (tt, s) in zip(cand, combo, strict=True):
+                if tt > 0:
+                    cap[j] = sizes[s].capacity
+            if demand is None:
+                share = (
+                    cover[:, open_sites].any(axis=1).astype(float) if open_sites else np.zeros(n)
+                )
+            else:
+                share = _served(cover, open_sites, cap, d, w)
+            shares.append(share)
+        ok = True
+        for f in floors:
+            fw = np.where(f.members, w if f.weights is None else f.weights, 0.0)
+            period = periods if f.period is None else f.period
+            if fw.sum() > 0 and shares[period - 1] @ fw < f.share * fw.sum() - 1e-7:
+                ok = False
+        if not ok:
+            continue
+        value = float(sum(pw[t] * (shares[t] @ w) for t in range(periods)))
+        if best is None or value > best + 1e-9:
+            best = value
+    return best
+
+
+@st.composite
+def instances(draw, max_demand=6, max_sites=4):
+    n = draw(st.integers(1, max_demand))
+    m = draw(st.integers(1, max_sites))
+    values = st.one_of(st.integers(0, 30).map(float), st.just(INF))
+    cost = np.array(draw(st.lists(values, min_size=n * m, max_size=n * m))).reshape(n, m)
+    w = np.array(draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), float)
+    periods = draw(st.integers(1, 3))
+    k = draw(st.lists(st.integers(0, 2), min_size=periods, max_size=periods))
+    roles = draw(
+        st.lists(st.sampled_from(["cand", "cand", "fixed", "excluded"]), min_size=m, max_size=m)
+    )
+    fixed = [j for j, r in enumerate(roles) if r == "fixed"]
+    excluded = [j for j, r in enumerate(roles) if r == "excluded"]
+    return cost, w, periods, k, fixed, excluded
+
+
+# --------------------------------------------------------------------------- hand-checked
+
+
+def test_docstring_instance_orders_by_gain():
+    cost = np.array([[5.0, 30.0], [30.0, 5.0], [30.0, 8.0]])
+    sol = phased_coverage(cost, [1.0, 1.0, 1.0], 10, periods=2, new_per_period=1)
+    assert sol.status == "optimal"
+    assert sol.extras["open_period"].tolist() == [2, 1]
+    assert sol.open.tolist() == [0, 1]
+    assert sol.assignment.tolist() == [0, 1, 1]
+    assert sol.extras["covered_period"].tolist() == [2, 1, 1]
+    assert sol.objective == pytest.approx(2.0 + 3.0 / 1.035)
+    assert sol.gap == 0.0
+
+
+def test_fixed_sites_open_in_period_zero_and_excluded_never():
+    cost = np.array([[5.0, 5.0, 30.0], [30.0, 30.0, 5.0]])
+    sol = phased_coverage(cost, [1, 1], 10, periods=1, new_per_period=1, fixed=[0], excluded=[2])
+    assert sol.extras["open_period"].tolist() == [0, -1, -1]
+    assert sol.extras["size"].tolist() == ["existing", "", ""]
+    assert sol.extras["coverage_by_period"].tolist() == [1.0, 1.0]
+
+
+def test_sizes_capacity_and_budget_choose_size():
+    # one site reaching 3 points of 10 appointments each; small serves 10, large 30.
+    cost = np.array([[1.0], [1.0], [1.0]])
+    sizes = [SizeOption("small", 10, 1.0), SizeOption("large", 30, 3.0)]
+    kw = {"periods": 1, "sizes": sizes, "demand": [10, 10, 10]}
+    cheap = phased_coverage(cost, [1, 1, 1], 5, budget_per_period=2.0, **kw)
+    rich = phased_coverage(cost, [1, 1, 1], 5, budget_per_period=3.0, **kw)
+    assert cheap.extras["size"].tolist() == ["small"]
+    assert cheap.objective == pytest.approx(1.0)
+    assert rich.extras["size"].tolist() == ["large"]
+    assert rich.objective == pytest.approx(3.0)
+    assert rich.extras["load"][0] == pytest.approx(30.0)
+    assert rich.extras["capex_by_period"].tolist() == [3.0]
+
+
+def test_capacity_limits_coverage_and_shares_demand():
+    # two points of demand 10 each, one site of capacity 15: 1.5 points served.
+    cost = np.array([[1.0, 50.0], [1.0, 1.0]])
+    sol = phased_coverage(
+        cost,
+        [2.0, 1.0],
+        5,
+        periods=1,
+        new_per_period=1,
+        demand=[10, 10],
+        capacity=15.0,
+        excluded=[1],
+    )
+    assert sol.objective == pytest.approx(2.0 + 0.5)
+    assert sol.fractions is not None
+    assert sol.fractions[:, 0].tolist() == pytest.approx([1.0, 0.5])
+    assert sol.extras["load"][0] == pytest.approx(15.0)
+
+
+def test_templates_accepted_as_sizes():
+    cost = np.array([[1.0]])
+    sol = phased_coverage(
+        cost,
+        [1.0],
+        5,
+        periods=1,
+        sizes=[size_template("small", 6)],
+        budget_per_period=2e6,
+        demand=[100.0],
+    )
+    assert sol.extras["size"].tolist() == ["small"]
+    assert sol.extras["capacity"][0] == pytest.approx(1296.0)
+
+
+def test_maxmin_protects_the_worst_group():
+    # group A: 3 heavy points near site 0; group B: 1 light point near site 1.
+    cost = np.array([[1.0, 50], [1.0, 50], [1.0, 50], [50, 1.0]])
+    w = np.array([5.0, 5.0, 5.0, 1.0])
+    groups = np.array(["A", "A", "A", "B"])
+    weighted = phased_coverage(cost, w, 5, periods=1, new_per_period=1, groups=groups)
+    maxmin = phased_coverage(
+        cost, w, 5, periods=2, new_per_period=1, groups=groups, objective="maxmin"
+    )
+    assert weighted.extras["open_period"].tolist() == [1, -1]
+    assert maxmin.extras["min_group_share"] == pytest.approx(1.0)
+    # lexicographic: both open, and the heavier group A comes first
+    assert maxmin.extras["open_period"].tolist() == [1, 2]
+    table = maxmin.extras["group_coverage"]
+    assert table["share_2"].tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_equity_floor_changes_choice_and_is_met():
+    cost = np.array([[1.0, 50], [1.0, 50], [50, 1.0]])
+    w = np.array([5.0, 5.0, 1.0])
+    deprived = np.array([False, False, True])
+    floor = CoverageFloor(deprived, 0.8, name="IMD decile 1")
+    sol = phased_coverage(cost, w, 5, periods=1, new_per_period=1, floors=[floor])
+    assert sol.extras["open_period"].tolist() == [-1, 1]
+    row = sol.extras["floors"].iloc[0]
+    assert row["achieved"] >= row["required"]
+
+
+def test_infeasible_floor_explained_with_shortfall():
+    # the deprived group splits between two sites; one centre can reach at most half.
+    cost = np.array([[1.0, 50], [50, 1.0], [1.0, 50]])
+    w = np.array([1.0, 1.0, 3.0])
+    floor = CoverageFloor(np.array([True, True, False]), 0.8, name="most deprived")
+    sol = phased_coverage(cost, w, 5, periods=1, new_per_period=1, floors=[floor])
+    assert sol.status == "infeasible"
+    text = sol.extras["explanation"]
+    assert "most deprived" in text
+    assert "at most 50.0%" in text
+    assert "shortfall of 30.0%" in text
+
+
+def test_unreachable_floor_explained_without_solving():
+    cost = np.array([[1.0], [INF], [INF]])
+    floor = CoverageFloor(np.array([True, True, True]), 0.5, name="rural")
+    sol = phased_coverage(cost, [1, 1, 1], 5, periods=2, new_per_period=3, floors=[floor])
+    assert sol.status == "infeasible"
+    assert "only 33.3%" in sol.extras["explanation"]
+    assert "shortfall of 16.7%" in sol.extras["explanation"]
+
+
+def test_jointly_infeasible_floors_say_so():
+    cost = np.array([[1.0, 50], [50, 1.0]])
+    floors = [
+        CoverageFloor(np.array([True, False]), 1.0, name="north"),
+        CoverageFloor(np.array([False, True]), 1.0, name="south"),
+    ]
+    sol = phased_coverage(cost, [1, 1], 5, periods=1, new_per_period=1, floors=floors)
+    assert sol.status == "infeasible"
+    assert "on its own but not all together" in sol.extras["explanation"]
+
+
+def test_group_floor_per_local_authority():
+    cost = np.array([[1.0, 50, 50], [50, 1.0, 50], [50, 50, 1.0], [1.0, 50, 50]])
+    groups = np.array(["LA1", "LA2", "LA2", "LA1"])
+    sol = phased_coverage(
+        cost, [1, 1, 1, 1], 5, periods=1, new_per_period=2, groups=groups, group_floor=0.5
+    )
+    table = sol.extras["group_coverage"]
+    assert (table["share_1"] >= 0.5 - 1e-9).all()
+    bad = phased_coverage(
+        cost, [1, 1, 1, 1], 5, periods=1, new_per_period=1, groups=groups, group_floor=0.5
+    )
+    assert bad.status == "infeasible"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"periods": 0, "new_per_period": 1}, "periods"),
+        ({"periods": 2}, "new_per_period or budget_per_period"),
+        ({"periods": 2, "new_per_period": [1, 2, 3]}, "one per period"),
+        ({"periods": 2, "new_per_period": 1.5}, "whole numbers"),
+        ({"periods": 2, "budget_per_period": 10.0}, "capital costs"),
+        ({"periods": 2, "new_per_period": 1, "objective": "maxmin"}, "needs groups"),
+        ({"periods": 2, "new_per_period": 1, "group_floor": 0.5}, "without groups"),
+        ({"periods": 2, "new_per_period": 1, "fixed": [0], "excluded": [0]}, "both fixed"),
+    ],
+)
+def test_invalid_inputs_raise(kwargs, match):
+    with pytest.raises(ValueRangeError, match=match):
+        phased_coverage(np.array([[1.0, 2.0]]), [1.0], 5, **kwargs)
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@SETTINGS
+@given(instances(), st.sampled_from([5.0, 10.0, 20.0]), st.booleans())
+def test_objective_equals_brute_force(inst, max_cost, carry_over):
+    cost, w, periods, k, fixed, excluded = inst
+    sol = phased_coverage(
+        cost,
+        w,
+        max_cost,
+        periods=periods,
+        new_per_period=k,
+        fixed=fixed,
+        excluded=excluded,
+        carry_over=carry_over,
+    )
+    best = brute_force(
+        cost,
+        w,
+        max_cost,
+        periods=periods,
+        new_per_period=k,
+        fixed=fixed,
+        excluded=excluded,
+        carry_over=carry_over,
+    )
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+    op = sol.extras["open_period"]
+    assert (op[fixed] == 0).all()
+    assert (op[excluded] == -1).all()
+    opened = sol.extras["opened_by_period"]
+    if carry_over:
+        assert np.all(np.cumsum(opened) <= np.cumsum(k))
+    else:
+        assert np.all(opened <= np.asarray(k))
+    cov = sol.extras["coverage_by_period"]
+    assert np.all(np.diff(cov) >= -1e-9)  # centres stay open: coverage never falls
+
+
+@SETTINGS
+@given(instances(max_sites=3), st.data())
+def test_budget_and_sizes_match_brute_force(inst, data):
+    cost, w, periods, _, fixed, excluded = inst
+    sizes = [SizeOption("small", INF, 2.0), SizeOption("large", INF, 5.0)]
+    budget = data.draw(st.lists(st.integers(0, 8).map(float), min_size=periods, max_size=periods))
+    sol = phased_coverage(
+        cost,
+        w,
+        10,
+        periods=periods,
+        budget_per_period=budget,
+        sizes=sizes,
+        fixed=fixed,
+        excluded=excluded,
+    )
+    best = brute_force(
+        cost, w, 10, periods=periods, budget=budget, sizes=sizes, fixed=fixed, excluded=excluded
+    )
+    assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+    assert np.all(sol.extras["capex_by_period"] <= np.asarray(budget) + 1e-9)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(instances(max_demand=4, max_sites=3), st.data())
+def test_capacitated_matches_brute_force_and_respects_capacity(inst, data):
+    cost, w, periods, k, fixed, excluded = inst
+    n = cost.shape[0]
+    demand = np.array(data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), float)
+    sizes = [SizeOption("small", 8.0, 1.0), SizeOption("large", 20.0, 2.0)]
+    sol = phased_coverage(
+        cost,
+        w,
+        10,
+        periods=periods,
+        new_per_period=k,
+        sizes=sizes,
+        demand=demand,
+        fixed=fixed,
+        excluded=excluded,
+        fixed_capacity=12.0,
+    )
+    best = brute_force(
+        cost,
+        w,
+        10,
+        periods=periods,
+        new_per_period=k,
+        sizes=sizes,
+        demand=demand,
+        fixed=fixed,
+        excluded=excluded,
+        fixed_capacity=12.0,
+    )
+    assert sol.objective == pytest.approx(best, rel=1e-5, abs=1e-5)
+    load = sol.extras["load"]
+    cap = sol.extras["capacity"]
+    is_open = sol.extras["open_period"] >= 0
+    assert np.all(load[is_open] <= cap[is_open] + 1e-6)
+    assert np.all(load[~is_open] <= 1e-9)
+    assert np.all(sol.extras["point_coverage"] <= 1 + 1e-9)
+
+
+@SETTINGS
+@given(instances(), st.data())
+def test_floors_met_when_feasible_else_infeasible(inst, data):
+    cost, w, periods, k, fixed, excluded = inst
+    n = cost.shape[0]
+    members = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    share = data.draw(st.sampled_from([0.3, 0.6, 1.0]))
+    floor = CoverageFloor(members, share, name="deprived")
+    sol = phased_coverage(
+        cost,
+        w,
+        10,
+        periods=periods,
+        new_per_period=k,
+        fixed=fixed,
+        excluded=excluded,
+        floors=[floor],
+    )
+    best = brute_force(
+        cost,
+        w,
+        10,
+        periods=periods,
+        new_per_period=k,
+        fixed=fixed,
+        excluded=excluded,
+        floors=[floor],
+    )
+    if best is None:
+        assert sol.status == "infeasible"
+        assert "deprived" in sol.extras["explanation"] or "together" in sol.extras["explanation"]
+    else:
+        assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+        row = sol.extras["floors"].iloc[0]
+        assert np.isnan(row["achieved"]) or row["achieved"] >= row["required"] - 1e-6
+
+
+@SETTINGS
+@given(instances())
+def test_coverage_never_decreases_with_more_centres(inst):
+    cost, w, periods, k, fixed, excluded = inst
+    final = []
+    for extra in range(3):
+        sol = phased_coverage(
+            cost,
+            w,
+            10,
+            periods=periods,
+            new_per_period=np.asarray(k) + extra,
+            fixed=fixed,
+            excluded=excluded,
+        )
+        final.append(sol.extras["coverage_by_period"][-1])
+    assert np.all(np.diff(final) >= -1e-9)
+
+
+def test_duplicate_rows_and_columns_do_not_change_optimum():
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0, 30, size=(8, 5))
+    cost = np.vstack([base, base[:3]])
+    cost = np.hstack([cost, cost[:, :2]])
+    w = rng.integers(1, 10, size=11).astype(float)
+    sol = phased_coverage(cost, w, 12, periods=2, new_per_period=1)
+    best = brute_force(cost, w, 12, periods=2, new_per_period=1)
+    assert sol.objective == pytest.approx(best)
+    pre = sol.extras["preprocessing"]
+    assert pre["rows_in_model"] < 11
+    assert pre["candidates_in_model"] < 7
