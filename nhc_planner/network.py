@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import networkx as nx
 import numpy as np
@@ -277,7 +277,7 @@ class RoadNetwork:
     @cached_property
     def extent(self) -> shapely.Geometry:
         """Convex hull of the nodes (EPSG:27700)."""
-        return shapely.convex_hull(shapely.multipoints(self.arrays.xy))
+        return cast(shapely.Geometry, shapely.convex_hull(shapely.multipoints(self.arrays.xy)))
 
     def summary(self) -> str:
         """One line of plain text (see :meth:`NetworkReport.summary`)."""
