@@ -1,0 +1,751 @@
+"""Assemble a :class:`~nhc_planner.region.Region` from official files.
+
+:class:`RegionInputs` names one file per role (boundaries, IMD, population,
+HLE, lookups, facilities); it is read from and written to a simple
+``sources.toml`` manifest (see ``docs/data.md``). :func:`build_region` joins
+every table on area codes for a local authority, an ICB or a list of areas,
+estimates each area's HLE, picks demand points and collects candidate sites.
+What does not join is counted and exemplified in a :class:`JoinReport`, kept
+in the region's notes and logged; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import tomli_w
+
+from nhc_planner._errors import DataFileError, JoinError, NhcInputError, ValueRangeError
+from nhc_planner.region import Region, RegionMeta
+from nhc_planner.schema import AGE_BANDS, AREA_COLUMNS, BNG, SITE_COLUMNS
+from nhc_planner.sources.boundaries import read_boundaries, read_centroids
+from nhc_planner.sources.facilities import read_epraccur, read_nhs_syndication, read_user_sites
+from nhc_planner.sources.hle import (
+    HLE_ESTIMATE_NOTE,
+    ONS_HLE_GRADIENT_MALE_2015_17,
+    estimate_area_hle,
+    read_hle,
+)
+from nhc_planner.sources.imd import read_imd
+from nhc_planner.sources.lookups import (
+    lsoa11_to_lsoa21,
+    read_lsoa11_lsoa21,
+    read_lsoa_icb,
+    read_lsoa_la,
+    read_ltla_utla,
+)
+from nhc_planner.sources.population import read_population
+
+__all__ = ["JoinReport", "RegionInputs", "build_region", "build_region_report"]
+
+log = logging.getLogger(__name__)
+
+#: Attribution statements required by the Open Government Licence v3.0.
+OGL_ATTRIBUTION: tuple[str, ...] = (
+    "Contains public sector information licensed under the Open Government Licence v3.0.",
+    "Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
+    "Contains OS data © Crown copyright and database right.",
+    "English Indices of Deprivation: Ministry of Housing, Communities and Local Government, "
+    "Open Government Licence v3.0.",
+    "Healthy life expectancy: ONS via OHID Fingertips, Open Government Licence v3.0.",
+)
+NHS_ATTRIBUTION = (
+    "NHS organisation data (NHS England ODS, NHS website syndication) licensed under the "
+    "Open Government Licence v3.0."
+)
+
+_PATH_FIELDS: tuple[str, ...] = (
+    "boundaries",
+    "imd",
+    "population",
+    "hle",
+    "lsoa_la",
+    "centroids",
+    "population_age",
+    "lsoa11_lsoa21",
+    "lsoa_icb",
+    "ltla_utla",
+    "gp_practices",
+    "hospitals",
+    "pharmacies",
+    "user_sites",
+    "postcodes",
+)
+_REQUIRED: tuple[str, ...] = ("boundaries", "imd", "population", "hle", "lsoa_la")
+_HLE_SEXES = ("mean", "male", "female", "persons")
+_N_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class RegionInputs:
+    """The files a region is built from, one per role, plus build options.
+
+    Paths may be given as strings; they are stored as :class:`~pathlib.Path`.
+
+    Parameters
+    ----------
+    boundaries
+        LSOA polygons (:func:`~nhc_planner.sources.boundaries.read_boundaries`).
+    imd
+        IMD file (:func:`~nhc_planner.sources.imd.read_imd`), 2011 or 2021 codes.
+    population
+        Population file, any layout of
+        :func:`~nhc_planner.sources.population.read_population`.
+    hle
+        HLE per authority (:func:`~nhc_planner.sources.hle.read_hle`).
+    lsoa_la
+        LSOA 2021 -> local authority lookup.
+    centroids
+        Population-weighted centroids (optional; else a point inside each polygon).
+    population_age
+        Population by age band when ``population`` has totals only.
+    lsoa11_lsoa21
+        LSOA 2011 -> 2021 lookup, needed when a table uses 2011 codes.
+    lsoa_icb
+        LSOA 2021 -> sub-ICB -> ICB lookup (needed to build by ICB code).
+    ltla_utla
+        Lower- to upper-tier authority lookup (HLE for two-tier districts).
+    gp_practices, hospitals, pharmacies, user_sites
+        Site files (optional).
+    postcodes
+        Postcode -> coordinates table for a GP file without coordinates.
+    hle_period
+        HLE period such as ``"2022 - 24"``; None = latest.
+    hle_sex
+        ``"mean"`` (of male and female), ``"male"``, ``"female"`` or ``"persons"``.
+    hle_gradient
+        HLE by national IMD decile 1..10 used for the area estimate.
+    site_buffer_m
+        Sites farther than this from the region are dropped (with a note).
+    """
+
+    boundaries: Path
+    imd: Path
+    population: Path
+    hle: Path
+    lsoa_la: Path
+    centroids: Path | None = None
+    population_age: Path | None = None
+    lsoa11_lsoa21: Path | None = None
+    lsoa_icb: Path | None = None
+    ltla_utla: Path | None = None
+    gp_practices: Path | None = None
+    hospitals: Path | None = None
+    pharmacies: Path | None = None
+    user_sites: Path | None = None
+    postcodes: Path | None = None
+    hle_period: str | None = None
+    hle_sex: str = "mean"
+    hle_gradient: tuple[float, ...] = ONS_HLE_GRADIENT_MALE_2015_17
+    site_buffer_m: float = 5000.0
+
+    def __post_init__(self) -> None:
+        for name in _PATH_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        if self.hle_sex not in _HLE_SEXES:
+            msg = f"RegionInputs.hle_sex must be one of {list(_HLE_SEXES)}; got '{self.hle_sex}'"
+            raise ValueRangeError(msg)
+        gradient = tuple(float(v) for v in self.hle_gradient)
+        if len(gradient) != 10:
+            msg = f"RegionInputs.hle_gradient needs 10 values (deciles 1..10); got {len(gradient)}"
+            raise ValueRangeError(msg)
+        object.__setattr__(self, "hle_gradient", gradient)
+        if not self.site_buffer_m >= 0:
+            msg = f"RegionInputs.site_buffer_m must be >= 0; got {self.site_buffer_m}"
+            raise ValueRangeError(msg)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> RegionInputs:
+        """Read a ``sources.toml`` manifest; relative paths are relative to its folder.
+
+        Raises
+        ------
+        DataFileError
+            If the file is not valid TOML, has unknown keys or lacks a required one.
+        """
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            msg = f"sources manifest {p} not found"
+            raise DataFileError(msg) from exc
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"{p}: not valid TOML ({exc})"
+            raise DataFileError(msg) from exc
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            msg = f"{p}: unknown key(s) {unknown}; expected keys among {sorted(known)}"
+            raise DataFileError(msg)
+        missing = [k for k in _REQUIRED if k not in data]
+        if missing:
+            msg = f"{p}: required key(s) {missing} missing; required: {list(_REQUIRED)}"
+            raise DataFileError(msg)
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _PATH_FIELDS:
+                if not isinstance(value, str):
+                    msg = f"{p}: key '{key}' must be a path string; got {value!r}"
+                    raise DataFileError(msg)
+                q = Path(value).expanduser()
+                kwargs[key] = q if q.is_absolute() else (p.parent / q)
+            elif key == "hle_gradient":
+                kwargs[key] = tuple(value)
+            else:
+                kwargs[key] = value
+        return cls(**kwargs)
+
+    def to_toml(self, path: str | Path) -> Path:
+        """Write a ``sources.toml`` manifest; paths are stored relative to its folder
+        where possible (POSIX separators). Returns the path written."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        out: dict[str, Any] = {}
+        base = p.parent.resolve()
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name in _PATH_FIELDS:
+                target = Path(value).resolve()
+                try:
+                    rel = Path(os.path.relpath(target, base))
+                    out[f.name] = rel.as_posix()
+                except ValueError:  # different drive on Windows
+                    out[f.name] = target.as_posix()
+            elif f.name == "hle_gradient":
+                out[f.name] = list(value)
+            else:
+                out[f.name] = value
+        p.write_text(
+            "# nhc-planner sources manifest: one file per role, paths relative to this file\n"
+            + tomli_w.dumps(out),
+            encoding="utf-8",
+        )
+        return p
+
+
+@dataclass(frozen=True)
+class JoinReport:
+    """What joined and what did not while building a region.
+
+    Attributes
+    ----------
+    n_boundaries
+        Areas in the boundary file.
+    n_selected
+        Areas selected (by LA, ICB or list) and present in the boundaries.
+    n_areas
+        Areas in the built region (complete rows).
+    not_in_boundaries
+        Selected codes (from the lookup or the list) absent from the boundary file.
+    missing
+        Per table, region areas the table has no row for.
+    dropped_areas
+        Areas left out because a required value is missing.
+    dropped_sites
+        Sites beyond the region plus buffer, per source.
+    notes
+        Notes from the readers (ignored rows, approximations, conversions).
+    """
+
+    n_boundaries: int
+    n_selected: int
+    n_areas: int
+    not_in_boundaries: tuple[str, ...] = ()
+    missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    dropped_areas: tuple[str, ...] = ()
+    dropped_sites: Mapping[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """True when every selected area joined every table."""
+        return not (self.not_in_boundaries or self.dropped_areas)
+
+    def lines(self) -> list[str]:
+        """Plain-language lines (counts and examples) for notes and logs."""
+        out = [
+            f"Join report: {self.n_areas} area(s) built of {self.n_selected} selected "
+            f"({self.n_boundaries} in the boundary file)."
+        ]
+        if self.not_in_boundaries:
+            out.append(
+                f"{len(self.not_in_boundaries)} selected area(s) are not in the boundary file, "
+                f"e.g. {list(self.not_in_boundaries[:_N_EXAMPLES])}"
+            )
+        for table, codes in self.missing.items():
+            if codes:
+                out.append(
+                    f"{len(codes)} area(s) have no row in the {table} table, "
+                    f"e.g. {list(codes[:_N_EXAMPLES])}"
+                )
+        if self.dropped_areas:
+            out.append(
+                f"{len(self.dropped_areas)} area(s) left out for missing values, "
+                f"e.g. {list(self.dropped_areas[:_N_EXAMPLES])}"
+            )
+        for source, n in self.dropped_sites.items():
+            if n:
+                out.append(f"{n} {source} site(s) beyond the region plus buffer were dropped")
+        out.extend(self.notes)
+        return out
+
+
+def _examples(codes: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(codes)))
+
+
+def _select(
+    boundaries: gpd.GeoDataFrame,
+    la: pd.DataFrame,
+    icb: pd.DataFrame | None,
+    *,
+    la_codes: Sequence[str] | None,
+    icb_codes: Sequence[str] | None,
+    area_codes: Sequence[str] | None,
+    inputs: RegionInputs,
+) -> tuple[set[str], str, tuple[str, ...]]:
+    """Return the selected area codes, a default region name and the defining codes."""
+    given = [x is not None for x in (la_codes, icb_codes, area_codes)]
+    if sum(given) > 1:
+        msg = "give at most one of la_codes, icb_codes, area_codes"
+        raise NhcInputError(msg)
+    if la_codes is not None:
+        wanted = [str(c).strip() for c in la_codes]
+        hit = la[la["la_code"].isin(wanted)]
+        absent = sorted(set(wanted) - set(hit["la_code"]))
+        if absent:
+            msg = (
+                f"local authority code(s) {absent} not in the LSOA->LA lookup {inputs.lsoa_la}; "
+                f"it has {la['la_code'].nunique()} authorities, e.g. "
+                f"{sorted(la['la_code'].unique())[:5]}"
+            )
+            raise JoinError(msg)
+        names = hit.drop_duplicates("la_code")["la_name"].tolist()
+        return set(hit["area_code"]), " + ".join(names), tuple(wanted)
+    if icb_codes is not None:
+        if icb is None:
+            msg = "building by ICB code needs an LSOA->ICB lookup (RegionInputs.lsoa_icb)"
+            raise NhcInputError(msg)
+        wanted = [str(c).strip() for c in icb_codes]
+        hit = icb[icb["icb_code"].isin(wanted)]
+        absent = sorted(set(wanted) - set(hit["icb_code"]))
+        if absent:
+            msg = (
+                f"ICB code(s) {absent} not in the LSOA->ICB lookup {inputs.lsoa_icb}; "
+                f"available e.g. {sorted(icb['icb_code'].unique())[:5]}"
+            )
+            raise JoinError(msg)
+        names = [
+            n or c for c, n in hit.drop_duplicates("icb_code")[["icb_code", "icb_name"]].values
+        ]
+        return set(hit["area_code"]), " + ".join(names), tuple(wanted)
+    if area_codes is not None:
+        wanted = [str(c).strip() for c in area_codes]
+        return set(wanted), f"Custom region ({len(set(wanted))} areas)", ()
+    return set(boundaries["area_code"]), Path(inputs.boundaries).stem, ()
+
+
+def _to_2021(
+    table: pd.DataFrame,
+    *,
+    role: str,
+    boundary_year: int | None,
+    inputs: RegionInputs,
+    lookup_cache: dict[str, pd.DataFrame],
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Carry a 2011-coded table onto 2021 codes when the boundaries are 2021."""
+    year = table.attrs.get("code_year")
+    if year != 2011 or boundary_year == 2011:
+        return table
+    if inputs.lsoa11_lsoa21 is None:
+        msg = (
+            f"the {role} table ({table.attrs.get('source')}) uses LSOA 2011 codes but the "
+            "boundaries use 2021 codes; give an LSOA 2011->2021 lookup (RegionInputs.lsoa11_lsoa21)"
+        )
+        raise JoinError(msg)
+    if "lookup" not in lookup_cache:
+        lookup_cache["lookup"] = read_lsoa11_lsoa21(inputs.lsoa11_lsoa21)
+    return lsoa11_to_lsoa21(table, lookup_cache["lookup"], **kwargs)
+
+
+def _require_overlap(codes: set[str], table: pd.DataFrame, role: str, source: Any) -> None:
+    if not codes & set(table["area_code"]):
+        msg = (
+            f"no overlap between the region's {len(codes)} area codes (e.g. "
+            f"{sorted(codes)[:3]}) and the {role} table {source} ({len(table)} rows, e.g. "
+            f"{sorted(table['area_code'])[:3]}); are they the same geography and code year?"
+        )
+        raise JoinError(msg)
+
+
+def _population(
+    inputs: RegionInputs,
+    *,
+    boundary_year: int | None,
+    lookup_cache: dict[str, pd.DataFrame],
+    notes: list[str],
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    pop = read_population(inputs.population)
+    vintages = {"population": str(pop.attrs.get("vintage", ""))}
+    notes.extend(pop.attrs.get("notes", []))
+    pop = _to_2021(
+        pop,
+        role="population",
+        boundary_year=boundary_year,
+        inputs=inputs,
+        lookup_cache=lookup_cache,
+        counts=["population", *AGE_BANDS],
+    )
+    if pop.attrs.get("unmatched_2011") is not None:
+        notes.extend(pop.attrs.get("notes", [])[-2:])
+    pop = pop[["area_code", "population", *AGE_BANDS]]
+    if pop[list(AGE_BANDS)].isna().all().all():
+        if inputs.population_age is None:
+            msg = (
+                f"the population file {inputs.population} has totals only; give a population "
+                "by age file (RegionInputs.population_age) for the 0-15, 16-64, 65+ bands"
+            )
+            raise DataFileError(msg)
+        age = read_population(inputs.population_age)
+        notes.extend(age.attrs.get("notes", []))
+        vintages["population_age"] = str(age.attrs.get("vintage", ""))
+        age = _to_2021(
+            age,
+            role="population by age",
+            boundary_year=boundary_year,
+            inputs=inputs,
+            lookup_cache=lookup_cache,
+            counts=["population", *AGE_BANDS],
+        )
+        if age[list(AGE_BANDS)].isna().all().all():
+            msg = f"the population_age file {inputs.population_age} has no age bands"
+            raise DataFileError(msg)
+        merged = pop[["area_code", "population"]].merge(
+            age[["area_code", "population", *AGE_BANDS]],
+            on="area_code",
+            how="left",
+            suffixes=("", "_age"),
+        )
+        # Scale the bands to the total table so that they add up to population.
+        total_age = merged[list(AGE_BANDS)].sum(axis=1)
+        factor = np.where(total_age > 0, merged["population"] / total_age.where(total_age > 0), 0)
+        diff = (merged["population"] - merged["population_age"]).abs()
+        if (diff > 0.5).any():
+            notes.append(
+                f"population by age totals differ from {Path(inputs.population).name} in "
+                f"{int((diff > 0.5).sum())} area(s) (max {diff.max():.0f}); age bands were "
+                "scaled to the total table"
+            )
+        for band in AGE_BANDS:
+            merged[band] = merged[band] * factor
+        pop = merged[["area_code", "population", *AGE_BANDS]]
+    return pop, vintages
+
+
+def build_region_report(
+    inputs: RegionInputs,
+    *,
+    la_codes: Sequence[str] | None = None,
+    icb_codes: Sequence[str] | None = None,
+    area_codes: Sequence[str] | None = None,
+    name: str | None = None,
+    strict: bool = False,
+) -> tuple[Region, JoinReport]:
+    """Build a region and return it with its :class:`JoinReport`.
+
+    See :func:`build_region` for the parameters. ``strict=True`` raises
+    :class:`JoinError` instead of leaving out areas with missing values.
+    """
+    notes: list[str] = []
+    lookup_cache: dict[str, pd.DataFrame] = {}
+    boundaries = read_boundaries(inputs.boundaries)
+    year = boundaries.attrs.get("code_year")
+    la = read_lsoa_la(inputs.lsoa_la)
+    icb = read_lsoa_icb(inputs.lsoa_icb) if inputs.lsoa_icb is not None else None
+    selected, default_name, codes = _select(
+        boundaries,
+        la,
+        icb,
+        la_codes=la_codes,
+        icb_codes=icb_codes,
+        area_codes=area_codes,
+        inputs=inputs,
+    )
+    in_bnd = set(boundaries["area_code"])
+    chosen = selected & in_bnd
+    if not chosen:
+        msg = (
+            f"the boundary file {inputs.boundaries} ({len(in_bnd)} areas, e.g. "
+            f"{sorted(in_bnd)[:3]}) has no overlap with the {len(selected)} selected areas "
+            f"(e.g. {sorted(selected)[:3]}); check the code year (2011/2021) and the selection"
+        )
+        raise JoinError(msg)
+    not_in_boundaries = _examples(selected - in_bnd)
+    areas = boundaries[boundaries["area_code"].isin(chosen)].copy()
+    areas = areas.sort_values("area_code").reset_index(drop=True)
+
+    # Tables, each carried onto 2021 codes if needed.
+    imd = read_imd(inputs.imd)
+    notes.extend(imd.attrs.get("notes", []))
+    vintages: dict[str, str] = {
+        "boundaries": f"LSOA {year or 'codes'} ({Path(inputs.boundaries).name})",
+        "imd": str(imd.attrs.get("vintage")),
+    }
+    imd_src = imd.attrs.get("source")
+    imd = _to_2021(
+        imd,
+        role="IMD",
+        boundary_year=year,
+        inputs=inputs,
+        lookup_cache=lookup_cache,
+        scores=["imd_score"],
+        rank_decile=("imd_rank", "imd_decile"),
+    )
+    if imd.attrs.get("unmatched_2011") is not None:
+        notes.extend(imd.attrs.get("notes", [])[-2:])
+        vintages["imd"] += " (LSOA 2011, carried to 2021)"
+    imd = imd[["area_code", "imd_score", "imd_rank", "imd_decile"]]
+    pop, pop_vintages = _population(
+        inputs, boundary_year=year, lookup_cache=lookup_cache, notes=notes
+    )
+    vintages.update(pop_vintages)
+    for table, role, source in (
+        (la, "LSOA->LA lookup", inputs.lsoa_la),
+        (imd, "IMD", imd_src),
+        (pop, "population", inputs.population),
+    ):
+        _require_overlap(chosen, table, role, source)
+
+    # HLE, estimated over every area of the authorities involved.
+    hle = read_hle(inputs.hle, period=inputs.hle_period, sex=inputs.hle_sex)
+    notes.extend(hle.attrs.get("notes", []))
+    vintages["hle"] = f"OHID Fingertips HLE at birth {hle.attrs['period']} ({hle.attrs['sex']})"
+    utla = read_ltla_utla(inputs.ltla_utla) if inputs.ltla_utla is not None else None
+    region_la = set(la.loc[la["area_code"].isin(chosen), "la_code"])
+    keys = {utla.get(c, c) if utla else c for c in region_la}
+    nat = la[["area_code", "la_code"]].merge(imd[["area_code", "imd_decile"]], on="area_code")
+    nat = nat.merge(pop[["area_code", "population"]], on="area_code")
+    nat["_key"] = nat["la_code"].map(lambda c: utla.get(c, c) if utla else c)
+    nat = nat[nat["_key"].isin(keys) & nat["population"].notna()].reset_index(drop=True)
+    nat["hle_years"] = estimate_area_hle(
+        nat, hle, gradient=inputs.hle_gradient, ltla_to_utla=utla
+    ).to_numpy()
+    if inputs.hle_gradient == ONS_HLE_GRADIENT_MALE_2015_17:
+        notes.append(HLE_ESTIMATE_NOTE)
+    else:
+        notes.append(
+            "Healthy life expectancy per area is an ESTIMATE: a user-supplied gradient of HLE "
+            f"by IMD decile {list(inputs.hle_gradient)} applied to each area's national IMD "
+            "decile, shifted so that the population-weighted mean over each authority's areas "
+            "equals its published HLE (OHID Fingertips)."
+        )
+    notes.append(f"HLE published figures: period {hle.attrs['period']}, sex {hle.attrs['sex']}")
+
+    # Join everything on area_code (left join from the boundaries).
+    missing: dict[str, tuple[str, ...]] = {}
+    base = pd.DataFrame(areas.drop(columns="geometry"))
+    parts: list[tuple[str, pd.DataFrame]] = [
+        ("LSOA->LA lookup", la[["area_code", "la_code", "la_name"]]),
+        ("IMD", imd),
+        ("population", pop),
+        ("HLE estimate", nat[["area_code", "hle_years"]]),
+    ]
+    if icb is not None:
+        parts.append(("LSOA->ICB lookup", icb[["area_code", "icb_code"]]))
+    for role, table in parts:
+        missing[role] = _examples(chosen - set(table["area_code"]))
+        base = base.merge(table, on="area_code", how="left")
+    if icb is None:
+        base["icb_code"] = ""
+        notes.append("no LSOA->ICB lookup given: icb_code is blank")
+    base["icb_code"] = base["icb_code"].fillna("").astype(str)
+    required = ["la_code", "population", *AGE_BANDS, "imd_rank", "imd_decile", "hle_years"]
+    incomplete = base[required].isna().any(axis=1)
+    dropped = _examples(base.loc[incomplete, "area_code"])
+    if dropped and strict:
+        msg = (
+            f"{len(dropped)} area(s) lack required values ({required}) after joining, e.g. "
+            f"{list(dropped[:_N_EXAMPLES])}"
+        )
+        raise JoinError(msg)
+    keep = ~incomplete.to_numpy()
+    if not keep.any():
+        msg = (
+            f"no area has every required value after joining ({required}); e.g. "
+            f"{list(dropped[:_N_EXAMPLES])}"
+        )
+        raise JoinError(msg)
+    base = base.loc[keep].reset_index(drop=True)
+    geoms = areas.geometry[keep].reset_index(drop=True)
+    base["imd_decile"] = base["imd_decile"].astype(int)
+
+    # Demand points.
+    inside = geoms.representative_point()
+    base["demand_x"] = inside.x.to_numpy()
+    base["demand_y"] = inside.y.to_numpy()
+    base["demand_source"] = "inside"
+    if inputs.centroids is not None:
+        pwc = read_centroids(inputs.centroids).set_index("area_code").geometry
+        hit = base["area_code"].isin(pwc.index).to_numpy()
+        pts = pwc.reindex(base.loc[hit, "area_code"])
+        base.loc[hit, "demand_x"] = pts.x.to_numpy()
+        base.loc[hit, "demand_y"] = pts.y.to_numpy()
+        base.loc[hit, "demand_source"] = "pwc"
+        missing["population-weighted centroids"] = _examples(base.loc[~hit, "area_code"])
+        vintages["centroids"] = Path(inputs.centroids).name
+    region_areas = gpd.GeoDataFrame(base[list(AREA_COLUMNS)], geometry=geoms.to_numpy(), crs=BNG)
+    for col in ("population", *AGE_BANDS, "imd_score", "imd_rank", "hle_years"):
+        region_areas[col] = region_areas[col].astype(float)
+
+    sites, dropped_sites, site_notes, site_vintages = _sites(inputs, region_areas)
+    notes.extend(site_notes)
+    vintages.update(site_vintages)
+    for key, path in (
+        ("lsoa_la", inputs.lsoa_la),
+        ("lsoa_icb", inputs.lsoa_icb),
+        ("lsoa11_lsoa21", inputs.lsoa11_lsoa21),
+    ):
+        if path is not None:
+            vintages[key] = Path(path).name
+
+    report = JoinReport(
+        n_boundaries=len(in_bnd),
+        n_selected=len(chosen),
+        n_areas=len(region_areas),
+        not_in_boundaries=not_in_boundaries,
+        missing={k: v for k, v in missing.items() if v},
+        dropped_areas=dropped,
+        dropped_sites=dropped_sites,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+    for line in report.lines():
+        log.info(line)
+    if not report.complete:
+        log.warning("region built with gaps: %s", "; ".join(report.lines()[1:3]))
+    attribution = (*OGL_ATTRIBUTION, NHS_ATTRIBUTION) if len(sites) else OGL_ATTRIBUTION
+    meta = RegionMeta(
+        name=name or default_name,
+        codes=codes,
+        vintages=vintages,
+        attribution=attribution,
+        notes=tuple(report.lines()),
+    )
+    return Region(areas=region_areas, sites=sites, meta=meta), report
+
+
+def _sites(
+    inputs: RegionInputs, areas: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, dict[str, int], list[str], dict[str, str]]:
+    frames: list[gpd.GeoDataFrame] = []
+    notes: list[str] = []
+    vintages: dict[str, str] = {}
+    dropped: dict[str, int] = {}
+    zone = areas.geometry.union_all().buffer(inputs.site_buffer_m)
+    sources: list[tuple[str, Path | None, Any]] = [
+        (
+            "GP practice",
+            inputs.gp_practices,
+            lambda p: read_epraccur(p, postcodes=inputs.postcodes),
+        ),
+        ("hospital", inputs.hospitals, lambda p: read_nhs_syndication(p, kind="hospital")),
+        ("pharmacy", inputs.pharmacies, lambda p: read_nhs_syndication(p, kind="pharmacy")),
+        ("user", inputs.user_sites, read_user_sites),
+    ]
+    for label, path, reader in sources:
+        if path is None:
+            continue
+        frame = reader(path)
+        notes.extend(frame.attrs.get("notes", []))
+        vintages[f"sites_{label.replace(' ', '_').lower()}"] = Path(path).name
+        near = frame.geometry.within(zone).to_numpy()
+        dropped[label] = int((~near).sum())
+        if dropped[label]:
+            notes.append(
+                f"{dropped[label]} of {len(frame)} {label} site(s) from {Path(path).name} lie more "
+                f"than {inputs.site_buffer_m / 1000:g} km outside the region and were dropped"
+            )
+        frames.append(frame[near])
+    if not frames:
+        empty = gpd.GeoDataFrame(
+            {
+                c: pd.Series(
+                    dtype=float if c in ("max_rooms", "capex_gbp", "annual_cost_gbp") else str
+                )
+                for c in SITE_COLUMNS
+            },
+            geometry=gpd.GeoSeries([], crs=BNG),
+            crs=BNG,
+        )
+        return empty, dropped, ["no site files given: the region has no sites"], vintages
+    sites = pd.concat(frames, ignore_index=True)
+    dup = sites["site_id"].duplicated(keep="first")
+    if dup.any():
+        examples = sites.loc[dup, "site_id"].tolist()[:_N_EXAMPLES]
+        sites.loc[dup, "site_id"] = sites.loc[dup, "site_id"] + "-" + sites.loc[dup, "kind"]
+        notes.append(
+            f"{int(dup.sum())} site id(s) used by two sources were made unique by appending the "
+            f"kind, e.g. {examples}"
+        )
+    sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG)
+    return sites, dropped, notes, vintages
+
+
+def build_region(
+    inputs: RegionInputs,
+    *,
+    la_codes: Sequence[str] | None = None,
+    icb_codes: Sequence[str] | None = None,
+    area_codes: Sequence[str] | None = None,
+    name: str | None = None,
+) -> Region:
+    """Build a :class:`Region` for local authorities, ICBs or a list of areas.
+
+    Parameters
+    ----------
+    inputs
+        The source files (see :class:`RegionInputs`, or
+        :meth:`RegionInputs.from_toml` for a ``sources.toml`` manifest).
+    la_codes
+        Lower-tier local authority codes (e.g. ``["E08000035"]`` for Leeds).
+    icb_codes
+        ICB codes (ONS ``E54...``); needs ``inputs.lsoa_icb``.
+    area_codes
+        Explicit LSOA codes. With none of the three, every area in the
+        boundary file is used.
+    name
+        Region name (default: the authority or ICB names).
+
+    Returns
+    -------
+    Region
+        Areas and sites per :mod:`nhc_planner.schema`. ``meta.notes`` holds
+        the join report (what did not join, with counts and examples), reader
+        notes and the HLE estimation note; the report is also logged.
+
+    Raises
+    ------
+    JoinError
+        The boundaries share no codes with the selection or a required table,
+        a 2011-coded table lacks the 2011->2021 lookup, or an authority has no
+        published HLE.
+    NhcInputError
+        Any reader error (missing column, duplicates, CRS, bad values, empty file).
+    """
+    region, _ = build_region_report(
+        inputs, la_codes=la_codes, icb_codes=icb_codes, area_codes=area_codes, name=name
+    )
+    return region

@@ -1,0 +1,395 @@
+"""CSV reading helpers shared by the readers.
+
+Official files differ in small ways that break naive readers: a UTF-8 byte
+order mark before the first header, counts quoted with thousands separators
+(``"29,199"``), the same column spelled many ways (``LSOA21CD``,
+``lsoa21_code``, ``LSOA code (2021)``), footnote rows after the data, and
+latin-1 text. These helpers absorb the differences and turn every problem into
+an error from :mod:`nhc_planner._errors` that names the file, the column and
+example values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal, overload
+
+import numpy as np
+import pandas as pd
+
+from nhc_planner._errors import (
+    DataFileError,
+    DuplicateKeyError,
+    EmptyInputError,
+    MissingColumnError,
+    ValueRangeError,
+)
+
+__all__ = [
+    "AREA_CODE_ALIASES",
+    "AREA_NAME_ALIASES",
+    "MISSING_MARKERS",
+    "add_note",
+    "check_range",
+    "check_unique",
+    "clean_codes",
+    "code_year_of",
+    "drop_non_data_rows",
+    "find_column",
+    "normalise_name",
+    "read_table",
+    "to_number",
+]
+
+#: Accepted spellings of a small-area code column, 2021 codes first.
+AREA_CODE_ALIASES: tuple[str, ...] = (
+    "LSOA21CD",
+    "lsoa21_code",
+    "LSOA code (2021)",
+    "LSOA 2021 Code",
+    "2021 super output area - lower layer code",
+    "Lower layer Super Output Areas Code",
+    "LSOA11CD",
+    "lsoa11_code",
+    "LSOA code (2011)",
+    "LSOA 2011 Code",
+    "LSOA code",
+    "lsoa_code",
+    "area_code",
+    "Area Codes",
+    "code",
+)
+
+#: Accepted spellings of a small-area name column.
+AREA_NAME_ALIASES: tuple[str, ...] = (
+    "LSOA21NM",
+    "lsoa21_name",
+    "LSOA name (2021)",
+    "LSOA 2021 Name",
+    "2021 super output area - lower layer",
+    "Lower layer Super Output Areas",
+    "LSOA11NM",
+    "lsoa11_name",
+    "LSOA name (2011)",
+    "LSOA 2011 Name",
+    "LSOA name",
+    "lsoa_name",
+    "area_name",
+    "name",
+)
+
+#: Cell values read as "no value" by :func:`to_number` (lower case): blank and
+#: the markers used by ONS, OHID Fingertips and R exports.
+MISSING_MARKERS: frozenset[str] = frozenset(
+    {"", "na", "n/a", "nan", "null", "none", "..", ":", "-", "x", "[x]", "[c]", "[z]", "[low]"}
+)
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise_name(name: object) -> str:
+    """Return a column name folded for matching: lower case, BOM and punctuation removed.
+
+    Examples
+    --------
+    >>> normalise_name("\\ufeffLSOA code (2011)")
+    'lsoa code 2011'
+    >>> normalise_name("lsoa21_code") == normalise_name("LSOA21 Code")
+    True
+    """
+    text = str(name).replace("\ufeff", "").strip().lower()
+    return _NON_ALNUM.sub(" ", text).strip()
+
+
+def code_year_of(column: str) -> int | None:
+    """Guess the LSOA code year (2011 or 2021) from a column name, if it says.
+
+    Examples
+    --------
+    >>> code_year_of("LSOA code (2011)"), code_year_of("LSOA21CD"), code_year_of("area_code")
+    (2011, 2021, None)
+    """
+    norm = normalise_name(column).replace(" ", "")
+    if "2021" in norm or "lsoa21" in norm or "superoutputarea" in norm:
+        return 2021
+    if "2011" in norm or "lsoa11" in norm:
+        return 2011
+    return None
+
+
+def read_table(
+    path: str | Path,
+    *,
+    what: str,
+    sep: str | None = ",",
+    header: int | None = 0,
+    names: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read a delimited text file with every column as text.
+
+    Tries UTF-8 (with or without a byte order mark) and falls back to latin-1,
+    the encoding of several NHS downloads. Header names lose any BOM and
+    surrounding spaces. Entirely blank rows are dropped.
+
+    Parameters
+    ----------
+    path
+        File to read.
+    what
+        What the file should be (used in error messages), e.g. ``"IMD file"``.
+    sep
+        Field separator; ``None`` lets pandas sniff it.
+    header, names
+        As in :func:`pandas.read_csv` (``header=None`` with ``names`` for
+        headerless files such as NHS ODS ``epraccur``).
+
+    Raises
+    ------
+    DataFileError
+        If the file does not exist or cannot be parsed.
+    EmptyInputError
+        If it has no header or no data rows.
+    """
+    p = Path(path)
+    if not p.is_file():
+        msg = f"{what}: file {p} not found"
+        raise DataFileError(msg)
+    if p.stat().st_size == 0:
+        msg = f"{p}: {what} is empty (0 bytes)"
+        raise EmptyInputError(msg)
+    last_error: Exception | None = None
+    frame: pd.DataFrame | None = None
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            frame = pd.read_csv(
+                p,
+                sep=sep,
+                header=header,
+                names=list(names) if names is not None else None,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding=encoding,
+                engine="python" if sep is None or len(sep) != 1 else "c",
+                skipinitialspace=True,
+            )
+            break
+        except UnicodeDecodeError as exc:
+            last_error = exc
+        except pd.errors.EmptyDataError as exc:
+            msg = f"{p}: {what} is empty (no header row)"
+            raise EmptyInputError(msg) from exc
+        except (pd.errors.ParserError, ValueError) as exc:
+            msg = f"{p}: cannot read {what} as a delimited text file ({exc})"
+            raise DataFileError(msg) from exc
+    if frame is None:
+        msg = f"{p}: cannot decode {what} as UTF-8 or latin-1 ({last_error})"
+        raise DataFileError(msg)
+    frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
+    frame = frame.dropna(how="all").reset_index(drop=True)
+    if len(frame) == 0:
+        msg = f"{p}: {what} has a header but no data rows"
+        raise EmptyInputError(msg)
+    frame.attrs["source"] = str(p)
+    frame.attrs["notes"] = []
+    return frame
+
+
+@overload
+def find_column(
+    frame: pd.DataFrame,
+    aliases: Iterable[str],
+    *,
+    what: str,
+    role: str,
+    required: Literal[True] = ...,
+) -> str: ...
+
+
+@overload
+def find_column(
+    frame: pd.DataFrame,
+    aliases: Iterable[str],
+    *,
+    what: str,
+    role: str,
+    required: bool,
+) -> str | None: ...
+
+
+def find_column(
+    frame: pd.DataFrame,
+    aliases: Iterable[str],
+    *,
+    what: str,
+    role: str,
+    required: bool = True,
+) -> str | None:
+    """Return the first column of ``frame`` matching one of ``aliases``.
+
+    Matching ignores case, spaces, punctuation and a byte order mark, so
+    ``"LSOA code (2011)"`` matches ``lsoa_code_2011``. Aliases are tried in
+    order, so list the most specific first.
+
+    Parameters
+    ----------
+    frame
+        Table to search.
+    aliases
+        Accepted spellings.
+    what
+        The file or table (for the message).
+    role
+        What the column holds, e.g. ``"area code"``.
+    required
+        Raise when absent (else return None).
+
+    Raises
+    ------
+    MissingColumnError
+        Listing the accepted names and the columns found.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> find_column(pd.DataFrame(columns=["LSOA code (2011)", "x"]),
+    ...             ["LSOA11CD", "lsoa code 2011"], what="t", role="area code")
+    'LSOA code (2011)'
+    """
+    aliases = list(aliases)
+    by_norm: dict[str, str] = {}
+    for col in frame.columns:
+        by_norm.setdefault(normalise_name(col), str(col))
+    for alias in aliases:
+        hit = by_norm.get(normalise_name(alias))
+        if hit is not None:
+            return hit
+    if not required:
+        return None
+    found = [str(c) for c in frame.columns]
+    shown = found[:25] + (["..."] if len(found) > 25 else [])
+    msg = (
+        f"{what}: no {role} column; accepted names (any case/spacing): {aliases}; "
+        f"found columns {shown}"
+    )
+    raise MissingColumnError(msg)
+
+
+def to_number(
+    values: pd.Series,
+    *,
+    what: str,
+    column: str,
+    allow_missing: bool = True,
+) -> pd.Series:
+    """Convert text to float, accepting thousands separators (``"29,199"``).
+
+    Blank cells and missing-value markers (:data:`MISSING_MARKERS`, e.g.
+    ``NA``, ``..``, ``[x]``) become NaN (or an error when ``allow_missing`` is
+    False).
+
+    Raises
+    ------
+    ValueRangeError
+        Naming the file, the column and example values that are not numbers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> to_number(pd.Series(["29,199", " 7 ", None]), what="f", column="rank").tolist()
+    [29199.0, 7.0, nan]
+    """
+    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+    text = text.mask(text.str.lower().isin(MISSING_MARKERS))
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = text.notna() & numbers.isna()
+    if bad.any():
+        examples = sorted(set(values[bad].astype(str)))[:5]
+        msg = (
+            f"{what}: column '{column}' must hold numbers; {int(bad.sum())} value(s) are not "
+            f"numeric, e.g. {examples}"
+        )
+        raise ValueRangeError(msg)
+    if not allow_missing and numbers.isna().any():
+        n = int(numbers.isna().sum())
+        msg = f"{what}: column '{column}' has {n} blank value(s); a number is required in every row"
+        raise ValueRangeError(msg)
+    return pd.Series(numbers.to_numpy(dtype=float), index=values.index, name=values.name)
+
+
+def check_unique(codes: pd.Series, *, what: str, column: str) -> None:
+    """Raise :class:`DuplicateKeyError` if ``codes`` holds a value more than once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_unique(pd.Series(["a", "b"]), what="t", column="code")
+    """
+    dup = codes[codes.duplicated(keep=False)]
+    if len(dup):
+        examples = sorted(set(dup.astype(str)))[:5]
+        msg = (
+            f"{what}: column '{column}' must hold one row per code; {dup.nunique()} code(s) "
+            f"appear more than once, e.g. {examples}"
+        )
+        raise DuplicateKeyError(msg)
+
+
+def clean_codes(codes: pd.Series) -> pd.Series:
+    """Strip spaces from codes and turn blanks into missing values."""
+    text = codes.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def drop_non_data_rows(
+    frame: pd.DataFrame, code_col: str, value_cols: Sequence[str], *, what: str
+) -> pd.DataFrame:
+    """Drop footnote/blank rows: no code, or every value column blank.
+
+    Official downloads end with notes (e.g. the Census statistical disclosure
+    note). The number dropped is recorded in ``frame.attrs["notes"]``.
+    """
+    codes = clean_codes(frame[code_col])
+    values_blank = frame[list(value_cols)].apply(
+        lambda s: s.astype("string").str.strip().fillna("").eq("")
+    )
+    drop = codes.isna() | values_blank.all(axis=1)
+    if drop.any():
+        n = int(drop.sum())
+        attrs = dict(frame.attrs)
+        frame = frame.loc[~drop].reset_index(drop=True)
+        frame.attrs.update(attrs)
+        add_note(frame, f"{what}: ignored {n} non-data row(s) (blank code or no values)")
+    if len(frame) == 0:
+        msg = f"{what}: no data rows (all rows are blank or notes)"
+        raise EmptyInputError(msg)
+    return frame
+
+
+def add_note(frame: pd.DataFrame, note: str) -> None:
+    """Append a plain-language note to ``frame.attrs["notes"]``."""
+    notes = list(frame.attrs.get("notes", []))
+    notes.append(note)
+    frame.attrs["notes"] = notes
+
+
+def check_range(
+    values: pd.Series,
+    *,
+    what: str,
+    column: str,
+    low: float,
+    high: float = np.inf,
+    codes: pd.Series | None = None,
+) -> None:
+    """Raise :class:`ValueRangeError` if a non-missing value is outside [low, high]."""
+    bad = values.notna() & ~values.between(low, high)
+    if bad.any():
+        shown = (codes[bad] if codes is not None else values[bad]).astype(str).tolist()[:5]
+        msg = (
+            f"{what}: column '{column}' must be within [{low}, {high}]; {int(bad.sum())} "
+            f"value(s) are not, e.g. {shown} ({values[bad].tolist()[:5]})"
+        )
+        raise ValueRangeError(msg)

@@ -1,0 +1,150 @@
+"""English Indices of Deprivation: IMD score, rank and decile per LSOA.
+
+Reads the official MHCLG files as users download them:
+
+* IoD2019 File 1 (IMD rank and decile, ranks quoted with thousands
+  separators such as ``"29,199"``) and File 2 (IMD and domain ranks/deciles).
+  Neither holds scores: ``imd_score`` is NaN and ``attrs["has_scores"]`` is
+  False ("ranks/deciles only"). Codes are LSOA **2011**.
+* IoD2019 File 5/7 and IoD2025 File 7 (``"Index of Multiple Deprivation (IMD)
+  Score"``, ``"... Rank (where 1 is most deprived)"``, ``"... Decile (where 1
+  is most deprived 10% of LSOAs)"``), and tidy variants with ``IMD_score``,
+  ``IMD_rank``, ``IMD_decile``. IoD2025 codes are LSOA **2021**.
+
+Rank 1 and decile 1 are the most deprived; a higher score is more deprived.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nhc_planner._errors import ValueRangeError
+from nhc_planner.sources._tables import (
+    AREA_CODE_ALIASES,
+    add_note,
+    check_range,
+    check_unique,
+    clean_codes,
+    code_year_of,
+    drop_non_data_rows,
+    find_column,
+    read_table,
+    to_number,
+)
+
+__all__ = ["IMD_COLUMNS", "read_imd"]
+
+IMD_COLUMNS: tuple[str, ...] = ("area_code", "imd_score", "imd_rank", "imd_decile")
+
+_SCORE_ALIASES = (
+    "Index of Multiple Deprivation (IMD) Score",
+    "IMD Score",
+    "IMD_score",
+    "imd_score",
+    "IMD2019 Score",
+    "IMD2025 Score",
+)
+_RANK_ALIASES = (
+    "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)",
+    "Index of Multiple Deprivation (IMD) Rank",
+    "IMD Rank",
+    "IMD_rank",
+    "imd_rank",
+    "IMD2019 Rank",
+    "IMD2025 Rank",
+)
+_DECILE_ALIASES = (
+    "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)",
+    "Index of Multiple Deprivation (IMD) Decile",
+    "IMD Decile",
+    "IMD_decile",
+    "imd_decile",
+    "IMD2019 Decile",
+    "IMD2025 Decile",
+)
+
+_VINTAGE_BY_YEAR = {2011: "IoD2019", 2021: "IoD2025"}
+
+
+def read_imd(
+    path: str | Path,
+    *,
+    code_year: int | None = None,
+    vintage: str | None = None,
+) -> pd.DataFrame:
+    """Read IMD ranks, deciles and (where published) scores.
+
+    Parameters
+    ----------
+    path
+        An IoD CSV (File 1, 2, 5 or 7, official or tidy column names).
+    code_year
+        LSOA code year (2011 or 2021). By default taken from the code column
+        name (``LSOA code (2011)``, ``lsoa21_code``, ...); when the name does
+        not say, from the number of rows (England: 32,844 LSOA 2011,
+        33,755 LSOA 2021), else 2021.
+    vintage
+        ``"IoD2019"`` or ``"IoD2025"``; by default 2011 codes mean IoD2019 and
+        2021 codes IoD2025.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_code, imd_score, imd_rank, imd_decile`` (one row per area;
+        decile as int), with ``attrs``: ``vintage``, ``code_year``,
+        ``has_scores``, ``source``, ``notes``.
+
+    Raises
+    ------
+    EmptyInputError, MissingColumnError, DuplicateKeyError
+        Empty file, no code/rank/decile column, a code used twice.
+    ValueRangeError
+        Non-numeric values, ranks below 1, deciles outside 1..10.
+    """
+    p = Path(path)
+    what = f"{p} (IMD)"
+    raw = read_table(p, what="IMD file")
+    code_col = find_column(raw, AREA_CODE_ALIASES, what=what, role="LSOA code")
+    rank_col = find_column(raw, _RANK_ALIASES, what=what, role="IMD rank")
+    decile_col = find_column(raw, _DECILE_ALIASES, what=what, role="IMD decile")
+    score_col = find_column(raw, _SCORE_ALIASES, what=what, role="IMD score", required=False)
+    value_cols = [c for c in (rank_col, decile_col, score_col) if c]
+    raw = drop_non_data_rows(raw, code_col, value_cols, what=what)
+    codes = clean_codes(raw[code_col])
+    check_unique(codes, what=what, column=code_col)
+    rank = to_number(raw[rank_col], what=what, column=rank_col, allow_missing=False)
+    decile = to_number(raw[decile_col], what=what, column=decile_col, allow_missing=False)
+    check_range(rank, what=what, column=rank_col, low=1, codes=codes)
+    check_range(decile, what=what, column=decile_col, low=1, high=10, codes=codes)
+    if not np.allclose(decile, np.round(decile)):
+        msg = f"{what}: column '{decile_col}' must hold whole numbers 1..10"
+        raise ValueRangeError(msg)
+    if score_col:
+        score = to_number(raw[score_col], what=what, column=score_col)
+    else:
+        score = pd.Series(np.nan, index=raw.index)
+    out = pd.DataFrame(
+        {
+            "area_code": codes.astype(str).to_numpy(),
+            "imd_score": score.to_numpy(dtype=float),
+            "imd_rank": rank.to_numpy(dtype=float),
+            "imd_decile": decile.round().astype(int).to_numpy(),
+        }
+    )
+    year = code_year or code_year_of(code_col)
+    if year is None:
+        year = 2011 if len(out) == 32_844 else 2021
+    out.attrs.update(raw.attrs)
+    out.attrs["code_year"] = year
+    out.attrs["vintage"] = vintage or _VINTAGE_BY_YEAR.get(year, f"IMD (LSOA {year})")
+    out.attrs["has_scores"] = bool(score_col) and bool(out["imd_score"].notna().any())
+    if not out.attrs["has_scores"]:
+        add_note(
+            out,
+            f"{out.attrs['vintage']} from {p.name}: ranks/deciles only (no IMD scores in this "
+            "file); imd_score is NaN and deprivation is measured by rank and decile",
+        )
+    return out
