@@ -172,7 +172,7 @@ def read_table(
                 keep_default_na=False,
                 na_values=[""],
                 encoding=encoding,
-                engine="python" if sep is None or len(sep) != 1 else "c",
+                engine="python" if sep is None or len(sep.encode()) != 1 else "c",
                 skipinitialspace=True,
             )
             break

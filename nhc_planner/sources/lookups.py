@@ -317,10 +317,17 @@ def lsoa11_to_lsoa21(
         den = m["_w"].where(ok, 0.0).groupby(m["_c21"]).sum()
         out[col] = (num / den.where(den > 0)).astype(float)
     out["n_sources"] = grouped["_c11"].nunique()
-    out["change_code"] = grouped["change_code"].agg(lambda s: "".join(sorted(set(s))))
+    codes = m[["_c21", "change_code"]].drop_duplicates().sort_values(["_c21", "change_code"])
+    change = codes.groupby("_c21")["change_code"].first().astype(object)
+    mixed = codes["_c21"].duplicated(keep=False)
+    if mixed.any():  # rare: one 2021 area reached through links of different kinds
+        change.update(codes[mixed].groupby("_c21")["change_code"].agg("".join))
+    out["change_code"] = change
     if rank_decile:
         rank_col, dec_col = rank_decile
-        single = grouped[dec_col].agg(lambda s: s.iloc[0] if (s == s.iloc[0]).all() else np.nan)
+        dec = m[dec_col].astype(float).groupby(m["_c21"])
+        lo, hi = dec.min(), dec.max()
+        single = lo.where(lo == hi)
         recomputed = _decile_from_rank(
             out[rank_col], d[rank_col].astype(float), d[dec_col].astype(int)
         )
