@@ -506,7 +506,7 @@ def plan(
     # 4-5. centres, capacity, KPIs
     report("capacity and KPIs", 0.0)
     open_period = np.asarray(sol.extras["open_period"], dtype=np.int64).copy()
-    open_period[sel.keep] = np.where(open_period[sel.keep] > 1, 1, open_period[sel.keep])
+    open_period[sel.keep] = 1  # kept sites are fixed in the model and open in year 1
     assignments = _assignments(areas, sel.ids, cost, open_period, ctx, s, quintile, method, sol)
     centres = _centres(sel, open_period, assignments, ctx, s, sol, within)
     kpis, by_decile, by_quintile, by_la = _kpi_tables(assignments, centres, ctx, s)
@@ -1144,7 +1144,7 @@ def coverage_curve(
     n_sites = within.shape[1]
     is_open = np.zeros(n_sites, bool) if open_now is None else np.asarray(open_now, bool)
     can_add = (~is_open) if allowed is None else (np.asarray(allowed, bool) & ~is_open)
-    covered = within[:, is_open].any(axis=1)
+    covered: np.ndarray = np.asarray(within[:, is_open].any(axis=1), dtype=bool)
     total_pop = float(population.sum())
     total_need = float(need.sum())
     rows = [(0, float(population[covered].sum()), float(need[covered].sum()), -1)]
