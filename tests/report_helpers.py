@@ -12,12 +12,18 @@ Three centres: an existing one (phase 0) and two new ones opening in years
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from shapely.geometry import Point, box
 
 from nhc_planner.region import Region, RegionMeta
@@ -256,3 +262,62 @@ def tiny_plan(*, synthetic: bool = True, gap: float = 0.0) -> FakePlan:
         solver=solver,
         stability=pd.DataFrame({"site_id": ["S3", "S5"], "share_chosen": [1.0, 0.6]}),
     )
+
+
+# --------------------------------------------------------------------------- checks
+
+# Hosts folium and friends load from by default; none may appear in offline output.
+CDN_HOSTS = (
+    "cdn.jsdelivr.net",
+    "cdnjs.cloudflare.com",
+    "code.jquery.com",
+    "netdna.bootstrapcdn.com",
+    "unpkg.com",
+    "d3js.org",
+    "tile.openstreetmap.org",
+)
+# URLs that appear in Leaflet's source as text, never fetched (SVG namespace,
+# attribution link, comments in leaflet.css).
+HARMLESS = ("http://www.w3.org/2000/svg", "https://leafletjs.com")
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def fetched_urls(page: str) -> list[str]:
+    """http(s) URLs in src/href attributes or CSS url(...) of a page."""
+    attrs = re.findall(r"""(?:src|href)\s*=\s*["'](https?://[^"']+)""", page)
+    css = re.findall(r"""url\(\s*["']?(https?://[^)"']+)""", page)
+    return [u for u in attrs + css if not u.startswith(HARMLESS)]
+
+
+def in_page(text: str, page: str) -> bool:
+    """True if ``text`` is in the page as is or JSON-escaped (inside a script)."""
+    return text in page or json.dumps(text)[1:-1] in page
+
+
+def assert_offline(page: str) -> None:
+    for host in CDN_HOSTS:
+        assert host not in page, f"{host} referenced"
+    assert fetched_urls(page) == []
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_or_skip() -> str:
+    """Path of Debian's chromium; skip when absent, fail under CI."""
+    if Path(CHROMIUM).is_file() or shutil.which("chromium"):
+        return CHROMIUM if Path(CHROMIUM).is_file() else str(shutil.which("chromium"))
+    reason = f"headless browser test needs chromium at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        pytest.fail(reason + "; under CI=true this is a failure")
+    pytest.skip(reason)
+    raise AssertionError("unreachable")

@@ -1,0 +1,209 @@
+"""Tests for nhc_planner.report: the offline regional report folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import pytest
+
+from nhc_planner._errors import MissingColumnError, NhcRuntimeError
+from nhc_planner.report import solver_summary, write_report
+from tests.report_helpers import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    assert_offline,
+    chromium_or_skip,
+    tiny_plan,
+    tiny_region,
+)
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    write_report(tiny_plan(gap=0.012), folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def page(report_dir) -> str:
+    return (report_dir / "index.html").read_text(encoding="utf-8")
+
+
+def text_of(html: str) -> str:
+    """Visible text, roughly: tags removed, whitespace collapsed."""
+    no_style = re.sub(r"<style.*?</style>", " ", html, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", no_style)).replace("&#39;", "'")
+
+
+def test_folder_is_self_contained(report_dir, page):
+    for rel in (
+        "index.html",
+        "map.html",
+        "assets/leaflet/leaflet.js",
+        "assets/leaflet/LICENSE",
+        "figures/map.png",
+        "figures/phasing.png",
+        "figures/equity_decile.png",
+        "figures/coverage_curve.png",
+    ):
+        assert (report_dir / rel).is_file(), rel
+    assert_offline(page)
+    assert_offline((report_dir / "map.html").read_text(encoding="utf-8"))
+    # every image the report shows is in the folder
+    for src in re.findall(r'<img[^>]+src="([^"]+)"', page):
+        assert (report_dir / src).is_file(), src
+    assert "<link" not in page  # CSS is inline
+
+
+def test_summary_in_words_and_numbers(page):
+    text = text_of(page)
+    assert "The plan opens 2 new neighbourhood health centres over 2 years" in text
+    assert "1 already open" in text
+    # 5 of 12 areas (1,000 residents each) within reach before, 11 after
+    assert "rise from 5,000 (42%) to 11,000 (92%) of 12,000" in text
+    assert "15 minutes' drive" in text
+    assert "£12.70m" in text  # 9.5m + 3.2m capital
+    assert "+6,000" in text  # KPI card change
+
+
+def test_centre_cards_give_reasons_capacity_and_staffing(page):
+    text = text_of(page)
+    assert "Brings 4,000 people within 15 minutes" in text
+    assert "Opens in year 1" in text
+    assert "Already open" in text
+    assert "4,300 appointments" in text
+    assert "large · 20 rooms" in text
+    assert "Corner Pharmacy" in text or "S4 (1,500 fewer reached)" in text
+    assert "Chosen in sensitivity runs" in text
+    assert "Total WTE" in text
+    assert "39.0" in text  # 6 roles x 6.5 WTE
+
+
+def test_equity_tables_by_decile_quintile_and_authority(page):
+    text = text_of(page)
+    assert "Coverage by IMD decile" in text
+    assert "Coverage by healthy life expectancy quintile" in text
+    assert "Coverage by local authority" in text
+    assert "Westshire" in text
+    assert "Eastborough" in text
+
+
+def test_every_hle_figure_says_estimate(page):
+    labels = re.findall(r'<(?:th|dt|caption|div class="label")[^>]*>(.*?)</', page, re.DOTALL)
+    hle_labels = [lab for lab in labels if "HLE" in lab or "life expectancy" in lab.lower()]
+    assert len(hle_labels) >= 4  # table headers, card figures, KPI card, caption
+    for label in hle_labels:
+        assert "estimate" in label.lower(), label
+    assert "Every HLE figure in this report is such an estimate" in page
+
+
+def test_method_sources_and_solver_status(page):
+    text = text_of(page)
+    assert "Open Government Licence" in text
+    assert "OpenStreetMap contributors" in text
+    assert "ODbL" in text
+    assert "Leaflet (BSD 2-Clause licence)" in text
+    assert "IoD2025" in text
+    assert "12 hours a day, 6 days a week" in text
+    assert "straight-line estimates" in text
+    assert "within 1.2% of the best possible" in text
+    assert "All scenario settings" in text
+    assert "travel.standard_min" in text
+
+
+def test_synthetic_banner_only_for_synthetic(tmp_path, page):
+    assert "SYNTHETIC DATA" in page
+    real = write_report(tiny_plan(synthetic=False), tmp_path / "real").read_text()
+    assert "SYNTHETIC DATA" not in real
+    assert "Optimal" in real
+
+
+def test_solver_summary_words():
+    assert solver_summary({"status": "optimal", "gap": 0}).startswith("Optimal")
+    assert "within 5.0%" in solver_summary({"status": "feasible", "gap": 0.05})
+    assert "No plan meets" in solver_summary({"status": "infeasible"})
+    # a plan's own plain-words message is used when it says what the status means
+    msg = "Optimal: the solver proved it."
+    assert solver_summary({"status": "optimal", "message": msg}) == msg
+
+
+def test_missing_plan_column_is_named(tmp_path):
+    plan = tiny_plan()
+    plan.assignments = plan.assignments.drop(columns="covered_after")
+    with pytest.raises(MissingColumnError, match="covered_after"):
+        write_report(plan, tmp_path)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("weasyprint") is not None, reason="weasyprint is installed"
+)
+def test_pdf_without_weasyprint_says_what_to_install(tmp_path):
+    with pytest.raises(NhcRuntimeError, match="pip install weasyprint"):
+        write_report(tiny_plan(), tmp_path, pdf=True)
+    assert not (tmp_path / "index.html").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("weasyprint") is None, reason="needs weasyprint")
+def test_pdf_with_weasyprint(tmp_path):
+    write_report(tiny_plan(), tmp_path, pdf=True)
+    assert (tmp_path / "report.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_real_plan_report(tmp_path):
+    """A plan made by nhc_planner.plan on the tiny region writes a full report."""
+    from nhc_planner.plan import plan as make_plan
+    from nhc_planner.scenario import Scenario
+
+    scenario = Scenario().replace(**{"phasing.years": 2, "travel.standard_min": 3.0})
+    result = make_plan(tiny_region(), scenario)
+    index = result.to_html(tmp_path)
+    page = index.read_text(encoding="utf-8")
+    text = text_of(page)
+    assert_offline(page)
+    for name in result.centres["name"]:
+        assert name.replace("&", "&amp;") in page
+    for why in result.centres["why"]:
+        assert why.split(".")[0] in text.replace("&amp;", "&")
+    assert "3 minutes' drive" in text
+    assert "SYNTHETIC DATA" in page
+
+
+@pytest.mark.browser
+def test_report_renders_offline_in_headless_chromium(report_dir):
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    external: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on(
+                "request",
+                lambda r: external.append(r.url) if r.url.startswith("http") else None,
+            )
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((report_dir / "index.html").as_uri())
+            page.wait_for_load_state("load")
+            broken = page.evaluate(
+                "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
+                ".map(i => i.src)"
+            )
+            assert broken == []
+            page.locator("iframe.mapframe").scroll_into_view_if_needed()
+            frame = page.frame_locator("iframe.mapframe")
+            frame.locator(".leaflet-container").wait_for()
+            assert frame.locator("path.leaflet-interactive").count() >= 12
+            assert frame.locator(".nhc-centre").count() == 3
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "report_top.png"))
+            page.screenshot(path=str(ARTIFACTS / "report_full.png"), full_page=True)
+            page.emulate_media(media="print")
+            assert not page.locator("iframe.mapframe").is_visible()
+        finally:
+            browser.close()
+    assert external == []
+    assert errors == []
