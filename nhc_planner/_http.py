@@ -19,8 +19,8 @@ request when the server supports it, and restarted otherwise.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
-import socket
 import sys
 import urllib.error
 import urllib.parse
@@ -52,11 +52,12 @@ def sha256_file(path: str | Path) -> str:
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> _ = p.write_bytes(b"abc")
-    >>> sha256_file(p)[:16]
-    'ba7816bf8f01cfea'
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     p = Path(folder) / "x.txt"
+    ...     _ = p.write_bytes(b"abc")
+    ...     print(sha256_file(p)[:16])
+    ba7816bf8f01cfea
     """
     digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
@@ -116,10 +117,6 @@ def _offline_message(url: str, requested: str, reason: object, dest: Path | None
         f"unreachable. Connect and retry, or download the file by hand in a browser{where}; "
         "see docs/download.md ('Working offline') for writing sources.toml yourself."
     )
-
-
-def _is_offline(reason: object) -> bool:
-    return isinstance(reason, (OSError, socket.timeout, TimeoutError))
 
 
 def download_file(
@@ -197,7 +194,10 @@ def download_file(
                 base_urls=base_urls,
             )
         via = f" (requested as {requested})" if requested != url else ""
-        msg = f"download failed: HTTP {exc.code} {exc.reason} for {url}{via}"
+        msg = (
+            f"download failed: HTTP {exc.code} {exc.reason} for {url}{via}. If the file has "
+            "moved, pass its new URL (see docs/download.md, 'What is fetched from where')"
+        )
         raise NhcRuntimeError(msg) from exc
     except urllib.error.URLError as exc:
         msg = _offline_message(url, requested, exc.reason, dest)
@@ -205,6 +205,9 @@ def download_file(
     except (TimeoutError, ConnectionError) as exc:
         msg = _offline_message(url, requested, exc, dest)
         raise OfflineError(msg) from exc
+    except http.client.HTTPException as exc:
+        msg = f"download failed: broken HTTP answer from {requested} for {url} ({exc!r})"
+        raise NhcRuntimeError(msg) from exc
 
     with response:
         resumed = offset > 0 and response.status == 206
@@ -239,6 +242,12 @@ def download_file(
                     except (TimeoutError, OSError) as exc:
                         msg = _offline_message(url, requested, exc, dest)
                         raise OfflineError(msg) from exc
+                    except http.client.HTTPException as exc:
+                        msg = (
+                            f"download of {url} broke off ({exc!r}); the partial file "
+                            f"{part} is kept and the next run resumes it"
+                        )
+                        raise NhcRuntimeError(msg) from exc
                     if not block:
                         break
                     fh.write(block)
