@@ -296,7 +296,7 @@ SOURCES: Mapping[str, Source] = MappingProxyType({s.name: s for s in _SOURCE_LIS
 #: Sources that define the area; always fetched.
 _REQUIRED = ("lsoa_la", "lsoa_icb", "boundaries")
 #: Helper sources fetched when the sources that need them are.
-_HELPERS = {"postcodes": "gp_practices", "osm_index": "osm"}
+_HELPERS: Mapping[str, str] = MappingProxyType({"postcodes": "gp_practices", "osm_index": "osm"})
 
 _LA_RE = re.compile(r"^E0[6789]\d{6}$")
 _ICB_RE = re.compile(r"^E54\d{6}$")
@@ -316,52 +316,23 @@ _AGE6: tuple[tuple[str, int, int], ...] = (
     ("Aged 65 years and over", 65, 999),
 )
 
-#: Column names of the headerless epraccur.csv (NHS ODS), in order.
-EPRACCUR_COLUMNS: tuple[str, ...] = (
-    "Organisation Code",
-    "Name",
-    "National Grouping",
-    "High Level Health Geography",
-    "Address line 1",
-    "Address line 2",
-    "Address line 3",
-    "Address line 4",
-    "Address line 5",
-    "Postcode",
-    "Open Date",
-    "Close Date",
-    "Status Code",
-    "Organisation Sub-Type Code",
-    "Commissioner",
-    "Join Provider/Purchaser Date",
-    "Left Provider/Purchaser Date",
-    "Contact Telephone Number",
-    "Null 1",
-    "Null 2",
-    "Null 3",
-    "Amended Record Indicator",
-    "Null 4",
-    "Provider/Purchaser",
-    "Null 5",
-    "Prescribing Setting",
-    "Null 6",
+_OUT_FILES: Mapping[str, str] = MappingProxyType(
+    {
+        "boundaries": "lsoa21_boundaries.geojson",
+        "centroids": "lsoa21_pwc.geojson",
+        "imd": "File_7_IoD2025_area.csv",
+        "population": "census21_ts001_usual_residents.csv",
+        "population_age": "census21_ts007_age6.csv",
+        "hle": "fingertips_90362_hle.csv",
+        "lsoa11_lsoa21": "lookup_lsoa11_lsoa21_lad22.csv",
+        "ltla_utla": "lookup_ltla23_utla23.csv",
+        "lsoa_la": "lookup_lsoa21_wd24_lad24.csv",
+        "lsoa_icb": "lookup_lsoa21_sicbl24_icb24_lad24.csv",
+        "gp_practices": "epraccur_geocoded.geojson",
+        "hospitals": "nhs_hospitals.geojson",
+        "pharmacies": "nhs_pharmacies.geojson",
+    }
 )
-
-_OUT_FILES = {
-    "boundaries": "lsoa21_boundaries.geojson",
-    "centroids": "lsoa21_pwc.geojson",
-    "imd": "File_7_IoD2025_area.csv",
-    "population": "census21_ts001_usual_residents.csv",
-    "population_age": "census21_ts007_age6.csv",
-    "hle": "fingertips_90362_hle.csv",
-    "lsoa11_lsoa21": "lookup_lsoa11_lsoa21_lad22.csv",
-    "ltla_utla": "lookup_ltla23_utla23.csv",
-    "lsoa_la": "lookup_lsoa21_wd24_lad24.csv",
-    "lsoa_icb": "lookup_lsoa21_sicbl24_icb24_lad24.csv",
-    "gp_practices": "epraccur_geocoded.geojson",
-    "hospitals": "nhs_hospitals.geojson",
-    "pharmacies": "nhs_pharmacies.geojson",
-}
 
 
 def default_cache_dir() -> Path:
@@ -1087,6 +1058,8 @@ def _fetch_gp(
     out: Path,
     notes: list[str],
 ) -> str:
+    from nhc_planner.sources.facilities import EPRACCUR_COLUMNS
+
     source = table["gp_practices"]
     path = cache.fetch(source.url, desc=source.name)
     try:

@@ -356,7 +356,7 @@ def payloads() -> dict[str, Any]:
     gp_feats = _features(
         require_fixture("facilities", "leeds_gp_practices_epraccur_geocoded.geojson")
     )
-    from nhc_planner.download import EPRACCUR_COLUMNS
+    from nhc_planner.sources.facilities import EPRACCUR_COLUMNS
 
     lines = io.StringIO()
     writer = csv.writer(lines)
