@@ -58,6 +58,8 @@ AREA_CODE_ALIASES: tuple[str, ...] = (
     "LSOA code",
     "lsoa_code",
     "area_code",
+    "lsoa21_cod",  # shapefile field names are cut at 10 characters
+    "lsoa11_cod",
     "Area Codes",
     "code",
 )
@@ -77,6 +79,8 @@ AREA_NAME_ALIASES: tuple[str, ...] = (
     "LSOA name",
     "lsoa_name",
     "area_name",
+    "lsoa21_nam",
+    "lsoa11_nam",
     "name",
 )
 

@@ -69,7 +69,7 @@ def check_in_great_britain(frame: gpd.GeoDataFrame, *, what: str, source_crs: st
     if not inside:
         msg = (
             f"{what}: coordinates fall outside Great Britain after reprojecting from the "
-            f"declared CRS {source_crs} to {BNG} (bounds {[round(v) for v in (x0, y0, x1, y1)]}); "
+            f"declared CRS {source_crs} to {BNG} (bounds {[f'{v:.0f}' for v in (x0, y0, x1, y1)]}); "
             "is the file's CRS declared correctly?"
         )
         raise CrsError(msg)

@@ -166,8 +166,8 @@ def read_hle(
     if dup.any():
         frame = frame.drop_duplicates(["la_code", "sex"], keep="first")
     wide = frame.pivot_table(
-        index="la_code", columns="sex", values="value", aggfunc="first", sort=True
-    )
+        index="la_code", columns="sex", values="value", aggfunc="first", sort=True, dropna=False
+    ).reindex(columns=wanted)
     names = frame.drop_duplicates("la_code").set_index("la_code")["la_name"]
     complete = wide[wanted].notna().all(axis=1)
     out = pd.DataFrame(
