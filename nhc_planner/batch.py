@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import logging
 import re
 import time
 import tomllib
@@ -312,10 +313,12 @@ def read_regions(path: str | Path) -> list[RegionJob]:
 # --------------------------------------------------------------------------- one region
 
 
-def plan_region(job: RegionJob, out: str | Path) -> dict[str, Any]:
-    """Plan one region and write its files; return its league-table row.
+def plan_region(job: RegionJob, out: str | Path, *, digest: str | None = None) -> dict[str, Any]:
+    """Plan one region and write its files under ``out/<name>/``; return its league-table row.
 
-    This is the Dask task. It raises on failure (so Dask can retry it).
+    ``digest`` is the job's :meth:`RegionJob.input_hash` (computed when None),
+    stored after success so that an unchanged re-run can skip the region.
+    Raises on failure.
     """
     from nhc_planner.plan import plan
 
@@ -331,7 +334,7 @@ def plan_region(job: RegionJob, out: str | Path) -> dict[str, Any]:
         result.to_html(folder / "report")
     row = _row(job, result, seconds=time.perf_counter() - t0)
     (folder / "summary.json").write_text(json.dumps(row, indent=2, sort_keys=True) + "\n")
-    (folder / HASH_FILE).write_text(job.input_hash() + "\n")
+    (folder / HASH_FILE).write_text((digest or job.input_hash()) + "\n")
     return row
 
 
@@ -422,6 +425,14 @@ class BatchResult:
         return "\n".join(lines)
 
 
+def _attempt(job: RegionJob, out: str, digest: str) -> dict[str, Any]:
+    """The Dask task: plan one region; a failure becomes a ``failed`` row (no traceback)."""
+    try:
+        return plan_region(job, out, digest=digest)
+    except Exception as exc:  # one region's failure must not stop the batch
+        return _failed_row(job, exc)
+
+
 def _failed_row(job: RegionJob, error: BaseException | str) -> dict[str, Any]:
     text = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
     return {
@@ -469,12 +480,12 @@ def run_batch(
         Address of a running Dask scheduler (e.g. ``"tcp://10.0.0.5:8786"``);
         used instead of a local cluster.
     retries
-        Times a failed region is retried (default 1).
+        Times a failed region is tried again (default 1).
     force
         Plan every region even if its inputs have not changed.
     progress
         ``progress(region_name, status)`` called as regions finish
-        (``"ok"``, ``"failed"``, ``"skipped"``).
+        (``"ok"``, ``"failed"``, ``"skipped"``) or are retried (``"retrying"``).
 
     Returns
     -------
@@ -513,29 +524,37 @@ def run_batch(
                 processes=True,
                 dashboard_address=None,
                 host="127.0.0.1",
+                silence_logs=logging.ERROR,
             )
             client = Client(cluster)
         try:
-            futures = {
-                client.submit(
-                    plan_region,
-                    job,
-                    str(out_path),
-                    key=f"plan-{job.name}-{digest[:12]}",
-                    retries=retries,
-                    pure=False,
-                ): job
-                for job, digest in todo
-            }
-            for future in as_completed(futures):
-                job = futures[future]
+            attempts: dict[str, int] = {}
+            digests = {job.name: digest for job, digest in todo}
+            futures: dict[Any, RegionJob] = {}
+
+            def submit(job: RegionJob) -> Any:
+                attempts[job.name] = attempts.get(job.name, 0) + 1
+                digest = digests[job.name]
+                key = f"plan-{job.name}-{attempts[job.name]}-{digest[:12]}"
+                future = client.submit(_attempt, job, str(out_path), digest, key=key, pure=False)
+                futures[future] = job
+                return future
+
+            queue = as_completed([submit(job) for job, _ in todo])
+            for future in queue:
+                job = futures.pop(future)
                 if future.status == "finished":
-                    rows[job.name] = future.result()
-                    say(job.name, "ok")
-                else:
-                    error = future.exception()
-                    rows[job.name] = _failed_row(job, error if error is not None else "cancelled")
-                    say(job.name, "failed")
+                    row = future.result()
+                else:  # the worker died or the task was cancelled
+                    error = future.exception() if future.status == "error" else "cancelled"
+                    row = _failed_row(job, error if error is not None else "cancelled")
+                if row["status"] != "ok" and attempts[job.name] <= retries:
+                    say(job.name, "retrying")
+                    queue.add(submit(job))
+                    continue
+                row["attempts"] = attempts[job.name]
+                rows[job.name] = row
+                say(job.name, row["status"])
         finally:
             client.close()
             if cluster is not None:
