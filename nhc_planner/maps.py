@@ -522,6 +522,11 @@ def _add_areas(
     props = pd.DataFrame(index=web.index)
     for col in keep:
         props[fields[col]] = [_format_area_value(col, v) for v in web[col]]
+    if "area_code" in areas.columns:
+        codes = areas["area_code"].reindex(web.index).astype(str).map(html.escape)
+        label = fields.get("area_name", "Area")
+        named = props[label] if label in props else pd.Series("", index=web.index)
+        props[label] = [f"{n} ({c})" if n else c for n, c in zip(named, codes, strict=True)]
     for label, series in (extra or {}).items():
         props[label] = series.reindex(web.index).astype(str).to_numpy()
     props["_fill"] = colours.reindex(web.index).fillna(_NOT_COVERED).to_numpy()

@@ -10,6 +10,7 @@ import pytest
 
 from nhc_planner import maps
 from nhc_planner._errors import MissingColumnError, NhcInputError, ValueRangeError
+from nhc_planner.testing import require_fixture
 from tests.report_helpers import (
     ARTIFACTS,
     CHROMIUM_ARGS,
@@ -263,3 +264,38 @@ def test_data_uri_assets_load_like_streamlit_folium(tmp_path):
             assert page.locator("path.leaflet-interactive").count() == 1
         finally:
             browser.close()
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.mark.slow
+def test_need_map_on_leeds_lsoa21_by_imd_decile(tmp_path):
+    """Leeds' 488 LSOAs (real boundaries, IMD 2025 deciles) map offline."""
+    import geopandas as gpd
+    import pandas as pd
+
+    bounds = gpd.read_file(require_fixture("boundaries", "leeds_lsoa21_bsc.gpkg"))
+    imd = pd.read_csv(require_fixture("tables", "leeds_imd2025_england_lsoa21.csv"))
+    areas = (
+        bounds.merge(imd[["lsoa21_code", "IMD_decile"]], on="lsoa21_code", how="inner")
+        .rename(
+            columns={
+                "lsoa21_code": "area_code",
+                "lsoa21_name": "area_name",
+                "ltla24_code": "la_code",
+                "ltla24_name": "la_name",
+                "IMD_decile": "imd_decile",
+            }
+        )
+        .to_crs("EPSG:27700")
+    )
+    assert len(areas) == 488
+    m = maps.need_map(areas, colour_by="imd_decile", sites=False)
+    page = maps.map_html(m)
+    assert_offline(page)
+    assert page.count("E01") >= 488
+    assert "Leeds" in page
+    assert len(page) < 4_000_000  # simplified polygons keep the page light
+    png = maps.static_map_png(areas, tmp_path / "leeds.png", title="Leeds by IMD decile")
+    assert png.stat().st_size > 20_000
