@@ -209,10 +209,10 @@ def _read_area_codes(path: str) -> list[str]:
 
 
 def _cmd_region_build(args: argparse.Namespace) -> int:
-    from nhc_planner.build import RegionInputs, build_region
+    from nhc_planner.build import RegionInputs, build_region_report
 
     inputs = RegionInputs.from_toml(args.sources)
-    region = build_region(
+    region, joins = build_region_report(
         inputs,
         la_codes=args.la or None,
         icb_codes=args.icb or None,
@@ -221,6 +221,9 @@ def _cmd_region_build(args: argparse.Namespace) -> int:
     )
     path = region.save(args.out)
     print(region.summary())
+    print("\nJoins:")
+    for line in joins.lines():
+        print(f"  {line}")
     print(f"\nRegion written to {path}/")
     return EXIT_OK
 
@@ -366,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"nhc-planner: failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # output piped into `head` and closed
+        return EXIT_OK
     except (OSError, ValueError) as exc:
         if debug:
             raise

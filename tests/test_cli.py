@@ -1,0 +1,190 @@
+"""Tests of the nhc-planner command line (nhc_planner.cli): commands, files, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nhc_planner.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, main
+from nhc_planner.plan import Plan
+from nhc_planner.region import Region
+from nhc_planner.scenario import Scenario
+from tests.test_batch import SMALL
+from tests.test_plan import grid_region
+
+DATA_SMALL = Path(__file__).parent / "data_small"
+
+
+@pytest.fixture(scope="module")
+def region_folder(tmp_path_factory) -> Path:
+    return grid_region().save(tmp_path_factory.mktemp("region") / "grid")
+
+
+@pytest.fixture(scope="module")
+def small_toml(tmp_path_factory) -> Path:
+    return SMALL.to_toml(tmp_path_factory.mktemp("scenario") / "small.toml")
+
+
+def test_scenario_write_check_describe(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    assert main(["scenario", "--write-default", str(path)]) == EXIT_OK
+    assert Scenario.from_toml(path) == Scenario()
+    assert main(["scenario", "--check", str(path)]) == EXIT_OK
+    assert "valid scenario" in capsys.readouterr().out
+    assert main(["scenario", "--describe"]) == EXIT_OK
+    assert "phasing.years" in capsys.readouterr().out
+
+
+def test_bad_scenario_is_exit_2_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[phasing]\nyeras = 3\n")
+    assert main(["scenario", "--check", str(bad)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert "unknown key 'phasing.yeras'; did you mean 'phasing.years'?" in err
+
+
+def test_plan_writes_files_log_and_summary(region_folder, small_toml, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "plan",
+            "--region",
+            str(region_folder),
+            "--scenario",
+            str(small_toml),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == EXIT_OK
+    for name in ("centres", "assignments"):
+        for ext in ("csv", "geojson", "parquet"):
+            assert (out / f"{name}.{ext}").is_file()
+    assert (out / "report" / "index.html").is_file()
+    log = (out / "run.log").read_text()
+    assert "stage optimising" in log
+    assert "done in" in log
+    text = capsys.readouterr().out
+    assert "Population within 10 minutes' drive" in text
+    assert "Optimal" in text
+    plan = Plan.load(out)
+    assert len(plan.new_centres) == 3
+    assert pd.read_csv(out / "kpis.csv")["metric"].tolist()[0] == "centres"
+
+
+def test_plan_exit_codes(region_folder, tmp_path, capsys):
+    # bad input: region folder missing -> 2
+    assert main(["plan", "--region", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == (
+        EXIT_INPUT
+    )
+    assert "not a region folder" in capsys.readouterr().err
+    # infeasible policy -> 3
+    tight = Scenario().replace(
+        **{
+            "policy.equity_floor": 1.0,
+            "need.most_deprived_deciles": 5,
+            "travel.standard_min": 5.0,
+            "phasing.years": 1,
+            "phasing.new_per_year": 1,
+        }
+    )
+    path = tight.to_toml(tmp_path / "tight.toml")
+    code = main(
+        [
+            "plan",
+            "--region",
+            str(region_folder),
+            "--scenario",
+            str(path),
+            "--out",
+            str(tmp_path / "o2"),
+            "-q",
+            "--no-report",
+        ]
+    )
+    assert code == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "policy cannot be met" in err
+    assert "Traceback" not in err
+    assert "InfeasibleError" in (tmp_path / "o2" / "run.log").read_text()
+
+
+def test_region_build(tmp_path, capsys):
+    out = tmp_path / "region"
+    code = main(
+        [
+            "region",
+            "build",
+            "--sources",
+            str(DATA_SMALL / "sources.toml"),
+            "--la",
+            "X08000001",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == EXIT_OK
+    assert len(Region.load(out).areas) == 4
+    assert "Join report" in capsys.readouterr().out
+    areas = tmp_path / "areas.txt"
+    areas.write_text("area_code\nX01000001\nX01000002\n")
+    code = main(
+        [
+            "region",
+            "build",
+            "--sources",
+            str(DATA_SMALL / "sources.toml"),
+            "--areas",
+            str(areas),
+            "--out",
+            str(tmp_path / "two"),
+        ]
+    )
+    assert code == EXIT_OK
+    assert len(Region.load(tmp_path / "two").areas) == 2
+    missing = main(
+        ["region", "build", "--sources", str(tmp_path / "x.toml"), "--la", "X", "--out", "o"]
+    )
+    assert missing == EXIT_INPUT
+
+
+def test_argument_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["data", "fetch", "--out", "x"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["plan", "--out", "x"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["scenario"])
+    assert info.value.code == 2
+
+
+def test_batch_command(region_folder, small_toml, tmp_path, capsys):
+    regions = tmp_path / "regions.toml"
+    regions.write_text(
+        f'[defaults]\nscenario = "{small_toml}"\nreport = false\n'
+        f'[[region]]\nname = "grid"\nfolder = "{region_folder}"\n'
+    )
+    code = main(["batch", str(regions), "--out", str(tmp_path / "b"), "--workers", "1", "-q"])
+    assert code == EXIT_OK
+    assert "1 planned" in capsys.readouterr().out
+    assert (tmp_path / "b" / "index.html").is_file()
+
+
+def test_python_dash_m():
+    done = subprocess.run(
+        [sys.executable, "-m", "nhc_planner", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("nhc-planner ")
