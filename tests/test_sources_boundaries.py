@@ -119,6 +119,7 @@ def _raw(path: Path, data: bytes) -> Path:
         "absent",
     ],
 )
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_bad_boundaries(tmp_path, make, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         read_boundaries(make(tmp_path))

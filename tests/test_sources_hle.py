@@ -101,7 +101,7 @@ def test_estimate_validates_inputs() -> None:
     la_hle = pd.DataFrame({"la_code": ["A"], "hle_years": [60.0]})
     with pytest.raises(ValueRangeError, match="10 finite values"):
         estimate_area_hle(_areas([1], [1.0]), la_hle, gradient=[1.0, 2.0])
-    with pytest.raises(ValueRangeError, match="1..10"):
+    with pytest.raises(ValueRangeError, match=r"1\.\.10"):
         estimate_area_hle(_areas([0], [1.0]), la_hle)
     with pytest.raises(MissingColumnError, match="population"):
         estimate_area_hle(_areas([1], [1.0]).drop(columns="population"), la_hle)

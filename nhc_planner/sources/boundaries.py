@@ -67,9 +67,10 @@ def check_in_great_britain(frame: gpd.GeoDataFrame, *, what: str, source_crs: st
     inside = bool(np.isfinite([x0, y0, x1, y1]).all())
     inside = inside and bx0 <= x0 and by0 <= y0 and x1 <= bx1 and y1 <= by1
     if not inside:
+        bounds = [f"{v:.0f}" for v in (x0, y0, x1, y1)]
         msg = (
             f"{what}: coordinates fall outside Great Britain after reprojecting from the "
-            f"declared CRS {source_crs} to {BNG} (bounds {[f'{v:.0f}' for v in (x0, y0, x1, y1)]}); "
+            f"declared CRS {source_crs} to {BNG} (bounds {bounds}); "
             "is the file's CRS declared correctly?"
         )
         raise CrsError(msg)
