@@ -127,7 +127,7 @@ class Speeds:
 
     def __post_init__(self) -> None:
         merged = {**DEFAULT_DRIVE_SPEEDS_KMH, **{k: float(v) for k, v in self.drive.items()}}
-        object.__setattr__(self, "drive", MappingProxyType(merged))
+        object.__setattr__(self, "drive", merged)
         values = [*merged.values(), self.drive_fallback, self.walk, self.cycle]
         if not all(np.isfinite(values)) or min(values) <= 0 or self.maxspeed_factor <= 0:
             msg = f"speeds must be positive finite km/h; got {self.as_dict()}"
@@ -561,6 +561,23 @@ def _read_gpkg_ways(path: Path) -> tuple[list[Way], int]:
     return ways, len(frame)
 
 
+_DECIDING_TAGS = (
+    "highway",
+    "access",
+    "foot",
+    "bicycle",
+    "motor_vehicle",
+    "motorcar",
+    "area",
+    "maxspeed",
+    "speed_kph",
+)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _positive(value: Any) -> bool:
     try:
         return float(value) > 0
@@ -570,6 +587,14 @@ def _positive(value: Any) -> bool:
 
 def _isnan(value: Any) -> bool:
     return isinstance(value, float) and np.isnan(value)
+
+
+def _float_or_zero(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return out if np.isfinite(out) else 0.0
 
 
 def _int_or_zero(value: Any) -> int:
@@ -608,35 +633,47 @@ def _graph_from_osmnx(
     speed_of = speeds.speed_of(mode)
     graph = nx.MultiDiGraph(crs=BNG)
     graph.add_nodes_from((n, {"x": pos[n][0], "y": pos[n][1]}) for n in ids)
+    # An undirected graph has no one-way streets: every edge is added both ways.
     directed = raw.is_directed()
     edges = []
+    # Access and speed depend only on a few tags: decide once per distinct combination.
+    memo: dict[tuple[Any, ...], tuple[bool, float]] = {}
     for u, v, data in raw.edges(data=True):
-        tags = dict(data)
-        tags.setdefault("highway", "road")
-        if not allows(tags, mode):
+        signature = tuple(_hashable(data.get(t)) for t in _DECIDING_TAGS)
+        decided = memo.get(signature)
+        if decided is None:
+            tags = {t: data[t] for t in _DECIDING_TAGS if t in data}
+            tags.setdefault("highway", "road")
+            if mode == "drive" and _positive(data.get("speed_kph")):
+                kmh = float(data["speed_kph"])
+            else:
+                kmh = float(speed_of(tags))
+            decided = memo[signature] = (allows(tags, mode), kmh)
+        ok, kmh = decided
+        if not ok:
             continue
         geom = data.get("geometry")
-        if geom is not None and transform is not None:
-            geom = shapely.ops.transform(transform, geom)
-        if geom is None:
-            geom = shapely.LineString([pos[u], pos[v]])
-        length = float(geom.length)
-        if mode == "drive" and _positive(data.get("speed_kph")):
-            kmh = float(data["speed_kph"])
+        if geom is not None:
+            if transform is not None:
+                geom = shapely.ops.transform(transform, geom)
+            length = float(geom.length)
         else:
-            kmh = float(speed_of(tags))
+            # No geometry: the straight line between the ends, never shorter than it.
+            (x0, y0), (x1, y1) = pos[u], pos[v]
+            length = max(float(np.hypot(x1 - x0, y1 - y0)), _float_or_zero(data.get("length")))
         attrs = {
             "osmid": data.get("osmid", 0),
-            "highway": str(tags["highway"]),
+            "highway": str(data.get("highway", "road")),
             "length": length,
             "speed_kph": kmh,
             "travel_time": length / (kmh / 3.6),
-            "geometry": geom,
         }
+        if geom is not None:
+            attrs["geometry"] = geom
         edges.append((u, v, attrs))
-        both = mode == "walk" or not directed
-        if both:
-            edges.append((v, u, {**attrs, "geometry": geom.reverse()}))
+        if mode == "walk" or not directed:
+            back = {**attrs, "geometry": geom.reverse()} if geom is not None else attrs
+            edges.append((v, u, back))
     graph.add_edges_from(edges)
     return graph
 
