@@ -113,9 +113,6 @@ _KIND_WORDS = {
     "float": "a number",
     "str": "a string",
     "bool": "true or false",
-    "opt_int": "an integer (or omit the key)",
-    "opt_float": "a number (or omit the key)",
-    "opt_str": "a string (or omit the key)",
     "str_tuple": "a list of strings",
     "sizes": "a list of tables with name, rooms, capex_gbp, annual_cost_gbp",
     "assumptions": "a table of name = number",
@@ -138,16 +135,22 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def _num(v: float) -> str:
+    return f"{int(v):,}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
+
+
 def _allowed(meta: Mapping[str, Any]) -> str:
-    words = _KIND_WORDS[meta["kind"]]
-    if meta["choices"] and meta["kind"] in ("str", "opt_str"):
-        return f"one of {list(meta['choices'])}"
+    kind = meta["kind"]
+    optional = kind.startswith("opt_")
+    words = _KIND_WORDS[kind[4:] if optional else kind]
+    if meta["choices"] and kind in ("str", "opt_str"):
+        words = f"one of {list(meta['choices'])}"
     lo, hi = meta["lo"], meta["hi"]
     if lo is not None and hi is not None:
-        return f"{words} in {lo:g}..{hi:g}"
-    if lo is not None:
-        return f"{words} >= {lo:g}"
-    return words
+        words = f"{words} in {_num(lo)}..{_num(hi)}"
+    elif lo is not None:
+        words = f"{words} >= {_num(lo)}"
+    return f"{words} (or omit the key)" if optional else words
 
 
 def _fail(key: str, meta: Mapping[str, Any], value: Any) -> ScenarioError:

@@ -164,3 +164,11 @@ def test_unreachable_scheduler(tmp_path):
     path = _write(tmp_path, '[[region]]\nname = "r"\nfolder = "r"\n')
     with pytest.raises(NhcRuntimeError, match="cannot reach the Dask scheduler"):
         run_batch(path, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+
+
+def test_example_regions_file_is_valid():
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    jobs = read_regions(examples / "regions.toml")
+    assert [j.demo for j in jobs[:3]] == [0, 1, 2]
+    assert Path(jobs[3].sources or "").is_file()
+    assert jobs[3].load_scenario().travel.mode == "walk"

@@ -195,3 +195,13 @@ def test_round_trip_property(years, per_year, std, w, mode, keep):
         }
     )
     assert Scenario.from_toml_string(s.to_toml_string()) == s
+
+
+def test_example_scenarios_are_valid():
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    s = Scenario.from_toml(examples / "scenario.toml")
+    assert s.travel.standard_min == 15.0
+    assert s.phasing.total_centres == 10
+    assert Scenario.from_toml(examples / "walk.toml").travel.mode == "walk"
