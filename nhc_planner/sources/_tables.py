@@ -61,6 +61,8 @@ AREA_CODE_ALIASES: tuple[str, ...] = (
     "lsoa21_cod",  # shapefile field names are cut at 10 characters
     "lsoa11_cod",
     "Area Codes",
+    "geography code",  # Nomis / Census bulk downloads
+    "GEOGRAPHY_CODE",
     "code",
 )
 

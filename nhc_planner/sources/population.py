@@ -70,6 +70,7 @@ _TOTAL_ALIASES = (
     "All usual residents",
     "Total: All usual residents",
     "Observation",
+    "OBS_VALUE",
     "Total",
     "All Ages",
     "value",
@@ -85,7 +86,15 @@ _AGE_LABEL_ALIASES = (
     "age_band",
     "age",
 )
-_AGE_VALUE_ALIASES = ("usual_residents", "Observation", "population", "count", "value", "n")
+_AGE_VALUE_ALIASES = (
+    "usual_residents",
+    "Observation",
+    "OBS_VALUE",
+    "population",
+    "count",
+    "value",
+    "n",
+)
 
 _TOTAL_WIDE_ALIASES = ("Total", "All Ages", "All ages", "population")
 _SYOA = re.compile(r"^(?:(?:aged?|age)\s+)?([fm])?\s*(\d{1,3})(?:\s*(?:plus|and over))?$")
