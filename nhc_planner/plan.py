@@ -319,15 +319,16 @@ class Plan:
             **tables,
         )
 
-    def to_html(self, path: str | Path) -> Path:
+    def to_html(self, path: str | Path, *, pdf: bool = False) -> Path:
         """Write the self-contained HTML report into folder ``path``; return ``index.html``.
 
-        Delegates to :func:`nhc_planner.report.write_report`.
+        Delegates to :func:`nhc_planner.report.write_report`; ``pdf=True`` also
+        writes ``report.pdf`` (needs the optional WeasyPrint).
         """
         from nhc_planner.report import write_report
 
         plan_like: Any = self
-        return Path(write_report(plan_like, path))
+        return Path(write_report(plan_like, path, pdf=pdf))
 
 
 def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
@@ -1236,6 +1237,11 @@ def _explain(
             f"Size {row.size} ({row.rooms} rooms): {row.weekly_demand_served:,.0f} of "
             f"{row.weekly_capacity:,.0f} weekly appointments ({row.utilisation:.0%})."
         )
+        if row.utilisation > 1:
+            parts.append(
+                "Its catchment needs more than the largest size offers: consider a second "
+                "site nearby or a larger template."
+            )
         if best_alt:
             name = str(sel.frame.at[int(np.flatnonzero(sel.ids == best_alt)[0]), "name"])
             parts.append(
