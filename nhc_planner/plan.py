@@ -135,7 +135,7 @@ def compute_travel(
 # --------------------------------------------------------------------------- the Plan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Plan:
     """The result of :func:`plan`: tidy frames, the solver's verdict and provenance.
 
