@@ -179,6 +179,16 @@ def _missing(value: Any) -> bool:
         return False
 
 
+def _absent(value: Any) -> bool:
+    """Missing, or not a finite number."""
+    if _missing(value):
+        return True
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
 def format_count(value: Any) -> str:
     """Format a count of people or things with thousands separators.
 
@@ -189,7 +199,7 @@ def format_count(value: Any) -> str:
     >>> format_count(float("nan"))
     '–'
     """
-    if _missing(value):
+    if _absent(value):
         return "–"
     return f"{float(value):,.0f}"
 
@@ -204,7 +214,7 @@ def format_percent(share: Any, *, digits: int = 0) -> str:
     >>> format_percent(0.4567, digits=1)
     '45.7%'
     """
-    if _missing(share):
+    if _absent(share):
         return "–"
     return f"{100 * float(share):.{digits}f}%"
 
@@ -234,7 +244,7 @@ def format_years(value: Any) -> str:
     >>> format_years(61.26)
     '61.3 years'
     """
-    if _missing(value):
+    if _absent(value):
         return "–"
     return f"{float(value):.1f} years"
 
@@ -249,7 +259,7 @@ def format_gbp(value: Any) -> str:
     >>> format_gbp(85_000)
     '£85,000'
     """
-    if _missing(value):
+    if _absent(value):
         return "–"
     v = float(value)
     if abs(v) >= 1_000_000:

@@ -7,6 +7,8 @@ import re
 
 import folium
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nhc_planner import maps
 from nhc_planner._errors import MissingColumnError, NhcInputError, ValueRangeError
@@ -299,3 +301,48 @@ def test_need_map_on_leeds_lsoa21_by_imd_decile(tmp_path):
     assert len(page) < 4_000_000  # simplified polygons keep the page light
     png = maps.static_map_png(areas, tmp_path / "leeds.png", title="Leeds by IMD decile")
     assert png.stat().st_size > 20_000
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=60),
+    st.sampled_from(["need_score", "hle_years"]),
+)
+def test_scale_is_monotone_and_darker_is_worse(values, colour_by):
+    import pandas as pd
+
+    def lightness(hex_colour: str) -> float:
+        r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    series = pd.Series(values)
+    scale = maps._Scale(series, colour_by)
+    assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in scale.colours)
+    assert 1 <= len(scale.rows) <= 5
+    ranked = sorted(zip(values, map(lightness, scale.colours), strict=True))
+    light = [lum for _, lum in ranked]
+    # need: higher value -> darker; HLE: higher value -> lighter
+    expected = sorted(light, reverse=True) if colour_by == "need_score" else sorted(light)
+    assert light == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)))
+def test_formatters_never_fail(value):
+    for func in (
+        maps.format_count,
+        maps.format_percent,
+        maps.format_minutes,
+        maps.format_years,
+        maps.format_gbp,
+    ):
+        assert isinstance(func(value), str)
+
+
+@pytest.mark.parametrize("func", [maps.format_count, maps.format_percent, maps.format_gbp])
+def test_formatters_dash_for_non_numbers(func):
+    assert func(float("inf")) == "–"
+    assert func("n/a") == "–"
