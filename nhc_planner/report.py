@@ -161,7 +161,8 @@ def _format_value(value: Any, unit: str) -> str:
     if u in ("share", "fraction", "proportion", "ratio"):
         return format_percent(value, digits=1)
     if u in ("%", "percent"):
-        return "–" if _num(value) != _num(value) else f"{_num(value):.1f}%"
+        v = _num(value)
+        return f"{v:.1f}%" if math.isfinite(v) else "–"
     if u in ("minutes", "min", "mins"):
         return format_minutes(value)
     if u in ("years", "year"):
@@ -209,8 +210,10 @@ def _format_cell(column: str, value: Any) -> str:
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
     v = _num(value)
-    if not math.isfinite(v):
-        return "–" if value is None or _num(value) != _num(value) else str(value)
+    if math.isnan(v):
+        return "–"
+    if math.isinf(v):
+        return "unlimited" if v > 0 else "–"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
 
 
