@@ -401,7 +401,6 @@ def _population(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     pop = read_population(inputs.population)
     vintages = {"population": str(pop.attrs.get("vintage", ""))}
-    notes.extend(pop.attrs.get("notes", []))
     pop = _to_2021(
         pop,
         role="population",
@@ -410,8 +409,7 @@ def _population(
         lookup_cache=lookup_cache,
         counts=["population", *AGE_BANDS],
     )
-    if pop.attrs.get("unmatched_2011") is not None:
-        notes.extend(pop.attrs.get("notes", [])[-2:])
+    notes.extend(pop.attrs.get("notes", []))
     pop = pop[["area_code", "population", *AGE_BANDS]]
     if pop[list(AGE_BANDS)].isna().all().all():
         if inputs.population_age is None:
@@ -421,7 +419,6 @@ def _population(
             )
             raise DataFileError(msg)
         age = read_population(inputs.population_age)
-        notes.extend(age.attrs.get("notes", []))
         vintages["population_age"] = str(age.attrs.get("vintage", ""))
         age = _to_2021(
             age,
@@ -431,6 +428,7 @@ def _population(
             lookup_cache=lookup_cache,
             counts=["population", *AGE_BANDS],
         )
+        notes.extend(age.attrs.get("notes", []))
         if age[list(AGE_BANDS)].isna().all().all():
             msg = f"the population_age file {inputs.population_age} has no age bands"
             raise DataFileError(msg)
@@ -456,6 +454,99 @@ def _population(
     return pop, vintages
 
 
+def _imd(
+    inputs: RegionInputs,
+    *,
+    boundary_year: int | None,
+    lookup_cache: dict[str, pd.DataFrame],
+    notes: list[str],
+    vintages: dict[str, str],
+) -> pd.DataFrame:
+    """IMD on the boundaries' codes: ``area_code, imd_score, imd_rank, imd_decile``."""
+    imd = read_imd(inputs.imd)
+    vintages["imd"] = str(imd.attrs.get("vintage"))
+    imd = _to_2021(
+        imd,
+        role="IMD",
+        boundary_year=boundary_year,
+        inputs=inputs,
+        lookup_cache=lookup_cache,
+        scores=["imd_score"],
+        rank_decile=("imd_rank", "imd_decile"),
+    )
+    notes.extend(imd.attrs.get("notes", []))
+    if "unmatched_2011" in imd.attrs:
+        vintages["imd"] += " (LSOA 2011, carried to 2021)"
+    return imd[["area_code", "imd_score", "imd_rank", "imd_decile"]]
+
+
+def _hle(
+    inputs: RegionInputs,
+    *,
+    la: pd.DataFrame,
+    imd: pd.DataFrame,
+    pop: pd.DataFrame,
+    chosen: set[str],
+    notes: list[str],
+    vintages: dict[str, str],
+) -> pd.DataFrame:
+    """Estimated HLE (``area_code, hle_years``) for every area of the region's authorities.
+
+    The estimate is made over all areas of each authority found in the national
+    tables, so that a region covering part of an authority still reproduces the
+    authority's published figure over the whole authority.
+    """
+    hle = read_hle(inputs.hle, period=inputs.hle_period, sex=inputs.hle_sex)
+    notes.extend(hle.attrs.get("notes", []))
+    vintages["hle"] = f"OHID Fingertips HLE at birth {hle.attrs['period']} ({hle.attrs['sex']})"
+    utla = read_ltla_utla(inputs.ltla_utla) if inputs.ltla_utla is not None else {}
+    nat = la[["area_code", "la_code"]].merge(imd[["area_code", "imd_decile"]], on="area_code")
+    nat = nat.merge(pop[["area_code", "population"]], on="area_code")
+    key = nat["la_code"].astype(str)
+    key = key.replace(utla) if utla else key
+    wanted = set(key[nat["area_code"].isin(chosen)])
+    nat = nat[key.isin(wanted) & nat["population"].notna()].reset_index(drop=True)
+    nat["hle_years"] = estimate_area_hle(
+        nat, hle, gradient=inputs.hle_gradient, ltla_to_utla=utla or None
+    ).to_numpy()
+    if inputs.hle_gradient == ONS_HLE_GRADIENT_MALE_2015_17:
+        notes.append(HLE_ESTIMATE_NOTE)
+    else:
+        notes.append(
+            "Healthy life expectancy per area is an ESTIMATE: a user-supplied gradient of HLE "
+            f"by IMD decile {list(inputs.hle_gradient)} applied to each area's national IMD "
+            "decile, shifted so that the population-weighted mean over each authority's areas "
+            "equals its published HLE (OHID Fingertips)."
+        )
+    notes.append(f"HLE published figures: period {hle.attrs['period']}, sex {hle.attrs['sex']}")
+    return nat[["area_code", "hle_years"]]
+
+
+def _demand_points(
+    base: pd.DataFrame,
+    geoms: gpd.GeoSeries,
+    inputs: RegionInputs,
+    *,
+    missing: dict[str, tuple[str, ...]],
+    vintages: dict[str, str],
+) -> None:
+    """Fill ``demand_x, demand_y, demand_source`` of ``base`` in place."""
+    inside = geoms.representative_point()
+    base["demand_x"] = inside.x.to_numpy()
+    base["demand_y"] = inside.y.to_numpy()
+    base["demand_source"] = "inside"
+    if inputs.centroids is None:
+        return
+    pwc = read_centroids(inputs.centroids).set_index("area_code").geometry
+    hit = base["area_code"].isin(pwc.index).to_numpy()
+    pts = pwc.reindex(base.loc[hit, "area_code"])
+    base.loc[hit, "demand_x"] = pts.x.to_numpy()
+    base.loc[hit, "demand_y"] = pts.y.to_numpy()
+    base.loc[hit, "demand_source"] = "pwc"
+    missing["population-weighted centroids"] = _examples(base.loc[~hit, "area_code"])
+    vintages["centroids"] = Path(inputs.centroids).name
+
+
 def build_region_report(
     inputs: RegionInputs,
     *,
@@ -471,9 +562,13 @@ def build_region_report(
     :class:`JoinError` instead of leaving out areas with missing values.
     """
     notes: list[str] = []
+    vintages: dict[str, str] = {}
     lookup_cache: dict[str, pd.DataFrame] = {}
+
+    # Select the areas.
     boundaries = read_boundaries(inputs.boundaries)
     year = boundaries.attrs.get("code_year")
+    vintages["boundaries"] = f"LSOA {year or 'codes'} ({Path(inputs.boundaries).name})"
     la = read_lsoa_la(inputs.lsoa_la)
     icb = read_lsoa_icb(inputs.lsoa_icb) if inputs.lsoa_icb is not None else None
     selected, default_name, codes = _select(
@@ -494,119 +589,58 @@ def build_region_report(
             f"(e.g. {sorted(selected)[:3]}); check the code year (2011/2021) and the selection"
         )
         raise JoinError(msg)
-    not_in_boundaries = _examples(selected - in_bnd)
-    areas = boundaries[boundaries["area_code"].isin(chosen)].copy()
+    areas = boundaries[boundaries["area_code"].isin(chosen)]
     areas = areas.sort_values("area_code").reset_index(drop=True)
 
-    # Tables, each carried onto 2021 codes if needed.
-    imd = read_imd(inputs.imd)
-    notes.extend(imd.attrs.get("notes", []))
-    vintages: dict[str, str] = {
-        "boundaries": f"LSOA {year or 'codes'} ({Path(inputs.boundaries).name})",
-        "imd": str(imd.attrs.get("vintage")),
-    }
-    imd_src = imd.attrs.get("source")
-    imd = _to_2021(
-        imd,
-        role="IMD",
-        boundary_year=year,
-        inputs=inputs,
-        lookup_cache=lookup_cache,
-        scores=["imd_score"],
-        rank_decile=("imd_rank", "imd_decile"),
+    # Read the tables (carried onto 2021 codes if needed); each must overlap the areas.
+    imd = _imd(
+        inputs, boundary_year=year, lookup_cache=lookup_cache, notes=notes, vintages=vintages
     )
-    if imd.attrs.get("unmatched_2011") is not None:
-        notes.extend(imd.attrs.get("notes", [])[-2:])
-        vintages["imd"] += " (LSOA 2011, carried to 2021)"
-    imd = imd[["area_code", "imd_score", "imd_rank", "imd_decile"]]
     pop, pop_vintages = _population(
         inputs, boundary_year=year, lookup_cache=lookup_cache, notes=notes
     )
     vintages.update(pop_vintages)
     for table, role, source in (
         (la, "LSOA->LA lookup", inputs.lsoa_la),
-        (imd, "IMD", imd_src),
+        (imd, "IMD", inputs.imd),
         (pop, "population", inputs.population),
     ):
         _require_overlap(chosen, table, role, source)
+    hle = _hle(inputs, la=la, imd=imd, pop=pop, chosen=chosen, notes=notes, vintages=vintages)
 
-    # HLE, estimated over every area of the authorities involved.
-    hle = read_hle(inputs.hle, period=inputs.hle_period, sex=inputs.hle_sex)
-    notes.extend(hle.attrs.get("notes", []))
-    vintages["hle"] = f"OHID Fingertips HLE at birth {hle.attrs['period']} ({hle.attrs['sex']})"
-    utla = read_ltla_utla(inputs.ltla_utla) if inputs.ltla_utla is not None else None
-    region_la = set(la.loc[la["area_code"].isin(chosen), "la_code"])
-    keys = {utla.get(c, c) if utla else c for c in region_la}
-    nat = la[["area_code", "la_code"]].merge(imd[["area_code", "imd_decile"]], on="area_code")
-    nat = nat.merge(pop[["area_code", "population"]], on="area_code")
-    nat["_key"] = nat["la_code"].map(lambda c: utla.get(c, c) if utla else c)
-    nat = nat[nat["_key"].isin(keys) & nat["population"].notna()].reset_index(drop=True)
-    nat["hle_years"] = estimate_area_hle(
-        nat, hle, gradient=inputs.hle_gradient, ltla_to_utla=utla
-    ).to_numpy()
-    if inputs.hle_gradient == ONS_HLE_GRADIENT_MALE_2015_17:
-        notes.append(HLE_ESTIMATE_NOTE)
-    else:
-        notes.append(
-            "Healthy life expectancy per area is an ESTIMATE: a user-supplied gradient of HLE "
-            f"by IMD decile {list(inputs.hle_gradient)} applied to each area's national IMD "
-            "decile, shifted so that the population-weighted mean over each authority's areas "
-            "equals its published HLE (OHID Fingertips)."
-        )
-    notes.append(f"HLE published figures: period {hle.attrs['period']}, sex {hle.attrs['sex']}")
-
-    # Join everything on area_code (left join from the boundaries).
+    # Join everything on area_code (left joins from the boundaries), noting what is missing.
     missing: dict[str, tuple[str, ...]] = {}
     base = pd.DataFrame(areas.drop(columns="geometry"))
     parts: list[tuple[str, pd.DataFrame]] = [
         ("LSOA->LA lookup", la[["area_code", "la_code", "la_name"]]),
         ("IMD", imd),
         ("population", pop),
-        ("HLE estimate", nat[["area_code", "hle_years"]]),
+        ("HLE estimate", hle),
     ]
     if icb is not None:
         parts.append(("LSOA->ICB lookup", icb[["area_code", "icb_code"]]))
+    else:
+        base["icb_code"] = ""
+        notes.append("no LSOA->ICB lookup given: icb_code is blank")
     for role, table in parts:
         missing[role] = _examples(chosen - set(table["area_code"]))
         base = base.merge(table, on="area_code", how="left")
-    if icb is None:
-        base["icb_code"] = ""
-        notes.append("no LSOA->ICB lookup given: icb_code is blank")
     base["icb_code"] = base["icb_code"].fillna("").astype(str)
-    required = ["la_code", "population", *AGE_BANDS, "imd_rank", "imd_decile", "hle_years"]
-    incomplete = base[required].isna().any(axis=1)
-    dropped = _examples(base.loc[incomplete, "area_code"])
-    if dropped and strict:
-        msg = (
-            f"{len(dropped)} area(s) lack required values ({required}) after joining, e.g. "
-            f"{list(dropped[:_N_EXAMPLES])}"
-        )
-        raise JoinError(msg)
-    keep = ~incomplete.to_numpy()
-    if not keep.any():
-        msg = (
-            f"no area has every required value after joining ({required}); e.g. "
-            f"{list(dropped[:_N_EXAMPLES])}"
-        )
-        raise JoinError(msg)
-    base = base.loc[keep].reset_index(drop=True)
-    geoms = areas.geometry[keep].reset_index(drop=True)
-    base["imd_decile"] = base["imd_decile"].astype(int)
 
-    # Demand points.
-    inside = geoms.representative_point()
-    base["demand_x"] = inside.x.to_numpy()
-    base["demand_y"] = inside.y.to_numpy()
-    base["demand_source"] = "inside"
-    if inputs.centroids is not None:
-        pwc = read_centroids(inputs.centroids).set_index("area_code").geometry
-        hit = base["area_code"].isin(pwc.index).to_numpy()
-        pts = pwc.reindex(base.loc[hit, "area_code"])
-        base.loc[hit, "demand_x"] = pts.x.to_numpy()
-        base.loc[hit, "demand_y"] = pts.y.to_numpy()
-        base.loc[hit, "demand_source"] = "pwc"
-        missing["population-weighted centroids"] = _examples(base.loc[~hit, "area_code"])
-        vintages["centroids"] = Path(inputs.centroids).name
+    # Areas lacking a required value are left out, and reported.
+    required = ["la_code", "population", *AGE_BANDS, "imd_rank", "imd_decile", "hle_years"]
+    incomplete = base[required].isna().any(axis=1).to_numpy()
+    dropped = _examples(base.loc[incomplete, "area_code"])
+    if dropped and (strict or incomplete.all()):
+        msg = (
+            f"{len(dropped)} of {len(base)} area(s) lack required values ({required}) after "
+            f"joining, e.g. {list(dropped[:_N_EXAMPLES])}"
+        )
+        raise JoinError(msg)
+    base = base.loc[~incomplete].reset_index(drop=True)
+    geoms = areas.geometry[~incomplete].reset_index(drop=True)
+    base["imd_decile"] = base["imd_decile"].astype(int)
+    _demand_points(base, geoms, inputs, missing=missing, vintages=vintages)
     region_areas = gpd.GeoDataFrame(base[list(AREA_COLUMNS)], geometry=geoms.to_numpy(), crs=BNG)
     for col in ("population", *AGE_BANDS, "imd_score", "imd_rank", "hle_years"):
         region_areas[col] = region_areas[col].astype(float)
@@ -614,11 +648,8 @@ def build_region_report(
     sites, dropped_sites, site_notes, site_vintages = _sites(inputs, region_areas)
     notes.extend(site_notes)
     vintages.update(site_vintages)
-    for key, path in (
-        ("lsoa_la", inputs.lsoa_la),
-        ("lsoa_icb", inputs.lsoa_icb),
-        ("lsoa11_lsoa21", inputs.lsoa11_lsoa21),
-    ):
+    for key in ("lsoa_la", "lsoa_icb", "lsoa11_lsoa21", "ltla_utla"):
+        path = getattr(inputs, key)
         if path is not None:
             vintages[key] = Path(path).name
 
@@ -626,7 +657,7 @@ def build_region_report(
         n_boundaries=len(in_bnd),
         n_selected=len(chosen),
         n_areas=len(region_areas),
-        not_in_boundaries=not_in_boundaries,
+        not_in_boundaries=_examples(selected - in_bnd),
         missing={k: v for k, v in missing.items() if v},
         dropped_areas=dropped,
         dropped_sites=dropped_sites,

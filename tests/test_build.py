@@ -407,3 +407,24 @@ def test_rutland_builds_complete() -> None:
     assert np.average(a["hle_years"], weights=a["population"]) == pytest.approx((65.0 + 64.8) / 2)
     assert set(region.sites["kind"]) == {"gp_practice"}
     assert len(region.sites) == 11
+
+
+def test_hle_for_a_district_through_ltla_utla_lookup(small: Path) -> None:
+    hle = small.parent / "hle_fingertips.csv"
+    hle.write_text(hle.read_text().replace("X08000001", "X10000001"))
+    inputs = RegionInputs.from_toml(small)
+    with pytest.raises(JoinError, match=r"X08000001.*ltla_utla"):
+        build_region(inputs)
+    lookup = small.parent / "ltla_utla.csv"
+    lookup.write_text("LTLA23CD,LTLA23NM,UTLA23CD,UTLA23NM\nX08000001,Town,X10000001,County\n")
+    region = build_region(replace(inputs, ltla_utla=lookup))
+    a = region.areas
+    assert np.average(a["hle_years"], weights=a["population"]) == pytest.approx(59.0)
+    assert region.meta.vintages["ltla_utla"] == "ltla_utla.csv"
+
+
+def test_partial_authority_keeps_the_whole_authority_estimate(small: Path) -> None:
+    inputs = RegionInputs.from_toml(small)
+    whole = build_region(inputs).areas.set_index("area_code")["hle_years"]
+    part = build_region(inputs, area_codes=CODES[:2]).areas.set_index("area_code")["hle_years"]
+    pd.testing.assert_series_equal(part, whole.loc[CODES[:2]])
