@@ -201,8 +201,19 @@ class RegionInputs:
                 q = Path(value).expanduser()
                 kwargs[key] = q if q.is_absolute() else (p.parent / q)
             elif key == "hle_gradient":
-                kwargs[key] = tuple(value)
+                if not (isinstance(value, list) and all(isinstance(v, int | float) for v in value)):
+                    msg = f"{p}: key 'hle_gradient' must be a list of 10 numbers; got {value!r}"
+                    raise DataFileError(msg)
+                kwargs[key] = tuple(float(v) for v in value)
+            elif key == "site_buffer_m":
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    msg = f"{p}: key 'site_buffer_m' must be a number of metres; got {value!r}"
+                    raise DataFileError(msg)
+                kwargs[key] = float(value)
             else:
+                if not isinstance(value, str):
+                    msg = f"{p}: key '{key}' must be a string; got {value!r}"
+                    raise DataFileError(msg)
                 kwargs[key] = value
         return cls(**kwargs)
 

@@ -67,6 +67,9 @@ def test_toml_round_trip(tmp_path) -> None:
     )
 
 
+_REQ = 'boundaries = "b"\nimd = "i"\npopulation = "p"\nhle = "h"\nlsoa_la = "l"\n'
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [
@@ -76,6 +79,9 @@ def test_toml_round_trip(tmp_path) -> None:
         ),
         ('boundaries = "b"\nimd = "i"\n', r"required key\(s\) \['population', 'hle', 'lsoa_la'\]"),
         ("boundaries = \n", "not valid TOML"),
+        (_REQ + "hle_gradient = 60\n", "list of 10 numbers"),
+        (_REQ + 'site_buffer_m = "far"\n', "number of metres"),
+        (_REQ + "hle_sex = 1\n", "must be a string"),
         ('boundaries = 3\nimd = "i"\npopulation = "p"\nhle = "h"\nlsoa_la = "l"\n', "path string"),
     ],
 )

@@ -164,8 +164,10 @@ def read_lsoa_la(path: str | Path) -> pd.DataFrame:
 
 
 def read_lsoa_icb(path: str | Path) -> pd.DataFrame:
-    """Read LSOA 2021 -> sub-ICB -> ICB as
-    ``area_code, sub_icb_code, sub_icb_name, icb_code, icb_name``.
+    """Read LSOA 2021 -> sub-ICB location -> ICB.
+
+    Returns ``area_code, sub_icb_code, sub_icb_name, icb_code, icb_name``
+    (blank names and sub-ICB codes when the file lacks them).
 
     Raises
     ------
