@@ -60,6 +60,8 @@ def test_explicit_code_column(tmp_path) -> None:
     path = tmp_path / "b.gpkg"
     _squares(["X1"], code_col="weird").to_file(path)
     assert read_boundaries(path, code_column="weird")["area_code"].tolist() == ["X1"]
+    with pytest.raises(MissingColumnError, match="'nope' not found"):
+        read_boundaries(path, code_column="weird", name_column="nope")
 
 
 def _write(frame: gpd.GeoDataFrame, path: Path) -> Path:

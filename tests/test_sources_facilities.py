@@ -99,6 +99,7 @@ def test_syndication_raw_latin1_not_sign_delimited() -> None:
     _check_contract(sites)
     assert sites["site_id"].tolist() == ["ZF000", "ZF001"]  # the Hidden one is left out
     assert sites["name"].iloc[0] == "Synthetic Chemist Café 0"
+    assert any("1 row(s) not 'Visible'" in n for n in sites.attrs["notes"])
     assert set(sites["kind"]) == {"pharmacy"}
 
 

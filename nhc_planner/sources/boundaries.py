@@ -14,7 +14,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from nhc_planner._errors import CrsError, DataFileError, EmptyInputError, ValueRangeError
+from nhc_planner._errors import (
+    CrsError,
+    DataFileError,
+    EmptyInputError,
+    MissingColumnError,
+    ValueRangeError,
+)
 from nhc_planner.schema import BNG
 from nhc_planner.sources._tables import (
     AREA_CODE_ALIASES,
@@ -131,9 +137,10 @@ def read_boundaries(
     code_col = code_column or find_column(
         frame, AREA_CODE_ALIASES, what=what, role="area code", required=True
     )
-    if code_col not in frame.columns:
-        msg = f"{what}: code column '{code_col}' not found; found {list(frame.columns)}"
-        raise DataFileError(msg)
+    for given in (code_column, name_column):
+        if given is not None and given not in frame.columns:
+            msg = f"{what}: column '{given}' not found; found {list(frame.columns)}"
+            raise MissingColumnError(msg)
     name_col = name_column or find_column(
         frame, AREA_NAME_ALIASES, what=what, role="area name", required=False
     )

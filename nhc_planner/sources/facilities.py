@@ -361,6 +361,9 @@ def read_nhs_syndication(
         raw, pts = raw.loc[~dup].reset_index(drop=True), pts[~dup.to_numpy()].reset_index(drop=True)
     out = sites_frame(raw["_id"], raw[name], pts, kind=kind, status=status, what=what)
     out.attrs["source"] = str(p)
+    n_hidden = int((~kept).sum())
+    if n_hidden:
+        notes.append(f"{what}: {n_hidden} row(s) not 'Visible' (OrganisationStatus) left out")
     out.attrs["notes"] = notes
     return out
 
