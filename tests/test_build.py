@@ -379,7 +379,7 @@ def test_leeds_sites(leeds: tuple[Region, JoinReport]) -> None:
 
 
 @pytest.mark.slow
-def test_leeds_from_imd2019_on_2011_codes() -> None:
+def test_leeds_from_imd2019_on_2011_codes(leeds: tuple[Region, JoinReport]) -> None:
     inputs = _real_inputs(
         ("boundaries", "leeds_lsoa21_bsc.gpkg"),
         "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv",
@@ -393,6 +393,10 @@ def test_leeds_from_imd2019_on_2011_codes() -> None:
     assert region.meta.vintages["imd"].startswith("IoD2019")
     assert any("carried from LSOA 2011 to 2021" in n for n in region.meta.notes)
     assert len(region.sites) == 0
+    # IoD2019 carried onto 2021 areas agrees closely with IoD2025 on the same areas.
+    both = a.merge(leeds[0].areas[["area_code", "imd_decile"]], on="area_code")
+    assert len(both) == 488
+    assert both["imd_decile_x"].corr(both["imd_decile_y"], method="spearman") > 0.9
 
 
 @pytest.mark.slow
