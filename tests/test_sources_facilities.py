@@ -50,6 +50,23 @@ def test_epraccur_headerless_with_postcodes() -> None:
     assert any("2 open GP practices kept of 4" in n for n in sites.attrs["notes"])
 
 
+def test_postcodes_onspd_and_bng_layouts(tmp_path) -> None:
+    onspd = read_postcodes(POSTCODES)
+    assert onspd["postcode_key"].tolist() == ["ZZ11AA", "ZZ11AB", "ZZ11AC"]
+    assert abs(onspd["x"].iloc[0] - 430400) < 2
+    p = tmp_path / "pc.csv"
+    p.write_text("pcds,lat,long\nZZ1 1AA,53.770860,-1.540250\nZZ9 9ZZ,99.999999,0.000000\n")
+    got = read_postcodes(p)
+    assert got["postcode_key"].tolist() == ["ZZ11AA"]
+    assert "1 postcode(s) without coordinates" in got.attrs["notes"][0]
+    p.write_text("postcode,oseast1m,osnrth1m\nZZ1 1AA,430400,430600\nZZ1 1AB,,\n")
+    got = read_postcodes(p)
+    assert got[["x", "y"]].values.tolist() == [[430400.0, 430600.0]]
+    p.write_text("postcode,town\nZZ1 1AA,Synthtown\n")
+    with pytest.raises(MissingColumnError, match="x or long"):
+        read_postcodes(p)
+
+
 def test_epraccur_all_records() -> None:
     sites = read_epraccur(EPRACCUR, postcodes=read_postcodes(POSTCODES), open_only=False)
     assert len(sites) == 4

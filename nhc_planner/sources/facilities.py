@@ -168,16 +168,33 @@ def read_postcodes(path: str | Path) -> pd.DataFrame:
     lon = find_column(raw, ("long", "longitude", "lon"), what=what, role="lon", required=False)
     lat = find_column(raw, ("lat", "latitude"), what=what, role="lat", required=False)
     if lon and lat:
-        coords = raw[[lon, lat]].rename(columns={lon: "longitude", lat: "latitude"})
+        coords = pd.DataFrame(
+            {
+                "longitude": to_number(raw[lon], what=what, column=lon),
+                "latitude": to_number(raw[lat], what=what, column=lat),
+            }
+        )
+        # ONSPD marks postcodes without a grid reference with latitude 99.999999.
+        keep = coords.notna().all(axis=1) & coords["latitude"].abs().le(90)
     else:
-        coords = raw.drop(columns=[pc])
-    keep = coords.notna().all(axis=1)
-    # ONSPD marks postcodes without a grid reference with lat 99.999999.
+        x = find_column(raw, ("oseast1m", "x", "easting"), what=what, role="x or long")
+        y = find_column(raw, ("osnrth1m", "y", "northing"), what=what, role="y or lat")
+        coords = pd.DataFrame(
+            {
+                "x": to_number(raw[x], what=what, column=x),
+                "y": to_number(raw[y], what=what, column=y),
+            }
+        )
+        keep = coords.notna().all(axis=1)
     pts = points_from_table(coords[keep].reset_index(drop=True), what=what)
     keys = raw.loc[keep, pc].astype(str).str.upper().str.replace(r"\s+", "", regex=True)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"postcode_key": keys.to_numpy(), "x": pts.x.to_numpy(), "y": pts.y.to_numpy()}
     )
+    out.attrs["notes"] = []
+    if not keep.all():
+        add_note(out, f"{what}: {int((~keep).sum())} postcode(s) without coordinates ignored")
+    return out
 
 
 def _read_epraccur_table(p: Path) -> pd.DataFrame:
