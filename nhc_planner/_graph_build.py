@@ -270,6 +270,7 @@ def ways_to_graph(
     mode: str,
     speed_of: Any,
     crs: str,
+    split_every_m: float | None = None,
 ) -> nx.MultiDiGraph:
     """Node ways at shared vertices and return a directed graph for ``mode``.
 
@@ -290,6 +291,9 @@ def ways_to_graph(
         Callable ``tags -> km/h``.
     crs
         CRS of the coordinates (stored as ``graph["crs"]``).
+    split_every_m
+        Also make a node of the first vertex past every ``split_every_m``
+        metres along a way (None: junctions and ends only).
     """
     graph = nx.MultiDiGraph(crs=crs)
     ways = [w for w in ways if len(w.keys) >= 2]
@@ -310,6 +314,15 @@ def ways_to_graph(
     seg[1:] = np.hypot(*(xy[1:] - xy[:-1]).T)
     seg[starts] = 0.0
     cum = np.cumsum(seg)
+    if split_every_m is not None and split_every_m > 0:
+        # Also cut at the first vertex past every split_every_m metres along the
+        # way, so that points beside long roads snap to a node near them.
+        along = cum - np.repeat(cum[starts], sizes)
+        step = np.floor(along / split_every_m)
+        crossed = np.zeros(len(keys), dtype=bool)
+        crossed[1:] = step[1:] > step[:-1]
+        crossed[starts] = False
+        is_node |= crossed
     # Coordinates of each node: the first vertex carrying that key.
     first = np.full(len(uniq), -1)
     order = np.arange(len(keys))[::-1]

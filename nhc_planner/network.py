@@ -27,6 +27,7 @@ source file's bytes and the settings.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import os
 import pickle
@@ -308,13 +309,18 @@ def _kind_of(path: Path) -> str:
     name = path.name.lower()
     if name.endswith((".osm.pbf", ".pbf")):
         return "pbf"
-    for suffix, kind in ((".osm", "osm"), (".xml", "osm"), (".graphml", "graphml")):
+    for suffix, kind in (
+        (".osm", "osm"),
+        (".xml", "osm"),
+        (".graphml", "graphml"),
+        (".graphml.gz", "graphml"),
+    ):
         if name.endswith(suffix):
             return kind
     if name.endswith(".gpkg"):
         return "gpkg"
     msg = (
-        f"{path}: unknown network file type; expected .osm.pbf, .osm, .graphml or .gpkg "
+        f"{path}: unknown network file type; expected .osm.pbf, .osm, .graphml(.gz) or .gpkg "
         "(a GeoPackage of OSM ways with a 'highway' column)"
     )
     raise DataFileError(msg)
@@ -327,6 +333,7 @@ def load_network(
     speeds: Speeds | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
+    split_every_m: float | None = 200.0,
 ) -> RoadNetwork:
     """Build (or read from cache) the road network of one mode.
 
@@ -344,6 +351,11 @@ def load_network(
         Where built networks are cached (default :func:`default_cache_dir`).
     use_cache
         Read and write the cache (file sources only).
+    split_every_m
+        OSM and GeoPackage sources: besides junctions and way ends, make a
+        node of the first way vertex past every ``split_every_m`` metres, so
+        that points beside long rural roads snap close by (None: junctions
+        and ends only, like osmnx's simplified graphs).
 
     Returns
     -------
@@ -394,7 +406,9 @@ def load_network(
     kind = _kind_of(path)
     cache_file: Path | None = None
     if use_cache:
-        key_text = repr((_CACHE_VERSION, _file_hash(path), kind, mode, speeds.as_dict()))
+        key_text = repr(
+            (_CACHE_VERSION, _file_hash(path), kind, mode, speeds.as_dict(), split_every_m)
+        )
         key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
         folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         cache_file = folder / f"{path.stem.split('.')[0]}-{mode}-{key}.pickle"
@@ -416,7 +430,11 @@ def load_network(
         import osmnx as ox
 
         try:
-            raw = ox.load_graphml(path)
+            if path.name.lower().endswith(".gz"):
+                with gzip.open(path, "rt", encoding="utf-8") as fh:
+                    raw = ox.load_graphml(graphml_str=fh.read())
+            else:
+                raw = ox.load_graphml(path)
         except Exception as exc:
             msg = f"{path}: not a readable osmnx GraphML file ({exc})"
             raise DataFileError(msg) from exc
@@ -424,7 +442,13 @@ def load_network(
         net = _finish(graph, mode, str(path), speeds, 0, 0)
     else:
         usable = [w for w in ways if allows(w.tags, mode)]
-        graph = ways_to_graph(usable, mode=mode, speed_of=speeds.speed_of(mode), crs=BNG)
+        graph = ways_to_graph(
+            usable,
+            mode=mode,
+            speed_of=speeds.speed_of(mode),
+            crs=BNG,
+            split_every_m=split_every_m,
+        )
         net = _finish(graph, mode, str(path), speeds, n_read, len(usable))
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)

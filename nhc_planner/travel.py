@@ -298,17 +298,10 @@ def _straight_pairs(
         r, c = np.nonzero(np.ones_like(d, dtype=bool))
         return r, c, d[r, c] * circuity / m_per_min
     tree_a, tree_s = cKDTree(a_xy), cKDTree(s_xy)
-    coo = tree_a.sparse_distance_matrix(tree_s, radius, output_type="coo_matrix")
-    r, c, d = coo.row, coo.col, coo.data
-    # sparse_distance_matrix drops exact zeros; add coincident points back.
-    same = tree_a.query_ball_tree(tree_s, 0.0)
-    extra = [(i, j) for i, js in enumerate(same) for j in js]
-    if extra:
-        er, ec = np.array(extra).T
-        r = np.concatenate([r, er])
-        c = np.concatenate([c, ec])
-        d = np.concatenate([d, np.zeros(len(er))])
-    return r.astype(np.int64), c.astype(np.int64), d * circuity / m_per_min
+    pairs = tree_a.sparse_distance_matrix(tree_s, radius, output_type="ndarray")
+    r = pairs["i"].astype(np.int64)
+    c = pairs["j"].astype(np.int64)
+    return r, c, pairs["v"] * circuity / m_per_min
 
 
 def straight_line_times(
@@ -592,6 +585,8 @@ def travel_times(
         ).tocoo()
         r, c = ai[od.row], si[od.col]
         total = (od.data - 1.0) / 60.0 + a_acc[r] + s_acc[c] + allowance
+        # A site at the very point of an area's demand point is 0 minutes away.
+        total[(a_xy[r] == s_xy[c]).all(axis=1)] = 0.0
         keep = total <= cutoff_min
         rows.append(r[keep])
         cols.append(c[keep])

@@ -155,6 +155,18 @@ def test_intermediate_vertices_kept_in_geometry_and_length():
     assert len(data["geometry"].coords) == 3
 
 
+def test_long_ways_split_every_so_many_metres():
+    xy = [(i * 110.0, 0.0) for i in range(11)]  # 1.1 km, a vertex every 110 m
+    ways = [_way(list(range(1, 12)), xy)]
+    g = ways_to_graph(
+        ways, mode="walk", speed_of=lambda t: 3.6, crs="EPSG:27700", split_every_m=250.0
+    )
+    # Vertices at 330, 550 and 770 m are the first past 250, 500 and 750 m.
+    assert sorted(g.nodes) == [1, 4, 6, 8, 11]
+    total = sum(d["length"] for u, v, d in g.edges(data=True) if u < v)
+    assert total == pytest.approx(1100.0)
+
+
 def test_oneway_way_gives_one_drive_edge():
     ways = [_way([1, 2], [(0, 0), (100, 0)], oneway="yes")]
     g = ways_to_graph(ways, mode="drive", speed_of=lambda t: 36.0, crs="EPSG:27700")
@@ -299,7 +311,7 @@ OSM_XML = """<?xml version='1.0' encoding='UTF-8'?>
 def test_osm_xml_file(tmp_path):
     path = tmp_path / "tiny.osm"
     path.write_text(OSM_XML)
-    drive = load_network(path, mode="drive", use_cache=False)
+    drive = load_network(path, mode="drive", use_cache=False, split_every_m=None)
     # Nodes 2 and 4 are junctions only with the footway, which is not driven.
     assert set(drive.graph.nodes) == {1, 3}
     assert drive.graph.number_of_edges(1, 3) == 1  # way 10
@@ -307,7 +319,7 @@ def test_osm_xml_file(tmp_path):
     assert drive.graph.edges[1, 3, 0]["speed_kph"] == pytest.approx(20 * MPH)
     assert drive.report.ways_read == 3  # the river is not a highway
     assert drive.report.ways_used == 2
-    walk = load_network(path, mode="walk", use_cache=False)
+    walk = load_network(path, mode="walk", use_cache=False, split_every_m=None)
     assert set(walk.graph.nodes) == {1, 2, 3, 4}
     assert walk.graph.has_edge(4, 3)
     assert walk.graph.has_edge(2, 4)
@@ -354,12 +366,15 @@ def test_gpkg_ways_are_noded(tmp_path):
     )
     path = tmp_path / "ways.gpkg"
     frame.to_file(path)
-    walk = load_network(path, mode="walk", use_cache=False)
+    walk = load_network(path, mode="walk", use_cache=False, split_every_m=None)
     assert walk.report.nodes_kept == 5
     assert walk.report.edges_kept == 8
     assert walk.report.ways_read == 2
-    drive = load_network(path, mode="drive", use_cache=False)
+    drive = load_network(path, mode="drive", use_cache=False, split_every_m=None)
     assert drive.report.nodes_kept == 2  # the footway is not driven
+    # Splitting every 400 m makes the middle vertex (500 m along) a node too.
+    split = load_network(path, mode="drive", use_cache=False, split_every_m=400.0)
+    assert split.report.nodes_kept == 3
 
 
 def test_graphml_file(tmp_path):
