@@ -1,0 +1,129 @@
+"""Page 5: judge the plan (KPIs, coverage curve, phasing, capacity, solver, stability)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from nhc_planner import maps, ui
+from nhc_planner.report import solver_summary
+
+BLUE = maps.NHS_BLUE
+ORANGE = "#E69F00"
+
+
+def coverage_chart(curve: pd.DataFrame, chosen: int) -> alt.Chart:
+    """Share within reach against the number of new centres, this plan marked."""
+    data = curve.assign(
+        share_pct=100 * curve["share"],
+        people=curve["population_covered"].map(maps.format_count),
+        this_plan=curve["n_centres"] == chosen,
+    )
+    base = alt.Chart(data).encode(
+        x=alt.X("n_centres:Q", title="New centres", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y(
+            "share_pct:Q", title="Residents within the standard (%)", scale=alt.Scale(zero=False)
+        ),
+        tooltip=[
+            alt.Tooltip("n_centres:Q", title="New centres"),
+            alt.Tooltip("people:N", title="Residents within reach"),
+            alt.Tooltip("share_pct:Q", title="Share (%)", format=".1f"),
+        ],
+    )
+    line = base.mark_line(color=BLUE, point=alt.OverlayMarkDef(color=BLUE, size=40))
+    mark = base.transform_filter(alt.datum.this_plan).mark_point(
+        color=ORANGE, size=220, filled=True, shape="diamond"
+    )
+    return (line + mark).properties(height=300)
+
+
+def main() -> None:
+    """The page."""
+    common.page_header(
+        "Judge the plan",
+        "What the plan achieves, how sure the solver is, what it needs in rooms and staff.",
+    )
+    s = common.current_scenario()
+    p = common.compute_plan(s)
+    if p is None:
+        return
+    cards = ui.kpi_cards(p)
+    cols = st.columns(len(cards))
+    for col, card in zip(cols, cards, strict=True):
+        col.metric(
+            card.label,
+            card.value,
+            delta=card.delta,
+            delta_color=card.delta_color,  # type: ignore[arg-type]
+            help=card.help,
+            border=True,
+        )
+    words = solver_summary(p.solver)
+    if p.solver.get("status") == "optimal":
+        st.success(words, icon=":material/verified:")
+    else:
+        st.warning(words, icon=":material/schedule:")
+    stability = ui.stability_words(p)
+    if stability is not None:
+        st.info(f"**Stability:** {stability}", icon=":material/balance:")
+    else:
+        st.caption("Stability not checked: set stability runs on page 3 to test it.")
+
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("Diminishing returns")
+        st.caption(
+            "Share of residents within the standard against the number of new centres "
+            "(each step adds the site that reaches the most need). The diamond is this plan."
+        )
+        chosen = len(p.new_centres)
+        st.altair_chart(coverage_chart(p.coverage_curve, chosen), width="stretch")
+    with right:
+        st.subheader("By deprivation")
+        d = p.kpis_by_decile
+        data = pd.concat(
+            [
+                pd.DataFrame(
+                    {"decile": d["imd_decile"], "when": "Before", "share": d["share_before"]}
+                ),
+                pd.DataFrame(
+                    {"decile": d["imd_decile"], "when": "After", "share": d["share_after"]}
+                ),
+            ]
+        ).assign(pct=lambda f: 100 * f["share"])
+        st.caption("Share within the standard by IMD decile (1 = most deprived).")
+        chart = (
+            alt.Chart(data)
+            .mark_bar()
+            .encode(
+                x=alt.X("decile:O", title="IMD decile"),
+                xOffset="when:N",
+                y=alt.Y("pct:Q", title="Within the standard (%)"),
+                color=alt.Color(
+                    "when:N",
+                    scale=alt.Scale(domain=["Before", "After"], range=["#AEB7BD", BLUE]),
+                    title=None,
+                ),
+                tooltip=["decile", "when", alt.Tooltip("pct:Q", format=".1f", title="%")],
+            )
+            .properties(height=300)
+        )
+        st.altair_chart(chart, width="stretch")
+
+    st.subheader("Phasing")
+    st.dataframe(ui.phasing_table(p), hide_index=True, width="stretch")
+    st.subheader("Capacity and staffing per centre")
+    st.caption(
+        f"Centres open {s.capacity.hours_per_day:g} hours a day, {s.capacity.days_per_week} days "
+        "a week. Staff in whole-time equivalents (WTE)."
+    )
+    st.dataframe(ui.capacity_table(p), hide_index=True, width="stretch")
+    st.page_link(
+        "app_pages/compare.py", label="Next: compare scenarios", icon=":material/arrow_forward:"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Page 4: get the plan (map of centres by opening order and phase; why each was chosen)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from app_pages import common
+from nhc_planner import maps, ui
+
+COLOUR_BY = {
+    "catchment": "Catchment of each centre",
+    "coverage": "When each area comes within reach",
+    "need_score": "Need score",
+    "imd_decile": "IMD decile",
+}
+
+
+def main() -> None:
+    """The page."""
+    common.page_header(
+        "Get the plan",
+        "Proposed centres numbered in opening order and coloured by year. Click a centre to see "
+        "why it was chosen.",
+    )
+    s = common.current_scenario()
+    p = common.compute_plan(s)
+    if p is None:
+        st.page_link("app_pages/policy.py", label="Change the policy", icon=":material/tune:")
+        return
+    new = p.new_centres
+    per_year = new["phase"].astype(int).value_counts().sort_index()
+    by_year = ", ".join(f"year {y}: {n}" for y, n in per_year.items())
+    st.markdown(
+        f"**{len(new)} new centres** over {len(per_year)} year(s) ({by_year}); "
+        f"{int((p.centres['status'] == 'existing').sum())} already open. "
+        f"{maps.format_percent(p.kpi('share_covered'))} of residents within "
+        f"{s.travel.standard_min:g} minutes' {s.travel.mode} "
+        f"(now {maps.format_percent(p.kpi('share_covered', 'before'))})."
+    )
+    colour_by = st.radio(
+        "Colour the areas by",
+        list(COLOUR_BY),
+        format_func=COLOUR_BY.__getitem__,
+        horizontal=True,
+        key="plan_colour_by",
+    )
+    tiles = common.tiles()
+    plan_like: Any = p  # maps.PlanLike declares settable attributes; a Plan is frozen
+    try:
+        m = common.cached_map(
+            "plan",
+            (ui.plan_key(s), colour_by, tiles),
+            lambda: maps.plan_map(plan_like, colour_by=colour_by, tiles=tiles),
+        )
+        common.show_map(m, key="plan_map", height=600)
+    except Exception as exc:  # shown in words, never a traceback
+        st.error(ui.friendly_error(exc), icon=":material/error:")
+
+    st.subheader("Why each centre was chosen")
+    if new.empty:
+        st.info("This plan opens no new centres.")
+    else:
+        labels = {str(r["site_id"]): ui.centre_label(r) for _, r in new.iterrows()}
+        sid = st.selectbox("Centre", list(labels), format_func=labels.__getitem__, key="why_centre")
+        row = new[new["site_id"].astype(str) == sid].iloc[0]
+        st.info(str(row["why"]), icon=":material/lightbulb:")
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Residents newly within reach", maps.format_count(row["pop_newly_covered"]))
+        c2.metric("of whom most deprived", maps.format_count(row["pop_newly_covered_imd12"]))
+        c3.metric("Catchment HLE (estimate)", maps.format_years(row["catchment_hle_mean"]))
+        c4.metric("Size", f"{row['size']} · {maps.format_count(row['rooms'])} rooms")
+    st.page_link("app_pages/judge.py", label="Next: judge it", icon=":material/arrow_forward:")
+
+
+if __name__ == "__main__":
+    main()

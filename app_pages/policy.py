@@ -1,0 +1,193 @@
+"""Page 3: set the policy (travel standard, how many centres, phasing, sites, weights, hours)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from nhc_planner import maps, ui
+
+MODES = {"drive": "Driving", "walk": "Walking", "cycle": "Cycling"}
+OBJECTIVES = {
+    "weighted": "Reach the most need (weighted coverage)",
+    "maxmin": "Lift the worst-served local authority (max-min)",
+}
+LIMITS = {"centres": "A number of new centres", "budget": "A capital budget per year"}
+
+
+def _init(values: dict[str, Any]) -> None:
+    """Give each widget the current scenario's value the first time it is drawn."""
+    for key, value in values.items():
+        if key != "sizes" and key not in st.session_state:
+            st.session_state[key] = value
+
+
+def main() -> None:
+    """The page."""
+    common.page_header(
+        "Set the policy",
+        "What counts as within reach, how many centres over how many years, and what matters "
+        "most. Changes apply at once; the plan on page 4 follows them.",
+    )
+    try:
+        region = common.current_region()
+    except Exception as exc:  # shown in words, never a traceback
+        st.error(ui.friendly_error(exc), icon=":material/error:")
+        return
+    base = common.current_scenario()
+    values = ui.policy_values(base)
+    _init(values)
+    if "sizes_editor" not in st.session_state:
+        st.session_state["sizes_base"] = values["sizes"]
+
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("Travel standard")
+        st.selectbox(
+            "How people travel", list(MODES), format_func=MODES.__getitem__, key="travel.mode"
+        )
+        st.slider(
+            "Within reach means at most (minutes)",
+            min_value=5.0,
+            max_value=60.0,
+            step=1.0,
+            key="travel.standard_min",
+            help="An area counts as covered when its residents can reach a centre within this "
+            "time. For example 15 minutes' drive, or 20 minutes' walk.",
+        )
+        if base.travel.network is None:
+            st.caption(
+                "Travel times are straight-line estimates (distance ÷ speed × detour factor) "
+                "because this region has no road network."
+            )
+        st.subheader("How many centres, and when")
+        limit_by = st.radio(
+            "Limit the plan by", list(LIMITS), format_func=LIMITS.__getitem__, key="limit_by"
+        )
+        if limit_by == "centres":
+            st.number_input(
+                "New centres in all", min_value=0, max_value=200, step=1, key="total_new"
+            )
+        else:
+            st.number_input(
+                "Capital budget per year (£)",
+                min_value=0.0,
+                step=500_000.0,
+                format="%.0f",
+                key="budget_per_year_gbp",
+                help="Each centre costs its size's capital cost.",
+            )
+        st.slider("Over how many years", min_value=1, max_value=10, key="phasing.years")
+        st.subheader("Sites")
+        sites = region.sites
+        names = dict(zip(sites["site_id"].astype(str), sites["name"].astype(str), strict=True))
+        options = sorted(names, key=lambda sid: (names[sid], sid))
+        st.multiselect(
+            "Keep (must open, in year 1)",
+            options,
+            format_func=lambda sid: f"{names.get(sid, sid)} ({sid})",
+            key="policy.keep",
+        )
+        st.multiselect(
+            "Exclude (never chosen)",
+            options,
+            format_func=lambda sid: f"{names.get(sid, sid)} ({sid})",
+            key="policy.exclude",
+        )
+    with right:
+        st.subheader("What matters most")
+        st.slider(
+            "Weight of deprivation",
+            0.0,
+            5.0,
+            step=0.1,
+            key="need.deprivation_weight",
+            help="0 ignores deprivation; 1 counts a resident of IMD decile 1 twice.",
+        )
+        st.slider(
+            "Weight of the healthy-life-expectancy gap",
+            0.0,
+            5.0,
+            step=0.1,
+            key="need.hle_weight",
+            help="0 ignores HLE; higher gives more weight to areas where healthy life is short.",
+        )
+        st.slider(
+            "Equity floor: most deprived residents within reach at least (%)",
+            0,
+            100,
+            step=5,
+            key="equity_floor_pct",
+            help=f"0 = no floor. Most deprived = IMD deciles 1–{base.need.most_deprived_deciles}.",
+        )
+        st.radio(
+            "Objective",
+            list(OBJECTIVES),
+            format_func=OBJECTIVES.__getitem__,
+            key="policy.objective",
+        )
+        st.subheader("Centres")
+        h, d = st.columns(2)
+        h.slider("Opening hours per day", 4.0, 24.0, step=1.0, key="capacity.hours_per_day")
+        d.slider("Days per week", 1, 7, key="capacity.days_per_week")
+        st.caption("Size templates (capital and running costs follow from the rooms):")
+        edited = st.data_editor(
+            pd.DataFrame(st.session_state["sizes_base"]),
+            num_rows="dynamic",
+            key="sizes_editor",
+            hide_index=True,
+            column_config={
+                "name": st.column_config.TextColumn("Size", required=True),
+                "rooms": st.column_config.NumberColumn(
+                    "Clinical rooms", min_value=1, max_value=500, step=1, required=True
+                ),
+            },
+        )
+        with st.expander("Solver, stability check and scenario name"):
+            st.slider(
+                "Solver time limit (seconds)",
+                1.0,
+                120.0,
+                step=1.0,
+                key="solver.time_limit_s",
+                help="When reached, the best plan found is used and its gap to the best "
+                "possible is shown on page 5.",
+            )
+            st.slider(
+                "Stability runs (re-plan with need perturbed; 0 = off)",
+                0,
+                30,
+                key="solver.sensitivity_runs",
+                help="Each run re-solves the plan; more runs take longer.",
+            )
+            st.text_input("Scenario name", value=base.name, key="scenario_name")
+
+    chosen = {k: st.session_state[k] for k in values if k != "sizes" and k in st.session_state}
+    chosen["sizes"] = edited.to_dict("records")
+    try:
+        scenario = ui.scenario_from_values(base, chosen)
+        name = str(st.session_state.get("scenario_name") or base.name).strip()
+        scenario = scenario.replace(name=name or "Unnamed scenario")
+    except Exception as exc:  # shown in words, never a traceback
+        st.error(ui.friendly_error(exc), icon=":material/error:")
+        return
+    st.session_state["scenario"] = scenario
+    total = scenario.phasing.total_centres
+    amount = (
+        f"{total} new centres"
+        if total is not None
+        else f"{maps.format_gbp(scenario.phasing.budget_per_year_gbp)} of capital a year"
+    )
+    st.success(
+        f"**{scenario.name}:** {amount} over {scenario.phasing.years} years, within "
+        f"{scenario.travel.standard_min:g} minutes' {scenario.travel.mode}.",
+        icon=":material/check:",
+    )
+    st.page_link("app_pages/plan.py", label="Next: get the plan", icon=":material/arrow_forward:")
+
+
+if __name__ == "__main__":
+    main()
