@@ -84,7 +84,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -93,7 +93,7 @@ import pandas as pd
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, vstack
 
-from nhc_planner._errors import ValueRangeError
+from nhc_planner._errors import SolverError, ValueRangeError
 from nhc_planner.capacity import CostAssumptions, OpeningHours, SizeTemplate, weekly_capacity
 from nhc_planner.optimize._common import (
     MipBackend,
@@ -347,6 +347,7 @@ def _build(
     objective: Literal["weighted", "maxmin", "floor"],
     floor_index: int = -1,
     min_group_share: float | None = None,
+    relax: bool = False,
 ) -> _Built:
     T = inst.periods
     model = MipModel(opts, backend=backend, maximize=True)
@@ -357,7 +358,14 @@ def _build(
     for j in range(n_cand):
         y.append(
             [
-                [solver.BoolVar(f"y{j}_{s}_{t}") for t in range(T)] if inst.size_ok[j, s] else []
+                [
+                    solver.NumVar(0.0, 1.0, f"y{j}_{s}_{t}")
+                    if relax
+                    else solver.BoolVar(f"y{j}_{s}_{t}")
+                    for t in range(T)
+                ]
+                if inst.size_ok[j, s]
+                else []
                 for s in range(n_sizes)
             ]
         )
@@ -497,6 +505,320 @@ def _build(
     return built
 
 
+@dataclass
+class _Stage:
+    """Outcome of the staged weighted solve (``outcome`` set when there is no solution)."""
+
+    status: Status
+    objective: float
+    bound: float
+    inst: _Instance
+    built: _Built
+    message: str
+    outcome: MipOutcome | None = None
+    log: dict[str, Any] = field(default_factory=dict)
+
+
+def _with_time(opts: SolveOptions, seconds: float) -> SolveOptions:
+    return SolveOptions(
+        opts.n_sites, opts.fixed, opts.excluded, max(seconds, 0.5), opts.threads, opts.seed
+    )
+
+
+def _single_period(inst: _Instance, t: int) -> _Instance:
+    """Relaxation of period ``t`` (1-based): one period with the cumulative limits.
+
+    Every phased solution restricted to period ``t`` is feasible here with the
+    same coverage, so this model's optimum (or proven bound) bounds period ``t``.
+    """
+
+    def cum(limit: npt.NDArray[np.float64] | None) -> npt.NDArray[np.float64] | None:
+        return None if limit is None else np.array([float(np.sum(limit[:t]))])
+
+    return _Instance(
+        periods=1,
+        period_weights=np.ones(1),
+        new_per_period=cum(inst.new_per_period),
+        budget=cum(inst.budget),
+        carry_over=False,
+        cand=inst.cand,
+        size_ok=inst.size_ok,
+        capex=inst.capex,
+        cap=inst.cap,
+        fixed=inst.fixed,
+        fixed_cap=inst.fixed_cap,
+        rows_cand=inst.rows_cand,
+        rows_fixed=inst.rows_fixed,
+        a=inst.a,
+        d=inst.d,
+        floor_w=inst.floor_w,
+        floor_const=inst.floor_const,
+        group_w=inst.group_w,
+        group_const=inst.group_const,
+        group_total=inst.group_total,
+        a_const=inst.a_const,
+    )
+
+
+def _restrict(inst: _Instance, keep: npt.NDArray[np.bool_]) -> _Instance:
+    """The same instance with only the candidates in ``keep`` (positions in ``inst.cand``)."""
+    new_pos = np.full(keep.size, -1, dtype=np.int64)
+    new_pos[keep] = np.arange(int(keep.sum()))
+    rows = [new_pos[r][new_pos[r] >= 0] for r in inst.rows_cand]
+    return _Instance(
+        periods=inst.periods,
+        period_weights=inst.period_weights,
+        new_per_period=inst.new_per_period,
+        budget=inst.budget,
+        carry_over=inst.carry_over,
+        cand=inst.cand[keep],
+        size_ok=inst.size_ok[keep],
+        capex=inst.capex[keep],
+        cap=None if inst.cap is None else inst.cap[keep],
+        fixed=inst.fixed,
+        fixed_cap=inst.fixed_cap,
+        rows_cand=rows,
+        rows_fixed=inst.rows_fixed,
+        a=inst.a,
+        d=inst.d,
+        floor_w=inst.floor_w,
+        floor_const=inst.floor_const,
+        group_w=inst.group_w,
+        group_const=inst.group_const,
+        group_total=inst.group_total,
+        a_const=inst.a_const,
+    )
+
+
+def _solve_weighted(
+    inst: _Instance,
+    floors: Sequence[_Floor],
+    opts: SolveOptions,
+    backend: MipBackend,
+    min_share: float | None,
+    mip_gap: float,
+) -> _Stage:
+    """Bound, restrict, then (if needed) solve in full.
+
+    A. For each period ``t``, the single-period relaxation with the cumulative
+       limits (floors of period ``t``) gives a proven upper bound ``U_t`` of the
+       coverage any phased plan can reach at ``t``, and a good set of sites.
+       ``UB = sum_t w_t U_t`` bounds the phased objective.
+    B. The phased model restricted to the union of those sites gives a plan
+       (optimal within the pool). If it reaches ``UB``, it is proven optimal;
+       if within ``mip_gap``, it is returned with its gap.
+    C. Otherwise the full phased model is solved with the time left, hinted
+       with the plan from B; the better plan and the smaller bound are kept.
+    """
+    T = inst.periods
+    t_start = time.perf_counter()
+    limit = opts.time_limit_s
+
+    def left() -> float:
+        return limit - (time.perf_counter() - t_start)
+
+    def is_min(fl: _Floor, t: int) -> bool:
+        return fl.period == t
+
+    log: dict[str, Any] = {"period_bounds": []}
+    # ---- A: per-period relaxations
+    upper = np.zeros(T)
+    pool = np.zeros(inst.cand.size, dtype=bool)
+    bounds_ok = True
+    budget_a = 0.7 * limit
+    weights_t = np.arange(1, T + 1, dtype=float)
+    for t in range(1, T + 1):
+        spent = time.perf_counter() - t_start
+        share = weights_t[t - 1] / weights_t[t - 1 :].sum()
+        sub = _single_period(inst, t)
+        sub_floors = [
+            _Floor(fl.name, 1, fl.share, fl.weights, fl.total) if is_min(fl, t) else None
+            for fl in floors
+        ]
+        # floors of other periods get share 0 (kept so floor columns line up)
+        relaxed = [
+            f if f is not None else _Floor(floors[k].name, 1, 0.0, floors[k].weights, 0.0)
+            for k, f in enumerate(sub_floors)
+        ]
+        built = _build(
+            sub,
+            _with_time(opts, (budget_a - spent) * share),
+            backend,
+            floors=relaxed,
+            objective="weighted",
+            min_group_share=min_share if t == T else None,
+        )
+        try:
+            out = built.model.solve()
+        except SolverError:
+            bounds_ok = False
+            continue
+        if out.status == "infeasible":
+            return _Stage("infeasible", np.nan, np.nan, inst, built, out.message, out)
+        if out.status not in ("optimal", "feasible") or not np.isfinite(out.bound):
+            bounds_ok = False
+            continue
+        upper[t - 1] = out.bound
+        log["period_bounds"].append(
+            (t, out.status, round(out.objective, 3), round(out.bound, 3), round(out.seconds, 2))
+        )
+        period_c, _ = _open_periods(sub, built)
+        pool |= period_c > 0
+    ub = float(inst.period_weights @ upper) if bounds_ok else float("inf")
+
+    # ---- B: the phased model over the pool of sites
+    best: _Stage | None = None
+
+    def pool_solve(mask: npt.NDArray[np.bool_], seconds: float, tag: str) -> None:
+        nonlocal best
+        small = _restrict(inst, mask)
+        built = _build(
+            small,
+            _with_time(opts, seconds),
+            backend,
+            floors=floors,
+            objective="weighted",
+            min_group_share=min_share,
+        )
+        try:
+            out: MipOutcome | None = built.model.solve()
+        except SolverError:
+            out = None
+        if out is None:
+            return
+        log[tag] = (int(mask.sum()), out.status, out.objective, round(out.seconds, 2))
+        if out.status in ("optimal", "feasible") and (
+            best is None or out.objective > best.objective
+        ):
+            best = _Stage("feasible", out.objective, ub, small, built, "", log=log)
+
+    def done(bound_name: str) -> bool:
+        if best is None or not np.isfinite(ub):
+            return False
+        gap = relative_gap(best.objective, ub)
+        elapsed = time.perf_counter() - t_start
+        if gap <= 1e-7:
+            best.status = "optimal"
+            best.bound = best.objective
+            best.message = (
+                f"{backend}: optimal in {elapsed:.2f} s (a plan over {best.inst.cand.size} "
+                f"pooled sites reaches the {bound_name})"
+            )
+            return True
+        if gap <= mip_gap:
+            best.bound = ub
+            best.message = (
+                f"{backend}: within {gap:.3%} of the {bound_name} after {elapsed:.2f} s "
+                f"(mip_gap {mip_gap:.3%})"
+            )
+            return True
+        return False
+
+    large = pool.any() and pool.sum() < inst.cand.size
+    if large:
+        pool_solve(pool, max(left() * 0.3, 0.5), "pool")
+        if done("sum of per-period optima"):
+            return best  # type: ignore[return-value]
+        # ---- B2: LP relaxation of the full model: a (often tighter) bound and more sites
+        lp_model = _build(
+            inst,
+            _with_time(opts, max(left() * 0.5, 0.5)),
+            backend,
+            floors=floors,
+            objective="weighted",
+            min_group_share=min_share,
+            relax=True,
+        )
+        try:
+            out_lp: MipOutcome | None = lp_model.model.solve()
+        except SolverError:
+            out_lp = None
+        if out_lp is not None and out_lp.status == "optimal":
+            log["lp_bound"] = (out_lp.objective, round(out_lp.seconds, 2))
+            ub = min(ub, out_lp.objective)
+            if best is not None:
+                best.bound = ub
+            n_sizes = inst.size_ok.shape[1]
+            lp_open = np.array(
+                [
+                    sum(
+                        lp_model.y[j][s][-1].solution_value()
+                        for s in range(n_sizes)
+                        if inst.size_ok[j, s]
+                    )
+                    for j in range(inst.cand.size)
+                ]
+            )
+            grown = pool | (lp_open > 1e-6)
+            if done("LP relaxation bound"):
+                return best  # type: ignore[return-value]
+            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size:
+                pool_solve(grown, max(left() * 0.5, 0.5), "pool_lp")
+                if done("LP relaxation bound"):
+                    return best  # type: ignore[return-value]
+
+    # ---- C: the full phased model, hinted with B
+    full = _build(
+        inst,
+        _with_time(opts, left()),
+        backend,
+        floors=floors,
+        objective="weighted",
+        min_group_share=min_share,
+    )
+    if best is not None and backend == "scip":
+        # (pywraplp's SetHint crashes with HiGHS in OR-Tools 9.15: hint SCIP only)
+        _hint(full, inst, best)
+    try:
+        out_c: MipOutcome | None = full.model.solve()
+    except SolverError:
+        out_c = None
+    if out_c is not None and out_c.status == "infeasible":
+        return _Stage("infeasible", np.nan, np.nan, inst, full, out_c.message, out_c)
+    c_ok = out_c is not None and out_c.status in ("optimal", "feasible")
+    if out_c is not None:
+        log["full"] = (out_c.status, out_c.objective, out_c.bound, round(out_c.seconds, 2))
+    if out_c is not None and out_c.status == "optimal":
+        return _Stage(
+            "optimal", out_c.objective, out_c.objective, inst, full, out_c.message, log=log
+        )
+    if c_ok and out_c is not None and (best is None or out_c.objective > best.objective):
+        best = _Stage("feasible", out_c.objective, ub, inst, full, "", log=log)
+    if best is None:
+        outcome = out_c or MipOutcome(
+            "time_limit_no_solution", np.nan, ub, time.perf_counter() - t_start, backend, ""
+        )
+        return _Stage(outcome.status, np.nan, ub, inst, full, outcome.message, outcome)
+    c_bound = out_c.bound if c_ok and out_c is not None else float("inf")
+    best.bound = min(ub, c_bound)
+    gap = relative_gap(best.objective, best.bound)
+    best.message = (
+        f"{backend}: feasible after {time.perf_counter() - t_start:.2f} s (time limit "
+        f"{limit:g} s; gap {gap:.3%})"
+    )
+    return best
+
+
+def _hint(full: _Built, inst: _Instance, best: _Stage) -> None:
+    """Give the full model the plan of a restricted solve as a starting point."""
+    period_b, size_b = _open_periods(best.inst, best.built)
+    pos = {int(site): k for k, site in enumerate(inst.cand)}
+    variables: list[Any] = []
+    values: list[float] = []
+    n_sizes = inst.size_ok.shape[1]
+    opened = {
+        pos[int(site)]: (int(p), int(s))
+        for site, p, s in zip(best.inst.cand, period_b, size_b, strict=True)
+    }
+    for j in range(inst.cand.size):
+        p_j, s_j = opened.get(j, (-1, -1))
+        for s in range(n_sizes):
+            for t, var in enumerate(full.y[j][s]):
+                variables.append(var)
+                values.append(1.0 if (s == s_j and p_j > 0 and t + 1 >= p_j) else 0.0)
+    full.model.solver.SetHint(variables, values)
+
+
 def _open_periods(
     inst: _Instance, built: _Built
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -546,6 +868,7 @@ def phased_coverage(
     threads: int = 1,
     seed: int = 0,
     backend: MipBackend = "highs",
+    mip_gap: float = 0.0,
     explain_infeasible: bool = True,
 ) -> Solution:
     """Phased maximal coverage: choose sites, their opening period and size.
@@ -612,6 +935,10 @@ def phased_coverage(
         Solver controls; a time limit is always set.
     backend
         MIP backend: ``"highs"`` (default), ``"scip"`` or ``"cbc"``.
+    mip_gap
+        Stop as soon as the plan is proven within this relative gap of the
+        optimum (default 0: prove optimality or run to the time limit). The
+        status is ``"optimal"`` only when the gap is proven zero.
     explain_infeasible
         When the floors cannot be met, run diagnostic solves to say which
         floor fails and by how much (each with the full time limit / 4).
@@ -675,6 +1002,9 @@ def phased_coverage(
         if period_weights is None
         else as_weights(period_weights, T, "period_weights")
     )
+    if not 0 <= mip_gap < 1:
+        msg = f"mip_gap must be a relative gap in [0, 1); found {mip_gap!r}"
+        raise ValueRangeError(msg)
     if objective not in ("weighted", "maxmin"):
         msg = f"objective must be 'weighted' or 'maxmin'; found {objective!r}"
         raise ValueRangeError(msg)
@@ -892,14 +1222,11 @@ def phased_coverage(
         common_extras["min_group_share_bound"] = float(stage1.bound)
         rest = max(opts.time_limit_s - stage1.seconds, 0.1 * opts.time_limit_s)
         opts = SolveOptions(m, opts.fixed, opts.excluded, rest, opts.threads, opts.seed)
-    built = _build(
-        inst, opts, backend, floors=floor_list, objective="weighted", min_group_share=min_share
-    )
-    outcome = built.model.solve()
-    if outcome.status not in ("optimal", "feasible"):
+    stage = _solve_weighted(inst, floor_list, opts, backend, min_share, mip_gap)
+    if stage.outcome is not None:
         return _unsolved(
             n,
-            outcome,
+            stage.outcome,
             inst,
             floor_list,
             opts,
@@ -909,12 +1236,15 @@ def phased_coverage(
             start,
             common_extras,
         )
-    status: Status = outcome.status
-    message = outcome.message
+    status: Status = stage.status
+    message = stage.message
     if stage1 is not None:
-        message = f"max-min stage {stage1.message}; weighted stage {outcome.message}"
+        message = f"max-min stage {stage1.message}; weighted stage: {stage.message}"
         if stage1.status != "optimal":
             status = "feasible"
+    inst, built = stage.inst, stage.built
+    cand = inst.cand
+    common_extras["stages"] = stage.log
 
     # ---- read the solution back onto the original sites and demand points
     period_c, size_c = _open_periods(inst, built)
@@ -989,7 +1319,7 @@ def phased_coverage(
             float(min_share + 1e-7) if min_share is not None else float("nan")
         )
     objective_value = float(pw @ coverage[1:])
-    bound = float(outcome.bound)
+    bound = max(float(stage.bound), objective_value)
     gap = 0.0 if status == "optimal" else relative_gap(objective_value, bound)
     return Solution(
         open=np.flatnonzero(open_period >= 0).astype(np.int64),
