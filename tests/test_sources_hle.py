@@ -131,7 +131,7 @@ def test_estimate_properties(rows: list[tuple[str, int, float]], ha: float, hb: 
         if not sub.any():
             continue
         w = areas.loc[sub, "population"].to_numpy()
-        w = w if w.sum() > 0 else np.ones_like(w)
+        w = w / w.max() if w.max() > 0 else np.ones_like(w)
         # The population-weighted mean equals the published figure ...
         assert np.average(est[sub], weights=w) == pytest.approx(target, abs=1e-9)
         # ... and within an authority, differences follow the gradient exactly.

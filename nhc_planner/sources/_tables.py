@@ -38,6 +38,7 @@ __all__ = [
     "code_year_of",
     "drop_non_data_rows",
     "find_column",
+    "guess_code_year",
     "normalise_name",
     "read_table",
     "to_number",
@@ -123,6 +124,28 @@ def code_year_of(column: str) -> int | None:
     if "2011" in norm or "lsoa11" in norm:
         return 2011
     return None
+
+
+#: Numbers of LSOAs by code year: England and England & Wales.
+_LSOA_COUNTS = {32_844: 2011, 34_753: 2011, 33_755: 2021, 35_672: 2021}
+
+
+def guess_code_year(column: str, n_rows: int) -> tuple[int, bool]:
+    """Return the LSOA code year and whether it was guessed.
+
+    From the column name when it says (:func:`code_year_of`), else from the
+    number of rows when it is a national count (32,844 or 34,753 LSOA 2011;
+    33,755 or 35,672 LSOA 2021), else 2021 (guessed).
+
+    Examples
+    --------
+    >>> guess_code_year("LSOA Code", 34_753), guess_code_year("lsoa11_code", 5)
+    ((2011, True), (2011, False))
+    """
+    year = code_year_of(column)
+    if year is not None:
+        return year, False
+    return _LSOA_COUNTS.get(n_rows, 2021), True
 
 
 def read_table(

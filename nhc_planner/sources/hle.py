@@ -272,9 +272,10 @@ def estimate_area_hle(
     base = pd.Series(g[decile.astype(int).to_numpy() - 1], index=areas.index)
     w = pd.to_numeric(areas["population"], errors="coerce").fillna(0.0).clip(lower=0.0)
     frame = pd.DataFrame({"key": key, "base": base, "w": w})
-    # Equal weights within an authority whose populations are all zero.
-    tot = frame.groupby("key")["w"].transform("sum")
-    frame["w"] = np.where(tot > 0, frame["w"], 1.0)
+    # Weights relative to the authority's largest (robust to tiny values); equal
+    # weights within an authority whose populations are all zero.
+    top = frame.groupby("key")["w"].transform("max")
+    frame["w"] = np.where(top > 0, frame["w"] / top.where(top > 0, 1.0), 1.0)
     frame["wb"] = frame["w"] * frame["base"]
     sums = frame.groupby("key")[["wb", "w"]].sum()
     mean_base = sums["wb"] / sums["w"]

@@ -28,9 +28,9 @@ from nhc_planner.sources._tables import (
     check_range,
     check_unique,
     clean_codes,
-    code_year_of,
     drop_non_data_rows,
     find_column,
+    guess_code_year,
     read_table,
     to_number,
 )
@@ -134,13 +134,18 @@ def read_imd(
             "imd_decile": decile.round().astype(int).to_numpy(),
         }
     )
-    year = code_year or code_year_of(code_col)
-    if year is None:
-        year = 2011 if len(out) == 32_844 else 2021
+    guessed_year, guessed = guess_code_year(code_col, len(out))
+    year = code_year or guessed_year
     out.attrs.update(raw.attrs)
     out.attrs["code_year"] = year
     out.attrs["vintage"] = vintage or _VINTAGE_BY_YEAR.get(year, f"IMD (LSOA {year})")
     out.attrs["has_scores"] = bool(score_col) and bool(out["imd_score"].notna().any())
+    if guessed and code_year is None:
+        add_note(
+            out,
+            f"{what}: the code column '{code_col}' does not say 2011 or 2021; taken as "
+            f"LSOA {year} (from the number of rows); pass code_year= to override",
+        )
     if not out.attrs["has_scores"]:
         add_note(
             out,

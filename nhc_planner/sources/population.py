@@ -36,9 +36,9 @@ from nhc_planner.sources._tables import (
     check_range,
     check_unique,
     clean_codes,
-    code_year_of,
     drop_non_data_rows,
     find_column,
+    guess_code_year,
     normalise_name,
     read_table,
     to_number,
@@ -148,8 +148,15 @@ def _finish(
     for col in ("population", *AGE_BANDS):
         check_range(out[col], what=what, column=col, low=0, codes=out["area_code"])
     out.attrs.update(raw.attrs)
-    out.attrs["code_year"] = code_year_of(code_col) or 2021
+    year, guessed = guess_code_year(code_col, len(out))
+    out.attrs["code_year"] = year
     out.attrs["vintage"] = vintage
+    if guessed:
+        add_note(
+            out,
+            f"{what}: the code column '{code_col}' does not say 2011 or 2021; "
+            f"taken as LSOA {year} (from the number of rows)",
+        )
     return out.reset_index(drop=True)
 
 
