@@ -269,6 +269,8 @@ class JoinReport:
         Sites beyond the region plus buffer, per source.
     notes
         Notes from the readers (ignored rows, approximations, conversions).
+    site_buffer_m
+        Distance beyond the region within which sites are kept.
     """
 
     n_boundaries: int
@@ -279,6 +281,7 @@ class JoinReport:
     dropped_areas: tuple[str, ...] = ()
     dropped_sites: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    site_buffer_m: float = 5000.0
 
     @property
     def complete(self) -> bool:
@@ -309,7 +312,10 @@ class JoinReport:
             )
         for source, n in self.dropped_sites.items():
             if n:
-                out.append(f"{n} {source} site(s) beyond the region plus buffer were dropped")
+                out.append(
+                    f"{n} {source} site(s) more than {self.site_buffer_m / 1000:g} km outside "
+                    "the region were dropped (sites within that distance are kept for edge effects)"
+                )
         out.extend(self.notes)
         return out
 
@@ -558,6 +564,17 @@ def _demand_points(
     vintages["centroids"] = Path(inputs.centroids).name
 
 
+def _short_paths(notes: Iterable[str], inputs: RegionInputs) -> tuple[str, ...]:
+    """Notes without repeats, naming input files by file name rather than full path."""
+    paths = [getattr(inputs, f) for f in _PATH_FIELDS if getattr(inputs, f) is not None]
+    out: list[str] = []
+    for note in notes:
+        for path in sorted(paths, key=lambda q: -len(str(q))):
+            note = note.replace(str(path), Path(path).name)
+        out.append(note)
+    return tuple(dict.fromkeys(out))
+
+
 def build_region_report(
     inputs: RegionInputs,
     *,
@@ -672,7 +689,8 @@ def build_region_report(
         missing={k: v for k, v in missing.items() if v},
         dropped_areas=dropped,
         dropped_sites=dropped_sites,
-        notes=tuple(dict.fromkeys(notes)),
+        notes=_short_paths(notes, inputs),
+        site_buffer_m=inputs.site_buffer_m,
     )
     for line in report.lines():
         log.info(line)
@@ -715,11 +733,6 @@ def _sites(
         vintages[f"sites_{label.replace(' ', '_').lower()}"] = Path(path).name
         near = frame.geometry.within(zone).to_numpy()
         dropped[label] = int((~near).sum())
-        if dropped[label]:
-            notes.append(
-                f"{dropped[label]} of {len(frame)} {label} site(s) from {Path(path).name} lie more "
-                f"than {inputs.site_buffer_m / 1000:g} km outside the region and were dropped"
-            )
         frames.append(frame[near])
     if not frames:
         empty = gpd.GeoDataFrame(

@@ -118,7 +118,7 @@ def test_small_region_by_la_hand_checked(small: Path) -> None:
     assert sorted(region.sites["site_id"]) == ["S1", "S2", "Z00001", "Z00004", "ZF000", "ZF001"]
     assert report.dropped_sites == {"GP practice": 0, "pharmacy": 0, "user": 1}
     notes = "\n".join(region.meta.notes)
-    assert "1 of 3 user site(s)" in notes
+    assert "1 user site(s) more than 5 km outside the region were dropped" in notes
     assert HLE_ESTIMATE_NOTE in notes
     assert report.complete
     assert region.meta.vintages["imd"] == "IoD2025"
@@ -305,7 +305,7 @@ def test_join_report_lines() -> None:
     text = "\n".join(report.lines())
     assert "3 area(s) built of 4 selected (5 in the boundary file)" in text
     assert "1 area(s) have no row in the IMD table, e.g. ['B']" in text
-    assert "2 user site(s)" in text
+    assert "2 user site(s) more than 5 km outside" in text
     assert not report.complete
 
 
