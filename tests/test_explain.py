@@ -1,0 +1,143 @@
+"""Explanations checked on a hand-built instance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nhc_planner._errors import ValueRangeError
+from nhc_planner.explain import EXPLAIN_COLUMNS, explain_centres, opening_order
+from nhc_planner.optimize._solution import Solution
+from nhc_planner.optimize.phased import phased_coverage
+
+INF = np.inf
+# p0 near s0; p1 near s0 and s1; p2 near s1; p3 near s2 and s3
+COST = np.array(
+    [
+        [5.0, 30, 30, 30],
+        [5.0, 5, 30, 30],
+        [30.0, 5, 30, 30],
+        [30.0, 30, 5, 5],
+    ]
+)
+WEIGHTS = np.array([4.0, 2.0, 3.0, 1.0])
+POP = np.array([100.0, 200.0, 300.0, 400.0])
+DECILE = np.array([1, 2, 5, 9])
+HLE = np.array([55.0, 60.0, 65.0, 70.0])
+
+
+def _solution() -> Solution:
+    return Solution(
+        open=np.array([0, 1, 2]),
+        assignment=np.array([0, 0, 1, 2]),
+        objective=10.0,
+        bound=10.0,
+        gap=0.0,
+        status="optimal",
+        solve_seconds=0.0,
+        extras={
+            "open_period": np.array([1, 2, 0, -1]),
+            "size": np.array(["medium", "small", "existing", ""], dtype=object),
+            "load": np.array([60.0, 30.0, 20.0, 0.0]),
+            "capacity": np.array([100.0, 100.0, 50.0, np.nan]),
+        },
+    )
+
+
+@pytest.fixture
+def table():
+    return explain_centres(
+        COST,
+        _solution(),
+        WEIGHTS,
+        10,
+        population=POP,
+        imd_decile=DECILE,
+        hle_years=HLE,
+        site_ids=["S0", "S1", "S2", "S3"],
+    )
+
+
+def test_columns_and_opening_order(table):
+    assert list(table.columns) == list(EXPLAIN_COLUMNS)
+    assert table["site_id"].tolist() == ["S2", "S0", "S1"]
+    assert table["order"].tolist() == [1, 2, 3]
+    assert table["phase"].tolist() == [0, 1, 2]
+    assert table["status"].tolist() == ["existing", "new", "new"]
+
+
+def test_newly_covered_in_opening_order(table):
+    assert table["need_newly_covered"].tolist() == [1.0, 6.0, 3.0]
+    assert table["need_newly_covered_imd12"].tolist() == [0.0, 6.0, 0.0]
+    assert table["pop_newly_covered"].tolist() == [400.0, 300.0, 300.0]
+    assert table["pop_newly_covered_imd12"].tolist() == [0.0, 300.0, 0.0]
+
+
+def test_catchment_hle_and_utilisation(table):
+    assert table["catchment_hle_mean"].tolist() == pytest.approx([70.0, 175 / 3, 65.0])
+    assert table["catchment_population"].tolist() == [400.0, 300.0, 300.0]
+    assert table["utilisation"].tolist() == pytest.approx([0.4, 0.6, 0.3])
+
+
+def test_swap_loss_against_best_alternative(table):
+    assert np.isnan(table["swap_loss"].iloc[0])  # existing: not swapped
+    assert table["swap_loss"].iloc[1:].tolist() == [4.0, 3.0]
+    assert pd.isna(table["best_alternative"].iloc[0])
+    assert table["best_alternative"].iloc[1:].tolist() == ["S3", "S3"]
+    assert table["swap_loss_share"].iloc[1] == pytest.approx(0.4)
+
+
+def test_why_sentences_are_readable(table):
+    why = table.set_index("site_id")["why"]
+    assert why["S2"].startswith("Already open")
+    s0 = why["S0"]
+    assert "Opens in year 1 as a medium centre" in s0
+    assert "300 people within 10 minutes for the first time" in s0
+    assert "300 (100%) of them in the most deprived 20% of areas" in s0
+    assert "58.3 years" in s0
+    assert "60% of 100 appointments a week" in s0
+    assert "best alternative site (S3)" in s0
+    assert "4 units of need (40% of the plan's coverage)" in s0
+
+
+def test_thousands_separators():
+    cost = np.array([[1.0, 50.0]])
+    sol = phased_coverage(cost, [12345.0], 5, periods=1, new_per_period=1)
+    table = explain_centres(cost, sol, [12345.0], 5, population=[23456.0])
+    assert "23,456 people within 5 minutes" in table["why"].iloc[0]
+
+
+def test_negative_swap_loss_is_explained():
+    # the plan keeps site 0, although site 1 covers more at the end
+    cost = np.array([[1.0, 1.0], [50.0, 1.0]])
+    sol = Solution(
+        open=np.array([0]),
+        assignment=np.array([0, -1]),
+        objective=1.0,
+        bound=1.0,
+        gap=0.0,
+        status="optimal",
+        solve_seconds=0.0,
+    )
+    table = explain_centres(cost, sol, [1.0, 1.0], 5)
+    assert table["swap_loss"].iloc[0] == -1.0
+    assert "would cover 1 more units of need" in table["why"].iloc[0]
+
+
+def test_opening_order_greedy_within_period():
+    cover = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=bool)
+    w = np.array([1.0, 5.0, 2.0])
+    assert opening_order(cover, w, np.array([1, 1, 1])).tolist() == [1, 2, 0]
+    assert opening_order(cover, w, np.array([2, 1, -1])).tolist() == [1, 0]
+
+
+def test_excluded_sites_are_not_alternatives():
+    table = explain_centres(COST, _solution(), WEIGHTS, 10, excluded=[3])
+    assert table["best_alternative"].isna().all()
+    assert table["swap_loss"].iloc[1:].tolist() == [4.0, 3.0]
+
+
+def test_bad_population_shape_raises():
+    with pytest.raises(ValueRangeError, match="population"):
+        explain_centres(COST, _solution(), WEIGHTS, 10, population=[1.0, 2.0])
