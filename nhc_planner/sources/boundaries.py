@@ -33,15 +33,29 @@ from nhc_planner.sources._tables import (
     to_number,
 )
 
-__all__ = ["check_in_great_britain", "points_from_table", "read_boundaries", "read_centroids"]
+__all__ = [
+    "check_in_great_britain",
+    "points_from_table",
+    "read_boundaries",
+    "read_centroids",
+    "read_vector",
+    "to_bng",
+]
 
 #: Generous bounds of Great Britain in EPSG:27700 metres (x_min, y_min, x_max, y_max).
 GB_BOUNDS_BNG: tuple[float, float, float, float] = (-120_000.0, -20_000.0, 760_000.0, 1_300_000.0)
 
-_VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip", ".fgb", ".parquet")
 
+def read_vector(path: Path, *, layer: str | None, what: str) -> gpd.GeoDataFrame:
+    """Read a vector file (any GDAL format, or GeoParquet) with clear errors.
 
-def _read_vector(path: Path, *, layer: str | None, what: str) -> gpd.GeoDataFrame:
+    Raises
+    ------
+    DataFileError
+        Missing or unreadable file.
+    EmptyInputError
+        Empty file or no features.
+    """
     if not path.exists():
         msg = f"{what}: file {path} not found"
         raise DataFileError(msg)
@@ -82,7 +96,14 @@ def check_in_great_britain(frame: gpd.GeoDataFrame, *, what: str, source_crs: st
         raise CrsError(msg)
 
 
-def _to_bng(frame: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataFrame:
+def to_bng(frame: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataFrame:
+    """Reproject ``frame`` to EPSG:27700, checking it has a CRS and lands in Great Britain.
+
+    Raises
+    ------
+    CrsError
+        No CRS declared, or coordinates outside Great Britain after reprojection.
+    """
     if frame.crs is None:
         msg = (
             f"{what}: no coordinate reference system declared; expected a CRS such as "
@@ -133,7 +154,7 @@ def read_boundaries(
     """
     p = Path(path)
     what = f"{p} (boundaries)"
-    frame = _read_vector(p, layer=layer, what="boundary file")
+    frame = read_vector(p, layer=layer, what="boundary file")
     code_col = code_column or find_column(
         frame, AREA_CODE_ALIASES, what=what, role="area code", required=True
     )
@@ -165,7 +186,7 @@ def read_boundaries(
         geometry=frame.geometry.to_numpy(),
         crs=frame.crs,
     )
-    out = _to_bng(out, what=what)
+    out = to_bng(out, what=what)
     out.attrs["code_year"] = code_year_of(code_col)
     out.attrs["source"] = str(p)
     out.attrs["code_column"] = code_col
@@ -229,7 +250,7 @@ def points_from_table(
     ys = to_number(frame[cols[1]], what=what, column=cols[1], allow_missing=False)
     pts = gpd.GeoSeries(gpd.points_from_xy(xs, ys), index=frame.index, crs=crs)
     gdf = gpd.GeoDataFrame(geometry=pts)
-    gdf = _to_bng(gdf, what=what)
+    gdf = to_bng(gdf, what=what)
     return gdf.geometry
 
 
@@ -264,7 +285,7 @@ def read_centroids(
             crs=BNG,
         )
     else:
-        raw = _read_vector(p, layer=layer, what="centroid file")
+        raw = read_vector(p, layer=layer, what="centroid file")
         code_col = code_column or find_column(raw, AREA_CODE_ALIASES, what=what, role="area code")
         if not raw.geometry.geom_type.eq("Point").all():
             kinds = sorted(set(raw.geometry.geom_type.dropna()))
@@ -275,7 +296,7 @@ def read_centroids(
             geometry=raw.geometry.to_numpy(),
             crs=raw.crs,
         )
-        frame = _to_bng(frame, what=what)
+        frame = to_bng(frame, what=what)
     check_unique(frame["area_code"], what=what, column=code_col)
     frame.attrs["code_year"] = code_year_of(code_col)
     frame.attrs["source"] = str(p)

@@ -33,7 +33,7 @@ from nhc_planner.sources._tables import (
     read_table,
     to_number,
 )
-from nhc_planner.sources.boundaries import _read_vector, _to_bng, points_from_table
+from nhc_planner.sources.boundaries import points_from_table, read_vector, to_bng
 
 __all__ = [
     "EPRACCUR_COLUMNS",
@@ -123,7 +123,7 @@ def sites_frame(
             msg = f"{what}: {col} value(s) {bad[:5]} not allowed; expected one of {list(allowed)}"
             raise ValueRangeError(msg)
     if len(frame) and frame.crs is not None and frame.crs.to_epsg() != 27700:
-        frame = _to_bng(frame, what=what)
+        frame = to_bng(frame, what=what)
     frame = frame[[*SITE_COLUMNS, "geometry"]]
     return frame
 
@@ -199,7 +199,7 @@ def read_postcodes(path: str | Path) -> pd.DataFrame:
 
 def _read_epraccur_table(p: Path) -> pd.DataFrame:
     if p.suffix.lower() in _VECTOR:
-        frame = _read_vector(p, layer=None, what="GP practice file")
+        frame = read_vector(p, layer=None, what="GP practice file")
         frame = frame.to_crs("EPSG:4326") if frame.crs is not None else frame
         table = pd.DataFrame(frame.drop(columns="geometry"))
         if "latitude" not in table.columns and frame.crs is not None:
@@ -340,9 +340,9 @@ def read_nhs_syndication(
         msg = f"site kind '{kind}' not allowed; expected one of {list(SITE_KINDS)}"
         raise ValueRangeError(msg)
     if p.suffix.lower() in _VECTOR:
-        frame = _read_vector(p, layer=None, what=f"{kind} file")
+        frame = read_vector(p, layer=None, what=f"{kind} file")
         raw = pd.DataFrame(frame.drop(columns="geometry"))
-        geom: gpd.GeoSeries | None = _to_bng(
+        geom: gpd.GeoSeries | None = to_bng(
             gpd.GeoDataFrame(geometry=frame.geometry, crs=frame.crs), what=what
         ).geometry
     else:
@@ -406,9 +406,9 @@ def read_user_sites(
     p = Path(path)
     what = f"{p} (user sites)"
     if p.suffix.lower() in _VECTOR:
-        frame = _read_vector(p, layer=None, what="user sites file")
+        frame = read_vector(p, layer=None, what="user sites file")
         raw = pd.DataFrame(frame.drop(columns="geometry"))
-        pts = _to_bng(gpd.GeoDataFrame(geometry=frame.geometry, crs=frame.crs), what=what).geometry
+        pts = to_bng(gpd.GeoDataFrame(geometry=frame.geometry, crs=frame.crs), what=what).geometry
         if not pts.geom_type.eq("Point").all():
             msg = f"{what}: sites must be points; found {sorted(set(pts.geom_type))}"
             raise ValueRangeError(msg)
