@@ -248,3 +248,20 @@ def test_real_syndication_geojson(name: str, kind: str, n: int) -> None:
     _check_contract(sites)
     assert len(sites) <= n
     assert len(sites) >= n - 5
+
+
+def test_epraccur_geojson_without_lat_lon_uses_geometry(tmp_path) -> None:
+    p = tmp_path / "gp.geojson"
+    gpd.GeoDataFrame(
+        {
+            "Organisation Code": ["Z1", "Z2"],
+            "Name": ["ONE", "TWO"],
+            "Status Code": ["A", "A"],
+            "Prescribing Setting": [4, 4],
+        },
+        geometry=[Point(430400, 430600), Point(431600, 431400)],
+        crs="EPSG:27700",
+    ).to_file(p)
+    sites = read_epraccur(p)
+    _check_contract(sites)
+    assert abs(sites.geometry.iloc[0].x - 430400) < 1
