@@ -55,7 +55,14 @@ DEFAULT_TIME_LIMIT_S = 60.0
 
 MipBackend = Literal["highs", "scip", "cbc"]
 
-_BACKEND_NAMES: dict[str, str] = {"highs": "HIGHS", "scip": "SCIP", "cbc": "CBC"}
+_BACKEND_NAMES: dict[str, str] = {
+    "highs": "HIGHS",
+    "scip": "SCIP",
+    "cbc": "CBC",
+    "glop": "GLOP",
+    "clp": "CLP",
+    "pdlp": "PDLP",
+}
 
 
 # --------------------------------------------------------------------------- options
@@ -575,9 +582,9 @@ class MipModel:
             status = "feasible"
         elif code == pywraplp.Solver.INFEASIBLE:
             status = "infeasible"
-        elif code == pywraplp.Solver.NOT_SOLVED or (
-            code == pywraplp.Solver.ABNORMAL and seconds >= 0.95 * self.opts.time_limit_s
-        ):
+        elif code == pywraplp.Solver.NOT_SOLVED or seconds >= 0.95 * self.opts.time_limit_s:
+            # HiGHS reports a time limit as ABNORMAL/UNKNOWN through pywraplp, without a
+            # trustworthy incumbent, so a stopped solve is reported as having none.
             status = "time_limit_no_solution"
         else:
             msg = f"{self.backend} stopped abnormally (result code {code}) after {seconds:.1f} s"

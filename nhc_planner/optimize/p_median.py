@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,6 @@ from nhc_planner.optimize._common import (
     as_weights,
     check_p,
     infeasible_solution,
-    no_solution,
     parse_options,
     relative_gap,
 )
@@ -35,6 +36,7 @@ def p_median(
     threads: int = 1,
     seed: int = 0,
     backend: MipBackend = "highs",
+    lagrangian_iterations: int = 3000,
 ) -> Solution:
     r"""Open ``p`` sites minimising the weighted cost of serving every demand point.
 
@@ -54,6 +56,9 @@ def p_median(
         Solver time limit (always set), threads and random seed.
     backend
         MIP solver: ``"highs"`` (default, measured fastest here) or ``"scip"``.
+    lagrangian_iterations
+        Subgradient iterations of the Lagrangian bound and reduction (0 skips it and
+        solves the radius MIP over all allowed sites; for tests and benchmarks).
 
     Returns
     -------
@@ -98,20 +103,29 @@ def p_median(
     bound, which is much tighter than the classical :math:`x_{ij}` formulation.
 
     *Preprocessing (exact).* Demand points with identical cost rows over the allowed
-    sites are merged (weights summed). Each point's radius list stops at its nearest
-    fixed site (it is always open) and at the first radius enclosing
-    :math:`m_{allowed} - p + 1` sites (at most :math:`m_{allowed} - p` are closed, so
-    one of them is open).
+    sites are merged (weights summed). A greedy + vertex-interchange heuristic gives an
+    upper bound :math:`UB`. A Lagrangian relaxation of the assignment constraints
+    (Beasley 1985; subgradient optimisation) gives lower bounds :math:`L(\lambda)`;
+    with :math:`\rho_j(\lambda) = \sum_i \min(0, w_i c_{ij} - \lambda_i)`, forcing
+    site :math:`j` open (closed) raises the bound by a swap against the :math:`p`-th
+    (:math:`p+1`-th) smallest :math:`\rho`; when that bound exceeds :math:`UB`, no
+    solution better than the heuristic opens (closes) :math:`j`, so it is excluded
+    (fixed) in the MIP, and the answer is the better of the MIP and the heuristic.
+    Each point's radius list stops at its nearest fixed site (always open) and at the
+    first radius enclosing :math:`m_{allowed} - p + 1` sites (at most
+    :math:`m_{allowed} - p` are closed, so one of them is open).
 
     References
     ----------
+    J. E. Beasley, "A note on solving large p-median problems", Eur. J. Oper. Res. 21
+    (1985) 270-273.
     S. Elloumi, "A tighter formulation of the p-median problem", J. Comb. Optim. 19
     (2010) 69-83. S. García, M. Labbé, A. Marín, "Solving large p-median problems with
     a radius formulation", INFORMS J. Comput. 23 (2011) 546-556.
 
     Examples
     --------
-    >>> cost = np.array([[0.0, 4, 9], [4, 0, 5], [9, 5, 0], [10, 6, 1]])
+    >>> cost = np.array([[0.0, 6, 9], [4, 0, 5], [9, 5, 0], [10, 6, 1]])
     >>> sol = p_median(cost, [1, 1, 1, 1], 2)
     >>> sol.open.tolist(), sol.assignment.tolist(), sol.objective, sol.status
     ([0, 2], [0, 0, 2, 2], 5.0, 'optimal')
@@ -140,91 +154,275 @@ def p_median(
         return infeasible_solution(n, explanation, unreachable_rows=stranded)
 
     rows = np.flatnonzero(active)
-    sub = c[np.ix_(rows, allowed_idx)]
-    uniq, first, inverse = np.unique(sub, axis=0, return_index=True, return_inverse=True)
+    uniq, first, inverse = np.unique(
+        c[np.ix_(rows, allowed_idx)], axis=0, return_index=True, return_inverse=True
+    )
     agg_w = np.bincount(inverse.reshape(-1), weights=w[rows], minlength=first.size)
-    n_allowed = allowed_idx.size
     fixed_local = fixed_mask[allowed_idx]
 
-    model = MipModel(opts, backend=backend, maximize=False)
-    y = [
-        model.solver.IntVar(1.0 if fixed_local[k] else 0.0, 1.0, f"y{allowed_idx[k]}")
-        for k in range(n_allowed)
-    ]
-    model.constraint(p, p, [(v, 1.0) for v in y])
+    # ---------------------------------------------------------------- bounds and reduction
+    deadline = time.perf_counter() + opts.time_limit_s
+    start = time.perf_counter()
+    best_open = _heuristic(uniq, agg_w, p, fixed_local)
+    best_cost = _true_cost(uniq, agg_w, best_open)
+    lagrange = _lagrangian(
+        uniq,
+        agg_w,
+        p,
+        fixed_local,
+        best_cost,
+        best_open,
+        deadline=start + 0.25 * opts.time_limit_s,
+        max_iter=lagrangian_iterations,
+    )
+    if lagrange.cost < best_cost:
+        best_open, best_cost = lagrange.best_open, lagrange.cost
+    keep = ~lagrange.closed
+    force = lagrange.forced & keep
+    pre_seconds = time.perf_counter() - start
+    extras: dict[str, Any] = {
+        "n_rows": int(uniq.shape[0]),
+        "n_candidates": int(keep.sum()),
+        "n_forced_open": int((force & ~fixed_local).sum()),
+        "heuristic_cost": float(best_cost),
+        "lagrangian_bound": float(lagrange.bound),
+        "backend": backend,
+    }
 
+    # ---------------------------------------------------------------- model and solve
+    status = "optimal"
+    lower = lagrange.bound
+    seconds = pre_seconds
+    if lagrange.bound >= best_cost - 1e-9 * max(1.0, abs(best_cost)):
+        extras["message"] = "heuristic proven optimal by the Lagrangian bound"
+    else:
+        local = np.flatnonzero(keep)
+        sub = uniq[:, local]
+        model = MipModel(
+            replace(opts, time_limit_s=max(0.05, deadline - time.perf_counter())),
+            backend=backend,
+        )
+        y, z_count = _build(model, sub, agg_w, force[local], p)
+        extras["n_levels"] = z_count
+        outcome = model.solve()
+        seconds += outcome.seconds
+        extras["message"] = outcome.message
+        if outcome.status in ("optimal", "feasible"):
+            cand = local[MipModel.values(y) > 0.5]
+            cand_cost = _true_cost(uniq, agg_w, cand)
+            if cand_cost < best_cost:
+                best_open, best_cost = cand, cand_cost
+        if outcome.status == "optimal":
+            lower = best_cost
+        elif outcome.status == "infeasible":
+            if not np.isfinite(best_cost):
+                explanation = (
+                    f"no choice of p={p} sites reaches every demand point with positive "
+                    "weight (each needs an open site with finite cost)"
+                )
+                return infeasible_solution(n, explanation, seconds=seconds, **extras)
+            # no solution better than the heuristic exists: it is optimal
+            lower = best_cost
+        else:
+            status = "feasible"
+            if np.isfinite(outcome.bound):
+                lower = max(lower, outcome.bound)
+
+    if not np.isfinite(best_cost):
+        return Solution(
+            open=np.zeros(0, dtype=np.int64),
+            assignment=np.full(n, -1, dtype=np.int64),
+            objective=float("nan"),
+            bound=float(lower),
+            gap=float("nan"),
+            status="time_limit_no_solution",
+            solve_seconds=seconds,
+            extras=extras,
+        )
+    open_sites = allowed_idx[best_open]
+    assignment, objective = _assign_nearest(c, w, open_sites)
+    bound = objective if status == "optimal" else min(lower, objective)
+    return Solution(
+        open=open_sites,
+        assignment=assignment,
+        objective=objective,
+        bound=bound,
+        gap=0.0 if status == "optimal" else relative_gap(objective, bound),
+        status="optimal" if status == "optimal" else "feasible",
+        solve_seconds=seconds,
+        extras=extras,
+    )
+
+
+def _build(
+    model: MipModel, rows: np.ndarray, weights: np.ndarray, fixed: np.ndarray, p: int
+) -> tuple[list[Any], int]:
+    """Build the chained radius model; return the site variables and the number of z's."""
+    solver = model.solver
+    m = rows.shape[1]
+    y = [solver.IntVar(1.0 if fixed[k] else 0.0, 1.0, f"y{k}") for k in range(m)]
+    model.constraint(p, p, [(v, 1.0) for v in y])
+    need = m - p + 1  # any `need` sites include an open one
     obj_terms: list[tuple[Any, float]] = []
     offset = 0.0
-    n_levels = 0
-    for r in range(uniq.shape[0]):
-        row = uniq[r]
+    for row, weight in zip(rows, weights, strict=True):
         finite = np.flatnonzero(np.isfinite(row))
         order = finite[np.argsort(row[finite], kind="stable")]
         dist = row[order]
         levels, starts = np.unique(dist, return_index=True)
         ends = np.append(starts[1:], dist.size)
-        # Truncate: the nearest fixed site is always open ...
         last = levels.size - 1
-        fixed_pos = np.flatnonzero(fixed_local[order])
-        if fixed_pos.size:
+        fixed_pos = np.flatnonzero(fixed[order])
+        if fixed_pos.size:  # the nearest fixed site is always open
             last = min(last, int(np.searchsorted(levels, dist[fixed_pos[0]])))
-        # ... and any n_allowed - p + 1 sites include an open one.
-        need = n_allowed - p + 1
         last = min(last, int(np.searchsorted(ends, need)))
-        weight = float(agg_w[r])
-        offset += weight * float(levels[0])
-        n_levels += last + 1
+        offset += float(weight) * float(levels[0])
         prev = None
-        for k in range(last + 1):
-            sites = [y[j] for j in order[starts[k] : ends[k]]]
-            if k == last:
-                terms = [(v, 1.0) for v in sites]
-                if prev is not None:
-                    terms.append((prev, -1.0))
-                model.constraint(1.0 if prev is None else 0.0, np.inf, terms)
-                break
-            zk = model.solver.NumVar(0.0, 1.0, "")
-            obj_terms.append((zk, weight * float(levels[k + 1] - levels[k])))
-            terms = [(zk, 1.0), *((v, 1.0) for v in sites)]
-            if prev is None:
-                model.constraint(1.0, np.inf, terms)
-            else:
+        for k in range(last):
+            # z_k = 1 when no open site costs at most levels[k]
+            zk = solver.NumVar(0.0, 1.0, "")
+            obj_terms.append((zk, float(weight) * float(levels[k + 1] - levels[k])))
+            terms = [(zk, 1.0), *((y[j], 1.0) for j in order[starts[k] : ends[k]])]
+            if prev is not None:
                 terms.append((prev, -1.0))
-                model.constraint(0.0, np.inf, terms)
+            model.constraint(1.0 if prev is None else 0.0, np.inf, terms)
             prev = zk
+        # some open site within levels[last]
+        terms = [(y[j], 1.0) for j in order[starts[last] : ends[last]]]
+        if prev is not None:
+            terms.append((prev, -1.0))
+        model.constraint(1.0 if prev is None else 0.0, np.inf, terms)
     model.set_objective(obj_terms, offset=offset)
+    return y, len(obj_terms)
 
-    # ---------------------------------------------------------------- solve
-    outcome = model.solve()
-    extras: dict[str, Any] = {
-        "n_rows": int(uniq.shape[0]),
-        "n_levels": int(n_levels),
-        "backend": outcome.backend,
-        "message": outcome.message,
-    }
-    if outcome.status == "infeasible":
-        explanation = (
-            f"no choice of p={p} sites reaches every demand point with positive weight "
-            "(each must have a site with finite cost open)"
-        )
-        return infeasible_solution(n, explanation, seconds=outcome.seconds, **extras)
-    if outcome.status == "time_limit_no_solution":
-        return no_solution(n, outcome, **extras)
 
-    open_sites = allowed_idx[MipModel.values(y) > 0.5]
-    assignment, objective = _assign_nearest(c, w, open_sites)
-    bound = min(outcome.bound, objective) if np.isfinite(outcome.bound) else outcome.bound
-    gap = 0.0 if outcome.status == "optimal" else relative_gap(objective, bound)
-    return Solution(
-        open=open_sites,
-        assignment=assignment,
-        objective=objective,
-        bound=objective if outcome.status == "optimal" else bound,
-        gap=gap,
-        status=outcome.status,
-        solve_seconds=outcome.seconds,
-        extras=extras,
-    )
+@dataclass(frozen=True)
+class _Lagrange:
+    bound: float  # best Lagrangian lower bound
+    closed: np.ndarray  # sites no solution better than the upper bound opens
+    forced: np.ndarray  # sites every solution better than the upper bound opens
+    best_open: np.ndarray  # best solution met on the way
+    cost: float  # its cost
+
+
+def _lagrangian(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    p: int,
+    fixed: np.ndarray,
+    upper: float,
+    incumbent: np.ndarray,
+    *,
+    max_iter: int = 3000,
+    deadline: float = np.inf,
+) -> _Lagrange:
+    """Subgradient optimisation of the Lagrangian relaxation of the assignment rows.
+
+    ``L(lam) = sum_i lam_i + min_{|S| = p, S ⊇ fixed} sum_{j in S} rho_j`` with
+    ``rho_j = sum_i min(0, w_i c_ij - lam_i)`` is a lower bound for every ``lam``.
+    Reduction tests with every bound met are accumulated (each is valid on its own).
+    """
+    m = rows.shape[1]
+    closed = np.zeros(m, dtype=bool)
+    forced = fixed.copy()
+    best_open, best_cost = incumbent, upper
+    if not np.isfinite(upper):
+        return _Lagrange(-np.inf, closed, forced, best_open, best_cost)
+    wc = weights[:, np.newaxis] * rows  # inf stays inf (weights > 0)
+    n_free = p - int(fixed.sum())
+    free = ~fixed
+    lam = weights * _nearest(rows, incumbent)
+    bound = -np.inf
+    step = 2.0
+    stall = 0
+    tol = 1e-9 * max(1.0, abs(upper))
+    for _ in range(max_iter):
+        reduced = np.minimum(wc - lam[:, np.newaxis], 0.0)
+        rho = reduced.sum(axis=0)
+        rho_free = np.where(free, rho, np.inf)
+        order = np.argsort(rho_free, kind="stable")
+        chosen = order[:n_free]
+        opened = fixed.copy()
+        opened[chosen] = True
+        value = float(lam.sum() + rho[opened].sum())
+        if value > bound + tol:
+            bound, stall = value, 0
+        else:
+            stall += 1
+            if stall >= 50:
+                step, stall = step / 2, 0
+        # reduction tests: swap against the p-th / (p+1)-th smallest free rho
+        if n_free > 0 and order.size > n_free:
+            pth, next_ = rho_free[order[n_free - 1]], rho_free[order[n_free]]
+            open_j = value + rho - pth  # a closed free site forced open
+            closed |= free & ~opened & (open_j > upper + tol)
+            close_j = value - rho + next_  # an open free site forced closed
+            forced |= free & opened & (close_j > upper + tol)
+        cand = np.flatnonzero(opened)
+        cost = _true_cost(rows, weights, cand)
+        if cost < best_cost - tol:
+            cand = _heuristic(rows, weights, p, fixed, start=cand)
+            best_open, best_cost = cand, _true_cost(rows, weights, cand)
+            upper = best_cost
+            tol = 1e-9 * max(1.0, abs(upper))
+        if bound >= upper - tol or step < 1e-6 or time.perf_counter() > deadline:
+            break
+        assigned = (wc - lam[:, np.newaxis] < 0.0) & opened[np.newaxis, :]
+        grad = 1.0 - assigned.sum(axis=1)
+        norm = float(grad @ grad)
+        if norm == 0.0:
+            break
+        lam = np.maximum(lam + step * (upper - value) / norm * grad, 0.0)
+    return _Lagrange(bound, closed, forced, best_open, best_cost)
+
+
+def _nearest(rows: np.ndarray, open_local: np.ndarray) -> np.ndarray:
+    """Cost of each row to its cheapest open site (positions among allowed sites)."""
+    return rows[:, open_local].min(axis=1)
+
+
+def _true_cost(rows: np.ndarray, weights: np.ndarray, open_local: np.ndarray) -> float:
+    d = _nearest(rows, open_local)
+    return float(np.sum(weights * d)) if np.isfinite(d).all() else float("inf")
+
+
+def _heuristic(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    p: int,
+    fixed_local: np.ndarray,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """Greedy addition (or ``start``) then vertex interchange (Teitz & Bart 1968)."""
+    big = np.where(np.isfinite(rows), rows, 1e18)
+    if start is None:
+        chosen: list[int] = [int(k) for k in np.flatnonzero(fixed_local)]
+        current = big[:, chosen].min(axis=1) if chosen else np.full(rows.shape[0], 1e18)
+        while len(chosen) < p:
+            totals = (weights[:, None] * np.minimum(current[:, None], big)).sum(axis=0)
+            totals[chosen] = np.inf
+            j = int(np.argmin(totals))
+            chosen.append(j)
+            current = np.minimum(current, big[:, j])
+    else:
+        chosen = [int(k) for k in start]
+        current = big[:, chosen].min(axis=1)
+    free = [k for k in range(len(chosen)) if not fixed_local[chosen[k]]]
+    improved = True
+    cost = float(np.sum(weights * current))
+    while improved and free:
+        improved = False
+        for k in free:
+            others = [chosen[t] for t in range(len(chosen)) if t != k]
+            base = big[:, others].min(axis=1) if others else np.full(rows.shape[0], 1e18)
+            totals = (weights[:, None] * np.minimum(base[:, None], big)).sum(axis=0)
+            totals[others] = np.inf
+            j = int(np.argmin(totals))
+            if totals[j] < cost - 1e-9 * max(1.0, cost):
+                chosen[k] = j
+                cost = float(totals[j])
+                improved = True
+    return np.array(sorted(chosen), dtype=np.int64)
 
 
 def _assign_nearest(

@@ -1,0 +1,415 @@
+"""Coverage models: maximal covering location (MCLP) and (partial) set cover (LSCP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from nhc_planner._errors import ValueRangeError
+from nhc_planner.optimize._common import (
+    DEFAULT_TIME_LIMIT_S,
+    MipBackend,
+    MipModel,
+    SolveOptions,
+    aggregate_rows,
+    as_cost_matrix,
+    as_weights,
+    check_max_cost,
+    check_p,
+    coverage_matrix,
+    dominated_columns,
+    infeasible_solution,
+    no_solution,
+    parse_options,
+    relative_gap,
+)
+from nhc_planner.optimize._solution import Solution
+
+__all__ = ["max_coverage", "set_cover"]
+
+
+def max_coverage(
+    cost: Any,
+    weights: Any,
+    p: int,
+    max_cost: float,
+    *,
+    fixed: Iterable[int] | np.ndarray | None = None,
+    excluded: Iterable[int] | np.ndarray | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    threads: int = 1,
+    seed: int = 0,
+    backend: MipBackend = "highs",
+) -> Solution:
+    r"""Open ``p`` sites maximising the weight within ``max_cost`` of an open site (MCLP).
+
+    Parameters
+    ----------
+    cost
+        ``(n, m)`` non-negative costs (e.g. minutes), ``np.inf`` = unreachable.
+    weights
+        ``(n,)`` non-negative weights (population, need).
+    p
+        Number of open sites, fixed sites included.
+    max_cost
+        Coverage standard: point ``i`` is covered by site ``j`` when
+        ``cost[i, j] <= max_cost``.
+    fixed, excluded
+        Sites that must be open / closed (indices or boolean masks).
+    time_limit_s, threads, seed
+        Solver time limit (always set), threads and random seed.
+    backend
+        MIP solver, ``"highs"`` (default) or ``"scip"``.
+
+    Returns
+    -------
+    Solution
+        ``open`` holds exactly ``p`` sites; ``assignment`` is each point's cheapest
+        open site within ``max_cost`` (-1 if uncovered); ``objective`` the covered
+        weight. ``extras``: ``covered`` (boolean per point), ``covered_share``,
+        ``n_rows``/``n_candidates`` (model size after preprocessing),
+        ``padded`` (sites added to reach ``p`` that cover nothing new), ``backend``,
+        ``message``.
+
+    Notes
+    -----
+    Formulation (Church & ReVelle 1974), after preprocessing.
+
+    *Sets.* Demand rows :math:`i \in I` with weight :math:`w_i`; free candidate sites
+    :math:`j \in J` (allowed, not fixed); :math:`N_i = \{j \in J: c_{ij} \le
+    \text{max\_cost}\}`; :math:`p' = p - |\text{fixed}|`.
+
+    *Variables.* :math:`x_j \in \{0, 1\}` (open); :math:`u_i \in [0, 1]` (covered).
+
+    *Objective.* :math:`\max \sum_i w_i u_i` (plus the weight fixed sites cover).
+
+    *Constraints.* :math:`u_i \le \sum_{j \in N_i} x_j`; :math:`\sum_j x_j \le p'`.
+    With binary :math:`x` the optimal :math:`u_i` is :math:`\min(1, \sum_{N_i} x_j)`,
+    integral, so :math:`u` need not be declared integer. "At most" :math:`p'` has
+    the same optimum as "exactly" :math:`p'` because weights are non-negative; the
+    returned solution is padded to exactly ``p`` sites.
+
+    *Preprocessing (exact).* Points covered by a fixed site are always covered and
+    leave the model (their weight is a constant); points of zero weight or that no
+    free site covers leave it too. Points with identical coverage sets are merged
+    with summed weights (:func:`~nhc_planner.optimize._common.aggregate_rows`). A
+    candidate whose coverage set is contained in another's is removed
+    (:func:`~nhc_planner.optimize._common.dominated_columns`): swapping it for the
+    dominating site never loses coverage, which is valid because the count of sites
+    is bounded above and all sites cost the same. Fixed sites are never removed.
+
+    Examples
+    --------
+    >>> cost = np.array([[1.0, 9, 9], [2, 3, 9], [9, 9, 1], [9, 2, np.inf]])
+    >>> sol = max_coverage(cost, [5, 1, 4, 3], 2, 5.0)
+    >>> sol.open.tolist(), sol.objective, sol.assignment.tolist()
+    ([0, 2], 10.0, [0, 0, 2, -1])
+    """
+    c = as_cost_matrix(cost)
+    n, m = c.shape
+    w = as_weights(weights, n)
+    standard = check_max_cost(max_cost)
+    opts = parse_options(
+        m, fixed=fixed, excluded=excluded, time_limit_s=time_limit_s, threads=threads, seed=seed
+    )
+    p = check_p(p, opts)
+    cover = coverage_matrix(c, standard, opts.allowed)
+    fixed_mask = opts.fixed_mask
+    free = opts.allowed & ~fixed_mask
+    p_free = p - opts.fixed.size
+
+    # ---------------------------------------------------------------- preprocessing
+    by_fixed = cover[:, fixed_mask].any(axis=1)
+    constant = float(w[by_fixed].sum())
+    rows = np.flatnonzero(~by_fixed & (w > 0) & cover[:, free].any(axis=1))
+    free_idx = np.flatnonzero(free)
+    sub = cover[np.ix_(rows, free_idx)]
+    uniq, agg_w, _ = aggregate_rows(sub, w[rows])
+    keep = ~dominated_columns(uniq)
+    cand = free_idx[keep]
+    a = uniq[:, keep]
+    extras: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
+
+    # ---------------------------------------------------------------- model and solve
+    if p_free == 0 or a.shape[0] == 0:
+        chosen = np.zeros(0, dtype=np.int64)
+        status, bound, seconds, message = "optimal", np.nan, 0.0, "solved by preprocessing"
+    elif cand.size <= p_free:
+        chosen = cand
+        status, bound, seconds, message = "optimal", np.nan, 0.0, "solved by preprocessing"
+    else:
+        model = MipModel(opts, backend=backend, maximize=True)
+        x = model.bool_vars(cand.size, "x")
+        u = model.num_vars(a.shape[0], "u")
+        for r in range(a.shape[0]):
+            model.constraint(
+                -np.inf, 0.0, [(u[r], 1.0), *((x[j], -1.0) for j in np.flatnonzero(a[r]))]
+            )
+        model.constraint(-np.inf, p_free, [(v, 1.0) for v in x])
+        model.set_objective([(u[r], float(agg_w[r])) for r in range(a.shape[0])], offset=constant)
+        outcome = model.solve()
+        extras.update(backend=outcome.backend, message=outcome.message)
+        if not (outcome.status == "optimal" or outcome.status == "feasible"):
+            return no_solution(n, outcome, **extras)
+        chosen = cand[MipModel.values(x) > 0.5]
+        status, bound, seconds, message = (
+            outcome.status,
+            outcome.bound,
+            outcome.seconds,
+            outcome.message,
+        )
+    extras.setdefault("message", message)
+
+    open_sites = np.union1d(opts.fixed, chosen)
+    open_sites, padded = _pad(open_sites, p, opts, cover, w)
+    assignment, covered = _assign_within(c, standard, open_sites)
+    objective = float(w[covered].sum())
+    if status == "optimal" or not np.isfinite(bound):
+        bound = objective
+    total = float(w.sum())
+    extras.update(
+        covered=covered,
+        covered_share=objective / total if total > 0 else float("nan"),
+        padded=padded,
+    )
+    return Solution(
+        open=open_sites,
+        assignment=assignment,
+        objective=objective,
+        bound=float(bound),
+        gap=0.0 if status == "optimal" else relative_gap(objective, bound),
+        status="optimal" if status == "optimal" else "feasible",
+        solve_seconds=seconds,
+        extras=extras,
+    )
+
+
+def set_cover(
+    cost: Any,
+    max_cost: float,
+    *,
+    weights: Any = None,
+    min_share: float = 1.0,
+    fixed: Iterable[int] | np.ndarray | None = None,
+    excluded: Iterable[int] | np.ndarray | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    threads: int = 1,
+    seed: int = 0,
+    backend: MipBackend = "highs",
+) -> Solution:
+    r"""Open the fewest sites so that every point (or ``min_share`` of the weight) is covered.
+
+    The location set covering problem (LSCP) when ``min_share`` is 1, a partial set
+    cover otherwise.
+
+    Parameters
+    ----------
+    cost
+        ``(n, m)`` non-negative costs, ``np.inf`` = unreachable.
+    max_cost
+        Coverage standard: ``cost[i, j] <= max_cost`` means ``j`` covers ``i``.
+    weights
+        ``(n,)`` non-negative weights; every point weighs 1 when None. With
+        ``min_share = 1`` points of zero weight need not be covered.
+    min_share
+        Share of the total weight that must be covered, in ``(0, 1]``.
+    fixed, excluded
+        Sites that must be open / closed; fixed sites count in the objective.
+    time_limit_s, threads, seed
+        Solver time limit (always set), threads and random seed.
+    backend
+        MIP solver, ``"highs"`` (default) or ``"scip"``.
+
+    Returns
+    -------
+    Solution
+        ``objective`` is the number of open sites (fixed included). When no choice
+        of allowed sites can meet the requirement, ``status`` is ``"infeasible"``
+        and ``extras["explanation"]`` says which points cannot be covered and how
+        much weight is missing (``extras["uncoverable_rows"]``). Infeasibility is
+        returned, not raised, so callers can show the explanation.
+
+    Notes
+    -----
+    Formulation (Toregas et al. 1971; partial cover: Daskin & Owen 1999).
+
+    *Sets.* Demand rows :math:`i \in I`, free sites :math:`j \in J`,
+    :math:`N_i = \{j: c_{ij} \le \text{max\_cost}\}`.
+
+    *Variables.* :math:`x_j \in \{0, 1\}`; for partial cover
+    :math:`u_i \in [0, 1]` (covered).
+
+    *Objective.* :math:`\min |\text{fixed}| + \sum_j x_j`.
+
+    *Constraints.* Full cover: :math:`\sum_{j \in N_i} x_j \ge 1` for every row.
+    Partial: :math:`u_i \le \sum_{j \in N_i} x_j`,
+    :math:`\sum_i w_i u_i \ge \text{min\_share} \cdot W - W_{\text{fixed}}`.
+
+    *Preprocessing (exact).* Rows covered by fixed sites leave the model; identical
+    rows are merged (weights summed); dominated candidate columns are removed (a
+    site covering a subset of another's rows can be swapped for it at equal cost).
+    For full cover, a row whose coverage set contains another row's set is implied
+    by it and is removed (row dominance; not valid for partial cover).
+
+    Examples
+    --------
+    >>> cost = np.array([[1.0, 4, 9], [2, 3, 9], [9, 9, 1], [9, 2, 9]])
+    >>> sol = set_cover(cost, 5.0)
+    >>> sol.open.tolist(), sol.objective
+    ([1, 2], 2.0)
+    >>> set_cover(cost, 5.0, excluded=[2]).extras["explanation"]
+    '1 demand point(s) cannot be covered within 5 by any allowed site: rows [2]'
+    """
+    c = as_cost_matrix(cost)
+    n, m = c.shape
+    w = np.ones(n) if weights is None else as_weights(weights, n)
+    standard = check_max_cost(max_cost)
+    share = float(min_share)
+    if not (0.0 < share <= 1.0):
+        msg = f"min_share must be in (0, 1]; found {min_share!r}"
+        raise ValueRangeError(msg)
+    opts = parse_options(
+        m, fixed=fixed, excluded=excluded, time_limit_s=time_limit_s, threads=threads, seed=seed
+    )
+    cover = coverage_matrix(c, standard, opts.allowed)
+    coverable = cover.any(axis=1)
+    total = float(w.sum())
+    full = share >= 1.0
+    if full:
+        bad = np.flatnonzero(~coverable & (w > 0))
+        if bad.size:
+            explanation = (
+                f"{bad.size} demand point(s) cannot be covered within {standard:g} by any "
+                f"allowed site: rows {bad.tolist()[:20]}{' ...' if bad.size > 20 else ''}"
+            )
+            return infeasible_solution(n, explanation, uncoverable_rows=bad)
+    else:
+        reachable = float(w[coverable].sum())
+        if reachable < share * total - 1e-9 * max(1.0, total):
+            bad = np.flatnonzero(~coverable & (w > 0))
+            explanation = (
+                f"at most {reachable:g} of {total:g} weight ({reachable / total:.2%}) is within "
+                f"{standard:g} of an allowed site, short of min_share {share:.2%} by "
+                f"{share * total - reachable:g}; {bad.size} weighted point(s) cannot be "
+                f"covered: rows {bad.tolist()[:20]}{' ...' if bad.size > 20 else ''}"
+            )
+            return infeasible_solution(n, explanation, uncoverable_rows=bad)
+    return _solve_cover(c, w, cover, standard, share, opts, backend, total)
+
+
+def _solve_cover(
+    c: np.ndarray,
+    w: np.ndarray,
+    cover: np.ndarray,
+    standard: float,
+    share: float,
+    opts: SolveOptions,
+    backend: MipBackend,
+    total: float,
+) -> Solution:
+    n = c.shape[0]
+    fixed_mask = opts.fixed_mask
+    free = opts.allowed & ~fixed_mask
+    full = share >= 1.0
+    by_fixed = cover[:, fixed_mask].any(axis=1)
+    target = share * total - float(w[by_fixed].sum())
+    rows = np.flatnonzero(~by_fixed & (w > 0) & cover[:, free].any(axis=1))
+    free_idx = np.flatnonzero(free)
+    uniq, agg_w, _ = aggregate_rows(cover[np.ix_(rows, free_idx)], w[rows])
+    if full and uniq.shape[0] > 1:
+        uniq, agg_w = _drop_superset_rows(uniq, agg_w)
+    keep = ~dominated_columns(uniq)
+    cand = free_idx[keep]
+    a = uniq[:, keep]
+    extras: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
+
+    needed = a.shape[0] > 0 if full else target > 1e-9 * max(1.0, total)
+    if not needed:
+        chosen = np.zeros(0, dtype=np.int64)
+        status, bound, seconds = "optimal", np.nan, 0.0
+        extras["message"] = "solved by preprocessing"
+    else:
+        model = MipModel(opts, backend=backend, maximize=False)
+        x = model.bool_vars(cand.size, "x")
+        if full:
+            for r in range(a.shape[0]):
+                model.constraint(1.0, np.inf, [(x[j], 1.0) for j in np.flatnonzero(a[r])])
+        else:
+            u = model.num_vars(a.shape[0], "u")
+            for r in range(a.shape[0]):
+                terms = [(u[r], 1.0), *((x[j], -1.0) for j in np.flatnonzero(a[r]))]
+                model.constraint(-np.inf, 0.0, terms)
+            slack = 1e-9 * max(1.0, total)
+            model.constraint(
+                target - slack, np.inf, [(u[r], float(agg_w[r])) for r in range(a.shape[0])]
+            )
+        model.set_objective([(v, 1.0) for v in x], offset=float(opts.fixed.size))
+        outcome = model.solve()
+        extras.update(backend=outcome.backend, message=outcome.message)
+        if outcome.status == "infeasible":  # pragma: no cover - prevented by the checks above
+            return infeasible_solution(n, "the cover requirement cannot be met", **extras)
+        if outcome.status == "time_limit_no_solution":
+            return no_solution(n, outcome, **extras)
+        chosen = cand[MipModel.values(x) > 0.5]
+        status, bound, seconds = outcome.status, outcome.bound, outcome.seconds
+
+    open_sites = np.union1d(opts.fixed, chosen).astype(np.int64)
+    assignment, covered = _assign_within(c, standard, open_sites)
+    objective = float(open_sites.size)
+    if status == "optimal" or not np.isfinite(bound):
+        bound = objective
+    extras.update(
+        covered=covered,
+        covered_share=float(w[covered].sum()) / total if total > 0 else float("nan"),
+    )
+    return Solution(
+        open=open_sites,
+        assignment=assignment,
+        objective=objective,
+        bound=float(bound),
+        gap=0.0 if status == "optimal" else relative_gap(objective, bound),
+        status="optimal" if status == "optimal" else "feasible",
+        solve_seconds=seconds,
+        extras=extras,
+    )
+
+
+def _drop_superset_rows(a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove rows whose coverage set strictly contains another row's (implied constraints)."""
+    f = a.astype(np.float32)
+    size = f.sum(axis=1)
+    overlap = f @ f.T  # overlap[r, s] = |N_r ∩ N_s|
+    # row s is implied by row r when N_r ⊂ N_s (rows are distinct after aggregation)
+    contains = (overlap >= size[:, np.newaxis] - 0.5) & (size[np.newaxis, :] > size[:, np.newaxis])
+    implied = contains.any(axis=0)
+    return a[~implied], w[~implied]
+
+
+def _assign_within(
+    c: np.ndarray, standard: float, open_sites: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cheapest open site within the standard per point (-1 if none) and the covered mask."""
+    n = c.shape[0]
+    if open_sites.size == 0:
+        return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool)
+    sub = c[:, open_sites]
+    best = np.argmin(sub, axis=1)
+    covered = sub[np.arange(n), best] <= standard
+    return np.where(covered, open_sites[best], -1).astype(np.int64), covered
+
+
+def _pad(
+    open_sites: np.ndarray, p: int, opts: SolveOptions, cover: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add allowed sites (most weight covered first, then lowest index) until ``p`` are open."""
+    missing = p - open_sites.size
+    if missing <= 0:
+        return open_sites.astype(np.int64), np.zeros(0, dtype=np.int64)
+    score = (cover * w[:, np.newaxis]).sum(axis=0)
+    pool = np.flatnonzero(opts.allowed)
+    pool = pool[~np.isin(pool, open_sites)]
+    order = pool[np.lexsort((pool, -score[pool]))]
+    padded = np.sort(order[:missing]).astype(np.int64)
+    return np.union1d(open_sites, padded).astype(np.int64), padded
