@@ -10,11 +10,17 @@ unreachable) and returns a :class:`Solution`. See ``docs/optimiser.md``.
 """
 
 from nhc_planner.optimize._solution import Solution, Status
+from nhc_planner.optimize.capacitated import capacitated_location
+from nhc_planner.optimize.coverage import max_coverage, set_cover
+from nhc_planner.optimize.p_median import p_median
 
 __all__ = [
     "Solution",
     "Status",
+    "capacitated_location",
+    "max_coverage",
+    "p_median",
+    "set_cover",
+    # Phased planning model, capacity-aware coverage and explanations: their owner
+    # (optimize/phased.py) adds the imports above and the names here.
 ]
-
-# Phased planning model, capacity-aware models and explanations: exports added here
-# by their owner (optimize/phased.py).
