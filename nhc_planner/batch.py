@@ -144,9 +144,9 @@ class RegionJob:
         h.update(self.scenario.encode())
         if self.demo is not None:
             h.update(f"demo seed {self.demo}\n".encode())
-            demo_file = Path(__file__).with_name("demo.py")
-            if demo_file.is_file():
-                h.update(demo_file.read_bytes())
+            here = Path(__file__).parent
+            for generator in sorted([*here.glob("demo.py"), *here.glob("_demo*.py")]):
+                _hash_file(h, generator)
         elif self.folder is not None:
             folder = Path(self.folder)
             for part in ("region.json", "areas.parquet", "sites.parquet"):

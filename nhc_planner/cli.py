@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,9 +146,14 @@ def _run_plan(region: Region, scenario: Scenario, out: Path, *, quiet: bool, rep
         )
         log.info("scenario %r sha256 %s", scenario.name, scenario.content_hash())
         try:
-            result = plan(region, scenario, progress=bar)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = plan(region, scenario, progress=bar)
         finally:
             bar.close()
+        for w in caught:
+            log.warning("%s: %s", w.category.__name__, w.message)
+            print(f"nhc-planner: note: {w.message}", file=sys.stderr)
         log.info("solver: %s", result.solver.get("message", ""))
         result.save(out)
         log.info("plan files written to %s", out)

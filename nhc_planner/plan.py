@@ -467,9 +467,14 @@ def plan(
 
     Examples
     --------
-    >>> from nhc_planner.demo import demo_region  # doctest: +SKIP
-    >>> p = plan(demo_region(), Scenario())  # doctest: +SKIP
-    >>> p.centres[["site_id", "phase", "order", "size"]].head()  # doctest: +SKIP
+    >>> from nhc_planner.demo import demo_region
+    >>> region = demo_region()  # synthetic
+    >>> s = Scenario().replace(**{"phasing.years": 2, "phasing.new_per_year": 1})
+    >>> p = plan(region, s)  # straight-line travel times (no network set)
+    >>> p.new_centres[["phase", "order"]].values.tolist()
+    [[1, 1], [2, 2]]
+    >>> p.solver["status"], p.kpi("share_covered") > p.kpi("share_covered", "before")
+    ('optimal', True)
     """
     s = scenario if scenario is not None else Scenario()
     report = progress or _no_progress
@@ -1136,8 +1141,8 @@ def coverage_curve(
     --------
     >>> cost = np.array([[5.0, 50.0], [50.0, 5.0], [50.0, 8.0]])
     >>> curve = coverage_curve(cost, np.ones(3), np.ones(3), standard_min=10, max_new=2)
-    >>> curve[["n_centres", "population_covered"]].values.tolist()
-    [[0, 0.0], [1, 2.0], [2, 3.0]]
+    >>> curve["n_centres"].tolist(), curve["population_covered"].tolist()
+    ([0, 1, 2], [0.0, 2.0, 3.0])
     """
     within = np.asarray(cost) <= standard_min
     need = np.asarray(need, dtype=float)

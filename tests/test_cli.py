@@ -188,3 +188,18 @@ def test_python_dash_m():
     )
     assert done.returncode == 0
     assert done.stdout.startswith("nhc-planner ")
+
+
+def test_demo_command_full_plan_and_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quiet"]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "Region: Demoshire" in text  # the region summary ...
+    assert "SYNTHETIC" in text
+    assert "Year 1:" in text  # ... and the plan
+    assert (out / "report" / "index.html").is_file()
+    plan = Plan.load(out)
+    assert plan.region_meta.synthetic
+    assert len(plan.new_centres) == 10
+    assert (plan.assignments["travel_method"] == "network").mean() > 0.9
+    assert plan.scenario.travel.network == "demo"
