@@ -143,18 +143,24 @@ class TravelTimes:
 
     @cached_property
     def long(self) -> pd.DataFrame:
-        """``area_code, site_id, mode, minutes, method``; unreachable pairs absent."""
-        areas = np.asarray(self.area_codes, dtype=object)
-        sites = np.asarray(self.site_ids, dtype=object)
+        """``area_code, site_id, mode, minutes, method``; unreachable pairs absent.
+
+        Sorted by area then site (input order). The label columns are
+        categoricals (compact for England-scale tables; they compare, group
+        and merge like strings).
+        """
         order = np.lexsort((self.cols, self.rows))
         r, c = self.rows[order], self.cols[order]
+        n = len(order)
         return pd.DataFrame(
             {
-                "area_code": areas[r],
-                "site_id": sites[c],
-                "mode": self.mode,
+                "area_code": pd.Categorical.from_codes(r, categories=list(self.area_codes)),
+                "site_id": pd.Categorical.from_codes(c, categories=list(self.site_ids)),
+                "mode": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [self.mode]),
                 "minutes": self.minutes[order],
-                "method": np.where(self.straight_line[order], "straight_line", "network"),
+                "method": pd.Categorical.from_codes(
+                    self.straight_line[order].astype(np.int8), list(_METHODS)
+                ),
             }
         )
 

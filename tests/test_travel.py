@@ -492,3 +492,22 @@ def test_leeds_network_for_covered_areas_straight_line_for_the_rest():
         assert covered.any()
         assert (long.loc[covered, "method"] == "network").all()
         assert (long.loc[long["area_code"].map(est), "method"] == "straight_line").all()
+
+
+@pytest.mark.slow
+def test_demo_region_drive_table():
+    demo = pytest.importorskip("nhc_planner.demo")
+    if not hasattr(demo, "demo_region") or not hasattr(demo, "demo_network_path"):
+        pytest.skip("nhc_planner.demo is not complete yet")
+    region = demo.demo_region()
+    path = demo.demo_network_path()
+    for mode, cutoff in (("drive", 60.0),):  # walk is covered on Rutland and Leeds
+        net = load_network(path, mode=mode, use_cache=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SnapWarning)
+            tt = travel_times(region.areas, region.sites, net, mode=mode, cutoff_min=cutoff)
+        m = tt.matrix()
+        assert m.shape == (len(region.areas), len(region.sites))
+        assert (m[np.isfinite(m)] >= 0).all()
+        assert tt.long["area_code"].nunique() > 0.9 * len(region.areas)
+        assert set(tt.long["mode"]) == {mode}
