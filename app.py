@@ -13,7 +13,6 @@ from app_pages import common
 
 st.set_page_config(
     page_title="NHC planner",
-    page_icon=":material/local_hospital:",
     layout="wide",
     initial_sidebar_state="expanded",
 )

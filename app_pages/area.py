@@ -93,8 +93,14 @@ def upload_section(files: Mapping[str, UploadedFileLike] | None = None) -> None:
         files = collected
     good = check_files(files)
     missing = [r.label for r in ui.UPLOAD_ROLES.values() if r.required and r.role not in good]
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     name = c1.text_input("Region name (optional)", key="upload_name")
+    period = c3.text_input(
+        "HLE period (optional)",
+        key="upload_hle_period",
+        placeholder="e.g. 2021 - 23",
+        help="The period of the healthy life expectancy file to use; default the latest.",
+    )
     codes = c2.text_input(
         "Local authority codes to keep (optional, comma-separated)",
         key="upload_la_codes",
@@ -106,7 +112,12 @@ def upload_section(files: Mapping[str, UploadedFileLike] | None = None) -> None:
         la = [c.strip() for c in codes.split(",") if c.strip()] or None
         try:
             with st.spinner("Building the region from your files…"):
-                region = ui.region_from_uploads(good, name=name.strip() or None, la_codes=la)
+                region = ui.region_from_uploads(
+                    good,
+                    name=name.strip() or None,
+                    la_codes=la,
+                    hle_period=period.strip() or None,
+                )
         except Exception as exc:  # shown in words, never a traceback
             st.error(ui.friendly_error(exc), icon=":material/error:")
             return

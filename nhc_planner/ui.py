@@ -388,6 +388,7 @@ def region_from_uploads(
     folder: str | Path | None = None,
     name: str | None = None,
     la_codes: Sequence[str] | None = None,
+    hle_period: str | None = None,
 ) -> Region:
     """Build a region from uploaded files, checking each file first.
 
@@ -401,6 +402,8 @@ def region_from_uploads(
         Region name (default: the local authority names).
     la_codes
         Restrict to these local authorities (default: every area in the files).
+    hle_period
+        Period of the HLE file to use, e.g. ``"2021 - 23"`` (default: the latest).
 
     Returns
     -------
@@ -433,7 +436,7 @@ def region_from_uploads(
             paths[role] = _write_upload(role, file_name, data, work)
             names[str(paths[role])] = file_name
         try:
-            inputs = RegionInputs(**paths)  # type: ignore[arg-type]
+            inputs = RegionInputs(**paths, hle_period=hle_period)  # type: ignore[arg-type]
             return build_region(inputs, la_codes=list(la_codes) if la_codes else None, name=name)
         except NhcError as exc:
             raise _renamed(exc, names) from exc

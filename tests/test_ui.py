@@ -1,0 +1,408 @@
+"""Tests of nhc_planner.ui: the pure helpers behind the Streamlit app."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import threading
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nhc_planner import ui
+from nhc_planner._errors import (
+    DataFileError,
+    EmptyInputError,
+    JoinError,
+    MissingColumnError,
+    NhcInputError,
+    ScenarioError,
+    ValueRangeError,
+)
+from nhc_planner.build import RegionInputs, build_region
+from nhc_planner.plan import Plan, plan
+from nhc_planner.region import Region
+from nhc_planner.scenario import Scenario, SizeSpec
+
+SMALL = Path(__file__).parent / "data_small"
+
+# role -> file in tests/data_small (a 4-area synthetic region)
+GOOD_FILES = {
+    "boundaries": "synthetic_lsoa21.geojson",
+    "imd": "imd_file7_style.csv",
+    "population": "census_total.csv",
+    "population_age": "census_age6.csv",
+    "hle": "hle_fingertips.csv",
+    "lsoa_la": "lsoa_la.csv",
+    "user_sites": "user_sites.csv",
+}
+
+
+def _upload(role: str) -> tuple[str, bytes]:
+    name = GOOD_FILES[role]
+    return name, (SMALL / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def region() -> Region:
+    return build_region(RegionInputs.from_toml(SMALL / "sources.toml"))
+
+
+@pytest.fixture(scope="module")
+def plans(region: Region) -> tuple[Plan, Plan]:
+    """Two plans of the small region: one centre within 15 min, two within 2 min."""
+    a = plan(region, Scenario().replace(**{"phasing.years": 1, "phasing.new_per_year": 1}))
+    b = plan(
+        region,
+        Scenario().replace(
+            **{"phasing.years": 2, "phasing.new_per_year": 1, "travel.standard_min": 2.0}
+        ),
+    )
+    return a, b
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def test_check_upload_accepts_good_files() -> None:
+    for role in GOOD_FILES:
+        ui.check_upload(role, *_upload(role))
+
+
+@pytest.mark.parametrize(
+    ("role", "name", "data", "error", "words"),
+    [
+        ("imd", "imd.csv", b"", EmptyInputError, "imd.csv: the file is empty"),
+        ("imd", "imd.xlsx", b"PK\x03\x04rest", DataFileError, "must be one of ['.csv']"),
+        ("imd", "imd", b"a,b\n1,2\n", DataFileError, "found no extension"),
+        ("boundaries", "areas.gpkg", b"not sqlite", DataFileError, "not a GeoPackage"),
+        ("boundaries", "areas.zip", b"hello", DataFileError, "not a zip archive"),
+        ("boundaries", "areas.parquet", b"hello", DataFileError, "not a Parquet file"),
+        ("hle", "hle.csv", b"a,b\x00\x01\n", DataFileError, "found binary content"),
+        ("user_sites", "sites.csv", pickle.dumps({"a": 1}), DataFileError, "pickle"),
+        ("nonsense", "x.csv", b"a", ValueRangeError, "upload role 'nonsense' is not known"),
+    ],
+)
+def test_check_upload_rejects(
+    role: str, name: str, data: bytes, error: type[Exception], words: str
+) -> None:
+    with pytest.raises(error) as info:
+        ui.check_upload(role, name, data)
+    assert words in str(info.value)
+
+
+def test_check_upload_size_limit() -> None:
+    with pytest.raises(DataFileError, match=r"big\.csv: the file is 2 kB, larger than the 1 kB"):
+        ui.check_upload("imd", "big.csv", b"x" * 2048, max_bytes=1024)
+
+
+def test_parse_upload_reads_with_the_project_reader(tmp_path: Path) -> None:
+    frame = ui.parse_upload("imd", *_upload("imd"), folder=tmp_path)
+    assert {"area_code", "imd_decile"} <= set(frame.columns)
+    assert len(frame) == 4
+    areas = ui.parse_upload("boundaries", *_upload("boundaries"), folder=tmp_path)
+    assert areas.crs.to_epsg() == 27700
+
+
+def test_parse_upload_error_names_the_uploaded_file(tmp_path: Path) -> None:
+    bad = b"LSOA21CD,Something else\nX01000001,3\n"
+    with pytest.raises(MissingColumnError) as info:
+        ui.parse_upload("imd", "my_imd.csv", bad, folder=tmp_path)
+    text = str(info.value)
+    assert "my_imd.csv" in text
+    assert str(tmp_path) not in text  # the temporary path is replaced by the upload's name
+
+
+def test_parse_upload_broken_geojson_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match=r"^areas\.geojson: cannot read boundary file"):
+        ui.parse_upload("boundaries", "areas.geojson", b'{"type": "Nope"', folder=tmp_path)
+
+
+def test_parse_upload_wraps_unexpected_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(path: Path) -> pd.DataFrame:
+        raise KeyError("column")
+
+    monkeypatch.setattr(ui, "_reader", lambda role: broken)
+    with pytest.raises(DataFileError, match=r"^hle\.csv: cannot be read as healthy life"):
+        ui.parse_upload("hle", "hle.csv", b"a,b\n1,2\n", folder=tmp_path)
+
+
+def test_region_from_uploads_builds_the_small_region(region: Region) -> None:
+    uploads = {role: _upload(role) for role in GOOD_FILES}
+    built = ui.region_from_uploads(uploads, name="Uploaded", hle_period="2021 - 23")
+    assert built.meta.name == "Uploaded"
+    assert sorted(built.areas["area_code"]) == sorted(region.areas["area_code"])
+    assert {"S1", "S2"} <= set(built.sites["site_id"])
+
+
+def test_region_from_uploads_missing_and_unknown() -> None:
+    uploads = {role: _upload(role) for role in ("boundaries", "imd")}
+    with pytest.raises(DataFileError, match="missing required file.*Population.*Healthy"):
+        ui.region_from_uploads(uploads)
+    with pytest.raises(DataFileError, match="unknown file role"):
+        ui.region_from_uploads({"shapes": ("a.csv", b"a")})
+
+
+def test_region_from_uploads_join_error_names_files() -> None:
+    uploads = {role: _upload(role) for role in GOOD_FILES}
+    uploads["lsoa_la"] = ("my_lookup.csv", b"LSOA21CD,LAD24CD\nQ99,QLA\n")
+    with pytest.raises(NhcInputError) as info:
+        ui.region_from_uploads(uploads, hle_period="2021 - 23")
+    assert isinstance(info.value, JoinError | DataFileError)
+    assert "nhc-upload-" not in str(info.value)
+
+
+def test_upload_digest_changes_with_content() -> None:
+    a = ui.upload_digest({"imd": ("a.csv", b"1")})
+    assert a != ui.upload_digest({"imd": ("a.csv", b"2")})
+    assert a != ui.upload_digest({"imd": ("b.csv", b"1")})
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def test_policy_values_round_trip() -> None:
+    s = Scenario().replace(
+        **{
+            "travel.mode": "walk",
+            "travel.standard_min": 20.0,
+            "phasing.years": 4,
+            "phasing.new_per_year": 3,
+            "policy.equity_floor": 0.8,
+            "policy.keep": ("A",),
+            "capacity.hours_per_day": 10.0,
+        }
+    )
+    values = ui.policy_values(s)
+    assert values["travel.mode"] == "walk"
+    assert values["total_new"] == 12
+    assert values["equity_floor_pct"] == 80
+    assert values["policy.keep"] == ["A"]
+    back = ui.scenario_from_values(Scenario(), values)
+    assert back.travel.mode == "walk"
+    assert back.travel.standard_min == 20.0
+    assert back.phasing.per_year() == (3, 3, 3, 3)
+    assert back.policy.equity_floor == pytest.approx(0.8)
+    assert back.policy.keep == ("A",)
+    assert back.capacity.hours_per_day == 10.0
+
+
+def test_scenario_from_values_budget_and_no_floor() -> None:
+    s = ui.scenario_from_values(
+        Scenario(), {"limit_by": "budget", "budget_per_year_gbp": 5e6, "equity_floor_pct": 0}
+    )
+    assert s.phasing.budget_per_year_gbp == 5e6
+    assert s.phasing.new_per_year is None
+    assert s.policy.equity_floor is None
+
+
+def test_scenario_from_values_standard_keeps_the_cutoff() -> None:
+    """Standards up to the app's cutoff reuse the same travel times (same cutoff)."""
+    cut = {
+        ui.scenario_from_values(Scenario(), {"travel.standard_min": m}).travel.cutoff_min
+        for m in (5.0, 15.0, 45.0, 60.0)
+    }
+    assert cut == {ui.APP_CUTOFF_MIN}
+    assert (
+        ui.scenario_from_values(Scenario(), {"travel.standard_min": 90.0}).travel.cutoff_min == 90.0
+    )
+
+
+def test_scenario_from_values_errors() -> None:
+    with pytest.raises(ScenarioError, match="travel.mode"):
+        ui.scenario_from_values(Scenario(), {"travel.mode": "fly"})
+    with pytest.raises(ScenarioError, match="policy.keep and policy.exclude"):
+        ui.scenario_from_values(Scenario(), {"policy.keep": ["A"], "policy.exclude": ["A"]})
+    with pytest.raises(ScenarioError, match="row 2 has no name"):
+        ui.scenario_from_values(Scenario(), {"sizes": [{"name": "a", "rooms": 3}, {"rooms": 4}]})
+
+
+@given(total=st.integers(0, 60), years=st.integers(1, 10))
+@settings(max_examples=40, deadline=None)
+def test_centres_spread_over_years(total: int, years: int) -> None:
+    s = ui.scenario_from_values(Scenario(), {"total_new": total, "phasing.years": years})
+    per_year = s.phasing.per_year()
+    assert per_year is not None
+    assert sum(per_year) == total
+    assert len(per_year) == years
+    assert list(per_year) == sorted(per_year, reverse=True)  # front-loaded, never growing
+
+
+def test_sizes_rows() -> None:
+    assert [r["rooms"] for r in ui.sizes_to_rows(())] == [6, 12, 20]
+    sizes = ui.sizes_from_rows([{"name": " hub ", "rooms": 8}, {"name": None, "rooms": None}])
+    assert sizes == (SizeSpec(name="hub", rooms=8),)
+    assert ui.sizes_to_rows(sizes) == [{"name": "hub", "rooms": 8}]
+    with pytest.raises(ScenarioError, match="at least one"):
+        ui.sizes_from_rows([])
+    with pytest.raises(ScenarioError, match="whole number"):
+        ui.sizes_from_rows([{"name": "x", "rooms": 2.5}])
+
+
+# --------------------------------------------------------------------------- results
+
+
+def test_kpi_cards(plans: tuple[Plan, Plan]) -> None:
+    a, _ = plans
+    cards = ui.kpi_cards(a)
+    assert [c.label for c in cards] == [
+        "Residents within 15 minutes' drive",
+        "Most deprived (IMD deciles 1–2) within reach",
+        "Mean travel time to nearest centre",
+        "HLE-weighted coverage",
+    ]
+    # every resident is within 15 minutes of the one centre; nobody was before
+    assert cards[0].value == "6,500 (100%)"
+    assert cards[0].delta == "+6,500 people"
+    assert cards[1].value == "100%"
+    assert cards[1].delta == "+100.0 points"
+    assert cards[2].delta is None  # no centre before: no change to show
+    assert cards[2].delta_color == "inverse"
+    assert "Before the plan" in cards[0].help
+
+
+def test_phasing_and_capacity_tables(plans: tuple[Plan, Plan]) -> None:
+    _, b = plans
+    table = ui.phasing_table(b)
+    assert table["Year"].tolist() == ["Year 1", "Year 2"]
+    assert table["New centres"].tolist() == [1, 1]
+    assert table["Centres opening"].iloc[0].startswith("1. ")
+    last = b.kpi("share_covered")
+    assert table["Share within reach by year end"].iloc[-1] == f"{100 * last:.0f}%"
+    cap = ui.capacity_table(b)
+    assert len(cap) == 2
+    assert {"Centre", "Clinical rooms", "Utilisation", "GPs (WTE)"} <= set(cap.columns)
+
+
+def test_compare_plans(plans: tuple[Plan, Plan]) -> None:
+    a, b = plans
+    c = ui.compare_plans(a, b)
+    ids_a = set(a.new_centres["site_id"])
+    ids_b = set(b.new_centres["site_id"])
+    assert set(c.only_a) == ids_a - ids_b
+    assert set(c.only_b) == ids_b - ids_a
+    assert len(c.centres) == len(ids_a | ids_b)
+    row = c.kpis.set_index("Indicator").loc["Centres open at the end"]
+    assert (row["A"], row["B"], row["Change (B − A)"]) == ("1", "2", "+1")
+    same = ui.compare_plans(a, a)
+    assert not same.only_a and not same.only_b
+
+
+def test_stability_words_none_without_run(plans: tuple[Plan, Plan]) -> None:
+    assert ui.stability_words(plans[0]) is None
+
+
+def test_centre_label_on_rows(plans: tuple[Plan, Plan]) -> None:
+    row = plans[1].new_centres.iloc[1]
+    assert ui.centre_label(row) == f"2. {row['name']} (year 2)"
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def test_downloads(plans: tuple[Plan, Plan]) -> None:
+    _, b = plans
+    centres = pd.read_csv(io.BytesIO(ui.centres_csv(b)))
+    assert centres["site_id"].tolist() == b.centres["site_id"].tolist()
+    assert {"easting", "northing", "longitude", "latitude", "why"} <= set(centres.columns)
+    assert centres["latitude"].between(49, 61).all()
+    areas = pd.read_csv(io.BytesIO(ui.areas_csv(b)))
+    assert len(areas) == len(b.assignments)
+    geo = json.loads(ui.plan_geojson(b))
+    layers = [f["properties"]["layer"] for f in geo["features"]]
+    assert layers.count("area") == len(b.assignments)
+    assert layers.count("centre") == len(b.centres)
+    toml = tomllib.loads(ui.scenario_toml(b.scenario).decode())
+    assert Scenario.from_dict(toml) == b.scenario
+
+
+def test_report_zip(plans: tuple[Plan, Plan]) -> None:
+    data = ui.report_zip(plans[0])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        assert "nhc-report/index.html" in names
+        assert "nhc-report/assets/leaflet/leaflet.js" in names
+        assert b"<html" in zf.read("nhc-report/index.html").lower()
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def test_result_cache_lru_and_errors() -> None:
+    cache = ui.ResultCache(max_items=2)
+    calls: list[str] = []
+
+    def make(key: str) -> str:
+        calls.append(key)
+        return key.upper()
+
+    assert cache.get_or_compute("a", lambda: make("a")) == "A"
+    assert cache.get_or_compute("a", lambda: make("a")) == "A"
+    cache.get_or_compute("b", lambda: make("b"))
+    cache.get("a")  # a is now the most recently used
+    cache.get_or_compute("c", lambda: make("c"))
+    assert "a" in cache and "b" not in cache
+    assert calls == ["a", "b", "c"]
+
+    def fail() -> str:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_compute("d", fail)
+    assert "d" not in cache
+    cache.clear()
+    assert len(cache) == 0
+    with pytest.raises(ValueRangeError):
+        ui.ResultCache(0)
+
+
+def test_result_cache_threads() -> None:
+    cache = ui.ResultCache(max_items=5)
+
+    def work(i: int) -> None:
+        for k in range(50):
+            cache.get_or_compute((i + k) % 7, lambda k=k: k)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(cache) == 5
+
+
+def test_overall_progress_is_monotone_over_the_pipeline() -> None:
+    stages = [
+        ("need score", 0.0),
+        ("road network", 0.1),
+        ("travel times", 0.3),
+        ("travel times", 1.0),
+        ("optimising", 0.0),
+        ("optimising", 1.0),
+        ("capacity and KPIs", 1.0),
+        ("explanations", 1.0),
+        ("sensitivity", 0.5),
+        ("done", 1.0),
+    ]
+    values = [ui.overall_progress(s, f)[0] for s, f in stages]
+    assert values == sorted(values)
+    assert values[-1] == 1.0
+    assert all(0.0 <= v <= 1.0 for v in values)
+    assert ui.overall_progress("optimising", float("nan"))[0] == 0.6
+
+
+def test_friendly_error_and_filename() -> None:
+    assert ui.friendly_error(ScenarioError("phasing.years: bad")) == "phasing.years: bad"
+    assert "Traceback" not in ui.friendly_error(ZeroDivisionError("division by zero"))
+    assert ui.safe_filename("  ") == "plan"
+    assert ui.plan_key(Scenario(name="x")) != ui.plan_key(
+        Scenario().replace(**{"phasing.years": 3})
+    )
