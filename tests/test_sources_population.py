@@ -227,3 +227,39 @@ def test_real_file6() -> None:
     assert pop.attrs["code_year"] == 2011
     np.testing.assert_allclose(pop[list(AGE_BANDS)].sum(axis=1), pop["population"], atol=1e-6)
     assert pop.set_index("area_code").loc["E01000001", "population"] == 1296.0
+
+
+def test_census_bulk_wide_single_years(tmp_path) -> None:
+    # Census bulk layout (e.g. TS007): "Age: Total", then one column per category.
+    labels = ["Age: Aged under 1 year"] + [
+        f"Age: Aged {a} year{'s' if a > 1 else ''}" for a in range(1, 100)
+    ]
+    labels.append("Age: Aged 100 years and over")
+    header = ["date", "geography", "geography code", "Age: Total", *labels]
+    row = ["2021", "Synthetic 001A", "X01000001", "1010", *(["10"] * 101)]
+    p = tmp_path / "ts007.csv"
+    p.write_text(",".join(header) + "\n" + ",".join(row) + "\n")
+    for reader in (read_population, read_census_age):
+        pop = reader(p).iloc[0]
+        assert (pop["pop_0_15"], pop["pop_16_64"], pop["pop_65_plus"]) == (160.0, 490.0, 360.0)
+        assert pop["population"] == 1010.0
+
+
+def test_census_bulk_wide_straddling_categories(tmp_path) -> None:
+    header = "geography code,Age: Total,Age: Aged 4 years and under,Age: Aged 5 to 9 years,"
+    header += "Age: Aged 10 to 14 years,Age: Aged 15 to 19 years\n"
+    p = tmp_path / "ts007a.csv"
+    p.write_text(header + "X01000001,40,10,10,10,10\n")
+    with pytest.raises(ValueRangeError, match=r"Aged 15 to 19 years.*straddles"):
+        read_population(p)
+
+
+def test_census_bulk_total(tmp_path) -> None:
+    p = tmp_path / "ts001.csv"
+    p.write_text(
+        "date,geography,geography code,Residence type: Total; measures: Value,"
+        "Residence type: Lives in a household; measures: Value\n"
+        "2021,Synthetic 001A,X01000001,1500,1480\n"
+    )
+    pop = read_population(p)
+    assert pop["population"].tolist() == [1500.0]

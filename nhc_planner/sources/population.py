@@ -71,6 +71,7 @@ _TOTAL_ALIASES = (
     "Total: All usual residents",
     "Observation",
     "OBS_VALUE",
+    "Residence type: Total; measures: Value",
     "Total",
     "All Ages",
     "value",
@@ -217,6 +218,50 @@ def _census_age(raw: pd.DataFrame, what: str) -> pd.DataFrame:
     return out
 
 
+def _age_category_columns(raw: pd.DataFrame) -> list[str]:
+    """Columns named after Census age categories (``Age: Aged 4 years and under``, ...)."""
+    return [str(c) for c in raw.columns if re.search(r"\baged?\b.*\d", normalise_name(c))]
+
+
+def _census_age_wide(raw: pd.DataFrame, what: str) -> pd.DataFrame:
+    code_col = find_column(raw, AREA_CODE_ALIASES, what=what, role="LSOA code")
+    age_cols = _age_category_columns(raw)
+    mapping: dict[str, str | None] = {}
+    for col in age_cols:
+        label = col.split(":", 1)[-1] if col.lower().startswith("age:") else col
+        label = label.split(";")[0]  # "...; measures: Value"
+        try:
+            mapping[col] = age_band_of(label)
+        except ValueRangeError as exc:
+            msg = f"{what}: column '{col}': {exc}"
+            raise ValueRangeError(msg) from exc
+    total_cols = [c for c in raw.columns if "total" in normalise_name(c)]
+    raw = drop_non_data_rows(raw, code_col, age_cols, what=what)
+    out = pd.DataFrame({"area_code": clean_codes(raw[code_col]).astype(str).to_numpy()})
+    for band in AGE_BANDS:
+        cols = [c for c, b in mapping.items() if b == band]
+        if not cols:
+            msg = (
+                f"{what}: no age category column maps to {band}; age columns found: {age_cols[:10]}"
+            )
+            raise ValueRangeError(msg)
+        out[band] = np.sum(
+            [to_number(raw[c], what=what, column=c).fillna(0.0).to_numpy() for c in cols], axis=0
+        )
+    summed = out[list(AGE_BANDS)].sum(axis=1)
+    if total_cols:
+        col = total_cols[0]
+        out.insert(1, "population", to_number(raw[col], what=what, column=col).to_numpy())
+    else:
+        out.insert(1, "population", summed)
+    out = _finish(out, raw, code_col=code_col, vintage="Census 2021", what=what)
+    add_note(
+        out,
+        f"{what}: {len(age_cols)} Census age category columns mapped to 0-15, 16-64 and 65+",
+    )
+    return out
+
+
 def _syoa_columns(raw: pd.DataFrame) -> dict[str, tuple[str | None, int]]:
     cols: dict[str, tuple[str | None, int]] = {}
     for col in raw.columns:
@@ -320,7 +365,13 @@ def read_census_total(path: str | Path) -> pd.DataFrame:
 
 
 def read_census_age(path: str | Path) -> pd.DataFrame:
-    """Read Census 2021 usual residents by age category, long form, into our bands.
+    """Read Census 2021 usual residents by age category into our bands.
+
+    Long form (one row per area and category: ``lsoa21_code, age_group,
+    usual_residents``) or wide, as in the Census bulk files (``geography code,
+    Age: Total, Age: Aged 4 years and under, ...``; a category straddling
+    15/16 or 64/65, e.g. TS007A's "Aged 15 to 19 years", is an error: use TS007
+    single years or 6 categories).
 
     Raises
     ------
@@ -328,7 +379,12 @@ def read_census_age(path: str | Path) -> pd.DataFrame:
         As :func:`read_census_total`; also an age category that straddles a band.
     """
     p = Path(path)
-    return _census_age(read_table(p, what="population-by-age file"), f"{p} (population by age)")
+    raw = read_table(p, what="population-by-age file")
+    what = f"{p} (population by age)"
+    long_form = find_column(raw, _AGE_LABEL_ALIASES, what=what, role="age", required=False)
+    if not long_form and len(_age_category_columns(raw)) >= 3:
+        return _census_age_wide(raw, what)
+    return _census_age(raw, what)
 
 
 def read_mid_year(path: str | Path) -> pd.DataFrame:
@@ -380,4 +436,6 @@ def read_population(path: str | Path) -> pd.DataFrame:
         return _census_age(raw, f"{p} (population by age)")
     if len(_syoa_columns(raw)) >= 10:
         return _mid_year(raw, f"{p} (mid-year estimates)")
+    if len(_age_category_columns(raw)) >= 3:
+        return _census_age_wide(raw, f"{p} (population by age)")
     return _census_total(raw, f"{p} (population)")
