@@ -1,0 +1,145 @@
+"""Capacity arithmetic, hand-checked."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nhc_planner._errors import MissingColumnError, ValueRangeError
+from nhc_planner.capacity import (
+    ROLES,
+    CostAssumptions,
+    DemandAssumptions,
+    OpeningHours,
+    SizeTemplate,
+    StaffingAssumptions,
+    default_size_templates,
+    size_template,
+    staffing,
+    weekly_capacity,
+    weekly_demand,
+)
+
+
+def test_default_opening_is_12_hours_6_days():
+    assert OpeningHours().hours_per_week == 72.0
+
+
+def test_weekly_capacity_by_hand():
+    # 10 rooms x 72 h x (60 / 15) appointments an hour x 0.75 utilisation
+    assert weekly_capacity(10) == pytest.approx(10 * 72 * 4 * 0.75)
+    # 8 h x 5 days, 20-minute appointments, full use: 3 rooms x 40 h x 3 = 360
+    hours = OpeningHours(8, 5)
+    costs = CostAssumptions(appointment_minutes=20, room_utilisation=1.0)
+    assert weekly_capacity(3, hours, costs=costs) == pytest.approx(360.0)
+    template = SizeTemplate("x", 3, 0.0, 0.0)
+    assert weekly_capacity(template, hours, costs=costs) == pytest.approx(360.0)
+
+
+def test_size_templates_costs_follow_rooms():
+    costs = CostAssumptions(gross_m2_per_room=50, capex_gbp_per_m2=4000, annual_gbp_per_m2=300)
+    t = size_template("tiny", 2, costs)
+    assert (t.capex_gbp, t.annual_cost_gbp) == (400_000.0, 30_000.0)
+    small, medium, large = default_size_templates()
+    assert (small.rooms, medium.rooms, large.rooms) == (6, 12, 20)
+    assert small.capex_gbp < medium.capex_gbp < large.capex_gbp
+    assert weekly_capacity(medium) == pytest.approx(2592.0)
+
+
+def test_weekly_demand_by_hand():
+    areas = pd.DataFrame(
+        {
+            "pop_0_15": [100.0, 0.0, 0.0],
+            "pop_16_64": [0.0, 200.0, 0.0],
+            "pop_65_plus": [0.0, 0.0, 50.0],
+            "imd_decile": [1, 10, np.nan],
+        }
+    )
+    a = DemandAssumptions()
+    got = weekly_demand(areas, a)
+    expected = [
+        100 * (3.5 + 1.0) * 1.20 * 0.30 / 52,  # children, decile 1
+        200 * (5.0 + 0.8) * 0.90 * 0.30 / 52,  # working age, decile 10
+        50 * (10.0 + 6.0) * 1.00 * 0.30 / 52,  # older people, decile unknown
+    ]
+    assert got == pytest.approx(expected)
+
+
+def test_weekly_demand_accepts_mapping_and_custom_assumptions():
+    a = DemandAssumptions(
+        primary_contacts=(1.0, 1.0, 1.0),
+        community_contacts=(0.0, 0.0, 0.0),
+        deprivation_multiplier=(1.0,) * 10,
+        centre_share=1.0,
+    )
+    got = weekly_demand(
+        {"pop_0_15": [52.0], "pop_16_64": [52.0], "pop_65_plus": [0.0], "imd_decile": [5]}, a
+    )
+    assert got.tolist() == [2.0]
+
+
+def test_deprivation_multiplier_runs_from_1_2_to_0_9():
+    mult = DemandAssumptions().deprivation_multiplier
+    assert mult[0] == pytest.approx(1.2)
+    assert mult[-1] == pytest.approx(0.9)
+    assert bool(np.all(np.diff(mult) < 0))
+
+
+def test_staffing_by_hand():
+    table = staffing([1250.0, 0.0])
+    assert list(table.columns) == list(ROLES)
+    row = table.iloc[0]
+    assert row["gp"] == pytest.approx(1250 * 0.40 / 125)
+    assert row["nurse"] == pytest.approx(1250 * 0.30 / 140)
+    assert row["pharmacist"] == pytest.approx(1250 * 0.10 / 100)
+    assert row["mental_health"] == pytest.approx(1250 * 0.05 / 25)
+    assert row["allied_health"] == pytest.approx(1250 * 0.15 / 60)
+    clinical = row[list(ROLES[:-1])].sum()
+    assert row["admin"] == pytest.approx(0.6 * clinical)
+    assert table.iloc[1].sum() == 0.0
+
+
+def test_staffing_of_a_template_uses_its_capacity():
+    medium = default_size_templates()[1]
+    assert staffing(medium).equals(staffing(weekly_capacity(medium)))
+
+
+def test_custom_skill_mix():
+    mix = {"gp": 1.0, "nurse": 0.0, "pharmacist": 0.0, "mental_health": 0.0, "allied_health": 0.0}
+    a = dataclasses.replace(StaffingAssumptions(), skill_mix=mix, admin_per_clinical_wte=0.0)
+    assert staffing(250.0, a).iloc[0].tolist() == [2.0, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: OpeningHours(25, 6), "hours_per_day"),
+        (lambda: OpeningHours(12, 0), "days_per_week"),
+        (lambda: DemandAssumptions(primary_contacts=(1.0, 2.0)), "primary_contacts"),
+        (lambda: DemandAssumptions(deprivation_multiplier=(1.0,) * 9), "deprivation_multiplier"),
+        (lambda: DemandAssumptions(centre_share=1.5), "centre_share"),
+        (lambda: CostAssumptions(appointment_minutes=0), "appointment_minutes"),
+        (lambda: CostAssumptions(room_utilisation=0), "room_utilisation"),
+        (lambda: SizeTemplate("x", 0, 1.0, 1.0), "rooms"),
+        (lambda: StaffingAssumptions(skill_mix={"gp": 1.0}), "skill_mix"),
+        (lambda: staffing([-1.0]), "non-negative"),
+        (lambda: weekly_capacity(-1), "rooms"),
+    ],
+)
+def test_invalid_assumptions_raise(build, match):
+    with pytest.raises(ValueRangeError, match=match):
+        build()
+
+
+def test_weekly_demand_errors_name_the_column_and_values():
+    with pytest.raises(MissingColumnError, match="pop_65_plus"):
+        weekly_demand({"pop_0_15": [1.0], "pop_16_64": [1.0], "imd_decile": [1]})
+    bad = {"pop_0_15": [1.0], "pop_16_64": [1.0], "pop_65_plus": [1.0], "imd_decile": [11]}
+    with pytest.raises(ValueRangeError, match="imd_decile"):
+        weekly_demand(bad)
+    neg = {"pop_0_15": [-1.0], "pop_16_64": [1.0], "pop_65_plus": [1.0], "imd_decile": [1]}
+    with pytest.raises(ValueRangeError, match="population"):
+        weekly_demand(neg)
