@@ -145,7 +145,7 @@ def test_region_from_uploads_builds_the_small_region(region: Region) -> None:
 
 def test_region_from_uploads_missing_and_unknown() -> None:
     uploads = {role: _upload(role) for role in ("boundaries", "imd")}
-    with pytest.raises(DataFileError, match="missing required file.*Population.*Healthy"):
+    with pytest.raises(DataFileError, match=r"missing required file.*Population.*Healthy"):
         ui.region_from_uploads(uploads)
     with pytest.raises(DataFileError, match="unknown file role"):
         ui.region_from_uploads({"shapes": ("a.csv", b"a")})
@@ -217,9 +217,9 @@ def test_scenario_from_values_standard_keeps_the_cutoff() -> None:
 
 
 def test_scenario_from_values_errors() -> None:
-    with pytest.raises(ScenarioError, match="travel.mode"):
+    with pytest.raises(ScenarioError, match=r"travel\.mode"):
         ui.scenario_from_values(Scenario(), {"travel.mode": "fly"})
-    with pytest.raises(ScenarioError, match="policy.keep and policy.exclude"):
+    with pytest.raises(ScenarioError, match=r"policy\.keep and policy\.exclude"):
         ui.scenario_from_values(Scenario(), {"policy.keep": ["A"], "policy.exclude": ["A"]})
     with pytest.raises(ScenarioError, match="row 2 has no name"):
         ui.scenario_from_values(Scenario(), {"sizes": [{"name": "a", "rooms": 3}, {"rooms": 4}]})
@@ -293,7 +293,8 @@ def test_compare_plans(plans: tuple[Plan, Plan]) -> None:
     row = c.kpis.set_index("Indicator").loc["Centres open at the end"]
     assert (row["A"], row["B"], row["Change (B − A)"]) == ("1", "2", "+1")
     same = ui.compare_plans(a, a)
-    assert not same.only_a and not same.only_b
+    assert not same.only_a
+    assert not same.only_b
 
 
 def test_stability_words_none_without_run(plans: tuple[Plan, Plan]) -> None:
@@ -349,7 +350,8 @@ def test_result_cache_lru_and_errors() -> None:
     cache.get_or_compute("b", lambda: make("b"))
     cache.get("a")  # a is now the most recently used
     cache.get_or_compute("c", lambda: make("c"))
-    assert "a" in cache and "b" not in cache
+    assert "a" in cache
+    assert "b" not in cache
     assert calls == ["a", "b", "c"]
 
     def fail() -> str:
