@@ -35,7 +35,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -497,7 +497,6 @@ def plan(
     area_codes = areas["area_code"].astype(str).tolist()
     cost = np.asarray(travel.matrix(area_codes, sel.ids.tolist()), dtype=float)
     cost = np.where(cost <= s.travel.cutoff_min, cost, np.inf)
-    within = cost <= s.travel.standard_min
     method = _travel_method(travel, area_codes)
     timings["travel"] = time.perf_counter() - t
 
@@ -509,12 +508,17 @@ def plan(
     timings["solve"] = time.perf_counter() - t
     report("optimising", 1.0)
 
-    # 4-5. centres, capacity, KPIs
+    # 4-6. catchments, centres (capacity, staff, explanations), KPIs
     report("capacity and KPIs", 0.0)
     open_period = np.asarray(sol.extras["open_period"], dtype=np.int64).copy()
     open_period[sel.keep] = 1  # kept sites are fixed in the model and open in year 1
-    assignments = _assignments(areas, sel.ids, cost, open_period, ctx, s, quintile, method, sol)
-    centres = _centres(sel, open_period, assignments, ctx, s, sol, within)
+    assignments, area_site = _assignments(
+        areas, sel.ids, cost, open_period, ctx, s, quintile, method, sol
+    )
+    report("explanations", 0.0)
+    t = time.perf_counter()
+    centres = _centres(cost, sel, open_period, area_site, ctx, s, sol)
+    timings["explain"] = time.perf_counter() - t
     kpis, by_decile, by_quintile, by_la = _kpi_tables(assignments, centres, ctx, s)
     curve = coverage_curve(
         cost,
@@ -528,18 +532,12 @@ def plan(
     )
     report("capacity and KPIs", 1.0)
 
-    # 6. explanations
-    report("explanations", 0.0)
-    t = time.perf_counter()
-    centres = _explain(centres, within, ctx, s, open_period, sel)
-    timings["explain"] = time.perf_counter() - t
-    report("explanations", 1.0)
-
     # 7. sensitivity
     stability = None
     if s.solver.sensitivity_runs > 0:
         t = time.perf_counter()
         stability = _sensitivity(cost, ctx, s, sel, report)
+        report("sensitivity", 1.0)
         timings["sensitivity"] = time.perf_counter() - t
 
     timings["total"] = time.perf_counter() - t_start
@@ -591,7 +589,8 @@ class _Context:
 
     population: np.ndarray
     need: np.ndarray
-    deprived: np.ndarray  # bool: in the most-deprived deciles
+    decile: np.ndarray  # IMD decile (1 = most deprived)
+    deprived: np.ndarray  # bool: IMD deciles 1-2 (the "imd12" KPIs)
     hle: np.ndarray
     hle_gap: np.ndarray
     la: np.ndarray
@@ -655,7 +654,8 @@ class _Context:
         return cls(
             population=areas["population"].to_numpy(float),
             need=need,
-            deprived=deciles <= s.need.most_deprived_deciles,
+            decile=deciles,
+            deprived=deciles <= 2,
             hle=areas["hle_years"].to_numpy(float),
             hle_gap=hle_gap_factor(
                 areas["hle_years"].to_numpy(float),
@@ -704,64 +704,62 @@ def _openings(s: Scenario, n_keep: int) -> tuple[list[int] | None, float | None]
     return slots, None
 
 
-def _solve(
-    cost: np.ndarray, ctx: _Context, s: Scenario, *, need: np.ndarray | None = None
-) -> Solution:
-    from nhc_planner.optimize.phased import CoverageFloor, SizeOption, phased_coverage
+def _model_kwargs(ctx: _Context, s: Scenario) -> dict[str, Any]:
+    """Keyword options of :func:`~nhc_planner.optimize.phased.phased_coverage` for ``s``."""
+    from nhc_planner.optimize.phased import CoverageFloor, SizeOption
 
-    weights = ctx.need if need is None else need
     slots, budget = _openings(s, len(ctx.keep))
     fixed = np.flatnonzero(ctx.open_now | np.isin(np.arange(len(ctx.open_now)), ctx.keep))
-    excluded = np.flatnonzero(~ctx.open_now & ~ctx.allowed)
     floors = []
     if s.policy.equity_floor is not None:
+        k = s.need.most_deprived_deciles
         floors.append(
             CoverageFloor(
-                members=ctx.deprived.astype(bool),
+                members=ctx.decile <= k,
                 share=s.policy.equity_floor,
-                name=f"IMD deciles 1-{s.need.most_deprived_deciles}"
-                if s.need.most_deprived_deciles > 1
-                else "IMD decile 1",
+                name=f"IMD deciles 1-{k}" if k > 1 else "IMD decile 1",
                 weights=ctx.population,
             )
         )
-    kwargs: dict[str, Any] = {}
-    if s.capacity.constrain:
-        sizes = [
-            SizeOption(t.name, capacity=ctx.capacity_of(t), capex_gbp=t.capex_gbp)
-            for t in ctx.templates
-        ]
+    kwargs: dict[str, Any] = {
+        "periods": s.phasing.years,
+        "new_per_period": slots,
+        "budget_per_period": budget,
+        "floors": floors,
+        "objective": s.policy.objective,
+        "fixed": fixed,
+        "excluded": np.flatnonzero(~ctx.open_now & ~ctx.allowed),
+        "time_limit_s": s.solver.time_limit_s,
+        "threads": s.solver.threads,
+        "seed": s.solver.seed,
+    }
+    if s.policy.la_min_coverage is not None or s.policy.objective == "maxmin":
         kwargs.update(
-            sizes=sizes,
+            groups=ctx.la, group_floor=s.policy.la_min_coverage, group_weights=ctx.population
+        )
+    if s.capacity.constrain:
+        kwargs.update(
+            sizes=[
+                SizeOption(t.name, capacity=ctx.capacity_of(t), capex_gbp=t.capex_gbp)
+                for t in ctx.templates
+            ],
             site_capex=ctx.site_capex,
             allowed_sizes=ctx.allowed_sizes(),
             demand=ctx.demand,
         )
     elif budget is not None:
+        # without capacities each new centre is costed at the middle size template
         middle = ctx.templates[len(ctx.templates) // 2]
         kwargs.update(
             sizes=[SizeOption(middle.name, capex_gbp=middle.capex_gbp)], site_capex=ctx.site_capex
         )
-    use_groups = s.policy.la_min_coverage is not None or s.policy.objective == "maxmin"
-    sol = phased_coverage(
-        cost,
-        weights,
-        s.travel.standard_min,
-        periods=s.phasing.years,
-        new_per_period=slots,
-        budget_per_period=budget,
-        floors=floors,
-        groups=ctx.la if use_groups else None,
-        group_floor=s.policy.la_min_coverage,
-        group_weights=ctx.population if use_groups else None,
-        objective=s.policy.objective,  # type: ignore[arg-type]
-        fixed=fixed,
-        excluded=excluded,
-        time_limit_s=s.solver.time_limit_s,
-        threads=s.solver.threads,
-        seed=s.solver.seed,
-        **kwargs,
-    )
+    return kwargs
+
+
+def _solve(cost: np.ndarray, ctx: _Context, s: Scenario) -> Solution:
+    from nhc_planner.optimize.phased import phased_coverage
+
+    sol = phased_coverage(cost, ctx.need, s.travel.standard_min, **_model_kwargs(ctx, s))
     if sol.status == "infeasible":
         why = sol.extras.get("explanation", "no choice of sites meets the policy")
         msg = f"the policy cannot be met: {why}"
@@ -798,7 +796,8 @@ def _assignments(
     quintile: np.ndarray,
     method: np.ndarray,
     sol: Solution,
-) -> gpd.GeoDataFrame:
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Per area: nearest open centre within the cutoff (the solver's with capacities)."""
     is_open = open_period >= 0
     idx, minutes = _nearest(cost, is_open)
     if s.capacity.constrain and sol.fractions is not None:
@@ -843,7 +842,7 @@ def _assignments(
         geometry=areas.geometry.to_numpy(),
         crs=areas.crs,
     )
-    return out
+    return out, idx
 
 
 def _size_for(load: float, ctx: _Context, j: int) -> Any:
@@ -857,97 +856,121 @@ def _size_for(load: float, ctx: _Context, j: int) -> Any:
 
 
 def _centres(
+    cost: np.ndarray,
     sel: _Sites,
     open_period: np.ndarray,
-    assignments: gpd.GeoDataFrame,
+    area_site: np.ndarray,
     ctx: _Context,
     s: Scenario,
     sol: Solution,
-    within: np.ndarray,
 ) -> gpd.GeoDataFrame:
+    """One row per open centre: size, capacity, costs, staff and the reasons it was chosen.
+
+    Sizes and loads follow the catchments (areas whose nearest open centre it
+    is); :func:`nhc_planner.explain.explain_centres` gives the opening order,
+    people newly covered, catchment HLE, swap loss and the ``why`` sentence.
+    """
     from nhc_planner.capacity import staffing
+    from nhc_planner.explain import explain_centres
 
-    open_idx = np.flatnonzero(open_period >= 0)
-    ids = sel.ids
-    site_of_area = assignments["site_id"].to_numpy(dtype=object)
-    pos = {sid: k for k, sid in enumerate(ids)}
-    area_site = np.array([pos.get(sid, -1) for sid in site_of_area], dtype=np.int64)
-    demand_served = np.bincount(
-        area_site[area_site >= 0], weights=ctx.demand[area_site >= 0], minlength=len(ids)
+    n_sites = len(sel.ids)
+    served = area_site >= 0
+    load = np.bincount(area_site[served], weights=ctx.demand[served], minlength=n_sites)
+    is_open = open_period >= 0
+    solver_sizes = sol.extras.get("size")
+    templates: list[Any] = [None] * n_sites
+    for site in np.flatnonzero(is_open).tolist():
+        name = str(solver_sizes[site]) if solver_sizes is not None else ""
+        chosen = [t for t in ctx.templates if t.name == name] if s.capacity.constrain else []
+        templates[site] = chosen[0] if chosen else _size_for(float(load[site]), ctx, site)
+    capacity = np.array(
+        [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
     )
-    pop_w = np.bincount(
-        area_site[area_site >= 0], weights=ctx.population[area_site >= 0], minlength=len(ids)
+    sizes = np.array([t.name if t is not None else "" for t in templates], dtype=object)
+    # explain the plan as delivered: kept sites in year 1, these catchments and sizes
+    delivered = replace(
+        sol,
+        assignment=area_site,
+        extras={
+            **sol.extras,
+            "open_period": open_period,
+            "size": sizes,
+            "load": load,
+            "capacity": capacity,
+        },
     )
-    hle_w = np.bincount(
-        area_site[area_site >= 0],
-        weights=(ctx.population * ctx.hle)[area_site >= 0],
-        minlength=len(ids),
+    table = explain_centres(
+        cost,
+        delivered,
+        ctx.need,
+        s.travel.standard_min,
+        population=ctx.population,
+        imd_decile=ctx.decile,
+        hle_years=ctx.hle,
+        site_ids=list(sel.ids),
+        excluded=np.flatnonzero(~ctx.allowed & ~ctx.open_now),
+        unit=f"minutes' {s.travel.mode}",
     )
-
-    # opening order: by year, and within a year greedily by need newly covered
-    order_list: list[int] = []
-    covered = (
-        (within[:, ctx.open_now]).any(axis=1)
-        if ctx.open_now.any()
-        else np.zeros(within.shape[0], dtype=bool)
-    )
-    newly_pop = np.zeros(len(ids))
-    newly_dep = np.zeros(len(ids))
-    for phase in range(1, s.phasing.years + 1):
-        todo = [int(j) for j in open_idx if open_period[j] == phase]
-        while todo:
-            gains = [float(ctx.need[within[:, j] & ~covered].sum()) for j in todo]
-            best = todo[int(np.argmax(gains))]
-            fresh = within[:, best] & ~covered
-            newly_pop[best] = ctx.population[fresh].sum()
-            newly_dep[best] = ctx.population[fresh & ctx.deprived].sum()
-            covered |= fresh
-            order_list.append(best)
-            todo.remove(best)
-    existing = [int(j) for j in open_idx if open_period[j] == 0]
+    n_existing = int((table["status"] == "existing").sum())
     rows = []
-    sizes = sol.extras.get("size")
-    for k, j in enumerate([*existing, *order_list]):
-        is_new = open_period[j] > 0
-        served = float(demand_served[j])
-        if s.capacity.constrain and sizes is not None and is_new and sizes[j]:
-            template = next(t for t in ctx.templates if t.name == sizes[j])
-        else:
-            template = _size_for(served, ctx, j)
-        capacity = ctx.capacity_of(template)
+    for r in table.to_dict("records"):
+        j = int(r["site_index"])
+        t = templates[j]
+        is_new = r["status"] == "new"
+        order = int(r["order"]) - n_existing if is_new else 0
+        why = str(r["why"])
+        if n_existing and is_new:  # number new centres 1..N, as in the order column
+            why = why.replace(
+                f"(centre {int(r['order'])} in opening order)",
+                f"(centre {order} in opening order)",
+            )
+        if sel.ids[j] in s.policy.keep:
+            why += " Kept by policy."
+        if r["utilisation"] > 1:
+            why += (
+                " Its catchment needs more than the largest size offers: consider a second "
+                "site nearby or a larger size template."
+            )
         capex = 0.0
         if is_new:
-            capex = template.capex_gbp if np.isnan(ctx.site_capex[j]) else ctx.site_capex[j]
-        annual = template.annual_cost_gbp if np.isnan(ctx.site_annual[j]) else ctx.site_annual[j]
+            capex = t.capex_gbp if np.isnan(ctx.site_capex[j]) else ctx.site_capex[j]
+        annual = t.annual_cost_gbp if np.isnan(ctx.site_annual[j]) else ctx.site_annual[j]
+        best = r["best_alternative"]
         rows.append(
             {
-                "site_id": str(ids[j]),
+                "site_id": str(sel.ids[j]),
                 "name": str(sel.frame.at[j, "name"]),
                 "kind": str(sel.frame.at[j, "kind"]),
-                "status": "new" if is_new else "existing",
-                "phase": int(open_period[j]),
-                "order": k - len(existing) + 1 if is_new else 0,
-                "size": template.name,
-                "rooms": int(template.rooms),
-                "weekly_capacity": capacity,
-                "weekly_demand_served": served,
-                "utilisation": served / capacity if capacity > 0 else np.nan,
-                "catchment_population": float(pop_w[j]),
-                "pop_newly_covered": float(newly_pop[j]),
-                "pop_newly_covered_imd12": float(newly_dep[j]),
-                "catchment_hle_mean": float(hle_w[j] / pop_w[j]) if pop_w[j] > 0 else np.nan,
+                "status": r["status"],
+                "phase": int(r["phase"]),
+                "order": order,
+                "size": t.name,
+                "rooms": int(t.rooms),
+                "weekly_capacity": float(capacity[j]),
+                "weekly_demand_served": float(load[j]),
+                "utilisation": float(r["utilisation"]),
+                "catchment_population": float(r["catchment_population"]),
+                "pop_newly_covered": float(r["pop_newly_covered"]),
+                "pop_newly_covered_imd12": float(r["pop_newly_covered_imd12"]),
+                "need_newly_covered": float(r["need_newly_covered"]),
+                "catchment_hle_mean": float(r["catchment_hle_mean"]),
+                "swap_loss": float(r["swap_loss"]),
+                "swap_loss_share": float(r["swap_loss_share"]),
+                "best_alternative": "" if best is None else str(best),
+                "why": why,
                 "capex_gbp": float(capex),
                 "annual_cost_gbp": float(annual),
                 "_index": j,
             }
         )
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        frame = pd.DataFrame(columns=[*_CENTRE_COLUMNS, "_index"])
+    frame = pd.DataFrame(rows, columns=[*_CENTRE_COLUMNS[: -len(ROLES)], "_index"])
+    # existing centres first, then new ones by opening order
+    frame = frame.sort_values(["phase", "order"], kind="stable").reset_index(drop=True)
     staff = staffing(frame["weekly_demand_served"].to_numpy(float), ctx.staffing)
     for role in ROLES:
-        frame[f"wte_{role}"] = staff[role].to_numpy() if len(frame) else []
+        frame[f"wte_{role}"] = staff[role].to_numpy()
     geometry = sel.frame.geometry.to_numpy()[frame["_index"].to_numpy(dtype=np.int64)]
+    frame = frame.drop(columns="_index")
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=sel.frame.crs)
 
 
@@ -966,8 +989,10 @@ _CENTRE_COLUMNS = (
     "catchment_population",
     "pop_newly_covered",
     "pop_newly_covered_imd12",
+    "need_newly_covered",
     "catchment_hle_mean",
     "swap_loss",
+    "swap_loss_share",
     "best_alternative",
     "why",
     "capex_gbp",
@@ -1174,113 +1199,48 @@ def coverage_curve(
     return out[["n_centres", "population_covered", "share", "need_share", "site_id"]]
 
 
-# --------------------------------------------------------------------------- explanations
-
-
-def _explain(
-    centres: gpd.GeoDataFrame,
-    within: np.ndarray,
-    ctx: _Context,
-    s: Scenario,
-    open_period: np.ndarray,
-    sel: _Sites,
-) -> gpd.GeoDataFrame:
-    """Swap loss, best alternative and a plain-language reason per centre.
-
-    The swap loss of a new centre is the need (people-equivalents, final
-    year) lost if it were closed and replaced by the best site not in the
-    plan: ``need(areas only it covers) - max_k need(those areas and the
-    uncovered ones that k covers)``.
-    """
-    out = centres.copy()
-    is_open = open_period >= 0
-    n_cover = within[:, is_open].sum(axis=1)
-    uncovered = n_cover == 0
-    spare = ctx.allowed & ~is_open
-    within_f = within.astype(float)
-    std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}"
-    dep_label = (
-        f"IMD deciles 1-{s.need.most_deprived_deciles}"
-        if s.need.most_deprived_deciles > 1
-        else "IMD decile 1"
-    )
-    losses, alts, whys = [], [], []
-    for row in out.itertuples(index=False):
-        j = int(np.flatnonzero(sel.ids == row.site_id)[0])
-        if row.status == "existing":
-            losses.append(0.0)
-            alts.append("")
-            whys.append(
-                f"Already open: serves {row.catchment_population:,.0f} residents whose nearest "
-                "centre it is; kept in every plan."
-            )
-            continue
-        only = within[:, j] & (n_cover == 1)
-        lost = float(ctx.need[only].sum())
-        best_alt, best_gain = "", 0.0
-        if spare.any():
-            gains = within_f[:, spare].T @ (ctx.need * (only | uncovered))
-            k = int(np.argmax(gains))
-            best_gain = float(gains[k])
-            best_alt = str(sel.ids[np.flatnonzero(spare)[k]])
-        loss = max(lost - best_gain, 0.0)
-        losses.append(loss)
-        alts.append(best_alt)
-        parts = [f"Opens in year {row.phase} (order {row.order})."]
-        if row.site_id in s.policy.keep:
-            parts.append("Kept by policy.")
-        parts.append(
-            f"Brings {row.pop_newly_covered:,.0f} more people within {std}, "
-            f"{row.pop_newly_covered_imd12:,.0f} of them in {dep_label}."
-        )
-        if np.isfinite(row.catchment_hle_mean):
-            parts.append(
-                f"Its catchment's estimated healthy life expectancy is "
-                f"{row.catchment_hle_mean:.1f} years."
-            )
-        parts.append(
-            f"Size {row.size} ({row.rooms} rooms): {row.weekly_demand_served:,.0f} of "
-            f"{row.weekly_capacity:,.0f} weekly appointments ({row.utilisation:.0%})."
-        )
-        if row.utilisation > 1:
-            parts.append(
-                "Its catchment needs more than the largest size offers: consider a second "
-                "site nearby or a larger template."
-            )
-        if best_alt:
-            name = str(sel.frame.at[int(np.flatnonzero(sel.ids == best_alt)[0]), "name"])
-            parts.append(
-                f"Swapping it for the best site not in the plan, {name} ({best_alt}), "
-                f"would lose {loss:,.0f} need-weighted people."
-            )
-        whys.append(" ".join(parts))
-    out["swap_loss"] = np.asarray(losses, dtype=float)
-    out["best_alternative"] = np.asarray(alts, dtype=object)
-    out["why"] = np.asarray(whys, dtype=object)
-    columns = [c for c in _CENTRE_COLUMNS if c in out.columns]
-    return out[[*columns, out.geometry.name]]
-
-
 # --------------------------------------------------------------------------- sensitivity
 
 
 def _sensitivity(
     cost: np.ndarray, ctx: _Context, s: Scenario, sel: _Sites, report: Progress
 ) -> pd.DataFrame:
-    """Re-solve with need multiplied by ``exp(noise x N(0, 1))`` per area; share chosen per site."""
-    runs = s.solver.sensitivity_runs
-    rng = np.random.default_rng(s.solver.seed)
-    chosen = np.zeros(len(sel.ids))
-    quick = s.replace(**{"solver.time_limit_s": max(s.solver.time_limit_s / 4, 1.0)})
-    for r in range(runs):
-        report("sensitivity", r / runs)
-        factor = np.exp(s.solver.sensitivity_noise * rng.standard_normal(len(ctx.need)))
-        sol = _solve(cost, ctx, quick, need=ctx.need * factor)
-        chosen[np.asarray(sol.extras["open_period"]) > 0] += 1
-    report("sensitivity", 1.0)
-    mask = chosen > 0
+    """Share of perturbed re-solves choosing each site (:func:`nhc_planner.sensitivity.stability`).
+
+    Runs: the time standard shifted by ``-/+ solver.sensitivity_shift_min``
+    with the base need, then ``solver.sensitivity_runs`` runs with need
+    multiplied by mean-one log-normal noise of ``solver.sensitivity_noise``.
+    """
+    from nhc_planner.sensitivity import default_runs, stability
+
+    report("sensitivity", 0.0)
+    shift = s.solver.sensitivity_shift_min
+    runs = default_runs(
+        n_weight_runs=s.solver.sensitivity_runs,
+        weight_noise=s.solver.sensitivity_noise,
+        time_shifts=(-shift, shift) if shift > 0 else (),
+        seed=s.solver.seed,
+    )
+    kwargs = _model_kwargs(ctx, s)
+    kwargs["time_limit_s"] = max(s.solver.time_limit_s / 4, 1.0)
+    kwargs["explain_infeasible"] = False
+    result = stability(
+        cost,
+        ctx.need,
+        s.travel.standard_min,
+        model_kwargs=kwargs,
+        runs=runs,
+        max_workers=s.solver.threads,
+        site_ids=list(sel.ids),
+    )
+    sites = result.sites
+    sites = sites[(sites["share_chosen"] > 0) & ~ctx.open_now[sites["site_index"].to_numpy()]]
     frame = pd.DataFrame(
-        {"site_id": sel.ids[mask].astype(str), "share_chosen": chosen[mask] / runs}
+        {
+            "site_id": sites["site_id"].astype(str).to_numpy(),
+            "share_chosen": sites["share_chosen"].to_numpy(float),
+            "mean_phase": sites["mean_phase"].to_numpy(float),
+        }
     )
     return frame.sort_values(["share_chosen", "site_id"], ascending=[False, True]).reset_index(
         drop=True

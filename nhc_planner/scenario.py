@@ -390,8 +390,9 @@ class NeedWeights(_Part):
     hle_span_years
         HLE gap (years) that counts as the full factor 1. Default 20.
     most_deprived_deciles
-        IMD deciles counted as "most deprived" in KPIs and equity floors
-        (1 = decile 1 only, 2 = deciles 1-2). Default 2.
+        IMD deciles the equity floor ``policy.equity_floor`` applies to
+        (1 = decile 1 only, 2 = deciles 1-2). Default 2. (The ``imd12`` KPIs
+        and explanations always count deciles 1-2, the most deprived 20%.)
     """
 
     _section: ClassVar[str] = "need"
@@ -406,7 +407,7 @@ class NeedWeights(_Part):
         20.0, "HLE gap that counts as factor 1", kind="float", unit="years", lo=1, hi=50
     )
     most_deprived_deciles: int = _spec(
-        2, "IMD deciles counted as most deprived", kind="int", unit="deciles", lo=1, hi=5
+        2, "IMD deciles 1..k the equity floor applies to", kind="int", unit="deciles", lo=1, hi=5
     )
 
 
@@ -677,7 +678,12 @@ class SolverSettings(_Part):
         Re-solves under perturbed need to measure each centre's stability
         (0 = no sensitivity run, default).
     sensitivity_noise
-        Relative size of the perturbation of need (0..1). Default 0.1.
+        Standard deviation of the log-normal multiplier applied to each area's
+        need (mean 1) in the perturbed runs. Default 0.1 (about +-10%).
+    sensitivity_shift_min
+        With ``sensitivity_runs > 0``, also re-solve with the time standard
+        shifted by minus and plus this many minutes (0 = no shifted runs).
+        Default 5.
     """
 
     _section: ClassVar[str] = "solver"
@@ -690,6 +696,14 @@ class SolverSettings(_Part):
     sensitivity_runs: int = _spec(0, "perturbed re-solves", kind="int", unit="runs", lo=0, hi=1000)
     sensitivity_noise: float = _spec(
         0.1, "relative perturbation of need", kind="float", unit="share", lo=0, hi=1
+    )
+    sensitivity_shift_min: float = _spec(
+        5.0,
+        "shift of the time standard in sensitivity runs",
+        kind="float",
+        unit="minutes",
+        lo=0,
+        hi=60,
     )
 
 

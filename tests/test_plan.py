@@ -159,6 +159,10 @@ def test_plan_phasing_and_order(result):
     # new centres each bring someone within the standard, and carry a reason
     assert (new["pop_newly_covered"] > 0).all()
     assert all(w.startswith("Opens in year") for w in new["why"])
+    # the reasons number new centres as the order column does (existing centres apart)
+    for order, why in zip(new["order"], new["why"], strict=True):
+        assert f"(centre {order} in opening order)" in why
+    assert existing["why"].iloc[0].startswith("Already open")
     assert (new["swap_loss"] >= 0).all()
 
 
@@ -328,7 +332,7 @@ def test_sensitivity_and_progress(region, travel):
         progress=lambda stage, f: seen.append((stage, f)),
     )
     assert p.stability is not None
-    assert set(p.stability.columns) == {"site_id", "share_chosen"}
+    assert set(p.stability.columns) == {"site_id", "share_chosen", "mean_phase"}
     assert p.stability["share_chosen"].between(0, 1).all()
     stages = [s for s, _ in seen]
     assert "optimising" in stages
