@@ -150,17 +150,18 @@ class TravelTimes:
         and merge like strings).
         """
         order = np.lexsort((self.cols, self.rows))
-        r, c = self.rows[order], self.cols[order]
         n = len(order)
+
+        def labels(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical[str]:
+            return pd.Categorical.from_codes(codes, categories=pd.Index(list(categories)))
+
         return pd.DataFrame(
             {
-                "area_code": pd.Categorical.from_codes(r, categories=list(self.area_codes)),
-                "site_id": pd.Categorical.from_codes(c, categories=list(self.site_ids)),
-                "mode": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [self.mode]),
+                "area_code": labels(self.rows[order], self.area_codes),
+                "site_id": labels(self.cols[order], self.site_ids),
+                "mode": labels(np.zeros(n, dtype=np.int64), [self.mode]),
                 "minutes": self.minutes[order],
-                "method": pd.Categorical.from_codes(
-                    self.straight_line[order].astype(np.int8), list(_METHODS)
-                ),
+                "method": labels(self.straight_line[order].astype(np.int64), _METHODS),
             }
         )
 
