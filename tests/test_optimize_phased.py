@@ -488,3 +488,22 @@ def test_duplicate_rows_and_columns_do_not_change_optimum():
     pre = sol.extras["preprocessing"]
     assert pre["rows_in_model"] < 11
     assert pre["candidates_in_model"] < 7
+
+
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000))
+def test_pooled_stages_match_brute_force_on_more_sites(seed):
+    # enough candidates that the per-period pool is smaller than the candidate set,
+    # so the staged solve (bounds, pooled MIP, LP bound, full MIP) is exercised.
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 10, size=(9, 2))
+    sites = rng.uniform(0, 10, size=(8, 2))
+    cost = np.sqrt(((pts[:, None] - sites[None]) ** 2).sum(axis=2)) * 3.0
+    w = rng.integers(1, 20, size=9).astype(float)
+    sol = phased_coverage(cost, w, 10.0, periods=2, new_per_period=[1, 1])
+    best = brute_force(cost, w, 10.0, periods=2, new_per_period=[1, 1])
+    assert sol.has_solution
+    assert sol.objective == pytest.approx(best, rel=1e-6)
+    if sol.status == "optimal":
+        assert sol.gap == 0.0
+    assert sol.bound >= best - 1e-6
