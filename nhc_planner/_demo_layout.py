@@ -369,7 +369,9 @@ def _deprivation(
     xy: np.ndarray, places: list[Place], member: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Latent deprivation (higher = more deprived), standardised."""
-    z = 0.75 * _smooth_field(xy, rng)
+    # the smooth field varies more in towns than in the countryside
+    in_town = np.array([places[m].kind != "village" if m >= 0 else False for m in member])
+    z = np.where(in_town, 0.8, 0.45) * _smooth_field(xy, rng)
     for p in places:
         if p.kind == "city":
             z += 2.2 * _bump(xy, p, 0.55 * p.sigma)

@@ -9,9 +9,11 @@ Private helper of :mod:`nhc_planner.demo`. The network is built in four steps:
    longest side of most triangles (which turns a jittered grid into a street
    grid) but always keeping a minimum spanning tree, so the graph is connected.
 3. **Main roads.** Town centres ("hubs", found as local population peaks) are
-   joined by the relative-neighbourhood graph; each hub-to-hub link is routed
-   along the local roads and the edges on it become A roads (``trunk`` /
-   ``primary``) between the main towns and B roads (``secondary``) otherwise.
+   joined by the relative-neighbourhood graph; each hub-to-hub link runs
+   nearly straight through the junctions nearest to the straight line (local
+   roads on it are upgraded, missing pieces added) and becomes an A road
+   (``trunk``/``primary``) between the main towns, a B road (``secondary``)
+   otherwise.
 4. **Motorway.** A straight dual carriageway (``motorway``, one-way edges in
    both directions) crosses the region past the largest town, meeting the
    local roads only at junctions (``motorway_link``).
@@ -31,7 +33,7 @@ import networkx as nx
 import numpy as np
 import shapely
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 
 __all__ = ["RoadParams", "build_road_network"]
@@ -195,56 +197,58 @@ def _rng_graph(pts: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-def _route(adj: coo_matrix, src: int, dst: list[int], limit: float) -> list[list[int]]:
-    """Shortest node paths from ``src`` to each of ``dst`` on ``adj``."""
-    _, pred = dijkstra(adj, directed=False, indices=src, return_predecessors=True, limit=limit)
-    paths = []
-    for t in dst:
-        path = [t]
-        while path[-1] != src and pred[path[-1]] >= 0:
-            path.append(int(pred[path[-1]]))
-        paths.append(path[::-1] if path[-1] == src else [])
-    return paths
+def _snap_line(tree: cKDTree, a: np.ndarray, b: np.ndarray, step: float) -> np.ndarray:
+    """Junctions along the straight line a-b: nearest node every ``step`` metres."""
+    n = max(2, int(np.hypot(*(b - a)) // step) + 1)
+    t = np.linspace(0.0, 1.0, n)
+    nodes = tree.query(a + np.outer(t, b - a))[1]
+    keep = np.concatenate([[True], nodes[1:] != nodes[:-1]])
+    return np.asarray(nodes[keep], dtype=np.int64)
 
 
-def _classify_main_roads(
+def _main_roads(
     xy: np.ndarray,
     edges: np.ndarray,
     hub_nodes: np.ndarray,
     hub_size: np.ndarray,
-) -> np.ndarray:
-    """Road rank per edge: 0 local, 1 B road, 2 A road, 3 trunk A road."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the main roads; return ``(edges, rank)`` with rank 0 local, 1 B, 2 A, 3 trunk.
+
+    Each hub-to-hub link runs nearly straight: it visits the junction nearest
+    to each point of the straight line, upgrading local roads where they
+    exist and adding a road where they do not.
+    """
     n = len(xy)
     rank = np.zeros(len(edges), dtype=np.int64)
     if len(hub_nodes) < 2:
-        return rank
-    length = np.hypot(*(xy[edges[:, 0]] - xy[edges[:, 1]]).T)
-    key = edges[:, 0].astype(np.int64) * n + edges[:, 1]
-    order = np.argsort(key)
+        return edges, rank
     links = _rng_graph(xy[hub_nodes])
     big = hub_size >= np.quantile(hub_size, 0.75)
     biggest = hub_size >= np.quantile(hub_size, 0.95)
-    link_rank = [
-        3 if biggest[a] and biggest[b] else (2 if big[a] or big[b] else 1) for a, b in links
-    ]
-    for level in (3, 2, 1):  # main roads first, minor ones reuse them
-        factor = np.where(rank > 0, 0.6, 1.0)
-        adj = coo_matrix((length * factor, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
-        by_src: dict[int, list[int]] = {}
-        for (a, b), lr in zip(links, link_rank, strict=True):
-            if lr == level:
-                by_src.setdefault(a, []).append(b)
-        for a, bs in sorted(by_src.items()):
-            far = max(np.hypot(*(xy[hub_nodes[a]] - xy[hub_nodes[b]])) for b in bs)
-            paths = _route(adj, int(hub_nodes[a]), [int(hub_nodes[b]) for b in bs], 2.5 * far)
-            for path in paths:
-                if len(path) < 2:
-                    continue
-                p = np.array(path)
-                k = np.minimum(p[:-1], p[1:]).astype(np.int64) * n + np.maximum(p[:-1], p[1:])
-                pos = order[np.searchsorted(key[order], k)]
-                rank[pos] = np.maximum(rank[pos], level)
-    return rank
+    tree = cKDTree(xy)
+    step = 0.5 * float(np.median(np.hypot(*(xy[edges[:, 0]] - xy[edges[:, 1]]).T)))
+    pairs: list[np.ndarray] = []
+    levels: list[np.ndarray] = []
+    for a, b in links:
+        level = 3 if biggest[a] and biggest[b] else (2 if big[a] or big[b] else 1)
+        path = _snap_line(tree, xy[hub_nodes[a]], xy[hub_nodes[b]], step)
+        seg = np.sort(np.column_stack([path[:-1], path[1:]]), axis=1)
+        pairs.append(seg)
+        levels.append(np.full(len(seg), level))
+    main = np.vstack(pairs)
+    main_level = np.concatenate(levels)
+    key = edges[:, 0].astype(np.int64) * n + edges[:, 1]
+    main_key = main[:, 0].astype(np.int64) * n + main[:, 1]
+    # one rank per road: the highest of the links using it
+    ukey, inverse = np.unique(main_key, return_inverse=True)
+    ulevel = np.zeros(len(ukey), dtype=np.int64)
+    np.maximum.at(ulevel, inverse, main_level)
+    order = np.argsort(key)
+    hit = order[np.minimum(np.searchsorted(key, ukey, sorter=order), len(key) - 1)]
+    existing = key[hit] == ukey
+    rank[hit[existing]] = ulevel[existing]
+    new = np.column_stack([ukey[~existing] // n, ukey[~existing] % n])
+    return np.vstack([edges, new]), np.concatenate([rank, ulevel[~existing]])
 
 
 # --------------------------------------------------------------------------- motorway
@@ -338,6 +342,8 @@ def build_road_network(
     n_local = max(16, int(params.n_nodes_target * (1.0 - motorway_share)))
     if areas is not None:
         xy, dens = _junctions_from_areas(areas, n_local, rng)
+        if abs(len(xy) / n_local - 1.0) > 0.02:  # grid clipping and de-duplication: rescale
+            xy, dens = _junctions_from_areas(areas, round(n_local**2 / len(xy)), rng)
         outline: shapely.Geometry = shapely.union_all(
             shapely.buffer(areas.geometry.to_numpy(), 1.0)
         )
@@ -361,8 +367,7 @@ def build_road_network(
         near = cKDTree(xy[hub_idx]).query(xy)[0]
         dens = np.where(near < 1_500.0, 3_000.0, dens)
     n = len(xy)
-    edges = _local_edges(xy, params, rng)
-    rank = _classify_main_roads(xy, edges, hub_idx, hub_size)
+    edges, rank = _main_roads(xy, _local_edges(xy, params, rng), hub_idx, hub_size)
 
     urban_node = dens >= _URBAN_DENSITY
     core_node = dens >= _CORE_DENSITY

@@ -325,8 +325,10 @@ def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Pa
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
     try:
+        # the road network is added on demand (demo_network_path): England-scale
+        # regions are used with straight-line travel times only
         generate_demo_files(
-            tmp, seed=seed, n_areas=n_areas, n_las=n_las, n_sites=n_sites, network=True
+            tmp, seed=seed, n_areas=n_areas, n_las=n_las, n_sites=n_sites, network=False
         )
         if folder.exists():  # another process finished first
             shutil.rmtree(tmp, ignore_errors=True)
@@ -389,14 +391,25 @@ def demo_network_path(
     """Path of the demo region's road network (osmnx GraphML, gzipped, EPSG:27700).
 
     The committed file for the default demo, else a cached one (generated on
-    first use). Load it with ``osmnx.load_graphml`` or
+    first use, about 22 nodes per area). Load it with ``osmnx.load_graphml`` or
     ``nhc_planner.network.load_network(path)``.
     """
     _check_size(n_areas, n_las, n_sites)
-    path = _demo_folder(seed, n_areas, n_las, n_sites) / files.NETWORK_FILE
-    if not path.is_file():
-        msg = f"{path}: the demo folder has no road network; regenerate it with network=True"
+    folder = _demo_folder(seed, n_areas, n_las, n_sites)
+    path = folder / files.NETWORK_FILE
+    if path.is_file():
+        return path
+    if folder == _repo_data_dir():
+        msg = f"{path}: the committed demo has no road network; regenerate data/ (docs/demo.md)"
         raise DataFileError(msg)
+    # same world and seed as generate_demo_files(network=True): the same graph
+    world = make_world(seed=seed, n_areas=n_areas, n_las=n_las)
+    graph = synthetic_road_network(
+        world.areas, n_nodes_target=round(_NODES_PER_AREA * n_areas), seed=seed
+    )
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    files.write_graphml_gz(graph, tmp)
+    tmp.replace(path)
     return path
 
 

@@ -340,3 +340,12 @@ def test_fill_multidigraph_equals_add_edges_from():
     assert fast.in_degree(2) == 2
     with pytest.raises(ValueError, match="empty"):
         fill_multidigraph(fast, nodes, edges)
+
+
+def test_cached_network_equals_the_generated_one(small: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("NHC_CACHE_DIR", str(tmp_path))
+    path = demo.demo_network_path(seed=3, n_areas=SMALL["n_areas"], n_las=SMALL["n_las"])
+    reference = demo.generate_demo_files(
+        tmp_path / "ref", seed=3, n_areas=SMALL["n_areas"], n_las=SMALL["n_las"]
+    )
+    assert path.read_bytes() == (reference.parent / _demo_files.NETWORK_FILE).read_bytes()
