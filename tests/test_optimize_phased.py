@@ -261,7 +261,7 @@ def test_infeasible_floor_explained_with_shortfall():
     text = sol.extras["explanation"]
     assert "most deprived" in text
     assert "at most 50.0%" in text
-    assert "shortfall of 30.0%" in text
+    assert "shortfall of 30.0 percentage points (0.6 weight)" in text
 
 
 def test_unreachable_floor_explained_without_solving():
@@ -270,7 +270,7 @@ def test_unreachable_floor_explained_without_solving():
     sol = phased_coverage(cost, [1, 1, 1], 5, periods=2, new_per_period=3, floors=[floor])
     assert sol.status == "infeasible"
     assert "only 33.3%" in sol.extras["explanation"]
-    assert "shortfall of 16.7%" in sol.extras["explanation"]
+    assert "shortfall of 16.7 percentage points (0.5 weight)" in sol.extras["explanation"]
 
 
 def test_jointly_infeasible_floors_say_so():

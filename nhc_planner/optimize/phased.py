@@ -1187,10 +1187,12 @@ def phased_coverage(
         if fl.total > 0 and reachable < fl.share * fl.total - _EPS * fl.total:
             explanation = (
                 f"Equity floor '{fl.name}' needs {fl.share:.1%} of its weight covered by period "
-                f"{fl.period}, but only {reachable / fl.total:.1%} of it is within {standard:g} "
+                f"{fl.period}, but only {reachable / fl.total:.1%} of it is within the standard "
+                f"({standard:g}) "
                 f"of any allowed or existing site: a shortfall of "
-                f"{fl.share - reachable / fl.total:.1%} "
-                f"({fl.share * fl.total - reachable:,.0f} weight) whatever sites are chosen."
+                f"{100 * (fl.share - reachable / fl.total):.1f} percentage points "
+                f"({_fmt_weight(fl.share * fl.total - reachable)} weight) whatever sites "
+                "are chosen."
             )
             return infeasible_solution(
                 n, explanation, seconds=time.perf_counter() - start, **common_extras
@@ -1204,7 +1206,10 @@ def phased_coverage(
             m, opts.fixed, opts.excluded, opts.time_limit_s / 2, opts.threads, opts.seed
         )
         b1 = _build(inst, half, backend, floors=floor_list, objective="maxmin")
-        stage1 = b1.model.solve()
+        try:
+            stage1 = b1.model.solve()
+        except SolverError as exc:  # a backend that stops abnormally at the time limit
+            stage1 = MipOutcome("time_limit_no_solution", np.nan, np.nan, 0.0, backend, str(exc))
         if stage1.status not in ("optimal", "feasible"):
             return _unsolved(
                 n,
@@ -1425,6 +1430,10 @@ def _unsolved(
     return infeasible_solution(n, text, seconds=time.perf_counter() - start, **extras)
 
 
+def _fmt_weight(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def _explain_infeasible(
     inst: _Instance,
     floor_list: Sequence[_Floor],
@@ -1447,7 +1456,10 @@ def _explain_infeasible(
         if fl.total <= 0:
             continue
         built = _build(inst, sub, backend, floors=floor_list, objective="floor", floor_index=k)
-        out = built.model.solve()
+        try:
+            out = built.model.solve()
+        except SolverError:
+            continue
         if out.status not in ("optimal", "feasible"):
             continue
         best = float(out.bound) / fl.total  # an upper bound on the achievable share
@@ -1458,10 +1470,12 @@ def _explain_infeasible(
                 else f" (proven bound; best found {out.objective / fl.total:.1%})"
             )
             failing.append(
-                f"Equity floor '{fl.name}' needs {fl.share:.1%} of its weight within {standard:g} "
+                f"Equity floor '{fl.name}' needs {fl.share:.1%} of its weight within the standard "
+                f"({standard:g}) "
                 f"by period {fl.period}, but at most {best:.1%}{exact} can be reached with the "
-                f"allowed number of new centres/budget: a shortfall of {fl.share - best:.1%} "
-                f"({fl.share * fl.total - float(out.bound):,.0f} weight)."
+                f"allowed number of new centres/budget: a shortfall of "
+                f"{100 * (fl.share - best):.1f} percentage points "
+                f"({_fmt_weight(fl.share * fl.total - float(out.bound))} weight)."
             )
         else:
             reachable.append(f"'{fl.name}' (alone up to {best:.1%})")
