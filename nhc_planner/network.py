@@ -45,6 +45,7 @@ import scipy.sparse as sp
 import shapely
 from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components
+from shapely.ops import transform as transform_geometry
 
 from nhc_planner._errors import CrsError, DataFileError, NetworkError, OfflineError
 from nhc_planner._graph_build import Way, allows, drive_speed_kmh, ways_to_graph
@@ -487,7 +488,7 @@ def download_network(
     _check_mode(mode)
     import osmnx as ox
 
-    shape = shapely.ops.transform(
+    shape = transform_geometry(
         Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform, polygon
     )
     try:
@@ -679,7 +680,7 @@ def _graph_from_osmnx(
         geom = data.get("geometry")
         if geom is not None:
             if transform is not None:
-                geom = shapely.ops.transform(transform, geom)
+                geom = transform_geometry(transform, geom)
             length = float(geom.length)
         else:
             # No geometry: the straight line between the ends, never shorter than it.

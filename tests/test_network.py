@@ -385,15 +385,22 @@ def test_graphml_file(tmp_path):
     for n, (x, y) in {1: (430000.0, 433000.0), 2: (430800.0, 433000.0)}.items():
         lon, lat = to_ll.transform(x, y)
         g.add_node(n, x=lon, y=lat, street_count=1)
-    g.add_edge(1, 2, osmid=5, highway="primary", maxspeed="40 mph", length=800.0, oneway=False)
+    a, b = (g.nodes[n]["x"] for n in (1, 2))
+    lat = g.nodes[1]["y"]
+    # 1 -> 2 carries a lon/lat geometry with a 300 m detour north at its middle.
+    mid_lon, mid_lat = to_ll.transform(430400.0, 433300.0)
+    bent = shapely.LineString([(a, lat), (mid_lon, mid_lat), (b, g.nodes[2]["y"])])
+    g.add_edge(1, 2, osmid=5, highway="primary", maxspeed="40 mph", length=1000.0, geometry=bent)
     g.add_edge(2, 1, osmid=5, highway="primary", maxspeed="40 mph", length=800.0, oneway=False)
     path = tmp_path / "g.graphml"
     ox.save_graphml(g, path)
     net = load_network(path, mode="drive", use_cache=False)
     assert net.report.nodes_kept == 2
-    assert net.graph.edges[1, 2, 0]["travel_time"] == pytest.approx(
+    assert net.graph.edges[2, 1, 0]["travel_time"] == pytest.approx(
         800.0 / (40 * MPH / 3.6), rel=1e-3
     )
+    # The geometry is reprojected and measured in metres: 2 x 500 m.
+    assert net.graph.edges[1, 2, 0]["length"] == pytest.approx(1000.0, abs=0.5)
 
 
 def test_demo_network():
