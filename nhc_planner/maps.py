@@ -43,6 +43,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
@@ -789,9 +790,7 @@ def plan_map(
     covered_after = areas["covered_after"].fillna(False).astype(bool)
     legend: list[tuple[str, list[tuple[str, str, str]]]] = []
     if colour_by == "catchment":
-        palette = {
-            sid: _CATCHMENT_COLOURS[i % len(_CATCHMENT_COLOURS)] for i, sid in enumerate(order)
-        }
+        palette = _catchment_palette(areas[covered_after], order)
         colours = areas["site_id"].astype(str).map(palette).where(covered_after)
         legend.append(
             (
@@ -870,6 +869,30 @@ def _centre_order(centres: pd.DataFrame) -> list[str]:
     return [str(s) for s in ranked["site_id"]]
 
 
+def _catchment_palette(covered: gpd.GeoDataFrame, order: Sequence[str]) -> dict[str, str]:
+    """A colour per centre such that neighbouring catchments differ where possible.
+
+    Greedy colouring in opening order over the graph of catchments that touch;
+    falls back to cycling the palette when every colour is taken by a neighbour.
+    """
+    catchments = covered[["site_id", "geometry"]].assign(site_id=covered["site_id"].astype(str))
+    catchments = catchments.dissolve(by="site_id")
+    ids = [str(s) for s in catchments.index]
+    geoms = catchments.geometry.buffer(1.0).to_numpy()
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    neighbours: dict[str, set[str]] = {sid: set() for sid in ids}
+    for i, j in zip(left, right, strict=True):
+        if i != j:
+            neighbours[ids[i]].add(ids[j])
+    palette: dict[str, str] = {}
+    for rank, sid in enumerate(order):
+        taken = {palette[n] for n in neighbours.get(sid, ()) if n in palette}
+        free = [c for c in _CATCHMENT_COLOURS if c not in taken]
+        palette[sid] = free[0] if free else _CATCHMENT_COLOURS[rank % len(_CATCHMENT_COLOURS)]
+    return palette
+
+
 def _coverage_colours(areas: pd.DataFrame) -> tuple[pd.Series, list[tuple[str, str, str]]]:
     before = (
         areas["covered_before"].fillna(False).astype(bool)
@@ -888,7 +911,7 @@ def _coverage_colours(areas: pd.DataFrame) -> tuple[pd.Series, list[tuple[str, s
     colours[new] = phase[new].map(
         lambda p: _tint(phase_colour(1 if _missing(p) else max(int(p), 1)))
     )
-    rows = [(_COVERED_BEFORE, "square", "Already within reach")]
+    rows = [(_COVERED_BEFORE, "square", "Already within reach")] if before.any() else []
     for p in sorted({1 if _missing(p) else max(int(p), 1) for p in phase[new]}):
         rows.append((_tint(phase_colour(p)), "square", f"Newly within reach, year {p}"))
     rows.append((_NOT_COVERED, "square", "Beyond the travel standard"))

@@ -673,7 +673,14 @@ def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
                 "straight-line estimates (distance ÷ speed × detour factor), not road routes."
             )
         else:
-            items.append("Travel times follow the road network (OpenStreetMap).")
+            network = facts["network"]
+            if network == "demo":
+                source = "the synthetic demo road network"
+            elif network:
+                source = f"the road network in {Path(str(network)).name} (OpenStreetMap)"
+            else:
+                source = "the road network"
+            items.append(f"Travel times follow {source}, from each area to each site.")
     items.append(
         "Healthy life expectancy (HLE) is published for local authorities, not small areas: "
         "each area's HLE is an estimate from its authority's figure and the national "
@@ -700,6 +707,8 @@ def _sources(plan: PlanLike) -> tuple[list[list[str]], list[str]]:
     meta = plan.region_meta
     vintages = [[_input_label(k), str(v)] for k, v in sorted(dict(meta.vintages).items())]
     attribution = list(meta.attribution)
+    if meta.synthetic:
+        return vintages, attribution
     joined = " ".join(attribution)
     if "Open Government Licence" not in joined and "OGL" not in joined:
         attribution.append(

@@ -321,3 +321,22 @@ def chromium_or_skip() -> str:
         pytest.fail(reason + "; under CI=true this is a failure")
     pytest.skip(reason)
     raise AssertionError("unreachable")
+
+
+def click_until_popup(marker, popup, *, attempts: int = 3) -> None:
+    """Click a Leaflet marker until its popup shows.
+
+    A click that lands while the map is still fitting its bounds (or before
+    a lazily loaded frame settles) is lost; retry a few times.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        marker.click()
+        try:
+            popup.wait_for(state="visible", timeout=5_000)
+        except PlaywrightTimeout:
+            continue
+        return
+    msg = f"no popup after {attempts} clicks on {marker}"
+    raise AssertionError(msg)

@@ -18,6 +18,7 @@ from tests.report_helpers import (
     CHROMIUM_ARGS,
     assert_offline,
     chromium_or_skip,
+    click_until_popup,
     in_page,
     tiny_plan,
     tiny_region,
@@ -222,9 +223,8 @@ def test_saved_map_renders_in_headless_chromium(tmp_path, offline):
             assert page.locator("path.leaflet-interactive").count() >= 12
             assert page.locator(".nhc-centre").count() == 3
             assert page.locator(".nhc-legend").count() == 1
-            page.locator(".nhc-centre", has_text="1").first.click()
-            popup = page.wait_for_selector(".leaflet-popup-content")
-            assert popup is not None
+            popup = page.locator(".leaflet-popup-content")
+            click_until_popup(page.locator(".nhc-centre", has_text="1").first, popup)
             assert "Tinyton General" in popup.inner_text()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"plan_map_{offline}.png"))
@@ -346,3 +346,11 @@ def test_formatters_never_fail(value):
 def test_formatters_dash_for_non_numbers(func):
     assert func(float("inf")) == "–"
     assert func("n/a") == "–"
+
+
+def test_catchment_colours_differ_between_neighbours():
+    plan = tiny_plan()
+    covered = plan.assignments[plan.assignments["covered_after"]]
+    palette = maps._catchment_palette(covered, ["S1", "S3", "S5"])
+    # S5's catchment (areas 2, 6) touches both S1's and S3's
+    assert len({palette["S1"], palette["S3"], palette["S5"]}) == 3
