@@ -168,7 +168,7 @@ def run_case(name: str, inst: Instance, backend: str, **kwargs: object) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="only the base case with HiGHS")
-    parser.add_argument("--backends", default="highs,scip")
+    parser.add_argument("--backends", default="highs")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     n_areas, n_sites = 1_500, 1_000
@@ -209,6 +209,14 @@ def main() -> None:
             res = run_case(name, inst, backend, **kwargs)
             print(res, flush=True)
             rows.append(res)
+    if not args.quick and "seeded" not in inst.source:
+        # a harder, denser instance (city-heavy) of the same size, base case only
+        hard = seeded_instance(n_areas, n_sites, args.seed)
+        res = run_case(
+            "5 years x 6 new centres [seeded dense instance]", hard, "highs", new_per_period=6
+        )
+        print(res, flush=True)
+        rows.append(res)
     lines = [
         "# Phased coverage benchmark (ICB scale)",
         "",
@@ -216,10 +224,15 @@ def main() -> None:
         f"({os.cpu_count()} cores visible), `threads=2`, time limit 120 s. The machine was "
         "shared with other developers' sessions while this ran, so times are pessimistic.",
         "",
-        f"Instance: {inst.source}; {n_areas:,} areas x {n_sites:,} candidate sites, seed {args.seed}, "
+        f"Instance (all rows unless marked): {inst.source}; {n_areas:,} areas x "
+        f"{n_sites:,} candidate sites, "
+        f"seed {args.seed}, "
         f"20-minute standard (sites within 20 min per area: median {np.median(cover20):.0f}, "
         f"max {cover20.max()}), weights = population x deprivation need factor, 5 periods "
         "discounted at 3.5%.",
+        "",
+        "The row marked [seeded dense instance] uses `seeded_instance` in this script (a "
+        "city-heavy synthetic region, 1.3 detour at 25 km/h, median 34 sites within 20 min).",
         "",
         "| case | backend | status | gap | seconds | final coverage | rows / candidates in model |",
         "|---|---|---|---|---|---|---|",
@@ -229,6 +242,14 @@ def main() -> None:
             f"| {r['case']} | {r['backend']} | {r['status']} | {r['gap']:.3%} | "
             f"{r['seconds']:.1f} | {r['final_share']:.1%} | {r['rows']} / {r['cands']} |"
         )
+    lines += [
+        "",
+        "Backend choice: HiGHS (default). On this instance SCIP through pywraplp crashed the "
+        "process (segmentation fault inside OR-Tools/SCIP, OR-Tools 9.15) in an earlier run of "
+        "this script, and the plain 5-period MIP without the staged solve reached only a 148% "
+        "gap with SCIP and no solution with HiGHS in 120 s on the seeded instance; the staged "
+        "solve (per-period bounds, pooled phased MIP, LP bound) is what makes the target.",
+    ]
     lines += ["", "Solver messages and stages (per-period bounds, pooled solves, LP bound):", ""]
     for r in rows:
         lines.append(f"- {r['case']} / {r['backend']}: {r['message']} {r['stages']}")

@@ -960,8 +960,10 @@ def phased_coverage(
         ``group_coverage`` (DataFrame ``group, total_weight, share_0..share_T``
         or None), ``floors`` (DataFrame ``name, period, required, achieved``),
         ``load`` and ``capacity`` per site (weekly appointments, with
-        demand), ``capex_by_period``, ``opened_by_period``, ``preprocessing``
-        (sizes before/after), ``message``, ``backend`` and, for
+        demand), ``capex_site``, ``capex_by_period``, ``opened_by_period``,
+        ``sizes`` (the size options), ``period_weights``, ``preprocessing``
+        (model size after preprocessing), ``stages`` (per-period bounds,
+        pooled and LP solves), ``message``, ``backend`` and, for
         ``"maxmin"``, ``min_group_share``. An infeasible policy returns status
         ``"infeasible"`` with ``extras["explanation"]``.
 
