@@ -559,7 +559,11 @@ def make_world(*, seed: int, n_areas: int, n_las: int) -> DemoWorld:
     cells = _tessellate(outline, pts)
     member, _ = _place_of(pts, places)
 
-    pop = np.clip(np.round(rng.lognormal(np.log(_MEAN_POP), 0.22, n_areas)), 1_050, 2_950)
+    pop = np.round(rng.lognormal(np.log(_MEAN_POP), 0.22, n_areas))
+    redraw = (pop < 1_050) | (pop > 2_950)
+    while redraw.any():  # truncated log-normal: no pile-up at the limits
+        pop[redraw] = np.round(rng.lognormal(np.log(_MEAN_POP), 0.22, int(redraw.sum())))
+        redraw = (pop < 1_050) | (pop > 2_950)
     pop = pop.astype(np.int64)
     dep = _deprivation(pts, places, member, rng)
     score, rank, decile = _imd_from_latent(dep)
