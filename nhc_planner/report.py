@@ -229,7 +229,12 @@ class _Table:
 def _table(frame: pd.DataFrame | None, caption: str, note: str = "") -> _Table | None:
     if frame is None or len(frame) == 0:
         return None
-    df = frame.drop(columns=[c for c in frame.columns if c == "geometry"])
+    # Shares carry the message; counts of covered residents would repeat them.
+    repeated = {"geometry", "covered_before", "covered_after"}
+    if {"share_before", "share_after"} - set(frame.columns):
+        repeated -= {"covered_before", "covered_after"}
+    empty = [c for c in frame.columns if frame[c].isna().all()]
+    df = frame.drop(columns=[c for c in frame.columns if c in repeated or c in empty])
     numeric = [pd.api.types.is_numeric_dtype(df[c]) and c not in ("la_code",) for c in df.columns]
     rows = [
         [_format_cell(str(c), v) for c, v in zip(df.columns, row, strict=True)]
