@@ -45,7 +45,6 @@ import scipy.sparse as sp
 import shapely
 from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components
-from shapely.ops import transform as transform_geometry
 
 from nhc_planner._errors import CrsError, DataFileError, NetworkError, OfflineError
 from nhc_planner._graph_build import Way, allows, drive_speed_kmh, ways_to_graph
@@ -488,9 +487,7 @@ def download_network(
     _check_mode(mode)
     import osmnx as ox
 
-    shape = transform_geometry(
-        Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform, polygon
-    )
+    shape = _reproject(polygon, Transformer.from_crs(crs, "EPSG:4326", always_xy=True))
     try:
         raw = ox.graph_from_polygon(shape, network_type="all", retain_all=True)
     except Exception as exc:
@@ -599,6 +596,16 @@ _DECIDING_TAGS = (
 )
 
 
+def _reproject(geom: Any, transformer: Transformer) -> Any:
+    """Return ``geom`` with its coordinates transformed (pyproj, x/y order)."""
+
+    def move(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, move)
+
+
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -643,17 +650,17 @@ def _graph_from_osmnx(
         msg = f"{what}: graph CRS {crs_text!r} is not understood"
         raise CrsError(msg) from exc
     if crs.is_geographic or crs.to_epsg() != 27700:
-        transform = Transformer.from_crs(crs, BNG, always_xy=True).transform
+        transformer: Transformer | None = Transformer.from_crs(crs, BNG, always_xy=True)
     else:
-        transform = None
+        transformer = None
     if raw.number_of_nodes() and any("x" not in d or "y" not in d for _, d in raw.nodes(data=True)):
         msg = f"{what}: every node needs 'x' and 'y' coordinates"
         raise NetworkError(msg)
     ids = list(raw.nodes)
     x = np.array([raw.nodes[n]["x"] for n in ids], dtype=float)
     y = np.array([raw.nodes[n]["y"] for n in ids], dtype=float)
-    if transform is not None and len(ids):
-        x, y = transform(x, y)
+    if transformer is not None and len(ids):
+        x, y = transformer.transform(x, y)
     pos = {n: (float(a), float(b)) for n, a, b in zip(ids, x, y, strict=True)}
     speed_of = speeds.speed_of(mode)
     graph = nx.MultiDiGraph(crs=BNG)
@@ -679,8 +686,8 @@ def _graph_from_osmnx(
             continue
         geom = data.get("geometry")
         if geom is not None:
-            if transform is not None:
-                geom = transform_geometry(transform, geom)
+            if transformer is not None:
+                geom = _reproject(geom, transformer)
             length = float(geom.length)
         else:
             # No geometry: the straight line between the ends, never shorter than it.
