@@ -139,7 +139,7 @@ def _run_plan(region: Region, scenario: Scenario, out: Path, *, quiet: bool, rep
 
     out.mkdir(parents=True, exist_ok=True)
     log = _file_logger(out / "run.log")
-    bar = _ProgressBar(enabled=not quiet, log=log)
+    bar = _ProgressBar(enabled=not quiet and sys.stderr.isatty(), log=log)
     try:
         log.info(
             "region %s (%d areas, %d sites)", region.name, len(region.areas), len(region.sites)

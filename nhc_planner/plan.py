@@ -222,7 +222,7 @@ class Plan:
             f"({before / max(total, 1):.0%} -> {after / max(total, 1):.0%})"
         )
         lines.append(
-            "  Most-deprived population within it: "
+            "  Residents of the most deprived 20% of areas (IMD deciles 1-2) within it: "
             f"{self.kpi('imd12_share_covered', 'before'):.0%} -> "
             f"{self.kpi('imd12_share_covered'):.0%}"
         )
