@@ -161,13 +161,30 @@ _DEFAULT_TILE_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 
 
 class PlanLike(Protocol):
-    """What the maps and the report read from a plan (see ``docs/architecture.md``)."""
+    """What the maps and the report read from a plan (see ``docs/architecture.md``).
 
-    region_meta: RegionMeta
-    centres: gpd.GeoDataFrame
-    assignments: gpd.GeoDataFrame
-    kpis: pd.DataFrame
-    solver: dict[str, Any]
+    Read-only, so a frozen :class:`nhc_planner.plan.Plan` satisfies it.
+    """
+
+    @property
+    def region_meta(self) -> RegionMeta:
+        """The region's metadata (name, attribution, synthetic flag)."""
+
+    @property
+    def centres(self) -> gpd.GeoDataFrame:
+        """Open centres (points, EPSG:27700)."""
+
+    @property
+    def assignments(self) -> gpd.GeoDataFrame:
+        """Areas with their nearest centre (polygons, EPSG:27700)."""
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """``metric, before, after, unit``."""
+
+    @property
+    def solver(self) -> dict[str, Any]:
+        """The solver's status, bound and gap."""
 
 
 # --------------------------------------------------------------------------- formatting
