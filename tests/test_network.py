@@ -440,3 +440,24 @@ def test_central_leeds_gpkg_is_noded():
     assert drive.report.ways_read > 11_000
     assert drive.report.nodes_kept > 5_000
     assert drive.report.nodes_kept > 0.9 * drive.report.nodes_before
+
+
+def test_download_network_offline_is_an_offline_error(monkeypatch):
+    import osmnx as ox
+
+    from nhc_planner._errors import OfflineError
+    from nhc_planner.network import download_network
+
+    seen = {}
+
+    def no_internet(polygon, **kwargs):
+        seen["bounds"] = polygon.bounds
+        raise ConnectionError("no route to overpass-api.de")
+
+    monkeypatch.setattr(ox, "graph_from_polygon", no_internet)
+    with pytest.raises(OfflineError, match="could not download"):
+        download_network(shapely.box(430000, 433000, 431000, 434000), mode="walk")
+    # The polygon was reprojected from British National Grid to lon/lat first.
+    minx, miny, maxx, maxy = seen["bounds"]
+    assert -1.6 < minx < maxx < -1.5
+    assert 53.7 < miny < maxy < 53.9
