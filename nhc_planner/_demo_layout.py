@@ -92,14 +92,14 @@ class DemoWorld:
         The settlements, city first.
     areas
         One row per small area: ``area_code, area_name, la_code, la_name,
-        ward_code, ward_name, place, place_kind, population, age6_0..age6_5,
-        imd_score, imd_rank, imd_decile, pwc_x, pwc_y, geometry``.
+        ward_code, ward_name, place, place_kind, near_place, population,
+        age6_0..age6_5, imd_score, imd_rank, imd_decile, pwc_x, pwc_y,
+        geometry``; ``place`` is "" in the countryside.
     las
         One row per authority: ``la_code, la_name, anchor, coastal,
-        sicbl_code, sicbl_code_nhs, sicbl_name`` plus HLE by period and sex
-        in ``hle`` (a long frame).
+        sicbl_code, sicbl_code_nhs, sicbl_name, hle_male`` (latest period).
     hle
-        ``la_code, period, sex, value`` for three periods.
+        Published-style HLE: ``la_code, period, sex, value`` for three periods.
     """
 
     outline: shapely.Polygon

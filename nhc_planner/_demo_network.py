@@ -36,7 +36,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 
-__all__ = ["RoadParams", "build_road_network"]
+__all__ = ["RoadParams", "build_road_network", "fill_multidigraph"]
 
 _HUB_RADIUS = 4_500.0  # metres between town centres
 _URBAN_DENSITY = 1_500.0  # people per km2 above which a road is "in town"
@@ -300,17 +300,23 @@ def _motorway(
 
 
 def _strongly_connect(n: int, u: np.ndarray, v: np.ndarray, oneway: np.ndarray) -> np.ndarray:
-    """Turn one-way edges back into two-way ones until the graph is strongly connected."""
+    """Turn one-way edges back into two-way ones until the graph is strongly connected.
+
+    Edges ``u[i] -> v[i]`` over nodes ``0..n-1`` are two-way unless ``oneway[i]``.
+    A one-way edge between two strongly connected components is what keeps
+    them apart, so those become two-way; repeat until one component remains
+    (the two-way graph is connected, so this ends).
+    """
     oneway = oneway.copy()
-    for _ in range(50):
+    while True:
         src = np.concatenate([u, v[~oneway]])
         dst = np.concatenate([v, u[~oneway]])
         g = coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
         n_comp, label = connected_components(g, directed=True, connection="strong")
-        if n_comp == 1:
-            break
-        oneway &= label[u] == label[v]
-    return oneway
+        crossing = oneway & (label[u] != label[v])
+        if n_comp == 1 or not crossing.any():
+            return oneway
+        oneway &= ~crossing
 
 
 def build_road_network(
@@ -392,8 +398,7 @@ def build_road_network(
     link_u = np.array([n + j for j, _ in junctions], dtype=np.int64)
     link_v = np.array([k for _, k in junctions], dtype=np.int64)
     all_xy = np.vstack([xy, mxy]) if m else xy
-    n_all = len(all_xy)
-    oneway = _strongly_connect(n_all, u, v, oneway) if oneway.any() else oneway
+    oneway = _strongly_connect(n, u, v, oneway) if oneway.any() else oneway
 
     rx = np.round(all_xy, 2)
 
