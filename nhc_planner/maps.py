@@ -427,7 +427,10 @@ def _swatch(colour: str, shape: str = "square") -> str:
 
 
 def _legend_html(sections: Sequence[tuple[str, Sequence[tuple[str, str, str]]]]) -> str:
-    parts = [f'<div style="{_BOX}">']
+    parts = [
+        f'<details open style="{_BOX}"><summary style="cursor:pointer;font-weight:600;'
+        f'color:{NHS_BLUE};margin-bottom:4px">Legend</summary>'
+    ]
     for title, rows in sections:
         if not rows:
             continue
@@ -443,7 +446,7 @@ def _legend_html(sections: Sequence[tuple[str, Sequence[tuple[str, str, str]]]])
                 f'<div style="display:flex;align-items:center">{swatch}'
                 f"<span>{html.escape(label)}</span></div>"
             )
-    parts.append("</div>")
+    parts.append("</details>")
     return "".join(parts)
 
 
