@@ -322,6 +322,8 @@ def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Pa
     folder = _cache_root() / name
     if _matches(folder, wanted):
         return folder
+    if folder.exists():  # only ever made by the rename below: a damaged copy
+        shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
     try:
@@ -330,13 +332,13 @@ def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Pa
         generate_demo_files(
             tmp, seed=seed, n_areas=n_areas, n_las=n_las, n_sites=n_sites, network=False
         )
-        if folder.exists():  # another process finished first
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.replace(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        try:
+            tmp.rename(folder)
+        except OSError:
+            if not _matches(folder, wanted):  # not a concurrent run finishing first
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already when the rename worked
     return folder
 
 

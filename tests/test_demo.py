@@ -349,3 +349,13 @@ def test_cached_network_equals_the_generated_one(small: Path, tmp_path: Path, mo
         tmp_path / "ref", seed=3, n_areas=SMALL["n_areas"], n_las=SMALL["n_las"]
     )
     assert path.read_bytes() == (reference.parent / _demo_files.NETWORK_FILE).read_bytes()
+
+
+def test_a_damaged_cache_folder_is_rebuilt(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("NHC_CACHE_DIR", str(tmp_path))
+    first = demo.demo_region(seed=7, n_areas=40, n_las=2)
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    (folder / "demo.json").unlink()
+    again = demo.demo_region(seed=7, n_areas=40, n_las=2)
+    assert (folder / "demo.json").is_file()
+    assert again.areas["area_code"].tolist() == first.areas["area_code"].tolist()
