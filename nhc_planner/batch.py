@@ -463,6 +463,7 @@ def run_batch(
     scheduler: str | None = None,
     retries: int = 1,
     force: bool = False,
+    connect_timeout_s: float = 10.0,
     progress: Callable[[str, str], None] | None = None,
 ) -> BatchResult:
     """Plan every region of a batch on Dask and write the index report.
@@ -483,6 +484,8 @@ def run_batch(
         Times a failed region is tried again (default 1).
     force
         Plan every region even if its inputs have not changed.
+    connect_timeout_s
+        How long to try to reach ``scheduler`` before giving up.
     progress
         ``progress(region_name, status)`` called as regions finish
         (``"ok"``, ``"failed"``, ``"skipped"``) or are retried (``"retrying"``).
@@ -512,7 +515,7 @@ def run_batch(
         cluster = None
         if scheduler:
             try:
-                client = Client(scheduler, timeout="10s")
+                client = Client(scheduler, timeout=f"{connect_timeout_s}s")
             except OSError as exc:
                 msg = f"cannot reach the Dask scheduler at {scheduler!r} ({exc})"
                 raise NhcRuntimeError(msg) from exc

@@ -163,7 +163,7 @@ def test_unreachable_scheduler(tmp_path):
     grid_region(3).save(tmp_path / "r")
     path = _write(tmp_path, '[[region]]\nname = "r"\nfolder = "r"\n')
     with pytest.raises(NhcRuntimeError, match="cannot reach the Dask scheduler"):
-        run_batch(path, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+        run_batch(path, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9", connect_timeout_s=1.0)
 
 
 def test_example_regions_file_is_valid():
