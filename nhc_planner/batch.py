@@ -651,7 +651,7 @@ def _pct(v: Any) -> str:
 
 
 def _pp(v: Any) -> str:
-    return "" if pd.isna(v) else f"{100 * float(v):+.0f} pp"
+    return "" if pd.isna(v) else f"{100 * float(v):+.0f}&nbsp;pp"
 
 
 def _index_html(table: pd.DataFrame) -> str:

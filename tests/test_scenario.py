@@ -33,8 +33,11 @@ def test_defaults_are_documented_values():
     assert s.solver.threads == 1
 
 
-def test_frozen():
+def test_frozen_and_hashable():
     s = Scenario()
+    # hashable, so apps can key caches on a scenario or one of its parts
+    assert hash(s) == hash(Scenario())
+    assert hash(s.travel) != hash(s.travel.replace(standard_min=20.0))
     with pytest.raises(AttributeError):
         s.name = "x"  # type: ignore[misc]
     with pytest.raises(AttributeError):
