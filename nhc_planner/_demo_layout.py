@@ -169,13 +169,12 @@ def _names(rng: np.random.Generator, n: int) -> list[str]:
 
 def _inside_sample(poly: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` uniform points inside ``poly``."""
-    target = poly
-    minx, miny, maxx, maxy = shapely.bounds(target)
+    minx, miny, maxx, maxy = shapely.bounds(poly)
     pts: list[np.ndarray] = []
     got = 0
     while got < n:
         cand = rng.uniform((minx, miny), (maxx, maxy), size=(max(4 * (n - got), 16), 2))
-        cand = cand[shapely.contains_xy(target, cand[:, 0], cand[:, 1])]
+        cand = cand[shapely.contains_xy(poly, cand[:, 0], cand[:, 1])]
         pts.append(cand)
         got += len(cand)
     return np.vstack(pts)[:n]
@@ -227,7 +226,7 @@ def _places(outline: shapely.Polygon, scale: float, rng: np.random.Generator) ->
 
     city_shares = rng.dirichlet(np.full(n_city, 4.0)) * 0.40
     coast_shares = rng.dirichlet(np.full(n_coast, 4.0)) * 0.09
-    market_shares = rng.dirichlet(np.full(n_market, 6.0)) * 0.19 * min(1.0, n_market / 3)
+    market_shares = rng.dirichlet(np.full(n_market, 6.0)) * 0.19
     village_shares = rng.dirichlet(np.full(n_village, 3.0)) * 0.10
 
     def sigma(share: float, base: float) -> float:

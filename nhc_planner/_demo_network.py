@@ -89,6 +89,7 @@ def _junctions_from_areas(
     density = pop / np.maximum(area_km2, 1e-6)
     xs: list[np.ndarray] = []
     dens: list[np.ndarray] = []
+    spacings: list[np.ndarray] = []
     for g, c, d in zip(geoms, counts, density, strict=True):
         minx, miny, maxx, maxy = g.bounds
         spacing = float(np.sqrt(g.area / c))
@@ -103,13 +104,12 @@ def _junctions_from_areas(
             pts = np.array([shapely.get_coordinates(shapely.point_on_surface(g))[0]])
         xs.append(pts)
         dens.append(np.full(len(pts), d))
+        spacings.append(np.full(len(pts), spacing))
     xy = np.vstack(xs)
     dn = np.concatenate(dens)
-    # drop near-duplicates where two areas' grids meet
-    tree = cKDTree(xy)
-    dist, nb = tree.query(xy, k=2)
-    spacing_local = 1_000.0 / np.sqrt(np.maximum(dn / 1_000.0 * 8.0, 0.05))
-    close = (dist[:, 1] < np.minimum(35.0, 0.25 * spacing_local)) & (nb[:, 1] < np.arange(len(xy)))
+    # drop near-duplicates where two areas' grids meet (keep the first of a pair)
+    dist, nb = cKDTree(xy).query(xy, k=2)
+    close = (dist[:, 1] < 0.3 * np.concatenate(spacings)) & (nb[:, 1] < np.arange(len(xy)))
     return xy[~close], dn[~close]
 
 
