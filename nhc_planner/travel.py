@@ -659,8 +659,9 @@ class Isochrones:
     mode
         Travel mode.
     areas
-        ``area_code, minutes, band`` for areas within the largest band
-        (``band`` = the smallest band the area falls in), nearest first.
+        ``area_code, minutes, method, band`` for areas within the largest
+        band (``band`` = the smallest band the area falls in; ``method`` as in
+        :attr:`TravelTimes.long`), nearest first.
     polygons
         GeoDataFrame (EPSG:27700) ``band, geometry``: the network edges whose
         both ends reach the site within the band, buffered by ``buffer_m``
@@ -752,10 +753,10 @@ def isochrone(
     polygons = gpd.GeoDataFrame(polys, geometry="geometry", crs=BNG)
     if areas is not None:
         tt = travel_times(areas, one, net, mode=mode, cutoff_min=bands[-1], **travel_kwargs)
-        table = tt.long[["area_code", "minutes"]].copy()
+        table = tt.long[["area_code", "minutes", "method"]].copy()
         edges = np.array([0.0, *bands])
         table["band"] = np.asarray(bands)[np.searchsorted(edges[1:], table["minutes"], side="left")]
         table = table.sort_values(["minutes", "area_code"]).reset_index(drop=True)
     else:
-        table = pd.DataFrame({"area_code": [], "minutes": [], "band": []})
+        table = pd.DataFrame({"area_code": [], "minutes": [], "method": [], "band": []})
     return Isochrones(site_id=site_id, mode=mode, areas=table, polygons=polygons)

@@ -303,6 +303,7 @@ def test_isochrone_bands_and_polygons():
     # 800 m per 10 minutes on foot
     assert iso.areas["area_code"].tolist() == ["A0", "A1", "A2", "A3"]
     assert iso.areas["band"].tolist() == [10.0, 10.0, 20.0, 30.0]
+    assert set(iso.areas["method"]) == {"network"}
     polys = iso.polygons.set_index("band")
     assert polys.crs.to_epsg() == 27700
     assert polys.loc[10.0, "geometry"].contains(shapely.Point(700, 0))
@@ -470,6 +471,26 @@ def test_rutland_network_matches_networkx(rutland):
                 assert got == pytest.approx(expected, abs=1e-6)
             else:
                 assert np.isinf(got)
+
+
+@pytest.mark.slow
+def test_rutland_isochrone(rutland):
+    areas, sites, nets = rutland
+    net = nets["drive"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SnapWarning)
+        tt = travel_times(areas, sites, net, mode="drive")
+    covered = tt.snaps[(tt.snaps["kind"] == "site") & ~tt.snaps["far"]]
+    site = covered["id"].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SnapWarning)
+        iso = isochrone(site, sites, net, areas=areas, mode="drive")
+    bands = iso.polygons.set_index("band")["geometry"]
+    assert list(bands.index) == [30.0, 20.0, 15.0, 10.0]
+    assert bands[30.0].area > bands[10.0].area > 0
+    within = iso.areas.set_index("area_code")["minutes"]
+    expected = tt.matrix(list(within.index), [site])[:, 0]
+    np.testing.assert_allclose(within.to_numpy(), expected)
 
 
 @pytest.mark.slow
