@@ -7,12 +7,25 @@ cached calls; the computation lives in :mod:`nhc_planner`.
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
+from PIL import Image
 
 from app_pages import common
 
+
+def _favicon() -> Image.Image:
+    """A white cross on NHS blue, drawn here so that no icon is fetched from the internet."""
+    icon = np.empty((32, 32, 3), dtype=np.uint8)
+    icon[:] = (0, 94, 184)
+    icon[6:26, 13:19] = 255
+    icon[13:19, 6:26] = 255
+    return Image.fromarray(icon)
+
+
 st.set_page_config(
     page_title="NHC planner",
+    page_icon=_favicon(),
     layout="wide",
     initial_sidebar_state="expanded",
 )

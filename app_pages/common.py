@@ -180,6 +180,18 @@ def cached_map(kind: str, parts: tuple[Any, ...], build: Any) -> folium.Map:
     return m
 
 
+def need_map(colour_by: str) -> folium.Map:
+    """The current region's need map coloured by ``colour_by`` (cached per weights and tiles)."""
+    region = current_region()
+    s = current_scenario()
+    tile_url = tiles()
+    return cached_map(
+        "need",
+        (colour_by, repr(s.need), tile_url),
+        lambda: maps.need_map(region, colour_by=colour_by, tiles=tile_url, need_weights=s.need),
+    )
+
+
 def sidebar() -> None:
     """The sidebar: the region and scenario in use, and the basemap switch."""
     with st.sidebar:

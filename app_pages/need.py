@@ -43,14 +43,8 @@ def main() -> None:
         key="need_colour_by",
     )
     st.caption(HELP[colour_by])
-    tiles = common.tiles()
     try:
-        m = common.cached_map(
-            "need",
-            (colour_by, repr(s.need), tiles),
-            lambda: maps.need_map(region, colour_by=colour_by, tiles=tiles, need_weights=s.need),
-        )
-        common.show_map(m, key="need_map")
+        common.show_map(common.need_map(colour_by), key="need_map")
     except Exception as exc:  # shown in words, never a traceback
         st.error(ui.friendly_error(exc), icon=":material/error:")
     a = region.areas

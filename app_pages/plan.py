@@ -39,6 +39,12 @@ def main() -> None:
         f"{s.travel.standard_min:g} minutes' {s.travel.mode} "
         f"(now {maps.format_percent(p.kpi('share_covered', 'before'))})."
     )
+    estimated = int(p.provenance.get("areas_straight_line", 0) or 0)
+    if estimated:
+        st.caption(
+            f"Travel times of {estimated:,} of {len(p.assignments):,} areas are straight-line "
+            "estimates (no road network close enough)."
+        )
     colour_by = st.radio(
         "Colour the areas by",
         list(COLOUR_BY),

@@ -1,0 +1,174 @@
+"""The app in a real browser: ``streamlit run app.py`` driven by Playwright in Debian's Chromium.
+
+Checks what AppTest cannot: the st_folium map component renders Leaflet from
+the app's own static folder (no internet), with area polygons and numbered
+centre markers, and a click on a centre opens its explanation. Screenshots go
+to ``test-artifacts/``. Skipped when ``/usr/bin/chromium`` is absent, except
+under CI (``CI=true``), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
+
+pytestmark = pytest.mark.browser
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited early with code {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"streamlit did not listen on port {port} within {seconds:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found (apt-get install chromium)"
+        if _in_ci():
+            pytest.fail(f"{reason}; under CI=true the browser test must run")
+        pytest.skip(reason)
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / "app_server.log").open("wb")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        _wait_for_port(port, proc, 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+def _click_until_visible(target: Any, shown: Any, *, attempts: int = 4) -> None:
+    """Click a Leaflet marker until ``shown`` is visible.
+
+    The first click into the map's frame can be swallowed (focus, or the map
+    still settling after fitting its bounds), so retry a few times.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        target.click()
+        try:
+            shown.wait_for(state="visible", timeout=3_000)
+        except PlaywrightTimeout:
+            continue
+        return
+    pytest.fail(f"nothing shown after {attempts} clicks on {target}")
+
+
+def test_maps_render_offline_and_explain_centres(server: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    outside: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(LOCAL) else outside.append(r.url),
+            )
+            page.set_default_timeout(60_000)
+
+            # 1. The first screen: the demo region with its need map.
+            page.goto(server, wait_until="domcontentloaded")
+            expect(page.get_by_text("In use: Demoshire")).to_be_visible(timeout=90_000)
+            need = page.frame_locator(MAP_FRAME).first
+            expect(need.locator(".leaflet-container")).to_be_visible()
+            expect(need.locator("path.leaflet-interactive").nth(100)).to_be_attached()
+            page.wait_for_timeout(1000)  # let tiles-free panes settle for the picture
+            page.screenshot(path=str(ARTIFACTS / "app_first_screen.png"))
+
+            # 2. The plan: numbered centres over area polygons.
+            page.get_by_role("link", name="4. Get the plan").click()
+            expect(page.get_by_text("Why each centre was chosen")).to_be_visible(timeout=120_000)
+            frame = page.frame_locator(MAP_FRAME).first
+            expect(frame.locator(".leaflet-container")).to_be_visible()
+            areas = frame.locator("path.leaflet-interactive")
+            expect(areas.nth(100)).to_be_attached()
+            centres = frame.locator(".nhc-centre")
+            expect(centres.first).to_be_visible()
+            assert centres.count() >= 2
+
+            # 3. Click centre no. 1 and read why it was chosen.
+            first = centres.filter(has_text=re.compile(r"^\s*1\s*$")).first
+            popup = frame.locator(".leaflet-popup-content")
+            _click_until_visible(first, popup)
+            text = popup.inner_text()
+            assert "Opens in year 1" in text
+            assert "within 15 minutes' drive" in text
+            assert "Population newly within reach" in text
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "app_plan_popup.png"))
+        finally:
+            browser.close()
+    assert not outside, f"requests left the machine: {outside[:5]}"
