@@ -46,7 +46,13 @@ import shapely
 from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components
 
-from nhc_planner._errors import CrsError, DataFileError, NetworkError, OfflineError
+from nhc_planner._errors import (
+    CrsError,
+    DataFileError,
+    NetworkError,
+    OfflineError,
+    ValueRangeError,
+)
 from nhc_planner._graph_build import Way, allows, drive_speed_kmh, ways_to_graph
 from nhc_planner.schema import BNG
 
@@ -108,8 +114,7 @@ class Speeds:
         Multiplier on tagged ``maxspeed`` (1.0 uses the limit as is; the OSRM
         car profile uses 0.8 to allow for traffic).
     walk
-        Walking speed: 4.8 km/h (3 mph), the common planning value (e.g. the
-        osmnx and OpenTripPlanner walking defaults are close to it).
+        Walking speed: 4.8 km/h (3 mph), the common planning value.
     cycle
         Cycling speed: 15 km/h (an assumption: between the 12 km/h default of
         Conveyal R5 / r5py and typical urban commuter speeds).
@@ -132,7 +137,7 @@ class Speeds:
         values = [*merged.values(), self.drive_fallback, self.walk, self.cycle]
         if not all(np.isfinite(values)) or min(values) <= 0 or self.maxspeed_factor <= 0:
             msg = f"speeds must be positive finite km/h; got {self.as_dict()}"
-            raise NetworkError(msg)
+            raise ValueRangeError(msg)
 
     def as_dict(self) -> dict[str, Any]:
         """Return a plain dict (used in the cache key and reports)."""

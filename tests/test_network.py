@@ -9,7 +9,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from nhc_planner._errors import CrsError, DataFileError, NetworkError
+from nhc_planner._errors import CrsError, DataFileError, NetworkError, ValueRangeError
 from nhc_planner._graph_build import Way, allows, direction, parse_maxspeed_kmh, ways_to_graph
 from nhc_planner.network import (
     DEFAULT_DRIVE_SPEEDS_KMH,
@@ -111,7 +111,7 @@ def test_speeds_override_and_validation():
     s = Speeds(drive={"residential": 20})
     assert s.drive["residential"] == 20.0
     assert s.drive["primary"] == DEFAULT_DRIVE_SPEEDS_KMH["primary"]
-    with pytest.raises(NetworkError, match="positive"):
+    with pytest.raises(ValueRangeError, match="positive"):
         Speeds(walk=0.0)
 
 
