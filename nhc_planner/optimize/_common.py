@@ -568,7 +568,7 @@ class MipModel:
             )
         elif self.backend == "highs":
             solver.SetSolverSpecificParametersAsString(
-                f"random_seed={self.opts.seed}\noutput_flag=false\nlog_to_console=false\n"
+                f"random_seed={self.opts.seed}\nmip_rel_gap=0\noutput_flag=false\nlog_to_console=false\n"
             )
         params = pywraplp.MPSolverParameters()
         params.SetDoubleParam(params.RELATIVE_MIP_GAP, 0.0)
@@ -582,18 +582,23 @@ class MipModel:
             status = "feasible"
         elif code == pywraplp.Solver.INFEASIBLE:
             status = "infeasible"
-        elif code == pywraplp.Solver.NOT_SOLVED or seconds >= 0.95 * self.opts.time_limit_s:
-            # HiGHS reports a time limit as ABNORMAL/UNKNOWN through pywraplp, without a
-            # trustworthy incumbent, so a stopped solve is reported as having none.
-            status = "time_limit_no_solution"
+        elif seconds >= 0.95 * self.opts.time_limit_s or code == pywraplp.Solver.NOT_SOLVED:
+            # HiGHS reports a time limit as ABNORMAL/UNKNOWN through pywraplp; keep its
+            # incumbent only if it verifiably satisfies every constraint.
+            usable = has_vars and code != pywraplp.Solver.NOT_SOLVED
+            usable = usable and bool(solver.VerifySolution(1e-6, False))
+            status = "feasible" if usable else "time_limit_no_solution"
         else:
             msg = f"{self.backend} stopped abnormally (result code {code}) after {seconds:.1f} s"
             raise SolverError(msg)
         if status in ("optimal", "feasible"):
             objective = float(solver.Objective().Value())
             bound = float(solver.Objective().BestBound()) if has_vars else objective
-            if status == "optimal":
-                bound = objective if not np.isfinite(bound) else bound
+            if status == "optimal" or not np.isfinite(bound):
+                # optimal: proven with gap tolerance 0; otherwise the bound is unknown
+                bound = objective if status == "optimal" else float("nan")
+            elif (bound < objective) if self.maximize else (bound > objective):
+                bound = float("nan")  # not a valid bound on the incumbent
         else:
             objective, bound = float("nan"), float("nan")
         message = f"{self.backend}: {status} in {seconds:.2f} s"
