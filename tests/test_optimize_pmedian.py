@@ -1,0 +1,168 @@
+"""Tests for nhc_planner.optimize.p_median."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import shortest_path
+
+from nhc_planner._errors import ValueRangeError
+from nhc_planner.optimize import p_median
+
+ORLIB = Path(__file__).parent / "data_orlib"
+
+
+def read_orlib_pmed(path: Path) -> tuple[np.ndarray, int]:
+    """OR-Library pmed file -> (all-pairs shortest path matrix, p); last duplicate edge wins."""
+    tokens = path.read_text().split()
+    n, n_edges, p = (int(t) for t in tokens[:3])
+    edges = np.array(tokens[3 : 3 + 3 * n_edges], dtype=np.int64).reshape(n_edges, 3)
+    graph = np.zeros((n, n))
+    for i, j, c in edges:
+        graph[i - 1, j - 1] = graph[j - 1, i - 1] = c
+    return shortest_path(graph, directed=False), p
+
+
+def brute_force(cost, weights, p, fixed=(), excluded=()):
+    allowed = [j for j in range(cost.shape[1]) if j not in excluded]
+    best = np.inf
+    active = weights > 0
+    for subset in itertools.combinations(allowed, p):
+        if not set(fixed) <= set(subset):
+            continue
+        d = cost[:, list(subset)].min(axis=1)
+        if np.all(np.isfinite(d[active])):
+            best = min(best, float(np.sum(weights[active] * d[active])))
+    return best
+
+
+@st.composite
+def instances(draw):
+    n = draw(st.integers(1, 7))
+    m = draw(st.integers(1, 6))
+    cost = np.array(
+        draw(st.lists(st.integers(0, 30), min_size=n * m, max_size=n * m)), dtype=float
+    ).reshape(n, m)
+    holes = np.array(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))).reshape(n, m)
+    if draw(st.booleans()):
+        cost[holes] = np.inf
+    weights = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), dtype=float)
+    roles = draw(
+        st.lists(st.sampled_from(["free", "free", "fixed", "excluded"]), min_size=m, max_size=m)
+    )
+    if all(r == "excluded" for r in roles):
+        roles[0] = "free"
+    fixed = [j for j, r in enumerate(roles) if r == "fixed"]
+    excluded = [j for j, r in enumerate(roles) if r == "excluded"]
+    allowed = m - len(excluded)
+    p = draw(st.integers(max(1, len(fixed)), allowed))
+    return cost, weights, p, fixed, excluded
+
+
+def test_pmed1_known_optimum():
+    cost, p = read_orlib_pmed(ORLIB / "pmed1.txt")
+    sol = p_median(cost, np.ones(cost.shape[0]), p)
+    assert sol.status == "optimal"
+    assert sol.objective == 5819
+    assert sol.gap == 0.0
+    assert sol.open.size == p
+
+
+def test_pmed1_through_the_radius_mip():
+    cost, p = read_orlib_pmed(ORLIB / "pmed1.txt")
+    sol = p_median(cost, np.ones(cost.shape[0]), p, lagrangian_iterations=0)
+    assert sol.status == "optimal"
+    assert sol.objective == 5819
+
+
+def test_hand_example():
+    # sites at 0 and 2 serve points 0,1 and 2,3: 0 + 4 + 0 + 1 = 5
+    cost = np.array([[0.0, 6, 9], [4, 0, 5], [9, 5, 0], [10, 6, 1]])
+    sol = p_median(cost, [1, 1, 1, 1], 2)
+    assert sol.open.tolist() == [0, 2]
+    assert sol.assignment.tolist() == [0, 0, 2, 2]
+    assert sol.objective == 5.0
+    assert sol.bound == 5.0
+    # weights move the choice: a heavy point 1 pulls a site onto it
+    sol = p_median(cost, [1, 100, 1, 1], 2)
+    assert 1 in sol.open.tolist()
+
+
+def test_fixed_and_excluded_are_honoured():
+    cost = np.array([[0.0, 6, 9], [4, 0, 5], [9, 5, 0], [10, 6, 1]])
+    sol = p_median(cost, [1, 1, 1, 1], 2, fixed=[1], excluded=[2])
+    assert sol.open.tolist() == [0, 1]
+    assert sol.objective == 0 + 0 + 5 + 6
+
+
+@pytest.mark.parametrize("iterations", [3000, 0])
+@settings(max_examples=40, deadline=None)
+@given(instances())
+def test_matches_brute_force(iterations, inst):
+    cost, weights, p, fixed, excluded = inst
+    expected = brute_force(cost, weights, p, fixed, excluded)
+    sol = p_median(
+        cost, weights, p, fixed=fixed, excluded=excluded, lagrangian_iterations=iterations
+    )
+    if not np.isfinite(expected):
+        assert sol.status == "infeasible"
+        assert "explanation" in sol.extras
+        return
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(expected)
+    assert sol.open.size == p
+    assert set(fixed) <= set(sol.open.tolist())
+    assert not set(excluded) & set(sol.open.tolist())
+    served = sol.assignment >= 0
+    assert np.all(np.isin(sol.assignment[served], sol.open))
+    # never assigned across an unreachable pair, always to the nearest open site
+    rows = np.flatnonzero(served)
+    assert np.all(np.isfinite(cost[rows, sol.assignment[rows]]))
+    nearest = cost[:, sol.open].min(axis=1)
+    assert np.allclose(cost[rows, sol.assignment[rows]], nearest[rows])
+    assert np.all(np.isinf(nearest[~served]))
+
+
+def test_unreachable_point_is_infeasible_with_explanation():
+    cost = np.array([[1.0, 2.0], [np.inf, np.inf], [3.0, 1.0]])
+    sol = p_median(cost, [1, 1, 1], 1)
+    assert sol.status == "infeasible"
+    assert "rows [1]" in sol.extras["explanation"]
+    assert sol.assignment.tolist() == [-1, -1, -1]
+
+
+def test_zero_weight_unreachable_point_is_ignored():
+    cost = np.array([[1.0, 2.0], [np.inf, np.inf]])
+    sol = p_median(cost, [1, 0], 1)
+    assert sol.status == "optimal"
+    assert sol.assignment.tolist() == [0, -1]
+
+
+def test_p_too_small_to_reach_everyone_is_infeasible():
+    cost = np.array([[1.0, np.inf], [np.inf, 1.0]])
+    sol = p_median(cost, [1, 1], 1)
+    assert sol.status == "infeasible"
+    assert "p=1" in sol.extras["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"p": 3}, "larger than the number of allowed"),
+        ({"p": 1, "fixed": [0, 1]}, "smaller than the number of fixed"),
+        ({"p": 1, "fixed": [0], "excluded": [0]}, "both fixed and excluded"),
+        ({"p": 2, "excluded": [0]}, "larger than the number of allowed"),
+        ({"p": 1, "weights": [1.0, -1.0]}, ">= 0"),
+        ({"p": 1, "cost": [[1.0, np.nan], [1.0, 1.0]]}, "NaN"),
+        ({"p": 1, "cost": [[1.0, 2.0]]}, r"shape \(1,\)"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    args = {"cost": [[1.0, 2.0], [2.0, 1.0]], "weights": [1.0, 1.0], **kwargs}
+    with pytest.raises(ValueRangeError, match=match):
+        p_median(args.pop("cost"), args.pop("weights"), args.pop("p"), **args)
