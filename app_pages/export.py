@@ -70,7 +70,9 @@ def main() -> None:
             key="dl_scenario",
             help="Re-run with: nhc-planner plan --region FOLDER --scenario FILE --out OUT",
         )
-        st.code(f"nhc-planner plan --region REGION_FOLDER --scenario {stem}.toml --out plan-out")
+        where = "--demo" if common.region_key().startswith("demo:") else "--region REGION_FOLDER"
+        st.caption("To re-run this plan from the command line:")
+        st.code(f"nhc-planner plan {where} --scenario {stem}.toml --out plan-out", wrap_lines=True)
 
 
 if __name__ == "__main__":

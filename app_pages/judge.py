@@ -50,7 +50,7 @@ def main() -> None:
     if p is None:
         return
     cards = ui.kpi_cards(p)
-    cols = st.columns(len(cards))
+    cols = [*st.columns(2), *st.columns(2)]
     for col, card in zip(cols, cards, strict=True):
         col.metric(
             card.label,
