@@ -141,3 +141,53 @@ def test_excluded_sites_are_not_alternatives():
 def test_bad_population_shape_raises():
     with pytest.raises(ValueRangeError, match="population"):
         explain_centres(COST, _solution(), WEIGHTS, 10, population=[1.0, 2.0])
+
+
+@pytest.mark.slow
+def test_demo_region_end_to_end():
+    from nhc_planner.capacity import default_size_templates, weekly_demand
+    from nhc_planner.demo import demo_region
+    from nhc_planner.optimize.phased import SizeOption
+    from nhc_planner.travel import straight_line_times
+
+    region = demo_region()
+    areas, sites = region.areas, region.sites
+    minutes = straight_line_times(areas, sites).matrix(
+        list(areas["area_code"]), list(sites["site_id"])
+    )
+    pop = areas["population"].to_numpy(float)
+    decile = areas["imd_decile"].to_numpy(float)
+    need = pop * (1.5 - 0.5 * (decile - 1) / 9)
+    demand = weekly_demand(areas)
+    sizes = [SizeOption.from_template(t) for t in default_size_templates()]
+    sol = phased_coverage(
+        minutes,
+        need,
+        15,
+        periods=3,
+        new_per_period=2,
+        sizes=sizes,
+        demand=demand,
+        time_limit_s=15,
+    )
+    assert sol.has_solution
+    table = explain_centres(
+        minutes,
+        sol,
+        need,
+        15,
+        population=pop,
+        imd_decile=decile,
+        hle_years=areas["hle_years"].to_numpy(float),
+        site_ids=list(sites["site_id"]),
+    )
+    assert len(table) == sol.open.size == 6
+    covered = (minutes[:, sol.open] <= 15).any(axis=1)
+    assert table["need_newly_covered"].sum() == pytest.approx(need[covered].sum())
+    assert table["pop_newly_covered"].sum() == pytest.approx(pop[covered].sum())
+    assert (table["need_newly_covered_imd12"] <= table["need_newly_covered"] + 1e-9).all()
+    assert ((table["utilisation"] >= 0) & (table["utilisation"] <= 1 + 1e-6)).all()
+    assert table["phase"].tolist() == sorted(table["phase"].tolist())
+    assert all("15 minutes" in why for why in table["why"])
+    hle = table["catchment_hle_mean"].dropna()
+    assert ((hle > 40) & (hle < 80)).all()

@@ -90,6 +90,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from ortools.linear_solver import pywraplp
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, vstack
 
@@ -519,6 +520,55 @@ class _Stage:
     log: dict[str, Any] = field(default_factory=dict)
 
 
+def _solve(model: MipModel) -> MipOutcome:
+    """Solve within the time limit and classify the termination honestly.
+
+    Like :meth:`MipModel.solve`, but a backend that stops at its time limit with a
+    non-standard result code is read as "no solution" without touching the
+    solution (asking pywraplp to verify a missing HiGHS solution crashes the
+    process in OR-Tools 9.15).
+    """
+    solver = model.solver
+    opts = model.opts
+    solver.SetTimeLimit(max(1, round(opts.time_limit_s * 1000)))
+    solver.SetNumThreads(opts.threads)
+    if model.backend == "scip":
+        solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {opts.seed}\n")
+    elif model.backend == "highs":
+        solver.SetSolverSpecificParametersAsString(
+            f"random_seed={opts.seed}\nmip_rel_gap=0\noutput_flag=false\nlog_to_console=false\n"
+        )
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(params.RELATIVE_MIP_GAP, 0.0)
+    start = time.perf_counter()
+    code = solver.Solve(params)
+    seconds = time.perf_counter() - start
+    status: Status
+    if code == pywraplp.Solver.OPTIMAL:
+        status = "optimal"
+    elif code == pywraplp.Solver.FEASIBLE:
+        status = "feasible"
+    elif code == pywraplp.Solver.INFEASIBLE:
+        status = "infeasible"
+    elif code == pywraplp.Solver.NOT_SOLVED or seconds >= 0.9 * opts.time_limit_s:
+        status = "time_limit_no_solution"
+    else:
+        msg = f"{model.backend} stopped abnormally (result code {code}) after {seconds:.1f} s"
+        raise SolverError(msg)
+    objective = bound = float("nan")
+    if status in ("optimal", "feasible"):
+        objective = float(solver.Objective().Value())
+        bound = float(solver.Objective().BestBound()) if solver.NumVariables() else objective
+        if status == "optimal" or not np.isfinite(bound):
+            bound = objective if status == "optimal" else float("inf")
+    message = f"{model.backend}: {status} in {seconds:.2f} s"
+    if status == "feasible":
+        message += (
+            f" (time limit {opts.time_limit_s:g} s; gap {relative_gap(objective, bound):.3%})"
+        )
+    return MipOutcome(status, objective, bound, seconds, model.backend, message)
+
+
 def _with_time(opts: SolveOptions, seconds: float) -> SolveOptions:
     return SolveOptions(
         opts.n_sites, opts.fixed, opts.excluded, max(seconds, 0.5), opts.threads, opts.seed
@@ -649,7 +699,7 @@ def _solve_weighted(
             min_group_share=min_share if t == T else None,
         )
         try:
-            out = built.model.solve()
+            out = _solve(built.model)
         except SolverError:
             bounds_ok = False
             continue
@@ -681,7 +731,7 @@ def _solve_weighted(
             min_group_share=min_share,
         )
         try:
-            out: MipOutcome | None = built.model.solve()
+            out: MipOutcome | None = _solve(built.model)
         except SolverError:
             out = None
         if out is None:
@@ -730,7 +780,7 @@ def _solve_weighted(
             relax=True,
         )
         try:
-            out_lp: MipOutcome | None = lp_model.model.solve()
+            out_lp: MipOutcome | None = _solve(lp_model.model)
         except SolverError:
             out_lp = None
         if out_lp is not None and out_lp.status == "optimal":
@@ -770,7 +820,7 @@ def _solve_weighted(
         # (pywraplp's SetHint crashes with HiGHS in OR-Tools 9.15: hint SCIP only)
         _hint(full, inst, best)
     try:
-        out_c: MipOutcome | None = full.model.solve()
+        out_c: MipOutcome | None = _solve(full.model)
     except SolverError:
         out_c = None
     if out_c is not None and out_c.status == "infeasible":
@@ -1057,7 +1107,30 @@ def phased_coverage(
                 f"found shape {ok_js.shape}"
             )
             raise ValueRangeError(msg)
+    ok_js_all = ok_js.copy()
     d = None if demand is None else as_weights(demand, n, "demand")
+    uncap_args: dict[str, Any] = {
+        "periods": periods,
+        "new_per_period": new_per_period,
+        "budget_per_period": budget_per_period,
+        "carry_over": carry_over,
+        "period_weights": period_weights,
+        "sizes": sizes,
+        "site_capex": site_capex,
+        "allowed_sizes": allowed_sizes,
+        "floors": floors,
+        "groups": groups,
+        "group_floor": group_floor,
+        "group_weights": group_weights,
+        "objective": objective,
+        "fixed": fixed,
+        "excluded": excluded,
+        "threads": threads,
+        "seed": seed,
+        "backend": backend,
+        "mip_gap": mip_gap,
+        "explain_infeasible": False,
+    }
     capacitated = d is not None and bool(
         np.any(np.isfinite(cap_js[ok_js])) or fixed_capacity is not None
     )
@@ -1209,7 +1282,7 @@ def phased_coverage(
         )
         b1 = _build(inst, half, backend, floors=floor_list, objective="maxmin")
         try:
-            stage1 = b1.model.solve()
+            stage1 = _solve(b1.model)
         except SolverError as exc:  # a backend that stops abnormally at the time limit
             stage1 = MipOutcome("time_limit_no_solution", np.nan, np.nan, 0.0, backend, str(exc))
         if stage1.status not in ("optimal", "feasible"):
@@ -1230,7 +1303,24 @@ def phased_coverage(
         rest = max(opts.time_limit_s - stage1.seconds, 0.1 * opts.time_limit_s)
         opts = SolveOptions(m, opts.fixed, opts.excluded, rest, opts.threads, opts.seed)
     stage = _solve_weighted(inst, floor_list, opts, backend, min_share, mip_gap)
-    if stage.outcome is not None:
+    fallback: dict[str, Any] | None = None
+    if stage.outcome is not None and capacitated and stage.outcome.status != "infeasible":
+        left = max(opts.time_limit_s - (time.perf_counter() - start), 0.25 * opts.time_limit_s)
+        fallback = _capacity_fallback(
+            c,
+            w,
+            standard,
+            uncap_args,
+            left,
+            size_list,
+            cap_js,
+            capex_js,
+            ok_js_all,
+            b_t,
+            carry_over,
+            T,
+        )
+    if stage.outcome is not None and fallback is None:
         return _unsolved(
             n,
             stage.outcome,
@@ -1243,23 +1333,28 @@ def phased_coverage(
             start,
             common_extras,
         )
-    status: Status = stage.status
-    message = stage.message
-    if stage1 is not None:
-        message = f"max-min stage {stage1.message}; weighted stage: {stage.message}"
-        if stage1.status != "optimal":
-            status = "feasible"
-    inst, built = stage.inst, stage.built
-    cand = inst.cand
-    common_extras["stages"] = stage.log
-
-    # ---- read the solution back onto the original sites and demand points
-    period_c, size_c = _open_periods(inst, built)
-    open_period = np.full(m, -1, dtype=np.int64)
-    open_period[fixed_idx] = 0
-    open_period[cand] = period_c
-    size_index = np.full(m, -1, dtype=np.int64)
-    size_index[cand] = size_c
+    if fallback is not None:
+        status: Status = "feasible"
+        message = fallback["message"]
+        open_period = fallback["open_period"]
+        size_index = fallback["size_index"]
+        common_extras["stages"] = {"capacity_fallback": fallback["message"]}
+    else:
+        status = stage.status
+        message = stage.message
+        if stage1 is not None:
+            message = f"max-min stage {stage1.message}; weighted stage: {stage.message}"
+            if stage1.status != "optimal":
+                status = "feasible"
+        inst, built = stage.inst, stage.built
+        common_extras["stages"] = stage.log
+        # ---- read the solution back onto the original sites and demand points
+        period_c, size_c = _open_periods(inst, built)
+        open_period = np.full(m, -1, dtype=np.int64)
+        open_period[fixed_idx] = 0
+        open_period[inst.cand] = period_c
+        size_index = np.full(m, -1, dtype=np.int64)
+        size_index[inst.cand] = size_c
     size_names = np.full(m, "", dtype=object)
     size_names[fixed_idx] = "existing"
     chosen = size_index >= 0
@@ -1280,17 +1375,23 @@ def phased_coverage(
         assignment = np.where(np.isfinite(dist).any(axis=1), np.argmin(dist, axis=1), -1)
     else:
         frac_t = np.zeros((T, n, m))
-        for r in range(n_rows):
-            members = idx_rows[inv == r]
+        if fallback is not None:
             for t in range(T):
-                for (var, _), j in zip(
-                    built.cov[r][t],
-                    [*cand[inst.rows_cand[r]], *inst.fixed[inst.rows_fixed[r]]],
-                    strict=True,
-                ):
-                    frac_t[t][np.ix_(members, [j])] = max(var.solution_value(), 0.0)
+                sites_t = np.flatnonzero((open_period >= 0) & (open_period <= t + 1))
+                frac_t[t] = _serve_lp(cover, sites_t, site_cap[sites_t], d_eff, w)
+        else:
+            cand = inst.cand
+            for r in range(n_rows):
+                members = idx_rows[inv == r]
+                for t in range(T):
+                    for (var, _), j in zip(
+                        built.cov[r][t],
+                        [*cand[inst.rows_cand[r]], *inst.fixed[inst.rows_fixed[r]]],
+                        strict=True,
+                    ):
+                        frac_t[t][np.ix_(members, [j])] = max(var.solution_value(), 0.0)
         point_cov[:, 1:] = np.clip(frac_t.sum(axis=2), 0.0, 1.0).T
-        point_cov[:, 0] = _served_by_fixed(cover, fixed_idx, fcap, d_eff, w)
+        point_cov[:, 0] = _serve_lp(cover, fixed_idx, fcap, d_eff, w).sum(axis=1)
         fractions = frac_t[T - 1]
         load = fractions.T @ d_eff
         served = fractions.max(axis=1)
@@ -1325,8 +1426,13 @@ def phased_coverage(
         extras["min_group_share"] = (
             float(min_share + 1e-7) if min_share is not None else float("nan")
         )
+    floor_table = extras["floors"]
+    short = bool(np.any(floor_table["achieved"] < floor_table["required"] - 1e-6))
+    if fallback is not None and stage.outcome is not None and short:
+        return no_solution(n, stage.outcome, **common_extras)
     objective_value = float(pw @ coverage[1:])
-    bound = max(float(stage.bound), objective_value)
+    raw_bound = fallback["bound"] if fallback is not None else stage.bound
+    bound = max(float(raw_bound), objective_value)
     gap = 0.0 if status == "optimal" else relative_gap(objective_value, bound)
     return Solution(
         open=np.flatnonzero(open_period >= 0).astype(np.int64),
@@ -1341,31 +1447,92 @@ def phased_coverage(
     )
 
 
-def _served_by_fixed(
+def _capacity_fallback(
+    cost: npt.NDArray[np.float64],
+    w: npt.NDArray[np.float64],
+    standard: float,
+    uncap_args: dict[str, Any],
+    seconds: float,
+    size_list: Sequence[SizeOption],
+    cap_js: npt.NDArray[np.float64],
+    capex_js: npt.NDArray[np.float64],
+    ok_js: npt.NDArray[np.bool_],
+    budget: npt.NDArray[np.float64] | None,
+    carry_over: bool,
+    periods: int,
+) -> dict[str, Any] | None:
+    """A feasible capacitated plan when the capacitated model found none in time.
+
+    The uncapacitated phased plan (same limits, floors on coverage) is solved;
+    each new site, earliest first, is upgraded to its largest-capacity allowed
+    size that keeps every period within budget; service then follows from an LP
+    per period. The uncapacitated optimum bounds the capacitated one (served
+    need never exceeds covered need), so its proven bound is reported.
+    """
+    sol = phased_coverage(cost, w, standard, **uncap_args, time_limit_s=max(seconds, 1.0))
+    if not sol.has_solution:
+        return None
+    op = np.asarray(sol.extras["open_period"], dtype=np.int64).copy()
+    si = np.asarray(sol.extras["size_index"], dtype=np.int64).copy()
+    spend = np.zeros(periods)
+    for j in np.flatnonzero(op > 0):
+        spend[op[j] - 1] += capex_js[j, si[j]]
+    for j in sorted(np.flatnonzero(op > 0), key=lambda k: (op[k], k)):
+        for s_new in np.argsort(-cap_js[j], kind="stable"):
+            if not ok_js[j, s_new]:
+                continue
+            trial = spend.copy()
+            trial[op[j] - 1] += capex_js[j, s_new] - capex_js[j, si[j]]
+            if budget is not None:
+                used = np.cumsum(trial) if carry_over else trial
+                limit = np.cumsum(budget) if carry_over else budget
+                if np.any(used > limit + 1e-9):
+                    continue
+            si[j], spend = int(s_new), trial
+            break
+    maxmin = uncap_args.get("objective") == "maxmin"
+    return {
+        "open_period": op,
+        "size_index": si,
+        "bound": float("inf") if maxmin else float(sol.bound),
+        "message": (
+            "the capacitated model found no solution within the time limit; plan = the "
+            f"uncapacitated phased plan ({sol.status}) with sizes upgraded within the "
+            "budget, service by LP per period; bound = the uncapacitated bound"
+        ),
+    }
+
+
+def _serve_lp(
     cover: npt.NDArray[np.bool_],
-    fixed_idx: npt.NDArray[np.int64],
-    fcap: npt.NDArray[np.float64],
+    sites: npt.NDArray[np.int64],
+    cap: npt.NDArray[np.float64],
     d: npt.NDArray[np.float64],
     w: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
-    """Period-0 served share with capacities: the LP over existing sites only."""
-    n = cover.shape[0]
-    if fixed_idx.size == 0:
-        return np.zeros(n)
-    pairs = np.argwhere(cover[:, fixed_idx])
+    """Best weighted service with the given open sites and capacities (an LP).
+
+    Returns the ``(n_demand, n_sites)`` matrix of served shares (zero outside ``sites``);
+    ``cap`` holds one capacity per entry of ``sites``.
+    """
+    n, m = cover.shape
+    out = np.zeros((n, m))
+    if sites.size == 0:
+        return out
+    pairs = np.argwhere(cover[:, sites])
     if pairs.size == 0:
-        return np.zeros(n)
+        return out
     nv = pairs.shape[0]
     rows_pt = coo_matrix((np.ones(nv), (pairs[:, 0], np.arange(nv))), shape=(n, nv))
-    rows_cap = coo_matrix(
-        (d[pairs[:, 0]], (pairs[:, 1], np.arange(nv))), shape=(fixed_idx.size, nv)
-    )
+    rows_cap = coo_matrix((d[pairs[:, 0]], (pairs[:, 1], np.arange(nv))), shape=(sites.size, nv))
     a_ub = vstack([rows_pt, rows_cap]).tocsr()
-    b_ub = np.concatenate([np.ones(n), np.where(np.isfinite(fcap), fcap, 1e18)])
+    b_ub = np.concatenate([np.ones(n), np.where(np.isfinite(cap), cap, 1e18)])
     res = linprog(-w[pairs[:, 0]], A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
     if res.status != 0:
-        return np.zeros(n)
-    return np.clip(np.bincount(pairs[:, 0], weights=res.x, minlength=n), 0.0, 1.0)
+        msg = f"service LP failed ({res.message})"
+        raise SolverError(msg)
+    out[pairs[:, 0], sites[pairs[:, 1]]] = np.clip(res.x, 0.0, 1.0)
+    return out
 
 
 def _group_table(
@@ -1459,7 +1626,7 @@ def _explain_infeasible(
             continue
         built = _build(inst, sub, backend, floors=floor_list, objective="floor", floor_index=k)
         try:
-            out = built.model.solve()
+            out = _solve(built.model)
         except SolverError:
             continue
         if out.status not in ("optimal", "feasible"):
