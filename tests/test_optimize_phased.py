@@ -507,3 +507,22 @@ def test_pooled_stages_match_brute_force_on_more_sites(seed):
     if sol.status == "optimal":
         assert sol.gap == 0.0
     assert sol.bound >= best - 1e-6
+
+
+def test_capacity_fallback_upgrades_sizes_within_budget():
+    from nhc_planner.optimize.phased import _capacity_fallback
+
+    cost = np.array([[1.0, 50], [50, 1.0], [1.0, 50]])
+    w = np.array([1.0, 1.0, 1.0])
+    sizes = [SizeOption("small", 10.0, 1.0), SizeOption("large", 30.0, 3.0)]
+    cap = np.tile([10.0, 30.0], (2, 1))
+    capex = np.tile([1.0, 3.0], (2, 1))
+    ok = np.ones((2, 2), dtype=bool)
+    args = {"periods": 1, "budget_per_period": 4.0, "sizes": sizes}
+    out = _capacity_fallback(
+        cost, w, 5.0, args, 10.0, sizes, cap, capex, ok, np.array([4.0]), False, 1
+    )
+    assert out is not None
+    assert out["open_period"].tolist() == [1, 1]
+    assert out["size_index"].tolist() == [1, 0]  # only the first fits the budget as large
+    assert out["bound"] == pytest.approx(3.0)  # the uncapacitated optimum bounds service
