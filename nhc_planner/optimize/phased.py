@@ -67,10 +67,17 @@ Preprocessing (each step provably keeps the optimum)
       groups of equal cost). Not applied with capacities, where a second
       site adds capacity.
 
-Solved as a MIP with HiGHS through OR-Tools (measured faster than SCIP and
-CP-SAT on the ICB-scale benchmark, see ``benchmarks/results_phased.md``) with
-the relative gap tolerance 0, so ``"optimal"`` means proven optimal; a time
-limit is always set and a result stopped by it says so with its gap.
+Solved as MIPs with HiGHS through OR-Tools, in stages that each keep a proven
+bound (per-period relaxations, a phased MIP over the pooled sites of their
+solutions, the LP relaxation, then the full model; see :func:`_solve_weighted`
+and ``docs/phasing.md``). Measured on the ICB-scale benchmark
+(``benchmarks/results_phased.md``): the plain 5-period MIP reached no solution
+(HiGHS) or a 148% gap (SCIP) in 120 s, and SCIP crashed the process on the demo
+instance, so HiGHS is the default; CP-SAT was not measured. The relative gap
+tolerance is 0, so ``"optimal"`` means proven optimal; a time limit is always
+set and a result stopped by it says so with its gap. When the capacitated model
+finds no plan in time, a documented fallback plan is returned with an honest
+bound (see ``_capacity_fallback``).
 
 References
 ----------
