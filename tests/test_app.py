@@ -179,3 +179,27 @@ def test_good_upload_is_accepted() -> None:
     assert not at.exception
     assert not at.error
     assert any("imd.csv: Index of Multiple Deprivation, 4 rows" in c.value for c in at.caption)
+
+
+def test_build_region_from_good_uploads() -> None:
+    small = ROOT / "tests" / "data_small"
+    files = {
+        "boundaries": "synthetic_lsoa21.geojson",
+        "imd": "imd_file7_style.csv",
+        "population": "census_total.csv",
+        "population_age": "census_age6.csv",
+        "hle": "hle_fingertips.csv",
+        "lsoa_la": "lsoa_la.csv",
+        "user_sites": "user_sites.csv",
+    }
+    at = _upload_page({r: FakeUpload(n, (small / n).read_bytes()) for r, n in files.items()})
+    assert not at.error
+    at.text_input(key="upload_name").set_value("Synthtown")
+    at.text_input(key="upload_hle_period").set_value("2021 - 23")
+    at.button(key="build").click().run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["region_key"].startswith("upload:")
+    region = at.session_state["uploaded_region"]
+    assert region.meta.name == "Synthtown"
+    assert len(region.areas) == 4
