@@ -166,8 +166,10 @@ def max_coverage(
     open_sites, padded = _pad(open_sites, p, opts, cover, w)
     assignment, covered = _assign_within(c, standard, open_sites)
     objective = float(w[covered].sum())
-    if status == "optimal" or not np.isfinite(bound):
+    if status == "optimal":
         bound = objective
+    elif not np.isfinite(bound):
+        bound = constant + float(agg_w.sum())  # everything coverable: a valid upper bound
     total = float(w.sum())
     extras.update(
         covered=covered,
@@ -358,8 +360,10 @@ def _solve_cover(
     open_sites = np.union1d(opts.fixed, chosen).astype(np.int64)
     assignment, covered = _assign_within(c, standard, open_sites)
     objective = float(open_sites.size)
-    if status == "optimal" or not np.isfinite(bound):
+    if status == "optimal":
         bound = objective
+    elif not np.isfinite(bound):
+        bound = float(opts.fixed.size)  # trivial lower bound when the solver gave none
     extras.update(
         covered=covered,
         covered_share=float(w[covered].sum()) / total if total > 0 else float("nan"),
