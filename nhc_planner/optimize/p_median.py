@@ -67,8 +67,11 @@ def p_median(
         points no open site reaches), ``objective`` = :math:`\sum_i w_i \min_{j \in
         open} c_{ij}`. ``status`` is ``"infeasible"`` (with ``extras["explanation"]``)
         when some weighted demand point cannot reach any allowed site, or no choice of
-        ``p`` sites reaches them all. ``extras`` also holds ``n_rows``, ``n_levels``
-        (model size after preprocessing), ``backend`` and ``message``.
+        ``p`` sites reaches them all. ``extras`` also holds ``n_rows`` (distinct
+        demand rows), ``n_candidates`` / ``n_forced_open`` (sites left free / fixed open
+        by the Lagrangian reduction), ``heuristic_cost``, ``lagrangian_bound``,
+        ``n_levels`` (radius variables, when a MIP ran), ``backend`` and ``message``.
+        ``solve_seconds`` includes the heuristic and the Lagrangian phase.
 
     Raises
     ------
