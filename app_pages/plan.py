@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from app_pages import common
@@ -53,12 +51,11 @@ def main() -> None:
         key="plan_colour_by",
     )
     tiles = common.tiles()
-    plan_like: Any = p  # maps.PlanLike declares settable attributes; a Plan is frozen
     try:
         m = common.cached_map(
             "plan",
             (ui.plan_key(s), colour_by, tiles),
-            lambda: maps.plan_map(plan_like, colour_by=colour_by, tiles=tiles),
+            lambda: maps.plan_map(p, colour_by=colour_by, tiles=tiles),
         )
         common.show_map(m, key="plan_map", height=600)
     except Exception as exc:  # shown in words, never a traceback
@@ -76,7 +73,11 @@ def main() -> None:
         c1.metric("Residents newly within reach", maps.format_count(row["pop_newly_covered"]))
         c2.metric("of whom most deprived", maps.format_count(row["pop_newly_covered_imd12"]))
         c3.metric("Catchment HLE (estimate)", maps.format_years(row["catchment_hle_mean"]))
-        c4.metric("Size", f"{row['size']} · {maps.format_count(row['rooms'])} rooms")
+        c4.metric(
+            "Clinical rooms",
+            maps.format_count(row["rooms"]),
+            help=f"Size template: {row['size']}.",
+        )
     st.page_link("app_pages/judge.py", label="Next: judge it", icon=":material/arrow_forward:")
 
 

@@ -993,8 +993,7 @@ def report_zip(plan: Plan, *, title: str | None = None) -> bytes:
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory(prefix="nhc-report-") as tmp:
         root = Path(tmp) / "nhc-report"
-        plan_like: Any = plan  # a frozen Plan satisfies the report's read-only needs
-        write_report(plan_like, root, title=title)
+        write_report(plan, root, title=title)
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(root.rglob("*")):
                 if path.is_file():
