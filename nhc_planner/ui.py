@@ -623,8 +623,17 @@ def _kpi(plan: Plan, metric: str, when: str) -> float:
 
 
 def _signed(value: float, fmt: Callable[[float], str]) -> str:
-    sign = "+" if value > 0 else "−" if value < 0 else "±"
-    return f"{sign}{fmt(abs(value))}"
+    """``value`` with its sign; ``±`` when it shows as zero at ``fmt``'s precision.
+
+    Examples
+    --------
+    >>> _signed(-0.01, lambda v: f"{v:.1f}"), _signed(2.0, lambda v: f"{v:.1f}")
+    ('±0.0', '+2.0')
+    """
+    shown = fmt(abs(value))
+    if shown == fmt(0.0):
+        return f"±{shown}"
+    return f"{'+' if value > 0 else '−'}{shown}"
 
 
 def _points(share: float) -> str:
