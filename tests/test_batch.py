@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -104,26 +106,35 @@ def _check_index(result, n_ok: int, failed: list[str]) -> pd.DataFrame:
 
 
 def test_batch_six_demo_regions_local_cluster(tmp_path):
+    """Six demo regions and a broken one on a 2-process local Dask cluster, via the CLI.
+
+    The batch runs in a fresh ``python -m nhc_planner`` process, as a user runs it: Dask
+    starts its worker processes with ``spawn``, which re-imports the parent's ``__main__``,
+    and inside a pytest-xdist worker that is execnet's bootstrap, not a real script.
+    """
     lines = ['[defaults]\nscenario = "small.toml"\nreport = false\n']
     for seed in range(6):
         lines.append(f'[[region]]\nname = "demo-{seed}"\ndemo = {seed}\n')
     lines.append('[[region]]\nname = "broken"\nfolder = "no-such-region"\n')
     path = _write(tmp_path, "".join(lines))
-    events: list[tuple[str, str]] = []
-    result = run_batch(
-        path, out=tmp_path / "out", workers=2, progress=lambda n, s: events.append((n, s))
-    )
-    assert result.n_failed == 1
-    table = _check_index(result, 6, ["broken"])
-    assert ("broken", "retrying") in events  # retried once, then recorded as failed
-    assert "not a region folder" in table.loc[table["region"] == "broken", "error"].iloc[0]
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "nhc_planner", "batch", str(path), "--out", str(out)]
+    run = subprocess.run([*cmd, "--workers", "2"], capture_output=True, text=True, check=False)
+    assert run.returncode == 3, run.stderr  # one region failed: exit code 3
+    assert "retrying  broken" in run.stderr  # retried once, then recorded as failed
+    index = pd.read_csv(out / "index.csv")
+    assert len(index) == 7
+    broken = index.loc[index["region"] == "broken"]
+    assert "not a region folder" in broken["error"].iloc[0]
+    table = index.loc[index["region"] != "broken"]
+    assert table["error"].isna().all()
     for seed in range(6):
-        assert (tmp_path / "out" / f"demo-{seed}" / "centres.csv").is_file()
+        assert (out / f"demo-{seed}" / "centres.csv").is_file()
     # re-run: the six unchanged regions are skipped, the broken one is tried again
-    again = run_batch(path, out=tmp_path / "out", workers=2)
-    assert again.n_skipped == 6
-    assert again.n_failed == 1
-    assert "unchanged" in again.index_html.read_text()
+    again = subprocess.run([*cmd, "--workers", "2"], capture_output=True, text=True, check=False)
+    assert again.returncode == 3, again.stderr
+    assert "unchanged" in (out / "index.html").read_text()
+    assert pd.read_csv(out / "index.csv")["skipped"].sum() == 6
 
 
 def test_batch_on_a_running_scheduler(tmp_path):
