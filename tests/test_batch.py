@@ -121,7 +121,7 @@ def test_batch_six_demo_regions_local_cluster(tmp_path):
     cmd = [sys.executable, "-m", "nhc_planner", "batch", str(path), "--out", str(out)]
     run = subprocess.run([*cmd, "--workers", "2"], capture_output=True, text=True, check=False)
     assert run.returncode == 3, run.stderr  # one region failed: exit code 3
-    assert "retrying  broken" in run.stderr  # retried once, then recorded as failed
+    assert "retrying broken" in run.stderr  # retried once, then recorded as failed
     index = pd.read_csv(out / "index.csv")
     assert len(index) == 7
     broken = index.loc[index["region"] == "broken"]
