@@ -113,7 +113,28 @@ def main() -> None:
         st.altair_chart(chart, width="stretch")
 
     st.subheader("Phasing")
-    st.dataframe(ui.phasing_table(p), hide_index=True, width="stretch")
+    by_year = ui.coverage_by_year(p).assign(
+        pct=lambda f: 100 * f["share"],
+        label=lambda f: ["Now" if y == 0 else f"Year {y}" for y in f["year"]],
+    )
+    timeline = (
+        alt.Chart(by_year)
+        .mark_bar(color=BLUE)
+        .encode(
+            x=alt.X("label:N", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("pct:Q", title="Within the standard (%)", scale=alt.Scale(domain=[0, 100])),
+            tooltip=[
+                alt.Tooltip("label:N", title="When"),
+                alt.Tooltip("pct:Q", title="Within the standard (%)", format=".1f"),
+                alt.Tooltip("new_centres:Q", title="Centres opening"),
+            ],
+        )
+        .properties(height=220)
+    )
+    chart_col, table_col = st.columns([1, 2], gap="large")
+    chart_col.caption("Residents within the standard at the end of each year.")
+    chart_col.altair_chart(timeline, width="stretch")
+    table_col.dataframe(ui.phasing_table(p), hide_index=True, width="stretch")
     st.subheader("Capacity and staffing per centre")
     st.caption(
         f"Centres open {s.capacity.hours_per_day:g} hours a day, {s.capacity.days_per_week} days "

@@ -83,6 +83,7 @@ __all__ = [
     "centres_csv",
     "check_upload",
     "compare_plans",
+    "coverage_by_year",
     "friendly_error",
     "kpi_cards",
     "overall_progress",
@@ -761,6 +762,32 @@ def phasing_table(plan: Plan) -> pd.DataFrame:
                 "Capital": format_gbp(at_year["capex_gbp"].sum()) if year > 0 else "–",
             }
         )
+    return pd.DataFrame(rows)
+
+
+def coverage_by_year(plan: Plan) -> pd.DataFrame:
+    """Share of residents within the standard at the end of each year (0 = before the plan).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year`` (0..T), ``share`` (0..1), ``new_centres`` (opened that year).
+    """
+    areas, centres = plan.assignments, plan.centres
+    total = float(areas["population"].sum())
+    phase_covered = pd.to_numeric(areas["phase_covered"], errors="coerce")
+    pop = areas["population"].astype(float)
+    phases = pd.to_numeric(centres["phase"], errors="coerce").fillna(0).astype(int)
+    years = int(plan.scenario.phasing.years)
+    last = max(years, int(phases.max()) if len(phases) else 0)
+    rows = [
+        {
+            "year": year,
+            "share": _share(float(pop[phase_covered <= year].sum()), total),
+            "new_centres": int((phases == year).sum()) if year > 0 else 0,
+        }
+        for year in range(last + 1)
+    ]
     return pd.DataFrame(rows)
 
 

@@ -277,6 +277,11 @@ def test_phasing_and_capacity_tables(plans: tuple[Plan, Plan]) -> None:
     assert table["Centres opening"].iloc[0].startswith("1. ")
     last = b.kpi("share_covered")
     assert table["Share within reach by year end"].iloc[-1] == f"{100 * last:.0f}%"
+    by_year = ui.coverage_by_year(b)
+    assert by_year["year"].tolist() == [0, 1, 2]
+    assert by_year["new_centres"].tolist() == [0, 1, 1]
+    assert by_year["share"].is_monotonic_increasing
+    assert by_year["share"].iloc[-1] == pytest.approx(last)
     cap = ui.capacity_table(b)
     assert len(cap) == 2
     assert {"Centre", "Clinical rooms", "Utilisation", "GPs (WTE)"} <= set(cap.columns)
