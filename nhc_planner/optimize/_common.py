@@ -583,11 +583,9 @@ class MipModel:
         elif code == pywraplp.Solver.INFEASIBLE:
             status = "infeasible"
         elif seconds >= 0.95 * self.opts.time_limit_s or code == pywraplp.Solver.NOT_SOLVED:
-            # HiGHS reports a time limit as ABNORMAL/UNKNOWN through pywraplp; keep its
-            # incumbent only if it verifiably satisfies every constraint.
-            usable = has_vars and code != pywraplp.Solver.NOT_SOLVED
-            usable = usable and bool(solver.VerifySolution(1e-6, False))
-            status = "feasible" if usable else "time_limit_no_solution"
+            # HiGHS reports a time limit as UNKNOWN through pywraplp and then exposes no
+            # incumbent, so a stopped solve without FEASIBLE status has no usable solution.
+            status = "time_limit_no_solution"
         else:
             msg = f"{self.backend} stopped abnormally (result code {code}) after {seconds:.1f} s"
             raise SolverError(msg)
