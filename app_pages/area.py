@@ -56,19 +56,29 @@ def check_files(files: Mapping[str, UploadedFileLike]) -> dict[str, tuple[str, b
     Returns the files that passed, as ``role -> (name, content)``.
     """
     good: dict[str, tuple[str, bytes]] = {}
+    # Results per file content, so a rerun does not read every file again.
+    checked: dict[str, tuple[bool, str]] = st.session_state.setdefault("upload_checks", {})
     with tempfile.TemporaryDirectory(prefix="nhc-check-") as tmp:
         for role, f in files.items():
             data = f.getvalue()
-            try:
-                frame = ui.parse_upload(role, f.name, data, folder=Path(tmp) / role)
-            except Exception as exc:  # every problem is shown in words
-                st.error(ui.friendly_error(exc), icon=":material/error:")
+            key = ui.upload_digest({role: (f.name, data)})
+            if key not in checked:
+                try:
+                    frame = ui.parse_upload(role, f.name, data, folder=Path(tmp) / role)
+                except Exception as exc:  # every problem is shown in words
+                    checked[key] = (False, ui.friendly_error(exc))
+                else:
+                    checked[key] = (
+                        True,
+                        f"{f.name}: {ui.UPLOAD_ROLES[role].label}, "
+                        f"{maps.format_count(len(frame))} rows",
+                    )
+            ok, message = checked[key]
+            if not ok:
+                st.error(message, icon=":material/error:")
                 continue
             good[role] = (f.name, data)
-            st.caption(
-                f":material/check_circle: {f.name}: {ui.UPLOAD_ROLES[role].label}, "
-                f"{maps.format_count(len(frame))} rows"
-            )
+            st.caption(f":material/check_circle: {message}")
     return good
 
 

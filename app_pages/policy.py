@@ -58,11 +58,14 @@ def main() -> None:
             help="An area counts as covered when its residents can reach a centre within this "
             "time. For example 15 minutes' drive, or 20 minutes' walk.",
         )
-        if base.travel.network is None:
-            st.caption(
-                "Travel times are straight-line estimates (distance ÷ speed × detour factor) "
-                "because this region has no road network."
-            )
+        st.text_input(
+            "Road network (file on this computer, or demo)",
+            key="travel.network",
+            placeholder="empty: straight-line estimates",
+            help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
+            "or 'demo' for the demo region's synthetic roads. Empty: travel times are "
+            "straight-line estimates (distance ÷ speed × detour factor).",
+        )
         st.subheader("How many centres, and when")
         limit_by = st.radio(
             "Limit the plan by", list(LIMITS), format_func=LIMITS.__getitem__, key="limit_by"

@@ -449,6 +449,7 @@ def region_from_uploads(
 _DIRECT_KEYS: tuple[str, ...] = (
     "travel.mode",
     "travel.standard_min",
+    "travel.network",
     "phasing.years",
     "need.deprivation_weight",
     "need.hle_weight",
@@ -538,6 +539,7 @@ def policy_values(scenario: Scenario) -> dict[str, Any]:
         section, _, name = key.partition(".")
         value = getattr(getattr(scenario, section), name)
         out[key] = list(value) if isinstance(value, tuple) else value
+    out["travel.network"] = scenario.travel.network or ""
     ph = scenario.phasing
     out["limit_by"] = "budget" if ph.budget_per_year_gbp is not None else "centres"
     out["total_new"] = int(ph.total_centres) if ph.total_centres is not None else 10
@@ -570,6 +572,9 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
         if key in values:
             value = values[key]
             changes[key] = tuple(value) if isinstance(value, list) else value
+    if "travel.network" in changes:
+        network = str(changes["travel.network"] or "").strip()
+        changes["travel.network"] = network or None
     if "travel.mode" in changes and changes["travel.mode"] not in MODES:
         msg = f"travel.mode: expected one of {list(MODES)}; found {changes['travel.mode']!r}"
         raise ScenarioError(msg)

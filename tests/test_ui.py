@@ -195,6 +195,14 @@ def test_policy_values_round_trip() -> None:
     assert back.capacity.hours_per_day == 10.0
 
 
+def test_scenario_from_values_network() -> None:
+    assert ui.policy_values(Scenario())["travel.network"] == ""
+    assert ui.scenario_from_values(Scenario(), {"travel.network": " "}).travel.network is None
+    s = ui.scenario_from_values(Scenario(), {"travel.network": "demo"})
+    assert s.travel.network == "demo"
+    assert ui.policy_values(s)["travel.network"] == "demo"
+
+
 def test_scenario_from_values_budget_and_no_floor() -> None:
     s = ui.scenario_from_values(
         Scenario(), {"limit_by": "budget", "budget_per_year_gbp": 5e6, "equity_floor_pct": 0}
