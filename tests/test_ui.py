@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import threading
 import tomllib
 import zipfile
@@ -310,8 +311,15 @@ def test_compare_plans(plans: tuple[Plan, Plan]) -> None:
     assert not same.only_b
 
 
-def test_stability_words_none_without_run(plans: tuple[Plan, Plan]) -> None:
+def test_stability_words(region: Region, plans: tuple[Plan, Plan]) -> None:
     assert ui.stability_words(plans[0]) is None
+    s = plans[1].scenario.replace(**{"solver.sensitivity_runs": 3})
+    p = plan(region, s)
+    assert p.stability is not None
+    words = ui.stability_words(p)
+    assert words is not None
+    pattern = r"[0-2] of 2 new centres \(\d+%\) were chosen in at least 80% of the perturbed runs\."
+    assert re.fullmatch(pattern, words), words
 
 
 def test_centre_label_on_rows(plans: tuple[Plan, Plan]) -> None:
