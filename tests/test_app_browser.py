@@ -129,13 +129,14 @@ def test_maps_render_offline_and_explain_centres(server: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     outside: list[str] = []
+    served: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.on(
                 "request",
-                lambda r: None if r.url.startswith(LOCAL) else outside.append(r.url),
+                lambda r: (served if r.url.startswith(LOCAL) else outside).append(r.url),
             )
             page.set_default_timeout(60_000)
 
@@ -172,3 +173,6 @@ def test_maps_render_offline_and_explain_centres(server: str) -> None:
         finally:
             browser.close()
     assert not outside, f"requests left the machine: {outside[:5]}"
+    # Leaflet came from the app's own static folder
+    assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in served)
+    assert any(u.endswith("/app/static/leaflet/leaflet.css") for u in served)
