@@ -94,7 +94,7 @@ def upload_section(files: Mapping[str, UploadedFileLike] | None = None) -> None:
         for i, spec in enumerate(ui.UPLOAD_ROLES.values()):
             with cols[i % 2]:
                 f = st.file_uploader(
-                    spec.label,
+                    spec.label if spec.required else f"{spec.label} (optional)",
                     type=[s.lstrip(".") for s in spec.suffixes],
                     key=f"upload_{spec.role}",
                     help=spec.help,

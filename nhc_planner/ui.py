@@ -111,7 +111,6 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: Travel-time cutoff the app computes once per mode (minutes); standards up to it reuse it.
 APP_CUTOFF_MIN = 60.0
 
-_MODE_WORDS = {"drive": "drive", "walk": "walk", "cycle": "cycle"}
 
 # --------------------------------------------------------------------------- uploads
 
@@ -171,7 +170,7 @@ UPLOAD_ROLES: dict[str, UploadRole] = {
         ),
         UploadRole(
             "population_age",
-            "Population by age (optional)",
+            "Population by age",
             (".csv",),
             False,
             "Census 2021 residents by age category, when the population file has totals only.",
@@ -192,7 +191,7 @@ UPLOAD_ROLES: dict[str, UploadRole] = {
         ),
         UploadRole(
             "user_sites",
-            "Sites (optional)",
+            "Sites",
             (".csv", ".geojson", ".json", ".gpkg"),
             False,
             "Candidate and existing sites: site_id, name, x/y (BNG metres) or latitude/"
@@ -260,7 +259,7 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
     >>> check_upload("imd", "imd.xlsx", b"PK\\x03\\x04...")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nhc_planner._errors.DataFileError: imd.xlsx: an Index of Multiple Deprivation file must ...
+    nhc_planner._errors.DataFileError: imd.xlsx: the Index of Multiple Deprivation file must ...
     """
     if role not in UPLOAD_ROLES:
         msg = f"upload role {role!r} is not known; expected one of {list(UPLOAD_ROLES)}"
@@ -278,11 +277,7 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
     suffix = _suffix(name)
     if suffix not in spec.suffixes:
         found = f"'{suffix}'" if suffix else "no extension"
-        msg = (
-            f"{name}: an {spec.label} file must be one of {list(spec.suffixes)}; found {found}"
-            if spec.label[0].lower() in "aeiou"
-            else f"{name}: a {spec.label} file must be one of {list(spec.suffixes)}; found {found}"
-        )
+        msg = f"{name}: the {spec.label} file must be one of {list(spec.suffixes)}; found {found}"
         raise DataFileError(msg)
     if data.startswith(_PICKLE_MAGIC):
         msg = f"{name}: looks like a Python pickle; pickles are never read (they can run code)"
@@ -653,11 +648,7 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
     mean travel time to the nearest centre and HLE-weighted coverage.
     """
     s = getattr(plan, "scenario", None)
-    std = (
-        f"{s.travel.standard_min:g} minutes' {_MODE_WORDS.get(s.travel.mode, s.travel.mode)}"
-        if s is not None
-        else "the standard"
-    )
+    std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}" if s is not None else "the standard"
     deciles = s.need.most_deprived_deciles if s is not None else 2
     dep = "IMD decile 1" if deciles == 1 else f"IMD deciles 1–{deciles}"
     cards = []

@@ -167,7 +167,7 @@ def test_invalid_upload_shows_the_specific_error() -> None:
     errors = [e.value for e in at.error]
     assert len(errors) == 2
     assert any(e.startswith("my_imd.csv") and "IMD" in e for e in errors), errors
-    assert any(e.startswith("population.xlsx: a Population file must be one of") for e in errors)
+    assert any(e.startswith("population.xlsx: the Population file must be one of") for e in errors)
     assert not any("Traceback" in e for e in errors)
     build = at.button(key="build")
     assert build.disabled  # required files are missing or bad
