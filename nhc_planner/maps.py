@@ -60,6 +60,7 @@ __all__ = [
     "PLAN_COLOUR_BY",
     "PlanLike",
     "copy_assets",
+    "describe_alternative",
     "format_count",
     "format_gbp",
     "format_minutes",
@@ -304,6 +305,32 @@ def _tint(colour: str, amount: float = 0.5) -> str:
     """Blend ``colour`` towards white by ``amount`` (0 = unchanged, 1 = white)."""
     rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     return _hex([c + (1 - c) * amount for c in rgb])
+
+
+def describe_alternative(name: str, swap_loss: Any) -> str:
+    """Say what swapping a centre for its best alternative site would change.
+
+    ``swap_loss`` is in units of need (the optimiser's weights), positive when
+    the chosen site is better by the final year of the plan.
+
+    Examples
+    --------
+    >>> describe_alternative("Demo Library", 1234.0)
+    'Demo Library (would leave 1,234 units of need outside the standard)'
+    >>> describe_alternative("Demo Library", -50.0)[:47]
+    'Demo Library (would cover 50 more units of need'
+    """
+    if _missing(swap_loss):
+        return name
+    loss = float(swap_loss)
+    if loss > 0:
+        return f"{name} (would leave {format_count(loss)} units of need outside the standard)"
+    if loss == 0:
+        return f"{name} (would serve as well)"
+    return (
+        f"{name} (would cover {format_count(-loss)} more units of need by the final year; "
+        "this site was chosen for earlier years, capacity or equity floors)"
+    )
 
 
 def phase_colour(phase: Any) -> str:
@@ -740,12 +767,7 @@ def _centre_popup(row: pd.Series, names: dict[str, str]) -> str:
     if not _missing(alt) and str(alt):
         alt_name = names.get(str(alt), str(alt))
         rows.append(
-            (
-                "Next-best alternative",
-                f"{html.escape(alt_name)} (would reach {format_count(get('swap_loss'))} fewer)"
-                if not _missing(get("swap_loss"))
-                else html.escape(alt_name),
-            )
+            ("Next-best alternative", html.escape(describe_alternative(alt_name, get("swap_loss"))))
         )
     table = "".join(
         f'<tr><th style="text-align:left;font-weight:500;padding:2px 8px 2px 0;color:#425563">'

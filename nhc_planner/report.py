@@ -35,6 +35,7 @@ from nhc_planner._errors import MissingColumnError, NhcRuntimeError
 from nhc_planner.maps import (
     NHS_BLUE,
     PlanLike,
+    describe_alternative,
     format_count,
     format_gbp,
     format_minutes,
@@ -508,15 +509,9 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
         ]
         alt = val("best_alternative")
         if alt is not None and str(alt) not in ("", "nan", "None"):
-            loss = _num(val("swap_loss"))
             alt_name = names.get(str(alt), str(alt))
             figures.append(
-                (
-                    "Next-best alternative",
-                    f"{alt_name} ({format_count(loss)} fewer reached)"
-                    if math.isfinite(loss)
-                    else alt_name,
-                )
+                ("Next-best alternative", describe_alternative(alt_name, val("swap_loss")))
             )
         sid = str(val("site_id"))
         if sid in stability:
