@@ -855,6 +855,50 @@ def _size_for(load: float, ctx: _Context, j: int) -> Any:
     return options[-1]
 
 
+def _fit_sizes_to_budget(
+    templates: list[Any], open_period: np.ndarray, load: np.ndarray, ctx: _Context, budget: float
+) -> None:
+    """Keep each year's capital within ``budget`` after sizing centres by their load.
+
+    Without capacity constraints the solver costs every new centre at the middle
+    size template, so sizes chosen afterwards from the catchments' demand could
+    overspend. Each new centre is first capped at the middle size, then the
+    year's unspent budget upgrades the most overloaded centres, one size at a
+    time, while it lasts. Centres with a site-specific capital cost keep it.
+    Modifies ``templates`` in place.
+    """
+    middle = ctx.templates[len(ctx.templates) // 2]
+    order = {t.name: i for i, t in enumerate(ctx.templates)}
+    allowed = ctx.allowed_sizes()
+
+    def capex(j: int, t: Any) -> float:
+        return float(t.capex_gbp if np.isnan(ctx.site_capex[j]) else ctx.site_capex[j])
+
+    for year in sorted({int(p) for p in open_period if p > 0}):
+        sites = np.flatnonzero(open_period == year).tolist()
+        for j in sites:
+            if order[templates[j].name] > order[middle.name]:
+                templates[j] = middle
+        spent = sum(capex(j, templates[j]) for j in sites)
+        upgraded = True
+        while upgraded:
+            upgraded = False
+            overload = sorted(
+                (load[j] - ctx.capacity_of(templates[j]), j)
+                for j in sites
+                if load[j] > ctx.capacity_of(templates[j])
+            )
+            for _, j in reversed(overload):
+                k = order[templates[j].name] + 1
+                if k >= len(ctx.templates) or not allowed[j][k]:
+                    continue
+                bigger = ctx.templates[k]
+                extra = capex(j, bigger) - capex(j, templates[j])
+                if spent + extra <= budget:
+                    templates[j], spent, upgraded = bigger, spent + extra, True
+                    break
+
+
 def _centres(
     cost: np.ndarray,
     sel: _Sites,
@@ -883,6 +927,9 @@ def _centres(
         name = str(solver_sizes[site]) if solver_sizes is not None else ""
         chosen = [t for t in ctx.templates if t.name == name] if s.capacity.constrain else []
         templates[site] = chosen[0] if chosen else _size_for(float(load[site]), ctx, site)
+    budget = s.phasing.budget_per_year_gbp if s.phasing.per_year() is None else None
+    if budget is not None and not s.capacity.constrain:
+        _fit_sizes_to_budget(templates, open_period, load, ctx, float(budget))
     capacity = np.array(
         [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
     )

@@ -323,6 +323,23 @@ def test_capacity_and_budget_modes(region, travel):
     assert (by_year <= 4_000_000.0 + 1e-6).all()
 
 
+def test_budget_holds_when_catchments_want_larger_centres(region, travel):
+    """Sizes chosen from catchment demand never push a year's capital over the budget."""
+    tight = FAST.replace(
+        **{
+            "phasing.budget_per_year_gbp": 7_000_000.0,
+            "capacity.hours_per_day": 1.0,  # tiny capacity: every catchment wants a large centre
+            "capacity.days_per_week": 1,
+        }
+    )
+    p = plan(region, tight, travel=travel)
+    new = p.new_centres
+    assert len(new) >= 2
+    assert (new.groupby("phase")["capex_gbp"].sum() <= 7_000_000.0 + 1e-6).all()
+    assert (new["utilisation"] > 1).any()  # overloaded, and the reasons say so
+    assert new.loc[new["utilisation"] > 1, "why"].str.contains("larger size").all()
+
+
 def test_sensitivity_and_progress(region, travel):
     seen: list[tuple[str, float]] = []
     p = plan(
