@@ -41,6 +41,7 @@ __all__ = [
     "allowed_mask",
     "as_cost_matrix",
     "as_weights",
+    "check_max_cost",
     "check_p",
     "coverage_matrix",
     "dominated_columns",
