@@ -7,20 +7,32 @@ unreachable) and returns a :class:`Solution`. See ``docs/optimiser.md``.
 - :func:`max_coverage`: maximal covering location problem (MCLP).
 - :func:`set_cover`: fewest sites covering every demand point (or a share of the weight).
 - :func:`capacitated_location`: capacitated facility location (split or single source).
+- :func:`phased_coverage`: the multi-period (phased) planning model behind ``plan()``,
+  with sizes, capacities, budgets, equity floors and a max-min variant.
 """
 
 from nhc_planner.optimize._solution import Solution, Status
 from nhc_planner.optimize.capacitated import capacitated_location
 from nhc_planner.optimize.coverage import max_coverage, set_cover
 from nhc_planner.optimize.p_median import p_median
+from nhc_planner.optimize.phased import (
+    DEFAULT_PHASED_TIME_LIMIT_S,
+    CoverageFloor,
+    SizeOption,
+    discount_weights,
+    phased_coverage,
+)
 
 __all__ = [
+    "DEFAULT_PHASED_TIME_LIMIT_S",
+    "CoverageFloor",
+    "SizeOption",
     "Solution",
     "Status",
     "capacitated_location",
+    "discount_weights",
     "max_coverage",
     "p_median",
+    "phased_coverage",
     "set_cover",
-    # Phased planning model, capacity-aware coverage and explanations: their owner
-    # (optimize/phased.py) adds the imports above and the names here.
 ]
