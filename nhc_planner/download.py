@@ -626,6 +626,14 @@ def _attributes(features: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(f.get("properties") or f.get("attributes") or {}) for f in features]
 
 
+def _arcgis_rows(cache: DownloadCache, source: Source, *, where: str) -> list[dict[str, Any]]:
+    """Attribute rows (no geometry) of an ArcGIS layer matching ``where``, ordered by code."""
+    features = _arcgis_features(
+        cache, source, where=where, geometry=False, order_by=source.field("code")
+    )
+    return _attributes(features)
+
+
 def _write_table(path: Path, rows: list[dict[str, Any]]) -> None:
     header: list[str] = []
     for row in rows:
@@ -676,43 +684,19 @@ def _check_area(la: str | None, icb: str | None) -> tuple[str, str]:
 def _resolve_area(cache: DownloadCache, table: Mapping[str, Source], kind: str, code: str) -> _Area:
     la_src, icb_src = table["lsoa_la"], table["lsoa_icb"]
     if kind == "la":
-        la_rows = _attributes(
-            _arcgis_features(
-                cache,
-                la_src,
-                where=f"{la_src.field('la')} = '{code}'",
-                geometry=False,
-                order_by=la_src.field("code"),
-            )
-        )
+        la_rows = _arcgis_rows(cache, la_src, where=f"{la_src.field('la')} = '{code}'")
         if not la_rows:
             msg = (
                 f"no LSOAs found for local authority {code} in {la_src.url} "
                 f"(field {la_src.field('la')}); check the code (April 2024 LA codes)"
             )
             raise EmptyInputError(msg)
-        icb_rows = _attributes(
-            _arcgis_features(
-                cache,
-                icb_src,
-                where=f"{icb_src.field('la')} = '{code}'",
-                geometry=False,
-                order_by=icb_src.field("code"),
-            )
-        )
+        icb_rows = _arcgis_rows(cache, icb_src, where=f"{icb_src.field('la')} = '{code}'")
         lsoas = sorted({str(r[la_src.field("code")]) for r in la_rows})
         name = str(la_rows[0].get(la_src.field("la_name"), code))
         las = [code]
     else:
-        icb_rows = _attributes(
-            _arcgis_features(
-                cache,
-                icb_src,
-                where=f"{icb_src.field('icb')} = '{code}'",
-                geometry=False,
-                order_by=icb_src.field("code"),
-            )
-        )
+        icb_rows = _arcgis_rows(cache, icb_src, where=f"{icb_src.field('icb')} = '{code}'")
         if not icb_rows:
             msg = (
                 f"no LSOAs found for ICB {code} in {icb_src.url} (field {icb_src.field('icb')}); "
@@ -725,15 +709,7 @@ def _resolve_area(cache: DownloadCache, table: Mapping[str, Source], kind: str, 
         wanted = set(lsoas)
         la_rows = [
             r
-            for r in _attributes(
-                _arcgis_features(
-                    cache,
-                    la_src,
-                    where=_in_clause(la_src.field("la"), las),
-                    geometry=False,
-                    order_by=la_src.field("code"),
-                )
-            )
+            for r in _arcgis_rows(cache, la_src, where=_in_clause(la_src.field("la"), las))
             if str(r[la_src.field("code")]) in wanted
         ]
     sub_icbs = sorted({str(r.get(icb_src.field("sub_icb_ods"), "")) for r in icb_rows} - {""})
@@ -816,30 +792,14 @@ def _fetch_lookups(
         inside = set(area.lsoa_codes)
         rows = [
             r
-            for r in _attributes(
-                _arcgis_features(
-                    cache,
-                    src,
-                    where=_in_clause(src.field("la"), area.la_codes),
-                    geometry=False,
-                    order_by=src.field("code"),
-                )
-            )
+            for r in _arcgis_rows(cache, src, where=_in_clause(src.field("la"), area.la_codes))
             if str(r.get(src.field("code"))) in inside
         ]
         _write_table(out / _OUT_FILES["lsoa11_lsoa21"], rows)
         written["lsoa11_lsoa21"] = _OUT_FILES["lsoa11_lsoa21"]
     if "ltla_utla" in wanted:
         src = table["ltla_utla"]
-        rows = _attributes(
-            _arcgis_features(
-                cache,
-                src,
-                where=_in_clause(src.field("la"), area.la_codes),
-                geometry=False,
-                order_by=src.field("code"),
-            )
-        )
+        rows = _arcgis_rows(cache, src, where=_in_clause(src.field("la"), area.la_codes))
         _write_table(out / _OUT_FILES["ltla_utla"], rows)
         written["ltla_utla"] = _OUT_FILES["ltla_utla"]
     return written
