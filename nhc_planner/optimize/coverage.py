@@ -116,20 +116,10 @@ def max_coverage(
     )
     p = check_p(p, opts)
     cover = coverage_matrix(c, standard, opts.allowed)
-    fixed_mask = opts.fixed_mask
-    free = opts.allowed & ~fixed_mask
     p_free = p - opts.fixed.size
 
     # ---------------------------------------------------------------- preprocessing
-    by_fixed = cover[:, fixed_mask].any(axis=1)
-    constant = float(w[by_fixed].sum())
-    rows = np.flatnonzero(~by_fixed & (w > 0) & cover[:, free].any(axis=1))
-    free_idx = np.flatnonzero(free)
-    sub = cover[np.ix_(rows, free_idx)]
-    uniq, agg_w, _ = aggregate_rows(sub, w[rows])
-    keep = ~dominated_columns(uniq)
-    cand = free_idx[keep]
-    a = uniq[:, keep]
+    constant, cand, a, agg_w = _reduce(cover, w, opts)
     extras: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
 
     # ---------------------------------------------------------------- model and solve
@@ -166,24 +156,20 @@ def max_coverage(
     open_sites, padded = _pad(open_sites, p, opts, cover, w)
     assignment, covered = _assign_within(c, standard, open_sites)
     objective = float(w[covered].sum())
-    if status == "optimal":
-        bound = objective
-    elif not np.isfinite(bound):
-        bound = constant + float(agg_w.sum())  # everything coverable: a valid upper bound
     total = float(w.sum())
     extras.update(
         covered=covered,
         covered_share=objective / total if total > 0 else float("nan"),
         padded=padded,
     )
-    return Solution(
-        open=open_sites,
-        assignment=assignment,
-        objective=objective,
-        bound=float(bound),
-        gap=0.0 if status == "optimal" else relative_gap(objective, bound),
-        status="optimal" if status == "optimal" else "feasible",
-        solve_seconds=seconds,
+    return _coverage_solution(
+        open_sites,
+        assignment,
+        objective,
+        status=status,
+        bound=bound,
+        unknown_bound=constant + float(agg_w.sum()),  # everything coverable: a valid upper bound
+        seconds=seconds,
         extras=extras,
     )
 
@@ -312,19 +298,9 @@ def _solve_cover(
     total: float,
 ) -> Solution:
     n = c.shape[0]
-    fixed_mask = opts.fixed_mask
-    free = opts.allowed & ~fixed_mask
     full = share >= 1.0
-    by_fixed = cover[:, fixed_mask].any(axis=1)
-    target = share * total - float(w[by_fixed].sum())
-    rows = np.flatnonzero(~by_fixed & (w > 0) & cover[:, free].any(axis=1))
-    free_idx = np.flatnonzero(free)
-    uniq, agg_w, _ = aggregate_rows(cover[np.ix_(rows, free_idx)], w[rows])
-    if full and uniq.shape[0] > 1:
-        uniq, agg_w = _drop_superset_rows(uniq, agg_w)
-    keep = ~dominated_columns(uniq)
-    cand = free_idx[keep]
-    a = uniq[:, keep]
+    by_fixed_weight, cand, a, agg_w = _reduce(cover, w, opts, drop_implied_rows=full)
+    target = share * total - by_fixed_weight
     extras: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
 
     needed = a.shape[0] > 0 if full else target > 1e-9 * max(1.0, total)
@@ -360,14 +336,70 @@ def _solve_cover(
     open_sites = np.union1d(opts.fixed, chosen).astype(np.int64)
     assignment, covered = _assign_within(c, standard, open_sites)
     objective = float(open_sites.size)
-    if status == "optimal":
-        bound = objective
-    elif not np.isfinite(bound):
-        bound = float(opts.fixed.size)  # trivial lower bound when the solver gave none
     extras.update(
         covered=covered,
         covered_share=float(w[covered].sum()) / total if total > 0 else float("nan"),
     )
+    return _coverage_solution(
+        open_sites,
+        assignment,
+        objective,
+        status=status,
+        bound=bound,
+        unknown_bound=float(opts.fixed.size),  # trivial lower bound when the solver gave none
+        seconds=seconds,
+        extras=extras,
+    )
+
+
+def _reduce(
+    cover: np.ndarray, w: np.ndarray, opts: SolveOptions, *, drop_implied_rows: bool = False
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact preprocessing shared by :func:`max_coverage` and :func:`set_cover`.
+
+    Rows covered by a fixed site leave the model, as do rows of zero weight or that
+    no free site covers; identical rows are merged with summed weights; with
+    ``drop_implied_rows`` (full cover only) rows implied by another row are removed;
+    dominated candidate columns are removed.
+
+    Returns
+    -------
+    fixed_weight, cand, a, agg_w
+        Weight covered by the fixed sites; site index of each column of ``a``; the
+        reduced (rows x candidates) coverage matrix; the weight of each row of ``a``.
+    """
+    fixed_mask = opts.fixed_mask
+    free = opts.allowed & ~fixed_mask
+    by_fixed = cover[:, fixed_mask].any(axis=1)
+    rows = np.flatnonzero(~by_fixed & (w > 0) & cover[:, free].any(axis=1))
+    free_idx = np.flatnonzero(free)
+    uniq, agg_w, _ = aggregate_rows(cover[np.ix_(rows, free_idx)], w[rows])
+    if drop_implied_rows and uniq.shape[0] > 1:
+        uniq, agg_w = _drop_superset_rows(uniq, agg_w)
+    keep = ~dominated_columns(uniq)
+    return float(w[by_fixed].sum()), free_idx[keep], uniq[:, keep], agg_w
+
+
+def _coverage_solution(
+    open_sites: np.ndarray,
+    assignment: np.ndarray,
+    objective: float,
+    *,
+    status: str,
+    bound: float,
+    unknown_bound: float,
+    seconds: float,
+    extras: dict[str, Any],
+) -> Solution:
+    """The :class:`Solution` of a coverage model that has an incumbent.
+
+    An optimal ``status`` proves ``objective`` itself; otherwise a bound the solver
+    did not give (non-finite) is replaced by ``unknown_bound``.
+    """
+    if status == "optimal":
+        bound = objective
+    elif not np.isfinite(bound):
+        bound = unknown_bound
     return Solution(
         open=open_sites,
         assignment=assignment,
