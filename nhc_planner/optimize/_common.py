@@ -558,8 +558,21 @@ class MipModel:
         else:
             obj.SetMinimization()
 
-    def solve(self) -> MipOutcome:
-        """Solve within the time limit and classify the termination."""
+    def run(self, *, time_limit_share: float = 0.95) -> tuple[Status, float]:
+        """Solve within the time limit and classify the termination; read no solution.
+
+        Parameters
+        ----------
+        time_limit_share
+            A solve that ends neither optimal, feasible nor infeasible is read as
+            ``"time_limit_no_solution"`` when it was NOT_SOLVED or ran for at least
+            this share of the time limit; otherwise it raises :class:`SolverError`.
+
+        Returns
+        -------
+        status, seconds
+            The :data:`~nhc_planner.optimize.Status` and the wall-clock solve time.
+        """
         solver = self.solver
         solver.SetTimeLimit(max(1, round(self.opts.time_limit_s * 1000)))
         solver.SetNumThreads(self.opts.threads)
@@ -576,23 +589,50 @@ class MipModel:
         start = time.perf_counter()
         code = solver.Solve(params)
         seconds = time.perf_counter() - start
-        has_vars = solver.NumVariables() > 0
         if code == pywraplp.Solver.OPTIMAL:
             status: Status = "optimal"
         elif code == pywraplp.Solver.FEASIBLE:
             status = "feasible"
         elif code == pywraplp.Solver.INFEASIBLE:
             status = "infeasible"
-        elif seconds >= 0.95 * self.opts.time_limit_s or code == pywraplp.Solver.NOT_SOLVED:
+        elif (
+            seconds >= time_limit_share * self.opts.time_limit_s
+            or code == pywraplp.Solver.NOT_SOLVED
+        ):
             # HiGHS reports a time limit as UNKNOWN through pywraplp and then exposes no
             # incumbent, so a stopped solve without FEASIBLE status has no usable solution.
             status = "time_limit_no_solution"
         else:
             msg = f"{self.backend} stopped abnormally (result code {code}) after {seconds:.1f} s"
             raise SolverError(msg)
+        return status, seconds
+
+    def incumbent(self) -> tuple[float, float]:
+        """Objective and raw best bound of the incumbent of an optimal or feasible :meth:`run`.
+
+        The bound is the objective when the model has no variables.
+        """
+        solver = self.solver
+        objective = float(solver.Objective().Value())
+        bound = float(solver.Objective().BestBound()) if solver.NumVariables() > 0 else objective
+        return objective, bound
+
+    def outcome(self, status: Status, seconds: float, objective: float, bound: float) -> MipOutcome:
+        """The :class:`MipOutcome` of a :meth:`run`, with its termination summary."""
+        message = f"{self.backend}: {status} in {seconds:.2f} s"
+        if status == "feasible":
+            gap = relative_gap(objective, bound)
+            message += f" (time limit {self.opts.time_limit_s:g} s; gap {gap:.3%})"
+        return MipOutcome(status, objective, bound, seconds, self.backend, message)
+
+    def solve(self) -> MipOutcome:
+        """Solve within the time limit and classify the termination.
+
+        An unknown best bound, or one on the wrong side of the incumbent, is NaN.
+        """
+        status, seconds = self.run()
         if status in ("optimal", "feasible"):
-            objective = float(solver.Objective().Value())
-            bound = float(solver.Objective().BestBound()) if has_vars else objective
+            objective, bound = self.incumbent()
             if status == "optimal" or not np.isfinite(bound):
                 # optimal: proven with gap tolerance 0; otherwise the bound is unknown
                 bound = objective if status == "optimal" else float("nan")
@@ -600,11 +640,7 @@ class MipModel:
                 bound = float("nan")  # not a valid bound on the incumbent
         else:
             objective, bound = float("nan"), float("nan")
-        message = f"{self.backend}: {status} in {seconds:.2f} s"
-        if status == "feasible":
-            gap = relative_gap(objective, bound)
-            message += f" (time limit {self.opts.time_limit_s:g} s; gap {gap:.3%})"
-        return MipOutcome(status, objective, bound, seconds, self.backend, message)
+        return self.outcome(status, seconds, objective, bound)
 
     @staticmethod
     def values(variables: Sequence[Any]) -> np.ndarray:

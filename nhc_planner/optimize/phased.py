@@ -97,7 +97,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from ortools.linear_solver import pywraplp
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix, vstack
 
@@ -530,50 +529,19 @@ class _Stage:
 def _solve(model: MipModel) -> MipOutcome:
     """Solve within the time limit and classify the termination honestly.
 
-    Like :meth:`MipModel.solve`, but a backend that stops at its time limit with a
-    non-standard result code is read as "no solution" without touching the
-    solution (asking pywraplp to verify a missing HiGHS solution crashes the
-    process in OR-Tools 9.15).
+    :meth:`MipModel.run` and :meth:`MipModel.outcome`, like :meth:`MipModel.solve`,
+    with phased's own reading: a non-standard stop after 90% of the time limit is
+    "no solution" and its solution is never touched (asking pywraplp to verify a
+    missing HiGHS solution crashes the process in OR-Tools 9.15); an unknown bound
+    of a feasible incumbent is ``inf`` and a reported bound is kept as it is.
     """
-    solver = model.solver
-    opts = model.opts
-    solver.SetTimeLimit(max(1, round(opts.time_limit_s * 1000)))
-    solver.SetNumThreads(opts.threads)
-    if model.backend == "scip":
-        solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {opts.seed}\n")
-    elif model.backend == "highs":
-        solver.SetSolverSpecificParametersAsString(
-            f"random_seed={opts.seed}\nmip_rel_gap=0\noutput_flag=false\nlog_to_console=false\n"
-        )
-    params = pywraplp.MPSolverParameters()
-    params.SetDoubleParam(params.RELATIVE_MIP_GAP, 0.0)
-    start = time.perf_counter()
-    code = solver.Solve(params)
-    seconds = time.perf_counter() - start
-    status: Status
-    if code == pywraplp.Solver.OPTIMAL:
-        status = "optimal"
-    elif code == pywraplp.Solver.FEASIBLE:
-        status = "feasible"
-    elif code == pywraplp.Solver.INFEASIBLE:
-        status = "infeasible"
-    elif code == pywraplp.Solver.NOT_SOLVED or seconds >= 0.9 * opts.time_limit_s:
-        status = "time_limit_no_solution"
-    else:
-        msg = f"{model.backend} stopped abnormally (result code {code}) after {seconds:.1f} s"
-        raise SolverError(msg)
+    status, seconds = model.run(time_limit_share=0.9)
     objective = bound = float("nan")
     if status in ("optimal", "feasible"):
-        objective = float(solver.Objective().Value())
-        bound = float(solver.Objective().BestBound()) if solver.NumVariables() else objective
+        objective, bound = model.incumbent()
         if status == "optimal" or not np.isfinite(bound):
             bound = objective if status == "optimal" else float("inf")
-    message = f"{model.backend}: {status} in {seconds:.2f} s"
-    if status == "feasible":
-        message += (
-            f" (time limit {opts.time_limit_s:g} s; gap {relative_gap(objective, bound):.3%})"
-        )
-    return MipOutcome(status, objective, bound, seconds, model.backend, message)
+    return model.outcome(status, seconds, objective, bound)
 
 
 def _with_time(opts: SolveOptions, seconds: float) -> SolveOptions:
