@@ -91,7 +91,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -560,28 +560,13 @@ def _single_period(inst: _Instance, t: int) -> _Instance:
     def cum(limit: npt.NDArray[np.float64] | None) -> npt.NDArray[np.float64] | None:
         return None if limit is None else np.array([float(np.sum(limit[:t]))])
 
-    return _Instance(
+    return replace(
+        inst,
         periods=1,
         period_weights=np.ones(1),
         new_per_period=cum(inst.new_per_period),
         budget=cum(inst.budget),
         carry_over=False,
-        cand=inst.cand,
-        size_ok=inst.size_ok,
-        capex=inst.capex,
-        cap=inst.cap,
-        fixed=inst.fixed,
-        fixed_cap=inst.fixed_cap,
-        rows_cand=inst.rows_cand,
-        rows_fixed=inst.rows_fixed,
-        a=inst.a,
-        d=inst.d,
-        floor_w=inst.floor_w,
-        floor_const=inst.floor_const,
-        group_w=inst.group_w,
-        group_const=inst.group_const,
-        group_total=inst.group_total,
-        a_const=inst.a_const,
     )
 
 
@@ -590,28 +575,13 @@ def _restrict(inst: _Instance, keep: npt.NDArray[np.bool_]) -> _Instance:
     new_pos = np.full(keep.size, -1, dtype=np.int64)
     new_pos[keep] = np.arange(int(keep.sum()))
     rows = [new_pos[r][new_pos[r] >= 0] for r in inst.rows_cand]
-    return _Instance(
-        periods=inst.periods,
-        period_weights=inst.period_weights,
-        new_per_period=inst.new_per_period,
-        budget=inst.budget,
-        carry_over=inst.carry_over,
+    return replace(
+        inst,
         cand=inst.cand[keep],
         size_ok=inst.size_ok[keep],
         capex=inst.capex[keep],
         cap=None if inst.cap is None else inst.cap[keep],
-        fixed=inst.fixed,
-        fixed_cap=inst.fixed_cap,
         rows_cand=rows,
-        rows_fixed=inst.rows_fixed,
-        a=inst.a,
-        d=inst.d,
-        floor_w=inst.floor_w,
-        floor_const=inst.floor_const,
-        group_w=inst.group_w,
-        group_const=inst.group_const,
-        group_total=inst.group_total,
-        a_const=inst.a_const,
     )
 
 
