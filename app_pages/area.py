@@ -130,7 +130,7 @@ def upload_section(files: Mapping[str, UploadedFileLike] | None = None) -> None:
                     hle_period=period.strip() or None,
                 )
         except Exception as exc:  # shown in words, never a traceback
-            st.error(ui.friendly_error(exc), icon=":material/error:")
+            common.show_error(exc)
             return
         common.use_region(f"upload:{ui.upload_digest(good)}", region)
         st.success(f"Built {region.meta.name}: {len(region.areas):,} areas.")
@@ -151,7 +151,7 @@ def folder_section() -> None:
         try:
             region = Region.load(folder)
         except Exception as exc:  # shown in words, never a traceback
-            st.error(ui.friendly_error(exc), icon=":material/error:")
+            common.show_error(exc)
             return
         common.use_region(key, region)
         st.rerun()
@@ -184,10 +184,8 @@ def main() -> None:
     if source == "upload":
         upload_section()
         st.divider()
-    try:
-        region = common.current_region()
-    except Exception as exc:  # shown in words, never a traceback
-        st.error(ui.friendly_error(exc), icon=":material/error:")
+    region = common.loaded_region()
+    if region is None:
         return
     with left:
         st.subheader(f"In use: {region.meta.name}")
@@ -199,7 +197,7 @@ def main() -> None:
         try:
             common.show_map(common.need_map("need_score"), key="area_map", height=560)
         except Exception as exc:  # shown in words, never a traceback
-            st.error(ui.friendly_error(exc), icon=":material/error:")
+            common.show_error(exc)
         st.caption("Areas by need score (darker = more need) and the existing sites, by kind.")
 
 

@@ -144,10 +144,24 @@ def compute_plan(scenario: Scenario | None = None) -> Plan | None:
         )
     except Exception as exc:  # shown to the planner in words, never as a traceback
         bar.empty()
-        st.error(ui.friendly_error(exc), icon=":material/error:")
+        show_error(exc)
         return None
     bar.empty()
     return result
+
+
+def show_error(exc: BaseException) -> None:
+    """Show ``exc`` to the planner in words (never a traceback)."""
+    st.error(ui.friendly_error(exc), icon=":material/error:")
+
+
+def loaded_region() -> Region | None:
+    """The region in use, or None after showing in words why it cannot be loaded."""
+    try:
+        return current_region()
+    except Exception as exc:  # shown in words, never a traceback
+        show_error(exc)
+        return None
 
 
 def static_base_url() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from nhc_planner import maps, ui
+from nhc_planner import maps
 
 COLOUR_BY = {
     "need_score": "Need score",
@@ -29,10 +29,8 @@ def main() -> None:
         "Where need is greatest, and where the existing sites are. Hover over an area for "
         "its figures; click it for more.",
     )
-    try:
-        region = common.current_region()
-    except Exception as exc:  # shown in words, never a traceback
-        st.error(ui.friendly_error(exc), icon=":material/error:")
+    region = common.loaded_region()
+    if region is None:
         return
     s = common.current_scenario()
     colour_by = st.radio(
@@ -46,7 +44,7 @@ def main() -> None:
     try:
         common.show_map(common.need_map(colour_by), key="need_map")
     except Exception as exc:  # shown in words, never a traceback
-        st.error(ui.friendly_error(exc), icon=":material/error:")
+        common.show_error(exc)
     a = region.areas
     dep = a["imd_decile"] <= s.need.most_deprived_deciles
     c1, c2, c3 = st.columns(3)

@@ -59,7 +59,7 @@ def main() -> None:
         )
         common.show_map(m, key="plan_map", height=600)
     except Exception as exc:  # shown in words, never a traceback
-        st.error(ui.friendly_error(exc), icon=":material/error:")
+        common.show_error(exc)
 
     st.subheader("Why each centre was chosen")
     if new.empty:

@@ -32,10 +32,8 @@ def main() -> None:
         "What counts as within reach, how many centres over how many years, and what matters "
         "most. Changes apply at once; the plan on page 4 follows them.",
     )
-    try:
-        region = common.current_region()
-    except Exception as exc:  # shown in words, never a traceback
-        st.error(ui.friendly_error(exc), icon=":material/error:")
+    region = common.loaded_region()
+    if region is None:
         return
     base = common.current_scenario()
     values = ui.policy_values(base)
@@ -175,7 +173,7 @@ def main() -> None:
         name = str(st.session_state.get("scenario_name") or base.name).strip()
         scenario = scenario.replace(name=name or "Unnamed scenario")
     except Exception as exc:  # shown in words, never a traceback
-        st.error(ui.friendly_error(exc), icon=":material/error:")
+        common.show_error(exc)
         return
     st.session_state["scenario"] = scenario
     total = scenario.phasing.total_centres
