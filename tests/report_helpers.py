@@ -16,6 +16,8 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,6 +323,53 @@ def chromium_or_skip() -> str:
         pytest.fail(reason + "; under CI=true this is a failure")
     pytest.skip(reason)
     raise AssertionError("unreachable")
+
+
+@contextmanager
+def chromium_page(
+    executable: str | None = None, *, width: int = 1200, height: int = 900
+) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """A headless Chromium page that records its web requests and script errors.
+
+    Parameters
+    ----------
+    executable
+        Chromium to launch; :func:`chromium_or_skip` when None.
+    width, height
+        Viewport size in pixels.
+
+    Yields
+    ------
+    page, external, errors
+        The Playwright page; the ``http(s)`` URLs it requested and the page errors
+        it raised, filled while it runs, for the caller to assert on.
+    """
+    from playwright.sync_api import sync_playwright
+
+    path = executable if executable is not None else chromium_or_skip()
+    external: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.on(
+                "request",
+                lambda r: external.append(r.url) if r.url.startswith("http") else None,
+            )
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            yield page, external, errors
+        finally:
+            browser.close()
+
+
+def broken_images(page: Any) -> list[str]:
+    """Sources of the images on ``page`` that did not load."""
+    broken: list[str] = page.evaluate(
+        "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
+        ".map(i => i.src)"
+    )
+    return broken
 
 
 def click_until_popup(marker, popup, *, attempts: int = 3) -> None:

@@ -18,6 +18,7 @@ from tests.report_helpers import (
     CHROMIUM_ARGS,
     assert_offline,
     chromium_or_skip,
+    chromium_page,
     click_until_popup,
     in_page,
     tiny_plan,
@@ -202,34 +203,19 @@ def test_static_map_png_plan_and_region(tmp_path):
 @pytest.mark.browser
 @pytest.mark.parametrize("offline", ["inline", "relative"])
 def test_saved_map_renders_in_headless_chromium(tmp_path, offline):
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
     path = maps.save_map(maps.plan_map(tiny_plan()), tmp_path / "map.html", offline=offline)
-    external: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            page.on(
-                "request",
-                lambda r: external.append(r.url) if r.url.startswith("http") else None,
-            )
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(path.as_uri())
-            page.wait_for_selector(".leaflet-container")
-            page.wait_for_selector("path.leaflet-interactive")
-            assert page.locator("path.leaflet-interactive").count() >= 12
-            assert page.locator(".nhc-centre").count() == 3
-            assert page.locator(".nhc-legend").count() == 1
-            popup = page.locator(".leaflet-popup-content")
-            click_until_popup(page.locator(".nhc-centre", has_text="1").first, popup)
-            assert "Tinyton General" in popup.inner_text()
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"plan_map_{offline}.png"))
-        finally:
-            browser.close()
+    with chromium_page(width=1000, height=700) as (page, external, errors):
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-container")
+        page.wait_for_selector("path.leaflet-interactive")
+        assert page.locator("path.leaflet-interactive").count() >= 12
+        assert page.locator(".nhc-centre").count() == 3
+        assert page.locator(".nhc-legend").count() == 1
+        popup = page.locator(".leaflet-popup-content")
+        click_until_popup(page.locator(".nhc-centre", has_text="1").first, popup)
+        assert "Tinyton General" in popup.inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"plan_map_{offline}.png"))
     assert external == []
     assert errors == []
 

@@ -11,9 +11,10 @@ from nhc_planner._errors import MissingColumnError, NhcRuntimeError
 from nhc_planner.report import solver_summary, write_report
 from tests.report_helpers import (
     ARTIFACTS,
-    CHROMIUM_ARGS,
     assert_offline,
+    broken_images,
     chromium_or_skip,
+    chromium_page,
     click_until_popup,
     tiny_plan,
     tiny_region,
@@ -174,39 +175,20 @@ def test_real_plan_report(tmp_path):
 
 @pytest.mark.browser
 def test_report_renders_offline_in_headless_chromium(report_dir):
-    executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    external: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.on(
-                "request",
-                lambda r: external.append(r.url) if r.url.startswith("http") else None,
-            )
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto((report_dir / "index.html").as_uri())
-            page.wait_for_load_state("load")
-            broken = page.evaluate(
-                "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
-                ".map(i => i.src)"
-            )
-            assert broken == []
-            page.locator("iframe.mapframe").scroll_into_view_if_needed()
-            frame = page.frame_locator("iframe.mapframe")
-            frame.locator(".leaflet-container").wait_for()
-            assert frame.locator("path.leaflet-interactive").count() >= 12
-            assert frame.locator(".nhc-centre").count() == 3
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "report_top.png"))
-            page.screenshot(path=str(ARTIFACTS / "report_full.png"), full_page=True)
-            page.emulate_media(media="print")
-            assert not page.locator("iframe.mapframe").is_visible()
-        finally:
-            browser.close()
+    with chromium_page() as (page, external, errors):
+        page.goto((report_dir / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        assert broken_images(page) == []
+        page.locator("iframe.mapframe").scroll_into_view_if_needed()
+        frame = page.frame_locator("iframe.mapframe")
+        frame.locator(".leaflet-container").wait_for()
+        assert frame.locator("path.leaflet-interactive").count() >= 12
+        assert frame.locator(".nhc-centre").count() == 3
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report_top.png"))
+        page.screenshot(path=str(ARTIFACTS / "report_full.png"), full_page=True)
+        page.emulate_media(media="print")
+        assert not page.locator("iframe.mapframe").is_visible()
     assert external == []
     assert errors == []
 
@@ -216,8 +198,6 @@ def test_report_renders_offline_in_headless_chromium(report_dir):
 def test_demo_region_report_in_headless_chromium(tmp_path):
     """The built-in demo region's full plan and report, checked in a real browser."""
     executable = chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
     from nhc_planner.demo import demo_region
     from nhc_planner.plan import plan as make_plan
 
@@ -227,39 +207,23 @@ def test_demo_region_report_in_headless_chromium(tmp_path):
     assert_offline(html)
     assert "SYNTHETIC DATA" in html
     n_new = int((result.centres["phase"] > 0).sum())
-    external: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.on(
-                "request",
-                lambda r: external.append(r.url) if r.url.startswith("http") else None,
-            )
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(index.as_uri())
-            page.wait_for_load_state("load")
-            broken = page.evaluate(
-                "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
-                ".map(i => i.src)"
-            )
-            assert broken == []
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "demo_report_top.png"))
-            page.locator("iframe.mapframe").scroll_into_view_if_needed()
-            frame = page.frame_locator("iframe.mapframe")
-            frame.locator(".leaflet-container").wait_for()
-            assert frame.locator("path.leaflet-interactive").count() >= len(result.assignments)
-            assert frame.locator(".nhc-centre").count() == len(result.centres)
-            popup = frame.locator(".leaflet-popup-content")
-            click_until_popup(frame.locator(".nhc-centre", has_text="1").first, popup)
-            first = result.centres.sort_values("order").query("order == 1").iloc[0]
-            assert str(first["name"]) in popup.inner_text()
-            page.screenshot(path=str(ARTIFACTS / "demo_report_map.png"))
-            page.screenshot(path=str(ARTIFACTS / "demo_report_full.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page(executable) as (page, external, errors):
+        page.goto(index.as_uri())
+        page.wait_for_load_state("load")
+        assert broken_images(page) == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo_report_top.png"))
+        page.locator("iframe.mapframe").scroll_into_view_if_needed()
+        frame = page.frame_locator("iframe.mapframe")
+        frame.locator(".leaflet-container").wait_for()
+        assert frame.locator("path.leaflet-interactive").count() >= len(result.assignments)
+        assert frame.locator(".nhc-centre").count() == len(result.centres)
+        popup = frame.locator(".leaflet-popup-content")
+        click_until_popup(frame.locator(".nhc-centre", has_text="1").first, popup)
+        first = result.centres.sort_values("order").query("order == 1").iloc[0]
+        assert str(first["name"]) in popup.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "demo_report_map.png"))
+        page.screenshot(path=str(ARTIFACTS / "demo_report_full.png"), full_page=True)
     assert n_new > 0
     assert external == []
     assert errors == []
