@@ -63,7 +63,7 @@ def brute_force(
     *,
     periods,
     new_per_period=None,
-    budget=None,
+    budget_per_period=None,
     sizes=None,
     demand=None,
     fixed=(),
@@ -92,7 +92,7 @@ def brute_force(
                 counts[t - 1] += 1
                 spend[t - 1] += sizes[s].capex_gbp
         lim_ok = True
-        for lim, used in ((new_per_period, counts), (budget, spend)):
+        for lim, used in ((new_per_period, counts), (budget_per_period, spend)):
             if lim is None:
                 continue
             lim = np.broadcast_to(np.asarray(lim, float), (periods,))
@@ -132,6 +132,14 @@ def brute_force(
         if best is None or value > best + 1e-9:
             best = value
     return best
+
+
+def solve_and_brute_force(cost, w, max_cost, **options):
+    """The model's solution and the brute-force optimum of the same instance."""
+    return (
+        phased_coverage(cost, w, max_cost, **options),
+        brute_force(cost, w, max_cost, **options),
+    )
 
 
 @st.composite
@@ -323,17 +331,7 @@ def test_invalid_inputs_raise(kwargs, match):
 @given(instances(), st.sampled_from([5.0, 10.0, 20.0]), st.booleans())
 def test_objective_equals_brute_force(inst, max_cost, carry_over):
     cost, w, periods, k, fixed, excluded = inst
-    sol = phased_coverage(
-        cost,
-        w,
-        max_cost,
-        periods=periods,
-        new_per_period=k,
-        fixed=fixed,
-        excluded=excluded,
-        carry_over=carry_over,
-    )
-    best = brute_force(
+    sol, best = solve_and_brute_force(
         cost,
         w,
         max_cost,
@@ -363,7 +361,7 @@ def test_budget_and_sizes_match_brute_force(inst, data):
     cost, w, periods, _, fixed, excluded = inst
     sizes = [SizeOption("small", INF, 2.0), SizeOption("large", INF, 5.0)]
     budget = data.draw(st.lists(st.integers(0, 8).map(float), min_size=periods, max_size=periods))
-    sol = phased_coverage(
+    sol, best = solve_and_brute_force(
         cost,
         w,
         10,
@@ -372,9 +370,6 @@ def test_budget_and_sizes_match_brute_force(inst, data):
         sizes=sizes,
         fixed=fixed,
         excluded=excluded,
-    )
-    best = brute_force(
-        cost, w, 10, periods=periods, budget=budget, sizes=sizes, fixed=fixed, excluded=excluded
     )
     assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
     assert np.all(sol.extras["capex_by_period"] <= np.asarray(budget) + 1e-9)
@@ -387,19 +382,7 @@ def test_capacitated_matches_brute_force_and_respects_capacity(inst, data):
     n = cost.shape[0]
     demand = np.array(data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), float)
     sizes = [SizeOption("small", 8.0, 1.0), SizeOption("large", 20.0, 2.0)]
-    sol = phased_coverage(
-        cost,
-        w,
-        10,
-        periods=periods,
-        new_per_period=k,
-        sizes=sizes,
-        demand=demand,
-        fixed=fixed,
-        excluded=excluded,
-        fixed_capacity=12.0,
-    )
-    best = brute_force(
+    sol, best = solve_and_brute_force(
         cost,
         w,
         10,
@@ -428,17 +411,7 @@ def test_floors_met_when_feasible_else_infeasible(inst, data):
     members = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     share = data.draw(st.sampled_from([0.3, 0.6, 1.0]))
     floor = CoverageFloor(members, share, name="deprived")
-    sol = phased_coverage(
-        cost,
-        w,
-        10,
-        periods=periods,
-        new_per_period=k,
-        fixed=fixed,
-        excluded=excluded,
-        floors=[floor],
-    )
-    best = brute_force(
+    sol, best = solve_and_brute_force(
         cost,
         w,
         10,
@@ -482,8 +455,7 @@ def test_duplicate_rows_and_columns_do_not_change_optimum():
     cost = np.vstack([base, base[:3]])
     cost = np.hstack([cost, cost[:, :2]])
     w = rng.integers(1, 10, size=11).astype(float)
-    sol = phased_coverage(cost, w, 12, periods=2, new_per_period=1)
-    best = brute_force(cost, w, 12, periods=2, new_per_period=1)
+    sol, best = solve_and_brute_force(cost, w, 12, periods=2, new_per_period=1)
     assert sol.objective == pytest.approx(best)
     pre = sol.extras["preprocessing"]
     assert pre["rows_in_model"] < 11
@@ -500,8 +472,7 @@ def test_pooled_stages_match_brute_force_on_more_sites(seed):
     sites = rng.uniform(0, 10, size=(8, 2))
     cost = np.sqrt(((pts[:, None] - sites[None]) ** 2).sum(axis=2)) * 3.0
     w = rng.integers(1, 20, size=9).astype(float)
-    sol = phased_coverage(cost, w, 10.0, periods=2, new_per_period=[1, 1])
-    best = brute_force(cost, w, 10.0, periods=2, new_per_period=[1, 1])
+    sol, best = solve_and_brute_force(cost, w, 10.0, periods=2, new_per_period=[1, 1])
     assert sol.has_solution
     assert sol.objective == pytest.approx(best, rel=1e-6)
     if sol.status == "optimal":
