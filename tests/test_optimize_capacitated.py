@@ -13,6 +13,7 @@ from scipy.optimize import linprog
 
 from nhc_planner._errors import ValueRangeError
 from nhc_planner.optimize import capacitated_location
+from tests.builders import site_roles
 
 ORLIB = Path(__file__).parent / "data_orlib"
 
@@ -97,11 +98,7 @@ def instances(draw):
     demand = np.array(draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)), dtype=float)
     capacity = np.array(draw(st.lists(st.integers(0, 12), min_size=m, max_size=m)), dtype=float)
     fixed_cost = np.array(draw(st.lists(st.integers(0, 15), min_size=m, max_size=m)), dtype=float)
-    roles = draw(
-        st.lists(st.sampled_from(["free", "free", "fixed", "excluded"]), min_size=m, max_size=m)
-    )
-    fixed = [j for j, r in enumerate(roles) if r == "fixed"]
-    excluded = [j for j, r in enumerate(roles) if r == "excluded"]
+    fixed, excluded = draw(site_roles(m))
     return cost, demand, capacity, fixed_cost, fixed, excluded
 
 

@@ -11,25 +11,12 @@ from hypothesis import strategies as st
 
 from nhc_planner._errors import ValueRangeError
 from nhc_planner.optimize import max_coverage, set_cover
+from tests.builders import cost_instances
 
 
 @st.composite
 def instances(draw):
-    n = draw(st.integers(1, 8))
-    m = draw(st.integers(1, 6))
-    cost = np.array(
-        draw(st.lists(st.integers(0, 30), min_size=n * m, max_size=n * m)), dtype=float
-    ).reshape(n, m)
-    holes = np.array(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))).reshape(n, m)
-    cost[holes & draw(st.booleans())] = np.inf
-    weights = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), dtype=float)
-    roles = draw(
-        st.lists(st.sampled_from(["free", "free", "fixed", "excluded"]), min_size=m, max_size=m)
-    )
-    if all(r == "excluded" for r in roles):
-        roles[0] = "free"
-    fixed = [j for j, r in enumerate(roles) if r == "fixed"]
-    excluded = [j for j, r in enumerate(roles) if r == "excluded"]
+    cost, weights, fixed, excluded = draw(cost_instances(max_demand=8))
     max_cost = float(draw(st.integers(0, 30)))
     return cost, weights, max_cost, fixed, excluded
 

@@ -18,6 +18,7 @@ from nhc_planner.optimize.phased import (
     discount_weights,
     phased_coverage,
 )
+from tests.builders import site_roles
 
 INF = np.inf
 SETTINGS = settings(
@@ -151,11 +152,7 @@ def instances(draw, max_demand=6, max_sites=4):
     w = np.array(draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), float)
     periods = draw(st.integers(1, 3))
     k = draw(st.lists(st.integers(0, 2), min_size=periods, max_size=periods))
-    roles = draw(
-        st.lists(st.sampled_from(["cand", "cand", "fixed", "excluded"]), min_size=m, max_size=m)
-    )
-    fixed = [j for j, r in enumerate(roles) if r == "fixed"]
-    excluded = [j for j, r in enumerate(roles) if r == "excluded"]
+    fixed, excluded = draw(site_roles(m))
     return cost, w, periods, k, fixed, excluded
 
 

@@ -13,6 +13,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from nhc_planner._errors import ValueRangeError
 from nhc_planner.optimize import p_median
+from tests.builders import cost_instances
 
 ORLIB = Path(__file__).parent / "data_orlib"
 
@@ -43,22 +44,8 @@ def brute_force(cost, weights, p, fixed=(), excluded=()):
 
 @st.composite
 def instances(draw):
-    n = draw(st.integers(1, 7))
-    m = draw(st.integers(1, 6))
-    cost = np.array(
-        draw(st.lists(st.integers(0, 30), min_size=n * m, max_size=n * m)), dtype=float
-    ).reshape(n, m)
-    holes = np.array(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))).reshape(n, m)
-    if draw(st.booleans()):
-        cost[holes] = np.inf
-    weights = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), dtype=float)
-    roles = draw(
-        st.lists(st.sampled_from(["free", "free", "fixed", "excluded"]), min_size=m, max_size=m)
-    )
-    if all(r == "excluded" for r in roles):
-        roles[0] = "free"
-    fixed = [j for j, r in enumerate(roles) if r == "fixed"]
-    excluded = [j for j, r in enumerate(roles) if r == "excluded"]
+    cost, weights, fixed, excluded = draw(cost_instances(max_demand=7))
+    m = cost.shape[1]
     allowed = m - len(excluded)
     p = draw(st.integers(max(1, len(fixed)), allowed))
     return cost, weights, p, fixed, excluded

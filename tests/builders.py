@@ -1,0 +1,50 @@
+"""Hypothesis strategies shared by the optimisation model tests.
+
+Small random instances: a cost matrix of integer minutes (with unreachable
+pairs), integer weights, and a role per candidate site (free, fixed or
+excluded), so the models can be checked against brute force.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+
+@st.composite
+def site_roles(draw, m: int, *, one_allowed: bool = False) -> tuple[list[int], list[int]]:
+    """Fixed and excluded site indices for ``m`` sites (each free with odds 1/2).
+
+    With ``one_allowed`` the first site is made free when every site was drawn
+    excluded, so at least one site may open.
+    """
+    roles = draw(
+        st.lists(st.sampled_from(["free", "free", "fixed", "excluded"]), min_size=m, max_size=m)
+    )
+    if one_allowed and all(r == "excluded" for r in roles):
+        roles[0] = "free"
+    fixed = [j for j, r in enumerate(roles) if r == "fixed"]
+    excluded = [j for j, r in enumerate(roles) if r == "excluded"]
+    return fixed, excluded
+
+
+@st.composite
+def cost_instances(
+    draw, *, max_demand: int, max_sites: int = 6
+) -> tuple[np.ndarray, np.ndarray, list[int], list[int]]:
+    """A random ``cost, weights, fixed, excluded`` instance.
+
+    Costs are 0-30 minutes, with unreachable pairs (``np.inf``) half the time;
+    weights are 0-9; at least one site may open.
+    """
+    n = draw(st.integers(1, max_demand))
+    m = draw(st.integers(1, max_sites))
+    cost = np.array(
+        draw(st.lists(st.integers(0, 30), min_size=n * m, max_size=n * m)), dtype=float
+    ).reshape(n, m)
+    holes = np.array(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))).reshape(n, m)
+    if draw(st.booleans()):
+        cost[holes] = np.inf
+    weights = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), dtype=float)
+    fixed, excluded = draw(site_roles(m, one_allowed=True))
+    return cost, weights, fixed, excluded
