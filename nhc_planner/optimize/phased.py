@@ -545,9 +545,7 @@ def _solve(model: MipModel) -> MipOutcome:
 
 
 def _with_time(opts: SolveOptions, seconds: float) -> SolveOptions:
-    return SolveOptions(
-        opts.n_sites, opts.fixed, opts.excluded, max(seconds, 0.5), opts.threads, opts.seed
-    )
+    return replace(opts, time_limit_s=max(seconds, 0.5))
 
 
 def _single_period(inst: _Instance, t: int) -> _Instance:
@@ -1219,34 +1217,36 @@ def phased_coverage(
             )
 
     # ---- solve
+    def unsolved(outcome: MipOutcome) -> Solution:
+        """The answer when a stage ends without a plan (``opts`` as it stands then)."""
+        return _unsolved(
+            n,
+            outcome,
+            inst,
+            floor_list,
+            opts,
+            backend,
+            explain_infeasible,
+            standard,
+            start,
+            common_extras,
+        )
+
     min_share = None
     stage1: MipOutcome | None = None
     if objective == "maxmin":
-        half = SolveOptions(
-            m, opts.fixed, opts.excluded, opts.time_limit_s / 2, opts.threads, opts.seed
-        )
+        half = replace(opts, time_limit_s=opts.time_limit_s / 2)
         b1 = _build(inst, half, backend, floors=floor_list, objective="maxmin")
         try:
             stage1 = _solve(b1.model)
         except SolverError as exc:  # a backend that stops abnormally at the time limit
             stage1 = MipOutcome("time_limit_no_solution", np.nan, np.nan, 0.0, backend, str(exc))
         if stage1.status not in ("optimal", "feasible"):
-            return _unsolved(
-                n,
-                stage1,
-                inst,
-                floor_list,
-                opts,
-                backend,
-                explain_infeasible,
-                standard,
-                start,
-                common_extras,
-            )
+            return unsolved(stage1)
         min_share = float(b1.m.solution_value()) - 1e-7
         common_extras["min_group_share_bound"] = float(stage1.bound)
         rest = max(opts.time_limit_s - stage1.seconds, 0.1 * opts.time_limit_s)
-        opts = SolveOptions(m, opts.fixed, opts.excluded, rest, opts.threads, opts.seed)
+        opts = replace(opts, time_limit_s=rest)
     stage = _solve_weighted(inst, floor_list, opts, backend, min_share, mip_gap)
     fallback: dict[str, Any] | None = None
     if stage.outcome is not None and capacitated and stage.outcome.status != "infeasible":
@@ -1266,18 +1266,7 @@ def phased_coverage(
             T,
         )
     if stage.outcome is not None and fallback is None:
-        return _unsolved(
-            n,
-            stage.outcome,
-            inst,
-            floor_list,
-            opts,
-            backend,
-            explain_infeasible,
-            standard,
-            start,
-            common_extras,
-        )
+        return unsolved(stage.outcome)
     if fallback is not None:
         status: Status = "feasible"
         message = fallback["message"]
@@ -1556,14 +1545,7 @@ def _explain_infeasible(
     standard: float,
 ) -> str:
     """Say which floor fails and by how much: the best share each floor can reach alone."""
-    sub = SolveOptions(
-        opts.n_sites,
-        opts.fixed,
-        opts.excluded,
-        max(opts.time_limit_s / 4, 1.0),
-        opts.threads,
-        opts.seed,
-    )
+    sub = replace(opts, time_limit_s=max(opts.time_limit_s / 4, 1.0))
     failing: list[str] = []
     reachable: list[str] = []
     for k, fl in enumerate(floor_list):
