@@ -422,6 +422,9 @@ def load_network(
                 with cache_file.open("rb") as fh:
                     cached = pickle.load(fh)
                 if isinstance(cached, RoadNetwork):
+                    # the key is the file's content: name the file asked for now, not the
+                    # path it had when cached (the object was just unpickled, so is ours)
+                    object.__setattr__(cached, "source", str(path))
                     return cached
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 pass  # a stale or broken cache entry is rebuilt below

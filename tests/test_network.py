@@ -339,6 +339,13 @@ def test_cache_round_trip(tmp_path):
     # Different settings, different entry.
     load_network(path, mode="drive", cache_dir=cache, speeds=Speeds(maxspeed_factor=0.8))
     assert len(list(cache.glob("*.pickle"))) == 2
+    # The same content elsewhere (another checkout) hits the cache but names its own file.
+    moved = tmp_path / "elsewhere" / "tiny.osm"
+    moved.parent.mkdir()
+    moved.write_text(OSM_XML)
+    third = load_network(moved, mode="drive", cache_dir=cache)
+    assert len(list(cache.glob("*.pickle"))) == 2
+    assert third.source == str(moved)
 
 
 def test_default_cache_dir_env(monkeypatch, tmp_path):
