@@ -167,15 +167,23 @@ def test_argument_errors_exit_2(capsys):
     assert info.value.code == 2
 
 
-def test_batch_command(region_folder, small_toml, tmp_path, capsys):
+def test_batch_command(region_folder, small_toml, tmp_path):
     regions = tmp_path / "regions.toml"
     regions.write_text(
         f'[defaults]\nscenario = "{small_toml}"\nreport = false\n'
         f'[[region]]\nname = "grid"\nfolder = "{region_folder}"\n'
     )
-    code = main(["batch", str(regions), "--out", str(tmp_path / "b"), "--workers", "1", "-q"])
-    assert code == EXIT_OK
-    assert "1 planned" in capsys.readouterr().out
+    # in its own process: Dask's worker processes re-import the parent's __main__,
+    # which inside a pytest-xdist worker is execnet's bootstrap, not a script
+    out = str(tmp_path / "b")
+    done = subprocess.run(
+        [sys.executable, "-m", "nhc_planner", "batch", str(regions), "--out", out, "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "1 planned" in done.stdout
     assert (tmp_path / "b" / "index.html").is_file()
 
 
