@@ -63,6 +63,7 @@ from nhc_planner._errors import MissingColumnError, ValueRangeError
 
 __all__ = [
     "ROLES",
+    "ROLE_LABELS",
     "CostAssumptions",
     "DemandAssumptions",
     "OpeningHours",
@@ -77,6 +78,16 @@ __all__ = [
 
 #: Staff roles reported by :func:`staffing`, in report order.
 ROLES: tuple[str, ...] = ("gp", "nurse", "pharmacist", "mental_health", "allied_health", "admin")
+
+#: How tables and reports name each of :data:`ROLES` (same order).
+ROLE_LABELS: dict[str, str] = {
+    "gp": "GPs",
+    "nurse": "Nurses",
+    "pharmacist": "Pharmacists",
+    "mental_health": "Mental health",
+    "allied_health": "Allied health",
+    "admin": "Admin",
+}
 
 _WEEKS_PER_YEAR = 52.0
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from nhc_planner._errors import MissingColumnError, NhcRuntimeError
+from nhc_planner.capacity import ROLE_LABELS, ROLES
 from nhc_planner.maps import (
     NHS_BLUE,
     PlanLike,
@@ -52,15 +53,6 @@ __all__ = ["solver_summary", "write_report"]
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 _GREY = "#AEB7BD"
 _TEXT = "#212B32"
-_ROLES = ("gp", "nurse", "pharmacist", "mental_health", "allied_health", "admin")
-_ROLE_LABELS = {
-    "gp": "GPs",
-    "nurse": "Nurses",
-    "pharmacist": "Pharmacists",
-    "mental_health": "Mental health",
-    "allied_health": "Allied health",
-    "admin": "Admin",
-}
 _MODE_PHRASE = {"drive": "by car", "walk": "on foot", "cycle": "by bicycle"}
 _KPI_LABELS = {
     "centres": "Centres open",
@@ -517,8 +509,8 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
         if sid in stability:
             figures.append(("Chosen in sensitivity runs", format_percent(stability[sid])))
         staff = [
-            (_ROLE_LABELS[role], f"{_num(val(f'wte_{role}')):.1f}")
-            for role in _ROLES
+            (ROLE_LABELS[role], f"{_num(val(f'wte_{role}')):.1f}")
+            for role in ROLES
             if f"wte_{role}" in r.index and math.isfinite(_num(val(f"wte_{role}")))
         ]
         order = _num(val("order"))
@@ -542,7 +534,7 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
 
 def _staffing_table(plan: PlanLike) -> _Table | None:
     c = plan.centres
-    cols = [f"wte_{r}" for r in _ROLES if f"wte_{r}" in c.columns]
+    cols = [f"wte_{r}" for r in ROLES if f"wte_{r}" in c.columns]
     if not cols:
         return None
     rows = []
@@ -560,7 +552,7 @@ def _staffing_table(plan: PlanLike) -> _Table | None:
         )
     headers = (
         ["Centre", "Size", "Rooms", "Weekly capacity"]
-        + [_ROLE_LABELS[c.removeprefix("wte_")] for c in cols]
+        + [ROLE_LABELS[c.removeprefix("wte_")] for c in cols]
         + ["Total WTE"]
     )
     return _Table(

@@ -55,6 +55,7 @@ from nhc_planner._errors import (
     ScenarioError,
     ValueRangeError,
 )
+from nhc_planner.capacity import ROLE_LABELS
 from nhc_planner.maps import (
     format_count,
     format_gbp,
@@ -800,14 +801,6 @@ _CAPACITY_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("capex_gbp", "Capital cost", format_gbp),
     ("annual_cost_gbp", "Running cost per year", format_gbp),
 )
-_ROLE_LABELS: dict[str, str] = {
-    "gp": "GPs",
-    "nurse": "Nurses",
-    "pharmacist": "Pharmacists",
-    "mental_health": "Mental health",
-    "allied_health": "Allied health",
-    "admin": "Admin",
-}
 
 
 def capacity_table(plan: Plan) -> pd.DataFrame:
@@ -817,7 +810,7 @@ def capacity_table(plan: Plan) -> pd.DataFrame:
     for col, label, fmt in _CAPACITY_COLUMNS:
         if col in centres.columns:
             out[label] = [fmt(v) for v in centres[col]]
-    for role, label in _ROLE_LABELS.items():
+    for role, label in ROLE_LABELS.items():
         col = f"wte_{role}"
         if col in centres.columns:
             out[f"{label} (WTE)"] = [f"{float(v):.1f}" for v in centres[col]]
