@@ -34,6 +34,11 @@ from nhc_planner._errors import (
     SolverError,
     ValueRangeError,
 )
+
+# ``plan`` is both a submodule and the pipeline function. Importing the submodule
+# (as ``compute_travel`` does) binds the package attribute ``plan`` to the module,
+# after which the lazy ``__getattr__`` below is never asked: bind the function now.
+from nhc_planner.plan import plan
 from nhc_planner.region import Region, RegionMeta
 
 if TYPE_CHECKING:
@@ -44,7 +49,7 @@ if TYPE_CHECKING:
     from nhc_planner.maps import need_map, plan_map
     from nhc_planner.need import hle_quintiles, need_score
     from nhc_planner.network import RoadNetwork, load_network
-    from nhc_planner.plan import Plan, compute_travel, coverage_curve, plan, region_hash
+    from nhc_planner.plan import Plan, compute_travel, coverage_curve, region_hash
     from nhc_planner.report import write_report
     from nhc_planner.scenario import (
         CapacitySettings,
@@ -81,7 +86,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "describe_scenario": ("nhc_planner.scenario", "describe"),
     **{
         n: ("nhc_planner.plan", n)
-        for n in ("Plan", "compute_travel", "coverage_curve", "plan", "region_hash")
+        for n in ("Plan", "compute_travel", "coverage_curve", "region_hash")
     },
     "need_score": ("nhc_planner.need", "need_score"),
     "hle_quintiles": ("nhc_planner.need", "hle_quintiles"),

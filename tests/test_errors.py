@@ -37,3 +37,13 @@ def test_input_errors_are_value_errors(cls: type[Exception]) -> None:
 def test_runtime_errors_are_runtime_errors(cls: type[Exception]) -> None:
     assert issubclass(cls, RuntimeError)
     assert not issubclass(cls, ValueError)
+
+
+def test_public_names_resolve_to_callables_after_submodule_imports() -> None:
+    """``nhc.plan`` stays the function even after ``nhc_planner.plan`` is imported."""
+    import nhc_planner.plan as plan_module
+
+    assert nhc.plan is plan_module.plan
+    assert callable(nhc.plan)
+    for name in nhc.__all__:
+        assert getattr(nhc, name) is not None
