@@ -372,7 +372,7 @@ def broken_images(page: Any) -> list[str]:
     return broken
 
 
-def click_until_popup(marker, popup, *, attempts: int = 3) -> None:
+def click_until_popup(marker, popup, *, attempts: int = 3, timeout_ms: int = 5_000) -> None:
     """Click a Leaflet marker until its popup shows.
 
     A click that lands while the map is still fitting its bounds (or before
@@ -383,7 +383,7 @@ def click_until_popup(marker, popup, *, attempts: int = 3) -> None:
     for _ in range(attempts):
         marker.click()
         try:
-            popup.wait_for(state="visible", timeout=5_000)
+            popup.wait_for(state="visible", timeout=timeout_ms)
         except PlaywrightTimeout:
             continue
         return

@@ -17,29 +17,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.report_helpers import ARTIFACTS, CHROMIUM_ARGS, chromium_or_skip, click_until_popup
+
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
 
 pytestmark = pytest.mark.browser
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 def _free_port() -> int:
@@ -64,11 +51,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float) -> 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found (apt-get install chromium)"
-        if _in_ci():
-            pytest.fail(f"{reason}; under CI=true the browser test must run")
-        pytest.skip(reason)
+    chromium_or_skip()
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "app_server.log").open("wb")
@@ -107,31 +90,13 @@ def server() -> Iterator[str]:
         log.close()
 
 
-def _click_until_visible(target: Any, shown: Any, *, attempts: int = 4) -> None:
-    """Click a Leaflet marker until ``shown`` is visible.
-
-    The first click into the map's frame can be swallowed (focus, or the map
-    still settling after fitting its bounds), so retry a few times.
-    """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for _ in range(attempts):
-        target.click()
-        try:
-            shown.wait_for(state="visible", timeout=3_000)
-        except PlaywrightTimeout:
-            continue
-        return
-    pytest.fail(f"nothing shown after {attempts} clicks on {target}")
-
-
 def test_maps_render_offline_and_explain_centres(server: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     outside: list[str] = []
     served: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = pw.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.on(
@@ -163,7 +128,7 @@ def test_maps_render_offline_and_explain_centres(server: str) -> None:
             # 3. Click centre no. 1 and read why it was chosen.
             first = centres.filter(has_text=re.compile(r"^\s*1\s*$")).first
             popup = frame.locator(".leaflet-popup-content")
-            _click_until_visible(first, popup)
+            click_until_popup(first, popup, attempts=4, timeout_ms=3_000)
             text = popup.inner_text()
             assert "Opens in year 1" in text
             assert "within 15 minutes' drive" in text
