@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 import nhc_planner as nhc
@@ -41,7 +43,7 @@ def test_runtime_errors_are_runtime_errors(cls: type[Exception]) -> None:
 
 def test_public_names_resolve_to_callables_after_submodule_imports() -> None:
     """``nhc.plan`` stays the function even after ``nhc_planner.plan`` is imported."""
-    import nhc_planner.plan as plan_module
+    plan_module = importlib.import_module("nhc_planner.plan")
 
     assert nhc.plan is plan_module.plan
     assert callable(nhc.plan)
