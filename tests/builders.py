@@ -1,14 +1,32 @@
-"""Hypothesis strategies shared by the optimisation model tests.
+"""Test inputs shared by several test modules.
 
-Small random instances: a cost matrix of integer minutes (with unreachable
-pairs), integer weights, and a role per candidate site (free, fixed or
-excluded), so the models can be checked against brute force.
+- :data:`SMALL` and :data:`GOOD_FILES`: the 4-area synthetic region in
+  ``tests/data_small``, one good file per upload role (app and ui tests).
+- Hypothesis strategies for the optimisation model tests: small random
+  instances (a cost matrix of integer minutes with unreachable pairs, integer
+  weights, a role per candidate site: free, fixed or excluded), so the models
+  can be checked against brute force.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import strategies as st
+
+SMALL = Path(__file__).parent / "data_small"
+
+#: role -> file in tests/data_small (a 4-area synthetic region)
+GOOD_FILES: dict[str, str] = {
+    "boundaries": "synthetic_lsoa21.geojson",
+    "imd": "imd_file7_style.csv",
+    "population": "census_total.csv",
+    "population_age": "census_age6.csv",
+    "hle": "hle_fingertips.csv",
+    "lsoa_la": "lsoa_la.csv",
+    "user_sites": "user_sites.csv",
+}
 
 
 @st.composite

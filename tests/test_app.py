@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.builders import GOOD_FILES, SMALL
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 # Generous: the first run generates the demo region and its travel times on a
@@ -174,25 +176,14 @@ def test_invalid_upload_shows_the_specific_error() -> None:
 
 
 def test_good_upload_is_accepted() -> None:
-    small = ROOT / "tests" / "data_small"
-    at = _upload_page({"imd": FakeUpload("imd.csv", (small / "imd_file7_style.csv").read_bytes())})
+    at = _upload_page({"imd": FakeUpload("imd.csv", (SMALL / "imd_file7_style.csv").read_bytes())})
     assert not at.exception
     assert not at.error
     assert any("imd.csv: Index of Multiple Deprivation, 4 rows" in c.value for c in at.caption)
 
 
 def test_build_region_from_good_uploads() -> None:
-    small = ROOT / "tests" / "data_small"
-    files = {
-        "boundaries": "synthetic_lsoa21.geojson",
-        "imd": "imd_file7_style.csv",
-        "population": "census_total.csv",
-        "population_age": "census_age6.csv",
-        "hle": "hle_fingertips.csv",
-        "lsoa_la": "lsoa_la.csv",
-        "user_sites": "user_sites.csv",
-    }
-    at = _upload_page({r: FakeUpload(n, (small / n).read_bytes()) for r, n in files.items()})
+    at = _upload_page({r: FakeUpload(n, (SMALL / n).read_bytes()) for r, n in GOOD_FILES.items()})
     assert not at.error
     at.text_input(key="upload_name").set_value("Synthtown")
     at.text_input(key="upload_hle_period").set_value("2021 - 23")

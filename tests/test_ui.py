@@ -30,19 +30,7 @@ from nhc_planner.build import RegionInputs, build_region
 from nhc_planner.plan import Plan, plan
 from nhc_planner.region import Region
 from nhc_planner.scenario import Scenario, SizeSpec
-
-SMALL = Path(__file__).parent / "data_small"
-
-# role -> file in tests/data_small (a 4-area synthetic region)
-GOOD_FILES = {
-    "boundaries": "synthetic_lsoa21.geojson",
-    "imd": "imd_file7_style.csv",
-    "population": "census_total.csv",
-    "population_age": "census_age6.csv",
-    "hle": "hle_fingertips.csv",
-    "lsoa_la": "lsoa_la.csv",
-    "user_sites": "user_sites.csv",
-}
+from tests.builders import GOOD_FILES, SMALL
 
 
 def _upload(role: str) -> tuple[str, bytes]:
