@@ -247,6 +247,11 @@ class RegionInputs:
         return p
 
 
+def _count_with_examples(codes: tuple[str, ...], words: str) -> str:
+    """``"<count> <words>, e.g. [first codes]"`` for a line of the join report."""
+    return f"{len(codes)} {words}, e.g. {list(codes[:_N_EXAMPLES])}"
+
+
 @dataclass(frozen=True)
 class JoinReport:
     """What joined and what did not while building a region.
@@ -296,19 +301,16 @@ class JoinReport:
         ]
         if self.not_in_boundaries:
             out.append(
-                f"{len(self.not_in_boundaries)} selected area(s) are not in the boundary file, "
-                f"e.g. {list(self.not_in_boundaries[:_N_EXAMPLES])}"
+                _count_with_examples(
+                    self.not_in_boundaries, "selected area(s) are not in the boundary file"
+                )
             )
         for table, codes in self.missing.items():
             if codes:
-                out.append(
-                    f"{len(codes)} area(s) have no row in the {table} table, "
-                    f"e.g. {list(codes[:_N_EXAMPLES])}"
-                )
+                out.append(_count_with_examples(codes, f"area(s) have no row in the {table} table"))
         if self.dropped_areas:
             out.append(
-                f"{len(self.dropped_areas)} area(s) left out for missing values, "
-                f"e.g. {list(self.dropped_areas[:_N_EXAMPLES])}"
+                _count_with_examples(self.dropped_areas, "area(s) left out for missing values")
             )
         for source, n in self.dropped_sites.items():
             if n:
