@@ -730,6 +730,7 @@ def _model_kwargs(ctx: _Context, s: Scenario) -> dict[str, Any]:
         "fixed": fixed,
         "excluded": np.flatnonzero(~ctx.open_now & ~ctx.allowed),
         "time_limit_s": s.solver.time_limit_s,
+        "mip_gap": s.solver.gap_tolerance,
         "threads": s.solver.threads,
         "seed": s.solver.seed,
     }
@@ -1303,6 +1304,13 @@ def _solver_summary(sol: Solution, s: Scenario, *, n_new: int) -> dict[str, Any]
         message = (
             f"Optimal: the solver proved that no other choice and timing of {n_new} new "
             f"centre(s) covers more need within {std} (solved in {sol.solve_seconds:.1f} s)."
+        )
+    elif sol.gap <= s.solver.gap_tolerance + 1e-12:
+        message = (
+            f"Near-optimal: the solver proved that this plan is within {sol.gap:.2%} of the best "
+            f"possible choice and timing of {n_new} new centre(s) for need within {std}, inside "
+            f"the accepted solver.gap_tolerance of {s.solver.gap_tolerance:.2%} "
+            f"(solved in {sol.solve_seconds:.1f} s)."
         )
     else:
         message = (

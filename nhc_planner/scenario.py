@@ -672,6 +672,10 @@ class SolverSettings(_Part):
         best plan found is returned with its proven gap.
     threads
         Solver threads. Default 1 (reproducible).
+    gap_tolerance
+        Stop once the plan is proven within this share of the best possible
+        (e.g. 0.005 = 0.5%). Default 0: prove the plan optimal. A small
+        tolerance can make re-planning much faster; the plan states its gap.
     seed
         Random seed of the solver and of the sensitivity perturbations.
     sensitivity_runs
@@ -692,6 +696,9 @@ class SolverSettings(_Part):
         30.0, "time limit per solve", kind="float", unit="seconds", lo=0.1, hi=86_400
     )
     threads: int = _spec(1, "solver threads", kind="int", unit="threads", lo=1, hi=256)
+    gap_tolerance: float = _spec(
+        0.0, "accepted relative gap to the best possible", kind="float", unit="share", lo=0, hi=0.2
+    )
     seed: int = _spec(0, "random seed", kind="int", lo=0, hi=2**31 - 1)
     sensitivity_runs: int = _spec(0, "perturbed re-solves", kind="int", unit="runs", lo=0, hi=1000)
     sensitivity_noise: float = _spec(

@@ -364,3 +364,14 @@ def test_summary_mentions_key_numbers(result):
     assert "Year 1:" in text
     assert "Year 2:" in text
     assert "Optimal" in text
+
+
+def test_gap_tolerance_is_passed_and_stated(region, travel):
+    """A plan stopped at the accepted gap says so, with its proven gap."""
+    p = plan(region, FAST.replace(**{"solver.gap_tolerance": 0.05}), travel=travel)
+    assert p.solver["gap"] <= 0.05 + 1e-9
+    if p.solver["status"] == "optimal":
+        assert p.solver["message"].startswith("Optimal")
+    else:
+        assert p.solver["message"].startswith("Near-optimal")
+        assert "gap_tolerance" in p.solver["message"]
