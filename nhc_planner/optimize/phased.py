@@ -544,6 +544,14 @@ def _solve(model: MipModel) -> MipOutcome:
     return model.outcome(status, seconds, objective, bound)
 
 
+def _solve_or_none(model: MipModel) -> MipOutcome | None:
+    """:func:`_solve`, or None when the backend stops abnormally (:class:`SolverError`)."""
+    try:
+        return _solve(model)
+    except SolverError:
+        return None
+
+
 def _with_time(opts: SolveOptions, seconds: float) -> SolveOptions:
     return replace(opts, time_limit_s=max(seconds, 0.5))
 
@@ -662,21 +670,23 @@ def _solve_weighted(
     # ---- B: the phased model over the pool of sites
     best: _Stage | None = None
 
-    def pool_solve(mask: npt.NDArray[np.bool_], seconds: float, tag: str) -> None:
-        nonlocal best
-        small = _restrict(inst, mask)
-        built = _build(
-            small,
+    def build(target: _Instance, seconds: float, *, relax: bool = False) -> _Built:
+        """The weighted phased model of ``target`` with a time limit of ``seconds``."""
+        return _build(
+            target,
             _with_time(opts, seconds),
             backend,
             floors=floors,
             objective="weighted",
             min_group_share=min_share,
+            relax=relax,
         )
-        try:
-            out: MipOutcome | None = _solve(built.model)
-        except SolverError:
-            out = None
+
+    def pool_solve(mask: npt.NDArray[np.bool_], seconds: float, tag: str) -> None:
+        nonlocal best
+        small = _restrict(inst, mask)
+        built = build(small, seconds)
+        out = _solve_or_none(built.model)
         if out is None:
             return
         log[tag] = (int(mask.sum()), out.status, out.objective, round(out.seconds, 2))
@@ -713,19 +723,8 @@ def _solve_weighted(
         if done("sum of per-period optima"):
             return best  # type: ignore[return-value]
         # ---- B2: LP relaxation of the full model: a (often tighter) bound and more sites
-        lp_model = _build(
-            inst,
-            _with_time(opts, max(left() * 0.5, 0.5)),
-            backend,
-            floors=floors,
-            objective="weighted",
-            min_group_share=min_share,
-            relax=True,
-        )
-        try:
-            out_lp: MipOutcome | None = _solve(lp_model.model)
-        except SolverError:
-            out_lp = None
+        lp_model = build(inst, max(left() * 0.5, 0.5), relax=True)
+        out_lp = _solve_or_none(lp_model.model)
         if out_lp is not None and out_lp.status == "optimal":
             log["lp_bound"] = (out_lp.objective, round(out_lp.seconds, 2))
             ub = min(ub, out_lp.objective)
@@ -751,21 +750,11 @@ def _solve_weighted(
                     return best  # type: ignore[return-value]
 
     # ---- C: the full phased model, hinted with B
-    full = _build(
-        inst,
-        _with_time(opts, left()),
-        backend,
-        floors=floors,
-        objective="weighted",
-        min_group_share=min_share,
-    )
+    full = build(inst, left())
     if best is not None and backend == "scip":
         # (pywraplp's SetHint crashes with HiGHS in OR-Tools 9.15: hint SCIP only)
         _hint(full, inst, best)
-    try:
-        out_c: MipOutcome | None = _solve(full.model)
-    except SolverError:
-        out_c = None
+    out_c = _solve_or_none(full.model)
     if out_c is not None and out_c.status == "infeasible":
         return _Stage("infeasible", np.nan, np.nan, inst, full, out_c.message, out_c)
     c_ok = out_c is not None and out_c.status in ("optimal", "feasible")
