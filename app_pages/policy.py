@@ -157,6 +157,18 @@ def main() -> None:
                 help="When reached, the best plan found is used and its gap to the best "
                 "possible is shown on page 5.",
             )
+            st.radio(
+                "How hard should the solver work?",
+                options=[0.005, 0.0],
+                format_func=lambda g: (
+                    "Prove the best plan (exact; can take longer on large regions)"
+                    if g == 0
+                    else "Within 0.5% of the best plan (faster re-planning)"
+                ),
+                key="solver.gap_tolerance",
+                help="Either way, page 5 states whether the plan was proven optimal or its "
+                "proven distance from the best possible.",
+            )
             st.slider(
                 "Stability runs (re-plan with need perturbed; 0 = off)",
                 0,

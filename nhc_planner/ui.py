@@ -457,6 +457,7 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "capacity.days_per_week",
     "solver.sensitivity_runs",
     "solver.time_limit_s",
+    "solver.gap_tolerance",
 )
 
 
@@ -581,8 +582,9 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
     for key in ("need.deprivation_weight", "need.hle_weight", "need.older_weight"):
         if key in changes:
             changes[key] = float(changes[key])
-    if "solver.time_limit_s" in changes:
-        changes["solver.time_limit_s"] = float(changes["solver.time_limit_s"])
+    for key in ("solver.time_limit_s", "solver.gap_tolerance"):
+        if key in changes:
+            changes[key] = float(changes[key])
     if "capacity.hours_per_day" in changes:
         changes["capacity.hours_per_day"] = float(changes["capacity.hours_per_day"])
     years = int(values.get("phasing.years", base.phasing.years))
