@@ -23,7 +23,7 @@ HLE figure in the report says so.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -451,20 +451,22 @@ def _settings_rows(scenario: Any) -> list[list[str]]:
     except ImportError:  # pragma: no cover - scenario module always present in the package
         docs = {}
     rows: list[list[str]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping):
-            for k, v in value.items():
-                walk(f"{prefix}.{k}" if prefix else str(k), v)
-            return
-        meta = docs.get(prefix, {})
+    for key, value in _flatten(to_dict()):
+        meta = docs.get(key, {})
         shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         if isinstance(value, list) and value and isinstance(value[0], Mapping):
             shown = "; ".join(", ".join(f"{k}={v}" for k, v in item.items()) for item in value)
-        rows.append([prefix, shown or "–", str(meta.get("unit", "")), str(meta.get("doc", ""))])
-
-    walk("", to_dict())
+        rows.append([key, shown or "–", str(meta.get("unit", "")), str(meta.get("doc", ""))])
     return rows
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted key, leaf value)`` pairs of nested mappings, in order."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _flatten(v, f"{prefix}.{k}" if prefix else str(k))
+    else:
+        yield prefix, value
 
 
 def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
@@ -721,17 +723,7 @@ def _input_label(key: str) -> str:
 
 
 def _provenance_rows(provenance: Mapping[str, Any] | None) -> list[list[str]]:
-    rows: list[list[str]] = []
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, Mapping):
-            for k, v in value.items():
-                walk(f"{prefix}.{k}" if prefix else str(k), v)
-        else:
-            rows.append([prefix, str(value)])
-
-    walk("", dict(provenance or {}))
-    return rows
+    return [[key, str(value)] for key, value in _flatten(dict(provenance or {}))]
 
 
 # --------------------------------------------------------------------------- entry point
