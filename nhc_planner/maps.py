@@ -765,7 +765,10 @@ def _centre_popup(row: pd.Series, names: dict[str, str]) -> str:
     ]
     alt = get("best_alternative")
     if not _missing(alt) and str(alt):
+        given = get("best_alternative_name")
         alt_name = names.get(str(alt), str(alt))
+        if not _missing(given) and str(given):
+            alt_name = str(given)
         rows.append(
             ("Next-best alternative", html.escape(describe_alternative(alt_name, get("swap_loss"))))
         )

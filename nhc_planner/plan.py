@@ -960,6 +960,7 @@ def _centres(
         unit=f"minutes' {s.travel.mode}",
     )
     n_existing = int((table["status"] == "existing").sum())
+    position = {str(sid): k for k, sid in enumerate(sel.ids.tolist())}
     rows = []
     for r in table.to_dict("records"):
         j = int(r["site_index"])
@@ -984,6 +985,13 @@ def _centres(
             capex = t.capex_gbp if np.isnan(ctx.site_capex[j]) else ctx.site_capex[j]
         annual = t.annual_cost_gbp if np.isnan(ctx.site_annual[j]) else ctx.site_annual[j]
         best = r["best_alternative"]
+        best = None if best is None or pd.isna(best) else str(best)
+        best_name = ""
+        if best is not None:  # name the alternative for people, keeping its id
+            best_name = str(sel.frame.at[position[str(best)], "name"])
+            why = why.replace(f"Site {best} ", f"{best_name} ({best}) ").replace(
+                f"site ({best})", f"site, {best_name} ({best})"
+            )
         rows.append(
             {
                 "site_id": str(sel.ids[j]),
@@ -1005,6 +1013,7 @@ def _centres(
                 "swap_loss": float(r["swap_loss"]),
                 "swap_loss_share": float(r["swap_loss_share"]),
                 "best_alternative": "" if best is None else str(best),
+                "best_alternative_name": best_name,
                 "why": why,
                 "capex_gbp": float(capex),
                 "annual_cost_gbp": float(annual),
@@ -1042,6 +1051,7 @@ _CENTRE_COLUMNS = (
     "swap_loss",
     "swap_loss_share",
     "best_alternative",
+    "best_alternative_name",
     "why",
     "capex_gbp",
     "annual_cost_gbp",

@@ -503,7 +503,10 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
         ]
         alt = val("best_alternative")
         if alt is not None and str(alt) not in ("", "nan", "None"):
-            alt_name = names.get(str(alt), str(alt))
+            given = val("best_alternative_name")
+            alt_name = (
+                str(given) if isinstance(given, str) and given else names.get(str(alt), str(alt))
+            )
             figures.append(
                 ("Next-best alternative", describe_alternative(alt_name, val("swap_loss")))
             )
