@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +27,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     relative_gap,
 )
+from nhc_planner.optimize._mclp import cover_within, drop_superset_rows, mclp_lp_bound
 from nhc_planner.optimize._solution import Solution
 
 __all__ = ["max_coverage", "set_cover"]
@@ -130,26 +133,46 @@ def max_coverage(
         chosen = cand
         status, bound, seconds, message = "optimal", np.nan, 0.0, "solved by preprocessing"
     else:
-        model = MipModel(opts, backend=backend, maximize=True)
-        x = model.bool_vars(cand.size, "x")
-        u = model.num_vars(a.shape[0], "u")
-        for r in range(a.shape[0]):
-            model.constraint(
-                -np.inf, 0.0, [(u[r], 1.0), *((x[j], -1.0) for j in np.flatnonzero(a[r]))]
+        start = time.perf_counter()
+        total_free = float(agg_w.sum())
+        lp_bound = mclp_lp_bound(a, agg_w, p_free)
+        cols = None
+        if lp_bound >= total_free - 1e-7 * max(1.0, total_free):
+            # p sites may cover everything: a set cover of size <= p proves it
+            cols, _ = cover_within(
+                a, p_free, opts, backend=backend, time_limit_s=opts.time_limit_s / 2
             )
-        model.constraint(-np.inf, p_free, [(v, 1.0) for v in x])
-        model.set_objective([(u[r], float(agg_w[r])) for r in range(a.shape[0])], offset=constant)
-        outcome = model.solve()
-        extras.update(backend=outcome.backend, message=outcome.message)
-        if not (outcome.status == "optimal" or outcome.status == "feasible"):
-            return no_solution(n, outcome, **extras)
-        chosen = cand[MipModel.values(x) > 0.5]
-        status, bound, seconds, message = (
-            outcome.status,
-            outcome.bound,
-            outcome.seconds,
-            outcome.message,
-        )
+        if cols is not None:
+            chosen = cand[cols]
+            seconds = time.perf_counter() - start
+            status, bound = "optimal", np.nan
+            message = (
+                f"{backend}: optimal in {seconds:.2f} s (a set cover with {cols.size} of "
+                f"{p_free} free sites covers all coverable weight, the upper bound)"
+            )
+            extras.update(backend=backend, message=message, shortcut="set_cover")
+        else:
+            left = max(1e-3, opts.time_limit_s - (time.perf_counter() - start))
+            model = MipModel(
+                dataclasses.replace(opts, time_limit_s=left), backend=backend, maximize=True
+            )
+            x = model.bool_vars(cand.size, "x")
+            u = model.num_vars(a.shape[0], "u")
+            for r in range(a.shape[0]):
+                model.constraint(
+                    -np.inf, 0.0, [(u[r], 1.0), *((x[j], -1.0) for j in np.flatnonzero(a[r]))]
+                )
+            model.constraint(-np.inf, p_free, [(v, 1.0) for v in x])
+            model.set_objective(
+                [(u[r], float(agg_w[r])) for r in range(a.shape[0])], offset=constant
+            )
+            outcome = model.solve()
+            extras.update(backend=outcome.backend, message=outcome.message)
+            if not (outcome.status == "optimal" or outcome.status == "feasible"):
+                return no_solution(n, outcome, **extras)
+            chosen = cand[MipModel.values(x) > 0.5]
+            status, bound, message = outcome.status, outcome.bound, outcome.message
+            seconds = time.perf_counter() - start
     extras.setdefault("message", message)
 
     open_sites = np.union1d(opts.fixed, chosen)
@@ -375,7 +398,7 @@ def _reduce(
     free_idx = np.flatnonzero(free)
     uniq, agg_w, _ = aggregate_rows(cover[np.ix_(rows, free_idx)], w[rows])
     if drop_implied_rows and uniq.shape[0] > 1:
-        uniq, agg_w = _drop_superset_rows(uniq, agg_w)
+        uniq, agg_w = drop_superset_rows(uniq, agg_w)
     keep = ~dominated_columns(uniq)
     return float(w[by_fixed].sum()), free_idx[keep], uniq[:, keep], agg_w
 
@@ -410,17 +433,6 @@ def _coverage_solution(
         solve_seconds=seconds,
         extras=extras,
     )
-
-
-def _drop_superset_rows(a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Remove rows whose coverage set strictly contains another row's (implied constraints)."""
-    f = a.astype(np.float32)
-    size = f.sum(axis=1)
-    overlap = f @ f.T  # overlap[r, s] = |N_r ∩ N_s|
-    # row s is implied by row r when N_r ⊂ N_s (rows are distinct after aggregation)
-    contains = (overlap >= size[:, np.newaxis] - 0.5) & (size[np.newaxis, :] > size[:, np.newaxis])
-    implied = contains.any(axis=0)
-    return a[~implied], w[~implied]
 
 
 def _assign_within(
