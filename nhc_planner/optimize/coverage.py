@@ -44,7 +44,7 @@ def max_coverage(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     threads: int = 1,
     seed: int = 0,
-    backend: MipBackend = "highs",
+    backend: MipBackend = "cbc",
 ) -> Solution:
     r"""Open ``p`` sites maximising the weight within ``max_cost`` of an open site (MCLP).
 
@@ -64,7 +64,9 @@ def max_coverage(
     time_limit_s, threads, seed
         Solver time limit (always set), threads and random seed.
     backend
-        MIP solver, ``"highs"`` (default) or ``"scip"``.
+        MIP solver: ``"cbc"`` (default; measured fastest on these models and, unlike
+        HiGHS through OR-Tools, it returns its incumbent at the time limit),
+        ``"highs"`` or ``"scip"``.
 
     Returns
     -------
@@ -102,6 +104,15 @@ def max_coverage(
     (:func:`~nhc_planner.optimize._common.dominated_columns`): swapping it for the
     dominating site never loses coverage, which is valid because the count of sites
     is bounded above and all sites cost the same. Fixed sites are never removed.
+
+    *Set-cover shortcut (exact).* The coverable weight :math:`\sum_i w_i` bounds the
+    objective. When the linear relaxation reaches it (necessary for ``p'`` sites to
+    cover everyone), a set-cover MIP with :math:`\sum_j x_j \le p'`
+    (:func:`~nhc_planner.optimize._mclp.cover_within`, given half the time limit) looks
+    for such a cover; one found attains the bound, so it is optimal
+    (``extras["shortcut"] = "set_cover"``). Otherwise the MCLP MIP runs with the
+    time left. The MIP struggles to *find* a full cover whose value it already
+    knows; the set cover finds one quickly.
 
     Examples
     --------
