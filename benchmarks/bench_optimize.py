@@ -133,9 +133,9 @@ def bench_pmedian(rows: list[Row], cap: float) -> None:
 
 
 def bench_orlib(rows: list[Row]) -> None:
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    from test_optimize_capacitated import read_orlib_cap
-    from test_optimize_pmedian import read_orlib_pmed
+    sys.path.insert(0, str(HERE.parent))  # the repository root: tests import tests.builders
+    from tests.test_optimize_capacitated import read_orlib_cap
+    from tests.test_optimize_pmedian import read_orlib_pmed
 
     cost, p = read_orlib_pmed(ORLIB / "pmed1.txt")
     sol, t = timed(lambda: p_median(cost, np.ones(cost.shape[0]), p))

@@ -87,3 +87,15 @@ def test_max_coverage_uses_the_cover_shortcut_when_p_covers_everyone():
     sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], 2, 5.0)
     assert "shortcut" not in sol.extras
     assert sol.objective == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize("backend", ["cbc", "highs", "scip"])
+@pytest.mark.parametrize("p", [2, 3])
+def test_max_coverage_backends_agree(backend, p):
+    cost = np.array(
+        [[1.0, 9, 9, 9], [2, 9, 9, 4], [9, 1, 9, 4], [9, 2, 9, 9], [9, 9, 1, 9], [9, 9, 9, 9]]
+    )
+    sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], p, 5.0, backend=backend)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx({2: 12.0, 3: 15.0}[p])
+    assert sol.extras["backend"] == backend
