@@ -108,7 +108,8 @@ def max_coverage(
     *Set-cover shortcut (exact).* The coverable weight :math:`\sum_i w_i` bounds the
     objective. When the linear relaxation reaches it (necessary for ``p'`` sites to
     cover everyone), a set-cover MIP with :math:`\sum_j x_j \le p'`
-    (:func:`~nhc_planner.optimize._mclp.cover_within`, given half the time limit) looks
+    (:func:`~nhc_planner.optimize._mclp.cover_within`, given half the time limit;
+    HiGHS, or SCIP when ``backend="scip"``: CBC is slow on set covers) looks
     for such a cover; one found attains the bound, so it is optimal
     (``extras["shortcut"] = "set_cover"``). Otherwise the MCLP MIP runs with the
     time left. The MIP struggles to *find* a full cover whose value it already
@@ -150,18 +151,20 @@ def max_coverage(
         cols = None
         if lp_bound >= total_free - 1e-7 * max(1.0, total_free):
             # p sites may cover everything: a set cover of size <= p proves it
+            # HiGHS solves set covers much faster than CBC (demo ICB: 0.7 s vs 5.5 s)
+            cover_backend: MipBackend = "scip" if backend == "scip" else "highs"
             cols, _ = cover_within(
-                a, p_free, opts, backend=backend, time_limit_s=opts.time_limit_s / 2
+                a, p_free, opts, backend=cover_backend, time_limit_s=opts.time_limit_s / 2
             )
         if cols is not None:
             chosen = cand[cols]
             seconds = time.perf_counter() - start
             status, bound = "optimal", np.nan
             message = (
-                f"{backend}: optimal in {seconds:.2f} s (a set cover with {cols.size} of "
+                f"{cover_backend}: optimal in {seconds:.2f} s (a set cover with {cols.size} of "
                 f"{p_free} free sites covers all coverable weight, the upper bound)"
             )
-            extras.update(backend=backend, message=message, shortcut="set_cover")
+            extras.update(backend=cover_backend, message=message, shortcut="set_cover")
         else:
             left = max(1e-3, opts.time_limit_s - (time.perf_counter() - start))
             model = MipModel(
