@@ -47,6 +47,7 @@ import networkx as nx
 import numpy as np
 
 from nhc_planner import _demo_files as files
+from nhc_planner._cache import CACHE_ENV, cache_root
 from nhc_planner._demo_layout import make_sites, make_world
 from nhc_planner._demo_network import RoadParams, build_road_network
 from nhc_planner._errors import CrsError, DataFileError, ValueRangeError
@@ -81,7 +82,7 @@ _DEFAULTS: dict[str, Any] = {"n_areas": 550, "n_las": 4, "n_sites": None}
 _NODES_PER_AREA = 12_000 / 550  # network size of the default demo, per area
 _MANIFEST = "sources.toml"
 _DEMO_JSON = "demo.json"
-_CACHE_ENV = "NHC_CACHE_DIR"
+_CACHE_ENV = CACHE_ENV
 
 
 def _repo_data_dir() -> Path:
@@ -89,8 +90,7 @@ def _repo_data_dir() -> Path:
 
 
 def _cache_root() -> Path:
-    env = os.environ.get(_CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "nhc-planner"
+    return cache_root()
 
 
 def _check_size(n_areas: int, n_las: int, n_sites: int | None) -> None:

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from nhc_planner._cache import CACHE_ENV, cache_root
 from nhc_planner._errors import (
     DataFileError,
     EmptyInputError,
@@ -68,7 +69,6 @@ __all__ = [
 ]
 
 #: Environment variable overriding the download cache folder.
-CACHE_ENV = "NHC_CACHE_DIR"
 
 MANIFEST_NAME = "sources.toml"
 PROVENANCE_NAME = "download.toml"
@@ -343,10 +343,9 @@ def default_cache_dir() -> Path:
     >>> isinstance(default_cache_dir(), Path)
     True
     """
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "nhc-planner" / "downloads"
+    if os.environ.get(CACHE_ENV):
+        return cache_root()  # $NHC_CACHE_DIR is the download cache itself
+    return cache_root() / "downloads"
 
 
 # --------------------------------------------------------------------------------------------

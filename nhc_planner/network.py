@@ -46,6 +46,7 @@ import shapely
 from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components
 
+from nhc_planner._cache import cache_root
 from nhc_planner._errors import (
     CrsError,
     DataFileError,
@@ -96,7 +97,6 @@ DEFAULT_DRIVE_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
 )
 
 _CACHE_VERSION = "network-v1"
-_ENV_CACHE = "NHC_CACHE_DIR"
 
 
 @dataclass(frozen=True)
@@ -292,8 +292,7 @@ class RoadNetwork:
 
 def default_cache_dir() -> Path:
     """``$NHC_CACHE_DIR`` if set, else ``~/.cache/nhc-planner``."""
-    env = os.environ.get(_ENV_CACHE)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "nhc-planner"
+    return cache_root()
 
 
 def _check_mode(mode: str) -> None:
