@@ -14,7 +14,7 @@ says which was used.
 
 Run::
 
-    /work/venv/bin/python benchmarks/bench_phased.py [--quick] [--backends highs,scip]
+    python benchmarks/bench_phased.py [--quick] [--backends highs,scip]
 
 Results are written to ``benchmarks/results_phased.md``.
 """

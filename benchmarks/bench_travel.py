@@ -2,7 +2,7 @@
 
 Run by hand (never in the test suite)::
 
-    /work/venv/bin/python benchmarks/bench_travel.py [--quick]
+    python benchmarks/bench_travel.py [--quick]   # writes benchmarks/results_travel.md
 
 Writes ``benchmarks/results_travel.md``. Sections:
 
