@@ -47,7 +47,7 @@ import networkx as nx
 import numpy as np
 
 from nhc_planner import _demo_files as files
-from nhc_planner._cache import CACHE_ENV, cache_root
+from nhc_planner._cache import cache_root
 from nhc_planner._demo_layout import make_sites, make_world
 from nhc_planner._demo_network import RoadParams, build_road_network
 from nhc_planner._errors import CrsError, DataFileError, ValueRangeError
@@ -82,15 +82,10 @@ _DEFAULTS: dict[str, Any] = {"n_areas": 550, "n_las": 4, "n_sites": None}
 _NODES_PER_AREA = 12_000 / 550  # network size of the default demo, per area
 _MANIFEST = "sources.toml"
 _DEMO_JSON = "demo.json"
-_CACHE_ENV = CACHE_ENV
 
 
 def _repo_data_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "data"
-
-
-def _cache_root() -> Path:
-    return cache_root()
 
 
 def _check_size(n_areas: int, n_las: int, n_sites: int | None) -> None:
@@ -319,7 +314,7 @@ def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Pa
     if _matches(repo, wanted):
         return repo
     name = f"demo-v{GENERATOR_VERSION}-seed{seed}-areas{n_areas}-las{n_las}-sites{n_sites}"
-    folder = _cache_root() / name
+    folder = cache_root() / name
     if _matches(folder, wanted):
         return folder
     if folder.exists():  # only ever made by the rename below: a damaged copy
