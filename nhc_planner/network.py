@@ -55,6 +55,7 @@ from nhc_planner._errors import (
     ValueRangeError,
 )
 from nhc_planner._graph_build import Way, allows, drive_speed_kmh, ways_to_graph
+from nhc_planner._http import sha256_file
 from nhc_planner.schema import BNG
 
 __all__ = [
@@ -301,14 +302,6 @@ def _check_mode(mode: str) -> None:
         raise NetworkError(msg)
 
 
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _kind_of(path: Path) -> str:
     name = path.name.lower()
     if name.endswith((".osm.pbf", ".pbf")):
@@ -411,7 +404,7 @@ def load_network(
     cache_file: Path | None = None
     if use_cache:
         key_text = repr(
-            (_CACHE_VERSION, _file_hash(path), kind, mode, speeds.as_dict(), split_every_m)
+            (_CACHE_VERSION, sha256_file(path), kind, mode, speeds.as_dict(), split_every_m)
         )
         key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
         folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
