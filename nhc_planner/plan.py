@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -676,17 +677,25 @@ class _Context:
             max_rooms=pd.to_numeric(frame["max_rooms"], errors="coerce").to_numpy(float),
         )
 
-    def capacity_of(self, template: Any) -> float:
+    @cached_property
+    def _capacities(self) -> dict[Any, float]:
         from nhc_planner.capacity import weekly_capacity
 
-        return weekly_capacity(template, self.hours, costs=self.costs)
+        return {t: weekly_capacity(t, self.hours, costs=self.costs) for t in self.templates}
 
+    def capacity_of(self, template: Any) -> float:
+        """Weekly appointments of one of ``templates`` (computed once per template)."""
+        return self._capacities[template]
+
+    @cached_property
     def allowed_sizes(self) -> np.ndarray:
+        """``(n_sites, n_templates)`` read-only mask of the sizes each site's room cap allows."""
         rooms = np.array([t.rooms for t in self.templates], dtype=float)
         cap = np.where(np.isnan(self.max_rooms), np.inf, self.max_rooms)
         ok = rooms[np.newaxis, :] <= cap[:, np.newaxis]
         # a site too small for every template may still take the smallest
         ok[~ok.any(axis=1), 0] = True
+        ok.flags.writeable = False
         return ok
 
 
@@ -745,7 +754,7 @@ def _model_kwargs(ctx: _Context, s: Scenario) -> dict[str, Any]:
                 for t in ctx.templates
             ],
             site_capex=ctx.site_capex,
-            allowed_sizes=ctx.allowed_sizes(),
+            allowed_sizes=ctx.allowed_sizes,
             demand=ctx.demand,
         )
     elif budget is not None:
@@ -848,7 +857,7 @@ def _assignments(
 
 def _size_for(load: float, ctx: _Context, j: int) -> Any:
     """Smallest template (within the site's room cap) whose capacity covers ``load``."""
-    ok = ctx.allowed_sizes()[j]
+    ok = ctx.allowed_sizes[j]
     options = [t for t, fits in zip(ctx.templates, ok, strict=True) if fits]
     for t in options:
         if ctx.capacity_of(t) >= load:
@@ -870,7 +879,7 @@ def _fit_sizes_to_budget(
     """
     middle = ctx.templates[len(ctx.templates) // 2]
     order = {t.name: i for i, t in enumerate(ctx.templates)}
-    allowed = ctx.allowed_sizes()
+    allowed = ctx.allowed_sizes
 
     def capex(j: int, t: Any) -> float:
         return float(t.capex_gbp if np.isnan(ctx.site_capex[j]) else ctx.site_capex[j])
