@@ -59,11 +59,15 @@ def sha256_file(path: str | Path) -> str:
     ...     print(sha256_file(p)[:16])
     ba7816bf8f01cfea
     """
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
+    return _hash_into(hashlib.sha256(), Path(path)).hexdigest()
+
+
+def _hash_into(digest: hashlib._Hash, path: Path) -> hashlib._Hash:
+    """Feed the bytes of ``path`` to ``digest`` in chunks and return it."""
+    with path.open("rb") as fh:
         for block in iter(lambda: fh.read(_CHUNK), b""):
             digest.update(block)
-    return digest.hexdigest()
+    return digest
 
 
 def mirror_url(url: str, base_urls: Mapping[str, str] | None = None) -> str:
@@ -211,12 +215,8 @@ def download_file(
 
     with response:
         resumed = offset > 0 and response.status == 206
-        digest = hashlib.sha256()
-        if resumed:
-            with part.open("rb") as fh:
-                for block in iter(lambda: fh.read(_CHUNK), b""):
-                    digest.update(block)
-        else:
+        digest = _hash_into(hashlib.sha256(), part) if resumed else hashlib.sha256()
+        if not resumed:
             offset = 0
         length = response.headers.get("Content-Length")
         total = int(length) + offset if length and length.isdigit() else None
