@@ -16,6 +16,7 @@ import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -411,6 +412,30 @@ def _require_overlap(codes: set[str], table: pd.DataFrame, role: str, source: An
         raise JoinError(msg)
 
 
+def _read_counts(
+    path: Path,
+    role: str,
+    *,
+    boundary_year: int | None,
+    inputs: RegionInputs,
+    lookup_cache: dict[str, pd.DataFrame],
+    notes: list[str],
+) -> tuple[pd.DataFrame, str]:
+    """A population table on the boundaries' codes, and its vintage."""
+    table = read_population(path)
+    vintage = str(table.attrs.get("vintage", ""))
+    table = _to_2021(
+        table,
+        role=role,
+        boundary_year=boundary_year,
+        inputs=inputs,
+        lookup_cache=lookup_cache,
+        counts=["population", *AGE_BANDS],
+    )
+    notes.extend(table.attrs.get("notes", []))
+    return table[["area_code", "population", *AGE_BANDS]], vintage
+
+
 def _population(
     inputs: RegionInputs,
     *,
@@ -418,18 +443,15 @@ def _population(
     lookup_cache: dict[str, pd.DataFrame],
     notes: list[str],
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    pop = read_population(inputs.population)
-    vintages = {"population": str(pop.attrs.get("vintage", ""))}
-    pop = _to_2021(
-        pop,
-        role="population",
+    read = partial(
+        _read_counts,
         boundary_year=boundary_year,
         inputs=inputs,
         lookup_cache=lookup_cache,
-        counts=["population", *AGE_BANDS],
+        notes=notes,
     )
-    notes.extend(pop.attrs.get("notes", []))
-    pop = pop[["area_code", "population", *AGE_BANDS]]
+    pop, vintage = read(inputs.population, "population")
+    vintages = {"population": vintage}
     if pop[list(AGE_BANDS)].isna().all().all():
         if inputs.population_age is None:
             msg = (
@@ -437,17 +459,7 @@ def _population(
                 "by age file (RegionInputs.population_age) for the 0-15, 16-64, 65+ bands"
             )
             raise DataFileError(msg)
-        age = read_population(inputs.population_age)
-        vintages["population_age"] = str(age.attrs.get("vintage", ""))
-        age = _to_2021(
-            age,
-            role="population by age",
-            boundary_year=boundary_year,
-            inputs=inputs,
-            lookup_cache=lookup_cache,
-            counts=["population", *AGE_BANDS],
-        )
-        notes.extend(age.attrs.get("notes", []))
+        age, vintages["population_age"] = read(inputs.population_age, "population by age")
         if age[list(AGE_BANDS)].isna().all().all():
             msg = f"the population_age file {inputs.population_age} has no age bands"
             raise DataFileError(msg)
