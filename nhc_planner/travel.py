@@ -557,8 +557,9 @@ def travel_times(
     net = load_network(network, mode=mode)
     area_codes, a_xy = _points(areas, "areas")
     site_ids, s_xy = _points(sites, "sites")
-    a_node, a_snap = _snap(net, a_xy)
-    s_node, s_snap = _snap(net, s_xy)
+    node, snap = _snap(net, np.vstack([a_xy, s_xy]))  # one KD-tree for areas and sites
+    n_a = len(area_codes)
+    a_node, s_node, a_snap, s_snap = node[:n_a], node[n_a:], snap[:n_a], snap[n_a:]
     m_per_min = access_speed_kmh * 1000.0 / 60.0
     a_acc, s_acc = a_snap / m_per_min, s_snap / m_per_min
     allowance = drive_access_allowance_min if mode == "drive" else 0.0
@@ -620,8 +621,8 @@ def travel_times(
             "id": list(area_codes) + list(site_ids),
             "x": np.concatenate([a_xy[:, 0], s_xy[:, 0]]),
             "y": np.concatenate([a_xy[:, 1], s_xy[:, 1]]),
-            "node": np.concatenate([net.arrays.node_ids[a_node], net.arrays.node_ids[s_node]]),
-            "snap_m": np.concatenate([a_snap, s_snap]),
+            "node": net.arrays.node_ids[node],
+            "snap_m": snap,
             "access_min": np.concatenate([a_acc, s_acc]),
             "far": np.concatenate([a_far, s_far]),
         }
