@@ -56,10 +56,17 @@ DEMO_OUT = "nhc-demo-output"
 
 
 class _ProgressBar:
-    """A tqdm bar driven by ``progress(stage, fraction)`` callbacks (stderr)."""
+    """Progress on stderr driven by ``progress(stage, fraction)`` callbacks.
 
-    def __init__(self, *, enabled: bool, log: logging.Logger | None = None) -> None:
+    A tqdm bar on a terminal; otherwise (stderr redirected to a file or a
+    pipe, where a redrawn bar leaves many partial lines) one line per stage.
+    """
+
+    def __init__(
+        self, *, enabled: bool, tty: bool = True, log: logging.Logger | None = None
+    ) -> None:
         self.enabled = enabled
+        self.tty = tty
         self.log = log
         self._bar: Any = None
         self._stage = ""
@@ -69,8 +76,10 @@ class _ProgressBar:
         if stage != self._stage:
             if self.log is not None:
                 self.log.info("stage %-28s started at %6.1f s", stage, self._elapsed())
+            if self.enabled and not self.tty:
+                print(f"nhc-planner: {stage} ({self._elapsed():.1f} s)", file=sys.stderr)
             self._stage = stage
-        if not self.enabled:
+        if not (self.enabled and self.tty):
             return
         if self._bar is None:
             from tqdm import tqdm
@@ -139,7 +148,7 @@ def _run_plan(region: Region, scenario: Scenario, out: Path, *, quiet: bool, rep
 
     out.mkdir(parents=True, exist_ok=True)
     log = _file_logger(out / "run.log")
-    bar = _ProgressBar(enabled=not quiet and sys.stderr.isatty(), log=log)
+    bar = _ProgressBar(enabled=not quiet, tty=sys.stderr.isatty(), log=log)
     try:
         log.info(
             "region %s (%d areas, %d sites)", region.name, len(region.areas), len(region.sites)

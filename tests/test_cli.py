@@ -79,6 +79,20 @@ def test_plan_writes_files_log_and_summary(region_folder, small_toml, tmp_path, 
     assert pd.read_csv(out / "kpis.csv")["metric"].tolist()[0] == "centres"
 
 
+def test_plan_progress_without_terminal_is_one_line_per_stage(
+    region_folder, small_toml, tmp_path, capsys
+):
+    # capsys's stderr is not a terminal: no redrawn bar, one line per stage
+    args = ["plan", "--region", str(region_folder), "--scenario", str(small_toml), "--no-report"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert err.count("nhc-planner: optimising (") == 1
+    assert "nhc-planner: done (" in err
+    assert main([*args, "--out", str(tmp_path / "quiet"), "--quiet"]) == EXIT_OK
+    assert "nhc-planner: optimising" not in capsys.readouterr().err
+
+
 def test_plan_exit_codes(region_folder, tmp_path, capsys):
     # bad input: region folder missing -> 2
     assert main(["plan", "--region", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == (
