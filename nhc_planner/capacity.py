@@ -409,8 +409,9 @@ def weekly_demand(
         raise ValueRangeError(msg)
     decile = _column(areas, "imd_decile")
     known = np.isfinite(decile)
-    if np.any(known & ((decile < 1) | (decile > 10) | (decile != np.round(decile)))):
-        found = sorted(set(decile[known & ((decile < 1) | (decile > 10))].tolist()))[:5]
+    bad_decile = known & ((decile < 1) | (decile > 10) | (decile != np.round(decile)))
+    if bad_decile.any():
+        found = sorted(set(decile[bad_decile].tolist()))[:5]
         msg = f"weekly_demand: imd_decile must be integers 1..10; found {found}"
         raise ValueRangeError(msg)
     mult = np.ones(len(decile))

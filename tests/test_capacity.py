@@ -143,3 +143,9 @@ def test_weekly_demand_errors_name_the_column_and_values():
     neg = {"pop_0_15": [-1.0], "pop_16_64": [1.0], "pop_65_plus": [1.0], "imd_decile": [1]}
     with pytest.raises(ValueRangeError, match="population"):
         weekly_demand(neg)
+
+
+def test_weekly_demand_names_a_fractional_decile() -> None:
+    bad = {"pop_0_15": [1.0], "pop_16_64": [1.0], "pop_65_plus": [1.0], "imd_decile": [2.5]}
+    with pytest.raises(ValueRangeError, match=r"found \[2\.5\]"):
+        weekly_demand(bad)
