@@ -535,8 +535,13 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object
 
 
 def _write_json(path: Path, obj: object) -> None:
+    _write_text(path, json.dumps(obj, separators=(",", ":")) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text to ``path`` atomically (via ``<path>.part``)."""
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(obj, separators=(",", ":")) + "\n", encoding="utf-8")
+    tmp.write_bytes(text.encode("utf-8"))
     os.replace(tmp, path)
 
 
@@ -1313,12 +1318,6 @@ def fetch_area(
     target = out / MANIFEST_NAME
     _write_text(target, sources_text)
     return target
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(text.encode("utf-8"))
-    os.replace(tmp, path)
 
 
 def verify_manifest(path: str | Path) -> dict[str, bool]:
