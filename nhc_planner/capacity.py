@@ -402,10 +402,15 @@ def weekly_demand(
     31.32
     """
     a = assumptions if assumptions is not None else DemandAssumptions()
-    pops = np.column_stack([_column(areas, c) for c in ("pop_0_15", "pop_16_64", "pop_65_plus")])
-    if np.any(~np.isfinite(pops)) or np.any(pops < 0):
-        bad = int(np.sum(~np.isfinite(pops) | (pops < 0)))
-        msg = f"weekly_demand: {bad} population value(s) are missing or negative"
+    bands = ("pop_0_15", "pop_16_64", "pop_65_plus")
+    pops = np.column_stack([_column(areas, c) for c in bands])
+    bad_pop = ~np.isfinite(pops) | (pops < 0)
+    if bad_pop.any():
+        where = [bands[k] for k in np.flatnonzero(bad_pop.any(axis=0))]
+        msg = (
+            f"weekly_demand: {int(bad_pop.sum())} population value(s) in {where} are "
+            "missing or negative; expected counts >= 0"
+        )
         raise ValueRangeError(msg)
     decile = _column(areas, "imd_decile")
     known = np.isfinite(decile)

@@ -149,3 +149,9 @@ def test_weekly_demand_names_a_fractional_decile() -> None:
     bad = {"pop_0_15": [1.0], "pop_16_64": [1.0], "pop_65_plus": [1.0], "imd_decile": [2.5]}
     with pytest.raises(ValueRangeError, match=r"found \[2\.5\]"):
         weekly_demand(bad)
+
+
+def test_weekly_demand_names_the_bad_population_column() -> None:
+    bad = {"pop_0_15": [1.0], "pop_16_64": [np.nan], "pop_65_plus": [1.0], "imd_decile": [1]}
+    with pytest.raises(ValueRangeError, match=r"\['pop_16_64'\]"):
+        weekly_demand(bad)
