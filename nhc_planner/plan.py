@@ -819,12 +819,11 @@ def _assignments(
         minutes = np.where(idx >= 0, picked, np.nan)
     _, minutes_before = _nearest(cost, ctx.open_now)
     within = cost <= s.travel.standard_min
-    before = (within & ctx.open_now[np.newaxis, :]).any(axis=1)
-    after = (within & is_open[np.newaxis, :]).any(axis=1)
+    before = within[:, ctx.open_now].any(axis=1)
+    reach = within & is_open[np.newaxis, :]
+    after = reach.any(axis=1)
     phase_cov = np.full(len(idx), np.nan)
-    phases = np.where(
-        within & is_open[np.newaxis, :], open_period[np.newaxis, :], np.iinfo(np.int64).max
-    )
+    phases = np.where(reach, open_period[np.newaxis, :], np.iinfo(np.int64).max)
     first = phases.min(axis=1) if phases.shape[1] else np.full(len(idx), np.iinfo(np.int64).max)
     has = first < np.iinfo(np.int64).max
     phase_cov[has] = first[has]
@@ -1246,11 +1245,12 @@ def coverage_curve(
     total_pop = float(population.sum())
     total_need = float(need.sum())
     rows = [(0, float(population[covered].sum()), float(need[covered].sum()), -1)]
+    within_f = within.astype(float)  # converted once, not once per step
     for k in range(1, max_new + 1):
         if not can_add.any():
             break
-        fresh = (within & ~covered[:, np.newaxis]).astype(float)
-        gain = np.array(need @ fresh, dtype=np.float64).reshape(-1)
+        # need each site would bring within the standard for the first time
+        gain = np.array(np.where(covered, 0.0, need) @ within_f, dtype=np.float64).reshape(-1)
         gain[~can_add] = -1.0
         best = int(np.argmax(gain))
         if gain[best] <= 0:
