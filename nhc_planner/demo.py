@@ -48,7 +48,7 @@ import numpy as np
 
 from nhc_planner import _demo_files as files
 from nhc_planner._cache import cache_root
-from nhc_planner._demo_layout import make_sites, make_world
+from nhc_planner._demo_layout import DemoWorld, make_sites, make_world
 from nhc_planner._demo_network import RoadParams, build_road_network
 from nhc_planner._errors import CrsError, DataFileError, ValueRangeError
 from nhc_planner.region import Region
@@ -191,13 +191,18 @@ def generate_demo_files(
     nodes = None
     if network:
         nodes = network_nodes or round(_NODES_PER_AREA * n_areas)
-        graph = synthetic_road_network(world.areas, n_nodes_target=nodes, seed=seed)
-        files.write_graphml_gz(graph, out / files.NETWORK_FILE)
+        _write_network(world, out / files.NETWORK_FILE, nodes=nodes, seed=seed)
     (out / _MANIFEST).write_text(_manifest_text(network), encoding="utf-8")
     description = _description(seed, n_areas, n_las, n_sites, nodes)
     (out / _DEMO_JSON).write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
     (out / "SYNTHETIC.md").write_text(_readme(description), encoding="utf-8")
     return out / _MANIFEST
+
+
+def _write_network(world: DemoWorld, path: Path, *, nodes: int, seed: int) -> None:
+    """Generate the demo world's road network and write it as gzipped GraphML."""
+    graph = synthetic_road_network(world.areas, n_nodes_target=nodes, seed=seed)
+    files.write_graphml_gz(graph, path)
 
 
 def _readme(description: dict[str, Any]) -> str:
@@ -399,13 +404,10 @@ def demo_network_path(
     if folder == _repo_data_dir():
         msg = f"{path}: the committed demo has no road network; regenerate data/ (docs/demo.md)"
         raise DataFileError(msg)
-    # same world and seed as generate_demo_files(network=True): the same graph
+    # same world, size and seed as generate_demo_files(network=True): the same graph
     world = make_world(seed=seed, n_areas=n_areas, n_las=n_las)
-    graph = synthetic_road_network(
-        world.areas, n_nodes_target=round(_NODES_PER_AREA * n_areas), seed=seed
-    )
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    files.write_graphml_gz(graph, tmp)
+    _write_network(world, tmp, nodes=round(_NODES_PER_AREA * n_areas), seed=seed)
     tmp.replace(path)
     return path
 
