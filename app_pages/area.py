@@ -128,6 +128,7 @@ def upload_section(files: Mapping[str, UploadedFileLike] | None = None) -> None:
                     name=name.strip() or None,
                     la_codes=la,
                     hle_period=period.strip() or None,
+                    already_read=True,  # check_files() read each file above
                 )
         except Exception as exc:  # shown in words, never a traceback
             common.show_error(exc)

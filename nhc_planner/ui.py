@@ -386,6 +386,7 @@ def region_from_uploads(
     name: str | None = None,
     la_codes: Sequence[str] | None = None,
     hle_period: str | None = None,
+    already_read: bool = False,
 ) -> Region:
     """Build a region from uploaded files, checking each file first.
 
@@ -401,6 +402,10 @@ def region_from_uploads(
         Restrict to these local authorities (default: every area in the files).
     hle_period
         Period of the HLE file to use, e.g. ``"2021 - 23"`` (default: the latest).
+    already_read
+        Every file has already passed :func:`parse_upload` (the app reads each
+        on upload): only :func:`check_upload` is repeated, so that the slow
+        readers run once more (in the build), not twice.
 
     Returns
     -------
@@ -429,7 +434,10 @@ def region_from_uploads(
         paths: dict[str, Path] = {}
         names: dict[str, str] = {}
         for role, (file_name, data) in uploads.items():
-            parse_upload(role, file_name, data, folder=work / "checked")
+            if already_read:
+                check_upload(role, file_name, data)
+            else:
+                parse_upload(role, file_name, data, folder=work / "checked")
             paths[role] = _write_upload(role, file_name, data, work)
             names[str(paths[role])] = file_name
         try:

@@ -132,6 +132,20 @@ def test_region_from_uploads_builds_the_small_region(region: Region) -> None:
     assert {"S1", "S2"} <= set(built.sites["site_id"])
 
 
+def test_region_from_uploads_already_read_skips_the_readers(
+    region: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_second_read(role: str) -> None:
+        raise AssertionError(f"{role} read again")
+
+    monkeypatch.setattr(ui, "_reader", no_second_read)
+    uploads = {role: _upload(role) for role in GOOD_FILES}
+    built = ui.region_from_uploads(uploads, hle_period="2021 - 23", already_read=True)
+    assert sorted(built.areas["area_code"]) == sorted(region.areas["area_code"])
+    with pytest.raises(DataFileError, match=r"imd\.xlsx"):  # the cheap checks still run
+        ui.region_from_uploads({**uploads, "imd": ("imd.xlsx", b"PK\x03\x04")}, already_read=True)
+
+
 def test_region_from_uploads_missing_and_unknown() -> None:
     uploads = {role: _upload(role) for role in ("boundaries", "imd")}
     with pytest.raises(DataFileError, match=r"missing required file.*Population.*Healthy"):
