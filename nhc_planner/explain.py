@@ -30,7 +30,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from nhc_planner._errors import ValueRangeError
-from nhc_planner.optimize._common import as_cost_matrix, as_weights, check_max_cost
+from nhc_planner.optimize._common import (
+    as_cost_matrix,
+    as_weights,
+    check_max_cost,
+    parse_options,
+)
 from nhc_planner.optimize._solution import Solution
 
 __all__ = ["EXPLAIN_COLUMNS", "explain_centres", "opening_order"]
@@ -225,6 +230,7 @@ def explain_centres(
     if len(ids) != m:
         msg = f"site_ids: expected {m} labels (one per site); found {len(ids)}"
         raise ValueRangeError(msg)
+    allowed = parse_options(m, excluded=excluded).allowed  # checks the indices (or mask)
     cover = c <= standard
     extras = solution.extras
     if "open_period" in extras:
@@ -265,9 +271,6 @@ def explain_centres(
         load = np.full(m, np.nan)
 
     # swap losses against every allowed closed site
-    allowed = np.ones(m, dtype=bool)
-    if excluded is not None:
-        allowed[np.asarray(excluded, dtype=np.int64)] = False
     alternatives = np.flatnonzero(allowed & ~is_open)
     open_sites = np.flatnonzero(is_open)
     loss, alt = _swap_losses(cover, w, open_sites, alternatives)

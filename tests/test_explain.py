@@ -138,6 +138,16 @@ def test_excluded_sites_are_not_alternatives():
     assert table["swap_loss"].iloc[1:].tolist() == [4.0, 3.0]
 
 
+def test_excluded_as_a_mask_or_out_of_range():
+    mask = np.zeros(COST.shape[1], dtype=bool)
+    mask[3] = True
+    by_mask = explain_centres(COST, _solution(), WEIGHTS, 10, excluded=mask)
+    by_index = explain_centres(COST, _solution(), WEIGHTS, 10, excluded=[3])
+    pd.testing.assert_frame_equal(by_mask, by_index)
+    with pytest.raises(ValueRangeError, match="excluded"):
+        explain_centres(COST, _solution(), WEIGHTS, 10, excluded=[COST.shape[1]])
+
+
 def test_bad_population_shape_raises():
     with pytest.raises(ValueRangeError, match="population"):
         explain_centres(COST, _solution(), WEIGHTS, 10, population=[1.0, 2.0])
