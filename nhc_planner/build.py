@@ -27,7 +27,7 @@ import tomli_w
 
 from nhc_planner._errors import DataFileError, JoinError, NhcInputError, ValueRangeError
 from nhc_planner.region import Region, RegionMeta
-from nhc_planner.schema import AGE_BANDS, AREA_COLUMNS, BNG, SITE_COLUMNS
+from nhc_planner.schema import AGE_BANDS, AREA_COLUMNS, BNG, SITE_COLUMNS, SITE_OVERRIDES
 from nhc_planner.sources.boundaries import read_boundaries, read_centroids
 from nhc_planner.sources.facilities import read_epraccur, read_nhs_syndication, read_user_sites
 from nhc_planner.sources.hle import (
@@ -750,12 +750,7 @@ def _sites(
         frames.append(frame[near])
     if not frames:
         empty = gpd.GeoDataFrame(
-            {
-                c: pd.Series(
-                    dtype=float if c in ("max_rooms", "capex_gbp", "annual_cost_gbp") else str
-                )
-                for c in SITE_COLUMNS
-            },
+            {c: pd.Series(dtype=float if c in SITE_OVERRIDES else str) for c in SITE_COLUMNS},
             geometry=gpd.GeoSeries([], crs=BNG),
             crs=BNG,
         )

@@ -62,6 +62,7 @@ __all__ = [
     "BNG",
     "SITE_COLUMNS",
     "SITE_KINDS",
+    "SITE_OVERRIDES",
     "SITE_STATUSES",
     "demand_points",
     "validate_areas",
@@ -91,15 +92,10 @@ AREA_COLUMNS: tuple[str, ...] = (
     "demand_source",
 )
 
-SITE_COLUMNS: tuple[str, ...] = (
-    "site_id",
-    "name",
-    "kind",
-    "status",
-    "max_rooms",
-    "capex_gbp",
-    "annual_cost_gbp",
-)
+#: Optional numeric per-site overrides (float, NaN = none).
+SITE_OVERRIDES: tuple[str, ...] = ("max_rooms", "capex_gbp", "annual_cost_gbp")
+
+SITE_COLUMNS: tuple[str, ...] = ("site_id", "name", "kind", "status", *SITE_OVERRIDES)
 
 SITE_KINDS: tuple[str, ...] = (
     "gp_practice",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from nhc_planner._errors import DataFileError, ValueRangeError
-from nhc_planner.schema import BNG, SITE_COLUMNS, SITE_KINDS, SITE_STATUSES
+from nhc_planner.schema import BNG, SITE_COLUMNS, SITE_KINDS, SITE_OVERRIDES, SITE_STATUSES
 from nhc_planner.sources._tables import (
     add_note,
     check_unique,
@@ -114,7 +114,7 @@ def sites_frame(
         geometry=geometry.to_numpy(),
         crs=geometry.crs,
     )
-    for col in ("max_rooms", "capex_gbp", "annual_cost_gbp"):
+    for col in SITE_OVERRIDES:
         values = extra[col] if extra is not None and col in extra.columns else None
         frame[col] = values.to_numpy(dtype=float) if values is not None else np.nan
     for col, allowed in (("kind", SITE_KINDS), ("status", SITE_STATUSES)):
@@ -425,7 +425,7 @@ def read_user_sites(
     kinds = raw[kind_col].astype("string").fillna(kind).str.strip() if kind_col else kind
     statuses = raw[status_col].astype("string").fillna(status).str.strip() if status_col else status
     extra = pd.DataFrame(index=raw.index)
-    for col in ("max_rooms", "capex_gbp", "annual_cost_gbp"):
+    for col in SITE_OVERRIDES:
         found = find_column(raw, (col,), what=what, role=col, required=False)
         if found:
             extra[col] = to_number(raw[found].astype("string"), what=what, column=found)
