@@ -83,6 +83,9 @@ STRAIGHT_LINE_SPEED_KMH: Mapping[str, float] = {"drive": 40.0, "walk": 4.8, "cyc
 Method = Literal["network", "straight_line"]
 _METHODS: tuple[str, ...] = ("network", "straight_line")
 _CHUNK_BYTES = 64 * 1024 * 1024
+# Defaults of travel_times' access legs, also read by isochrone when not overridden.
+_ACCESS_SPEED_KMH = 4.8
+_DRIVE_ACCESS_ALLOWANCE_MIN = 2.0
 
 
 class SnapWarning(UserWarning):
@@ -470,8 +473,8 @@ def travel_times(
     mode: str = "drive",
     cutoff_min: float = 60.0,
     snap_warn_m: float = 500.0,
-    access_speed_kmh: float = 4.8,
-    drive_access_allowance_min: float = 2.0,
+    access_speed_kmh: float = _ACCESS_SPEED_KMH,
+    drive_access_allowance_min: float = _DRIVE_ACCESS_ALLOWANCE_MIN,
     fallback: Literal["straight_line"] | None = "straight_line",
     circuity: float | None = None,
     straight_line_speed_kmh: float | None = None,
@@ -726,8 +729,13 @@ def isochrone(
     one = sites[sites["site_id"].astype(str) == site_id]
     xy = s_xy[ids.index(site_id)][None, :]
     node, snap = _snap(net, xy)
-    acc_min = float(snap[0]) / (travel_kwargs.get("access_speed_kmh", 4.8) * 1000.0 / 60.0)
-    allowance = travel_kwargs.get("drive_access_allowance_min", 2.0) if mode == "drive" else 0.0
+    access_kmh = travel_kwargs.get("access_speed_kmh", _ACCESS_SPEED_KMH)
+    acc_min = float(snap[0]) / (access_kmh * 1000.0 / 60.0)
+    allowance = (
+        travel_kwargs.get("drive_access_allowance_min", _DRIVE_ACCESS_ALLOWANCE_MIN)
+        if mode == "drive"
+        else 0.0
+    )
     reverse = net.arrays.seconds.T.tocsr()
     to_site = dijkstra(reverse, indices=node[0], limit=bands[-1] * 60.0) / 60.0
     to_site = to_site + acc_min + allowance
