@@ -504,9 +504,9 @@ def _marker_html(colour: str, shape: str, *, size: int = 12, text: str = "") -> 
 
 
 def _new_map(
-    gdf_4326: gpd.GeoDataFrame, tiles: str | None, tile_attribution: str | None
+    bounds_4326: Sequence[float], tiles: str | None, tile_attribution: str | None
 ) -> folium.Map:
-    minx, miny, maxx, maxy = gdf_4326.total_bounds
+    minx, miny, maxx, maxy = bounds_4326
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         tiles=None,
@@ -565,18 +565,23 @@ def _format_area_value(col: str, value: Any) -> str:
     return html.escape(str(value)) if not _missing(value) else "–"
 
 
+def _area_web_frame(areas: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
+    """The areas' tooltip columns and simplified polygons in WGS84 (projected once per map)."""
+    return _web_frame(areas[[*_area_fields(areas), "geometry"]], simplify_m)
+
+
 def _add_areas(
     m: folium.Map,
     areas: gpd.GeoDataFrame,
+    web: gpd.GeoDataFrame,
     colours: pd.Series,
     extra: dict[str, pd.Series] | None = None,
     *,
     name: str = "Areas",
-    simplify_m: float = 5.0,
 ) -> None:
+    """Add the area polygons; ``web`` is :func:`_area_web_frame` of ``areas``."""
     fields = _area_fields(areas)
-    keep = [c for c in fields if c in areas.columns]
-    web = _web_frame(areas[[*keep, "geometry"]], simplify_m)
+    keep = list(fields)
     props = pd.DataFrame(index=web.index)
     for col in keep:
         props[fields[col]] = [_format_area_value(col, v) for v in web[col]]
@@ -726,9 +731,9 @@ def need_map(
         msg = f"need_map: areas have no column '{colour_by}' to colour by"
         raise MissingColumnError(msg)
     scale = _Scale(areas[colour_by], colour_by)
-    web_areas = areas.to_crs(4326)
-    m = _new_map(web_areas, tiles, tile_attribution)
-    _add_areas(m, areas, scale.colours, simplify_m=simplify_m)
+    web_areas = _area_web_frame(areas, simplify_m)
+    m = _new_map(web_areas.total_bounds, tiles, tile_attribution)
+    _add_areas(m, areas, web_areas, scale.colours)
     if outline:
         _add_outline(m, areas)
     site_rows: list[tuple[str, str, str]] = []
@@ -862,8 +867,9 @@ def plan_map(
     if "minutes" in areas.columns:
         extra["Travel time"] = areas["minutes"].map(format_minutes)
     extra["Within standard after plan"] = covered_after.map({True: "yes", False: "no"})
-    m = _new_map(areas.to_crs(4326), tiles, tile_attribution)
-    _add_areas(m, areas, colours, extra, name="Areas", simplify_m=simplify_m)
+    web_areas = _area_web_frame(areas, simplify_m)
+    m = _new_map(web_areas.total_bounds, tiles, tile_attribution)
+    _add_areas(m, areas, web_areas, colours, extra, name="Areas")
     _add_outline(m, areas)
     group = folium.FeatureGroup(name="Centres")
     web = centres.to_crs(4326)
