@@ -742,19 +742,15 @@ def phasing_table(plan: Plan) -> pd.DataFrame:
         row ``Already open`` first when there are open centres.
     """
     centres, areas = plan.centres, plan.assignments
-    total = float(areas["population"].sum())
     phase_covered = pd.to_numeric(areas["phase_covered"], errors="coerce")
     pop = areas["population"].astype(float)
-    years = getattr(getattr(getattr(plan, "scenario", None), "phasing", None), "years", None)
-    phases = pd.to_numeric(centres["phase"], errors="coerce").fillna(0).astype(int)
-    last = max(int(years or 0), int(phases.max()) if len(phases) else 0)
+    phases = _phases(centres)
     rows = []
-    for year in range(last + 1):
+    for year, share in coverage_by_year(plan)[["year", "share"]].itertuples(index=False):
         at_year = centres[phases == year].sort_values("order", kind="stable")
         if year == 0 and at_year.empty:
             continue
         newly = float(pop[phase_covered == year].sum())
-        cumulative = float(pop[phase_covered <= year].sum())
         rows.append(
             {
                 "Year": "Already open" if year == 0 else f"Year {year}",
@@ -765,7 +761,7 @@ def phasing_table(plan: Plan) -> pd.DataFrame:
                 or "–",
                 "New centres": len(at_year) if year > 0 else 0,
                 "Residents newly within reach": format_count(newly),
-                "Share within reach by year end": format_percent(_share(cumulative, total)),
+                "Share within reach by year end": format_percent(share),
                 "Capital": format_gbp(at_year["capex_gbp"].sum()) if year > 0 else "–",
             }
         )
@@ -784,7 +780,7 @@ def coverage_by_year(plan: Plan) -> pd.DataFrame:
     total = float(areas["population"].sum())
     phase_covered = pd.to_numeric(areas["phase_covered"], errors="coerce")
     pop = areas["population"].astype(float)
-    phases = pd.to_numeric(centres["phase"], errors="coerce").fillna(0).astype(int)
+    phases = _phases(centres)
     years = int(plan.scenario.phasing.years)
     last = max(years, int(phases.max()) if len(phases) else 0)
     rows = [
@@ -796,6 +792,11 @@ def coverage_by_year(plan: Plan) -> pd.DataFrame:
         for year in range(last + 1)
     ]
     return pd.DataFrame(rows)
+
+
+def _phases(centres: pd.DataFrame) -> pd.Series:
+    """Opening year of each centre as int (0 = already open)."""
+    return pd.to_numeric(centres["phase"], errors="coerce").fillna(0).astype(int)
 
 
 def _share(part: float, whole: float) -> float:
