@@ -21,7 +21,7 @@ reported in :attr:`StabilityResult.runs`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -151,6 +151,7 @@ def stability(
     max_workers: int | None = 2,
     executor: Literal["thread", "process"] = "thread",
     site_ids: Sequence[Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> StabilityResult:
     """Re-solve a model under perturbations and score each site's stability.
 
@@ -182,6 +183,9 @@ def stability(
         ``"thread"`` (default; the solvers release the GIL) or ``"process"``.
     site_ids
         Labels of the sites (default their indices).
+    progress
+        Optional ``progress(runs_done, runs_total)``, called in the calling
+        thread as each run finishes (runs may take up to their time limit each).
 
     Returns
     -------
@@ -233,6 +237,9 @@ def stability(
     )
     with pool:
         futures = [pool.submit(_one_run, model, c, w, standard, r, kwargs) for r in plan]
+        if progress is not None:
+            for done, _ in enumerate(as_completed(futures), start=1):
+                progress(done, len(futures))
         solutions = [f.result() for f in futures]  # in run order: deterministic
 
     chosen = np.zeros((len(plan), m), dtype=bool)

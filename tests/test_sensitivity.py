@@ -59,6 +59,15 @@ def test_share_chosen_and_runs_table():
     assert res.chosen.sum(axis=1).tolist() == [3] * 7
 
 
+def test_progress_counts_every_run():
+    calls: list[tuple[int, int]] = []
+    res = stability(
+        COST, WEIGHTS, 10, model_kwargs=KW, n_weight_runs=2, progress=lambda *a: calls.append(a)
+    )
+    assert calls == [(k, 5) for k in range(1, 6)]
+    assert len(res.runs) == 5
+
+
 def test_deterministic_and_independent_of_workers():
     a = stability(COST, WEIGHTS, 10, model_kwargs=KW, n_weight_runs=4, weight_noise=0.5, seed=3)
     b = stability(
