@@ -807,7 +807,7 @@ _CAPACITY_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("size", "Size", str),
     ("rooms", "Clinical rooms", format_count),
     ("weekly_capacity", "Weekly capacity (appointments)", format_count),
-    ("weekly_demand_served", "Weekly demand served", format_count),
+    ("weekly_demand_served", "Weekly demand served (appointments)", format_count),
     ("utilisation", "Utilisation", format_percent),
     ("capex_gbp", "Capital cost", format_gbp),
     ("annual_cost_gbp", "Running cost per year", format_gbp),
