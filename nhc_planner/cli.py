@@ -164,9 +164,11 @@ def _run_plan(region: Region, scenario: Scenario, out: Path, *, quiet: bool, rep
             log.warning("%s: %s", w.category.__name__, w.message)
             print(f"nhc-planner: note: {w.message}", file=sys.stderr)
         log.info("solver: %s", result.solver.get("message", ""))
+        bar("writing plan files", 0.0)
         result.save(out)
         log.info("plan files written to %s", out)
         if report:
+            bar("writing report", 0.0)
             path = result.to_html(out / "report")
             log.info("report written to %s", path)
         log.info("done in %.1f s", bar._elapsed())
@@ -174,6 +176,7 @@ def _run_plan(region: Region, scenario: Scenario, out: Path, *, quiet: bool, rep
         log.error("%s: %s", type(exc).__name__, exc)
         raise
     finally:
+        bar.close()
         _close_logger(log)
     print(result.summary())
     print(f"\nPlan files: {out}/")

@@ -89,6 +89,7 @@ def test_plan_progress_without_terminal_is_one_line_per_stage(
     assert "\r" not in err
     assert err.count("nhc-planner: optimising (") == 1
     assert "nhc-planner: done (" in err
+    assert "nhc-planner: writing plan files (" in err
     assert main([*args, "--out", str(tmp_path / "quiet"), "--quiet"]) == EXIT_OK
     assert "nhc-planner: optimising" not in capsys.readouterr().err
 
