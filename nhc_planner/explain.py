@@ -35,6 +35,7 @@ from nhc_planner.optimize._common import (
     as_weights,
     check_max_cost,
     parse_options,
+    site_labels,
 )
 from nhc_planner.optimize._solution import Solution
 
@@ -226,10 +227,7 @@ def explain_centres(
     decile = _optional(imd_decile, n, "imd_decile")
     hle = _optional(hle_years, n, "hle_years")
     dem = _optional(demand, n, "demand")
-    ids = list(range(m)) if site_ids is None else list(site_ids)
-    if len(ids) != m:
-        msg = f"site_ids: expected {m} labels (one per site); found {len(ids)}"
-        raise ValueRangeError(msg)
+    ids = site_labels(site_ids, m)
     allowed = parse_options(m, excluded=excluded).allowed  # checks the indices (or mask)
     cover = c <= standard
     extras = solution.extras

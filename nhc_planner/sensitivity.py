@@ -30,7 +30,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from nhc_planner._errors import ValueRangeError
-from nhc_planner.optimize._common import as_cost_matrix, as_weights, check_max_cost
+from nhc_planner.optimize._common import (
+    as_cost_matrix,
+    as_weights,
+    check_max_cost,
+    site_labels,
+)
 from nhc_planner.optimize._solution import Solution
 from nhc_planner.optimize.phased import phased_coverage
 
@@ -203,10 +208,7 @@ def stability(
     n, m = c.shape
     w = as_weights(weights, n)
     standard = check_max_cost(max_cost)
-    ids = list(range(m)) if site_ids is None else list(site_ids)
-    if len(ids) != m:
-        msg = f"site_ids: expected {m} labels (one per site); found {len(ids)}"
-        raise ValueRangeError(msg)
+    ids = site_labels(site_ids, m)
     plan = (
         list(runs)
         if runs is not None

@@ -49,6 +49,7 @@ __all__ = [
     "no_solution",
     "parse_options",
     "relative_gap",
+    "site_labels",
 ]
 
 DEFAULT_TIME_LIMIT_S = 60.0
@@ -337,6 +338,21 @@ def check_max_cost(max_cost: Any, name: str = "max_cost") -> float:
 
 
 # --------------------------------------------------------------------------- preprocessing
+
+
+def site_labels(site_ids: Sequence[Any] | None, n_sites: int) -> list[Any]:
+    """Labels of the sites: ``site_ids`` checked to hold one per site, or ``0..n_sites-1``.
+
+    Examples
+    --------
+    >>> site_labels(None, 3), site_labels(["A", "B"], 2)
+    ([0, 1, 2], ['A', 'B'])
+    """
+    ids = list(range(n_sites)) if site_ids is None else list(site_ids)
+    if len(ids) != n_sites:
+        msg = f"site_ids: expected {n_sites} labels (one per site); found {len(ids)}"
+        raise ValueRangeError(msg)
+    return ids
 
 
 def coverage_matrix(
