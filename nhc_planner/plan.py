@@ -621,15 +621,14 @@ class _Context:
         )
 
         over: dict[str, Any] = s.capacity.assumption_dict()
-        costs = CostAssumptions(
-            **{k: v for k, v in over.items() if k in CostAssumptions.__dataclass_fields__}
-        )
-        demand_a = DemandAssumptions(
-            **{k: v for k, v in over.items() if k in DemandAssumptions.__dataclass_fields__}
-        )
-        staff_a = StaffingAssumptions(
-            **{k: v for k, v in over.items() if k in StaffingAssumptions.__dataclass_fields__}
-        )
+
+        def assumptions(cls: Any) -> Any:
+            """``cls`` with the scenario's overrides of its own fields."""
+            return cls(**{k: v for k, v in over.items() if k in cls.__dataclass_fields__})
+
+        costs = assumptions(CostAssumptions)
+        demand_a = assumptions(DemandAssumptions)
+        staff_a = assumptions(StaffingAssumptions)
         hours = OpeningHours(
             hours_per_day=s.capacity.hours_per_day, days_per_week=s.capacity.days_per_week
         )
