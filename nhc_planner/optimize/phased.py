@@ -618,9 +618,6 @@ def _solve_weighted(
     def left() -> float:
         return limit - (time.perf_counter() - t_start)
 
-    def is_min(fl: _Floor, t: int) -> bool:
-        return fl.period == t
-
     log: dict[str, Any] = {"period_bounds": []}
     # ---- A: per-period relaxations
     upper = np.zeros(T)
@@ -632,14 +629,11 @@ def _solve_weighted(
         spent = time.perf_counter() - t_start
         share = weights_t[t - 1] / weights_t[t - 1 :].sum()
         sub = _single_period(inst, t)
-        sub_floors = [
-            _Floor(fl.name, 1, fl.share, fl.weights, fl.total) if is_min(fl, t) else None
-            for fl in floors
-        ]
-        # floors of other periods get share 0 (kept so floor columns line up)
+        # this period's floors apply in the one-period model; floors of other periods
+        # get share 0 (kept so floor columns line up)
         relaxed = [
-            f if f is not None else _Floor(floors[k].name, 1, 0.0, floors[k].weights, 0.0)
-            for k, f in enumerate(sub_floors)
+            replace(fl, period=1) if fl.period == t else replace(fl, period=1, share=0.0, total=0.0)
+            for fl in floors
         ]
         built = _build(
             sub,
