@@ -310,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="demo generator seed (default 0)")
     p.add_argument("--scenario", help="scenario TOML (default: built-in defaults)")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or stage lines")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("plan", help="plan one region")
@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", help="scenario TOML (default: built-in defaults)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-report", action="store_true", help="skip the HTML report")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or stage lines")
     p.set_defaults(func=_cmd_plan)
 
     p = sub.add_parser("region", help="build a region from official files")
