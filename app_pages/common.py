@@ -29,6 +29,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from nhc_planner import maps, ui
+from nhc_planner._errors import ValueRangeError
 from nhc_planner.plan import Plan, compute_travel, plan
 from nhc_planner.region import Region
 from nhc_planner.scenario import Scenario
@@ -61,8 +62,8 @@ def _load_region(key: str) -> Region:
         return demo_region(seed=int(key.split(":", 1)[1]))
     if key.startswith("folder:"):
         return Region.load(key.split(":", 1)[1])
-    msg = f"region {key!r} is no longer available; choose the area again"
-    raise LookupError(msg)
+    msg = f"region {key!r} is no longer available; choose the area again on page 1"
+    raise ValueRangeError(msg)
 
 
 def current_region() -> Region:
@@ -216,7 +217,7 @@ def sidebar() -> None:
         try:
             region = current_region()
         except Exception as exc:  # a broken saved region must not break every page
-            st.error(ui.friendly_error(exc))
+            show_error(exc)
             return
         s = current_scenario()
         st.markdown(f"**Area:** {region.meta.name}")
