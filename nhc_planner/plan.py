@@ -1298,6 +1298,7 @@ def _sensitivity(
         runs=runs,
         max_workers=s.solver.threads,
         site_ids=list(sel.ids),
+        progress=lambda done, total: report("sensitivity", done / total),
     )
     sites = result.sites
     sites = sites[(sites["share_chosen"] > 0) & ~ctx.open_now[sites["site_index"].to_numpy()]]

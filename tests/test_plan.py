@@ -354,6 +354,10 @@ def test_sensitivity_and_progress(region, travel):
     stages = [s for s, _ in seen]
     assert "optimising" in stages
     assert "sensitivity" in stages
+    # one report per finished run: fractions rise from 0 to 1
+    fractions = [f for s, f in seen if s == "sensitivity"]
+    assert fractions == sorted(fractions)
+    assert len(set(fractions)) > 2
     assert seen[-1] == ("done", 1.0)
     assert "Stability" in p.summary()
 
