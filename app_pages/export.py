@@ -20,6 +20,8 @@ def main() -> None:
     if p is None:
         return
     stem = ui.safe_filename(f"{p.region_meta.name} {s.name}")
+    # The buttons use on_click="ignore": a download does not rerun the page (which would
+    # serialise every file again); the report is only built when its button is clicked.
     c1, c2 = st.columns(2, gap="large")
     with c1:
         st.subheader("The plan")
@@ -30,6 +32,7 @@ def main() -> None:
             mime="text/csv",
             icon=":material/table:",
             key="dl_centres",
+            on_click="ignore",
             help="One row per centre: opening year and order, size, capacity, staff, why.",
         )
         st.download_button(
@@ -39,6 +42,7 @@ def main() -> None:
             mime="text/csv",
             icon=":material/table:",
             key="dl_areas",
+            on_click="ignore",
             help="One row per area: nearest centre, travel time, within reach before and after.",
         )
         st.download_button(
@@ -48,6 +52,7 @@ def main() -> None:
             mime="application/geo+json",
             icon=":material/map:",
             key="dl_geojson",
+            on_click="ignore",
             help="Centres and areas in WGS84, for QGIS or ArcGIS (property 'layer').",
         )
     with c2:
@@ -59,6 +64,7 @@ def main() -> None:
             mime="application/zip",
             icon=":material/description:",
             key="dl_report",
+            on_click="ignore",
             help="Unzip and open index.html in any browser; works offline.",
         )
         st.download_button(
@@ -68,6 +74,7 @@ def main() -> None:
             mime="application/toml",
             icon=":material/settings:",
             key="dl_scenario",
+            on_click="ignore",
             help="Re-run with: nhc-planner plan --region FOLDER --scenario FILE --out OUT",
         )
         where = "--demo" if common.region_key().startswith("demo:") else "--region REGION_FOLDER"

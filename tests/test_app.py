@@ -116,6 +116,8 @@ def test_downloads_are_produced() -> None:
         assert buttons[label].proto.url, f"{label} has no data"
     # the report is generated when clicked (deferred): the button carries a callback id
     assert buttons["Report (HTML, zipped)"].proto.deferred_file_id
+    # a download does not rerun the page (and serialise every file again)
+    assert all(b.proto.ignore_rerun for b in buttons.values())
 
 
 def test_compare_two_saved_scenarios() -> None:
