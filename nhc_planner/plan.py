@@ -52,6 +52,7 @@ from nhc_planner._errors import (
     ScenarioError,
     SolverError,
 )
+from nhc_planner.capacity import ROLES
 from nhc_planner.need import hle_gap_factor, hle_quintiles, need_score
 from nhc_planner.region import RegionMeta
 from nhc_planner.scenario import Scenario, TravelSettings
@@ -67,7 +68,6 @@ __all__ = ["Plan", "Progress", "compute_travel", "coverage_curve", "plan", "regi
 Progress = Callable[[str, float], None]
 
 FORMAT_VERSION = 1
-ROLES: tuple[str, ...] = ("gp", "nurse", "pharmacist", "mental_health", "allied_health", "admin")
 
 _TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
 
@@ -531,7 +531,7 @@ def plan(
         site_ids=sel.ids,
         max_new=max(2 * int((centres["status"] == "new").sum()), 10),
     )
-    report("capacity and KPIs", 1.0)
+    report("explanations", 1.0)  # stages only move forward: explanations, KPIs and curve done
 
     # 7. sensitivity
     stability = None
