@@ -86,17 +86,15 @@ def main() -> None:
         sites = region.sites
         names = dict(zip(sites["site_id"].astype(str), sites["name"].astype(str), strict=True))
         options = sorted(names, key=lambda sid: (names[sid], sid))
+
+        def site_label(sid: str) -> str:
+            return f"{names.get(sid, sid)} ({sid})"
+
         st.multiselect(
-            "Keep (must open, in year 1)",
-            options,
-            format_func=lambda sid: f"{names.get(sid, sid)} ({sid})",
-            key="policy.keep",
+            "Keep (must open, in year 1)", options, format_func=site_label, key="policy.keep"
         )
         st.multiselect(
-            "Exclude (never chosen)",
-            options,
-            format_func=lambda sid: f"{names.get(sid, sid)} ({sid})",
-            key="policy.exclude",
+            "Exclude (never chosen)", options, format_func=site_label, key="policy.exclude"
         )
     with right:
         st.subheader("What matters most")

@@ -938,10 +938,11 @@ def compare_plans(a: Plan, b: Plan) -> PlanComparison:
         **dict(zip(new_b["site_id"].astype(str), new_b["name"].astype(str), strict=True)),
         **dict(zip(new_a["site_id"].astype(str), new_a["name"].astype(str), strict=True)),
     }
-    only_a = tuple(s for s in ids_a if s not in set(ids_b))
-    only_b = tuple(s for s in ids_b if s not in set(ids_a))
+    in_a, in_b = set(ids_a), set(ids_b)
+    only_a = tuple(s for s in ids_a if s not in in_b)
+    only_b = tuple(s for s in ids_b if s not in in_a)
     rows = []
-    for sid in [*only_a, *only_b, *(s for s in ids_a if s in set(ids_b))]:
+    for sid in [*only_a, *only_b, *(s for s in ids_a if s in in_b)]:
         rows.append(
             {
                 "Centre": names[sid],
