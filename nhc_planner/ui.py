@@ -658,9 +658,9 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
     Population within the standard, most-deprived population within it,
     mean travel time to the nearest centre and HLE-weighted coverage.
     """
-    s = getattr(plan, "scenario", None)
-    std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}" if s is not None else "the standard"
-    deciles = s.need.most_deprived_deciles if s is not None else 2
+    s = plan.scenario
+    std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}"
+    deciles = s.need.most_deprived_deciles
     dep = "IMD decile 1" if deciles == 1 else f"IMD deciles 1–{deciles}"
     cards = []
     pb, pa = _kpi(plan, "population_covered", "before"), _kpi(plan, "population_covered", "after")
