@@ -61,6 +61,7 @@ EXPLAIN_COLUMNS: tuple[str, ...] = (
     "swap_loss",
     "swap_loss_share",
     "best_alternative",
+    "best_alternative_name",
     "why",
 )
 
@@ -164,6 +165,7 @@ def explain_centres(
     demand: npt.ArrayLike | None = None,
     capacity: float | npt.ArrayLike | None = None,
     site_ids: Sequence[Any] | None = None,
+    site_names: Sequence[str] | None = None,
     excluded: Sequence[int] | npt.NDArray[Any] | None = None,
     unit: str = "minutes",
 ) -> pd.DataFrame:
@@ -196,6 +198,9 @@ def explain_centres(
         has no ``capacity``.
     site_ids
         Labels of the sites (default their indices).
+    site_names
+        Names of the sites for people (one per site); sentences then name the
+        best alternative as ``"Name (id)"`` and ``best_alternative_name`` is set.
     excluded
         Sites that may not be opened, so are not offered as alternatives.
     unit
@@ -205,6 +210,8 @@ def explain_centres(
     -------
     pandas.DataFrame
         One row per open site in opening order, columns :data:`EXPLAIN_COLUMNS`.
+        ``order`` counts every open site (existing ones first); the ``why``
+        sentences number new centres among themselves (centre 1 = first new one).
         ``swap_loss`` is in the units of ``weights`` (positive: the chosen site is
         better); ``swap_loss_share`` is it as a share of the plan's covered weight.
 
@@ -279,6 +286,10 @@ def explain_centres(
     sizes = extras.get("size")
     deprived = (decile <= 2) if decile is not None else np.zeros(n, dtype=bool)
     covered = np.zeros(n, dtype=bool)
+    if site_names is not None and len(site_names) != m:
+        msg = f"site_names: expected one name per site ({m}); found {len(site_names)}"
+        raise ValueRangeError(msg)
+    n_new = 0
     rows = []
     for rank, j in enumerate(order, start=1):
         new = cover[:, j] & ~covered
@@ -295,7 +306,9 @@ def explain_centres(
             hle_mean = np.nan
         util = float(load[j] / site_cap[j]) if site_cap[j] > 0 else np.nan
         swap = np.nan if existing else float(loss_of[int(j)])
-        best_alt = None if existing or alt_of[int(j)] < 0 else ids[alt_of[int(j)]]
+        k = -1 if existing else alt_of[int(j)]
+        best_alt = None if k < 0 else ids[k]
+        n_new += 0 if existing else 1
         row = {
             "site_index": int(j),
             "site_id": ids[j],
@@ -315,20 +328,21 @@ def explain_centres(
             "swap_loss": swap,
             "swap_loss_share": swap / covered_total if covered_total > 0 else np.nan,
             "best_alternative": best_alt,
+            "best_alternative_name": None if k < 0 or site_names is None else site_names[k],
         }
-        row["why"] = _why(row, standard, unit, decile is not None)
+        row["why"] = _why(row, n_new, standard, unit, decile is not None)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(EXPLAIN_COLUMNS))
 
 
-def _why(row: dict[str, Any], standard: float, unit: str, has_decile: bool) -> str:
-    """One plain-English sentence (or three) about a centre."""
+def _why(row: dict[str, Any], new_rank: int, standard: float, unit: str, has_decile: bool) -> str:
+    """A few plain-English sentences about a centre (``new_rank``: its number among new ones)."""
     within = f"within {_fmt_standard(standard, unit)}"
     if row["status"] == "existing":
         head = f"Already open (centre {row['order']})."
     else:
         size = f" as a {row['size']} centre" if row["size"] else ""
-        head = f"Opens in year {row['phase']}{size} (centre {row['order']} in opening order)."
+        head = f"Opens in year {row['phase']}{size} (centre {new_rank} in opening order)."
     if np.isfinite(row["pop_newly_covered"]):
         reach = f"It brings {_fmt_int(row['pop_newly_covered'])} people {within} for the first time"
         base, dep = row["pop_newly_covered"], row["pop_newly_covered_imd12"]
@@ -355,17 +369,20 @@ def _why(row: dict[str, Any], standard: float, unit: str, has_decile: bool) -> s
         )
     if np.isfinite(row["swap_loss"]) and row["best_alternative"] is not None:
         alt = row["best_alternative"]
+        name = row["best_alternative_name"]
+        named = f"{name} ({alt})" if name else f"Site {alt}"
         if row["swap_loss"] > 0:
+            which = f", {name} ({alt})," if name else f" ({alt})"
             parts.append(
-                f"Swapping it for the best alternative site ({alt}) would leave "
+                f"Swapping it for the best alternative site{which} would leave "
                 f"{_fmt_int(row['swap_loss'])} units of need ({_fmt_pct(row['swap_loss_share'])} "
                 "of the plan's coverage) outside the standard."
             )
         elif row["swap_loss"] == 0:
-            parts.append(f"Site {alt} would serve as well; this one was preferred by the plan.")
+            parts.append(f"{named} would serve as well; this one was preferred by the plan.")
         else:
             parts.append(
-                f"Site {alt} would cover {_fmt_int(-row['swap_loss'])} more units of need at the "
+                f"{named} would cover {_fmt_int(-row['swap_loss'])} more units of need at the "
                 "end of the plan; this one was chosen for earlier years, capacity or equity floors."
             )
     return " ".join(parts)

@@ -963,11 +963,11 @@ def _centres(
         imd_decile=ctx.decile,
         hle_years=ctx.hle,
         site_ids=list(sel.ids),
+        site_names=[str(x) for x in sel.frame["name"]],
         excluded=np.flatnonzero(~ctx.allowed & ~ctx.open_now),
         unit=f"minutes' {s.travel.mode}",
     )
     n_existing = int((table["status"] == "existing").sum())
-    position = {str(sid): k for k, sid in enumerate(sel.ids.tolist())}
     rows = []
     for r in table.to_dict("records"):
         j = int(r["site_index"])
@@ -975,11 +975,6 @@ def _centres(
         is_new = r["status"] == "new"
         order = int(r["order"]) - n_existing if is_new else 0
         why = str(r["why"])
-        if n_existing and is_new:  # number new centres 1..N, as in the order column
-            why = why.replace(
-                f"(centre {int(r['order'])} in opening order)",
-                f"(centre {order} in opening order)",
-            )
         if sel.ids[j] in s.policy.keep:
             why += " Kept by policy."
         if r["utilisation"] > 1:
@@ -993,12 +988,7 @@ def _centres(
         annual = t.annual_cost_gbp if np.isnan(ctx.site_annual[j]) else ctx.site_annual[j]
         best = r["best_alternative"]
         best = None if best is None or pd.isna(best) else str(best)
-        best_name = ""
-        if best is not None:  # name the alternative for people, keeping its id
-            best_name = str(sel.frame.at[position[str(best)], "name"])
-            why = why.replace(f"Site {best} ", f"{best_name} ({best}) ").replace(
-                f"site ({best})", f"site, {best_name} ({best})"
-            )
+        best_name = "" if best is None else str(r["best_alternative_name"])
         rows.append(
             {
                 "site_id": str(sel.ids[j]),

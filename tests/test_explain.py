@@ -201,3 +201,25 @@ def test_demo_region_end_to_end():
     assert all("15 minutes" in why for why in table["why"])
     hle = table["catchment_hle_mean"].dropna()
     assert ((hle > 40) & (hle < 80)).all()
+
+
+def test_site_names_name_the_alternative_and_number_new_centres():
+    names = ["North Surgery", "Park Pharmacy", "Old Clinic", "Town Library"]
+    table = explain_centres(
+        COST,
+        _solution(),
+        WEIGHTS,
+        10,
+        population=POP,
+        site_ids=["S0", "S1", "S2", "S3"],
+        site_names=names,
+    )
+    rows = table.set_index("site_id")
+    assert rows.loc["S0", "best_alternative_name"] == "Town Library"
+    assert "best alternative site, Town Library (S3), would leave" in rows.loc["S0", "why"]
+    # S0 is the first new centre (S2 was already open), whatever the order column says
+    assert rows.loc["S0", "order"] == 2
+    assert "(centre 1 in opening order)" in rows.loc["S0", "why"]
+    assert "(centre 2 in opening order)" in rows.loc["S1", "why"]
+    with pytest.raises(ValueRangeError, match="site_names"):
+        explain_centres(COST, _solution(), WEIGHTS, 10, site_names=names[:2])
