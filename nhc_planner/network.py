@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import networkx as nx
 import numpy as np
@@ -57,6 +57,9 @@ from nhc_planner._errors import (
 from nhc_planner._graph_build import Way, allows, drive_speed_kmh, ways_to_graph
 from nhc_planner._http import sha256_file
 from nhc_planner.schema import BNG
+
+if TYPE_CHECKING:
+    from nhc_planner._hierarchy import Hierarchy
 
 __all__ = [
     "DEFAULT_DRIVE_SPEEDS_KMH",
@@ -98,6 +101,7 @@ DEFAULT_DRIVE_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
 )
 
 _CACHE_VERSION = "network-v1"
+_HIERARCHY_VERSION = "hierarchy-v1"
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,36 @@ class RoadNetwork:
         return _Arrays(node_ids=node_ids, xy=xy, seconds=seconds)
 
     @cached_property
+    def hierarchy(self) -> Hierarchy:
+        """The contraction hierarchy used for large travel-time matrices.
+
+        Built on first use (seconds to tens of seconds for a county; see
+        :mod:`nhc_planner._hierarchy`) and, for networks read from a file, kept
+        in the on-disk cache next to the network, so that it is built once
+        per network and settings.
+        """
+        from nhc_planner._hierarchy import build_hierarchy
+
+        sidecar = self.__dict__.get("_cache_file")
+        path = (
+            Path(sidecar).with_name(f"{Path(sidecar).stem}-{_HIERARCHY_VERSION}.pickle")
+            if sidecar is not None
+            else None
+        )
+        if path is not None and path.is_file():
+            try:
+                with path.open("rb") as fh:
+                    cached = pickle.load(fh)
+                if type(cached).__name__ == "Hierarchy" and cached.n_nodes == len(self.arrays.xy):
+                    return cast("Hierarchy", cached)
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+                pass  # a stale or broken cache entry is rebuilt below
+        built = build_hierarchy(self.arrays.seconds)
+        if path is not None:
+            _write_pickle(path, built)
+        return built
+
+    @cached_property
     def extent(self) -> shapely.Geometry:
         """Convex hull of the nodes (EPSG:27700)."""
         return cast(shapely.Geometry, shapely.convex_hull(shapely.multipoints(self.arrays.xy)))
@@ -417,6 +451,7 @@ def load_network(
                     # the key is the file's content: name the file asked for now, not the
                     # path it had when cached (the object was just unpickled, so is ours)
                     object.__setattr__(cached, "source", str(path))
+                    object.__setattr__(cached, "_cache_file", str(cache_file))
                     return cached
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 pass  # a stale or broken cache entry is rebuilt below
@@ -451,12 +486,18 @@ def load_network(
         )
         net = _finish(graph, mode, str(path), speeds, n_read, len(usable))
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".tmp{os.getpid()}")
-        with tmp.open("wb") as fh:
-            pickle.dump(net, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache_file)
+        _write_pickle(cache_file, net)
+        object.__setattr__(net, "_cache_file", str(cache_file))
     return net
+
+
+def _write_pickle(path: Path, obj: object) -> None:
+    """Write ``obj`` to ``path`` atomically (a temporary file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    with tmp.open("wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
 
 
 def download_network(

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import geopandas as gpd
 import numpy as np
@@ -54,8 +54,14 @@ from nhc_planner._errors import (
 from nhc_planner.network import MODES, RoadNetwork, load_network
 from nhc_planner.schema import BNG
 
+if TYPE_CHECKING:
+    from nhc_planner._hierarchy import Hierarchy
+
 __all__ = [
     "CIRCUITY",
+    "ENGINES",
+    "HIERARCHY_MIN_NODES",
+    "HIERARCHY_MIN_SOURCES",
     "STRAIGHT_LINE_SPEED_KMH",
     "Isochrones",
     "SnapWarning",
@@ -83,6 +89,17 @@ STRAIGHT_LINE_SPEED_KMH: Mapping[str, float] = {"drive": 40.0, "walk": 4.8, "cyc
 Method = Literal["network", "straight_line"]
 _METHODS: tuple[str, ...] = ("network", "straight_line")
 _CHUNK_BYTES = 64 * 1024 * 1024
+
+#: Routing engines of :func:`travel_times`.
+ENGINES = ("auto", "dijkstra", "hierarchy")
+
+#: ``engine="auto"`` uses the contraction hierarchy on networks with at least
+#: this many nodes ...
+HIERARCHY_MIN_NODES = 100_000
+
+#: ... when both sides have at least this many distinct snapped nodes (below
+#: that, one Dijkstra per node is quicker than building the hierarchy).
+HIERARCHY_MIN_SOURCES = 200
 # Defaults of travel_times' access legs, also read by isochrone when not overridden.
 _ACCESS_SPEED_KMH = 4.8
 _DRIVE_ACCESS_ALLOWANCE_MIN = 2.0
@@ -402,6 +419,7 @@ def network_seconds(
     *,
     limit_s: float = np.inf,
     workers: int | None = None,
+    hierarchy: Hierarchy | None = None,
 ) -> sp.csr_matrix:
     """Shortest travel seconds between node sets, as a sparse matrix.
 
@@ -414,7 +432,12 @@ def network_seconds(
     limit_s
         Paths longer than this are not explored (and absent from the result).
     workers
-        Threads running Dijkstra chunks (default: ``min(2, cpu count)``).
+        Threads (default: ``min(2, cpu count)``).
+    hierarchy
+        The contraction hierarchy of ``seconds``
+        (:attr:`~nhc_planner.network.RoadNetwork.hierarchy`); if given, the
+        exact bucket many-to-many search on it is used instead of one full
+        Dijkstra per node.
 
     Returns
     -------
@@ -424,13 +447,22 @@ def network_seconds(
 
     Notes
     -----
-    Dijkstra runs once per distinct node of the smaller side: from the
-    origins on the graph, or from the destinations on the reversed graph
-    (distance to a destination). Sources are processed in chunks so that the
-    ``(chunk, n)`` distance block stays near 64 MB.
+    Without a hierarchy, scipy's Dijkstra runs once per distinct node of the
+    smaller side: from the origins on the graph, or from the destinations on
+    the reversed graph (distance to a destination). Sources are processed in
+    chunks so that the ``(chunk, n)`` distance block stays near 64 MB. Both
+    engines give the same distances (to floating-point rounding).
     """
     uf, inv_f = np.unique(from_nodes, return_inverse=True)
     ut, inv_t = np.unique(to_nodes, return_inverse=True)
+    n_workers = workers or min(2, os.cpu_count() or 1)
+    if hierarchy is not None:
+        from nhc_planner._hierarchy import hierarchy_distances
+
+        dense = hierarchy_distances(hierarchy, uf, ut, limit=limit_s, workers=n_workers)
+        r, c = np.nonzero(np.isfinite(dense))
+        unique = sp.csr_matrix((dense[r, c] + 1.0, (r, c)), shape=(len(uf), len(ut)))
+        return unique[inv_f][:, inv_t].tocsr()
     n = seconds.shape[0]
     if len(ut) < len(uf):
         graph, sources, targets, flip = seconds.T.tocsr(), ut, uf, True
@@ -439,7 +471,6 @@ def network_seconds(
     chunk = max(1, min(len(sources), _CHUNK_BYTES // (8 * max(n, 1))))
     pieces = [sources[i : i + chunk] for i in range(0, len(sources), chunk)]
     offsets = list(range(0, len(sources), chunk))
-    n_workers = workers or min(2, os.cpu_count() or 1)
     rows, cols, vals = [], [], []
     if n_workers > 1 and len(pieces) > 1:
         with ThreadPoolExecutor(n_workers) as pool:
@@ -457,6 +488,14 @@ def network_seconds(
         r, c = c, r
     unique = sp.csr_matrix((v, (r, c)), shape=(len(uf), len(ut)))
     return unique[inv_f][:, inv_t].tocsr()
+
+
+def _use_hierarchy(engine: str, net: RoadNetwork, n_from: int, n_to: int) -> bool:
+    if engine != "auto":
+        return engine == "hierarchy"
+    return "hierarchy" in net.__dict__ or (
+        len(net.arrays.xy) >= HIERARCHY_MIN_NODES and min(n_from, n_to) >= HIERARCHY_MIN_SOURCES
+    )
 
 
 def _snap(net: RoadNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -479,6 +518,7 @@ def travel_times(
     circuity: float | None = None,
     straight_line_speed_kmh: float | None = None,
     workers: int | None = None,
+    engine: str = "auto",
 ) -> TravelTimes:
     """Travel times from every area's demand point to every site.
 
@@ -512,7 +552,17 @@ def travel_times(
     circuity, straight_line_speed_kmh
         Overrides for the straight-line fallback.
     workers
-        Threads for the Dijkstra chunks (default ``min(2, cpu count)``).
+        Threads for the routing (default ``min(2, cpu count)``).
+    engine
+        ``"dijkstra"``: scipy's Dijkstra once per distinct node of the
+        smaller side. ``"hierarchy"``: the exact many-to-many search on the
+        network's contraction hierarchy
+        (:attr:`~nhc_planner.network.RoadNetwork.hierarchy`, built on first
+        use and cached with the network). ``"auto"`` (default): the hierarchy
+        when the network already has one, or has at least
+        :data:`HIERARCHY_MIN_NODES` nodes and both sides at least
+        :data:`HIERARCHY_MIN_SOURCES` points; Dijkstra otherwise. The
+        results are the same either way.
 
     Returns
     -------
@@ -545,6 +595,9 @@ def travel_times(
     _check_mode(mode)
     if not cutoff_min > 0:
         msg = f"cutoff_min must be > 0; got {cutoff_min}"
+        raise ValueRangeError(msg)
+    if engine not in ENGINES:
+        msg = f"engine must be one of {ENGINES}; got {engine!r}"
         raise ValueRangeError(msg)
     if network is None:
         return straight_line_times(
@@ -591,8 +644,14 @@ def travel_times(
     if len(ai) and len(si):
         limit_s = max(cutoff_min - allowance, 0.0) * 60.0
         nodes = net.arrays
+        use = _use_hierarchy(engine, net, len(np.unique(a_node[ai])), len(np.unique(s_node[si])))
         od = network_seconds(
-            nodes.seconds, a_node[ai], s_node[si], limit_s=limit_s, workers=workers
+            nodes.seconds,
+            a_node[ai],
+            s_node[si],
+            limit_s=limit_s,
+            workers=workers,
+            hierarchy=net.hierarchy if use else None,
         ).tocoo()
         r, c = ai[od.row], si[od.col]
         total = (od.data - 1.0) / 60.0 + a_acc[r] + s_acc[c] + allowance
