@@ -25,8 +25,10 @@ joins two core nodes.
 **Queries** (:func:`hierarchy_distances`) use the bucket algorithm of Knopp
 et al. (2007) on the core hierarchy: a search from every target on ``B``,
 expanding non-core nodes only, leaves ``(target, distance)`` in a bucket at
-every node it reaches; a Dijkstra from every source on ``F`` (upward, then
-through the whole core) scans the buckets of the nodes it settles. Every
+every node it reaches; a full search from every source on ``F`` (upward,
+then through the whole core; a Delta-stepping bucket queue, Meyer and
+Sanders 2003, which is exact and here about twice as fast as a binary heap)
+scans the buckets of the nodes it reaches. Every
 shortest path has an equally short path in the contracted graph that climbs
 through contracted nodes, crosses the core (possibly not at all) and
 descends: the forward search covers the climb and the core, the backward one
@@ -38,7 +40,8 @@ the limit is lost.
 References: Geisberger, Sanders, Schultes and Delling (2008), "Contraction
 Hierarchies: Faster and Simpler Hierarchical Routing in Road Networks";
 Knopp, Sanders, Schultes, Schulz and Wagner (2007), "Computing Many-to-Many
-Shortest Paths Using Highway Hierarchies".
+Shortest Paths Using Highway Hierarchies"; Meyer and Sanders (2003),
+"Delta-stepping: a parallelizable shortest path algorithm".
 
 Importing this module imports numba; functions compile on first use and are
 cached on disk.
@@ -65,6 +68,13 @@ SETTLE_LIMIT = 10
 #: Contract a node only if it adds at most this many edges more than it
 #: removes (0: the graph never grows).
 MAX_PRIORITY = 0.0
+
+#: Stop contracting once every remaining node's edge-difference bound (no
+#: witness searches) is above this: such nodes rarely qualify and testing
+#: them costs much of the preprocessing. On the 294k-node ICB benchmark
+#: graph, 40 against no stop: preprocessing 7.2 s instead of 9.7 s, a core of
+#: 62k nodes instead of 57k, queries 5.6 s instead of 6.3 s.
+MAX_BOUND = 40.0
 
 _jit = njit(cache=True, nogil=True)
 
@@ -275,7 +285,7 @@ def _bound(v, out_head, in_head, nxt_out, nxt_in, src, dst, done, outs, ins):  #
 
 
 @_jit
-def _contract(n, src0, dst0, wt0, settle_limit, max_priority):  # type: ignore[no-untyped-def]
+def _contract(n, src0, dst0, wt0, settle_limit, max_priority, max_bound):  # type: ignore[no-untyped-def]
     """Contract the cheap nodes; return ``(rank, src, dst, wt)`` (rank -1: core)."""
     m = len(src0)
     cap = 2 * m + 16
@@ -321,7 +331,9 @@ def _contract(n, src0, dst0, wt0, settle_limit, max_priority):  # type: ignore[n
     alive = n
     next_compact = n - max(n // 8, 1024)
     while qsize > 0:
-        v, _, qsize = _pop(qn, qk, qpos, qsize)
+        v, key, qsize = _pop(qn, qk, qpos, qsize)
+        if key > max_bound:
+            break  # every node left is too well connected to be worth contracting
         # out-neighbours of v
         no = 0
         maxw = 0.0
@@ -336,33 +348,36 @@ def _contract(n, src0, dst0, wt0, settle_limit, max_priority):  # type: ignore[n
                 no += 1
             e = nxt_out[e]
         degree = no
-        count = 0
         e = in_head[v]
         while e >= 0:
-            u = src[e]
-            if not done[u]:
+            if not done[src[e]]:
                 degree += 1
-                if no > 0:
-                    wu = wt[e]
-                    nt = _witness(
-                        u, v, wu + maxw, settle_limit, out_head, nxt_out, dst, wt, done,
-                        dist, hn, hk, pos, touched,
-                    )  # fmt: skip
-                    for k in range(no):
-                        w = outs[k]
-                        c = wu + outw[k]
-                        if w != u and dist[w] > c:
-                            if count >= sc_cap:
-                                sc_cap *= 2
-                                sc_u = _grow(sc_u, sc_cap)
-                                sc_w = _grow(sc_w, sc_cap)
-                                sc_c = _grow(sc_c, sc_cap)
-                            sc_u[count] = u
-                            sc_w[count] = w
-                            sc_c[count] = c
-                            count += 1
-                    for i in range(nt):
-                        dist[touched[i]] = np.inf
+            e = nxt_in[e]
+        count = 0
+        e = in_head[v]
+        while e >= 0 and float(count - degree) <= max_priority:
+            u = src[e]
+            if not done[u] and no > 0:
+                wu = wt[e]
+                nt = _witness(
+                    u, v, wu + maxw, settle_limit, out_head, nxt_out, dst, wt, done,
+                    dist, hn, hk, pos, touched,
+                )  # fmt: skip
+                for k in range(no):
+                    w = outs[k]
+                    c = wu + outw[k]
+                    if w != u and dist[w] > c:
+                        if count >= sc_cap:
+                            sc_cap *= 2
+                            sc_u = _grow(sc_u, sc_cap)
+                            sc_w = _grow(sc_w, sc_cap)
+                            sc_c = _grow(sc_c, sc_cap)
+                        sc_u[count] = u
+                        sc_w[count] = w
+                        sc_c[count] = c
+                        count += 1
+                for i in range(nt):
+                    dist[touched[i]] = np.inf
             e = nxt_in[e]
         if float(count - degree) > max_priority:
             continue  # stays in the core
@@ -443,7 +458,7 @@ def _csr(n: int, tail: np.ndarray, head: np.ndarray, w: np.ndarray) -> tuple[np.
     order = np.argsort(tail, kind="stable")
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(tail, minlength=n), out=ptr[1:])
-    return ptr, head[order].astype(np.int64), w[order].astype(np.float64)
+    return ptr, head[order].astype(np.int32), w[order].astype(np.float64)
 
 
 def build_hierarchy(
@@ -451,6 +466,7 @@ def build_hierarchy(
     *,
     settle_limit: int = SETTLE_LIMIT,
     max_priority: float = MAX_PRIORITY,
+    max_bound: float = MAX_BOUND,
 ) -> Hierarchy:
     """Contract a directed weighted graph into a core hierarchy.
 
@@ -464,6 +480,9 @@ def build_hierarchy(
     max_priority
         Largest edge difference (shortcuts added minus edges removed) of a
         node that is contracted.
+    max_bound
+        Contraction stops once every remaining node's edge-difference bound
+        (before witness searches) exceeds this.
 
     Returns
     -------
@@ -475,8 +494,10 @@ def build_hierarchy(
     u, v, w = _lightest(
         coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float64)
     )
-    rank, src, dst, wt = _contract(n, u, v, w, int(settle_limit), float(max_priority))
-    src, dst, wt = _lightest(src, dst, wt)
+    rank, src, dst, wt = _contract(
+        n, u, v, w, int(settle_limit), float(max_priority), float(max_bound)
+    )
+    # No (u, w) pair appears twice: a shortcut that exists already is lowered in place.
     core = rank < 0
     level = np.where(core, n, rank)
     both_core = core[src] & core[dst]
@@ -581,9 +602,9 @@ def _buckets(targets, ptr, to, w, limit, expand):  # type: ignore[no-untyped-def
     """Searches from every target; their reach, as buckets sorted by node."""
     n = len(ptr) - 1
     dist = np.full(n, np.inf)
-    touched = np.empty(n, np.int64)
+    touched = np.empty(n, np.int32)
     hk = np.empty(len(w) + 1, np.float64)
-    hv = np.empty(len(w) + 1, np.int64)
+    hv = np.empty(len(w) + 1, np.int32)
     cap = 64 * len(targets) + 16
     b_node = np.empty(cap, np.int64)
     b_tgt = np.empty(cap, np.int64)
@@ -613,16 +634,95 @@ def _buckets(targets, ptr, to, w, limit, expand):  # type: ignore[no-untyped-def
 
 
 @_jit
-def _scan(sources, ptr, to, w, limit, bptr, btgt, bd, best):  # type: ignore[no-untyped-def]
-    """Full searches from ``sources``; the minimum over buckets into ``best``."""
+def _search_buckets(s, ptr, to, w, limit, dist, touched, e_node, e_key, e_next, head, delta):  # type: ignore[no-untyped-def]
+    """Full search from ``s`` with a bucket queue (Delta-stepping), up to ``limit``.
+
+    Bucket ``k`` holds the nodes labelled in ``[k delta, (k + 1) delta)`` (a
+    circular array of ``len(head)`` buckets, more than the heaviest edge
+    spans). The lowest non-empty bucket is emptied node by node; a node whose
+    label drops while its bucket is being emptied is queued again and
+    re-expanded, so the labels are exact whatever ``delta`` is (it only trades
+    empty buckets against re-expansions). Returns the number of ``touched``
+    nodes, or ``-(that + 1)`` if the entry pool ran out (the caller resets,
+    grows the pool and searches again).
+    """
+    nb = len(head)
+    inv = 1.0 / delta
+    cap = len(e_node)
+    nt = 0
+    dist[s] = 0.0
+    touched[nt] = s
+    nt += 1
+    e_node[0] = s
+    e_key[0] = 0.0
+    e_next[0] = -1
+    head[0] = 0
+    used = 1
+    pending = 1
+    cur = 0
+    while pending > 0:
+        b = cur % nb
+        while head[b] < 0:
+            cur += 1
+            b = cur % nb
+        while head[b] >= 0:
+            ent = head[b]
+            head[b] = e_next[ent]
+            pending -= 1
+            u = e_node[ent]
+            d = e_key[ent]
+            if d > dist[u]:
+                continue
+            for e in range(ptr[u], ptr[u + 1]):
+                v = to[e]
+                nd = d + w[e]
+                if nd < dist[v] and nd <= limit:
+                    if dist[v] == np.inf:
+                        touched[nt] = v
+                        nt += 1
+                    dist[v] = nd
+                    if used >= cap:
+                        return -nt - 1
+                    bb = int(nd * inv) % nb
+                    e_node[used] = v
+                    e_key[used] = nd
+                    e_next[used] = head[bb]
+                    head[bb] = used
+                    used += 1
+                    pending += 1
+        cur += 1
+    return nt
+
+
+@_jit
+def _scan(sources, ptr, to, w, limit, bptr, btgt, bd, best, delta, n_buckets, pool):  # type: ignore[no-untyped-def]
+    """Full searches from ``sources``; the minimum over buckets into ``best``.
+
+    ``pool``: initial number of queue entries (grown when a search needs more).
+    """
     n = len(ptr) - 1
     dist = np.full(n, np.inf)
-    touched = np.empty(n, np.int64)
-    hk = np.empty(len(w) + 1, np.float64)
-    hv = np.empty(len(w) + 1, np.int64)
-    expand = np.ones(n, np.uint8)
+    touched = np.empty(n, np.int32)
+    cap = max(pool, 1)
+    e_node = np.empty(cap, np.int32)
+    e_key = np.empty(cap, np.float64)
+    e_next = np.empty(cap, np.int64)
+    head = np.full(n_buckets, -1, np.int64)
     for i in range(len(sources)):
-        nt = _search(sources[i], ptr, to, w, limit, expand, dist, touched, hk, hv)
+        nt = _search_buckets(
+            sources[i], ptr, to, w, limit, dist, touched, e_node, e_key, e_next, head, delta
+        )
+        while nt < 0:  # pool exhausted: start this source again with a larger one
+            for k in range(-nt - 1):
+                dist[touched[k]] = np.inf
+            head[:] = -1
+            cap *= 2
+            e_node = np.empty(cap, np.int32)
+            e_key = np.empty(cap, np.float64)
+            e_next = np.empty(cap, np.int64)
+            nt = _search_buckets(
+                sources[i], ptr, to, w, limit, dist, touched, e_node, e_key, e_next, head, delta
+            )
         row = best[i]
         for k in range(nt):
             x = touched[k]
@@ -633,6 +733,20 @@ def _scan(sources, ptr, to, w, limit, bptr, btgt, bd, best):  # type: ignore[no-
                 j = btgt[b]
                 if c < row[j]:
                     row[j] = c
+
+
+def _bucket_width(w: np.ndarray) -> tuple[float, int]:
+    """Bucket width and count for :func:`_search_buckets` on edge weights ``w``.
+
+    The width is the 1st percentile of the weights (most edges are heavier, so
+    few nodes are expanded twice), but at least 1/4096 of the heaviest edge so
+    that the circular array stays small.
+    """
+    if len(w) == 0:
+        return 1.0, 2
+    top = float(w.max())
+    delta = max(float(np.quantile(w, 0.01)), top / 4096.0, 1e-9)
+    return delta, int(top / delta) + 2
 
 
 def hierarchy_distances(
@@ -679,9 +793,13 @@ def hierarchy_distances(
         buckets = cast(Any, _buckets)(tgt, *bwd, lim, h.expand)
         parts = [p for p in np.array_split(np.arange(len(src)), max(1, workers)) if len(p)]
 
+        delta, n_buckets = _bucket_width(fwd[2])
+
         def run(rows: np.ndarray) -> None:
             block = np.full((len(rows), len(tgt)), np.inf)
-            cast(Any, _scan)(src[rows], *fwd, lim, *buckets, block)
+            cast(Any, _scan)(
+                src[rows], *fwd, lim, *buckets, block, delta, n_buckets, 2 * len(fwd[2]) + 16
+            )
             best[rows] = block
 
         if len(parts) > 1:

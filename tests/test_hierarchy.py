@@ -84,7 +84,7 @@ def test_full_contraction_is_exact():
     rng = np.random.default_rng(5)
     g = sp.random(80, 80, density=0.06, random_state=6, format="csr")
     g.data = rng.uniform(1, 10, g.nnz)
-    h = build_hierarchy(g, max_priority=1e9, settle_limit=1)  # contract everything
+    h = build_hierarchy(g, max_priority=1e9, max_bound=np.inf, settle_limit=1)  # all of it
     assert h.n_core == 0
     assert_same(
         hierarchy_distances(h, np.arange(80), np.arange(80)), reference(g, range(80), range(80))
@@ -123,16 +123,17 @@ def digraphs(draw):
     w = draw(st.lists(st.floats(1e-9, 100.0, allow_nan=False), min_size=m, max_size=m))
     settle = draw(st.integers(1, 12))
     prio = draw(st.sampled_from([-1.0, 0.0, 2.0, 1e9]))
+    bound = draw(st.sampled_from([0.0, 4.0, 40.0, np.inf]))
     limit = draw(st.sampled_from([np.inf, 30.0, 100.0]))
-    return sp.coo_matrix((w, (u, v)), shape=(n, n)), settle, prio, limit
+    return sp.coo_matrix((w, (u, v)), shape=(n, n)), settle, prio, bound, limit
 
 
 @settings(max_examples=150, deadline=None)
 @given(digraphs())
 def test_property_equals_dijkstra(case):
-    g, settle, prio, limit = case
+    g, settle, prio, bound, limit = case
     n = g.shape[0]
-    h = build_hierarchy(g, settle_limit=settle, max_priority=prio)
+    h = build_hierarchy(g, settle_limit=settle, max_priority=prio, max_bound=bound)
     got = hierarchy_distances(h, np.arange(n), np.arange(n), limit=limit)
     # scipy sums duplicate COO entries; the hierarchy keeps the lightest: do that here
     coo = sp.coo_matrix(g)
@@ -208,3 +209,21 @@ def test_travel_times_rejects_an_unknown_engine():
             None,
             engine="ch",
         )
+
+
+@pytest.mark.parametrize("delta", [1e-3, 0.7, 5.0, 1e3])
+@pytest.mark.parametrize("pool", [1, 10_000])
+def test_bucket_queue_exact_for_any_width_and_a_growing_pool(delta, pool):
+    from nhc_planner import _hierarchy as hm
+
+    rng = np.random.default_rng(11)
+    g = sp.random(200, 200, density=0.03, random_state=12, format="csr")
+    g.data = rng.uniform(0.0, 20.0, g.nnz)  # zero-weight edges too
+    g.data[::7] = 0.0
+    h = build_hierarchy(g)
+    src, tgt = h.label[np.arange(0, 200, 3)], h.label[np.arange(1, 200, 5)]
+    buckets = hm._buckets(tgt, h.bwd_ptr, h.bwd_to, h.bwd_w, np.inf, h.expand)
+    best = np.full((len(src), len(tgt)), np.inf)
+    n_buckets = int(h.fwd_w.max() / delta) + 2
+    hm._scan(src, h.fwd_ptr, h.fwd_to, h.fwd_w, np.inf, *buckets, best, delta, n_buckets, pool)
+    assert_same(best, reference(g, np.arange(0, 200, 3), np.arange(1, 200, 5)))
