@@ -101,6 +101,7 @@ DEFAULT_DRIVE_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
 )
 
 _CACHE_VERSION = "network-v1"
+#: Bump when the hierarchy's construction or settings change (stale cache files are ignored).
 _HIERARCHY_VERSION = "hierarchy-v1"
 
 

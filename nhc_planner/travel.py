@@ -2,11 +2,13 @@
 
 :func:`travel_times` snaps demand points and sites to the nearest node of a
 :class:`~nhc_planner.network.RoadNetwork`, adds an access leg for the snap
-distance, and computes the network part with scipy's compiled Dijkstra
-(:func:`scipy.sparse.csgraph.dijkstra` with a ``limit`` at the cutoff),
-sourced from whichever side has fewer distinct snapped nodes (from sites on
-the reversed graph, so one-way streets are honoured in the direction of
-travel, area -> site). Points that snap further than ``snap_warn_m`` are
+distance, and computes the network part exactly with one of two engines:
+scipy's compiled Dijkstra (:func:`scipy.sparse.csgraph.dijkstra` with a
+``limit`` at the cutoff), sourced from whichever side has fewer distinct
+snapped nodes (from sites on the reversed graph, so one-way streets are
+honoured in the direction of travel, area -> site); or, on large networks,
+a many-to-many search on the network's contraction hierarchy
+(:mod:`nhc_planner._hierarchy`, see ``engine``). Points that snap further than ``snap_warn_m`` are
 reported (:attr:`TravelTimes.snaps`, plus a :class:`SnapWarning`) and, with
 the default ``fallback="straight_line"``, get straight-line estimates
 flagged as such.
