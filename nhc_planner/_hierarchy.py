@@ -260,8 +260,8 @@ def _witness(u, v, maxd, limit, head, nxt, dst, wt, done, dist, hn, hk, pos, tou
 
 
 @_jit
-def _bound(v, out_head, in_head, nxt_out, nxt_in, src, dst, done, outs, ins):  # type: ignore[no-untyped-def]
-    """Upper bound of the edge difference of contracting ``v`` (no witness search)."""
+def _neighbours(v, out_head, in_head, nxt_out, nxt_in, src, dst, done, outs, ins):  # type: ignore[no-untyped-def]
+    """Remaining out- and in-neighbours of ``v`` into ``outs`` and ``ins``; their counts."""
     no = 0
     e = out_head[v]
     while e >= 0:
@@ -276,12 +276,28 @@ def _bound(v, out_head, in_head, nxt_out, nxt_in, src, dst, done, outs, ins):  #
             ins[ni] = src[e]
             ni += 1
         e = nxt_in[e]
+    return no, ni
+
+
+@_jit
+def _bound(v, out_head, in_head, nxt_out, nxt_in, src, dst, done, outs, ins):  # type: ignore[no-untyped-def]
+    """Upper bound of the edge difference of contracting ``v`` (no witness search)."""
+    no, ni = _neighbours(v, out_head, in_head, nxt_out, nxt_in, src, dst, done, outs, ins)
     pairs = 0
     for i in range(ni):
         for k in range(no):
             if ins[i] != outs[k]:
                 pairs += 1
     return float(pairs - ni - no)
+
+
+@_jit
+def _link(f, out_head, in_head, nxt_out, nxt_in, src, dst):  # type: ignore[no-untyped-def]
+    """Put edge ``f`` at the head of its tail's out-list and its head's in-list."""
+    nxt_out[f] = out_head[src[f]]
+    out_head[src[f]] = f
+    nxt_in[f] = in_head[dst[f]]
+    in_head[dst[f]] = f
 
 
 @_jit
@@ -300,10 +316,7 @@ def _contract(n, src0, dst0, wt0, settle_limit, max_priority, max_bound):  # typ
         src[e] = src0[e]
         dst[e] = dst0[e]
         wt[e] = wt0[e]
-        nxt_out[e] = out_head[src0[e]]
-        out_head[src0[e]] = e
-        nxt_in[e] = in_head[dst0[e]]
-        in_head[dst0[e]] = e
+        _link(e, out_head, in_head, nxt_out, nxt_in, src, dst)
     n_edges = m
     done = np.zeros(n, np.bool_)
     dist = np.full(n, np.inf)
@@ -314,6 +327,8 @@ def _contract(n, src0, dst0, wt0, settle_limit, max_priority, max_bound):  # typ
     outs = np.empty(n, np.int64)
     ins = np.empty(n, np.int64)
     outw = np.empty(n, np.float64)
+    v_out = np.empty(n, np.int64)
+    v_in = np.empty(n, np.int64)
     # shortcuts of the node being contracted
     sc_cap = 1024
     sc_u = np.empty(sc_cap, np.int64)
@@ -405,30 +420,19 @@ def _contract(n, src0, dst0, wt0, settle_limit, max_priority, max_bound):  # typ
                 src[n_edges] = u
                 dst[n_edges] = w
                 wt[n_edges] = c
-                nxt_out[n_edges] = out_head[u]
-                out_head[u] = n_edges
-                nxt_in[n_edges] = in_head[w]
-                in_head[w] = n_edges
+                _link(n_edges, out_head, in_head, nxt_out, nxt_in, src, dst)
                 n_edges += 1
         done[v] = True
         rank[v] = order
         order += 1
         alive -= 1
         # the neighbours' bounds changed
-        e = out_head[v]
-        while e >= 0:
-            y = dst[e]
-            if not done[y] and qpos[y] >= 0:
+        no, ni = _neighbours(v, out_head, in_head, nxt_out, nxt_in, src, dst, done, v_out, v_in)
+        for i in range(no + ni):
+            y = v_out[i] if i < no else v_in[i - no]
+            if qpos[y] >= 0:
                 key = _bound(y, out_head, in_head, nxt_out, nxt_in, src, dst, done, outs, ins)
                 _set_key(qn, qk, qpos, qsize, y, key)
-            e = nxt_out[e]
-        e = in_head[v]
-        while e >= 0:
-            y = src[e]
-            if not done[y] and qpos[y] >= 0:
-                key = _bound(y, out_head, in_head, nxt_out, nxt_in, src, dst, done, outs, ins)
-                _set_key(qn, qk, qpos, qsize, y, key)
-            e = nxt_in[e]
         if alive <= next_compact:
             # drop edges to contracted nodes from the adjacency lists
             next_compact = alive - max(alive // 8, 1024)
@@ -436,10 +440,7 @@ def _contract(n, src0, dst0, wt0, settle_limit, max_priority, max_bound):  # typ
             in_head[:] = -1
             for f in range(n_edges):
                 if not done[src[f]] and not done[dst[f]]:
-                    nxt_out[f] = out_head[src[f]]
-                    out_head[src[f]] = f
-                    nxt_in[f] = in_head[dst[f]]
-                    in_head[dst[f]] = f
+                    _link(f, out_head, in_head, nxt_out, nxt_in, src, dst)
     return rank, src[:n_edges].copy(), dst[:n_edges].copy(), wt[:n_edges].copy()
 
 
@@ -539,112 +540,18 @@ def build_hierarchy(
 
 
 @_jit
-def _search(s, ptr, to, w, limit, expand, dist, touched, hk, hv):  # type: ignore[no-untyped-def]
-    """Dijkstra from ``s`` (lazy binary heap) up to ``limit``.
-
-    Nodes with ``expand == 0`` are reached but not expanded. Distances are
-    left in ``dist`` for the ``touched`` nodes (returns how many).
-    """
-    nt = 0
-    dist[s] = 0.0
-    touched[nt] = s
-    nt += 1
-    hk[0] = 0.0
-    hv[0] = s
-    size = 1
-    while size > 0:
-        d = hk[0]
-        u = hv[0]
-        size -= 1
-        if size > 0:
-            key = hk[size]
-            node = hv[size]
-            i = 0
-            while True:
-                c = 2 * i + 1
-                if c >= size:
-                    break
-                if c + 1 < size and hk[c + 1] < hk[c]:
-                    c += 1
-                if hk[c] >= key:
-                    break
-                hk[i] = hk[c]
-                hv[i] = hv[c]
-                i = c
-            hk[i] = key
-            hv[i] = node
-        if d > dist[u] or not expand[u]:
-            continue
-        for e in range(ptr[u], ptr[u + 1]):
-            v = to[e]
-            nd = d + w[e]
-            if nd < dist[v] and nd <= limit:
-                if dist[v] == np.inf:
-                    touched[nt] = v
-                    nt += 1
-                dist[v] = nd
-                i = size
-                size += 1
-                while i > 0:
-                    p = (i - 1) >> 1
-                    if hk[p] <= nd:
-                        break
-                    hk[i] = hk[p]
-                    hv[i] = hv[p]
-                    i = p
-                hk[i] = nd
-                hv[i] = v
-    return nt
-
-
-@_jit
-def _buckets(targets, ptr, to, w, limit, expand):  # type: ignore[no-untyped-def]
-    """Searches from every target; their reach, as buckets sorted by node."""
-    n = len(ptr) - 1
-    dist = np.full(n, np.inf)
-    touched = np.empty(n, np.int32)
-    hk = np.empty(len(w) + 1, np.float64)
-    hv = np.empty(len(w) + 1, np.int32)
-    cap = 64 * len(targets) + 16
-    b_node = np.empty(cap, np.int64)
-    b_tgt = np.empty(cap, np.int64)
-    b_d = np.empty(cap, np.float64)
-    nb = 0
-    for j in range(len(targets)):
-        nt = _search(targets[j], ptr, to, w, limit, expand, dist, touched, hk, hv)
-        if nb + nt > cap:
-            cap = 2 * (nb + nt)
-            b_node = _grow(b_node, cap)
-            b_tgt = _grow(b_tgt, cap)
-            b_d = _grow(b_d, cap)
-        for i in range(nt):
-            x = touched[i]
-            b_node[nb] = x
-            b_tgt[nb] = j
-            b_d[nb] = dist[x]
-            nb += 1
-            dist[x] = np.inf
-    order = np.argsort(b_node[:nb], kind="mergesort")
-    bptr = np.zeros(n + 1, np.int64)
-    for i in range(nb):
-        bptr[b_node[i] + 1] += 1
-    for x in range(n):
-        bptr[x + 1] += bptr[x]
-    return bptr, b_tgt[:nb][order], b_d[:nb][order]
-
-
-@_jit
-def _search_buckets(s, ptr, to, w, limit, dist, touched, e_node, e_key, e_next, head, delta):  # type: ignore[no-untyped-def]
-    """Full search from ``s`` with a bucket queue (Delta-stepping), up to ``limit``.
+def _search_once(s, ptr, to, w, limit, expand, dist, touched, e_node, e_key, e_next, head, delta):  # type: ignore[no-untyped-def]
+    """Search from ``s`` with a bucket queue (Delta-stepping), up to ``limit``.
 
     Bucket ``k`` holds the nodes labelled in ``[k delta, (k + 1) delta)`` (a
     circular array of ``len(head)`` buckets, more than the heaviest edge
     spans). The lowest non-empty bucket is emptied node by node; a node whose
     label drops while its bucket is being emptied is queued again and
     re-expanded, so the labels are exact whatever ``delta`` is (it only trades
-    empty buckets against re-expansions). Returns the number of ``touched``
-    nodes, or ``-(that + 1)`` if the entry pool ran out (the caller resets,
-    grows the pool and searches again).
+    empty buckets against re-expansions). Nodes with ``expand == 0`` are
+    reached but not expanded. Distances are left in ``dist`` for the
+    ``touched`` nodes; returns how many, or ``-(that + 1)`` if the entry pool
+    ran out.
     """
     nb = len(head)
     inv = 1.0 / delta
@@ -671,7 +578,7 @@ def _search_buckets(s, ptr, to, w, limit, dist, touched, e_node, e_key, e_next, 
             pending -= 1
             u = e_node[ent]
             d = e_key[ent]
-            if d > dist[u]:
+            if d > dist[u] or not expand[u]:
                 continue
             for e in range(ptr[u], ptr[u + 1]):
                 v = to[e]
@@ -695,34 +602,85 @@ def _search_buckets(s, ptr, to, w, limit, dist, touched, e_node, e_key, e_next, 
 
 
 @_jit
+def _search(s, ptr, to, w, limit, expand, dist, touched, pool, head, delta):  # type: ignore[no-untyped-def]
+    """:func:`_search_once`, again with a pool twice as large until it fits.
+
+    ``pool`` is ``(e_node, e_key, e_next)``; returns ``(touched count, pool)``.
+    """
+    e_node, e_key, e_next = pool
+    nt = _search_once(
+        s, ptr, to, w, limit, expand, dist, touched, e_node, e_key, e_next, head, delta
+    )
+    while nt < 0:
+        for k in range(-nt - 1):
+            dist[touched[k]] = np.inf
+        head[:] = -1
+        cap = 2 * len(e_node)
+        e_node = np.empty(cap, np.int32)
+        e_key = np.empty(cap, np.float64)
+        e_next = np.empty(cap, np.int64)
+        nt = _search_once(
+            s, ptr, to, w, limit, expand, dist, touched, e_node, e_key, e_next, head, delta
+        )
+    return nt, (e_node, e_key, e_next)
+
+
+@_jit
+def _workspace(n, pool, n_buckets):  # type: ignore[no-untyped-def]
+    """Labels, touched list, entry pool and buckets for one thread's searches."""
+    cap = max(pool, 1)
+    entries = (np.empty(cap, np.int32), np.empty(cap, np.float64), np.empty(cap, np.int64))
+    return np.full(n, np.inf), np.empty(n, np.int32), entries, np.full(n_buckets, -1, np.int64)
+
+
+@_jit
+def _buckets(targets, ptr, to, w, limit, expand, delta, n_buckets, pool):  # type: ignore[no-untyped-def]
+    """Searches from every target; their reach, as buckets sorted by node."""
+    n = len(ptr) - 1
+    dist, touched, entries, head = _workspace(n, pool, n_buckets)
+    cap = 64 * len(targets) + 16
+    b_node = np.empty(cap, np.int64)
+    b_tgt = np.empty(cap, np.int64)
+    b_d = np.empty(cap, np.float64)
+    nb = 0
+    for j in range(len(targets)):
+        nt, entries = _search(
+            targets[j], ptr, to, w, limit, expand, dist, touched, entries, head, delta
+        )
+        if nb + nt > cap:
+            cap = 2 * (nb + nt)
+            b_node = _grow(b_node, cap)
+            b_tgt = _grow(b_tgt, cap)
+            b_d = _grow(b_d, cap)
+        for i in range(nt):
+            x = touched[i]
+            b_node[nb] = x
+            b_tgt[nb] = j
+            b_d[nb] = dist[x]
+            nb += 1
+            dist[x] = np.inf
+    order = np.argsort(b_node[:nb], kind="mergesort")
+    bptr = np.zeros(n + 1, np.int64)
+    for i in range(nb):
+        bptr[b_node[i] + 1] += 1
+    for x in range(n):
+        bptr[x + 1] += bptr[x]
+    return bptr, b_tgt[:nb][order], b_d[:nb][order]
+
+
+@_jit
 def _scan(sources, ptr, to, w, limit, bptr, btgt, bd, best, delta, n_buckets, pool):  # type: ignore[no-untyped-def]
     """Full searches from ``sources``; the minimum over buckets into ``best``.
 
     ``pool``: initial number of queue entries (grown when a search needs more).
     """
     n = len(ptr) - 1
-    dist = np.full(n, np.inf)
-    touched = np.empty(n, np.int32)
-    cap = max(pool, 1)
-    e_node = np.empty(cap, np.int32)
-    e_key = np.empty(cap, np.float64)
-    e_next = np.empty(cap, np.int64)
-    head = np.full(n_buckets, -1, np.int64)
+    dist, touched, entries, head = _workspace(n, pool, n_buckets)
+    expand = np.ones(n, np.uint8)
     for i in range(len(sources)):
-        nt = _search_buckets(
-            sources[i], ptr, to, w, limit, dist, touched, e_node, e_key, e_next, head, delta
+        nt, entries = _search(
+            sources[i], ptr, to, w, limit, expand, dist, touched, entries, head, delta
         )
-        while nt < 0:  # pool exhausted: start this source again with a larger one
-            for k in range(-nt - 1):
-                dist[touched[k]] = np.inf
-            head[:] = -1
-            cap *= 2
-            e_node = np.empty(cap, np.int32)
-            e_key = np.empty(cap, np.float64)
-            e_next = np.empty(cap, np.int64)
-            nt = _search_buckets(
-                sources[i], ptr, to, w, limit, dist, touched, e_node, e_key, e_next, head, delta
-            )
         row = best[i]
         for k in range(nt):
             x = touched[k]
@@ -736,7 +694,7 @@ def _scan(sources, ptr, to, w, limit, bptr, btgt, bd, best, delta, n_buckets, po
 
 
 def _bucket_width(w: np.ndarray) -> tuple[float, int]:
-    """Bucket width and count for :func:`_search_buckets` on edge weights ``w``.
+    """Bucket width and count for :func:`_search_once` on edge weights ``w``.
 
     The width is the 1st percentile of the weights (most edges are heavier, so
     few nodes are expanded twice), but at least 1/4096 of the heaviest edge so
@@ -790,7 +748,8 @@ def hierarchy_distances(
         src, tgt, fwd, bwd = tgt, src, bwd, fwd
     best = np.full((len(src), len(tgt)), np.inf)
     if len(src) and len(tgt):
-        buckets = cast(Any, _buckets)(tgt, *bwd, lim, h.expand)
+        b_delta, b_count = _bucket_width(bwd[2])
+        buckets = cast(Any, _buckets)(tgt, *bwd, lim, h.expand, b_delta, b_count, 4096)
         parts = [p for p in np.array_split(np.arange(len(src)), max(1, workers)) if len(p)]
 
         delta, n_buckets = _bucket_width(fwd[2])

@@ -222,7 +222,10 @@ def test_bucket_queue_exact_for_any_width_and_a_growing_pool(delta, pool):
     g.data[::7] = 0.0
     h = build_hierarchy(g)
     src, tgt = h.label[np.arange(0, 200, 3)], h.label[np.arange(1, 200, 5)]
-    buckets = hm._buckets(tgt, h.bwd_ptr, h.bwd_to, h.bwd_w, np.inf, h.expand)
+    b_buckets = int(h.bwd_w.max() / delta) + 2
+    buckets = hm._buckets(
+        tgt, h.bwd_ptr, h.bwd_to, h.bwd_w, np.inf, h.expand, delta, b_buckets, pool
+    )
     best = np.full((len(src), len(tgt)), np.inf)
     n_buckets = int(h.fwd_w.max() / delta) + 2
     hm._scan(src, h.fwd_ptr, h.fwd_to, h.fwd_w, np.inf, *buckets, best, delta, n_buckets, pool)
