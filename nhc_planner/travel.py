@@ -8,10 +8,10 @@ scipy's compiled Dijkstra (:func:`scipy.sparse.csgraph.dijkstra` with a
 snapped nodes (from sites on the reversed graph, so one-way streets are
 honoured in the direction of travel, area -> site); or, on large networks,
 a many-to-many search on the network's contraction hierarchy
-(:mod:`nhc_planner._hierarchy`, see ``engine``). Points that snap further than ``snap_warn_m`` are
-reported (:attr:`TravelTimes.snaps`, plus a :class:`SnapWarning`) and, with
-the default ``fallback="straight_line"``, get straight-line estimates
-flagged as such.
+(:mod:`nhc_planner._hierarchy`, see ``engine``). Points that snap further
+than ``snap_warn_m`` are reported (:attr:`TravelTimes.snaps`, plus a
+:class:`SnapWarning`) and, with the default ``fallback="straight_line"``,
+get straight-line estimates flagged as such.
 
 The result, :class:`TravelTimes`, holds a long table
 ``area_code, site_id, mode, minutes, method``. Pairs that are unreachable or
