@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import dijkstra
 from nhc_planner._hierarchy import build_hierarchy, hierarchy_distances
 from nhc_planner.network import load_network
 from nhc_planner.testing import require_fixture
-from nhc_planner.travel import SnapWarning, network_seconds, travel_times
+from nhc_planner.travel import SnapWarning, _use_hierarchy, network_seconds, travel_times
 
 
 def graph(n: int, edges: list[tuple[int, int, float]]) -> sp.csr_matrix:
@@ -162,14 +162,21 @@ def test_demo_network_hierarchy_equals_dijkstra_in_travel_times():
         b = travel_times(region.areas, region.sites, net, mode="drive", engine="hierarchy")
     assert "hierarchy" in net.__dict__
     assert_same(b.matrix(), a.matrix())
-    # with a hierarchy at hand, "auto" uses it even on a small network
+    # with a hierarchy at hand, "auto" uses it even on a small network; without, it does not
+    assert _use_hierarchy("auto", net, 5, 5)
+    fresh = load_network(demo.demo_network_path(), mode="drive", use_cache=False)
+    assert not _use_hierarchy("auto", fresh, 500, 500)  # 11.7k nodes: below the threshold
+    assert _use_hierarchy("hierarchy", fresh, 1, 1)
+    assert not _use_hierarchy("dijkstra", net, 9, 9)
+    # network_seconds: the same sparse result (stored entries = reachable pairs) either way
     arrays = net.arrays
     nodes = np.arange(0, len(arrays.xy), 97)
     got = network_seconds(
         arrays.seconds, nodes, nodes[::3], limit_s=1800.0, hierarchy=net.hierarchy
     )
     want = network_seconds(arrays.seconds, nodes, nodes[::3], limit_s=1800.0)
-    assert (got != want).nnz == 0 or np.allclose(got.toarray(), want.toarray(), atol=1e-9)
+    np.testing.assert_array_equal(got.toarray() > 0, want.toarray() > 0)
+    np.testing.assert_allclose(got.toarray(), want.toarray(), rtol=0, atol=1e-9)
 
 
 @pytest.mark.slow
