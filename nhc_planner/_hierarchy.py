@@ -100,8 +100,6 @@ class Hierarchy:
         Shortcut edges added.
     build_seconds
         Wall time of the preprocessing.
-    settle_limit, max_priority
-        The settings used.
     """
 
     fwd_ptr: np.ndarray
@@ -114,8 +112,6 @@ class Hierarchy:
     label: np.ndarray
     n_shortcuts: int
     build_seconds: float
-    settle_limit: int
-    max_priority: float
 
     @property
     def n_nodes(self) -> int:
@@ -531,8 +527,6 @@ def build_hierarchy(
         label=label,
         n_shortcuts=int(len(src) - len(u)),
         build_seconds=time.perf_counter() - start,
-        settle_limit=int(settle_limit),
-        max_priority=float(max_priority),
     )
 
 

@@ -102,7 +102,7 @@ DEFAULT_DRIVE_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
 
 _CACHE_VERSION = "network-v1"
 #: Bump when the hierarchy's construction or settings change (stale cache files are ignored).
-_HIERARCHY_VERSION = "hierarchy-v1"
+_HIERARCHY_VERSION = "hierarchy-v2"
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ class RoadNetwork:
         in the on-disk cache next to the network, so that it is built once
         per network and settings.
         """
-        from nhc_planner._hierarchy import build_hierarchy
+        from nhc_planner._hierarchy import Hierarchy, build_hierarchy
 
         sidecar = self.__dict__.get("_cache_file")
         path = (
@@ -307,8 +307,8 @@ class RoadNetwork:
             try:
                 with path.open("rb") as fh:
                     cached = pickle.load(fh)
-                if type(cached).__name__ == "Hierarchy" and cached.n_nodes == len(self.arrays.xy):
-                    return cast("Hierarchy", cached)
+                if isinstance(cached, Hierarchy) and cached.n_nodes == len(self.arrays.xy):
+                    return cached
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 pass  # a stale or broken cache entry is rebuilt below
         built = build_hierarchy(self.arrays.seconds)
