@@ -327,6 +327,30 @@ def _examples(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(codes)))
 
 
+def _by_code(
+    lookup: pd.DataFrame, codes: Sequence[str], prefix: str, kind: str, source: str
+) -> tuple[set[str], str, tuple[str, ...]]:
+    """Areas of the ``{prefix}_code`` values ``codes`` in a lookup, their joined names, the codes.
+
+    Raises
+    ------
+    JoinError
+        A code is not in the lookup (the message shows some that are).
+    """
+    code, name = f"{prefix}_code", f"{prefix}_name"
+    wanted = [str(c).strip() for c in codes]
+    hit = lookup[lookup[code].isin(wanted)]
+    absent = sorted(set(wanted) - set(hit[code]))
+    if absent:
+        msg = (
+            f"{kind} code(s) {absent} not in the {source}; it has {lookup[code].nunique()} "
+            f"{kind} codes, e.g. {sorted(lookup[code].unique())[:5]}"
+        )
+        raise JoinError(msg)
+    names = [n or c for c, n in hit.drop_duplicates(code)[[code, name]].values]
+    return set(hit["area_code"]), " + ".join(names), tuple(wanted)
+
+
 def _select(
     boundaries: gpd.GeoDataFrame,
     la: pd.DataFrame,
@@ -343,35 +367,12 @@ def _select(
         msg = "give at most one of la_codes, icb_codes, area_codes"
         raise NhcInputError(msg)
     if la_codes is not None:
-        wanted = [str(c).strip() for c in la_codes]
-        hit = la[la["la_code"].isin(wanted)]
-        absent = sorted(set(wanted) - set(hit["la_code"]))
-        if absent:
-            msg = (
-                f"local authority code(s) {absent} not in the LSOA->LA lookup {inputs.lsoa_la}; "
-                f"it has {la['la_code'].nunique()} authorities, e.g. "
-                f"{sorted(la['la_code'].unique())[:5]}"
-            )
-            raise JoinError(msg)
-        names = hit.drop_duplicates("la_code")["la_name"].tolist()
-        return set(hit["area_code"]), " + ".join(names), tuple(wanted)
+        return _by_code(la, la_codes, "la", "local authority", f"LSOA->LA lookup {inputs.lsoa_la}")
     if icb_codes is not None:
         if icb is None:
             msg = "building by ICB code needs an LSOA->ICB lookup (RegionInputs.lsoa_icb)"
             raise NhcInputError(msg)
-        wanted = [str(c).strip() for c in icb_codes]
-        hit = icb[icb["icb_code"].isin(wanted)]
-        absent = sorted(set(wanted) - set(hit["icb_code"]))
-        if absent:
-            msg = (
-                f"ICB code(s) {absent} not in the LSOA->ICB lookup {inputs.lsoa_icb}; "
-                f"available e.g. {sorted(icb['icb_code'].unique())[:5]}"
-            )
-            raise JoinError(msg)
-        names = [
-            n or c for c, n in hit.drop_duplicates("icb_code")[["icb_code", "icb_name"]].values
-        ]
-        return set(hit["area_code"]), " + ".join(names), tuple(wanted)
+        return _by_code(icb, icb_codes, "icb", "ICB", f"LSOA->ICB lookup {inputs.lsoa_icb}")
     if area_codes is not None:
         wanted = [str(c).strip() for c in area_codes]
         return set(wanted), f"Custom region ({len(set(wanted))} areas)", ()
