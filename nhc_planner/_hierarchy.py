@@ -59,7 +59,7 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-__all__ = ["Hierarchy", "build_hierarchy", "hierarchy_distances"]
+__all__ = ["Hierarchy", "build_hierarchy", "hierarchy_distances", "hierarchy_pairs"]
 
 #: Nodes one witness search may settle before giving up (and adding the
 #: shortcut). Larger: fewer needless shortcuts, slower preprocessing.
@@ -701,19 +701,26 @@ def _bucket_width(w: np.ndarray) -> tuple[float, int]:
     return delta, int(top / delta) + 2
 
 
-def hierarchy_distances(
+#: Distances held at once per thread while searching (then kept as sparse pairs):
+#: 8 million, 64 MB.
+_BLOCK_ENTRIES = 8_000_000
+
+
+def hierarchy_pairs(
     h: Hierarchy,
     sources: np.ndarray,
     targets: np.ndarray,
     *,
     limit: float = np.inf,
     workers: int = 1,
-) -> np.ndarray:
-    """Exact shortest distances from every source to every target.
+) -> sp.coo_matrix:
+    """Exact shortest distances within ``limit``, as sparse ``(source, target)`` pairs.
 
     Full searches run from the smaller side (from the targets over the
     reversed hierarchy when there are fewer of them), split over ``workers``
-    threads (the searches release the GIL).
+    threads (the searches release the GIL), a block of rows at a time, so
+    memory stays bounded on England-sized matrices: only the pairs within
+    ``limit`` are kept.
 
     Parameters
     ----------
@@ -722,15 +729,15 @@ def hierarchy_distances(
     sources, targets
         Node indices.
     limit
-        Distances above this come back as ``np.inf``.
+        Pairs further apart than this are left out.
     workers
         Threads.
 
     Returns
     -------
-    numpy.ndarray
-        ``(len(sources), len(targets))`` float distances, ``np.inf`` where
-        unreachable or beyond ``limit``.
+    scipy.sparse.coo_matrix
+        ``(len(sources), len(targets))``; stored entries are the reachable
+        pairs and may be 0.0 (a source that is also a target).
     """
     src = h.label[np.asarray(sources, dtype=np.int64)]
     tgt = h.label[np.asarray(targets, dtype=np.int64)]
@@ -740,25 +747,55 @@ def hierarchy_distances(
     flip = len(tgt) < len(src)
     if flip:
         src, tgt, fwd, bwd = tgt, src, bwd, fwd
-    best = np.full((len(src), len(tgt)), np.inf)
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     if len(src) and len(tgt):
         b_delta, b_count = _bucket_width(bwd[2])
         buckets = cast(Any, _buckets)(tgt, *bwd, lim, h.expand, b_delta, b_count, 4096)
+        delta, n_buckets = _bucket_width(fwd[2])
+        rows_per_block = max(1, _BLOCK_ENTRIES // len(tgt))
         parts = [p for p in np.array_split(np.arange(len(src)), max(1, workers)) if len(p)]
 
-        delta, n_buckets = _bucket_width(fwd[2])
-
-        def run(rows: np.ndarray) -> None:
-            block = np.full((len(rows), len(tgt)), np.inf)
-            cast(Any, _scan)(
-                src[rows], *fwd, lim, *buckets, block, delta, n_buckets, 2 * len(fwd[2]) + 16
-            )
-            best[rows] = block
+        def run(rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            out = []
+            for start in range(0, len(rows), rows_per_block):
+                chunk = rows[start : start + rows_per_block]
+                block = np.full((len(chunk), len(tgt)), np.inf)
+                cast(Any, _scan)(
+                    src[chunk], *fwd, lim, *buckets, block, delta, n_buckets, 2 * len(fwd[2]) + 16
+                )
+                r, c = np.nonzero(block <= lim)
+                out.append((chunk[r], c, block[r, c]))
+            return out
 
         if len(parts) > 1:
             with ThreadPoolExecutor(len(parts)) as pool:
-                list(pool.map(run, parts))
+                for piece in pool.map(run, parts):
+                    found.extend(piece)
         else:
-            run(parts[0])
-    best[best > lim] = np.inf
-    return best.T.copy() if flip else best
+            found = run(parts[0])
+    r = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
+    c = np.concatenate([f[1] for f in found]) if found else np.empty(0, dtype=np.int64)
+    v = np.concatenate([f[2] for f in found]) if found else np.empty(0)
+    if flip:
+        r, c = c, r
+    shape = (len(sources), len(targets))
+    return sp.coo_matrix((v, (r, c)), shape=shape)
+
+
+def hierarchy_distances(
+    h: Hierarchy,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    *,
+    limit: float = np.inf,
+    workers: int = 1,
+) -> np.ndarray:
+    """Exact shortest distances from every source to every target, dense.
+
+    :func:`hierarchy_pairs` as a ``(len(sources), len(targets))`` float
+    array, ``np.inf`` where unreachable or beyond ``limit``.
+    """
+    pairs = hierarchy_pairs(h, sources, targets, limit=limit, workers=workers)
+    dense = np.full(pairs.shape, np.inf)
+    dense[pairs.row, pairs.col] = pairs.data
+    return dense

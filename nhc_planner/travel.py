@@ -459,11 +459,10 @@ def network_seconds(
     ut, inv_t = np.unique(to_nodes, return_inverse=True)
     n_workers = workers or min(2, os.cpu_count() or 1)
     if hierarchy is not None:
-        from nhc_planner._hierarchy import hierarchy_distances
+        from nhc_planner._hierarchy import hierarchy_pairs
 
-        dense = hierarchy_distances(hierarchy, uf, ut, limit=limit_s, workers=n_workers)
-        r, c = np.nonzero(np.isfinite(dense))
-        unique = sp.csr_matrix((dense[r, c] + 1.0, (r, c)), shape=(len(uf), len(ut)))
+        pairs = hierarchy_pairs(hierarchy, uf, ut, limit=limit_s, workers=n_workers)
+        unique = sp.csr_matrix((pairs.data + 1.0, (pairs.row, pairs.col)), shape=pairs.shape)
         return unique[inv_f][:, inv_t].tocsr()
     n = seconds.shape[0]
     if len(ut) < len(uf):

@@ -237,3 +237,20 @@ def test_bucket_queue_exact_for_any_width_and_a_growing_pool(delta, pool):
     n_buckets = int(h.fwd_w.max() / delta) + 2
     hm._scan(src, h.fwd_ptr, h.fwd_to, h.fwd_w, np.inf, *buckets, best, delta, n_buckets, pool)
     assert_same(best, reference(g, np.arange(0, 200, 3), np.arange(1, 200, 5)))
+
+
+def test_pairs_in_small_blocks_equal_one_block(monkeypatch):
+    from nhc_planner import _hierarchy as hm
+
+    rng = np.random.default_rng(13)
+    g = sp.random(250, 250, density=0.02, random_state=14, format="csr")
+    g.data = rng.uniform(0.5, 30, g.nnz)
+    h = build_hierarchy(g)
+    many, few = rng.integers(0, 250, 50), rng.integers(0, 250, 9)
+    monkeypatch.setattr(hm, "_BLOCK_ENTRIES", 20)  # a few rows per block
+    for src, tgt in ((many, few), (few, many)):
+        pairs = hm.hierarchy_pairs(h, src, tgt, limit=45.0, workers=2)
+        assert pairs.shape == (len(src), len(tgt))
+        dense = np.full(pairs.shape, np.inf)
+        dense[pairs.row, pairs.col] = pairs.data
+        assert_same(dense, reference(g, src, tgt, limit=45.0))
