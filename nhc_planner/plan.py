@@ -46,7 +46,6 @@ import numpy as np
 import pandas as pd
 
 from nhc_planner._errors import (
-    DataFileError,
     InfeasibleError,
     NhcInputError,
     ScenarioError,
@@ -66,10 +65,6 @@ __all__ = ["Plan", "Progress", "compute_travel", "coverage_curve", "plan", "regi
 
 #: ``progress(stage, fraction)``: a stage name and its completion in 0..1.
 Progress = Callable[[str, float], None]
-
-FORMAT_VERSION = 1
-
-_TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -250,75 +245,24 @@ class Plan:
         GeoJSON (WGS84) and CSV (no geometry; centres with ``x, y`` in BNG
         metres); ``kpis*.csv``, ``coverage_curve.csv``, ``stability.csv``
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
-        metadata, provenance).
+        metadata, provenance). Written by :func:`nhc_planner.plan_io.save_plan`.
         """
-        path = Path(folder)
-        path.mkdir(parents=True, exist_ok=True)
-        for name in ("centres", "assignments"):
-            frame: gpd.GeoDataFrame = getattr(self, name)
-            frame.to_parquet(path / f"{name}.parquet", index=False)
-            _write_csv(_plain(frame, points=name == "centres"), path / f"{name}.csv")
-            _write_geojson(frame, path / f"{name}.geojson")
-        for name in _TABLES:
-            _write_csv(getattr(self, name), path / f"{name}.csv")
-        stability = path / "stability.csv"
-        if self.stability is not None:
-            _write_csv(self.stability, stability)
-        elif stability.exists():
-            stability.unlink()
-        self.scenario.to_toml(path / "scenario.toml")
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "region_meta": self.region_meta.to_dict(),
-            "solver": _jsonable(self.solver),
-            "provenance": _jsonable(self.provenance),
-        }
-        (path / "plan.json").write_text(
-            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
-        return path
+        from nhc_planner.plan_io import save_plan
+
+        return save_plan(self, folder)
 
     @classmethod
     def load(cls, folder: str | Path) -> Plan:
-        """Read a plan written by :meth:`save`.
+        """Read a plan written by :meth:`save` (:func:`nhc_planner.plan_io.load_plan`).
 
         Raises
         ------
         DataFileError
             If ``folder`` is not a saved plan.
         """
-        path = Path(folder)
-        manifest_path = path / "plan.json"
-        if not manifest_path.is_file():
-            msg = f"{path}: not a plan folder (no plan.json); write one with Plan.save()"
-            raise DataFileError(msg)
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            msg = f"{manifest_path}: not valid JSON ({exc})"
-            raise DataFileError(msg) from exc
-        needed = [
-            "centres.parquet",
-            "assignments.parquet",
-            "scenario.toml",
-            *(f"{t}.csv" for t in _TABLES),
-        ]
-        missing = [f for f in needed if not (path / f).is_file()]
-        if missing:
-            msg = f"{path}: plan folder is missing {missing}"
-            raise DataFileError(msg)
-        tables = {t: _read_csv(path / f"{t}.csv") for t in _TABLES}
-        stability = path / "stability.csv"
-        return cls(
-            scenario=Scenario.from_toml(path / "scenario.toml"),
-            region_meta=RegionMeta.from_dict(manifest["region_meta"]),
-            centres=gpd.read_parquet(path / "centres.parquet"),
-            assignments=gpd.read_parquet(path / "assignments.parquet"),
-            solver=dict(manifest.get("solver", {})),
-            stability=_read_csv(stability) if stability.is_file() else None,
-            provenance=dict(manifest.get("provenance", {})),
-            **tables,
-        )
+        from nhc_planner.plan_io import load_plan
+
+        return load_plan(cls, folder)
 
     def to_html(self, path: str | Path, *, pdf: bool = False) -> Path:
         """Write the self-contained HTML report into folder ``path``; return ``index.html``.
@@ -330,43 +274,6 @@ class Plan:
 
         plan_like: Any = self
         return Path(write_report(plan_like, path, pdf=pdf))
-
-
-def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
-    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    if points:
-        out["x"] = frame.geometry.x.round(2).to_numpy()
-        out["y"] = frame.geometry.y.round(2).to_numpy()
-    return out
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=True, na_values=[""])
-
-
-def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
-    web = frame.to_crs("EPSG:4326")
-    if path.exists():
-        path.unlink()
-    web.to_file(path, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=6)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
 
 
 # --------------------------------------------------------------------------- sites
