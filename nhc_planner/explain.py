@@ -168,6 +168,9 @@ def explain_centres(
     site_names: Sequence[str] | None = None,
     excluded: Sequence[int] | npt.NDArray[Any] | None = None,
     unit: str = "minutes",
+    open_period: npt.ArrayLike | None = None,
+    sizes: Sequence[str] | npt.NDArray[Any] | None = None,
+    load: npt.ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Explain every open centre of a solution.
 
@@ -205,6 +208,10 @@ def explain_centres(
         Sites that may not be opened, so are not offered as alternatives.
     unit
         Unit of ``cost`` used in sentences.
+    open_period, sizes, load
+        Per site: opening period (``0`` already open, ``t >= 1`` year, ``-1``
+        never), size name and weekly load of the plan as delivered; they
+        override the solution's own.
 
     Returns
     -------
@@ -238,7 +245,9 @@ def explain_centres(
     allowed = parse_options(m, excluded=excluded).allowed  # checks the indices (or mask)
     cover = c <= standard
     extras = solution.extras
-    if "open_period" in extras:
+    if open_period is not None:
+        open_period = np.asarray(open_period, dtype=np.int64)
+    elif "open_period" in extras:
         open_period = np.asarray(extras["open_period"], dtype=np.int64)
     else:
         open_period = np.full(m, -1, dtype=np.int64)
@@ -263,7 +272,9 @@ def explain_centres(
         site_cap = np.asarray(extras["capacity"], dtype=float)
     elif capacity is not None:
         site_cap = np.broadcast_to(np.asarray(capacity, dtype=float), (m,)).copy()
-    if extras.get("load") is not None:
+    if load is not None:
+        load = np.asarray(load, dtype=float)
+    elif extras.get("load") is not None:
         load = np.asarray(extras["load"], dtype=float)
     elif dem is not None:
         if solution.fractions is not None:
@@ -283,7 +294,8 @@ def explain_centres(
     alt_of = dict(zip(open_sites.tolist(), alt.tolist(), strict=True))
     covered_total = float(w[cover[:, open_sites].any(axis=1)].sum()) if open_sites.size else 0.0
 
-    sizes = extras.get("size")
+    if sizes is None:
+        sizes = extras.get("size")
     deprived = (decile <= 2) if decile is not None else np.zeros(n, dtype=bool)
     covered = np.zeros(n, dtype=bool)
     if site_names is not None and len(site_names) != m:
