@@ -64,6 +64,7 @@ __all__ = [
     "SolveReport",
     "SupportsStability",
     "get_model",
+    "model_labels",
     "model_names",
     "register_model",
     "unregister_model",
@@ -293,6 +294,12 @@ def model_names() -> tuple[str, ...]:
     """Names of the registered planning models, sorted."""
     _load_built_in()
     return tuple(sorted(_MODELS))
+
+
+def model_labels() -> dict[str, str]:
+    """``{name: label}`` of the registered planning models, sorted by name (for menus)."""
+    _load_built_in()
+    return {name: str(getattr(_MODELS[name], "label", name)) for name in sorted(_MODELS)}
 
 
 def get_model(name: str) -> PlanningModel:

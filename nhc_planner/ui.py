@@ -461,6 +461,7 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "policy.keep",
     "policy.exclude",
     "policy.objective",
+    "policy.model",
     "capacity.hours_per_day",
     "capacity.days_per_week",
     "solver.sensitivity_runs",
