@@ -37,7 +37,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     site_labels,
 )
-from nhc_planner.optimize._solution import Solution
+from nhc_planner.optimize._solution import PhasedSolution, Solution
 
 __all__ = ["EXPLAIN_COLUMNS", "explain_centres", "opening_order"]
 
@@ -179,10 +179,9 @@ def explain_centres(
     cost
         ``(n_demand, n_sites)`` travel times used by the model (``np.inf`` = unreachable).
     solution
-        The solved plan. ``extras["open_period"]`` (phased models) gives the
-        opening period per site; otherwise open sites are period 1 and sites
-        in ``extras["fixed"]`` (if present) period 0. ``extras["size"]``,
-        ``extras["load"]`` and ``extras["capacity"]`` are used when present.
+        The solved plan. A :class:`~nhc_planner.optimize.PhasedSolution`
+        gives the opening period, size, load and capacity per site; otherwise
+        open sites are period 1.
     weights
         Need weight per demand point (as given to the model).
     max_cost
@@ -244,16 +243,14 @@ def explain_centres(
     ids = site_labels(site_ids, m)
     allowed = parse_options(m, excluded=excluded).allowed  # checks the indices (or mask)
     cover = c <= standard
-    extras = solution.extras
+    phased = solution if isinstance(solution, PhasedSolution) else None
     if open_period is not None:
         open_period = np.asarray(open_period, dtype=np.int64)
-    elif "open_period" in extras:
-        open_period = np.asarray(extras["open_period"], dtype=np.int64)
+    elif phased is not None:
+        open_period = np.asarray(phased.open_period, dtype=np.int64)
     else:
         open_period = np.full(m, -1, dtype=np.int64)
         open_period[solution.open] = 1
-        if "fixed" in extras:
-            open_period[np.asarray(extras["fixed"], dtype=np.int64)] = 0
     if open_period.shape != (m,):
         msg = f"solution: open_period has shape {open_period.shape}; expected ({m},) for {m} sites"
         raise ValueRangeError(msg)
@@ -268,14 +265,14 @@ def explain_centres(
 
     # capacity and load
     site_cap = np.full(m, np.nan)
-    if extras.get("capacity") is not None:
-        site_cap = np.asarray(extras["capacity"], dtype=float)
+    if phased is not None and phased.capacity.size:
+        site_cap = np.asarray(phased.capacity, dtype=float)
     elif capacity is not None:
         site_cap = np.broadcast_to(np.asarray(capacity, dtype=float), (m,)).copy()
     if load is not None:
         load = np.asarray(load, dtype=float)
-    elif extras.get("load") is not None:
-        load = np.asarray(extras["load"], dtype=float)
+    elif phased is not None and phased.load is not None:
+        load = np.asarray(phased.load, dtype=float)
     elif dem is not None:
         if solution.fractions is not None:
             load = np.asarray(solution.fractions).T @ dem
@@ -294,8 +291,8 @@ def explain_centres(
     alt_of = dict(zip(open_sites.tolist(), alt.tolist(), strict=True))
     covered_total = float(w[cover[:, open_sites].any(axis=1)].sum()) if open_sites.size else 0.0
 
-    if sizes is None:
-        sizes = extras.get("size")
+    if sizes is None and phased is not None and phased.size.size:
+        sizes = phased.size
     deprived = (decile <= 2) if decile is not None else np.zeros(n, dtype=bool)
     covered = np.zeros(n, dtype=bool)
     if site_names is not None and len(site_names) != m:

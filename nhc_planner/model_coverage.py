@@ -24,7 +24,7 @@ from nhc_planner.plan_tables import PlanContext, assignments_table, centres_tabl
 from nhc_planner.planning import ModelResult, PlanTables, SolveReport, register_model
 
 if TYPE_CHECKING:
-    from nhc_planner.optimize import Solution
+    from nhc_planner.optimize import PhasedSolution
     from nhc_planner.planning import PlanInputs, Progress
     from nhc_planner.scenario import Scenario
 
@@ -67,14 +67,14 @@ class CoverageResult(ModelResult):
     min_group_share : float or None
         Worst local authority's covered share, when per-authority coverage
         was constrained or maximised.
-    solution : Solution
+    solution : PhasedSolution
         The optimiser's own result (before kept sites are moved to year 1).
     """
 
     load: np.ndarray
     capacity: np.ndarray
     min_group_share: float | None
-    solution: Solution
+    solution: PhasedSolution
 
     def solver_summary(self) -> dict[str, Any]:
         """:meth:`ModelResult.solver_summary` with ``min_group_share``."""
@@ -148,7 +148,7 @@ def phased_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
     return kwargs
 
 
-def _plain_words(sol: Solution, s: Scenario, *, n_new: int) -> str:
+def _plain_words(sol: PhasedSolution, s: Scenario, *, n_new: int) -> str:
     """What the solve proved, for a planner."""
     std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}"
     if sol.status == "optimal":
@@ -170,20 +170,20 @@ def _plain_words(sol: Solution, s: Scenario, *, n_new: int) -> str:
     )
 
 
-def _solve_phased(built: CoverageArrays) -> Solution:
+def _solve_phased(built: CoverageArrays) -> PhasedSolution:
     """Run the optimiser; raise when the policy cannot be met or no plan was found."""
     from nhc_planner.optimize.phased import phased_coverage
 
     s = built.scenario
     sol = phased_coverage(built.cost, built.ctx.need, s.travel.standard_min, **built.options)
     if sol.status == "infeasible":
-        why = sol.extras.get("explanation", "no choice of sites meets the policy")
+        why = sol.explanation or "no choice of sites meets the policy"
         msg = f"the policy cannot be met: {why}"
         raise InfeasibleError(msg)
     if not sol.has_solution:
         msg = (
             f"the solver found no plan within solver.time_limit_s = {s.solver.time_limit_s:g} s "
-            f"({sol.extras.get('message', sol.status)}); raise the time limit or simplify "
+            f"({sol.message or sol.status}); raise the time limit or simplify "
             "the policy"
         )
         raise SolverError(msg)
@@ -220,14 +220,14 @@ class CoverageModel:
 
         s, ctx, cost = built.scenario, built.ctx, built.cost
         sol = _solve_phased(built)
-        open_period = np.asarray(sol.extras["open_period"], dtype=np.int64).copy()
+        open_period = np.asarray(sol.open_period, dtype=np.int64).copy()
         open_period[ctx.keep] = 1  # kept sites are fixed in the model and open in year 1
         assignment, _ = nearest_open(cost, open_period >= 0)
         if s.capacity.constrain and sol.fractions is not None:
             solver_idx = np.asarray(sol.assignment)
             assignment = np.where(solver_idx >= 0, solver_idx, assignment)
         load = site_loads(ctx, assignment, cost.shape[1])
-        solver_sizes = sol.extras.get("size") if s.capacity.constrain else None
+        solver_sizes = sol.size if s.capacity.constrain else None
         draft = ModelResult(open_period, assignment, solver_sizes, _report(sol, s, 0))
         templates = centre_sizes(ctx, draft, load)
         budget = s.phasing.budget_per_year_gbp if s.phasing.per_year() is None else None
@@ -245,7 +245,7 @@ class CoverageModel:
         capacity = np.array(
             [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
         )
-        share = sol.extras.get("min_group_share")
+        share = sol.min_group_share
         return CoverageResult(
             open_period=open_period,
             assignment=assignment,
@@ -311,7 +311,7 @@ class CoverageModel:
         )
 
 
-def _report(sol: Solution, s: Scenario, n_new: int) -> SolveReport:
+def _report(sol: PhasedSolution, s: Scenario, n_new: int) -> SolveReport:
     return SolveReport(
         status=sol.status,
         objective=float(sol.objective),
@@ -319,6 +319,6 @@ def _report(sol: Solution, s: Scenario, n_new: int) -> SolveReport:
         gap=float(sol.gap),
         seconds=float(sol.solve_seconds),
         message=_plain_words(sol, s, n_new=n_new),
-        detail=str(sol.extras.get("message", "")),
-        backend=str(sol.extras.get("backend", "")),
+        detail=sol.message,
+        backend=sol.backend,
     )
