@@ -138,10 +138,42 @@ def capacitated_location(
         )
         return infeasible_solution(n, explanation, kind=CapacitatedSolution)
 
-    # ---------------------------------------------------------------- model
+    model, y, x = _model(c, d, cap, f, opts, arcs, single_source=single_source, backend=backend)
+
+    # ---------------------------------------------------------------- solve
+    outcome = model.solve()
+    info: dict[str, Any] = {"backend": outcome.backend, "message": outcome.message}
+    if outcome.status == "infeasible":
+        explanation = (
+            "no choice of open sites can serve every demand point within the capacities"
+            + (" with single-source assignment" if single_source else "")
+        )
+        return infeasible_solution(
+            n, explanation, seconds=outcome.seconds, kind=CapacitatedSolution, **info
+        )
+    if outcome.status == "time_limit_no_solution":
+        return no_solution(n, outcome, kind=CapacitatedSolution, **info)
+
+    return _result(c, d, cap, f, y, x, outcome, single_source=single_source, info=info)
+
+
+def _model(
+    c: np.ndarray,
+    d: np.ndarray,
+    cap: np.ndarray,
+    f: np.ndarray,
+    opts: Any,
+    arcs: np.ndarray,
+    *,
+    single_source: bool,
+    backend: MipBackend,
+) -> tuple[MipModel, dict[int, Any], dict[tuple[int, int], Any]]:
+    """The strong CFLP model (formulation in :func:`capacitated_location`)."""
+    n = c.shape[0]
+    total_demand = float(d.sum())
     model = MipModel(opts, backend=backend, maximize=False)
     fixed_mask = opts.fixed_mask
-    site_idx = np.flatnonzero(allowed)
+    site_idx = np.flatnonzero(opts.allowed)
     y = {int(j): model.solver.IntVar(1.0 if fixed_mask[j] else 0.0, 1.0, f"y{j}") for j in site_idx}
     x: dict[tuple[int, int], Any] = {}
     for i, j in zip(*np.nonzero(arcs), strict=True):
@@ -169,21 +201,23 @@ def capacitated_location(
     obj = [(y[int(j)], float(f[j])) for j in site_idx]
     obj += [(var, float(c[i, j])) for (i, j), var in x.items()]
     model.set_objective(obj)
+    return model, y, x
 
-    # ---------------------------------------------------------------- solve
-    outcome = model.solve()
-    info: dict[str, Any] = {"backend": outcome.backend, "message": outcome.message}
-    if outcome.status == "infeasible":
-        explanation = (
-            "no choice of open sites can serve every demand point within the capacities"
-            + (" with single-source assignment" if single_source else "")
-        )
-        return infeasible_solution(
-            n, explanation, seconds=outcome.seconds, kind=CapacitatedSolution, **info
-        )
-    if outcome.status == "time_limit_no_solution":
-        return no_solution(n, outcome, kind=CapacitatedSolution, **info)
 
+def _result(
+    c: np.ndarray,
+    d: np.ndarray,
+    cap: np.ndarray,
+    f: np.ndarray,
+    y: dict[int, Any],
+    x: dict[tuple[int, int], Any],
+    outcome: Any,
+    *,
+    single_source: bool,
+    info: dict[str, Any],
+) -> CapacitatedSolution:
+    """Read the solved model back into a :class:`CapacitatedSolution`."""
+    n, m = c.shape
     y_val = np.zeros(m)
     for j, var in y.items():
         y_val[j] = var.solution_value()

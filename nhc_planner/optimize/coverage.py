@@ -14,6 +14,7 @@ from nhc_planner.optimize._common import (
     DEFAULT_TIME_LIMIT_S,
     MipBackend,
     MipModel,
+    MipOutcome,
     SolveOptions,
     aggregate_rows,
     as_cost_matrix,
@@ -138,6 +139,50 @@ def max_coverage(
     info: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
 
     # ---------------------------------------------------------------- model and solve
+    chosen_or_none = _mclp_choose(a, agg_w, cand, p_free, constant, opts, backend, info)
+    if isinstance(chosen_or_none, MipOutcome):
+        return no_solution(n, chosen_or_none, kind=CoverageSolution, **info)
+    chosen, status, bound, seconds, message = chosen_or_none
+    info.setdefault("message", message)
+
+    open_sites = np.union1d(opts.fixed, chosen)
+    open_sites, padded = _pad(open_sites, p, opts, cover, w)
+    assignment, covered = _assign_within(c, standard, open_sites)
+    objective = float(w[covered].sum())
+    total = float(w.sum())
+    info.update(
+        covered=covered,
+        covered_share=objective / total if total > 0 else float("nan"),
+        padded=padded,
+    )
+    return _coverage_solution(
+        open_sites,
+        assignment,
+        objective,
+        status=status,
+        bound=bound,
+        unknown_bound=constant + float(agg_w.sum()),  # everything coverable: a valid upper bound
+        seconds=seconds,
+        info=info,
+    )
+
+
+def _mclp_choose(
+    a: np.ndarray,
+    agg_w: np.ndarray,
+    cand: np.ndarray,
+    p_free: int,
+    constant: float,
+    opts: SolveOptions,
+    backend: MipBackend,
+    info: dict[str, Any],
+) -> tuple[np.ndarray, str, float, float, str] | MipOutcome:
+    """The free sites to open (and status, bound, seconds, message), or the failed outcome.
+
+    Preprocessing first; then a set cover of ``p_free`` sites when the LP bound says
+    everything coverable may be covered; else the MCLP MIP. Updates ``info``.
+    """
+    chosen: np.ndarray
     if p_free == 0 or a.shape[0] == 0:
         chosen = np.zeros(0, dtype=np.int64)
         status, bound, seconds, message = "optimal", np.nan, 0.0, "solved by preprocessing"
@@ -183,32 +228,11 @@ def max_coverage(
             outcome = model.solve()
             info.update(backend=outcome.backend, message=outcome.message)
             if not (outcome.status == "optimal" or outcome.status == "feasible"):
-                return no_solution(n, outcome, kind=CoverageSolution, **info)
+                return outcome
             chosen = cand[MipModel.values(x) > 0.5]
             status, bound, message = outcome.status, outcome.bound, outcome.message
             seconds = time.perf_counter() - start
-    info.setdefault("message", message)
-
-    open_sites = np.union1d(opts.fixed, chosen)
-    open_sites, padded = _pad(open_sites, p, opts, cover, w)
-    assignment, covered = _assign_within(c, standard, open_sites)
-    objective = float(w[covered].sum())
-    total = float(w.sum())
-    info.update(
-        covered=covered,
-        covered_share=objective / total if total > 0 else float("nan"),
-        padded=padded,
-    )
-    return _coverage_solution(
-        open_sites,
-        assignment,
-        objective,
-        status=status,
-        bound=bound,
-        unknown_bound=constant + float(agg_w.sum()),  # everything coverable: a valid upper bound
-        seconds=seconds,
-        info=info,
-    )
+    return chosen, status, float(bound), seconds, message
 
 
 def set_cover(

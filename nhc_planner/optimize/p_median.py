@@ -142,7 +142,6 @@ def p_median(
     p = check_p(p, opts)
     allowed = opts.allowed
     allowed_idx = np.flatnonzero(allowed)
-    fixed_mask = opts.fixed_mask
 
     # ---------------------------------------------------------------- preprocessing
     active = w > 0
@@ -161,8 +160,35 @@ def p_median(
         c[np.ix_(rows, allowed_idx)], axis=0, return_index=True, return_inverse=True
     )
     agg_w = np.bincount(inverse.reshape(-1), weights=w[rows], minlength=first.size)
-    fixed_local = fixed_mask[allowed_idx]
 
+    return _solve_reduced(
+        c,
+        w,
+        p,
+        opts,
+        uniq,
+        agg_w,
+        allowed_idx,
+        backend=backend,
+        lagrangian_iterations=lagrangian_iterations,
+    )
+
+
+def _solve_reduced(
+    c: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    opts: Any,
+    uniq: np.ndarray,
+    agg_w: np.ndarray,
+    allowed_idx: np.ndarray,
+    *,
+    backend: MipBackend,
+    lagrangian_iterations: int,
+) -> PMedianSolution:
+    """Heuristic, Lagrangian bound and reduction, then the radius MIP if still needed."""
+    n = c.shape[0]
+    fixed_local = opts.fixed_mask[allowed_idx]
     # ---------------------------------------------------------------- bounds and reduction
     deadline = time.perf_counter() + opts.time_limit_s
     start = time.perf_counter()

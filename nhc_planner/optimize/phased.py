@@ -359,6 +359,62 @@ def _build(
     T = inst.periods
     model = MipModel(opts, backend=backend, maximize=True)
     solver = model.solver
+    y = _site_vars(model, inst, relax=relax)
+    cov = _cover_vars(model, inst, y)
+
+    def covered_terms(vec: npt.NDArray[np.float64], t: int) -> list[tuple[Any, float]]:
+        terms: list[tuple[Any, float]] = []
+        for r in np.flatnonzero(vec > 0):
+            terms.extend((v, c * float(vec[r])) for v, c in cov[r][t])
+        return terms
+
+    # ---- floors
+    for k, fl in enumerate(floors):
+        if objective == "floor":
+            continue
+        need = fl.share * fl.total - inst.floor_const[k]
+        if need <= _EPS * max(fl.total, 1.0):
+            continue
+        model.constraint(
+            need - _EPS * max(fl.total, 1.0),
+            np.inf,
+            covered_terms(inst.floor_w[:, k], fl.period - 1),
+        )
+    # ---- max-min lower bound held from a first stage
+    groups_live = np.flatnonzero(inst.group_total > 0)
+    if min_group_share is not None:
+        for g in groups_live:
+            need = min_group_share * inst.group_total[g] - inst.group_const[g]
+            if need > 0:
+                model.constraint(need, np.inf, covered_terms(inst.group_w[:, g], T - 1))
+    # ---- objective
+    built = _Built(model, y, cov)
+    if objective == "weighted":
+        terms: list[tuple[Any, float]] = []
+        for t in range(T):
+            terms.extend((v, c * inst.period_weights[t]) for v, c in covered_terms(inst.a, t))
+        model.set_objective(terms, offset=float(inst.a_const * inst.period_weights.sum()))
+    elif objective == "floor":
+        fl = floors[floor_index]
+        model.set_objective(
+            covered_terms(inst.floor_w[:, floor_index], fl.period - 1),
+            offset=float(inst.floor_const[floor_index]),
+        )
+    else:
+        m = solver.NumVar(0.0, 1.0, "m")
+        built.m = m
+        for g in groups_live:
+            terms = covered_terms(inst.group_w[:, g], T - 1)
+            terms.append((m, -float(inst.group_total[g])))
+            model.constraint(-float(inst.group_const[g]), np.inf, terms)
+        model.set_objective([(m, 1.0)])
+    return built
+
+
+def _site_vars(model: MipModel, inst: _Instance, *, relax: bool) -> list[list[list[Any]]]:
+    """Variables ``y[j][s][t]`` (open by the end of period ``t`` at size ``s``) and limits."""
+    T = inst.periods
+    solver = model.solver
     n_cand, n_sizes = inst.size_ok.shape
     # ---- variables: y[j][s][t], open by end of period t at size s
     y: list[list[list[Any]]] = []
@@ -402,6 +458,16 @@ def _build(
             ub = float(cum[t]) if inst.carry_over else float(limit[t])
             if terms:
                 model.constraint(-np.inf, ub, terms)
+    return y
+
+
+def _cover_vars(
+    model: MipModel, inst: _Instance, y: list[list[list[Any]]]
+) -> list[list[list[tuple[Any, float]]]]:
+    """Coverage (or, with capacities, service) terms per row and period, with their links."""
+    T = inst.periods
+    solver = model.solver
+    n_cand, n_sizes = inst.size_ok.shape
     # ---- coverage / service
     n_rows = inst.a.size
     cov: list[list[list[tuple[Any, float]]]] = []
@@ -463,53 +529,7 @@ def _build(
                 if load_f[f][t]:
                     model.constraint(-np.inf, float(inst.fixed_cap[f]), load_f[f][t])
 
-    def covered_terms(vec: npt.NDArray[np.float64], t: int) -> list[tuple[Any, float]]:
-        terms: list[tuple[Any, float]] = []
-        for r in np.flatnonzero(vec > 0):
-            terms.extend((v, c * float(vec[r])) for v, c in cov[r][t])
-        return terms
-
-    # ---- floors
-    for k, fl in enumerate(floors):
-        if objective == "floor":
-            continue
-        need = fl.share * fl.total - inst.floor_const[k]
-        if need <= _EPS * max(fl.total, 1.0):
-            continue
-        model.constraint(
-            need - _EPS * max(fl.total, 1.0),
-            np.inf,
-            covered_terms(inst.floor_w[:, k], fl.period - 1),
-        )
-    # ---- max-min lower bound held from a first stage
-    groups_live = np.flatnonzero(inst.group_total > 0)
-    if min_group_share is not None:
-        for g in groups_live:
-            need = min_group_share * inst.group_total[g] - inst.group_const[g]
-            if need > 0:
-                model.constraint(need, np.inf, covered_terms(inst.group_w[:, g], T - 1))
-    # ---- objective
-    built = _Built(model, y, cov)
-    if objective == "weighted":
-        terms = []
-        for t in range(T):
-            terms.extend((v, c * inst.period_weights[t]) for v, c in covered_terms(inst.a, t))
-        model.set_objective(terms, offset=float(inst.a_const * inst.period_weights.sum()))
-    elif objective == "floor":
-        fl = floors[floor_index]
-        model.set_objective(
-            covered_terms(inst.floor_w[:, floor_index], fl.period - 1),
-            offset=float(inst.floor_const[floor_index]),
-        )
-    else:
-        m = solver.NumVar(0.0, 1.0, "m")
-        built.m = m
-        for g in groups_live:
-            terms = covered_terms(inst.group_w[:, g], T - 1)
-            terms.append((m, -float(inst.group_total[g])))
-            model.constraint(-float(inst.group_const[g]), np.inf, terms)
-        model.set_objective([(m, 1.0)])
-    return built
+    return cov
 
 
 @dataclass
@@ -611,7 +631,6 @@ def _solve_weighted(
     C. Otherwise the full phased model is solved with the time left, hinted
        with the plan from B; the better plan and the smaller bound are kept.
     """
-    T = inst.periods
     t_start = time.perf_counter()
     limit = opts.time_limit_s
 
@@ -620,45 +639,10 @@ def _solve_weighted(
 
     log: dict[str, Any] = {"period_bounds": []}
     # ---- A: per-period relaxations
-    upper = np.zeros(T)
-    pool = np.zeros(inst.cand.size, dtype=bool)
-    bounds_ok = True
-    budget_a = 0.7 * limit
-    weights_t = np.arange(1, T + 1, dtype=float)
-    for t in range(1, T + 1):
-        spent = time.perf_counter() - t_start
-        share = weights_t[t - 1] / weights_t[t - 1 :].sum()
-        sub = _single_period(inst, t)
-        # this period's floors apply in the one-period model; floors of other periods
-        # get share 0 (kept so floor columns line up)
-        relaxed = [
-            replace(fl, period=1) if fl.period == t else replace(fl, period=1, share=0.0, total=0.0)
-            for fl in floors
-        ]
-        built = _build(
-            sub,
-            _with_time(opts, (budget_a - spent) * share),
-            backend,
-            floors=relaxed,
-            objective="weighted",
-            min_group_share=min_share if t == T else None,
-        )
-        try:
-            out = _solve(built.model)
-        except SolverError:
-            bounds_ok = False
-            continue
-        if out.status == "infeasible":
-            return _Stage("infeasible", np.nan, np.nan, inst, built, out.message, out)
-        if out.status not in ("optimal", "feasible") or not np.isfinite(out.bound):
-            bounds_ok = False
-            continue
-        upper[t - 1] = out.bound
-        log["period_bounds"].append(
-            (t, out.status, round(out.objective, 3), round(out.bound, 3), round(out.seconds, 2))
-        )
-        period_c, _ = _open_periods(sub, built)
-        pool |= period_c > 0
+    bounds = _period_bounds(inst, floors, opts, backend, min_share, log, t_start)
+    if isinstance(bounds, _Stage):
+        return bounds
+    upper, pool, bounds_ok = bounds
     ub = float(inst.period_weights @ upper) if bounds_ok else float("inf")
 
     # ---- B: the phased model over the pool of sites
@@ -773,6 +757,64 @@ def _solve_weighted(
         f"{limit:g} s; gap {gap:.3%})"
     )
     return best
+
+
+def _period_bounds(
+    inst: _Instance,
+    floors: Sequence[_Floor],
+    opts: SolveOptions,
+    backend: MipBackend,
+    min_share: float | None,
+    log: dict[str, Any],
+    t_start: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], bool] | _Stage:
+    """Stage A of :func:`_solve_weighted`: per-period upper bounds and a pool of sites.
+
+    Returns the bound of each period, the sites any period's relaxation opens and
+    whether every bound was proven; or an infeasible :class:`_Stage`.
+    """
+    T = inst.periods
+    limit = opts.time_limit_s
+    upper = np.zeros(T)
+    pool = np.zeros(inst.cand.size, dtype=bool)
+    bounds_ok = True
+    budget_a = 0.7 * limit
+    weights_t = np.arange(1, T + 1, dtype=float)
+    for t in range(1, T + 1):
+        spent = time.perf_counter() - t_start
+        share = weights_t[t - 1] / weights_t[t - 1 :].sum()
+        sub = _single_period(inst, t)
+        # this period's floors apply in the one-period model; floors of other periods
+        # get share 0 (kept so floor columns line up)
+        relaxed = [
+            replace(fl, period=1) if fl.period == t else replace(fl, period=1, share=0.0, total=0.0)
+            for fl in floors
+        ]
+        built = _build(
+            sub,
+            _with_time(opts, (budget_a - spent) * share),
+            backend,
+            floors=relaxed,
+            objective="weighted",
+            min_group_share=min_share if t == T else None,
+        )
+        try:
+            out = _solve(built.model)
+        except SolverError:
+            bounds_ok = False
+            continue
+        if out.status == "infeasible":
+            return _Stage("infeasible", np.nan, np.nan, inst, built, out.message, out)
+        if out.status not in ("optimal", "feasible") or not np.isfinite(out.bound):
+            bounds_ok = False
+            continue
+        upper[t - 1] = out.bound
+        log["period_bounds"].append(
+            (t, out.status, round(out.objective, 3), round(out.bound, 3), round(out.seconds, 2))
+        )
+        period_c, _ = _open_periods(sub, built)
+        pool |= period_c > 0
+    return upper, pool, bounds_ok
 
 
 def _hint(full: _Built, inst: _Instance, best: _Stage) -> None:
