@@ -29,7 +29,14 @@ from nhc_planner.scenario import Scenario
 if TYPE_CHECKING:
     from nhc_planner.plan import Plan
 
-__all__ = ["FORMAT_VERSION", "TABLES", "centres_table", "load_plan", "save_plan"]
+__all__ = [
+    "FORMAT_VERSION",
+    "TABLES",
+    "centres_csv_text",
+    "centres_table",
+    "load_plan",
+    "save_plan",
+]
 
 FORMAT_VERSION = 1
 
@@ -49,7 +56,8 @@ def save_plan(plan: Plan, folder: str | Path) -> Path:
     for name in ("centres", "assignments"):
         frame: gpd.GeoDataFrame = getattr(plan, name)
         frame.to_parquet(path / f"{name}.parquet", index=False)
-        _write_csv(_plain(frame, points=name == "centres"), path / f"{name}.csv")
+        table = centres_table(frame) if name == "centres" else _plain(frame, points=False)
+        _write_csv(table, path / f"{name}.csv")
         _write_geojson(frame, path / f"{name}.geojson")
     for name in TABLES:
         _write_csv(getattr(plan, name), path / f"{name}.csv")
@@ -116,9 +124,14 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
 def centres_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
     """The centres as a plain table: every column but the geometry, then ``x, y`` (BNG metres).
 
-    The columns of ``centres.csv`` in a saved plan.
+    The columns of ``centres.csv`` in a saved plan and of the app's centres download.
     """
     return _plain(centres, points=True)
+
+
+def centres_csv_text(centres: gpd.GeoDataFrame) -> str:
+    """The text of ``centres.csv`` (:func:`centres_table`, the plan's CSV number format)."""
+    return centres_table(centres).to_csv(index=False, lineterminator="\n", float_format="%.6g")
 
 
 def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
