@@ -2,29 +2,34 @@
 
 Steps (each reported to ``progress(stage, fraction)``):
 
-1. **need**: :func:`nhc_planner.need.need_score` per area, HLE quintiles;
+1. **need**: :func:`nhc_planner.need.need_score` per area; the sites in the
+   model (already open, or allowed as new by the policy);
 2. **travel times** from every area to every site of the region
    (:func:`compute_travel`; pass ``travel=`` to reuse them: they depend only
-   on the region and ``scenario.travel``);
-3. **optimiser**: :func:`nhc_planner.optimize.phased.phased_coverage` chooses
-   new centres and the year they open (and their size and capacity when
-   ``capacity.constrain`` is set), with the policy's kept/excluded sites,
-   equity floor, per-authority minimum and objective;
-4. **capacity and staffing**: each centre's catchment (areas whose nearest
-   open centre it is), weekly demand, size, capacity, utilisation, costs
-   and whole-time-equivalent staff (:mod:`nhc_planner.capacity`);
+   on the region and ``scenario.travel``). Steps 1-2 give the shared
+   :class:`~nhc_planner.planning.PlanInputs` (:func:`plan_inputs`);
+3. **planning model**: the model named by ``scenario.policy.model``
+   (:mod:`nhc_planner.planning`; the default ``"coverage"`` model,
+   :mod:`nhc_planner.model_coverage`, runs
+   :func:`nhc_planner.optimize.phased.phased_coverage`) chooses new centres,
+   the year they open, their size and the centre serving each area;
+4. **capacity, staffing and explanations**: the model's tables, through the
+   shared helpers of :mod:`nhc_planner.plan_tables` (catchments, weekly
+   demand, size, capacity, utilisation, costs, whole-time-equivalent staff,
+   why each centre was chosen: :mod:`nhc_planner.explain`);
 5. **KPIs** before (already-open centres only) and after, overall and by IMD
-   decile, HLE quintile and local authority; the coverage curve;
-6. **explanations**: why each centre was chosen and what the best
-   alternative would have given (:mod:`nhc_planner.explain`);
-7. **sensitivity** (when ``solver.sensitivity_runs > 0``): how often each
-   centre is chosen when need is perturbed (:mod:`nhc_planner.sensitivity`).
+   decile, HLE quintile and local authority (:mod:`nhc_planner.kpis`); the
+   coverage curve (:mod:`nhc_planner.optimize.curve`);
+6. **sensitivity** (when ``solver.sensitivity_runs > 0`` and the model has a
+   ``stability`` method): how often each centre is chosen when need is
+   perturbed (:mod:`nhc_planner.sensitivity`).
 
 The result is a :class:`Plan` of tidy frames (see ``docs/architecture.md``,
 "The Plan"), saved and loaded as a folder of GeoParquet, CSV, GeoJSON, the
-scenario TOML and a JSON manifest. The same region and scenario give
-byte-identical CSV files (single-threaded solver, fixed seed, stable sorts;
-a solve stopped by its time limit can differ between machines, and says so).
+scenario TOML and a JSON manifest (:mod:`nhc_planner.plan_io`). The same region
+and scenario give byte-identical CSV files (single-threaded solver, fixed seed,
+stable sorts; a solve stopped by its time limit can differ between machines,
+and says so).
 """
 
 from __future__ import annotations
