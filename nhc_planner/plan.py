@@ -53,11 +53,11 @@ from nhc_planner._errors import (
 )
 from nhc_planner.kpis import kpi_tables
 from nhc_planner.need import need_score
-from nhc_planner.optimize.curve import coverage_curve
 from nhc_planner.region import RegionMeta, region_hash
 from nhc_planner.scenario import Scenario, TravelSettings
 
 if TYPE_CHECKING:
+    from nhc_planner.optimize.curve import coverage_curve
     from nhc_planner.planning import PlanInputs
     from nhc_planner.region import Region
     from nhc_planner.travel import TravelTimes
@@ -74,6 +74,16 @@ __all__ = [
 
 #: ``progress(stage, fraction)``: a stage name and its completion in 0..1.
 Progress = Callable[[str, float], None]
+
+
+def __getattr__(name: str) -> Any:
+    """``coverage_curve`` is re-exported lazily (it lives with the models in ``optimize``)."""
+    if name == "coverage_curve":
+        from nhc_planner.optimize.curve import coverage_curve
+
+        return coverage_curve
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -396,6 +406,7 @@ def plan(
     >>> p.solver["status"], p.kpi("share_covered") > p.kpi("share_covered", "before")
     ('optimal', True)
     """
+    from nhc_planner.optimize.curve import coverage_curve
     from nhc_planner.planning import SupportsStability, get_model
 
     s = scenario if scenario is not None else Scenario()
