@@ -490,3 +490,17 @@ def test_capacity_fallback_upgrades_sizes_within_budget():
     assert out.open_period.tolist() == [1, 1]
     assert out.size_index.tolist() == [1, 0]  # only the first fits the budget as large
     assert out.bound == pytest.approx(3.0)  # the uncapacitated optimum bounds service
+
+
+def test_settings_group_the_options_and_keywords_override_them() -> None:
+    from nhc_planner.optimize import PhasedSettings, PhasedSolution
+
+    cost = np.array([[5.0, 30.0], [30.0, 5.0], [30.0, 8.0]])
+    base = PhasedSettings(periods=2, new_per_period=1)
+    sol = phased_coverage(cost, [1.0, 1.0, 1.0], 10, base)
+    assert isinstance(sol, PhasedSolution)
+    assert sol.open_period.tolist() == [2, 1]
+    one = phased_coverage(cost, [1.0, 1.0, 1.0], 10, base, periods=1)
+    assert one.open_period.tolist() == [-1, 1]
+    with pytest.raises(ValueRangeError, match=r"unknown option\(s\) \['period'\]"):
+        phased_coverage(cost, [1.0, 1.0, 1.0], 10, period=2)
