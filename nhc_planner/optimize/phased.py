@@ -1,7 +1,7 @@
 """Multi-period (phased) maximal coverage: where to open centres, in what order, how big.
 
-The optimiser of the "coverage" planning model behind :func:`nhc_planner.plan.plan`. It extends the maximal
-covering location problem (MCLP, Church & ReVelle 1974) over ``T`` periods
+The optimiser of the "coverage" planning model behind :func:`nhc_planner.plan.plan`.
+It extends the maximal covering location problem (MCLP, Church & ReVelle 1974) over ``T`` periods
 (years) in which centres are opened and then stay open, with optional size
 choice and capacities, budgets, equity floors and a max-min objective.
 
