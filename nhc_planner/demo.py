@@ -52,6 +52,7 @@ from nhc_planner._demo_layout import DemoWorld, make_sites, make_world
 from nhc_planner._demo_network import RoadParams, build_road_network
 from nhc_planner._errors import CrsError, DataFileError, ValueRangeError
 from nhc_planner.region import Region
+from nhc_planner.sources import registry
 
 __all__ = [
     "DEMO_ICB_CODE",
@@ -127,9 +128,27 @@ def _manifest_text(network: bool) -> str:
     ]
     if network:
         lines.append(f"# road network (osmnx GraphML, EPSG:27700): {files.NETWORK_FILE}")
-    lines += [f'{key} = "{path}"' for key, path in files.FILES.items()]
+    lines += [
+        f'{s.role} = "{s.demo_path}"'
+        for s in registry.data_sources()
+        if s.demo_path is not None and s.is_input
+    ]
     lines += ['hle_period = "2022 - 24"', 'hle_sex = "mean"', "site_buffer_m = 3000.0"]
     return "\n".join(lines) + "\n"
+
+
+def _write_declared_files(world: DemoWorld, sites: Any, folder: Path) -> None:
+    """Call every declared source's demo writer once (one writer may write several files)."""
+    context = registry.DemoContext(world=world, sites=sites, folder=folder)
+    done: list[Any] = []
+    for source in registry.data_sources():
+        writer = source.demo_writer
+        if writer is None or any(writer is w for w in done):
+            continue
+        if source.demo_path is not None:
+            (folder / source.demo_path).parent.mkdir(parents=True, exist_ok=True)
+        writer(context)
+        done.append(writer)
 
 
 def generate_demo_files(
@@ -181,13 +200,7 @@ def generate_demo_files(
     out.mkdir(parents=True, exist_ok=True)
     world = make_world(seed=seed, n_areas=n_areas, n_las=n_las)
     sites = make_sites(world, n_sites=n_sites, rng=np.random.default_rng([seed, 20_260_003]))
-    files.write_boundaries(world, out)
-    files.write_centroids(world, out)
-    files.write_imd(world, out)
-    files.write_population(world, out)
-    files.write_hle(world, out)
-    files.write_lookups(world, out)
-    files.write_facilities(sites, world, out)
+    _write_declared_files(world, sites, out)
     nodes = None
     if network:
         nodes = network_nodes or round(_NODES_PER_AREA * n_areas)
