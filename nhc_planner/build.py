@@ -702,7 +702,9 @@ def _declared_columns(
         path = inputs.path(source.role) if source.is_input else None
         if path is None or not source.joins_columns:
             continue
-        table = pd.DataFrame(source.read(path, inputs))
+        table = source.read(path, inputs)
+        attrs = dict(table.attrs)
+        table = pd.DataFrame(table)
         key = "area_code" if source.join == "area" else "la_code"
         absent = [c for c in (key, *source.adds) if c not in table.columns]
         if absent:
@@ -746,8 +748,8 @@ def _declared_columns(
         for col in cols:
             base[col] = base[col].astype(float)
         missing[source.label] = _examples(base.loc[~base[key].isin(table[key]), "area_code"])
-        notes.extend(table.attrs.get("notes", []))
-        vintages[source.role] = str(table.attrs.get("vintage") or source.vintage or Path(path).name)
+        notes.extend([*attrs.get("notes", []), *table.attrs.get("notes", [])])
+        vintages[source.role] = str(attrs.get("vintage") or source.vintage or Path(path).name)
         added.extend(cols)
     return base, added
 
