@@ -48,7 +48,8 @@ def _write_toy_demo(ctx: DemoContext) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["LSOA21CD", "toy_score"])
-        for code, dec in zip(ctx.world.areas["area_code"], ctx.world.areas["imd_decile"]):
+        areas = ctx.world.areas
+        for code, dec in zip(areas["area_code"], areas["imd_decile"], strict=True):
             w.writerow([code, f"{10.0 * int(dec):.1f}"])
 
 
@@ -110,7 +111,7 @@ def small(tmp_path: Path) -> Path:
 
 
 def test_builtin_declarations_match_region_inputs() -> None:
-    fields = {f for f in RegionInputs.__dataclass_fields__}
+    fields = set(RegionInputs.__dataclass_fields__)
     inputs = [s.role for s in registry.data_sources() if s.is_input]
     assert set(inputs) <= fields
     assert set(_PATH_FIELDS) == set(inputs)
@@ -333,10 +334,8 @@ def test_toy_upload_in_the_app(toy: DataSource, small: Path) -> None:
     assert region.areas.set_index("area_code").loc["X01000002", "toy_score"] == 2.5
 
 
-def test_uploaded_file_with_a_bad_toy_table_names_the_file(
-    toy: DataSource, tmp_path: Path
-) -> None:
-    with pytest.raises(MissingColumnError, match="my_toy.csv"):
+def test_uploaded_file_with_a_bad_toy_table_names_the_file(toy: DataSource, tmp_path: Path) -> None:
+    with pytest.raises(MissingColumnError, match=r"my_toy\.csv"):
         ui.parse_upload("toy", "my_toy.csv", b"zone,toy_score\nA,1\n", folder=tmp_path)
 
 
