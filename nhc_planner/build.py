@@ -866,10 +866,10 @@ def build_region_report(
     sites, dropped_sites, site_notes, site_vintages = _sites(inputs, region_areas)
     notes.extend(site_notes)
     vintages.update(site_vintages)
-    for key in ("lsoa_la", "lsoa_icb", "lsoa11_lsoa21", "ltla_utla"):
-        path = getattr(inputs, key)
+    for declared in registry.data_sources():
+        path = inputs.path(declared.role) if declared.join == "lookup" else None
         if path is not None:
-            vintages[key] = Path(path).name
+            vintages[declared.role] = Path(path).name
 
     report = JoinReport(
         n_boundaries=len(in_bnd),

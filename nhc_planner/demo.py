@@ -37,6 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -312,16 +313,24 @@ def synthetic_road_network(
 # --------------------------------------------------------------------------- loading
 
 
+def _demo_roles() -> tuple[str, ...]:
+    """The roles the demo writes: every declared input source with a demo path."""
+    return tuple(s.role for s in registry.data_sources() if s.demo_path is not None and s.is_input)
+
+
 def _matches(folder: Path, wanted: dict[str, Any]) -> bool:
+    """Whether ``folder`` holds a demo of these settings with a file for each declared role."""
     path = folder / _DEMO_JSON
     if not (path.is_file() and (folder / _MANIFEST).is_file()):
         return False
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        manifest = tomllib.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, tomllib.TOMLDecodeError):
         return False
     keys = ("generator_version", "seed", "n_areas", "n_las", "n_sites")
-    return all(found.get(k) == wanted.get(k) for k in keys)
+    roles = set(manifest) - {"hle_period", "hle_sex", "site_buffer_m"}
+    return all(found.get(k) == wanted.get(k) for k in keys) and roles == set(_demo_roles())
 
 
 def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Path:
@@ -332,6 +341,9 @@ def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Pa
     if _matches(repo, wanted):
         return repo
     name = f"demo-v{GENERATOR_VERSION}-seed{seed}-areas{n_areas}-las{n_las}-sites{n_sites}"
+    plugged = [r for r in _demo_roles() if r not in registry.BUILTIN_ROLES]
+    if plugged:  # a demo with declared plug-in sources is kept apart from the plain one
+        name += "-with-" + "-".join(plugged)
     folder = cache_root() / name
     if _matches(folder, wanted):
         return folder

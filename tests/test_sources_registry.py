@@ -365,3 +365,24 @@ def test_version_has_one_source() -> None:
 
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["version"] == __version__ == nhc_planner.__version__
+
+
+def test_cached_demo_follows_the_declared_demo_sources(
+    toy: DataSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nhc_planner.demo import demo_region
+
+    monkeypatch.setenv("NHC_CACHE_DIR", str(tmp_path / "cache"))
+    with_toy = demo_region(n_areas=20, n_las=2)
+    assert "toy_score" in with_toy.areas.columns
+    registry.unregister_source("toy")
+    try:
+        plain = demo_region(n_areas=20, n_las=2)  # not the folder with the toy file
+        assert "toy_score" not in plain.areas.columns
+        folders = sorted(p.name for p in (tmp_path / "cache").iterdir())
+        assert folders == [
+            "demo-v1-seed0-areas20-las2-sitesNone",
+            "demo-v1-seed0-areas20-las2-sitesNone-with-toy",
+        ]
+    finally:
+        registry.register_source(toy)
