@@ -107,6 +107,8 @@ class Source:
         Always fetched (the source defines the area).
     helper_of
         Fetched only with this other source, by that source's fetch.
+    params
+        Query parameters of an API fetch (``"nomis_lsoa"``).
     """
 
     name: str
@@ -120,6 +122,7 @@ class Source:
     out_file: str = ""
     always: bool = False
     helper_of: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
 
     def field(self, role: str) -> str:
         """Return the field name recorded for ``role``.
@@ -151,6 +154,7 @@ def _source_of(declared: DataSource) -> Source:
         out_file=dl.out_file or f"{declared.role}.csv",
         always=dl.always,
         helper_of=dl.helper_of,
+        params=dl.params,
     )
 
 
@@ -731,9 +735,9 @@ def _fetch_polygons(ctx: FetchContext, source: Source) -> str:
     return source.out_file
 
 
-def _code_column(header: Sequence[str], what: str) -> int:
+def _code_column(header: Sequence[str], what: str, preferred: str | None = None) -> int:
     lowered = [h.lower() for h in header]
-    for alias in _AREA_CODE_ALIASES:
+    for alias in ((preferred,) if preferred else ()) + _AREA_CODE_ALIASES:
         if alias.lower() in lowered:
             return lowered.index(alias.lower())
     msg = (
@@ -747,7 +751,7 @@ def _fetch_lsoa_csv(ctx: FetchContext, source: Source) -> str:
     """A national CSV with an LSOA 2021 code column, cut to the area's rows."""
     path = ctx.cache.fetch(source.url, desc=source.name)
     header, rows = _read_csv(path)
-    col = _code_column(header, source.url)
+    col = _code_column(header, source.url, dict(source.fields).get("code"))
     inside = set(ctx.area.lsoa_codes)
     keep = [r for r in rows if len(r) > col and r[col].strip() in inside]
     if not keep:
@@ -779,6 +783,26 @@ def _nomis_rows(
         header = h
         rows.extend(r)
     return header, rows
+
+
+def _fetch_nomis_lsoa(ctx: FetchContext, source: Source) -> str:
+    """A Nomis dataset for the area's LSOAs, written as Nomis returns it.
+
+    ``source.url`` is the dataset's ``.data.csv`` endpoint and ``source.params``
+    its query (e.g. ``(("c2021_cars_5", "0...4"), ("measures", "20100"))``);
+    ``date=latest`` and the LSOA codes are added, 200 codes per request.
+    """
+    header, rows = _nomis_rows(
+        ctx.cache, source, ctx.area.lsoa_codes, dict(source.params), batch=200
+    )
+    got = {r[header.index("GEOGRAPHY_CODE")] for r in rows}
+    missing = [c for c in ctx.area.lsoa_codes if c not in got]
+    if missing:
+        ctx.notes.append(
+            f"{source.name}: {len(missing)} LSOAs missing from Nomis, e.g. {missing[:5]}"
+        )
+    _write_csv(ctx.out / source.out_file, header, rows)
+    return source.out_file
 
 
 def _fetch_nomis_ts001(ctx: FetchContext, source: Source) -> str:
@@ -1078,6 +1102,7 @@ _FETCHERS: Mapping[str, Callable[[FetchContext, Source], str | None]] = {
     "polygons": _fetch_polygons,
     "lsoa_csv": _fetch_lsoa_csv,
     "copy": _fetch_copy,
+    "nomis_lsoa": _fetch_nomis_lsoa,
     "nomis_ts001": _fetch_nomis_ts001,
     "nomis_ts007": _fetch_nomis_ts007,
     "epraccur": _fetch_epraccur,

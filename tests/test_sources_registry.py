@@ -386,3 +386,91 @@ def test_cached_demo_follows_the_declared_demo_sources(
         ]
     finally:
         registry.register_source(toy)
+
+
+def test_nomis_fetch_kind_for_a_census_table(tmp_path: Path) -> None:
+    """A Census table from the Nomis API is one declaration too (no network: a fake cache)."""
+    from nhc_planner import download
+
+    nomis = tmp_path / "nomis.csv"
+    nomis.write_text(
+        "GEOGRAPHY_CODE,C2021_CARS_5_NAME,OBS_VALUE\n"
+        "X01000001,No cars or vans in household,120\n"
+        "X01000001,1 car or van in household,300\n"
+        "X01000002,No cars or vans in household,80\n",
+        encoding="utf-8",
+    )
+    urls: list[str] = []
+
+    @dataclass
+    class FakeCache:
+        def fetch(self, url: str, desc: str = "") -> Path:
+            urls.append(url)
+            return nomis
+
+    registry.register_source(
+        DataSource(
+            role="toy_cars",
+            label="Car or van availability",
+            reader=read_area_values,
+            download=Download(
+                title="Census 2021 TS045 Car or van availability (Nomis NM_2063_1)",
+                url="https://www.nomisweb.co.uk/api/v01/dataset/NM_2063_1.data.csv",
+                attribution="ONS, OGL v3.0",
+                format="Nomis API CSV (long) -> the same CSV for the area",
+                fetch="nomis_lsoa",
+                out_file="census21_ts045.csv",
+                params=(("c2021_cars_5", "0...4"), ("measures", "20100")),
+            ),
+        )
+    )
+    try:
+        source = download.SOURCES["toy_cars"]
+        area = download._Area("la", "X08000001", "Toyton", tuple(CODES), ("X08000001",), (), (), ())
+        ctx = download.FetchContext(
+            cache=FakeCache(),  # type: ignore[arg-type]
+            table=download.SOURCES,
+            area=area,
+            out=tmp_path,
+            wanted={"toy_cars"},
+            notes=[],
+        )
+        assert download._fetcher(source)(ctx, source) == "census21_ts045.csv"
+    finally:
+        registry.unregister_source("toy_cars")
+    assert "c2021_cars_5=0...4" in urls[0]
+    assert "geography=X01000001,X01000002" in urls[0]
+    written = (tmp_path / "census21_ts045.csv").read_text(encoding="utf-8").splitlines()
+    assert written[0] == "GEOGRAPHY_CODE,C2021_CARS_5_NAME,OBS_VALUE"
+    assert len(written) == 4
+    assert "toy_cars: 2 LSOAs missing from Nomis" in ctx.notes[0]
+
+
+def test_lsoa_csv_fetch_takes_a_named_code_column(toy: DataSource, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from nhc_planner import download
+
+    national = tmp_path / "registrations.csv"
+    national.write_text("LSOA_CODE,NUMBER_OF_PATIENTS\nX01000001,10\nE01000009,5\n", "utf-8")
+
+    @dataclass
+    class FakeCache:
+        def fetch(self, url: str, desc: str = "") -> Path:
+            return national
+
+    source = replace(download.SOURCES["toy"], fields=(("code", "LSOA_CODE"),))
+    area = download._Area("la", "X08000001", "Toyton", tuple(CODES), ("X08000001",), (), (), ())
+    ctx = download.FetchContext(
+        cache=FakeCache(),  # type: ignore[arg-type]
+        table={"toy": source},
+        area=area,
+        out=tmp_path,
+        wanted={"toy"},
+        notes=[],
+    )
+    download._fetch_lsoa_csv(ctx, source)
+    assert (tmp_path / "toy_scores.csv").read_text().splitlines() == [
+        "LSOA_CODE,NUMBER_OF_PATIENTS",
+        "X01000001,10",
+    ]

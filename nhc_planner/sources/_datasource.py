@@ -83,17 +83,23 @@ class Download:
     fetch
         How to fetch it: a fetch kind of :mod:`nhc_planner.download`
         (``"lsoa_csv"``: a national CSV with an LSOA 2021 code column, cut to
-        the area's rows; ``"copy"``: the file as is; the built-in kinds
+        the area's rows; ``"nomis_lsoa"``: a Nomis API dataset for the area's
+        LSOAs, with ``params``; ``"copy"``: the file as is; the built-in kinds
         ``"polygons"``, ``"area_lookup"``, ``"nomis_ts001"``, ...), or a
         callable ``(context, source) -> relative path | None``.
     out_file
         File name written in the data folder.
     fields
-        Field names the fetch relies on, e.g. ``(("la", "LAD24CD"),)``.
+        Field names the fetch relies on, e.g. ``(("la", "LAD24CD"),)``; for
+        ``"lsoa_csv"``, ``(("code", "LSOA_CODE"),)`` names the code column when
+        it is not one of the usual LSOA 2021 names.
     always
         Fetched whatever sources are asked for (it defines the area).
     helper_of
         Fetched only together with this other source (e.g. postcodes for GP practices).
+    params
+        Query parameters of an API fetch (``"nomis_lsoa"``), e.g.
+        ``(("c2021_cars_5", "0...4"), ("measures", "20100"))``.
     """
 
     title: str
@@ -105,6 +111,7 @@ class Download:
     fields: tuple[tuple[str, str], ...] = ()
     always: bool = False
     helper_of: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
