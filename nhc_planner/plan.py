@@ -50,6 +50,7 @@ import pandas as pd
 from nhc_planner._errors import (
     NhcInputError,
     ScenarioError,
+    UnknownKeyError,
 )
 from nhc_planner.kpis import kpi_tables
 from nhc_planner.need import need_score
@@ -211,7 +212,7 @@ class Plan:
         rows = self.kpis.loc[self.kpis["metric"] == metric, when]
         if rows.empty:
             msg = f"unknown KPI {metric!r}; expected one of {self.kpis['metric'].tolist()}"
-            raise KeyError(msg)
+            raise UnknownKeyError(msg)
         return float(rows.iloc[0])
 
     @property
@@ -566,7 +567,7 @@ def _provenance(
 ) -> dict[str, Any]:
     import ortools
 
-    from nhc_planner import __version__
+    from nhc_planner._version import __version__
 
     estimated = travel.estimated
     return {
