@@ -136,7 +136,8 @@ def test_small_lookup_files() -> None:
     ("text", "error", "match"),
     [
         ("lsoa11_code,lsoa21_code,change_code\na,A,Q\n", ValueRangeError, "Q"),
-        ("lsoa11_code,lsoa21_code,change_code\na,A,U\na,A,U\n", DuplicateKeyError, "a->A"),
+        # Repeats that agree are collapsed (issue 15); repeats that conflict are refused.
+        ("lsoa11_code,lsoa21_code,change_code\na,A,U\na,A,S\n", DuplicateKeyError, "a->A"),
         ("lsoa11_code,lsoa21_code\na,A\n", MissingColumnError, "change code"),
         ("lsoa11_code,lsoa21_code,change_code\n", EmptyInputError, "no data rows"),
     ],

@@ -346,6 +346,9 @@ def read_nhs_syndication(
             gpd.GeoDataFrame(geometry=frame.geometry, crs=frame.crs), what=what
         ).geometry
     else:
+        if not p.is_file():
+            msg = f"{kind} file: file {p} not found"
+            raise DataFileError(msg)
         sample = p.read_bytes()[:4096]
         text = sample.decode("latin-1")
         sep = "¬" if "¬" in text else ("\t" if "\t" in text else ("|" if "|" in text else ","))
