@@ -71,8 +71,12 @@ _DECILE_ALIASES = (
 _VINTAGE_BY_YEAR = {2011: "IoD2019", 2021: "IoD2025"}
 
 
-def _national_counts(vintage: str, year: int, *, known: bool) -> tuple[int, ...]:
-    """The national LSOA counts N a file's ranks may run to (1..N)."""
+def _national_counts(vintage: str | None, year: int, *, known: bool) -> tuple[int, ...]:
+    """The national LSOA counts N a file's ranks may run to (1..N).
+
+    From the vintage when given, else from the code year when the file (or
+    the caller) says it, else any known vintage.
+    """
     if vintage in IMD_LSOA_COUNT:
         return (IMD_LSOA_COUNT[vintage],)
     if known and year in IMD_LSOA_COUNT_BY_YEAR:
@@ -151,7 +155,7 @@ def read_imd(
     guessed_year, guessed = guess_code_year(code_col, len(out))
     year = code_year or guessed_year
     label = vintage or _VINTAGE_BY_YEAR.get(year, f"IMD (LSOA {year})")
-    counts = _national_counts(label, year, known=not guessed or code_year is not None)
+    counts = _national_counts(vintage, year, known=not guessed or code_year is not None)
     check_decile_matches_rank(
         rank,
         decile,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -493,39 +493,58 @@ def scan_vector(
         Unreadable, more than ``max_features`` features or more than
         ``max_vertices`` vertices.
     """
-    import pyogrio
-
     try:
-        info = pyogrio.read_info(path)
-    except Exception as exc:  # pyogrio raises several unrelated types
+        n_features, batches = _wkb_batches(path, batch_size)
+        if n_features > max_features:
+            msg = (
+                f"{name}: {n_features:,} features; at most {max_features:,} are accepted "
+                "(England and Wales have 35,672 LSOAs); upload the areas of your region only"
+            )
+            raise DataFileError(msg)
+        vertices = 0
+        for wkb in batches:
+            vertices += int(shapely.get_num_coordinates(shapely.from_wkb(wkb)).sum())
+            if vertices > max_vertices:
+                msg = (
+                    f"{name}: more than {max_vertices:,} vertices (counting stopped at "
+                    f"{vertices:,}); too detailed to map. Upload generalised boundaries "
+                    "(e.g. ONS BGC/BSC) or simplify the file"
+                )
+                raise DataFileError(msg)
+    except DataFileError:
+        raise
+    except Exception as exc:  # pyogrio/pyarrow raise several unrelated types
         msg = f"{name}: cannot be read as a vector file ({type(exc).__name__}: {exc})"
         raise DataFileError(msg) from exc
-    n_features = int(info.get("features", -1))
-    if n_features > max_features:
-        msg = (
-            f"{name}: {n_features:,} features; at most {max_features:,} are accepted "
-            "(England and Wales have 35,672 LSOAs); upload the areas of your region only"
+    return n_features, vertices
+
+
+def _wkb_batches(path: Path, batch_size: int) -> tuple[int, Iterator[np.ndarray]]:
+    """The feature count of a vector file and an iterator over its geometries as WKB batches."""
+    if path.suffix.lower() == ".parquet":
+        import json
+
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        geo = json.loads((pf.schema_arrow.metadata or {}).get(b"geo", b"{}") or b"{}")
+        column = geo.get("primary_column", "geometry")
+        batches = (
+            b.column(0).to_numpy(zero_copy_only=False)
+            for b in pf.iter_batches(batch_size=batch_size, columns=[column])
         )
-        raise DataFileError(msg)
+        return int(pf.metadata.num_rows), batches
+    import pyogrio
+
+    info = pyogrio.read_info(path)
+    n_features = max(int(info.get("features", -1)), 0)
     if info.get("geometry_type") is None:
-        return max(n_features, 0), 0
-    vertices = 0
-    try:
+        return n_features, iter(())
+
+    def read() -> Iterator[np.ndarray]:
         with pyogrio.open_arrow(path, batch_size=batch_size, columns=[]) as (meta, reader):
             geom_col = meta["geometry_name"] or "wkb_geometry"
             for batch in reader:
-                wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
-                vertices += int(shapely.get_num_coordinates(shapely.from_wkb(wkb)).sum())
-                if vertices > max_vertices:
-                    msg = (
-                        f"{name}: more than {max_vertices:,} vertices (counting stopped at "
-                        f"{vertices:,}); too detailed to map. Upload generalised boundaries "
-                        "(e.g. ONS BGC/BSC) or simplify the file"
-                    )
-                    raise DataFileError(msg)
-    except DataFileError:
-        raise
-    except Exception as exc:
-        msg = f"{name}: cannot be read as a vector file ({type(exc).__name__}: {exc})"
-        raise DataFileError(msg) from exc
-    return max(n_features, 0), vertices
+                yield batch.column(geom_col).to_numpy(zero_copy_only=False)
+
+    return n_features, read()
