@@ -372,7 +372,7 @@ def parse_upload(role: str, name: str, data: bytes, *, folder: str | Path) -> pd
     check_upload(role, name, data)
     path = _write_upload(role, name, data, Path(folder))
     if _suffix(name) in _VECTOR_SUFFIXES:
-        scan_vector(path, name=name)
+        scan_vector(path, name=name, unreadable_ok=True)
     try:
         frame: pd.DataFrame = _reader(role)(path)
     except NhcError as exc:

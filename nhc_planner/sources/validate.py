@@ -276,7 +276,7 @@ def simplify_dense(
     what: str,
     max_vertices: int = MAX_AREA_VERTICES,
 ) -> tuple[gpd.GeoSeries, str | None]:
-    """Simplify polygons with more than ``max_vertices`` vertices (topology kept).
+    """Simplify polygons with more than ``max_vertices`` vertices (valid results only).
 
     The tolerance grows (1, 2, 5, 10, ... metres) until each such polygon has
     at most ``max_vertices`` vertices. Returns the geometries and a note naming
@@ -291,7 +291,11 @@ def simplify_dense(
     used: list[float] = []
     for i in dense:
         for tol in (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0):
-            simple = shapely.simplify(arr[i], tol, preserve_topology=True)
+            # Douglas-Peucker is fast; keep the topology-preserving (slower) one for
+            # the rare outline it would make invalid.
+            simple = shapely.simplify(arr[i], tol, preserve_topology=False)
+            if simple.is_empty or not simple.is_valid:
+                simple = shapely.simplify(arr[i], tol, preserve_topology=True)
             if shapely.get_num_coordinates(simple) <= max_vertices:
                 break
         out[i] = simple
@@ -479,13 +483,15 @@ def scan_vector(
     max_features: int = MAX_UPLOAD_FEATURES,
     max_vertices: int = MAX_UPLOAD_VERTICES,
     batch_size: int = 2_000,
+    unreadable_ok: bool = False,
 ) -> tuple[int, int]:
     """Count the features and vertices of a vector file without holding it all in memory.
 
     The feature count comes from the file's metadata (``pyogrio.read_info``);
     vertices are counted a batch of ``batch_size`` features at a time, stopping
     at the first batch that passes ``max_vertices``. Returns
-    ``(features, vertices)``.
+    ``(features, vertices)``. With ``unreadable_ok``, a file GDAL cannot
+    open returns ``(0, 0)`` so that the reader reports it in its own words.
 
     Raises
     ------
@@ -514,6 +520,8 @@ def scan_vector(
     except DataFileError:
         raise
     except Exception as exc:  # pyogrio/pyarrow raise several unrelated types
+        if unreadable_ok:
+            return 0, 0
         msg = f"{name}: cannot be read as a vector file ({type(exc).__name__}: {exc})"
         raise DataFileError(msg) from exc
     return n_features, vertices
@@ -542,7 +550,10 @@ def _wkb_batches(path: Path, batch_size: int) -> tuple[int, Iterator[np.ndarray]
         return n_features, iter(())
 
     def read() -> Iterator[np.ndarray]:
-        with pyogrio.open_arrow(path, batch_size=batch_size, columns=[]) as (meta, reader):
+        with pyogrio.open_arrow(path, batch_size=batch_size, columns=[], use_pyarrow=True) as (
+            meta,
+            reader,
+        ):
             geom_col = meta["geometry_name"] or "wkb_geometry"
             for batch in reader:
                 yield batch.column(geom_col).to_numpy(zero_copy_only=False)
