@@ -377,12 +377,13 @@ def collapse_repeated_rows(
         rows = distinct[conflict].sort_values(key)
         codes = list(dict.fromkeys(rows[key]))[:_N_SHOWN]
         shown = [
-            f"{c}: " + " vs ".join(str(tuple(r)) for r in rows.loc[rows[key] == c, values].values)
+            f"{c}: "
+            + " vs ".join("/".join(map(str, r)) for r in rows.loc[rows[key] == c, values].values)
             for c in codes
         ]
         msg = (
             f"{what}: column '{key_column}' repeats {rows[key].nunique()} code(s) with "
-            f"conflicting values in {values}, e.g. {shown}; expected one value per code"
+            f"conflicting values in {'/'.join(values)}, e.g. {shown}; expected one value per code"
         )
         raise DuplicateKeyError(msg)
     attrs = dict(frame.attrs)
