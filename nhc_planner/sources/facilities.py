@@ -34,6 +34,7 @@ from nhc_planner.sources._tables import (
     to_number,
 )
 from nhc_planner.sources.boundaries import points_from_table, read_vector, to_bng
+from nhc_planner.sources.validate import check_not_lonlat
 
 __all__ = [
     "EPRACCUR_COLUMNS",
@@ -200,6 +201,7 @@ def read_postcodes(path: str | Path) -> pd.DataFrame:
 def _read_epraccur_table(p: Path) -> pd.DataFrame:
     if p.suffix.lower() in _VECTOR:
         frame = read_vector(p, layer=None, what="GP practice file")
+        check_not_lonlat(frame, what=f"{p} (GP practices)")
         frame = frame.to_crs("EPSG:4326") if frame.crs is not None else frame
         table = pd.DataFrame(frame.drop(columns="geometry"))
         if "latitude" not in table.columns and frame.crs is not None:
