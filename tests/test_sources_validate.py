@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -118,3 +119,60 @@ def test_repair_keeps_only_the_polygonal_part() -> None:
     assert fixed.iloc[0].area == pytest.approx(10_000)
     assert note is not None
     assert "A" in note
+
+
+# No traceback from any reader: whatever the bytes, a reader returns or raises NhcError.
+
+_HEADERS = [
+    b"LSOA21CD,Population\n",
+    b"area_code,area_name,period,value,inequality\n",
+    b"LSOA code (2011),IMD Rank,IMD Decile\n",
+    b"lsoa11_code,lsoa21_code,change_code\n",
+    b"LSOA21CD,LAD22CD\n",
+    b"lsoa21_code,age_group,usual_residents\n",
+]
+_CELLS = st.sampled_from(
+    ["X01", "E1", "", "1", "-1", "1e12", "nan", "..", '"', "2022 - 24", "Male", "U", "S", "\xe9"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(_HEADERS),
+    st.lists(st.lists(_CELLS, min_size=0, max_size=6), max_size=5),
+    st.sampled_from(["utf-8", "cp1252", "utf-16"]),
+    st.booleans(),
+)
+def test_readers_raise_only_named_errors(
+    tmp_path_factory: pytest.TempPathFactory,
+    header: bytes,
+    rows: list[list[str]],
+    encoding: str,
+    cut: bool,
+) -> None:
+    from nhc_planner._errors import NhcError
+    from nhc_planner.sources import (
+        read_hle,
+        read_imd,
+        read_lsoa11_lsoa21,
+        read_lsoa_icb,
+        read_lsoa_la,
+        read_population,
+        read_user_sites,
+    )
+
+    body = "\n".join(",".join(r) for r in rows)
+    data = header + (body.encode(encoding, errors="replace") + (b"" if cut else b"\n"))
+    path = tmp_path_factory.mktemp("fuzz") / "f.csv"
+    path.write_bytes(data)
+    for reader in (
+        read_hle,
+        read_imd,
+        read_lsoa11_lsoa21,
+        read_lsoa_la,
+        read_lsoa_icb,
+        read_population,
+        read_user_sites,
+    ):
+        with contextlib.suppress(NhcError):
+            reader(path)

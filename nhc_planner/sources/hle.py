@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nhc_planner._errors import JoinError, MissingColumnError, ValueRangeError
+from nhc_planner._errors import EmptyInputError, JoinError, MissingColumnError, ValueRangeError
 from nhc_planner.sources._tables import (
     add_note,
     clean_codes,
@@ -146,6 +146,18 @@ def read_hle(
         }
     )
     frame = frame[frame["la_code"].notna()]
+    if len(frame) == 0:
+        msg = f"{what}: no rows with an area code in column '{code_col}'"
+        raise EmptyInputError(msg)
+    blank = (
+        frame["period"].isin(["", "nan", "None", "<NA>"]) | raw.loc[frame.index, period_col].isna()
+    )
+    if blank.any():
+        msg = (
+            f"{what}: column '{period_col}' is blank in {int(blank.sum())} row(s), e.g. for "
+            f"{frame.loc[blank, 'la_code'].astype(str).tolist()[:5]}; every row needs a period"
+        )
+        raise ValueRangeError(msg)
     check_within(
         frame["value"],
         what=what,

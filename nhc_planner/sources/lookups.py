@@ -124,7 +124,7 @@ def read_lsoa11_lsoa21(path: str | Path) -> pd.DataFrame:
         {
             "lsoa11_code": _codes(raw, c11).to_numpy(),
             "lsoa21_code": _codes(raw, c21).to_numpy(),
-            "change_code": raw[chg].astype(str).str.strip().str.upper().to_numpy(),
+            "change_code": raw[chg].fillna("").astype(str).str.strip().str.upper().to_numpy(),
         }
     )
     bad = sorted(set(out["change_code"]) - set(_CHANGE_CODES))
