@@ -509,3 +509,15 @@ def test_leeds_2011_boundaries_with_2021_tables_strict() -> None:
     assert "15 of 488 selected area(s) would be dropped (25,546 residents)" in text
     assert "same LSOA code year" in text
     assert "--allow-drops" in text
+
+
+def test_oa_level_lookup_as_geopackage_builds(small: Path) -> None:
+    import pyogrio
+
+    la = pd.read_csv(small.parent / "lsoa_la.csv", dtype=str)
+    oa = pd.concat([la.assign(oa21_code=la["lsoa21_code"] + s) for s in ("a", "b", "c")])
+    pyogrio.write_dataframe(oa, small.parent / "oa_lookup.gpkg", layer="lookup")
+    inputs = replace(RegionInputs.from_toml(small), lsoa_la=small.parent / "oa_lookup.gpkg")
+    region = build_region(inputs, la_codes=["X08000001"], strict=True)
+    assert len(region.areas) == 4
+    assert any("repeated rows agree and were collapsed" in n for n in region.meta.notes)
