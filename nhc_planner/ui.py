@@ -63,7 +63,7 @@ from nhc_planner.maps import (
     format_percent,
 )
 from nhc_planner.scenario import MODES, Scenario, SizeSpec
-from nhc_planner.sources.validate import check_zip_archive, scan_vector
+from nhc_planner.sources.validate import check_geojson_positions, check_zip_archive, scan_vector
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -232,7 +232,9 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
     Checks, in order: the role is known, the file is not empty nor larger
     than ``max_bytes``, its extension is one the role accepts, its first
     bytes match the format (binary signature, or text without NUL bytes for
-    CSV and GeoJSON), and a zip archive's members unzip to at most
+    CSV and GeoJSON), a GeoJSON's coordinates (counted on the raw text) are at
+    most :data:`~nhc_planner.sources.limits.MAX_GEOJSON_POSITIONS`, and a zip
+    archive's members unzip to at most
     :data:`~nhc_planner.sources.limits.MAX_UPLOAD_UNZIPPED_BYTES` in all
     (:func:`~nhc_planner.sources.validate.check_zip_archive`, measured as a
     stream before anything is extracted). Nothing is parsed here, and nothing
@@ -297,6 +299,8 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
         raise DataFileError(msg)
     if suffix == ".zip":
         check_zip_archive(data, name=name)
+    elif suffix in (".geojson", ".json"):
+        check_geojson_positions([data], name=name)
 
 
 def _reader(role: str) -> Callable[[Path], Any]:
@@ -380,6 +384,8 @@ def parse_upload(role: str, name: str, data: bytes, *, folder: str | Path) -> pd
     except Exception as exc:  # a third-party parser failing on a malformed file
         msg = f"{name}: cannot be read as {UPLOAD_ROLES[role].label.lower()} ({exc})"
         raise DataFileError(msg) from exc
+    notes = frame.attrs.get("notes", [])
+    frame.attrs["notes"] = [str(n).replace(str(path), name) for n in notes]
     return frame
 
 

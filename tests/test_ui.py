@@ -458,15 +458,14 @@ def _zip_bomb(target_bytes: int) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.slow
-def test_zip_bomb_is_refused_within_a_memory_budget(tmp_path: Path) -> None:
-    from nhc_planner.sources.limits import MAX_UPLOAD_UNZIPPED_BYTES
+def _parse_in_fresh_process(path: Path, name: str, work: Path) -> tuple[str, float]:
+    """``parse_upload`` of a boundary file in a fresh Python: its outcome and RSS growth (MB).
 
-    data = _zip_bomb(MAX_UPLOAD_UNZIPPED_BYTES + 20 * 2**20)
-    assert len(data) < ui.MAX_UPLOAD_BYTES  # a small zip: passes the upload size limit
-    bomb = tmp_path / "bomb.zip"
-    bomb.write_bytes(data)
-    # In a fresh process: peak RSS (VmHWM) minus RSS after imports = growth while parsing.
+    Growth is the peak RSS (VmHWM) minus the RSS once the imports are done.
+    """
+    import subprocess
+    import sys
+
     script = f"""
 import re, pathlib
 from nhc_planner import ui
@@ -476,21 +475,29 @@ def kb(key):
     return int(re.search(key + r":\\s+(\\d+)", text).group(1))
 before = kb("VmRSS")
 try:
-    ui.parse_upload("boundaries", "areas.zip", pathlib.Path({str(bomb)!r}).read_bytes(),
-                    folder={str(tmp_path / "work")!r})
-    print("ACCEPTED")
+    frame = ui.parse_upload("boundaries", {name!r}, pathlib.Path({str(path)!r}).read_bytes(),
+                            folder={str(work)!r})
+    print("ACCEPTED", frame.attrs["notes"])
 except DataFileError as exc:
     print("REFUSED", exc)
 print("GROWTH_MB", (kb("VmHWM") - before) / 1024)
 """
-    import subprocess
-    import sys
-
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
     ).stdout
+    return out, float(out.split("GROWTH_MB")[1])
+
+
+@pytest.mark.slow
+def test_zip_bomb_is_refused_within_a_memory_budget(tmp_path: Path) -> None:
+    from nhc_planner.sources.limits import MAX_UPLOAD_UNZIPPED_BYTES
+
+    data = _zip_bomb(MAX_UPLOAD_UNZIPPED_BYTES + 20 * 2**20)
+    assert len(data) < ui.MAX_UPLOAD_BYTES  # a small zip: passes the upload size limit
+    bomb = tmp_path / "bomb.zip"
+    bomb.write_bytes(data)
+    out, growth = _parse_in_fresh_process(bomb, "areas.zip", tmp_path / "work")
     assert "REFUSED areas.zip: too large once unzipped" in out
-    growth = float(out.split("GROWTH_MB")[1])
     assert growth < 500, out
 
 
@@ -537,14 +544,36 @@ def _million_vertex_geojson() -> bytes:
 
 
 @pytest.mark.slow
-def test_million_vertex_polygon_is_simplified_for_display(tmp_path: Path) -> None:
-    import shapely
-
+def test_million_vertex_geojson_is_refused_before_parsing(tmp_path: Path) -> None:
     data = _million_vertex_geojson()
     assert len(data) > 20 * 2**20  # a 20+ MB upload, under the 50 MB limit
-    areas = ui.parse_upload("boundaries", "areas.geojson", data, folder=tmp_path)
-    assert shapely.get_num_coordinates(areas.geometry.iloc[0]) <= 20_000
-    assert any("simplified" in n for n in areas.attrs["notes"])
+    with pytest.raises(DataFileError, match=r"areas\.geojson: GeoJSON with more than 500,000"):
+        ui.check_upload("boundaries", "areas.geojson", data)
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("areas.geojson", data)
+    with pytest.raises(DataFileError, match=r"areas\.zip: areas\.geojson: GeoJSON with more"):
+        ui.check_upload("boundaries", "areas.zip", zipped.getvalue())
+
+
+@pytest.mark.slow
+def test_million_vertex_geopackage_is_simplified_within_a_memory_budget(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import numpy as np
+    from shapely.geometry import Polygon
+
+    angle = np.linspace(0.0, 2 * np.pi, 1_000_000, endpoint=False)
+    ring = np.c_[430000 + 800 * np.cos(angle), 430000 + 800 * np.sin(angle)]
+    path = tmp_path / "areas.gpkg"
+    gpd.GeoDataFrame({"LSOA21CD": ["X01000001"]}, geometry=[Polygon(ring)], crs=27700).to_file(path)
+    out, growth = _parse_in_fresh_process(path, "areas.gpkg", tmp_path / "work")
+    assert "ACCEPTED" in out
+    assert "simplified" in out
+    assert "X01000001 (1,000,001 vertices)" in out
+    assert growth < 500, out
+    areas = ui.parse_upload("boundaries", "areas.gpkg", path.read_bytes(), folder=tmp_path)
+    assert len(areas.geometry.iloc[0].exterior.coords) <= 20_000
+    assert any(n.startswith("areas.gpkg (boundaries): 1 polygon") for n in areas.attrs["notes"])
 
 
 def test_vertex_and_feature_limits_are_checked_a_batch_at_a_time(tmp_path: Path) -> None:

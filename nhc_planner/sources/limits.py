@@ -22,6 +22,7 @@ __all__ = [
     "LSOA_AREA_M2",
     "LSOA_POPULATION",
     "MAX_AREA_VERTICES",
+    "MAX_GEOJSON_POSITIONS",
     "MAX_UPLOAD_FEATURES",
     "MAX_UPLOAD_UNZIPPED_BYTES",
     "MAX_UPLOAD_VERTICES",
@@ -82,3 +83,10 @@ MAX_UPLOAD_FEATURES: int = 200_000
 #: reading, a batch of features at a time). Generalised (BGC) LSOA boundaries of
 #: a whole ICB are far below this; use generalised boundaries for large areas.
 MAX_UPLOAD_VERTICES: int = 5_000_000
+
+#: Uploads: most coordinate positions in a GeoJSON file (counted on the raw text,
+#: before parsing). Parsing GeoJSON takes about 0.5 kB of memory per position
+#: (a 1,000,001-vertex polygon needed 566 MB), so larger outlines must come as a
+#: GeoPackage, shapefile or GeoParquet, whose binary geometries are read
+#: compactly, or be simplified first.
+MAX_GEOJSON_POSITIONS: int = 500_000

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +36,7 @@ from nhc_planner.sources.limits import (
     LONLAT_BOUNDS,
     LSOA_AREA_M2,
     MAX_AREA_VERTICES,
+    MAX_GEOJSON_POSITIONS,
     MAX_UPLOAD_FEATURES,
     MAX_UPLOAD_UNZIPPED_BYTES,
     MAX_UPLOAD_VERTICES,
@@ -45,6 +46,7 @@ from nhc_planner.sources.limits import (
 __all__ = [
     "check_change_codes",
     "check_decile_matches_rank",
+    "check_geojson_positions",
     "check_input_files",
     "check_lsoa_areas",
     "check_not_lonlat",
@@ -415,6 +417,32 @@ def check_input_files(paths: Mapping[str, Path | None], *, owner: str = "RegionI
         raise DataFileError(msg)
 
 
+def check_geojson_positions(
+    chunks: Iterable[bytes], *, name: str, max_positions: int = MAX_GEOJSON_POSITIONS
+) -> int:
+    """Count the coordinate positions of GeoJSON text (its ``]`` bytes, an upper bound).
+
+    Works on a stream of byte chunks, so the text is never parsed nor held
+    whole. Returns the count.
+
+    Raises
+    ------
+    DataFileError
+        More than ``max_positions`` positions (the message says what to upload instead).
+    """
+    count = 0
+    for chunk in chunks:
+        count += chunk.count(b"]")
+        if count > max_positions:
+            msg = (
+                f"{name}: GeoJSON with more than {max_positions:,} coordinates; too detailed "
+                "to read safely as GeoJSON. Upload the boundaries as a GeoPackage, zipped "
+                "shapefile or GeoParquet, or use generalised (BGC/BSC) boundaries"
+            )
+            raise DataFileError(msg)
+    return count
+
+
 def check_zip_archive(
     data: bytes,
     *,
@@ -460,21 +488,34 @@ def check_zip_archive(
             raise DataFileError(msg)
         total = 0
         for info in infos:
-            seen = 0
             try:
                 with zf.open(info) as member:
-                    while chunk := member.read(2**20):
-                        seen += len(chunk)
-                        total += len(chunk)
-                        if seen > info.file_size or total > max_bytes:
-                            msg = (
-                                f"{name}: member {info.filename} unzips to more than its declared "
-                                f"size or the {limit_words} limit; refused"
-                            )
-                            raise DataFileError(msg)
+                    chunks = _bounded_chunks(member, info, total, max_bytes, name=name)
+                    if info.filename.lower().endswith((".geojson", ".json")):
+                        check_geojson_positions(chunks, name=f"{name}: {info.filename}")
+                    else:
+                        for _ in chunks:
+                            pass
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
                 msg = f"{name}: member {info.filename} cannot be unzipped ({exc})"
                 raise DataFileError(msg) from exc
+            total += info.file_size
+
+
+def _bounded_chunks(
+    member: IO[bytes], info: zipfile.ZipInfo, before: int, max_bytes: int, *, name: str
+) -> Iterator[bytes]:
+    """A zip member's bytes, 1 MB at a time, refused past its declared size or the limit."""
+    seen = 0
+    while chunk := member.read(2**20):
+        seen += len(chunk)
+        if seen > info.file_size or before + seen > max_bytes:
+            msg = (
+                f"{name}: member {info.filename} unzips to more than its declared size or the "
+                f"{max_bytes / 2**20:.0f} MB limit; refused"
+            )
+            raise DataFileError(msg)
+        yield chunk
 
 
 def scan_vector(
