@@ -166,8 +166,15 @@ def test_real_imd2025(imd2025: pd.DataFrame) -> None:
         # IoD2019 (LSOA 2011) ranks stop at 32,844.
         (FILE1_HEADER + '\nX01,a,X,T,"33,000",10\n', r"1\.\.32,844 for IoD2019"),
         (FILE1_HEADER + '\nX01,a,X,T,"3,290",1\n', r"implies decile 2"),
+        (FILE7_2025_HEADER + "\nX01,a,250.0,5,1\n", r"IMD score.*\[0, 100\].*X01: 250"),
     ],
-    ids=["rank-999999", "decile-1-rank-33000", "rank-above-iod2019", "decile-off-by-one"],
+    ids=[
+        "rank-999999",
+        "decile-1-rank-33000",
+        "rank-above-iod2019",
+        "decile-off-by-one",
+        "score-250",
+    ],
 )
 def test_implausible_imd_is_refused(tmp_path, text: str, match: str) -> None:
     p = tmp_path / "imd.csv"

@@ -211,3 +211,18 @@ def test_spreadsheet_is_refused_by_name(tmp_path) -> None:
     p.write_bytes(b"PK\x03\x04")
     with pytest.raises(DataFileError, match=r"spreadsheet.*save the data sheet as CSV"):
         read_table(p, what="test")
+
+
+def test_utf16_with_bom_is_decoded_with_a_note(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes("code,name\nA,Café\n".encode("utf-16"))
+    frame = read_table(p, what="test")
+    assert frame["name"].tolist() == ["Café"]
+    assert any("UTF-16" in n for n in frame.attrs["notes"])
+
+
+def test_binary_content_is_refused(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes(b"code,name\nA,\x00\x01\x02\n")
+    with pytest.raises(DataFileError, match=r"t\.csv: binary content"):
+        read_table(p, what="test")

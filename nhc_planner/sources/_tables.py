@@ -167,7 +167,9 @@ _MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]|\u00e2\u20ac")
 def decode_text(data: bytes, *, source: str) -> tuple[str, str | None]:
     """Decode a text file's bytes strictly: UTF-8 (with or without BOM), cp1252, latin-1.
 
-    Returns the text and a note when it was not UTF-8 (naming the encoding
+    A UTF-16 byte order mark means UTF-16 (Excel's "Unicode text"); other text
+    with NUL bytes is refused as binary. Returns the text and a note when it
+    was not UTF-8 (naming the encoding
     used and the first byte that is not UTF-8) or when UTF-8 text looks
     already garbled by a wrong conversion (``"Ã©"`` for ``"é"``).
 
@@ -178,6 +180,20 @@ def decode_text(data: bytes, *, source: str) -> tuple[str, str | None]:
     >>> decode_text(b"\xef\xbb\xbfa,b", source="f.csv")
     ('a,b', None)
     """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode(
+                "utf-16"
+            ), f"{source}: UTF-16 text (byte order mark); decoded as UTF-16"
+        except UnicodeDecodeError as exc:
+            msg = f"{source}: starts with a UTF-16 byte order mark but is not UTF-16 ({exc})"
+            raise DataFileError(msg) from exc
+    if b"\x00" in data[:65536]:
+        msg = (
+            f"{source}: binary content (NUL bytes), not a text table; expected a CSV saved as "
+            "UTF-8 (or a GeoPackage/GeoJSON/Parquet file with its usual extension)"
+        )
+        raise DataFileError(msg)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

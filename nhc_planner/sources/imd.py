@@ -34,8 +34,8 @@ from nhc_planner.sources._tables import (
     read_table,
     to_number,
 )
-from nhc_planner.sources.limits import IMD_LSOA_COUNT, IMD_LSOA_COUNT_BY_YEAR
-from nhc_planner.sources.validate import check_decile_matches_rank
+from nhc_planner.sources.limits import IMD_LSOA_COUNT, IMD_LSOA_COUNT_BY_YEAR, IMD_SCORE
+from nhc_planner.sources.validate import check_decile_matches_rank, check_within
 
 __all__ = ["IMD_COLUMNS", "read_imd"]
 
@@ -142,6 +142,9 @@ def read_imd(
         raise ValueRangeError(msg)
     if score_col:
         score = to_number(raw[score_col], what=what, column=score_col)
+        check_within(
+            score, what=what, column=score_col, bounds=IMD_SCORE, codes=codes, meaning="IMD score"
+        )
     else:
         score = pd.Series(np.nan, index=raw.index)
     out = pd.DataFrame(

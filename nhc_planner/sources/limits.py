@@ -18,6 +18,7 @@ __all__ = [
     "HLE_YEARS",
     "IMD_LSOA_COUNT",
     "IMD_LSOA_COUNT_BY_YEAR",
+    "IMD_SCORE",
     "LONLAT_BOUNDS",
     "LSOA_AREA_M2",
     "LSOA_POPULATION",
@@ -61,6 +62,10 @@ IMD_LSOA_COUNT: dict[str, int] = {"IoD2019": 32_844, "IoD2025": 33_755}
 
 #: The same by LSOA code year (IoD2019 ranks LSOA 2011, IoD2025 LSOA 2021).
 IMD_LSOA_COUNT_BY_YEAR: dict[int, int] = {2011: 32_844, 2021: 33_755}
+
+#: IMD score (low, high): a weighted sum of domain scores, higher = more deprived;
+#: IoD2025 LSOA scores run from 0.2 to 94.2.
+IMD_SCORE: tuple[float, float] = (0.0, 100.0)
 
 #: IMD deciles (low, high); decile d holds ranks (d-1)*N/10 < rank <= d*N/10,
 #: i.e. decile = ceil(10 * rank / N), as in IoD2019 and IoD2025.
