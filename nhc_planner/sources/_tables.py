@@ -177,7 +177,7 @@ def decode_text(data: bytes, *, source: str) -> tuple[str, str | None]:
     --------
     >>> decode_text("caf\u00e9".encode("cp1252"), source="f.csv")[0]
     'café'
-    >>> decode_text(b"\xef\xbb\xbfa,b", source="f.csv")
+    >>> decode_text(b"\\xef\\xbb\\xbfa,b", source="f.csv")
     ('a,b', None)
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
