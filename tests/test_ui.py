@@ -482,8 +482,21 @@ except DataFileError as exc:
     print("REFUSED", exc)
 print("GROWTH_MB", (kb("VmHWM") - before) / 1024)
 """
+    import os
+
+    root = Path(__file__).parents[1]  # this checkout's nhc_planner, whatever the cwd
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        cwd=root,
+        env=env,
     ).stdout
     return out, float(out.split("GROWTH_MB")[1])
 

@@ -180,14 +180,19 @@ def decode_text(data: bytes, *, source: str) -> tuple[str, str | None]:
     >>> decode_text(b"\\xef\\xbb\\xbfa,b", source="f.csv")
     ('a,b', None)
     """
+    text, _, note = _decode(data, source=source)
+    return text, note
+
+
+def _decode(data: bytes, *, source: str) -> tuple[str, str, str | None]:
+    """:func:`decode_text`, also returning the codec used (for the CSV parser)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode(
-                "utf-16"
-            ), f"{source}: UTF-16 text (byte order mark); decoded as UTF-16"
+            text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
             msg = f"{source}: starts with a UTF-16 byte order mark but is not UTF-16 ({exc})"
             raise DataFileError(msg) from exc
+        return text, "utf-16", f"{source}: UTF-16 text (byte order mark); decoded as UTF-16"
     if b"\x00" in data[:65536]:
         msg = (
             f"{source}: binary content (NUL bytes), not a text table; expected a CSV saved as "
@@ -199,21 +204,20 @@ def decode_text(data: bytes, *, source: str) -> tuple[str, str | None]:
     except UnicodeDecodeError as exc:
         where = f"byte 0x{data[exc.start]:02x} at offset {exc.start:,}"
         try:
-            text = data.decode("cp1252")
-            enc = "Windows-1252 (cp1252)"
+            text, codec, enc = data.decode("cp1252"), "cp1252", "Windows-1252 (cp1252)"
         except UnicodeDecodeError:
-            text = data.decode("latin-1")
-            enc = "latin-1 (ISO-8859-1)"
+            text, codec, enc = data.decode("latin-1"), "latin-1", "latin-1 (ISO-8859-1)"
         line = data[: exc.start].count(b"\n") + 1
-        return text, f"{source}: not UTF-8 ({where}, line {line}); decoded as {enc}"
+        return text, codec, f"{source}: not UTF-8 ({where}, line {line}); decoded as {enc}"
     hit = _MOJIBAKE.search(text)
     if hit:
         line = text[: hit.start()].count("\n") + 1
-        return text, (
-            f"{source}: text looks garbled by a wrong encoding conversion ('{hit.group(0)}' at "
-            f"line {line}, e.g. 'Ã©' for 'é'); names may be misspelt: re-export the file as UTF-8"
+        note = (
+            f"{source}: text looks garbled by a wrong encoding conversion ('{hit.group(0)}' "
+            f"at line {line}, e.g. 'Ã©' for 'é'); names may be misspelt: re-export it as UTF-8"
         )
-    return text, None
+        return text, "utf-8-sig", note
+    return text, "utf-8-sig", None
 
 
 def _check_not_cut(text: str, *, source: str, what: str, sep: str | None) -> None:
@@ -316,9 +320,11 @@ def read_table(
     if suffix in TABULAR_VECTOR_SUFFIXES and header == 0:
         frame = _attribute_table(p, what=what)
     else:
-        text, note = decode_text(p.read_bytes(), source=str(p))
+        data = p.read_bytes()
+        text, codec, note = _decode(data, source=str(p))
         _check_not_cut(text, source=str(p), what=what, sep=sep)
-        frame = _parse_csv(text, p, what=what, sep=sep, header=header, names=names)
+        del text  # pandas parses the bytes (faster than the str) with the codec found
+        frame = _parse_csv(data, codec, p, what=what, sep=sep, header=header, names=names)
     frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
     frame = frame.dropna(how="all").reset_index(drop=True)
     if len(frame) == 0:
@@ -330,7 +336,8 @@ def read_table(
 
 
 def _parse_csv(
-    text: str,
+    data: bytes,
+    codec: str,
     p: Path,
     *,
     what: str,
@@ -340,7 +347,8 @@ def _parse_csv(
 ) -> pd.DataFrame:
     try:
         return pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding=codec,
             sep=sep,
             header=header,
             names=list(names) if names is not None else None,
