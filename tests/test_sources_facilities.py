@@ -299,3 +299,11 @@ def test_lonlat_sites_labelled_bng_are_refused(tmp_path, reader: str) -> None:
 def test_missing_syndication_file_is_named(tmp_path) -> None:
     with pytest.raises(DataFileError, match=r"hospital file: file .*nope\.csv not found"):
         read_nhs_syndication(tmp_path / "nope.csv", kind="hospital")
+
+
+def test_user_sites_in_cp1252_keep_their_names_and_say_so(tmp_path) -> None:
+    p = tmp_path / "sites.csv"
+    p.write_bytes("site_id,name,x,y\nS1,St Mary’s Surgery,430500,430500\n".encode("cp1252"))
+    sites = read_user_sites(p)
+    assert sites["name"].tolist() == ["St Mary’s Surgery"]
+    assert any("cp1252" in n for n in sites.attrs["notes"])

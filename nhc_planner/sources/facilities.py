@@ -258,6 +258,7 @@ def read_epraccur(
     p = Path(path)
     what = f"{p} (GP practices)"
     raw = _read_epraccur_table(p)
+    read_notes = list(raw.attrs.get("notes", []))  # e.g. the file's encoding
     code = find_column(raw, ("Organisation Code", "org_code", "code"), what=what, role="ODS code")
     name = find_column(raw, ("Name", "org_name"), what=what, role="practice name")
     n_all = len(raw)
@@ -300,7 +301,7 @@ def read_epraccur(
         what=what,
     )
     out.attrs["source"] = str(p)
-    out.attrs["notes"] = notes
+    out.attrs["notes"] = read_notes + notes
     if open_only:
         add_note(
             out,
@@ -365,6 +366,7 @@ def read_nhs_syndication(
     ids = clean_codes(raw[code])
     if "OrganisationID" in raw.columns:
         ids = ids.fillna(raw["OrganisationID"].astype(str))
+    read_notes = list(raw.attrs.get("notes", []))  # e.g. the file's encoding
     raw = raw.assign(_id=ids)
     raw, kept = raw.loc[keep], keep
     notes: list[str] = []
@@ -386,7 +388,7 @@ def read_nhs_syndication(
     n_hidden = int((~kept).sum())
     if n_hidden:
         notes.append(f"{what}: {n_hidden} row(s) not 'Visible' (OrganisationStatus) left out")
-    out.attrs["notes"] = notes
+    out.attrs["notes"] = read_notes + notes
     return out
 
 
@@ -419,8 +421,10 @@ def read_user_sites(
             raise ValueRangeError(msg)
         pts = pts.reset_index(drop=True)
         raw = raw.reset_index(drop=True)
+        read_notes = []
     else:
         raw = read_table(p, what="user sites file")
+        read_notes = list(raw.attrs.get("notes", []))  # e.g. the file's encoding
         got = points_from_table(raw, what=what)
         pts = got
     sid = find_column(raw, ("site_id", "id", "code"), what=what, role="site id")
@@ -447,5 +451,5 @@ def read_user_sites(
         what=what,
     )
     out.attrs["source"] = str(p)
-    out.attrs["notes"] = []
+    out.attrs["notes"] = read_notes
     return out
