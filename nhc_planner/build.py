@@ -771,7 +771,7 @@ def build_region_report(
     notes: list[str] = []
     vintages: dict[str, str] = {}
     lookup_cache: dict[str, pd.DataFrame] = {}
-    check_input_files({f: getattr(inputs, f) for f in _PATH_FIELDS})
+    check_input_files(inputs.paths())
 
     # Select the areas.
     boundaries = read_boundaries(inputs.boundaries)

@@ -178,6 +178,8 @@ _SIGNATURES: dict[str, tuple[bytes, str]] = {
     ".fgb": (b"fgb", "a FlatGeobuf file"),
 }
 _TEXT_SUFFIXES = (".csv", ".geojson", ".json")
+# Vector files: their features and vertices are counted before a reader opens them.
+_VECTOR_UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".parquet", ".fgb")
 _PICKLE_MAGIC = b"\x80"
 
 
@@ -334,7 +336,7 @@ def parse_upload(role: str, name: str, data: bytes, *, folder: str | Path) -> pd
     """
     check_upload(role, name, data)
     path = _write_upload(role, name, data, Path(folder))
-    if _suffix(name) in _VECTOR_SUFFIXES:
+    if _suffix(name) in _VECTOR_UPLOAD_SUFFIXES:
         scan_vector(path, name=name, unreadable_ok=True)
     try:
         frame: pd.DataFrame = _reader(role)(path)
