@@ -495,7 +495,7 @@ _MS = highspy.HighsModelStatus
 
 def _status(h: highspy.Highs) -> str:
     s = h.getModelStatus()
-    if s == _MS.kOptimal:
+    if s in (_MS.kOptimal, _MS.kModelEmpty):
         return "optimal"
     if s in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
         return "infeasible"
