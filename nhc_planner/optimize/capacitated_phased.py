@@ -1315,86 +1315,59 @@ def capacitated_phased(
         seed=seed,
     )
     m = _prepare(inp)
+    return _solve(inp, m, mip_gap, max_cut_rounds, mip_nodes, threads, seed, t_start, deadline)
+
+
+def _solve(
+    inp: _Inputs,
+    m: _Model,
+    mip_gap: float,
+    max_cut_rounds: int,
+    mip_nodes: int,
+    threads: int,
+    seed: int,
+    t_start: float,
+    deadline: float,
+) -> CapacitatedPhasedResult:
+    """The stages of the module docstring: greedy plans, LP bound, MIPs, saturation."""
     stages: list[tuple[str, float, float]] = []
     notes: list[str] = []
 
     def left() -> float:
-        return deadline - time.perf_counter()
+        return max(deadline - time.perf_counter(), 1.0)
 
-    # ---- floors no plan can meet even with every site at its largest size
-    for k in range(m.fw.shape[1]):
-        if m.floor_need[k] > 0 and m.R == 0:
-            return _infeasible(inp, m, _floor_shortfall(m, threads, seed, left()), t_start, stages)
     # ---- plans from the greedy
     best: _Plan | None = None
+    best_from = ""
     rules = [("gain", 0)]
     if m.b_t is not None:
         rules += [("ratio", 0), ("mix", 0), ("mix", 1), ("mix", 2)]
     for rule, rank in rules:
         t0 = time.perf_counter()
-        plan = _evaluate(m, _greedy(m, rule, rank), threads, seed, max(left(), 1.0))
+        plan = _evaluate(m, _greedy(m, rule, rank), threads, seed, left())
         name = f"greedy ({rule}{f' {rank}' if rule == 'mix' else ''})"
         stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
         if plan is not None and (best is None or plan.objective > best.objective):
-            best = plan
+            best, best_from = plan, name
     # ---- the bound
-    lp = _lp_bound(
-        m,
-        threads,
-        seed,
-        deadline,
-        max_cut_rounds,
-        stages,
-        best.objective if best is not None else 0.0,
-        mip_gap,
-    )
+    incumbent = best.objective if best is not None else 0.0
+    lp = _lp_bound(m, threads, seed, deadline, max_cut_rounds, stages, incumbent, mip_gap)
     if lp.status == "infeasible":
-        return _infeasible(
-            inp, m, _floor_shortfall(m, threads, seed, max(left(), 1.0)), t_start, stages
-        )
-    bound = lp.bound
-    stopped = lp.status == "time_limit"
+        return _infeasible(inp, m, _floor_shortfall(m, threads, seed, left()), t_start, stages)
     if lp.rounds >= max_cut_rounds and lp.status == "optimal":
         notes.append(f"link rows generated for {max_cut_rounds} rounds (work limit)")
-
-    def gap_of(p: _Plan | None) -> float:
-        return relative_gap(p.objective, bound) if p is not None else float("inf")
-
     # ---- MIP: restricted to the sites the LP or the plans use, then in full
-    if lp.h is not None and gap_of(best) > mip_gap and left() > 0:
-        pool = np.zeros(m.nc, dtype=bool)
-        pool[m.qj[lp.y_final > 1e-6]] = True
-        if best is not None:
-            pool |= best.period >= 1
-        for name, restrict in (("restricted MIP", pool), ("full MIP", None)):
-            if gap_of(best) <= mip_gap or left() <= 0:
-                break
-            t0 = time.perf_counter()
-            mip_status, plan, dual = _mip(
-                m,
-                lp.h,
-                best,
-                restrict,
-                mip_gap * 0.5 if restrict is not None else mip_gap,
-                mip_nodes,
-                left(),
-            )
-            stopped |= mip_status == "time_limit"
-            if restrict is None and np.isfinite(dual):
-                bound = min(bound, dual)
-            if plan is not None:
-                plan = _evaluate(m, plan, threads, seed, max(left(), 1.0))
-            stages.append(
-                (name, plan.objective if plan else float("nan"), time.perf_counter() - t0)
-            )
-            if plan is not None and (best is None or plan.objective > best.objective + 1e-9):
-                best = plan
+    best, bound, stopped, mip_from = _improve_by_mip(
+        m, lp, best, mip_gap, mip_nodes, threads, seed, deadline, stages
+    )
+    best_from = mip_from or best_from
+    stopped |= lp.status == "time_limit"
     if best is None:
         return _no_plan(inp, m, t_start, stages, bound)
     # ---- saturation: unused slots by the secondary objective
     sec_plan, added, unused = _secondary(m, inp, best)
     if added or not np.array_equal(sec_plan.period, best.period):
-        ev = _evaluate(m, sec_plan, threads, seed, max(left(), 1.0))
+        ev = _evaluate(m, sec_plan, threads, seed, left())
         if ev is not None and ev.objective >= best.objective - 1e-9 * max(1.0, best.objective):
             best = ev
         else:
@@ -1415,17 +1388,61 @@ def capacitated_phased(
     how = "proven optimal" if status == "optimal" else f"within {gap:.3%} of the proven bound"
     text = (
         f"HiGHS (highspy): {how} after {time.perf_counter() - t_start:.1f} s "
-        f"(LP bound with {lp.cuts:,} link rows in {lp.rounds} rounds; plan from "
-        f"{stages[-1][0] if stages else 'greedy'} and earlier stages)"
+        f"(bound: LP relaxation with {lp.cuts:,} link rows added in {lp.rounds} round(s)"
+        f"{' and the MIP' if bound < lp.bound - 1e-9 else ''}; plan from the {best_from})"
     )
     if stopped:
         text += (
-            f"; stopped by the {time_limit_s:g} s safety time limit, so this result may depend "
-            "on the machine's speed"
+            f"; stopped by the {deadline - t_start:g} s safety time limit, so this result may "
+            "depend on the machine's speed"
         )
     if notes:
         text += "; " + "; ".join(notes)
     return _result(inp, m, best, status, bound, gap, text, t_start, stages, added, unused)
+
+
+def _improve_by_mip(
+    m: _Model,
+    lp: _Bound,
+    best: _Plan | None,
+    mip_gap: float,
+    mip_nodes: int,
+    threads: int,
+    seed: int,
+    deadline: float,
+    stages: list[tuple[str, float, float]],
+) -> tuple[_Plan | None, float, bool, str]:
+    """MIP stages while the gap exceeds ``mip_gap``: best plan, bound, safety stop, source."""
+    bound = lp.bound
+    stopped = False
+    source = ""
+
+    def gap_of(p: _Plan | None) -> float:
+        return relative_gap(p.objective, bound) if p is not None else float("inf")
+
+    if lp.h is None or gap_of(best) <= mip_gap:
+        return best, bound, stopped, source
+    pool = np.zeros(m.nc, dtype=bool)
+    pool[m.qj[lp.y_final > 1e-6]] = True
+    if best is not None:
+        pool |= best.period >= 1
+    for name, restrict in (("restricted MIP", pool), ("full MIP", None)):
+        if gap_of(best) <= mip_gap or deadline - time.perf_counter() <= 0:
+            break
+        t0 = time.perf_counter()
+        sub_gap = mip_gap * 0.5 if restrict is not None else mip_gap
+        mip_status, plan, dual = _mip(
+            m, lp.h, best, restrict, sub_gap, mip_nodes, deadline - time.perf_counter()
+        )
+        stopped |= mip_status == "time_limit"
+        if restrict is None and np.isfinite(dual):
+            bound = min(bound, dual)
+        if plan is not None:
+            plan = _evaluate(m, plan, threads, seed, max(deadline - time.perf_counter(), 1.0))
+        stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
+        if plan is not None and (best is None or plan.objective > best.objective + 1e-9):
+            best, source = plan, name
+    return best, bound, stopped, source
 
 
 def _result(
