@@ -1371,7 +1371,7 @@ def _solve(
         if ev is not None and ev.objective >= best.objective - 1e-9 * max(1.0, best.objective):
             best = ev
         else:
-            added = []
+            added, unused = [], 0
     if added:
         notes.append(
             f"{len(added)} centre(s) placed by the secondary objective (unmet demand reached, "
