@@ -105,7 +105,7 @@ def test_matches_brute_force(inst):
     assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
     # never over capacity, limits respected
     cap = np.nan_to_num(res.capacity, nan=0.0)
-    assert np.all(res.load <= cap[np.newaxis, :] + 1e-6)
+    assert np.all(res.load <= cap[np.newaxis, :])  # exactly, not within a tolerance
     if k is not None:
         assert np.all(res.opened_by_period <= k)
     if budget is not None:
