@@ -37,26 +37,36 @@ def served_lp(cover, weights, demand, caps):
     return -res.fun
 
 
-def brute_force(cost, weights, demand, standard, sizes, periods, k, budget, pw):
-    """Best objective over every (open period, size) choice per site."""
+def brute_force(
+    cost, weights, demand, standard, sizes, periods, k, budget, pw, carry=False, fixed=None
+):
+    """Best objective over every (open period, size) choice per site.
+
+    ``fixed``: ``(site, capacity)`` of an existing centre, open throughout, or None.
+    """
     _n, m = cost.shape
     cover = cost <= standard
     options = [(-1, -1)] + [(t, s) for t in range(1, periods + 1) for s in range(len(sizes))]
     best = 0.0
-    for plan in itertools.product(options, repeat=m):
+    per_site = [[(-1, -1)] if fixed and j == fixed[0] else options for j in range(m)]
+    for plan in itertools.product(*per_site):
         ok = True
         for t in range(1, periods + 1):
-            opened = [j for j in range(m) if plan[j][0] == t]
-            if k is not None and len(opened) > k:
+            first = 1 if carry else t  # cumulative limits with carry-over
+            opened = [j for j in range(m) if first <= plan[j][0] <= t]
+            periods_in = t - first + 1
+            if k is not None and len(opened) > k * periods_in:
                 ok = False
             spend = sum(sizes[plan[j][1]].capex_gbp for j in opened)
-            if budget is not None and spend > budget + 1e-9:
+            if budget is not None and spend > budget * periods_in + 1e-9:
                 ok = False
         if not ok:
             continue
         total = 0.0
         for t in range(1, periods + 1):
             caps = {j: sizes[plan[j][1]].capacity for j in range(m) if 1 <= plan[j][0] <= t}
+            if fixed:
+                caps[fixed[0]] = fixed[1]
             total += pw[t - 1] * served_lp(cover, weights, demand, caps)
         best = max(best, total)
     return best
@@ -80,13 +90,19 @@ def instances(draw):
     use_budget = draw(st.booleans())
     k = draw(st.integers(1, 2)) if not use_budget or draw(st.booleans()) else None
     budget = float(draw(st.integers(1, 8))) if use_budget else None
-    return cost, weights, demand, sizes, periods, k, budget
+    carry = draw(st.booleans())
+    fixed = (
+        (draw(st.integers(0, m - 1)), float(draw(st.integers(0, 10))))
+        if draw(st.booleans())
+        else None
+    )
+    return cost, weights, demand, sizes, periods, k, budget, carry, fixed
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_matches_brute_force(inst):
-    cost, weights, demand, sizes, periods, k, budget = inst
+    cost, weights, demand, sizes, periods, k, budget, carry, fixed = inst
     res = capacitated_phased(
         cost,
         weights,
@@ -96,20 +112,26 @@ def test_matches_brute_force(inst):
         periods=periods,
         new_per_period=k,
         budget_per_period=budget,
+        carry_over=carry,
+        fixed=None if fixed is None else [fixed[0]],
+        fixed_capacity=None if fixed is None else fixed[1],
         mip_gap=0.0,
         time_limit_s=60,
     )
     pw = 1.035 ** -np.arange(periods, dtype=float)
-    expected = brute_force(cost, weights, demand, 10.0, sizes, periods, k, budget, pw)
+    expected = brute_force(cost, weights, demand, 10.0, sizes, periods, k, budget, pw, carry, fixed)
     assert res.status == "optimal"
     assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
     # never over capacity, limits respected
     cap = np.nan_to_num(res.capacity, nan=0.0)
     assert np.all(res.load <= cap[np.newaxis, :])  # exactly, not within a tolerance
+    t = np.arange(1, periods + 1)
     if k is not None:
-        assert np.all(res.opened_by_period <= k)
+        opened = np.cumsum(res.opened_by_period) if carry else res.opened_by_period
+        assert np.all(opened <= (k * t if carry else k))
     if budget is not None:
-        assert np.all(res.capex_by_period <= budget + 1e-9)
+        spent = np.cumsum(res.capex_by_period) if carry else res.capex_by_period
+        assert np.all(spent <= (budget * t if carry else budget) + 1e-9)
     # unmet + served = demand
     assert np.allclose(res.unmet + demand[:, None] * res.served_share, demand[:, None])
 
