@@ -228,6 +228,8 @@ def test_floor_that_can_be_met_changes_the_plan():
     )
     assert floored.status == "optimal"
     assert floored.open_period.tolist() == [-1, 1]
+    # the plain greedy misses the floor; the greedy with the group's weight raised meets it
+    assert any("floor groups x17" in name for name, _, _ in floored.stages)
 
 
 def test_saturation_places_the_rest_by_travel_and_says_so():

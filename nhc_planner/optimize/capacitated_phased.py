@@ -842,7 +842,7 @@ class _Bound:
     h: highspy.Highs | None
     status: str
     bound: float
-    y_final: _F  # (Q,) LP value of each option at T
+    y: _F  # (T, Q) LP value of each option by period
     rounds: int
     cuts: int
     seconds: float
@@ -893,14 +893,57 @@ def _lp_bound(
         status, sec = _run(h)
     if status == "infeasible":
         return _Bound(
-            None, "infeasible", float("nan"), np.zeros(m.Q), rounds, cuts, time.perf_counter() - t0
+            None,
+            "infeasible",
+            float("nan"),
+            np.zeros((m.T, m.Q)),
+            rounds,
+            cuts,
+            time.perf_counter() - t0,
         )
-    y_final = (
-        np.asarray(h.getSolution().col_value)[m.ycol(m.T - 1) : m.ycol(m.T - 1) + m.Q]
+    y_all = (
+        np.asarray(h.getSolution().col_value)[m.ycol(0) :].reshape(m.T, m.Q)
         if np.isfinite(bound)
-        else np.zeros(m.Q)
+        else np.zeros((m.T, m.Q))
     )
-    return _Bound(h, status, bound, y_final, rounds, cuts, time.perf_counter() - t0)
+    return _Bound(h, status, bound, y_all, rounds, cuts, time.perf_counter() - t0)
+
+
+def _lp_rounding(m: _Model, y: _F) -> _Plan:
+    """A plan from the LP: options by ``sum_t y_qt`` (open early and fully first), per period.
+
+    Each period takes, in that order, options of sites not yet open that fit its count
+    and budget (cumulative with carry-over). Ties go to the lowest option index.
+    """
+    score = y.sum(axis=0)
+    order = np.lexsort((np.arange(m.Q), -score))
+    order = order[score[order] > 1e-9]
+    period = np.full(m.nc, -1, dtype=np.int64)
+    size = np.full(m.nc, -1, dtype=np.int64)
+    opened = 0
+    spent = 0.0
+    for t in range(m.T):
+        count_left = np.inf
+        if m.k_t is not None:
+            count_left = (np.sum(m.k_t[: t + 1]) - opened) if m.carry else m.k_t[t]
+        budget_left = np.inf
+        if m.b_t is not None:
+            budget_left = (np.sum(m.b_t[: t + 1]) - spent) if m.carry else m.b_t[t]
+        # the LP's own opening by period t bounds how many this period should take
+        for q in order:
+            if count_left < 1:
+                break
+            j = int(m.qj[q])
+            if period[j] >= 0 or m.qcost[q] > budget_left + 1e-9:
+                continue
+            if y[: t + 1, q].sum() <= 1e-9 and t < m.T - 1:
+                continue  # the LP does not open it yet
+            period[j], size[j] = t + 1, int(m.qs[q])
+            count_left -= 1
+            budget_left -= m.qcost[q]
+            spent += m.qcost[q]
+            opened += 1
+    return _Plan(period, size)
 
 
 def _mip(
@@ -1349,6 +1392,8 @@ def _solve(
         stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
         if plan is not None and (best is None or plan.objective > best.objective):
             best, best_from = plan, name
+    if best is None and m.fw.shape[1]:
+        best, best_from = _floor_repair(m, rules, threads, seed, left, stages)
     # ---- the bound
     incumbent = best.objective if best is not None else 0.0
     lp = _lp_bound(m, threads, seed, deadline, max_cut_rounds, stages, incumbent, mip_gap)
@@ -1356,6 +1401,14 @@ def _solve(
         return _infeasible(inp, m, _floor_shortfall(m, threads, seed, left()), t_start, stages)
     if lp.rounds >= max_cut_rounds and lp.status == "optimal":
         notes.append(f"link rows generated for {max_cut_rounds} rounds (work limit)")
+    if lp.h is not None and (best is None or relative_gap(best.objective, lp.bound) > mip_gap):
+        t0 = time.perf_counter()
+        plan = _evaluate(m, _lp_rounding(m, lp.y), threads, seed, left())
+        stages.append(
+            ("LP rounding", plan.objective if plan else float("nan"), time.perf_counter() - t0)
+        )
+        if plan is not None and (best is None or plan.objective > best.objective):
+            best, best_from = plan, "LP rounding"
     # ---- MIP: restricted to the sites the LP or the plans use, then in full
     best, bound, stopped, mip_from = _improve_by_mip(
         m, lp, best, mip_gap, mip_nodes, threads, seed, deadline, stages
@@ -1401,6 +1454,41 @@ def _solve(
     return _result(inp, m, best, status, bound, gap, text, t_start, stages, added, unused)
 
 
+def _floor_repair(
+    m: _Model,
+    rules: list[tuple[str, int]],
+    threads: int,
+    seed: int,
+    left: Any,
+    stages: list[tuple[str, float, float]],
+) -> tuple[_Plan | None, str]:
+    """Greedy plans with the floor groups' weights raised until the floors are met.
+
+    The greedy ignores the floors; when none of its plans meets them, the weights of
+    the areas in a floor group are multiplied by ``1 + boost`` (boost 1, 4, 16, 64)
+    for the greedy only, and each plan is evaluated with the true objective and floors.
+    """
+    member = m.fw.sum(axis=1) > 0
+    for boost in (1.0, 4.0, 16.0, 64.0):
+        boosted = replace(m, a=m.a * np.where(member, 1.0 + boost, 1.0))
+        best: _Plan | None = None
+        best_from = ""
+        for rule, rank in rules:
+            t0 = time.perf_counter()
+            plan = _evaluate(m, _greedy(boosted, rule, rank), threads, seed, left())
+            name = (
+                f"greedy ({rule}{f' {rank}' if rule == 'mix' else ''}, floor groups x{1 + boost:g})"
+            )
+            stages.append(
+                (name, plan.objective if plan else float("nan"), time.perf_counter() - t0)
+            )
+            if plan is not None and (best is None or plan.objective > best.objective):
+                best, best_from = plan, name
+        if best is not None:
+            return best, best_from
+    return None, ""
+
+
 def _improve_by_mip(
     m: _Model,
     lp: _Bound,
@@ -1423,7 +1511,7 @@ def _improve_by_mip(
     if lp.h is None or gap_of(best) <= mip_gap:
         return best, bound, stopped, source
     pool = np.zeros(m.nc, dtype=bool)
-    pool[m.qj[lp.y_final > 1e-6]] = True
+    pool[m.qj[lp.y[-1] > 1e-6]] = True
     if best is not None:
         pool |= best.period >= 1
     for name, restrict in (("restricted MIP", pool), ("full MIP", None)):
