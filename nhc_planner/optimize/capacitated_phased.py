@@ -53,7 +53,10 @@ Method (each step keeps a proven bound; measured in ``benchmarks/results_capacit
        capacitated optimum (a relaxation of the full model).
     3. **Plans**: a capacity-aware greedy (each pick fills its capacity with the
        highest weight-per-appointment demand still unserved; by gain and, with a
-       budget, by gain per pound), each evaluated exactly by its service LP.
+       budget, by gain per pound and by size mixes), each evaluated exactly by its
+       service LP; when no plan meets the floors, the greedy again with the floor
+       groups' weights raised; when the gap is still open after the bound, a plan
+       rounded from the LP.
     4. **MIP**: HiGHS on the model with the generated links, started from the best
        plan, first restricted to the sites the LP or the plans use, then (if the gap
        is still above ``mip_gap``) in full. Node limits, not the clock, decide when a
