@@ -5,7 +5,9 @@
 :func:`save_plan` and :func:`load_plan`. A plan folder holds ``centres`` and
 ``assignments`` as GeoParquet (EPSG:27700), GeoJSON (WGS84) and CSV (no
 geometry; centres with ``x, y`` in BNG metres), ``kpis*.csv``,
-``coverage_curve.csv``, ``stability.csv`` (when run), ``scenario.toml`` and
+``coverage_curve.csv``, ``stability.csv`` (when run), ``unmet_by_area.csv``,
+``unmet_by_imd_decile.csv``, ``unmet_by_hle_quintile.csv`` and
+``unmet_by_authority.csv`` (unmet weekly demand), ``scenario.toml`` and
 ``plan.json`` (solver, region metadata, provenance). The CSV writer is fixed
 (``\\n`` line ends, ``%.6g`` floats) so that the same plan gives byte-identical
 files.
@@ -27,11 +29,13 @@ from nhc_planner.region import RegionMeta
 from nhc_planner.scenario import Scenario
 
 if TYPE_CHECKING:
+    from nhc_planner.capacity import UnmetDemandTables
     from nhc_planner.plan import Plan
 
 __all__ = [
     "FORMAT_VERSION",
     "TABLES",
+    "UNMET_TABLES",
     "centres_csv_text",
     "centres_table",
     "load_plan",
@@ -42,6 +46,14 @@ FORMAT_VERSION = 1
 
 #: The plan's plain tables, each saved as ``<name>.csv``.
 TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
+
+#: The plan's unmet-demand tables: file name -> attribute of UnmetDemandTables.
+UNMET_TABLES = {
+    "unmet_by_area": "by_area",
+    "unmet_by_imd_decile": "by_imd_decile",
+    "unmet_by_hle_quintile": "by_hle_quintile",
+    "unmet_by_authority": "by_authority",
+}
 
 _P = TypeVar("_P", bound="Plan")
 
@@ -61,6 +73,12 @@ def save_plan(plan: Plan, folder: str | Path) -> Path:
         _write_geojson(frame, path / f"{name}.geojson")
     for name in TABLES:
         _write_csv(getattr(plan, name), path / f"{name}.csv")
+    for name, attr in UNMET_TABLES.items():
+        target = path / f"{name}.csv"
+        if plan.unmet is not None:
+            _write_csv(getattr(plan.unmet, attr), target)
+        elif target.exists():
+            target.unlink()
     stability = path / "stability.csv"
     if plan.stability is not None:
         _write_csv(plan.stability, stability)
@@ -117,8 +135,25 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
         solver=dict(manifest.get("solver", {})),
         stability=_read_csv(stability) if stability.is_file() else None,
         provenance=dict(manifest.get("provenance", {})),
+        unmet=_load_unmet(path),
         **tables,
     )
+
+
+def _load_unmet(path: Path) -> UnmetDemandTables | None:
+    """The unmet-demand tables saved in ``path``, or None (plans saved before them)."""
+    from nhc_planner.capacity import UnmetDemandTables
+
+    files = {name: path / f"{name}.csv" for name in UNMET_TABLES}
+    if not all(f.is_file() for f in files.values()):
+        return None
+    frames = {attr: _read_csv(files[name]) for name, attr in UNMET_TABLES.items()}
+    for key in ("area_code", "la_code", "la_name"):
+        for frame in frames.values():
+            if key in frame:
+                frame[key] = frame[key].astype(str)
+    total = float(frames["by_area"]["unmet"].sum())
+    return UnmetDemandTables(total=total, **frames)
 
 
 def centres_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
