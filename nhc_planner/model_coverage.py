@@ -44,7 +44,15 @@ if TYPE_CHECKING:
     from nhc_planner.planning import PlanInputs, Progress
     from nhc_planner.scenario import Scenario
 
+#: Instances up to this many area x candidate x year cells run the capacitated
+#: solver's MIP stages whatever the time limit (a few seconds at most).
+MIP_MAX_CELLS = 200_000
+#: From this ``solver.time_limit_s`` on, larger instances run the MIP stages too.
+MIP_MIN_TIME_LIMIT_S = 120.0
+
 __all__ = [
+    "MIP_MAX_CELLS",
+    "MIP_MIN_TIME_LIMIT_S",
     "CoverageArrays",
     "CoverageModel",
     "CoverageResult",
@@ -206,7 +214,11 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
     The equity floor becomes a floor on the *served* share of the most deprived
     deciles' residents by the final year; ``policy.la_min_coverage`` one such
     floor per local authority. Existing and kept centres are fixed, each with
-    the capacity of the largest size its room cap allows.
+    the capacity of the largest size its room cap allows. The solver's MIP stages
+    run on small instances (at most :data:`MIP_MAX_CELLS` area x candidate x year
+    cells) or when ``solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S``; otherwise the
+    plan is the best capacity-aware greedy or LP-rounded plan with the LP bound
+    (deterministic, seconds), and the message says how far from proven it is.
 
     Raises
     ------
@@ -246,7 +258,10 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
                 )
             )
     fixed = _fixed(ctx)
+    cells = len(ctx.need) * int(ctx.allowed.sum()) * s.phasing.years
+    run_mip = cells <= MIP_MAX_CELLS or s.solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S
     return {
+        "mip_nodes": 2_000 if run_mip else 0,
         "sizes": [
             SizeOption(t.name, capacity=c, capex_gbp=t.capex_gbp)
             for t, c in zip(ctx.templates, ctx.capacities, strict=True)
@@ -304,11 +319,22 @@ def _capacity_words(sol: CapacitatedPhasedResult, s: Scenario, *, n_new: int) ->
             f"(inside solver.gap_tolerance of {s.solver.gap_tolerance:.2%}; solved in "
             f"{sol.seconds:.1f} s)."
         )
+    elif not np.isfinite(sol.gap):
+        text = (
+            "Not proven: every centre is within its capacity, but the solver proved no bound "
+            f"on the best possible plan before its safety stop (solver.time_limit_s = "
+            f"{s.solver.time_limit_s:g} s, {sol.seconds:.1f} s used); raise solver.time_limit_s."
+        )
     else:
+        hint = (
+            f" Raise solver.time_limit_s to {MIP_MIN_TIME_LIMIT_S:g} s or more to search further."
+            if s.solver.time_limit_s < MIP_MIN_TIME_LIMIT_S
+            else ""
+        )
         text = (
             f"Good but not proven best: every centre is within its capacity, but the solver "
             f"only proved this plan within {sol.gap:.1%} of the best possible (solved in "
-            f"{sol.seconds:.1f} s, solver.time_limit_s = {s.solver.time_limit_s:g} s)."
+            f"{sol.seconds:.1f} s).{hint}"
         )
     if sol.allowed_unused:
         text += (
