@@ -45,9 +45,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from nhc_planner._atomic import MANIFEST, atomic_folder, verify_folder
+from nhc_planner._csv import read_csv as _read_csv
+from nhc_planner._csv import write_csv as _write_csv
 from nhc_planner._errors import (
+    CorruptFileError,
     DataFileError,
     InfeasibleError,
+    NhcError,
     NhcInputError,
     ScenarioError,
     SolverError,
@@ -70,6 +75,8 @@ Progress = Callable[[str, float], None]
 FORMAT_VERSION = 1
 
 _TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
+#: Top-level names a saved plan owns (checksummed; anything else in the folder is kept as is).
+PLAN_FILES = ("plan.json", "scenario.toml", "*.parquet", "*.csv", "*.geojson")
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -252,31 +259,28 @@ class Plan:
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
         metadata, provenance).
         """
-        path = Path(folder)
-        path.mkdir(parents=True, exist_ok=True)
-        for name in ("centres", "assignments"):
-            frame: gpd.GeoDataFrame = getattr(self, name)
-            frame.to_parquet(path / f"{name}.parquet", index=False)
-            _write_csv(_plain(frame, points=name == "centres"), path / f"{name}.csv")
-            _write_geojson(frame, path / f"{name}.geojson")
-        for name in _TABLES:
-            _write_csv(getattr(self, name), path / f"{name}.csv")
-        stability = path / "stability.csv"
-        if self.stability is not None:
-            _write_csv(self.stability, stability)
-        elif stability.exists():
-            stability.unlink()
-        self.scenario.to_toml(path / "scenario.toml")
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "region_meta": self.region_meta.to_dict(),
-            "solver": _jsonable(self.solver),
-            "provenance": _jsonable(self.provenance),
-        }
-        (path / "plan.json").write_text(
-            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
-        return path
+        with atomic_folder(folder, owned=PLAN_FILES) as path:  # old or new folder, whole
+            for name in ("centres", "assignments"):
+                frame: gpd.GeoDataFrame = getattr(self, name)
+                frame.to_parquet(path / f"{name}.parquet", index=False)
+                _write_csv(_plain(frame, points=name == "centres"), path / f"{name}.csv")
+                _write_geojson(frame, path / f"{name}.geojson")
+            for name in _TABLES:
+                _write_csv(getattr(self, name), path / f"{name}.csv")
+            if self.stability is not None:
+                _write_csv(self.stability, path / "stability.csv")
+            self.scenario.to_toml(path / "scenario.toml")
+            manifest = {
+                "format_version": FORMAT_VERSION,
+                "region_meta": self.region_meta.to_dict(),
+                "solver": _jsonable(self.solver),
+                "provenance": _jsonable(self.provenance),
+                "checksums": MANIFEST,
+            }
+            (path / "plan.json").write_text(
+                json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+        return Path(folder)
 
     @classmethod
     def load(cls, folder: str | Path) -> Plan:
@@ -286,8 +290,12 @@ class Plan:
         ------
         DataFileError
             If ``folder`` is not a saved plan.
+        CorruptFileError
+            If a file does not match the checksums saved with the plan, or is
+            missing, or comes from another save.
         """
         path = Path(folder)
+        checked = verify_folder(path, owned=PLAN_FILES, what="plan")
         manifest_path = path / "plan.json"
         if not manifest_path.is_file():
             msg = f"{path}: not a plan folder (no plan.json); write one with Plan.save()"
@@ -307,18 +315,27 @@ class Plan:
         if missing:
             msg = f"{path}: plan folder is missing {missing}"
             raise DataFileError(msg)
-        tables = {t: _read_csv(path / f"{t}.csv") for t in _TABLES}
-        stability = path / "stability.csv"
-        return cls(
-            scenario=Scenario.from_toml(path / "scenario.toml"),
-            region_meta=RegionMeta.from_dict(manifest["region_meta"]),
-            centres=gpd.read_parquet(path / "centres.parquet"),
-            assignments=gpd.read_parquet(path / "assignments.parquet"),
-            solver=dict(manifest.get("solver", {})),
-            stability=_read_csv(stability) if stability.is_file() else None,
-            provenance=dict(manifest.get("provenance", {})),
-            **tables,
-        )
+        if not checked and manifest.get("checksums"):
+            msg = f"{path}: plan was saved with checksums but {MANIFEST} is missing; save it again"
+            raise CorruptFileError(msg)
+        try:
+            tables = {t: _read_csv(path / f"{t}.csv") for t in _TABLES}
+            stability = path / "stability.csv"
+            return cls(
+                scenario=Scenario.from_toml(path / "scenario.toml"),
+                region_meta=RegionMeta.from_dict(manifest["region_meta"]),
+                centres=gpd.read_parquet(path / "centres.parquet"),
+                assignments=gpd.read_parquet(path / "assignments.parquet"),
+                solver=dict(manifest.get("solver", {})),
+                stability=_read_csv(stability) if stability.is_file() else None,
+                provenance=dict(manifest.get("provenance", {})),
+                **tables,
+            )
+        except NhcError:
+            raise
+        except Exception as exc:  # a damaged file of a plan saved without checksums
+            msg = f"{path}: a plan file cannot be read ({type(exc).__name__}: {exc})"
+            raise CorruptFileError(msg) from exc
 
     def to_html(self, path: str | Path, *, pdf: bool = False) -> Path:
         """Write the self-contained HTML report into folder ``path``; return ``index.html``.
@@ -338,14 +355,6 @@ def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
         out["x"] = frame.geometry.x.round(2).to_numpy()
         out["y"] = frame.geometry.y.round(2).to_numpy()
     return out
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=True, na_values=[""])
 
 
 def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
