@@ -86,7 +86,9 @@ def _safe(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
             out[name] = col
         elif pd.api.types.is_float_dtype(col):
-            out[name] = [format_number(float(v)) for v in col.to_numpy(dtype=float, na_value=np.nan)]
+            out[name] = [
+                format_number(float(v)) for v in col.to_numpy(dtype=float, na_value=np.nan)
+            ]
         else:
             out[name] = [
                 "" if (not isinstance(v, str) and _is_na(v)) else _cell(v) for v in col.tolist()

@@ -58,6 +58,7 @@ from nhc_planner._errors import (
     SolverError,
 )
 from nhc_planner.capacity import ROLES
+from nhc_planner.feasibility import check_scenario_fits, with_notices
 from nhc_planner.need import hle_gap_factor, hle_quintiles, need_score
 from nhc_planner.region import RegionMeta
 from nhc_planner.scenario import Scenario, TravelSettings
@@ -497,6 +498,7 @@ def plan(
     need = need_score(areas, s.need)
     quintile = hle_quintiles(areas["hle_years"].to_numpy(float), areas["population"].to_numpy())
     sel = _select_sites(region.sites, s)
+    notices = check_scenario_fits(region, s)  # refuses what cannot be honoured, notes the rest
     timings["need"] = time.perf_counter() - t_start
 
     # 2. travel
@@ -552,6 +554,7 @@ def plan(
 
     timings["total"] = time.perf_counter() - t_start
     solver = _solver_summary(sol, s, n_new=int((centres["status"] == "new").sum()))
+    solver = with_notices(solver, notices, s, n_new=int((centres["status"] == "new").sum()))
     provenance = _provenance(region, s, travel, timings, sol)
     report("done", 1.0)
     return Plan(
