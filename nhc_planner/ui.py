@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
+from nhc_planner._csv import csv_bytes
 from nhc_planner._errors import (
     DataFileError,
     EmptyInputError,
@@ -990,15 +991,15 @@ def centres_csv(plan: Plan) -> bytes:
     """The plan's centres (opening order, size, capacity, staff, why) as CSV bytes.
 
     Coordinates are given as BNG easting/northing and WGS84 longitude/latitude.
+    Spreadsheet-safe (:mod:`nhc_planner._csv`): text that a spreadsheet would run
+    as a formula starts with an apostrophe; numbers are plain decimals.
     """
-    text = _plain(plan.centres, points=True).to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8")
+    return csv_bytes(_plain(plan.centres, points=True))
 
 
 def areas_csv(plan: Plan) -> bytes:
     """Every area with its nearest centre, travel time and coverage, as CSV bytes."""
-    text = _plain(plan.assignments, points=False).to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8")
+    return csv_bytes(_plain(plan.assignments, points=False))
 
 
 def plan_geojson(plan: Plan, *, simplify_m: float = 5.0) -> bytes:
