@@ -78,22 +78,25 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose float and text cells are already formatted as written."""
-    out = pd.DataFrame(index=frame.index)
-    for name in frame.columns:
-        col = frame[name]
-        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
-            out[name] = col
-        elif pd.api.types.is_float_dtype(col):
-            out[name] = [
-                format_number(float(v)) for v in col.to_numpy(dtype=float, na_value=np.nan)
-            ]
-        else:
-            out[name] = [
-                "" if (not isinstance(v, str) and _is_na(v)) else _cell(v) for v in col.tolist()
-            ]
-    return out
+def _text(value: Any) -> str:
+    """One cell as written: text neutralised, floats plain, missing values empty."""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating):
+        return format_number(float(value))
+    if _is_na(value):
+        return ""
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return neutralise(str(value))
+
+
+def _column(col: pd.Series) -> list[str]:
+    if pd.api.types.is_float_dtype(col):
+        return [format_number(float(v)) for v in col.to_numpy(dtype=float, na_value=np.nan)]
+    return [_text(v) for v in col.tolist()]
 
 
 def _is_na(value: Any) -> bool:
@@ -103,9 +106,23 @@ def _is_na(value: Any) -> bool:
         return False
 
 
+def _quote(cell: str) -> str:
+    """RFC 4180 quoting: cells holding a comma, quote, CR or LF are quoted (pandas leaves a
+    lone CR unquoted when rows end with LF, which breaks every reader)."""
+    if any(c in cell for c in _SPECIAL):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+_SPECIAL = (",", '"', "\r", "\n")
+
+
 def csv_text(frame: pd.DataFrame) -> str:
     """``frame`` (index dropped) as spreadsheet-safe CSV text."""
-    return _safe(frame).to_csv(index=False, lineterminator="\n")
+    columns = [_column(frame[name]) for name in frame.columns]
+    lines = [",".join(_quote(str(name)) for name in frame.columns)]
+    lines.extend(",".join(_quote(c) for c in row) for row in zip(*columns, strict=True))
+    return "\n".join(lines) + "\n"
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -123,7 +140,7 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     frame = pd.read_csv(path, keep_default_na=True, na_values=[""])
     for name in frame.columns:
         col = frame[name]
-        if col.dtype == object:
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
             frame[name] = [
                 v[1:] if isinstance(v, str) and v.startswith("'") else v for v in col.tolist()
             ]
