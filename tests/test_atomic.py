@@ -35,9 +35,10 @@ def plans(tmp_path_factory) -> tuple[Path, Path]:
     region = grid_region()
     a = plan(region, FAST.replace(name="plan A"))
     b = plan(
-        region, FAST.replace(**{"phasing.new_per_year": 3, "solver.sensitivity_runs": 2}).replace(
+        region,
+        FAST.replace(**{"phasing.new_per_year": 3, "solver.sensitivity_runs": 2}).replace(
             name="plan B"
-        )
+        ),
     )
     assert a.kpi("share_covered") != b.kpi("share_covered")
     return a.save(folder / "a"), b.save(folder / "b")
@@ -87,7 +88,7 @@ def test_sigkill_at_each_stage_of_a_plan_save(plans, tmp_path, stage):
     """Killed (SIGKILL) at each step of saving B over A: load gives A or B, whole."""
     target = tmp_path / "plan"
     proc = _child(_KILL_AT_STAGE, str(plans[0]), str(plans[1]), str(target), stage)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, err
     loaded = Plan.load(target)
     _whole(loaded, plans)
@@ -180,13 +181,13 @@ def test_flipped_byte_is_a_named_error(saved):
 def test_truncated_file_is_a_named_error(saved):
     path = saved / "centres.parquet"
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(CorruptFileError, match="centres.parquet"):
+    with pytest.raises(CorruptFileError, match=r"centres\.parquet"):
         Plan.load(saved)
 
 
 def test_missing_file_is_a_named_error(saved):
     (saved / "coverage_curve.csv").unlink()
-    with pytest.raises(CorruptFileError, match="coverage_curve.csv is listed"):
+    with pytest.raises(CorruptFileError, match=r"coverage_curve\.csv is listed"):
         Plan.load(saved)
 
 
@@ -226,7 +227,8 @@ def test_foreign_files_are_kept_and_ignored(plans, tmp_path):
     assert (target / "report" / "index.html").is_file()
     (target / "run.log").write_text("more\n")  # written after the save: not checked
     loaded = Plan.load(target)
-    assert loaded.scenario.name == "plan B" and loaded.stability is not None
+    assert loaded.scenario.name == "plan B"
+    assert loaded.stability is not None
     Plan.load(plans[0]).save(target)  # A over B: B's stability.csv must go
     assert not (target / "stability.csv").exists()
     assert Plan.load(target).stability is None
@@ -264,9 +266,14 @@ def test_failed_write_leaves_the_old_folder(tmp_path):
     target = tmp_path / "f"
     with atomic_folder(target) as tmp:
         (tmp / "a.txt").write_text("old")
-    with pytest.raises(RuntimeError, match="boom"), atomic_folder(target) as tmp:
-        (tmp / "a.txt").write_text("new")
-        raise RuntimeError("boom")
+
+    def fail() -> None:
+        with atomic_folder(target) as tmp:
+            (tmp / "a.txt").write_text("new")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail()
     assert (target / "a.txt").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
 

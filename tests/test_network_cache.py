@@ -69,7 +69,9 @@ def _damage(path: Path, how: str) -> None:
     data = path.read_bytes()
     if how == "flip":
         mid = len(data) // 2
-        path.write_bytes(data[:mid] + bytes(b ^ 0xFF for b in data[mid : mid + 64]) + data[mid + 64 :])
+        path.write_bytes(
+            data[:mid] + bytes(b ^ 0xFF for b in data[mid : mid + 64]) + data[mid + 64 :]
+        )
     elif how == "flip_one":
         at = len(data) // 3
         path.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :])
@@ -167,10 +169,8 @@ def hierarchy_entry(demo_cache, tmp_path):
 
 
 @pytest.mark.parametrize("how", DAMAGE)
-def test_a_damaged_hierarchy_entry_is_discarded_and_rebuilt(
-    hierarchy_entry, tmp_path, caplog, how
-):
-    net, h, path = hierarchy_entry
+def test_a_damaged_hierarchy_entry_is_discarded_and_rebuilt(hierarchy_entry, tmp_path, caplog, how):
+    _net, h, path = hierarchy_entry
     _damage(path, how)
     fresh = load_network("demo", mode="drive", cache_dir=tmp_path)
     with caplog.at_level(logging.WARNING, logger="nhc_planner.cache"):
@@ -195,7 +195,7 @@ def test_a_crafted_hierarchy_with_a_valid_checksum_is_refused(
     hierarchy_entry, caplog, field, change, match
 ):
     """Out-of-range indices would make the compiled searches read outside their arrays."""
-    net, h, path = hierarchy_entry
+    _net, h, path = hierarchy_entry
     arrays, meta = load_npz(path)
     arrays[field] = change(arrays[field])
     save_npz(path, arrays, meta)
@@ -206,14 +206,15 @@ def test_a_crafted_hierarchy_with_a_valid_checksum_is_refused(
 
 
 def test_a_hierarchy_for_another_network_is_not_used(hierarchy_entry, tmp_path):
-    net, h, path = hierarchy_entry
+    _net, h, path = hierarchy_entry
     assert load_hierarchy_entry(path, h.n_nodes + 1) is None
 
 
 def test_npz_checksum_and_no_objects(tmp_path):
     path = save_npz(tmp_path / "x.npz", {"a": np.arange(5)}, {"k": "v"})
     arrays, meta = load_npz(path)
-    assert arrays["a"].tolist() == [0, 1, 2, 3, 4] and meta == {"k": "v"}
+    assert arrays["a"].tolist() == [0, 1, 2, 3, 4]
+    assert meta == {"k": "v"}
     with pytest.raises(TypeError, match="object dtype"):
         save_npz(tmp_path / "y.npz", {"a": np.array([{}], dtype=object)}, {})
     _damage(path, "flip_one")
@@ -231,5 +232,6 @@ def test_save_hierarchy_round_trip(tmp_path):
     h = build_hierarchy(m)
     save_hierarchy(tmp_path / "h.npz", h)
     back = load_hierarchy_entry(tmp_path / "h.npz", h.n_nodes)
-    assert back is not None and back.n_shortcuts == h.n_shortcuts
+    assert back is not None
+    assert back.n_shortcuts == h.n_shortcuts
     assert np.array_equal(back.fwd_w, h.fwd_w)
