@@ -76,8 +76,14 @@ Progress = Callable[[str, float], None]
 FORMAT_VERSION = 1
 
 _TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
-#: Top-level names a saved plan owns (checksummed; anything else in the folder is kept as is).
-PLAN_FILES = ("plan.json", "scenario.toml", "*.parquet", "*.csv", "*.geojson")
+#: Files a saved plan owns (checksummed; anything else in the folder is kept as is).
+PLAN_FILES = (
+    "plan.json",
+    "scenario.toml",
+    "stability.csv",
+    *(f"{n}.{ext}" for n in ("centres", "assignments") for ext in ("parquet", "csv", "geojson")),
+    *(f"{t}.csv" for t in _TABLES),
+)
 
 
 def _no_progress(stage: str, fraction: float) -> None:

@@ -192,9 +192,12 @@ def test_missing_file_is_a_named_error(saved):
 
 
 def test_file_from_another_save_is_a_named_error(plans, saved):
+    """A's folder with B's stability.csv dropped in is a mixed plan."""
+    import shutil
+
     Plan.load(plans[0]).save(saved.parent / "a")
-    (saved.parent / "a" / "extra.csv").write_text("x\n1\n")
-    with pytest.raises(CorruptFileError, match=r"extra\.csv.*another save"):
+    shutil.copy(saved / "stability.csv", saved.parent / "a" / "stability.csv")
+    with pytest.raises(CorruptFileError, match=r"stability\.csv.*another save"):
         Plan.load(saved.parent / "a")
 
 
@@ -220,10 +223,12 @@ def test_foreign_files_are_kept_and_ignored(plans, tmp_path):
     """The CLI's run.log and report/ beside a plan survive a save and do not break load."""
     target = Plan.load(plans[0]).save(tmp_path / "out")
     (target / "run.log").write_text("log line\n")
+    (target / "my notes.csv").write_text("mine\n")
     (target / "report").mkdir()
     (target / "report" / "index.html").write_text("<html></html>")
     Plan.load(plans[1]).save(target)  # B over A: stability.csv appears, run.log stays
     assert (target / "run.log").read_text() == "log line\n"
+    assert (target / "my notes.csv").read_text() == "mine\n"
     assert (target / "report" / "index.html").is_file()
     (target / "run.log").write_text("more\n")  # written after the save: not checked
     loaded = Plan.load(target)
