@@ -264,7 +264,10 @@ class Plan:
         GeoJSON (WGS84) and CSV (no geometry; centres with ``x, y`` in BNG
         metres); ``kpis*.csv``, ``coverage_curve.csv``, ``stability.csv``
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
-        metadata, provenance).
+        metadata, provenance); ``manifest.json`` (SHA-256 of each, checked
+        by :meth:`load`). Written into a temporary folder and swapped in by
+        renames: an interrupted save leaves the old plan or the new one,
+        whole. Other files in ``folder`` (a log, a report) are kept.
         """
         with atomic_folder(folder, owned=PLAN_FILES) as path:  # old or new folder, whole
             for name in ("centres", "assignments"):
@@ -309,7 +312,7 @@ class Plan:
             raise DataFileError(msg)
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             msg = f"{manifest_path}: not valid JSON ({exc})"
             raise DataFileError(msg) from exc
         needed = [
