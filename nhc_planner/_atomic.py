@@ -1,13 +1,14 @@
 """Atomic, verifiable writes: whole folders swapped in by renames, files by write-then-rename.
 
-A folder is written into a temporary sibling (``.<name>.tmp-<pid>-<random>``),
+A folder is written into a temporary sibling (``.<name>.tmp-<pid>-<host>-<random>``),
 given a ``manifest.json`` of per-file SHA-256 digests, flushed to disk
 (``fsync``) and swapped in with renames: the old folder is first renamed to
-``.<name>.old-<pid>-<random>``, then the new one to ``<name>``, then the old
+``.<name>.old-<pid>-<host>-<random>``, then the new one to ``<name>``, then the old
 one removed. An interrupted save therefore leaves either the old folder or
 the new one, whole: if it stopped between the two renames, the next
 :func:`recover` (called by every save and load here) renames the old folder
-back. Temporaries left by processes that no longer run are removed.
+back. Temporaries left by processes of this machine that no longer run are
+removed (those of other machines sharing the folder are left alone).
 
 :func:`verify_folder` checks a folder against its manifest: a file that is
 missing, changed, or present but not listed (among the names the caller
@@ -25,11 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import hashlib
 import json
 import os
 import secrets
 import shutil
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -183,9 +186,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@functools.cache
+def _host() -> str:
+    """A short tag of this machine: temporaries of other machines (a shared file system,
+    batch workers elsewhere) are never judged by this machine's process table."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
 def _pid_of(name: str, marker: str) -> int | None:
+    """The process id in a temporary's name, or None when unknown or of another machine."""
     try:
-        return int(name.split(marker, 1)[1].split("-", 1)[0])
+        parts = name.split(marker, 1)[1].split("-")
+        if len(parts) >= 3 and parts[1] != _host():
+            return None
+        return int(parts[0])
     except (IndexError, ValueError):
         return None
 
@@ -226,7 +240,7 @@ def _remove(path: Path) -> None:
 
 
 def _sibling(path: Path, marker: str) -> Path:
-    return path.with_name(f".{path.name}{marker}{os.getpid()}-{secrets.token_hex(4)}")
+    return path.with_name(f".{path.name}{marker}{os.getpid()}-{_host()}-{secrets.token_hex(4)}")
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -342,7 +356,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}{_TMP}{os.getpid()}-{secrets.token_hex(4)}{path.suffix}")
+    tmp = path.with_name(
+        f".{path.stem}{_TMP}{os.getpid()}-{_host()}-{secrets.token_hex(4)}{path.suffix}"
+    )
     try:
         yield tmp
         if tmp.is_file():

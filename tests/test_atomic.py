@@ -290,9 +290,11 @@ def test_recover_puts_back_a_folder_set_aside_by_a_dead_process(tmp_path):
     (old / "a.txt").write_text("old")
     stale = tmp_path / ".f.tmp-999999999-abcd"
     stale.mkdir()
+    elsewhere = tmp_path / ".f.tmp-999999999-zzzzzz-abcd"  # another machine's: left alone
+    elsewhere.mkdir()
     recover(target)
     assert (target / "a.txt").read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [elsewhere.name, "f"]
 
 
 def test_atomic_write_text(tmp_path):
