@@ -82,10 +82,10 @@ def check_scenario_fits(region_or_sites: Any, scenario: Scenario) -> tuple[str, 
     Examples
     --------
     >>> import pandas as pd
-    >>> sites = pd.DataFrame({"site_id": ["a", "b", "c"], "kind": ["gp"] * 3,
+    >>> sites = pd.DataFrame({"site_id": ["a", "b", "c"], "kind": ["gp_practice"] * 3,
     ...                       "status": ["candidate"] * 3})
     >>> s = Scenario().replace(**{"phasing.years": 2, "phasing.new_per_year": 2,
-    ...                           "policy.candidate_kinds": ("gp",), "policy.open_kinds": ()})
+    ...                           "policy.open_kinds": ()})
     >>> check_scenario_fits(sites, s)[0][:60]
     'phasing: 2 years x 2 new centres a year asks for 4 new centr'
     """
