@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from nhc_planner._atomic import atomic_write_bytes
-from nhc_planner._errors import CorruptFileError
+from nhc_planner._errors import CorruptFileError, ValueRangeError
 
 __all__ = ["load_npz", "load_or_none", "save_npz"]
 
@@ -53,13 +53,13 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, An
 
     Raises
     ------
-    TypeError
+    ValueRangeError
         An array has ``object`` dtype (it would need pickle).
     """
     for name, a in arrays.items():
         if np.asarray(a).dtype.hasobject:
             msg = f"cache array {name!r} has object dtype; convert it (no pickles in caches)"
-            raise TypeError(msg)
+            raise ValueRangeError(msg)
     meta_bytes = json.dumps(meta, sort_keys=True, separators=(",", ":")).encode("utf-8")
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     buffer = io.BytesIO()

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nhc_planner._errors import ScenarioError
+from nhc_planner._errors import ScenarioError, ValueRangeError
 from nhc_planner.scenario import Scenario
 
 __all__ = ["check_scenario_fits", "shortfall_notice", "usable_candidates", "with_notices"]
@@ -34,7 +34,7 @@ def _sites_of(region_or_sites: Any) -> pd.DataFrame:
     sites = getattr(region_or_sites, "sites", region_or_sites)
     if not isinstance(sites, pd.DataFrame):
         msg = f"check_scenario_fits: expected a Region or a sites table; got {type(sites).__name__}"
-        raise TypeError(msg)
+        raise ValueRangeError(msg)
     return sites
 
 

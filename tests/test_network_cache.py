@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from nhc_planner._errors import CorruptFileError
+from nhc_planner._errors import CorruptFileError, ValueRangeError
 from nhc_planner._network_cache import load_hierarchy_entry, save_hierarchy
 from nhc_planner._npz import load_npz, save_npz
 from nhc_planner.network import load_network
@@ -215,7 +215,7 @@ def test_npz_checksum_and_no_objects(tmp_path):
     arrays, meta = load_npz(path)
     assert arrays["a"].tolist() == [0, 1, 2, 3, 4]
     assert meta == {"k": "v"}
-    with pytest.raises(TypeError, match="object dtype"):
+    with pytest.raises(ValueRangeError, match="object dtype"):
         save_npz(tmp_path / "y.npz", {"a": np.array([{}], dtype=object)}, {})
     _damage(path, "flip_one")
     with pytest.raises(CorruptFileError):
