@@ -50,7 +50,7 @@ def _median(fn: Callable[[], Any], repeat: int) -> float:
 
 def _plain_save(result: Any, folder: Path) -> None:
     """The files of Plan.save written the old way: straight into ``folder``, pandas CSV."""
-    plan_module = importlib.import_module("nhc_planner.plan")
+    plan_module = importlib.import_module("nhc_planner.plan_io")
 
     def csv(frame: Any, path: Path) -> None:
         frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
@@ -61,7 +61,7 @@ def _plain_save(result: Any, folder: Path) -> None:
         frame.to_parquet(folder / f"{name}.parquet", index=False)
         csv(plan_module._plain(frame, points=name == "centres"), folder / f"{name}.csv")
         plan_module._write_geojson(frame, folder / f"{name}.geojson")
-    for name in plan_module._TABLES:
+    for name in plan_module.TABLES:
         csv(getattr(result, name), folder / f"{name}.csv")
     (folder / "scenario.toml").write_text(result.scenario.to_toml_string(), encoding="utf-8")
 

@@ -421,6 +421,7 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "policy.keep",
     "policy.exclude",
     "policy.objective",
+    "policy.model",
     "capacity.hours_per_day",
     "capacity.days_per_week",
     "solver.sensitivity_runs",
@@ -949,15 +950,20 @@ def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
 def centres_csv(plan: Plan) -> bytes:
     """The plan's centres (opening order, size, capacity, staff, why) as CSV bytes.
 
-    Coordinates are given as BNG easting/northing and WGS84 longitude/latitude.
-    Spreadsheet-safe (:mod:`nhc_planner._csv`): text that a spreadsheet would run
-    as a formula starts with an apostrophe; numbers are plain decimals.
+    The same columns and bytes as ``centres.csv`` of a saved plan
+    (:func:`nhc_planner.plan_io.centres_csv_text`): coordinates are BNG ``x, y``.
     """
-    return csv_bytes(_plain(plan.centres, points=True))
+    from nhc_planner.plan_io import centres_csv_text
+
+    return centres_csv_text(plan.centres).encode("utf-8")
 
 
 def areas_csv(plan: Plan) -> bytes:
-    """Every area with its nearest centre, travel time and coverage, as CSV bytes."""
+    """Every area with its nearest centre, travel time and coverage, as CSV bytes.
+
+    Spreadsheet-safe (:mod:`nhc_planner._csv`): text that a spreadsheet would run
+    as a formula starts with an apostrophe; numbers are plain decimals.
+    """
     return csv_bytes(_plain(plan.assignments, points=False))
 
 

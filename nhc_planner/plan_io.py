@@ -1,0 +1,191 @@
+"""Saving and loading a :class:`~nhc_planner.plan.Plan` as a folder of files.
+
+:meth:`Plan.save <nhc_planner.plan.Plan.save>` and :meth:`Plan.load
+<nhc_planner.plan.Plan.load>` are the public methods; they call
+:func:`save_plan` and :func:`load_plan`. A plan folder holds ``centres`` and
+``assignments`` as GeoParquet (EPSG:27700), GeoJSON (WGS84) and CSV (no
+geometry; centres with ``x, y`` in BNG metres), ``kpis*.csv``,
+``coverage_curve.csv``, ``stability.csv`` (when run), ``scenario.toml``,
+``plan.json`` (solver, region metadata, provenance) and ``manifest.json``
+(SHA-256 of each file, checked on loading). Saves are atomic
+(:mod:`nhc_planner._atomic`). CSVs are written by :mod:`nhc_planner._csv`
+(spreadsheet-safe text, plain decimals, ``\\n`` line ends), so the same plan
+gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from nhc_planner._atomic import MANIFEST, atomic_folder, verify_folder
+from nhc_planner._csv import csv_text, read_csv, write_csv
+from nhc_planner._errors import CorruptFileError, DataFileError, NhcError
+from nhc_planner.region import RegionMeta
+from nhc_planner.scenario import Scenario
+
+if TYPE_CHECKING:
+    from nhc_planner.plan import Plan
+
+__all__ = [
+    "FORMAT_VERSION",
+    "PLAN_FILES",
+    "TABLES",
+    "centres_csv_text",
+    "centres_table",
+    "load_plan",
+    "save_plan",
+]
+
+FORMAT_VERSION = 1
+
+#: The plan's plain tables, each saved as ``<name>.csv``.
+TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
+
+#: Files a saved plan owns (checksummed; anything else in the folder is kept as is).
+PLAN_FILES = (
+    "plan.json",
+    "scenario.toml",
+    "stability.csv",
+    *(f"{n}.{ext}" for n in ("centres", "assignments") for ext in ("parquet", "csv", "geojson")),
+    *(f"{t}.csv" for t in TABLES),
+)
+
+_P = TypeVar("_P", bound="Plan")
+
+
+def save_plan(plan: Plan, folder: str | Path) -> Path:
+    """Write ``plan`` to ``folder`` (created if needed) and return its path.
+
+    See :meth:`nhc_planner.plan.Plan.save` for the files written. Atomic
+    (:func:`nhc_planner._atomic.atomic_folder`): the files go into a temporary
+    folder, get a ``manifest.json`` of checksums and are swapped in by renames.
+    """
+    with atomic_folder(folder, owned=PLAN_FILES) as path:  # old or new folder, whole
+        for name in ("centres", "assignments"):
+            frame: gpd.GeoDataFrame = getattr(plan, name)
+            frame.to_parquet(path / f"{name}.parquet", index=False)
+            table = centres_table(frame) if name == "centres" else _plain(frame, points=False)
+            write_csv(table, path / f"{name}.csv")
+            _write_geojson(frame, path / f"{name}.geojson")
+        for name in TABLES:
+            write_csv(getattr(plan, name), path / f"{name}.csv")
+        if plan.stability is not None:
+            write_csv(plan.stability, path / "stability.csv")
+        plan.scenario.to_toml(path / "scenario.toml")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "region_meta": plan.region_meta.to_dict(),
+            "solver": _jsonable(plan.solver),
+            "provenance": _jsonable(plan.provenance),
+            "checksums": MANIFEST,
+        }
+        (path / "plan.json").write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    return Path(folder)
+
+
+def load_plan(cls: type[_P], folder: str | Path) -> _P:
+    """Read a plan written by :func:`save_plan` as an instance of ``cls``.
+
+    Raises
+    ------
+    DataFileError
+        If ``folder`` is not a saved plan.
+    CorruptFileError
+        If a file does not match the checksums saved with the plan, is missing
+        or comes from another save (or, for a plan saved before checksums,
+        cannot be read).
+    """
+    path = Path(folder)
+    checked = verify_folder(path, owned=PLAN_FILES, what="plan")
+    manifest_path = path / "plan.json"
+    if not manifest_path.is_file():
+        msg = f"{path}: not a plan folder (no plan.json); write one with Plan.save()"
+        raise DataFileError(msg)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{manifest_path}: not valid JSON ({exc})"
+        raise DataFileError(msg) from exc
+    needed = [
+        "centres.parquet",
+        "assignments.parquet",
+        "scenario.toml",
+        *(f"{t}.csv" for t in TABLES),
+    ]
+    missing = [f for f in needed if not (path / f).is_file()]
+    if missing:
+        msg = f"{path}: plan folder is missing {missing}"
+        raise DataFileError(msg)
+    if not checked and manifest.get("checksums"):
+        msg = f"{path}: plan was saved with checksums but {MANIFEST} is missing; save it again"
+        raise CorruptFileError(msg)
+    try:
+        tables = {t: read_csv(path / f"{t}.csv") for t in TABLES}
+        stability = path / "stability.csv"
+        return cls(
+            scenario=Scenario.from_toml(path / "scenario.toml"),
+            region_meta=RegionMeta.from_dict(manifest["region_meta"]),
+            centres=gpd.read_parquet(path / "centres.parquet"),
+            assignments=gpd.read_parquet(path / "assignments.parquet"),
+            solver=dict(manifest.get("solver", {})),
+            stability=read_csv(stability) if stability.is_file() else None,
+            provenance=dict(manifest.get("provenance", {})),
+            **tables,
+        )
+    except NhcError:
+        raise
+    except Exception as exc:  # a damaged file of a plan saved without checksums
+        msg = f"{path}: a plan file cannot be read ({type(exc).__name__}: {exc})"
+        raise CorruptFileError(msg) from exc
+
+
+def centres_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The centres as a plain table: every column but the geometry, then ``x, y`` (BNG metres).
+
+    The columns of ``centres.csv`` in a saved plan and of the app's centres download.
+    """
+    return _plain(centres, points=True)
+
+
+def centres_csv_text(centres: gpd.GeoDataFrame) -> str:
+    """The text of ``centres.csv`` (:func:`centres_table`, written by :mod:`nhc_planner._csv`)."""
+    return csv_text(centres_table(centres))
+
+
+def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    if points:
+        out["x"] = frame.geometry.x.round(2).to_numpy()
+        out["y"] = frame.geometry.y.round(2).to_numpy()
+    return out
+
+
+def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    web = frame.to_crs("EPSG:4326")
+    if path.exists():
+        path.unlink()
+    web.to_file(path, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=6)
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars as Python ones, non-finite floats as None, the rest as str."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
