@@ -827,12 +827,14 @@ def _primal(
         labels = _assign_lp(pop, ch, seeds, lo, hi)
         labels = _repair(labels, seeds, graph, ch)
         labels = _local_search(pop, ch, graph, labels, seeds, lo, hi)
+        labels = _swap_search(pop, ch, graph, labels, seeds, lo, hi)
+        new = np.array([_median_in(pop, ch, labels, d, graph) for d in range(seeds.size)])
         sizes = np.bincount(labels, weights=pop, minlength=seeds.size)
         if (sizes >= lo - 1e-6).all() and (sizes <= hi + 1e-6).all():
-            obj = float(np.sum(pop * ch[np.arange(pop.size), seeds[labels]]))
+            # the medians of the same districts: never worse than the seeds searched with
+            obj = float(np.sum(pop * ch[np.arange(pop.size), new[labels]]))
             if best is None or obj < best[0] - _EPS * max(1.0, obj):
-                best = (obj, labels, seeds)
-        new = np.array([_median_in(pop, ch, labels, d, graph) for d in range(seeds.size)])
+                best = (obj, labels, new)
         order = np.argsort(new, kind="stable")
         new = new[order]
         if tuple(int(v) for v in new) in seen:
@@ -970,4 +972,60 @@ def _local_search(
             moved = True
         if not moved:
             break
+    return labels
+
+
+def _swap_search(
+    pop: np.ndarray,
+    ch: np.ndarray,
+    graph: _Graph,
+    labels: np.ndarray,
+    seeds: np.ndarray,
+    lo: float,
+    hi: float,
+    max_passes: int = 10,
+) -> np.ndarray:
+    """Exchange two boundary areas of adjacent districts when that lowers travel.
+
+    Within bounds and keeping both districts connected; single moves (then swaps again)
+    follow each pass that changed something.
+    """
+    labels = labels.copy()
+    sizes = np.bincount(labels, weights=pop, minlength=seeds.size).astype(float)
+    is_seed = np.zeros(pop.size, dtype=bool)
+    is_seed[seeds] = True
+    for _ in range(max_passes):
+        swapped = False
+        for i in range(pop.size):
+            if is_seed[i]:
+                continue
+            a = int(labels[i])
+            for j in sorted({int(v) for v in graph.nbrs(i)}):
+                b = int(labels[j])
+                if b == a or is_seed[j]:
+                    continue
+                diff = float(pop[j] - pop[i])  # a gains pop j, loses pop i
+                if not (lo - 1e-9 <= sizes[a] + diff <= hi + 1e-9):
+                    continue
+                if not (lo - 1e-9 <= sizes[b] - diff <= hi + 1e-9):
+                    continue
+                gain = pop[i] * (ch[i, seeds[b]] - ch[i, seeds[a]]) + pop[j] * (
+                    ch[j, seeds[a]] - ch[j, seeds[b]]
+                )
+                if gain >= -1e-9 * max(1.0, pop[i] * ch[i, seeds[a]]):
+                    continue
+                labels[i], labels[j] = b, a
+                ok = graph.reach(int(seeds[a]), labels, a) == int((labels == a).sum())
+                ok = ok and graph.reach(int(seeds[b]), labels, b) == int((labels == b).sum())
+                if not ok:
+                    labels[i], labels[j] = a, b
+                    continue
+                sizes[a] += diff
+                sizes[b] -= diff
+                swapped = True
+                break
+        if not swapped:
+            break
+        labels = _local_search(pop, ch, graph, labels, seeds, lo, hi)
+        sizes = np.bincount(labels, weights=pop, minlength=seeds.size).astype(float)
     return labels
