@@ -280,7 +280,7 @@ def delineate(
     >>> adj = sp.diags([1.0, 1.0, 1.0], 1, shape=(4, 4))  # a path 0-1-2-3
     >>> x = np.arange(4.0)
     >>> res = delineate([10, 10, 10, 10], adj, abs(x[:, None] - x[None, :]),
-    ...                 min_pop=15, max_pop=25)
+    ...                 min_pop=15, max_pop=25, gap=0.0)
     >>> res.labels.tolist(), res.objective, res.status
     ([0, 0, 1, 1], 20.0, 'optimal')
     """
@@ -345,6 +345,8 @@ def delineate(
     bound = min(bound, objective)
     rel = relative_gap(objective, bound) if objective > 0 else 0.0
     status = "optimal" if rel <= _EPS else "feasible"
+    if status == "optimal":  # proven to 1e-9 relative, as p_median
+        bound, rel = objective, 0.0
     message = _message(seeds_arr.size, np.unique(g).size, objective, bound, rel, exceptions)
     if timed_out:
         message += f" Stopped by the safety time limit ({time_limit_s:g} s): best plan so far."
@@ -604,7 +606,7 @@ def _solve_k(
             attempt(chosen)
             if best is not None:
                 upper = best[0]
-        if math.isfinite(upper) and bound >= upper * (1.0 - s.gap):
+        if math.isfinite(upper) and bound >= upper * (1.0 - s.gap) - _EPS * max(1.0, upper):
             break
         if step < 1e-4 or chosen is None:
             break
