@@ -216,9 +216,11 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
     floor per local authority. Existing and kept centres are fixed, each with
     the capacity of the largest size its room cap allows. The solver's MIP stages
     run on small instances (at most :data:`MIP_MAX_CELLS` area x candidate x year
-    cells) or when ``solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S``; otherwise the
-    plan is the best capacity-aware greedy or LP-rounded plan with the LP bound
-    (deterministic, seconds), and the message says how far from proven it is.
+    cells) or when ``solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S``, with up to 10
+    rounds of link rows for the LP bound; otherwise the plan is the best
+    capacity-aware greedy or LP-rounded plan with the bound of the LP with capacity
+    rows only (no link rounds: they tighten the bound, not the plan; deterministic,
+    about a second on the demo), and the message says how far from proven it is.
 
     Raises
     ------
@@ -262,6 +264,7 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
     run_mip = cells <= MIP_MAX_CELLS or s.solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S
     return {
         "mip_nodes": 2_000 if run_mip else 0,
+        "max_cut_rounds": 10 if run_mip else 0,
         "sizes": [
             SizeOption(t.name, capacity=c, capex_gbp=t.capex_gbp)
             for t, c in zip(ctx.templates, ctx.capacities, strict=True)
