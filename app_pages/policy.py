@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from nhc_planner import maps, ui
+from nhc_planner import _format, ui
 
 MODES = {"drive": "Driving", "walk": "Walking", "cycle": "Cycling"}
 OBJECTIVES = {
@@ -57,7 +57,7 @@ def main() -> None:
             "time. For example 15 minutes' drive, or 20 minutes' walk.",
         )
         st.text_input(
-            "Road network (file on this computer, or demo)",
+            "Road network (file in the app's data folder, or demo)",
             key="travel.network",
             placeholder="empty: straight-line estimates",
             help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
@@ -190,7 +190,7 @@ def main() -> None:
     amount = (
         f"{total} new centres"
         if total is not None
-        else f"{maps.format_gbp(scenario.phasing.budget_per_year_gbp)} of capital a year"
+        else f"{_format.format_gbp(scenario.phasing.budget_per_year_gbp)} of capital a year"
     )
     st.success(
         f"**{scenario.name}:** {amount} over {scenario.phasing.years} years, within "

@@ -98,7 +98,8 @@ def test_why_sentences_are_readable(table):
     assert "58.3 years" in s0
     assert "60% of 100 appointments a week" in s0
     assert "best alternative site (S3)" in s0
-    assert "4 units of need (40% of the plan's coverage)" in s0
+    assert "4 need-weighted residents (40% of the plan's coverage)" in s0
+    assert "units of need" not in s0
 
 
 def test_thousands_separators():
@@ -122,7 +123,7 @@ def test_negative_swap_loss_is_explained():
     )
     table = explain_centres(cost, sol, [1.0, 1.0], 5)
     assert table["swap_loss"].iloc[0] == -1.0
-    assert "would cover 1 more units of need" in table["why"].iloc[0]
+    assert "would reach 1 more need-weighted residents" in table["why"].iloc[0]
 
 
 def test_opening_order_greedy_within_period():

@@ -1,0 +1,241 @@
+"""Offline context for the maps: main roads, place names, authority outlines, colours.
+
+Everything here is drawn from data the region already has, so a map needs no
+tile server to be readable:
+
+- :func:`road_lines`: the main roads (motorways, trunk, A and B roads) of the
+  region's road network, when it has one, clipped to the areas;
+- :func:`place_labels`: local authority names, then ward names (``ward_name``
+  column) or neighbourhood (MSOA) names taken from the LSOA names
+  (``"Leeds 054C"`` is in MSOA ``"Leeds 054"``), at a point inside each;
+- :func:`authority_outlines`: the local authority boundaries;
+- :func:`neighbour_colours`: a colour per catchment such that catchments that
+  touch never share one (greedy graph colouring, saturation-largest-first).
+
+The results are plain data (GeoDataFrames in EPSG:27700 and dicts), built
+once per region and network and cheap to turn into map layers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = [
+    "CATCHMENT_COLOURS",
+    "ROAD_CLASSES",
+    "authority_outlines",
+    "neighbour_colours",
+    "place_labels",
+    "road_lines",
+]
+
+#: Road classes drawn, from most to least important: (OSM highway values, label, width).
+ROAD_CLASSES: tuple[tuple[tuple[str, ...], str, float], ...] = (
+    (("motorway", "motorway_link"), "Motorway", 3.0),
+    (("trunk", "trunk_link", "primary", "primary_link"), "A road", 2.2),
+    (("secondary", "secondary_link"), "B road", 1.4),
+)
+
+#: Paul Tol's "muted" and "light" qualitative palettes (colour-blind safe), for catchments.
+CATCHMENT_COLOURS: tuple[str, ...] = (
+    "#88CCEE",
+    "#CC6677",
+    "#DDCC77",
+    "#117733",
+    "#332288",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+    "#882255",
+    "#77AADD",
+    "#EE8866",
+    "#EEDD88",
+    "#FFAABB",
+    "#99DDFF",
+    "#44BB99",
+    "#BBCC33",
+)
+
+_MSOA = re.compile(r"^(.*\S)\s*(\d{3})[A-Z]$")
+
+
+def _highway(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        value = value[0] if value else ""
+    return str(value or "")
+
+
+def road_lines(
+    graph: Any, areas: gpd.GeoDataFrame, *, simplify_m: float = 15.0
+) -> gpd.GeoDataFrame:
+    """The main roads of a road network within the areas, merged per class and name.
+
+    Parameters
+    ----------
+    graph
+        A ``networkx`` graph (e.g. :attr:`nhc_planner.network.RoadNetwork.graph`)
+        with node ``x``, ``y`` in EPSG:27700 and an edge ``highway`` tag; edge
+        ``geometry`` is used when present, else the straight line between nodes.
+    areas
+        The areas (EPSG:27700); roads are kept within their bounding box (plus 1 km).
+    simplify_m
+        Tolerance in metres to simplify the lines for the browser.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``road_class`` (a label of :data:`ROAD_CLASSES`), ``name``, ``width``
+        and line geometry in EPSG:27700; empty when the network has no main roads.
+    """
+    wanted = {h: (label, width) for hs, label, width in ROAD_CLASSES for h in hs}
+    minx, miny, maxx, maxy = areas.total_bounds
+    box = shapely.box(minx - 1000, miny - 1000, maxx + 1000, maxy + 1000)
+    rows: list[tuple[str, str, float, Any]] = []
+    nodes = graph.nodes
+    seen: set[tuple[Any, Any]] = set()
+    for u, v, data in graph.edges(data=True):
+        cls = wanted.get(_highway(data.get("highway")))
+        if cls is None or (v, u) in seen or (u, v) in seen:
+            continue
+        seen.add((u, v))
+        geom = data.get("geometry")
+        if geom is None:
+            a, b = nodes[u], nodes[v]
+            geom = shapely.LineString([(a["x"], a["y"]), (b["x"], b["y"])])
+        name = data.get("ref") or data.get("name") or ""
+        rows.append((cls[0], _highway(name), cls[1], geom))
+    empty = gpd.GeoDataFrame(
+        {"road_class": [], "name": [], "width": []}, geometry=[], crs="EPSG:27700"
+    )
+    if not rows:
+        return empty
+    frame = gpd.GeoDataFrame(
+        {
+            "road_class": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "width": [r[2] for r in rows],
+        },
+        geometry=[r[3] for r in rows],
+        crs="EPSG:27700",
+    )
+    frame = frame[frame.intersects(box)]
+    if frame.empty:
+        return empty
+    merged = frame.dissolve(by=["road_class", "name", "width"], as_index=False)
+    merged["geometry"] = shapely.line_merge(merged.geometry.to_numpy()).tolist()
+    if simplify_m > 0:
+        merged["geometry"] = merged.geometry.simplify(simplify_m)
+    order = {label: i for i, (_, label, _) in enumerate(ROAD_CLASSES)}
+    merged = merged.assign(_o=merged["road_class"].map(order)).sort_values(
+        "_o", ascending=False, kind="stable"
+    )
+    return merged.drop(columns="_o").reset_index(drop=True)
+
+
+def _neighbourhood(areas: gpd.GeoDataFrame) -> pd.Series | None:
+    """The ward or MSOA name of each area, when the data tells it."""
+    for col in ("ward_name", "msoa_name"):
+        if col in areas.columns and areas[col].notna().any():
+            return areas[col].astype(str)
+    if "area_name" not in areas.columns:
+        return None
+    names = areas["area_name"].astype(str).str.extract(_MSOA)
+    if names[0].isna().mean() > 0.5:
+        return None
+    return (names[0] + " " + names[1]).where(names[0].notna())
+
+
+def place_labels(areas: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Names to print on the map, at a point inside each place.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``text``, ``level`` (1: local authority, 2: ward or MSOA), ``x``, ``y``
+        (EPSG:27700). Local authorities are labelled only when there is more
+        than one (one is the whole map).
+    """
+    rows: list[tuple[str, int, float, float]] = []
+    if "la_name" in areas.columns and len(set(areas["la_name"])) > 1:
+        las = areas[["la_name", "geometry"]].dissolve(by="la_name")
+        for name, geom in zip(las.index, las.geometry, strict=True):
+            p = geom.representative_point()
+            rows.append((str(name), 1, p.x, p.y))
+    hood = _neighbourhood(areas)
+    if hood is not None:
+        parts = gpd.GeoDataFrame({"hood": hood}, geometry=areas.geometry, crs=areas.crs)
+        parts = parts[parts["hood"].notna()].dissolve(by="hood")
+        for name, geom in zip(parts.index, parts.geometry, strict=True):
+            p = geom.representative_point()
+            rows.append((str(name), 2, p.x, p.y))
+    return pd.DataFrame(rows, columns=["text", "level", "x", "y"])
+
+
+def authority_outlines(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """Local authority boundaries (areas dissolved by ``la_code``), or None without it."""
+    if "la_code" not in areas.columns:
+        return None
+    cols = ["la_code", "la_name"] if "la_name" in areas.columns else ["la_code"]
+    las = areas[[*cols, "geometry"]].dissolve(by=cols, as_index=False)
+    las["geometry"] = las.geometry.boundary
+    return las
+
+
+def neighbour_colours(
+    regions: gpd.GeoDataFrame,
+    key: str,
+    order: Sequence[str],
+    palette: Sequence[str] = CATCHMENT_COLOURS,
+) -> dict[str, str]:
+    """A colour per group of polygons such that groups that touch never share one.
+
+    The groups (``regions`` dissolved by ``key``) are the nodes of a graph
+    whose edges join groups within 1 m of each other; it is coloured greedily,
+    saturation-largest-first (DSATUR), which needs at most one colour more
+    than the largest number of mutually touching groups. Colours come from
+    ``palette``; past its end, further distinct greys are made up.
+
+    Parameters
+    ----------
+    regions
+        Polygons (projected, metres) with a ``key`` column.
+    key
+        The column naming each polygon's group (e.g. the centre's ``site_id``).
+    order
+        Group ids in the order ties are broken (e.g. opening order).
+    palette
+        Colours to use first.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> f = gpd.GeoDataFrame({"c": ["a", "b", "c"]},
+    ...                      geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)])
+    >>> colours = neighbour_colours(f, "c", ["a", "b", "c"])
+    >>> colours["a"] != colours["b"]
+    True
+    """
+    groups = regions[[key, "geometry"]].assign(**{key: regions[key].astype(str)}).dissolve(by=key)
+    ids = [str(s) for s in groups.index]
+    graph = nx.Graph()
+    rank = {sid: i for i, sid in enumerate(order)}
+    graph.add_nodes_from(sorted(ids, key=lambda s: (rank.get(s, len(rank)), s)))
+    geoms = groups.geometry.buffer(1.0).to_numpy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    graph.add_edges_from((ids[i], ids[j]) for i, j in zip(left, right, strict=True) if i != j)
+    index = nx.greedy_color(graph, strategy="saturation_largest_first")
+    colours = list(palette)
+    n_needed = max(index.values(), default=-1) + 1
+    extra = n_needed - len(colours)
+    if extra > 0:
+        greys = np.linspace(0.35, 0.8, extra)
+        colours += [f"#{int(g * 255):02X}{int(g * 255):02X}{int(g * 255):02X}" for g in greys]
+    return {sid: colours[index[sid]] for sid in ids}
