@@ -537,6 +537,27 @@ def _new_map(
     return m
 
 
+class _OverCapacityStyle(MacroElement):
+    """CSS that rings centres over capacity and marks them "!" (kept out of their text)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .nhc-over{border-radius:50%;box-shadow:0 0 0 3px #D55E00}
+        .nhc-over::after{content:"!";position:absolute;top:-9px;right:-9px;width:14px;
+          height:14px;border-radius:50%;background:#D55E00;color:#fff;text-align:center;
+          font:700 11px/14px system-ui,Arial,sans-serif}
+        </style>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "OverCapacityStyle"
+
+
 class _Labels(MacroElement):
     """Place names as non-interactive text; ward/MSOA names only when zoomed in."""
 
@@ -647,6 +668,8 @@ def draw_map(
                 _BoundPopup(mk.popup).add_to(marker)
             marker.add_to(group)
         group.add_to(m)
+    if any("nhc-over" in mk.class_name for _, group in layers.markers for mk in group):
+        _OverCapacityStyle().add_to(m)
     if layers.labels:
         n_minor = sum(1 for r in layers.labels if r[3] > 1)
         _Labels(layers.labels, _near_zoom(n_minor)).add_to(m)
@@ -819,7 +842,7 @@ def need_layers(
     scale = _Scale(areas[colour_by], colour_by)
     geo, fields, bounds = _area_layer(areas, scale.colours, None, simplify_m)
     if context is None and outline:
-        context = MapContext(outline=map_context(areas).outline)
+        context = map_context(areas)
     markers: tuple[MapMarker, ...] = ()
     site_rows: list[tuple[str, str, str]] = []
     if site_frame is not None and sites is not False:
@@ -879,7 +902,7 @@ def need_map(
         Weights for a need score computed here (default weights if None).
     context
         Offline context from :func:`map_context` (main roads, place names,
-        authority outlines); default: the authority outlines only.
+        authority outlines); default: outlines and place names (no roads).
 
     Returns
     -------
@@ -1058,13 +1081,6 @@ def _centre_markers(
         over = over_capacity(use)
         any_over = any_over or over
         inner = _marker_html(colour, "square" if existing else "circle", size=size, text=text)
-        if over:
-            inner = (
-                f'<div style="border-radius:50%;box-shadow:0 0 0 3px {_OVER};">{inner}</div>'
-                f'<div style="position:absolute;top:-9px;right:-9px;background:{_OVER};'
-                "color:#fff;border-radius:50%;width:14px;height:14px;font:700 11px/14px "
-                'system-ui,Arial,sans-serif;text-align:center">!</div>'
-            )
         label = labels[str(row["site_id"])]
         tip = (
             (f"{text}. " if text else "")
@@ -1119,7 +1135,7 @@ def plan_layers(
     extra["Within standard after plan"] = covered_after.map({True: "yes", False: "no"})
     geo, fields, bounds = _area_layer(areas, colours, extra, simplify_m)
     if context is None:
-        context = MapContext(outline=map_context(areas).outline)
+        context = map_context(areas)
     covered = float(pd.to_numeric(centres.get("pop_newly_covered"), errors="coerce").sum())
     markers, phases, any_over = _centre_markers(centres, labels, names, max(covered, 1.0))
     centre_rows = [

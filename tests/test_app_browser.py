@@ -110,7 +110,7 @@ def test_maps_render_offline_and_explain_centres(server: str) -> None:
             page.goto(server, wait_until="domcontentloaded")
             expect(page.get_by_text("In use: Demoshire")).to_be_visible(timeout=90_000)
             need = page.frame_locator(MAP_FRAME).first
-            expect(need.locator(".leaflet-container")).to_be_visible()
+            expect(need.locator(".leaflet-container")).to_be_visible(timeout=60_000)
             expect(need.locator("path.leaflet-interactive").nth(100)).to_be_attached()
             page.wait_for_timeout(1000)  # let tiles-free panes settle for the picture
             page.screenshot(path=str(ARTIFACTS / "app_first_screen.png"))
