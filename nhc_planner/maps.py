@@ -495,7 +495,8 @@ def map_context(areas: gpd.GeoDataFrame, *, roads: Any | None = None) -> MapCont
             (round(p.y, 6), round(p.x, 6), str(t), int(lv))
             for p, t, lv in zip(pts, labels["text"], labels["level"], strict=True)
         )
-    road_json, road_rows = "", ()
+    road_json = ""
+    road_rows: tuple[tuple[str, str, str], ...] = ()
     graph = roads if hasattr(roads, "edges") else getattr(roads, "graph", None)
     if graph is not None:
         lines = ctx.road_lines(graph, areas)
