@@ -198,10 +198,13 @@ def neighbour_colours(
     """A colour per group of polygons such that groups that touch never share one.
 
     The groups (``regions`` dissolved by ``key``) are the nodes of a graph
-    whose edges join groups within 1 m of each other; it is coloured greedily,
-    saturation-largest-first (DSATUR), which needs at most one colour more
-    than the largest number of mutually touching groups. Colours come from
-    ``palette``; past its end, further distinct greys are made up.
+    whose edges join groups within 1 m of each other. It is coloured greedily
+    in DSATUR order (the group with the most differently coloured neighbours
+    next), each group taking the least used colour none of its neighbours
+    has, so that the palette is spread over the map (and a legend can tell
+    groups apart) while touching groups always differ. Colours come from
+    ``palette``; only when a group's neighbours have taken all of them are
+    further distinct greys made up.
 
     Parameters
     ----------
@@ -231,11 +234,37 @@ def neighbour_colours(
     geoms = groups.geometry.buffer(1.0).to_numpy()
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     graph.add_edges_from((ids[i], ids[j]) for i, j in zip(left, right, strict=True) if i != j)
-    index = nx.greedy_color(graph, strategy="saturation_largest_first")
     colours = list(palette)
+    index = _spread_colouring(graph, len(colours))
     n_needed = max(index.values(), default=-1) + 1
     extra = n_needed - len(colours)
     if extra > 0:
         greys = np.linspace(0.35, 0.8, extra)
         colours += [f"#{int(g * 255):02X}{int(g * 255):02X}{int(g * 255):02X}" for g in greys]
     return {sid: colours[index[sid]] for sid in ids}
+
+
+def _spread_colouring(graph: nx.Graph, n_palette: int) -> dict[Any, int]:
+    """DSATUR order, least-used free colour: a proper colouring of ``graph``.
+
+    Ties in the order are broken by degree, then by the graph's node order.
+    """
+    position = {n: i for i, n in enumerate(graph.nodes)}
+    colour: dict[Any, int] = {}
+    used = [0] * n_palette
+    seen: dict[Any, set[int]] = {n: set() for n in graph.nodes}
+    while len(colour) < graph.number_of_nodes():
+        node = max(
+            (n for n in graph.nodes if n not in colour),
+            key=lambda n: (len(seen[n]), graph.degree(n), -position[n]),
+        )
+        free = [c for c in range(len(used)) if c not in seen[node]]
+        if not free:
+            used.append(0)
+            free = [len(used) - 1]
+        pick = min(free, key=lambda c: (used[c], c))
+        colour[node] = pick
+        used[pick] += 1
+        for other in graph.neighbors(node):
+            seen[other].add(pick)
+    return colour

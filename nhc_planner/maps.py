@@ -545,9 +545,9 @@ class _OverCapacityStyle(MacroElement):
         """
         {% macro header(this, kwargs) %}
         <style>
-        .nhc-over{border-radius:50%;box-shadow:0 0 0 3px #D55E00}
-        .nhc-over::after{content:"!";position:absolute;top:-9px;right:-9px;width:14px;
-          height:14px;border-radius:50%;background:#D55E00;color:#fff;text-align:center;
+        .nhc-over{border-radius:50%;box-shadow:0 0 0 2px #fff,0 0 0 5px #212B32}
+        .nhc-over::after{content:"!";position:absolute;top:-10px;right:-10px;width:15px;
+          height:15px;border-radius:50%;background:#212B32;color:#fff;text-align:center;
           font:700 11px/14px system-ui,Arial,sans-serif}
         </style>
         {% endmacro %}
@@ -937,18 +937,19 @@ UTILISATION_CLASSES: tuple[tuple[float, str, str], ...] = (
     (0.70, "#C6DBEF", "Under 70% of capacity"),
     (0.85, "#6BAED6", "70–85%"),
     (1.00 + 1e-9, "#2171B5", "85–100%"),
-    (math.inf, "#D55E00", "Over capacity (more than 100%)"),
+    (math.inf, "#A50F15", "Over capacity (more than 100%)"),
 )
-_OVER = "#D55E00"
+_OVER = "#A50F15"
+_FLAG = "#212B32"
 
 
 def utilisation_colour(share: Any) -> str:
-    """Colour of a centre's utilisation class (vermilion over 100%).
+    """Colour of a centre's utilisation class (dark red over 100%).
 
     Examples
     --------
     >>> utilisation_colour(0.5), utilisation_colour(1.6)
-    ('#C6DBEF', '#D55E00')
+    ('#C6DBEF', '#A50F15')
     """
     if _absent(share):
         return _NOT_COVERED
@@ -1144,7 +1145,7 @@ def plan_layers(
         for p, c in sorted(phases.items())
     ]
     if any_over:
-        centre_rows.append((_OVER, "circle", "Over capacity (more than 100%): ringed, with !"))
+        centre_rows.append((_FLAG, "circle", "Over capacity (more than 100%): dark ring and !"))
     legend = [section, ("Centres (number = opening order)", centre_rows)]
     return MapLayers(
         bounds=bounds,
@@ -1179,7 +1180,7 @@ def plan_map(
         catchments always in different colours, each centre in the legend;
         grey = beyond the travel standard), ``"coverage"`` (within reach before
         the plan, newly within reach by phase, or not), ``"utilisation"`` (areas
-        by how full their centre is; over 100% in vermilion), or an area
+        by how full their centre is; over 100% in dark red), or an area
         measure as in :func:`need_map`. Centres over capacity are ringed and
         marked "!" whatever the colouring.
     tiles, tile_attribution, simplify_m, context

@@ -445,8 +445,8 @@ def test_over_capacity_centres_are_flagged():
         f["properties"]["Nearest centre in plan"]: f["properties"]["_fill"]
         for f in json.loads(by_use.areas)["features"]
     }
-    assert fills["Tinyton General"] == maps.utilisation_colour(1.6) == "#D55E00"
-    assert fills["Existing Health Centre"] != "#D55E00"
+    assert fills["Tinyton General"] == maps.utilisation_colour(1.6) == "#A50F15"
+    assert fills["Existing Health Centre"] != "#A50F15"
 
 
 def test_sites_sharing_a_name_are_told_apart_on_the_map():

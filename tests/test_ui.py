@@ -431,3 +431,60 @@ def test_friendly_error_and_filename() -> None:
     assert ui.plan_key(Scenario(name="x")) != ui.plan_key(
         Scenario().replace(**{"phasing.years": 3})
     )
+
+
+# --------------------------------------------------------------------------- data folders
+
+
+def test_paths_typed_into_the_app_stay_in_the_data_folders(tmp_path, monkeypatch) -> None:
+    data = tmp_path / "data"
+    (data / "regions" / "leeds").mkdir(parents=True)
+    monkeypatch.setenv(ui.DATA_DIR_ENV, str(data))
+    assert ui.data_roots() == (data.resolve(),)
+    assert ui.confined_path("regions/leeds", "Region folder") == data / "regions" / "leeds"
+    assert ui.confined_path(str(data / "x.osm.pbf"), "Road network") == data / "x.osm.pbf"
+    for outside in ("/etc", "/etc/passwd", "../", "regions/../../secret", str(tmp_path)):
+        with pytest.raises(DataFileError, match="outside the data folder") as info:
+            ui.confined_path(outside, "Region folder")
+        assert str(data) in str(info.value)  # names where files may be, not what exists
+        assert ui.DATA_DIR_ENV in str(info.value)
+
+
+def test_default_data_folders_are_data_and_the_cache(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(ui.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv("NHC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    assert ui.data_roots() == ((tmp_path / "data").resolve(), (tmp_path / "cache").resolve())
+
+
+def test_network_path_outside_the_data_folders_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(ui.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(DataFileError, match="Road network '/etc/hosts' is outside"):
+        ui.scenario_from_values(Scenario(), {"travel.network": "/etc/hosts"})
+    inside = ui.scenario_from_values(Scenario(), {"travel.network": "roads.osm.pbf"})
+    assert inside.travel.network == str(tmp_path.resolve() / "roads.osm.pbf")
+    assert ui.scenario_from_values(Scenario(), {"travel.network": "demo"}).travel.network == "demo"
+
+
+def test_over_capacity_words_and_flag_in_the_capacity_table() -> None:
+    from tests.report_helpers import tiny_plan
+
+    p = tiny_plan()
+    assert ui.over_capacity_words(p) is None  # type: ignore[arg-type]
+    p.centres.loc[p.centres["site_id"] == "S3", "utilisation"] = 3.48
+    words = ui.over_capacity_words(p)  # type: ignore[arg-type]
+    assert words is not None
+    assert "1 centre is over capacity" in words
+    assert "1. Tinyton General (year 1): 348%" in words
+    table = ui.capacity_table(p)  # type: ignore[arg-type]
+    assert "348% ⚠ over capacity" in table["Utilisation"].to_list()
+
+
+def test_centre_labels_tell_apart_sites_sharing_a_name() -> None:
+    from tests.report_helpers import tiny_plan
+
+    p = tiny_plan()
+    p.centres["name"] = "Demochester Leisure Centre"
+    labels = ui.centre_labels(p.centres).to_list()
+    assert len(set(labels)) == 3
+    assert "1. Demochester Leisure Centre (hospital) (year 1)" in labels
