@@ -69,7 +69,9 @@ def main() -> None:
     if new.empty:
         st.info("This plan opens no new centres.")
     else:
-        labels = dict(zip(new["site_id"].astype(str), ui.centre_labels(new), strict=True))
+        labels = dict(
+            zip(new["site_id"].astype(str), ui.centre_labels(new, p.assignments), strict=True)
+        )
         sid = st.selectbox("Centre", list(labels), format_func=labels.__getitem__, key="why_centre")
         row = new[new["site_id"].astype(str) == sid].iloc[0]
         st.info(str(row["why"]), icon=":material/lightbulb:")

@@ -35,6 +35,7 @@ __all__ = [
     "neighbour_colours",
     "place_labels",
     "road_lines",
+    "with_places",
 ]
 
 #: Road classes drawn, from most to least important: (OSM highway values, label, width).
@@ -151,6 +152,33 @@ def _neighbourhood(areas: gpd.GeoDataFrame) -> pd.Series | None:
     if names[0].isna().mean() > 0.5:
         return None
     return (names[0] + " " + names[1]).where(names[0].notna())
+
+
+def with_places(sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``sites`` with a ``place`` column: the ward or MSOA (else the area) each lies in.
+
+    Used to tell apart sites that share a name when the data has no postcode
+    or address (see :func:`nhc_planner._format.site_labels`). Sites outside
+    every area get no place. ``sites`` is not changed.
+    """
+    if "place" in sites.columns or len(sites) == 0 or "geometry" not in areas.columns:
+        return sites
+    hood = _neighbourhood(areas)
+    if hood is None:
+        if "area_name" not in areas.columns:
+            return sites
+        hood = areas["area_name"].astype(str)
+    polygons = gpd.GeoDataFrame(
+        {"place": hood.to_numpy()}, geometry=areas.geometry.to_numpy(), crs=areas.crs
+    )
+    points = sites.geometry.to_crs(areas.crs) if sites.crs != areas.crs else sites.geometry
+    left, right = polygons.sindex.query(points.to_numpy(), predicate="intersects")
+    names = polygons["place"].tolist()
+    place: list[str | None] = [None] * len(sites)
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if place[i] is None:
+            place[i] = names[j]
+    return sites.assign(place=place)
 
 
 def place_labels(areas: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -847,7 +847,9 @@ def need_layers(
     markers: tuple[MapMarker, ...] = ()
     site_rows: list[tuple[str, str, str]] = []
     if site_frame is not None and sites is not False:
-        markers, site_rows = _site_markers(site_frame)
+        from nhc_planner.map_context import with_places
+
+        markers, site_rows = _site_markers(with_places(site_frame, areas))
     legend: list[tuple[str, list[tuple[str, str, str]]]] = [
         (scale.title, [(c, "square", lab) for c, lab in scale.rows])
     ]
@@ -1123,7 +1125,9 @@ def plan_layers(
     if colour_by == "utilisation":
         _check_columns(centres, ["utilisation"], "plan.centres")
     ids = centres["site_id"].astype(str)
-    labels = dict(zip(ids, site_labels(centres), strict=True))
+    from nhc_planner.map_context import with_places
+
+    labels = dict(zip(ids, site_labels(with_places(centres, areas)), strict=True))
     names = dict(zip(ids, centres["name"].astype(str), strict=True))
     colours, section = _plan_colours(areas, centres, colour_by, labels)
     covered_after = areas["covered_after"].fillna(False).astype(bool)

@@ -44,6 +44,7 @@ from nhc_planner._format import (
     source_label,
 )
 from nhc_planner.capacity import ROLE_LABELS, ROLES
+from nhc_planner.map_context import with_places
 from nhc_planner.maps import (
     NHS_BLUE,
     PlanLike,
@@ -306,7 +307,7 @@ def _phasing_rows(plan: PlanLike) -> list[dict[str, Any]]:
     )
     phases = pd.to_numeric(centres["phase"], errors="coerce").fillna(0).astype(int)
     years = sorted(p for p in set(phases) | set(phase_cov[new].dropna().astype(int)) if p > 0)
-    shown = site_labels(centres)
+    shown = site_labels(with_places(centres, a))
     rows = []
     cumulative = cov["before"]
     for year in years:
@@ -486,7 +487,9 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
             zip(stab["site_id"].astype(str), stab["share_chosen"].astype(float), strict=True)
         )
     names = dict(zip(c["site_id"].astype(str), c["name"].astype(str), strict=True))
-    labels = dict(zip(c["site_id"].astype(str), site_labels(c), strict=True))
+    labels = dict(
+        zip(c["site_id"].astype(str), site_labels(with_places(c, plan.assignments)), strict=True)
+    )
     covered = float(pd.to_numeric(c.get("pop_newly_covered"), errors="coerce").sum())
     cards = []
     ranked = c.assign(

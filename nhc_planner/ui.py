@@ -801,8 +801,17 @@ def centre_label(row: Any, name: str | None = None) -> str:
     return f"{int(get('order'))}. {shown} (year {int(phase)})"
 
 
-def centre_labels(centres: pd.DataFrame) -> pd.Series:
-    """:func:`centre_label` of every centre, sites sharing a name told apart."""
+def centre_labels(centres: pd.DataFrame, areas: pd.DataFrame | None = None) -> pd.Series:
+    """:func:`centre_label` of every centre, sites sharing a name told apart.
+
+    With ``areas`` (e.g. ``plan.assignments``), a repeated name is told apart
+    by the ward or neighbourhood the site lies in (see
+    :func:`nhc_planner.map_context.with_places`).
+    """
+    if areas is not None and hasattr(centres, "geometry"):
+        from nhc_planner.map_context import with_places
+
+        centres = with_places(centres, areas)
     names = site_labels(centres)
     return pd.Series(
         [centre_label(r, n) for (_, r), n in zip(centres.iterrows(), names, strict=True)],
@@ -833,7 +842,7 @@ def over_capacity_words(plan: Plan) -> str | None:
     centres = plan.centres
     if "utilisation" not in centres.columns:
         return None
-    labels = centre_labels(centres)
+    labels = centre_labels(centres, plan.assignments)
     over = [
         f"{labels[i]}: {format_percent(u)}"
         for i, u in centres["utilisation"].items()
@@ -936,7 +945,7 @@ _CAPACITY_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 def capacity_table(plan: Plan) -> pd.DataFrame:
     """Capacity, cost and staffing (whole-time equivalents) per centre, formatted for people."""
     centres = plan.centres.sort_values(["phase", "order"], kind="stable")
-    out = pd.DataFrame({"Centre": centre_labels(centres).to_list()})
+    out = pd.DataFrame({"Centre": centre_labels(centres, plan.assignments).to_list()})
     for col, label, fmt in _CAPACITY_COLUMNS:
         if col in centres.columns:
             out[label] = [fmt(v) for v in centres[col]]
@@ -1051,8 +1060,12 @@ def compare_plans(a: Plan, b: Plan) -> PlanComparison:
     new_b = b.centres[b.centres["status"] == "new"]
     ids_a = [str(s) for s in new_a["site_id"]]
     ids_b = [str(s) for s in new_b["site_id"]]
-    label_a = dict(zip(new_a["site_id"].astype(str), centre_labels(new_a), strict=True))
-    label_b = dict(zip(new_b["site_id"].astype(str), centre_labels(new_b), strict=True))
+    label_a = dict(
+        zip(new_a["site_id"].astype(str), centre_labels(new_a, a.assignments), strict=True)
+    )
+    label_b = dict(
+        zip(new_b["site_id"].astype(str), centre_labels(new_b, b.assignments), strict=True)
+    )
     names = {
         **dict(zip(new_b["site_id"].astype(str), new_b["name"].astype(str), strict=True)),
         **dict(zip(new_a["site_id"].astype(str), new_a["name"].astype(str), strict=True)),

@@ -488,3 +488,23 @@ def test_centre_labels_tell_apart_sites_sharing_a_name() -> None:
     labels = ui.centre_labels(p.centres).to_list()
     assert len(set(labels)) == 3
     assert "1. Demochester Leisure Centre (hospital) (year 1)" in labels
+
+
+def test_centre_labels_name_the_place_when_kinds_repeat_too() -> None:
+    from tests.report_helpers import tiny_plan
+
+    p = tiny_plan()
+    p.centres["name"] = "Demochester Leisure Centre"
+    p.centres["kind"] = "community_building"
+    areas = p.assignments.assign(
+        area_name=[f"Tinyton {i % 4:03d}{'ABC'[i // 4]}" for i in range(12)]
+    )
+    labels = ui.centre_labels(p.centres, areas).to_list()
+    # S1 lies in column 0, S3 in column 3, S5 in column 3 too (MSOA "Tinyton 003")
+    assert (
+        labels[0] == "Demochester Leisure Centre (community building, Tinyton 000) (already open)"
+    )
+    assert labels[1].startswith(
+        "1. Demochester Leisure Centre (community building, Tinyton 003, S3)"
+    )
+    assert len(set(labels)) == 3
