@@ -91,6 +91,7 @@ __all__ = [
     "confined_path",
     "coverage_by_year",
     "data_roots",
+    "decimal_text",
     "friendly_error",
     "kpi_cards",
     "over_capacity_words",
@@ -1061,10 +1062,18 @@ def compare_plans(a: Plan, b: Plan) -> PlanComparison:
     ids_a = [str(s) for s in new_a["site_id"]]
     ids_b = [str(s) for s in new_b["site_id"]]
     label_a = dict(
-        zip(new_a["site_id"].astype(str), centre_labels(new_a, a.assignments), strict=True)
+        zip(
+            new_a["site_id"].astype(str),
+            centre_labels(new_a, getattr(a, "assignments", None)),
+            strict=True,
+        )
     )
     label_b = dict(
-        zip(new_b["site_id"].astype(str), centre_labels(new_b, b.assignments), strict=True)
+        zip(
+            new_b["site_id"].astype(str),
+            centre_labels(new_b, getattr(b, "assignments", None)),
+            strict=True,
+        )
     )
     names = {
         **dict(zip(new_b["site_id"].astype(str), new_b["name"].astype(str), strict=True)),
@@ -1118,19 +1127,53 @@ def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
     return out
 
 
+def decimal_text(value: Any, digits: int = 6) -> str:
+    """A number as a plain decimal for a CSV: no exponent, at most ``digits`` decimals.
+
+    Rounding noise (``|x| < 1e-9``) is written as 0; missing values as "".
+
+    Examples
+    --------
+    >>> [decimal_text(v) for v in (5.4e6, -7.27596e-12, 0.9123456789, 12.0, float("nan"))]
+    ['5400000', '0', '0.912346', '12', '']
+    >>> decimal_text(float("inf"))
+    'inf'
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return ""
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if abs(v) < 1e-9:
+        return "0"
+    text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV with plain decimals (see :func:`decimal_text`), UTF-8, LF line ends."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = [decimal_text(v) for v in out[col]]
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
 def centres_csv(plan: Plan) -> bytes:
     """The plan's centres (opening order, size, capacity, staff, why) as CSV bytes.
 
-    Coordinates are given as BNG easting/northing and WGS84 longitude/latitude.
+    Coordinates are given as BNG easting/northing and WGS84 longitude/latitude;
+    numbers as plain decimals (no ``5.4e+06``, no ``-7.3e-12``).
     """
-    text = _plain(plan.centres, points=True).to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8")
+    return _csv_bytes(_plain(plan.centres, points=True))
 
 
 def areas_csv(plan: Plan) -> bytes:
     """Every area with its nearest centre, travel time and coverage, as CSV bytes."""
-    text = _plain(plan.assignments, points=False).to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8")
+    return _csv_bytes(_plain(plan.assignments, points=False))
 
 
 def plan_geojson(plan: Plan, *, simplify_m: float = 5.0) -> bytes:

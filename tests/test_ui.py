@@ -508,3 +508,17 @@ def test_centre_labels_name_the_place_when_kinds_repeat_too() -> None:
         "1. Demochester Leisure Centre (community building, Tinyton 003, S3)"
     )
     assert len(set(labels)) == 3
+
+
+def test_csv_downloads_hold_plain_decimals() -> None:
+    from tests.report_helpers import tiny_plan
+
+    p = tiny_plan()
+    p.centres["capex_gbp"] = [5.4e6, 9.5e6, 3.2e6]
+    p.centres["swap_loss"] = [0.0, -7.27596e-12, 400.0]
+    for data in (ui.centres_csv(p), ui.areas_csv(p)):  # type: ignore[arg-type]
+        text = data.decode("utf-8")
+        assert not re.search(r"\d[eE][+-]?\d", text), text[:400]
+    frame = pd.read_csv(io.BytesIO(ui.centres_csv(p)))  # type: ignore[arg-type]
+    assert frame["capex_gbp"].tolist() == [5_400_000, 9_500_000, 3_200_000]
+    assert frame["swap_loss"].tolist() == [0, 0, 400]
