@@ -455,8 +455,13 @@ def test_sites_sharing_a_name_are_told_apart_on_the_map():
     layers = maps.need_layers(region.areas, sites=sites)
     ((_, markers),) = layers.markers
     tips = [m.tooltip for m in markers]
-    assert "Boots (health centre) &middot; Existing health centre &middot; existing" in tips
-    assert any(t.startswith("Boots (GP practice)") for t in tips)
+    # kind, then the area each lies in (the tiny areas' names carry no MSOA part)
+    assert (
+        "Boots (health centre, Tinyton 000A &amp; Co) &middot; Existing health centre "
+        "&middot; existing" in tips
+    )
+    assert any(t.startswith("Boots (GP practice, Tinyton 005A &amp; Co)") for t in tips)
+    assert "Hub &middot; Community building &middot; candidate" in tips  # unique: as is
 
 
 @pytest.mark.slow

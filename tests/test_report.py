@@ -263,8 +263,8 @@ def test_ties_over_capacity_and_repeated_names_are_worded(worded):
     assert "more need-weighted residents by the final year" not in worded  # no false trade-off
     assert "160% — over capacity" in worded
     assert "Over capacity: expected demand is above" in worded
-    assert "Tinyton General (hospital)" in worded
-    assert "Tinyton General (community building)" in worded
+    assert "Tinyton General (hospital, Tinyton 011B &amp; Co)" in worded
+    assert "Tinyton General (community building, Tinyton 007B &amp; Co)" in worded
 
 
 def test_sources_readable_and_join_notes_in_an_appendix(worded):
