@@ -224,3 +224,22 @@ def test_site_names_name_the_alternative_and_number_new_centres():
     assert "(centre 2 in opening order)" in rows.loc["S1", "why"]
     with pytest.raises(ValueRangeError, match="site_names"):
         explain_centres(COST, _solution(), WEIGHTS, 10, site_names=names[:2])
+
+
+def test_zero_swap_loss_is_said_as_a_tie():
+    # sites 0 and 1 reach exactly the same areas: swapping one for the other changes nothing
+    cost = np.array([[1.0, 1.0], [2.0, 2.0]])
+    sol = Solution(
+        open=np.array([0]),
+        assignment=np.array([0, 0]),
+        objective=2.0,
+        bound=2.0,
+        gap=0.0,
+        status="optimal",
+        solve_seconds=0.0,
+    )
+    table = explain_centres(cost, sol, [5.4e6, 1.0], 5)
+    why = table["why"].iloc[0]
+    assert "would reach exactly as much need (a tie)" in why
+    assert "would serve as well" not in why
+    assert "more need-weighted residents" not in why
