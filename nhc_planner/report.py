@@ -691,6 +691,14 @@ def _is_join_note(note: str) -> bool:
     )
 
 
+def _split_notes(notes: Sequence[str]) -> dict[str, list[str]]:
+    """The region's notes on method (``notes``) and on reading files (``join_notes``)."""
+    return {
+        "notes": [n for n in notes if not _is_join_note(n)],
+        "join_notes": [n for n in notes if _is_join_note(n)],
+    }
+
+
 def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     a = plan.assignments
     items = []
@@ -927,8 +935,7 @@ def write_report(
         "has_curve": has_curve,
         "curve_note": curve_note,
         "method": _method(plan, facts),
-        "notes": [n for n in meta.notes if not _is_join_note(n)],
-        "join_notes": [n for n in meta.notes if _is_join_note(n)],
+        **_split_notes(meta.notes),
         "settings": _settings_rows(getattr(plan, "scenario", None)),
         "vintages": vintages,
         "attribution": attribution,
