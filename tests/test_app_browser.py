@@ -238,14 +238,16 @@ def test_four_sessions_replanning_at_once_raise_nothing(server: str) -> None:
                 pages.append(p)
             for i, p in enumerate(pages):
                 box = p.get_by_label("New centres in all")
-                expect(box).to_be_visible()
+                expect(box).to_be_visible(timeout=180_000)  # the first visit makes the region
                 box.fill(str(4 + i))
                 box.press("Enter")
             for p in pages:
                 p.wait_for_timeout(300)
                 p.get_by_role("link", name="4. Get the plan").click()
             for i, p in enumerate(pages):
-                expect(p.get_by_text(f"{4 + i} new centres", exact=False).first).to_be_visible()
+                expect(p.get_by_text(f"{4 + i} new centres", exact=False).first).to_be_visible(
+                    timeout=180_000
+                )
                 _map_draws(p, timeout_ms=180_000)
             pages[0].screenshot(path=str(ARTIFACTS / "app_plan_concurrent.png"))
         finally:
