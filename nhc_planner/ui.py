@@ -65,6 +65,7 @@ from nhc_planner._format import (
 )
 from nhc_planner.capacity import ROLE_LABELS
 from nhc_planner.scenario import MODES, Scenario, SizeSpec
+from nhc_planner.sources.validate import check_geojson_positions, check_zip_archive, scan_vector
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -185,6 +186,8 @@ _SIGNATURES: dict[str, tuple[bytes, str]] = {
     ".fgb": (b"fgb", "a FlatGeobuf file"),
 }
 _TEXT_SUFFIXES = (".csv", ".geojson", ".json")
+# Vector files: their features and vertices are counted before a reader opens them.
+_VECTOR_UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".parquet", ".fgb")
 _PICKLE_MAGIC = b"\x80"
 
 
@@ -205,10 +208,15 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
     """Check an uploaded file before anything reads it.
 
     Checks, in order: the role is known, the file is not empty nor larger
-    than ``max_bytes``, its extension is one the role accepts, and its first
+    than ``max_bytes``, its extension is one the role accepts, its first
     bytes match the format (binary signature, or text without NUL bytes for
-    CSV and GeoJSON). Nothing is parsed here, and nothing uploaded is ever
-    unpickled or executed.
+    CSV and GeoJSON), a GeoJSON's coordinates (counted on the raw text) are at
+    most :data:`~nhc_planner.sources.limits.MAX_GEOJSON_POSITIONS`, and a zip
+    archive's members unzip to at most
+    :data:`~nhc_planner.sources.limits.MAX_UPLOAD_UNZIPPED_BYTES` in all
+    (:func:`~nhc_planner.sources.validate.check_zip_archive`, measured as a
+    stream before anything is extracted). Nothing is parsed here, and nothing
+    uploaded is ever unpickled or executed.
 
     Parameters
     ----------
@@ -267,6 +275,10 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
     elif suffix in _TEXT_SUFFIXES and b"\x00" in data[:65536]:
         msg = f"{name}: expected a text file ({suffix}); found binary content"
         raise DataFileError(msg)
+    if suffix == ".zip":
+        check_zip_archive(data, name=name)
+    elif suffix in (".geojson", ".json"):
+        check_geojson_positions([data], name=name)
 
 
 def _reader(role: str) -> Callable[[Path], Any]:
@@ -317,9 +329,23 @@ def parse_upload(role: str, name: str, data: bytes, *, folder: str | Path) -> pd
     ------
     NhcInputError
         From :func:`check_upload` or the reader, naming ``name`` and the problem.
+    DataFileError
+        A vector file with more than
+        :data:`~nhc_planner.sources.limits.MAX_UPLOAD_FEATURES` features or
+        :data:`~nhc_planner.sources.limits.MAX_UPLOAD_VERTICES` vertices,
+        counted a batch at a time before it is read
+        (:func:`~nhc_planner.sources.validate.scan_vector`).
+
+    Notes
+    -----
+    Boundary polygons with more than
+    :data:`~nhc_planner.sources.limits.MAX_AREA_VERTICES` vertices are
+    simplified by the reader (noted), so maps stay small.
     """
     check_upload(role, name, data)
     path = _write_upload(role, name, data, Path(folder))
+    if _suffix(name) in _VECTOR_UPLOAD_SUFFIXES:
+        scan_vector(path, name=name, unreadable_ok=True)
     try:
         frame: pd.DataFrame = _reader(role)(path)
     except NhcError as exc:
@@ -327,6 +353,8 @@ def parse_upload(role: str, name: str, data: bytes, *, folder: str | Path) -> pd
     except Exception as exc:  # a third-party parser failing on a malformed file
         msg = f"{name}: cannot be read as {UPLOAD_ROLES[role].label.lower()} ({exc})"
         raise DataFileError(msg) from exc
+    notes = frame.attrs.get("notes", [])
+    frame.attrs["notes"] = [str(n).replace(str(path), name) for n in notes]
     return frame
 
 
@@ -428,6 +456,7 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "policy.keep",
     "policy.exclude",
     "policy.objective",
+    "policy.model",
     "capacity.hours_per_day",
     "capacity.days_per_week",
     "solver.sensitivity_runs",
@@ -1124,10 +1153,12 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
 def centres_csv(plan: Plan) -> bytes:
     """The plan's centres (opening order, size, capacity, staff, why) as CSV bytes.
 
-    Coordinates are given as BNG easting/northing and WGS84 longitude/latitude;
-    numbers as plain decimals (no ``5.4e+06``, no ``-7.3e-12``).
+    The same columns and bytes as ``centres.csv`` of a saved plan
+    (:func:`nhc_planner.plan_io.centres_csv_text`): coordinates are BNG ``x, y``.
     """
-    return _csv_bytes(_plain(plan.centres, points=True))
+    from nhc_planner.plan_io import centres_csv_text
+
+    return centres_csv_text(plan.centres).encode("utf-8")
 
 
 def areas_csv(plan: Plan) -> bytes:
