@@ -10,7 +10,6 @@ import streamlit as st
 from app_pages import common
 from nhc_planner import maps, ui
 
-MODES = {"drive": "Driving", "walk": "Walking", "cycle": "Cycling"}
 OBJECTIVES = {
     "weighted": "Reach the most need (weighted coverage)",
     "maxmin": "Lift the worst-served local authority (max-min)",
@@ -44,8 +43,18 @@ def main() -> None:
     left, right = st.columns(2, gap="large")
     with left:
         st.subheader("Travel standard")
+        engines = ui.travel_engine_choices()
+        engine = st.selectbox(
+            "How travel times are worked out",
+            list(engines),
+            format_func=engines.__getitem__,
+            key="travel.engine",
+        )
+        modes = ui.travel_mode_choices(engine)
+        if st.session_state.get("travel.mode") not in modes:
+            st.session_state["travel.mode"] = next(iter(modes))
         st.selectbox(
-            "How people travel", list(MODES), format_func=MODES.__getitem__, key="travel.mode"
+            "How people travel", list(modes), format_func=modes.__getitem__, key="travel.mode"
         )
         st.slider(
             "Within reach means at most (minutes)",
@@ -56,14 +65,22 @@ def main() -> None:
             help="An area counts as covered when its residents can reach a centre within this "
             "time. For example 15 minutes' drive, or 20 minutes' walk.",
         )
-        st.text_input(
-            "Road network (file on this computer, or demo)",
-            key="travel.network",
-            placeholder="empty: straight-line estimates",
-            help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
-            "or 'demo' for the demo region's synthetic roads. Empty: travel times are "
-            "straight-line estimates (distance ÷ speed × detour factor).",
-        )
+        if engine in ("auto", "road"):
+            st.text_input(
+                "Road network (file on this computer, or demo)",
+                key="travel.network",
+                placeholder="empty: straight-line estimates",
+                help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
+                "or 'demo' for the demo region's synthetic roads. Empty: travel times are "
+                "straight-line estimates (distance ÷ speed × detour factor).",
+            )
+        if engine == "matrix":
+            st.text_input(
+                "Travel-time matrix (CSV or Parquet file on this computer)",
+                key="travel.matrix",
+                help="One row per area and site that can be reached: area_code, site_id, "
+                "minutes. Pairs not in the file count as out of reach.",
+            )
         st.subheader("How many centres, and when")
         limit_by = st.radio(
             "Limit the plan by", list(LIMITS), format_func=LIMITS.__getitem__, key="limit_by"
