@@ -107,8 +107,9 @@ def read_travel_matrix(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     for col in ("area_code", "site_id"):
         values = raw[by_name[col]]
-        text = values.astype("string").str.strip().to_numpy(dtype=object)
-        blank = pd.isna(text) | (text == "")
+        stripped = values.astype("string").str.strip()
+        blank = stripped.fillna("").eq("").to_numpy(dtype=bool)
+        text = stripped.fillna("").to_numpy(dtype=object)
         if blank.any():
             rows = (np.flatnonzero(blank)[:5] + 1).tolist()
             msg = f"{what}: column '{col}' has {int(blank.sum())} blank value(s), e.g. rows {rows}"
