@@ -173,7 +173,8 @@ def travel_times(
             cutoff_min=cutoff_min,
         )
     if _is_delegate(network):
-        delegated: TravelTimes = network.travel_times(areas, sites, cutoff_min=cutoff_min)
+        delegate: Any = network
+        delegated: TravelTimes = delegate.travel_times(areas, sites, cutoff_min=cutoff_min)
         return delegated
     net = load_network(network, mode=mode)
     area_codes, a_xy = points(areas, "areas")
