@@ -176,7 +176,40 @@ def travel_times(
         delegate: Any = network
         delegated: TravelTimes = delegate.travel_times(areas, sites, cutoff_min=cutoff_min)
         return delegated
-    net = load_network(network, mode=mode)
+    return _road_times(
+        load_network(network, mode=mode),
+        areas,
+        sites,
+        mode=mode,
+        cutoff_min=cutoff_min,
+        snap_warn_m=snap_warn_m,
+        access_speed_kmh=access_speed_kmh,
+        drive_access_allowance_min=drive_access_allowance_min,
+        use_fallback=fallback == "straight_line",
+        circuity=circuity,
+        straight_line_speed_kmh=straight_line_speed_kmh,
+        workers=workers,
+        engine=engine,
+    )
+
+
+def _road_times(
+    net: RoadNetwork,
+    areas: pd.DataFrame,
+    sites: pd.DataFrame,
+    *,
+    mode: str,
+    cutoff_min: float,
+    snap_warn_m: float,
+    access_speed_kmh: float,
+    drive_access_allowance_min: float,
+    use_fallback: bool,
+    circuity: float | None,
+    straight_line_speed_kmh: float | None,
+    workers: int | None,
+    engine: str,
+) -> TravelTimes:
+    """:func:`travel_times` on a loaded network (arguments as there)."""
     area_codes, a_xy = points(areas, "areas")
     site_ids, s_xy = points(sites, "sites")
     node, snap = snap_to_network(net, np.vstack([a_xy, s_xy]))  # one KD-tree for both
@@ -186,31 +219,25 @@ def travel_times(
     a_acc, s_acc = a_snap / m_per_min, s_snap / m_per_min
     allowance = drive_access_allowance_min if mode == "drive" else 0.0
     a_far, s_far = a_snap > snap_warn_m, s_snap > snap_warn_m
-    use_fallback = fallback == "straight_line"
     if a_far.any() or s_far.any():
         _warn_far(area_codes, site_ids, a_far, s_far, mode, net, snap_warn_m, use_fallback)
     a_net = ~a_far if use_fallback else np.ones(len(area_codes), dtype=bool)
     s_net = ~s_far if use_fallback else np.ones(len(site_ids), dtype=bool)
 
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    parts: list[_Pairs] = []
     ai, si = np.flatnonzero(a_net), np.flatnonzero(s_net)
     if len(ai) and len(si):
-        limit_s = max(cutoff_min - allowance, 0.0) * 60.0
-        use = _use_hierarchy(engine, net, len(np.unique(a_node[ai])), len(np.unique(s_node[si])))
-        od = network_seconds(
-            net.arrays.seconds,
-            a_node[ai],
-            s_node[si],
-            limit_s=limit_s,
-            workers=workers,
-            hierarchy=net.hierarchy if use else None,
-        ).tocoo()
-        r, c = ai[od.row], si[od.col]
-        total = (od.data - 1.0) / 60.0 + a_acc[r] + s_acc[c] + allowance
-        # A site at the very point of an area's demand point is 0 minutes away.
-        total[(a_xy[r] == s_xy[c]).all(axis=1)] = 0.0
-        keep = total <= cutoff_min
-        parts.append((r[keep], c[keep], total[keep], np.zeros(int(keep.sum()), dtype=bool)))
+        parts.append(
+            _routed_pairs(
+                net,
+                (ai, a_node, a_acc, a_xy),
+                (si, s_node, s_acc, s_xy),
+                cutoff_min=cutoff_min,
+                allowance=allowance,
+                workers=workers,
+                engine=engine,
+            )
+        )
     if use_fallback and (a_far.any() or s_far.any()):
         r, c, m = straight_line_pairs(
             a_xy,
@@ -223,20 +250,13 @@ def travel_times(
         )
         est = (a_far[r] | s_far[c]) & (m <= cutoff_min)
         parts.append((r[est], c[est], m[est], np.ones(int(est.sum()), dtype=bool)))
-    snaps = pd.DataFrame(
-        {
-            "kind": ["area"] * len(area_codes) + ["site"] * len(site_ids),
-            "id": list(area_codes) + list(site_ids),
-            "x": np.concatenate([a_xy[:, 0], s_xy[:, 0]]),
-            "y": np.concatenate([a_xy[:, 1], s_xy[:, 1]]),
-            "node": net.arrays.node_ids[node],
-            "snap_m": snap,
-            "access_min": np.concatenate([a_acc, s_acc]),
-            "far": np.concatenate([a_far, s_far]),
-        }
+    snaps = _snaps_table(
+        net,
+        (area_codes, a_xy, a_acc, a_far, a_net),
+        (site_ids, s_xy, s_acc, s_far, s_net),
+        node=node,
+        snap=snap,
     )
-    est_point = np.concatenate([~a_net, ~s_net])
-    snaps["method"] = np.where(est_point, "straight_line", "network")
 
     def _cat(k: int, dtype: Any) -> np.ndarray:
         pieces = [p[k] for p in parts]
@@ -253,6 +273,76 @@ def travel_times(
         straight_line=_cat(3, bool),
         snaps=snaps,
     )
+
+
+_Pairs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _routed_pairs(
+    net: RoadNetwork,
+    areas: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sites: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    *,
+    cutoff_min: float,
+    allowance: float,
+    workers: int | None,
+    engine: str,
+) -> _Pairs:
+    """Rows, cols, minutes and (False) flags of the routed pairs within the cutoff.
+
+    ``areas`` and ``sites`` are each (indices routed, snapped node, access
+    minutes, coordinates) over all points.
+    """
+    ai, a_node, a_acc, a_xy = areas
+    si, s_node, s_acc, s_xy = sites
+    limit_s = max(cutoff_min - allowance, 0.0) * 60.0
+    use = _use_hierarchy(engine, net, len(np.unique(a_node[ai])), len(np.unique(s_node[si])))
+    od = network_seconds(
+        net.arrays.seconds,
+        a_node[ai],
+        s_node[si],
+        limit_s=limit_s,
+        workers=workers,
+        hierarchy=net.hierarchy if use else None,
+    ).tocoo()
+    r, c = ai[od.row], si[od.col]
+    total = (od.data - 1.0) / 60.0 + a_acc[r] + s_acc[c] + allowance
+    # A site at the very point of an area's demand point is 0 minutes away.
+    total[(a_xy[r] == s_xy[c]).all(axis=1)] = 0.0
+    keep = total <= cutoff_min
+    return r[keep], c[keep], total[keep], np.zeros(int(keep.sum()), dtype=bool)
+
+
+def _snaps_table(
+    net: RoadNetwork,
+    areas: tuple[Sequence[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sites: tuple[Sequence[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    *,
+    node: np.ndarray,
+    snap: np.ndarray,
+) -> pd.DataFrame:
+    """:attr:`TravelTimes.snaps`: how each area and site met the network.
+
+    ``areas`` and ``sites`` are each (labels, coordinates, access minutes, far
+    flags, routed flags); ``node`` and ``snap`` cover areas then sites.
+    """
+    a_ids, a_xy, a_acc, a_far, a_net = areas
+    s_ids, s_xy, s_acc, s_far, s_net = sites
+    snaps = pd.DataFrame(
+        {
+            "kind": ["area"] * len(a_ids) + ["site"] * len(s_ids),
+            "id": list(a_ids) + list(s_ids),
+            "x": np.concatenate([a_xy[:, 0], s_xy[:, 0]]),
+            "y": np.concatenate([a_xy[:, 1], s_xy[:, 1]]),
+            "node": net.arrays.node_ids[node],
+            "snap_m": snap,
+            "access_min": np.concatenate([a_acc, s_acc]),
+            "far": np.concatenate([a_far, s_far]),
+        }
+    )
+    est_point = np.concatenate([~a_net, ~s_net])
+    snaps["method"] = np.where(est_point, "straight_line", "network")
+    return snaps
 
 
 def _warn_far(
@@ -279,8 +369,8 @@ def _warn_far(
         f"{snap_warn_m:g} m from the {mode} network ({net.source}), e.g. {examples}; "
         f"{action}. See TravelTimes.snaps"
     )
-    # stacklevel 3: the caller of travel_times, as before the warning moved here
-    warnings.warn(msg, SnapWarning, stacklevel=3)
+    # stacklevel 4 (_warn_far <- _road_times <- travel_times): the caller of travel_times
+    warnings.warn(msg, SnapWarning, stacklevel=4)
 
 
 @register_engine
