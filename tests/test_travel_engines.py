@@ -470,3 +470,32 @@ def test_road_engine_on_the_demo_network_matches_travel_times():
     np.testing.assert_array_equal(got.matrix(), ref.matrix())
     with pytest.raises(ScenarioError, match=r"travel\.network.*not found"):
         compute_travel(region, TravelSettings(network="/no/such/file.osm.pbf"))
+
+
+def test_named_network_sources_resolve_lazily(monkeypatch, tmp_path):
+    from nhc_planner import network
+
+    demo = pytest.importorskip("nhc_planner.demo")
+    assert "demo" in network.network_source_names()
+    monkeypatch.setattr(network, "_NAMED_SOURCES", dict(network._NAMED_SOURCES))
+    network.register_network_source("my-roads", demo.demo_network_path)
+    network.register_network_source("broken", "nhc_planner.no_such_module:path")
+    a = load_network("my-roads", mode="walk", cache_dir=tmp_path)
+    b = load_network("demo", mode="walk", cache_dir=tmp_path)
+    assert a.graph.number_of_nodes() == b.graph.number_of_nodes()
+    with pytest.raises(DataFileError, match=r"'broken'.*not available"):
+        load_network("broken", mode="walk")
+    s = TravelSettings(network="my-roads", mode="walk", cutoff_min=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SnapWarning)
+        tt = compute_travel(nhc_planner.demo_region(), s)
+    assert tt.mode == "walk"
+
+
+def test_cli_describes_the_travel_engine_keys(capsys):
+    from nhc_planner.cli import main
+
+    assert main(["scenario", "--describe"]) == 0
+    out = capsys.readouterr().out
+    assert "travel.engine" in out
+    assert "travel.matrix" in out
