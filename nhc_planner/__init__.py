@@ -33,6 +33,7 @@ from nhc_planner._errors import (
     OfflineError,
     ScenarioError,
     SolverError,
+    UnknownKeyError,
     ValueRangeError,
 )
 
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
     from nhc_planner.scenario import describe as describe_scenario
     from nhc_planner.travel import TravelTimes, isochrone, straight_line_times, travel_times
 
-__version__ = "0.1.0"
+from nhc_planner._version import __version__
 
 #: Public name -> (module, attribute), imported on first access.
 _LAZY: dict[str, tuple[str, str]] = {
@@ -158,6 +159,7 @@ __all__ = [
     "SolverSettings",
     "TravelSettings",
     "TravelTimes",
+    "UnknownKeyError",
     "ValueRangeError",
     "__version__",
     "build_region",

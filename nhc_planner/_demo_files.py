@@ -27,6 +27,7 @@ import shapely
 from pyproj import Transformer
 
 from nhc_planner._demo_layout import AGE6_LABELS, DemoWorld
+from nhc_planner.sources._builtin_sources import BUILTIN
 from nhc_planner.sources.facilities import EPRACCUR_COLUMNS
 
 __all__ = [
@@ -42,21 +43,9 @@ __all__ = [
     "write_population",
 ]
 
-#: Relative paths of the generated files (the ``sources.toml`` keys they feed).
-FILES: dict[str, str] = {
-    "boundaries": "boundaries/synthetic_demoshire_lsoa21.gpkg",
-    "centroids": "boundaries/synthetic_demoshire_lsoa21_pwc.gpkg",
-    "imd": "deprivation/synthetic_iod2025_file7_lsoa21.csv",
-    "population": "population/synthetic_census21_lsoa21_usual_residents_total.csv",
-    "population_age": "population/synthetic_census21_lsoa21_usual_residents_by_age6.csv",
-    "hle": "health/synthetic_hle_at_birth_fingertips_utla.csv",
-    "lsoa_la": "lookups/synthetic_lookup_lsoa21_ward24_ltla24.csv",
-    "lsoa_icb": "lookups/synthetic_lookup_lsoa21_icb24.csv",
-    "gp_practices": "facilities/synthetic_epraccur_gp_practices.csv",
-    "hospitals": "facilities/synthetic_nhswebsite_Hospital.csv",
-    "pharmacies": "facilities/synthetic_nhswebsite_Pharmacy.csv",
-    "user_sites": "facilities/synthetic_user_sites_community_buildings.csv",
-}
+#: Relative paths of the generated files (the ``sources.toml`` keys they feed), as
+#: declared by the built-in data sources (``DataSource.demo_path``).
+FILES: dict[str, str] = {s.role: s.demo_path for s in BUILTIN if s.demo_path is not None}
 NETWORK_FILE = "network/synthetic_demoshire_drive.graphml.gz"
 
 ICB_CODE = "X54000001"

@@ -36,6 +36,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
 
+from nhc_planner._errors import ValueRangeError
+
 __all__ = ["RoadParams", "build_road_network", "fill_multidigraph"]
 
 _HUB_RADIUS = 4_500.0  # metres between town centres
@@ -362,7 +364,7 @@ def build_road_network(
     else:
         if bounds is None:
             msg = "synthetic road network: give either areas or bounds, got neither"
-            raise ValueError(msg)
+            raise ValueRangeError(msg)
         xy, dens = _junctions_in_box(bounds, n_local, rng)
         outline = shapely.box(*bounds)
         n_hubs = max(2, int(shapely.area(outline) / (9_000.0**2)))
@@ -455,7 +457,7 @@ def fill_multidigraph(
     """
     if graph.number_of_nodes():
         msg = f"fill_multidigraph needs an empty graph; got {graph.number_of_nodes()} nodes"
-        raise ValueError(msg)
+        raise ValueRangeError(msg)
     node, succ, pred = graph._node, graph._succ, graph._pred
     for n, attrs in nodes:
         node[n] = attrs

@@ -30,6 +30,7 @@ __all__ = [
     "OfflineError",
     "ScenarioError",
     "SolverError",
+    "UnknownKeyError",
     "ValueRangeError",
 ]
 
@@ -64,6 +65,16 @@ class EmptyInputError(DataFileError):
 
 class ValueRangeError(NhcInputError):
     """A value is non-numeric, missing or outside its allowed range."""
+
+
+class UnknownKeyError(NhcInputError, KeyError):
+    """A name asked for (a KPI, a table key) is not among those available.
+
+    Also a :class:`KeyError`, so that callers of a lookup catching that still work.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class CrsError(NhcInputError):

@@ -17,6 +17,8 @@ import networkx as nx
 import numpy as np
 import shapely
 
+from nhc_planner._errors import ValueRangeError
+
 __all__ = [
     "Way",
     "allows",
@@ -164,7 +166,7 @@ def allows(tags: Mapping[str, Any], mode: str) -> bool:
             return False
         return not (access in _NO_ACCESS and own not in _YES)
     msg = f"unknown mode {mode!r}; expected one of ['drive', 'walk', 'cycle']"
-    raise ValueError(msg)
+    raise ValueRangeError(msg)
 
 
 def direction(tags: Mapping[str, Any], mode: str) -> int:

@@ -136,7 +136,7 @@ class RegionJob:
         and the nhc-planner version. Missing files hash as missing, so the
         job still runs (and fails with a clear message).
         """
-        from nhc_planner import __version__
+        from nhc_planner._version import __version__
 
         h = hashlib.sha256()
         h.update(f"nhc-planner {__version__}\n".encode())

@@ -25,11 +25,18 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from nhc_planner._errors import DataFileError, JoinError, NhcInputError, ValueRangeError
+from nhc_planner._errors import (
+    DataFileError,
+    DuplicateKeyError,
+    JoinError,
+    MissingColumnError,
+    NhcInputError,
+    ValueRangeError,
+)
 from nhc_planner.region import Region, RegionMeta
 from nhc_planner.schema import AGE_BANDS, AREA_COLUMNS, BNG, SITE_COLUMNS, SITE_OVERRIDES
+from nhc_planner.sources import registry
 from nhc_planner.sources.boundaries import read_boundaries, read_centroids
-from nhc_planner.sources.facilities import read_epraccur, read_nhs_syndication, read_user_sites
 from nhc_planner.sources.hle import (
     HLE_ESTIMATE_NOTE,
     ONS_HLE_GRADIENT_MALE_2015_17,
@@ -64,24 +71,37 @@ NHS_ATTRIBUTION = (
     "Open Government Licence v3.0."
 )
 
-_PATH_FIELDS: tuple[str, ...] = (
-    "boundaries",
-    "imd",
-    "population",
-    "hle",
-    "lsoa_la",
-    "centroids",
-    "population_age",
-    "lsoa11_lsoa21",
-    "lsoa_icb",
-    "ltla_utla",
-    "gp_practices",
-    "hospitals",
-    "pharmacies",
-    "user_sites",
-    "postcodes",
+#: The ``RegionInputs`` fields that are file roles (the built-in input roles of the registry).
+_PATH_FIELDS: tuple[str, ...] = tuple(
+    s.role for s in registry.data_sources() if s.is_input and s.role in registry.BUILTIN_ROLES
 )
-_REQUIRED: tuple[str, ...] = ("boundaries", "imd", "population", "hle", "lsoa_la")
+
+
+def _extra_paths(extra: Mapping[str, str | Path] | None) -> dict[str, Path]:
+    """``RegionInputs.extra`` checked: declared, non-built-in input roles, as paths.
+
+    Raises
+    ------
+    DataFileError
+        A role is not declared, is a built-in field, or a required declared
+        role is missing.
+    """
+    extra = dict(extra or {})
+    roles = set(registry.input_roles()) - set(_PATH_FIELDS)
+    unknown = sorted(set(extra) - roles)
+    if unknown:
+        msg = (
+            f"RegionInputs.extra: role(s) {unknown} are not declared data sources outside the "
+            f"built-in fields; declared: {sorted(roles)} (register_source() declares one)"
+        )
+        raise DataFileError(msg)
+    missing = [r for r in registry.required_roles() if r in roles and r not in extra]
+    if missing:
+        msg = f"RegionInputs.extra: required data source(s) {missing} not given"
+        raise DataFileError(msg)
+    return {k: Path(v) for k, v in extra.items() if v is not None}
+
+
 _HLE_SEXES = ("mean", "male", "female", "persons")
 _N_EXAMPLES = 5
 
@@ -127,6 +147,9 @@ class RegionInputs:
         HLE by national IMD decile 1..10 used for the area estimate.
     site_buffer_m
         Sites farther than this from the region are dropped (with a note).
+    extra
+        Files of the other declared sources (:mod:`nhc_planner.sources.registry`),
+        by role; in ``sources.toml`` they are top-level keys like the others.
     """
 
     boundaries: Path
@@ -148,12 +171,14 @@ class RegionInputs:
     hle_sex: str = "mean"
     hle_gradient: tuple[float, ...] = ONS_HLE_GRADIENT_MALE_2015_17
     site_buffer_m: float = 5000.0
+    extra: Mapping[str, Path] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         for name in _PATH_FIELDS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
+        object.__setattr__(self, "extra", _extra_paths(self.extra))
         if self.hle_sex not in _HLE_SEXES:
             msg = f"RegionInputs.hle_sex must be one of {list(_HLE_SEXES)}; got '{self.hle_sex}'"
             raise ValueRangeError(msg)
@@ -165,6 +190,52 @@ class RegionInputs:
         if not self.site_buffer_m >= 0:
             msg = f"RegionInputs.site_buffer_m must be >= 0; got {self.site_buffer_m}"
             raise ValueRangeError(msg)
+
+    def path(self, role: str) -> Path | None:
+        """The file given for a declared role (a field or ``extra``), or None.
+
+        Raises
+        ------
+        ValueRangeError
+            ``role`` is not a declared input role.
+        """
+        if role in _PATH_FIELDS:
+            value: Path | None = getattr(self, role)
+            return value
+        source = registry.get_source(role)
+        if not source.is_input:
+            msg = f"'{role}' is not a region input; inputs: {list(registry.input_roles())}"
+            raise ValueRangeError(msg)
+        return self.extra.get(role)
+
+    def paths(self) -> dict[str, Path]:
+        """Every file given, by role (built-in roles first, in declaration order)."""
+        out = {name: getattr(self, name) for name in _PATH_FIELDS}
+        out.update(self.extra)
+        return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def from_paths(cls, paths: Mapping[str, str | Path], **options: Any) -> RegionInputs:
+        """Build from ``role -> file`` for any declared roles, plus options.
+
+        Built-in roles fill their fields, the others ``extra``.
+
+        Raises
+        ------
+        DataFileError
+            A role is not declared or a required one is missing.
+        """
+        unknown = sorted(set(paths) - set(registry.input_roles()))
+        if unknown:
+            msg = f"unknown file role(s) {unknown}; declared roles: {list(registry.input_roles())}"
+            raise DataFileError(msg)
+        missing = [r for r in registry.required_roles() if r not in paths]
+        if missing:
+            msg = f"required file role(s) {missing} missing; given: {sorted(paths)}"
+            raise DataFileError(msg)
+        own: dict[str, Any] = {k: Path(v) for k, v in paths.items() if k in _PATH_FIELDS}
+        extra = {k: Path(v) for k, v in paths.items() if k not in _PATH_FIELDS}
+        return cls(**own, extra=extra, **options)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RegionInputs:
@@ -184,23 +255,30 @@ class RegionInputs:
         except tomllib.TOMLDecodeError as exc:
             msg = f"{p}: not valid TOML ({exc})"
             raise DataFileError(msg) from exc
-        known = {f.name for f in fields(cls)}
+        roles = set(registry.input_roles())
+        known = ({f.name for f in fields(cls)} - {"extra"}) | roles
         unknown = sorted(set(data) - known)
         if unknown:
             msg = f"{p}: unknown key(s) {unknown}; expected keys among {sorted(known)}"
             raise DataFileError(msg)
-        missing = [k for k in _REQUIRED if k not in data]
+        required = registry.required_roles()
+        missing = [k for k in required if k not in data]
         if missing:
-            msg = f"{p}: required key(s) {missing} missing; required: {list(_REQUIRED)}"
+            msg = f"{p}: required key(s) {missing} missing; required: {list(required)}"
             raise DataFileError(msg)
         kwargs: dict[str, Any] = {}
+        extra: dict[str, Path] = {}
         for key, value in data.items():
-            if key in _PATH_FIELDS:
+            if key in roles:
                 if not isinstance(value, str):
                     msg = f"{p}: key '{key}' must be a path string; got {value!r}"
                     raise DataFileError(msg)
                 q = Path(value).expanduser()
-                kwargs[key] = q if q.is_absolute() else (p.parent / q)
+                q = q if q.is_absolute() else (p.parent / q)
+                if key in _PATH_FIELDS:
+                    kwargs[key] = q
+                else:
+                    extra[key] = q
             elif key == "hle_gradient":
                 if not (isinstance(value, list) and all(isinstance(v, int | float) for v in value)):
                     msg = f"{p}: key 'hle_gradient' must be a list of 10 numbers; got {value!r}"
@@ -216,7 +294,7 @@ class RegionInputs:
                     msg = f"{p}: key '{key}' must be a string; got {value!r}"
                     raise DataFileError(msg)
                 kwargs[key] = value
-        return cls(**kwargs)
+        return cls(**kwargs, extra=extra)
 
     def to_toml(self, path: str | Path) -> Path:
         """Write a ``sources.toml`` manifest; paths are stored relative to its folder
@@ -225,21 +303,21 @@ class RegionInputs:
         p.parent.mkdir(parents=True, exist_ok=True)
         out: dict[str, Any] = {}
         base = p.parent.resolve()
-        for f in fields(self):
-            value = getattr(self, f.name)
+        items = [(f.name, getattr(self, f.name)) for f in fields(self) if f.name != "extra"]
+        for name, value in [*items, *sorted(self.extra.items())]:
             if value is None:
                 continue
-            if f.name in _PATH_FIELDS:
+            if name in _PATH_FIELDS or name in self.extra:
                 target = Path(value).resolve()
                 try:
                     rel = Path(os.path.relpath(target, base))
-                    out[f.name] = rel.as_posix()
+                    out[name] = rel.as_posix()
                 except ValueError:  # different drive on Windows
-                    out[f.name] = target.as_posix()
-            elif f.name == "hle_gradient":
-                out[f.name] = list(value)
+                    out[name] = target.as_posix()
+            elif name == "hle_gradient":
+                out[name] = list(value)
             else:
-                out[f.name] = value
+                out[name] = value
         p.write_text(
             "# nhc-planner sources manifest: one file per role, paths relative to this file\n"
             + tomli_w.dumps(out),
@@ -581,13 +659,99 @@ def _demand_points(
 
 def _short_paths(notes: Iterable[str], inputs: RegionInputs) -> tuple[str, ...]:
     """Notes without repeats, naming input files by file name rather than full path."""
-    paths = [getattr(inputs, f) for f in _PATH_FIELDS if getattr(inputs, f) is not None]
+    paths = list(inputs.paths().values())
     out: list[str] = []
     for note in notes:
         for path in sorted(paths, key=lambda q: -len(str(q))):
             note = note.replace(str(path), Path(path).name)
         out.append(note)
     return tuple(dict.fromkeys(out))
+
+
+def _declared_columns(
+    base: pd.DataFrame,
+    inputs: RegionInputs,
+    *,
+    boundary_year: int | None,
+    lookup_cache: dict[str, pd.DataFrame],
+    missing: dict[str, tuple[str, ...]],
+    notes: list[str],
+    vintages: dict[str, str],
+) -> tuple[pd.DataFrame, list[str]]:
+    """Join the numeric columns of every declared per-area / per-LA source given.
+
+    Sources with ``join="area"`` join on ``area_code`` (2011 codes carried to
+    2021 as counts or scores, see ``DataSource.additive``), ``join="la"`` on
+    ``la_code``; each numeric column of the reader's frame becomes a float
+    area column (areas without a row get NaN, listed in the join report).
+
+    Returns
+    -------
+    tuple
+        The joined table and the names of the columns added, in order.
+
+    Raises
+    ------
+    MissingColumnError
+        The reader's frame lacks its key or a column the source declares in ``adds``.
+    DuplicateKeyError
+        The frame has a key twice.
+    """
+    added: list[str] = []
+    for source in registry.data_sources():
+        path = inputs.path(source.role) if source.is_input else None
+        if path is None or not source.joins_columns:
+            continue
+        table = source.read(path, inputs)
+        attrs = dict(table.attrs)
+        table = pd.DataFrame(table)
+        key = "area_code" if source.join == "area" else "la_code"
+        absent = [c for c in (key, *source.adds) if c not in table.columns]
+        if absent:
+            msg = (
+                f"{path}: the {source.label} table lacks column(s) {absent} (declared by data "
+                f"source '{source.role}'); found {list(table.columns)[:12]}"
+            )
+            raise MissingColumnError(msg)
+        numeric = [
+            str(c)
+            for c in table.columns
+            if c != key
+            and pd.api.types.is_numeric_dtype(table[c])
+            and not pd.api.types.is_bool_dtype(table[c])
+        ]
+        if source.join == "area":
+            table = _to_2021(
+                table,
+                role=source.label,
+                boundary_year=boundary_year,
+                inputs=inputs,
+                lookup_cache=lookup_cache,
+                counts=numeric if source.additive else (),
+                scores=() if source.additive else numeric,
+            )
+        dup = table[key][table[key].duplicated()]
+        if len(dup):
+            msg = (
+                f"{path}: the {source.label} table has {dup.nunique()} {key} value(s) more than "
+                f"once, e.g. {sorted(dup.astype(str).unique())[:_N_EXAMPLES]}; one row per code"
+            )
+            raise DuplicateKeyError(msg)
+        clash = [c for c in numeric if c in base.columns or c in added]
+        if clash:
+            notes.append(
+                f"{source.label} ({Path(path).name}): column(s) {clash} are already area "
+                "columns and were not joined again"
+            )
+        cols = [c for c in numeric if c not in clash]
+        base = base.merge(table[[key, *cols]], on=key, how="left")
+        for col in cols:
+            base[col] = base[col].astype(float)
+        missing[source.label] = _examples(base.loc[~base[key].isin(table[key]), "area_code"])
+        notes.extend([*attrs.get("notes", []), *table.attrs.get("notes", [])])
+        vintages[source.role] = str(attrs.get("vintage") or source.vintage or Path(path).name)
+        added.extend(cols)
+    return base, added
 
 
 def build_region_report(
@@ -684,17 +848,28 @@ def build_region_report(
     geoms = areas.geometry[~incomplete].reset_index(drop=True)
     base["imd_decile"] = base["imd_decile"].astype(int)
     _demand_points(base, geoms, inputs, missing=missing, vintages=vintages)
-    region_areas = gpd.GeoDataFrame(base[list(AREA_COLUMNS)], geometry=geoms.to_numpy(), crs=BNG)
+    base, added = _declared_columns(
+        base,
+        inputs,
+        boundary_year=year,
+        lookup_cache=lookup_cache,
+        missing=missing,
+        notes=notes,
+        vintages=vintages,
+    )
+    region_areas = gpd.GeoDataFrame(
+        base[[*AREA_COLUMNS, *added]], geometry=geoms.to_numpy(), crs=BNG
+    )
     for col in ("population", *AGE_BANDS, "imd_score", "imd_rank", "hle_years"):
         region_areas[col] = region_areas[col].astype(float)
 
     sites, dropped_sites, site_notes, site_vintages = _sites(inputs, region_areas)
     notes.extend(site_notes)
     vintages.update(site_vintages)
-    for key in ("lsoa_la", "lsoa_icb", "lsoa11_lsoa21", "ltla_utla"):
-        path = getattr(inputs, key)
+    for declared in registry.data_sources():
+        path = inputs.path(declared.role) if declared.join == "lookup" else None
         if path is not None:
-            vintages[key] = Path(path).name
+            vintages[declared.role] = Path(path).name
 
     report = JoinReport(
         n_boundaries=len(in_bnd),
@@ -730,20 +905,12 @@ def _sites(
     vintages: dict[str, str] = {}
     dropped: dict[str, int] = {}
     zone = areas.geometry.union_all().buffer(inputs.site_buffer_m)
-    sources: list[tuple[str, Path | None, Any]] = [
-        (
-            "GP practice",
-            inputs.gp_practices,
-            lambda p: read_epraccur(p, postcodes=inputs.postcodes),
-        ),
-        ("hospital", inputs.hospitals, lambda p: read_nhs_syndication(p, kind="hospital")),
-        ("pharmacy", inputs.pharmacies, lambda p: read_nhs_syndication(p, kind="pharmacy")),
-        ("user", inputs.user_sites, read_user_sites),
-    ]
-    for label, path, reader in sources:
+    for source in registry.site_sources():
+        path = inputs.path(source.role)
         if path is None:
             continue
-        frame = reader(path)
+        frame = source.read(path, inputs)
+        label = source.name
         notes.extend(frame.attrs.get("notes", []))
         vintages[f"sites_{label.replace(' ', '_').lower()}"] = Path(path).name
         near = frame.geometry.within(zone).to_numpy()

@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plan where to open neighbourhood health centres first, and how big.",
         epilog="Exit codes: 0 ok, 2 bad input, 3 infeasible or failed computation.",
     )
-    from nhc_planner import __version__
+    from nhc_planner._version import __version__
 
     parser.add_argument("--version", action="version", version=f"nhc-planner {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -37,6 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -52,6 +53,7 @@ from nhc_planner._demo_layout import DemoWorld, make_sites, make_world
 from nhc_planner._demo_network import RoadParams, build_road_network
 from nhc_planner._errors import CrsError, DataFileError, ValueRangeError
 from nhc_planner.region import Region
+from nhc_planner.sources import registry
 
 __all__ = [
     "DEMO_ICB_CODE",
@@ -127,9 +129,27 @@ def _manifest_text(network: bool) -> str:
     ]
     if network:
         lines.append(f"# road network (osmnx GraphML, EPSG:27700): {files.NETWORK_FILE}")
-    lines += [f'{key} = "{path}"' for key, path in files.FILES.items()]
+    lines += [
+        f'{s.role} = "{s.demo_path}"'
+        for s in registry.data_sources()
+        if s.demo_path is not None and s.is_input
+    ]
     lines += ['hle_period = "2022 - 24"', 'hle_sex = "mean"', "site_buffer_m = 3000.0"]
     return "\n".join(lines) + "\n"
+
+
+def _write_declared_files(world: DemoWorld, sites: Any, folder: Path) -> None:
+    """Call every declared source's demo writer once (one writer may write several files)."""
+    context = registry.DemoContext(world=world, sites=sites, folder=folder)
+    done: list[Any] = []
+    for source in registry.data_sources():
+        writer = source.demo_writer
+        if writer is None or any(writer is w for w in done):
+            continue
+        if source.demo_path is not None:
+            (folder / source.demo_path).parent.mkdir(parents=True, exist_ok=True)
+        writer(context)
+        done.append(writer)
 
 
 def generate_demo_files(
@@ -181,13 +201,7 @@ def generate_demo_files(
     out.mkdir(parents=True, exist_ok=True)
     world = make_world(seed=seed, n_areas=n_areas, n_las=n_las)
     sites = make_sites(world, n_sites=n_sites, rng=np.random.default_rng([seed, 20_260_003]))
-    files.write_boundaries(world, out)
-    files.write_centroids(world, out)
-    files.write_imd(world, out)
-    files.write_population(world, out)
-    files.write_hle(world, out)
-    files.write_lookups(world, out)
-    files.write_facilities(sites, world, out)
+    _write_declared_files(world, sites, out)
     nodes = None
     if network:
         nodes = network_nodes or round(_NODES_PER_AREA * n_areas)
@@ -299,16 +313,24 @@ def synthetic_road_network(
 # --------------------------------------------------------------------------- loading
 
 
+def _demo_roles() -> tuple[str, ...]:
+    """The roles the demo writes: every declared input source with a demo path."""
+    return tuple(s.role for s in registry.data_sources() if s.demo_path is not None and s.is_input)
+
+
 def _matches(folder: Path, wanted: dict[str, Any]) -> bool:
+    """Whether ``folder`` holds a demo of these settings with a file for each declared role."""
     path = folder / _DEMO_JSON
     if not (path.is_file() and (folder / _MANIFEST).is_file()):
         return False
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        manifest = tomllib.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, tomllib.TOMLDecodeError):
         return False
     keys = ("generator_version", "seed", "n_areas", "n_las", "n_sites")
-    return all(found.get(k) == wanted.get(k) for k in keys)
+    roles = set(manifest) - {"hle_period", "hle_sex", "site_buffer_m"}
+    return all(found.get(k) == wanted.get(k) for k in keys) and roles == set(_demo_roles())
 
 
 def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Path:
@@ -319,6 +341,9 @@ def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Pa
     if _matches(repo, wanted):
         return repo
     name = f"demo-v{GENERATOR_VERSION}-seed{seed}-areas{n_areas}-las{n_las}-sites{n_sites}"
+    plugged = [r for r in _demo_roles() if r not in registry.BUILTIN_ROLES]
+    if plugged:  # a demo with declared plug-in sources is kept apart from the plain one
+        name += "-with-" + "-".join(plugged)
     folder = cache_root() / name
     if _matches(folder, wanted):
         return folder

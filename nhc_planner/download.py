@@ -38,11 +38,10 @@ import shutil
 import urllib.parse
 import warnings
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from nhc_planner._cache import CACHE_ENV, cache_root
@@ -53,12 +52,15 @@ from nhc_planner._errors import (
     ValueRangeError,
 )
 from nhc_planner._http import MIRROR_ENV, download_file, mirror_url, sha256_file
+from nhc_planner.sources import registry
+from nhc_planner.sources.registry import DataSource
 
 __all__ = [
     "CACHE_ENV",
     "MIRROR_ENV",
     "SOURCES",
     "DownloadCache",
+    "FetchContext",
     "Source",
     "default_cache_dir",
     "download_file",
@@ -73,14 +75,6 @@ __all__ = [
 MANIFEST_NAME = "sources.toml"
 PROVENANCE_NAME = "download.toml"
 FORMAT_VERSION = 1
-
-_OGL = "Open Government Licence v3.0"
-_ONS_GEO = (
-    "Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
-    "Contains OS data © Crown copyright and database right"
-)
-_ONS = "Source: Office for National Statistics licensed under the Open Government Licence v3.0"
-_ARCGIS = "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services"
 
 
 @dataclass(frozen=True)
@@ -104,6 +98,17 @@ class Source:
         What the URL returns and what is written to the data folder.
     fields
         Field names the fetch relies on, e.g. ``(("la", "LAD24CD"),)``.
+    fetch
+        Fetch kind (a key of the fetchers below, e.g. ``"lsoa_csv"``) or a
+        callable ``(context: FetchContext, source: Source) -> relative path | None``.
+    out_file
+        File name written in the data folder.
+    always
+        Always fetched (the source defines the area).
+    helper_of
+        Fetched only with this other source, by that source's fetch.
+    params
+        Query parameters of an API fetch (``"nomis_lsoa"``).
     """
 
     name: str
@@ -113,6 +118,11 @@ class Source:
     attribution: str
     format: str
     fields: tuple[tuple[str, str], ...] = ()
+    fetch: str | Callable[..., str | None] = "lsoa_csv"
+    out_file: str = ""
+    always: bool = False
+    helper_of: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
 
     def field(self, role: str) -> str:
         """Return the field name recorded for ``role``.
@@ -129,174 +139,48 @@ class Source:
         raise DataFileError(msg)
 
 
-_SOURCE_LIST: tuple[Source, ...] = (
-    Source(
-        name="lsoa_la",
-        title="LSOA (2021) to Electoral Ward (2024) to LAD (2024) Best Fit Lookup in EW (ONS)",
-        url=f"{_ARCGIS}/LSOA21_WD24_LAD24_EW_LU/FeatureServer/0/query",
-        licence=_OGL,
-        attribution=_ONS,
-        format="ArcGIS FeatureServer query (f=geojson, table) -> CSV",
-        fields=(("code", "LSOA21CD"), ("la", "LAD24CD"), ("la_name", "LAD24NM")),
-    ),
-    Source(
-        name="lsoa_icb",
-        title="LSOA (2021) to Sub-ICB Location to ICB to Cancer Alliance to LAD (April 2024) "
-        "Lookup in EN (ONS)",
-        url=f"{_ARCGIS}/LSOA21_SICBL24_ICB24_CAL24_LAD24_EN_LU/FeatureServer/0/query",
-        licence=_OGL,
-        attribution=_ONS,
-        format="ArcGIS FeatureServer query (f=geojson, table) -> CSV",
-        fields=(
-            ("code", "LSOA21CD"),
-            ("icb", "ICB24CD"),
-            ("icb_name", "ICB24NM"),
-            ("la", "LAD24CD"),
-            ("sub_icb_ods", "SICBL24CDH"),
-        ),
-    ),
-    Source(
-        name="lsoa11_lsoa21",
-        title="LSOA (2011) to LSOA (2021) to LAD (2022) Exact Fit Lookup for EW (ONS)",
-        url=f"{_ARCGIS}/LSOA11_LSOA21_LAD22_EW_LU_v5/FeatureServer/0/query",
-        licence=_OGL,
-        attribution=_ONS,
-        format="ArcGIS FeatureServer query (f=geojson, table) -> CSV",
-        fields=(("code", "LSOA21CD"), ("la", "LAD22CD")),
-    ),
-    Source(
-        name="ltla_utla",
-        title="Lower Tier Local Authority to Upper Tier Local Authority (December 2023) Lookup "
-        "in EW (ONS)",
-        url=f"{_ARCGIS}/LTLA23_UTLA23_EW_LU/FeatureServer/0/query",
-        licence=_OGL,
-        attribution=_ONS,
-        format="ArcGIS FeatureServer query (f=geojson, table) -> CSV",
-        fields=(("code", "LTLA23CD"), ("la", "LTLA23CD")),
-    ),
-    Source(
-        name="boundaries",
-        title="Lower layer Super Output Areas (December 2021) Boundaries EW BGC (V5) (ONS)",
-        url=f"{_ARCGIS}/Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V5"
-        "/FeatureServer/0/query",
-        licence=_OGL,
-        attribution=_ONS_GEO,
-        format="ArcGIS FeatureServer query (f=geojson, outSR=4326) -> GeoJSON",
-        fields=(("code", "LSOA21CD"),),
-    ),
-    Source(
-        name="centroids",
-        title="LSOA (December 2021) Population Weighted Centroids for EW (ONS)",
-        url=f"{_ARCGIS}/LLSOA_Dec_2021_PWC_for_England_and_Wales_2022/FeatureServer/0/query",
-        licence=_OGL,
-        attribution=_ONS_GEO,
-        format="ArcGIS FeatureServer query (f=geojson, outSR=4326) -> GeoJSON points",
-        fields=(("code", "LSOA21CD"),),
-    ),
-    Source(
-        name="imd",
-        title="English Indices of Deprivation 2025, File 7: all ranks, scores, deciles and "
-        "population denominators (MHCLG)",
-        url="https://assets.publishing.service.gov.uk/media/691ded56d140bbbaa59a2a7d/"
-        "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv",
-        licence=_OGL,
-        attribution="Ministry of Housing, Communities and Local Government: English Indices of "
-        "Deprivation 2025. Contains public sector information licensed under the OGL v3.0",
-        format="CSV (England, LSOA 2021) -> CSV rows of the area, same columns",
-    ),
-    Source(
-        name="population",
-        title="Census 2021 TS001 Number of usual residents (Nomis NM_2021_1)",
-        url="https://www.nomisweb.co.uk/api/v01/dataset/NM_2021_1.data.csv",
-        licence=_OGL,
-        attribution=_ONS,
-        format="Nomis API CSV (GEOGRAPHY_CODE, GEOGRAPHY_NAME, OBS_VALUE) -> CSV "
-        "(2021 super output area - lower layer, LSOA21CD, Population)",
-    ),
-    Source(
-        name="population_age",
-        title="Census 2021 TS007 Age by single year (Nomis NM_2027_1)",
-        url="https://www.nomisweb.co.uk/api/v01/dataset/NM_2027_1.data.csv",
-        licence=_OGL,
-        attribution=_ONS,
-        format="Nomis API CSV by single year of age -> long CSV in 6 age categories "
-        "(lsoa21_code, lsoa21_name, age_group, usual_residents)",
-    ),
-    Source(
-        name="hle",
-        title="OHID Fingertips indicator 90362: Healthy life expectancy at birth "
-        "(upper-tier local authorities)",
-        url="https://fingertips.phe.org.uk/api/all_data/csv/by_indicator_id"
-        "?indicator_ids=90362&child_area_type_id=502",
-        licence=_OGL,
-        attribution="Office for Health Improvement and Disparities: Public health profiles "
-        "(Fingertips), data from ONS. Contains public sector information licensed under the "
-        "OGL v3.0",
-        format="Fingertips CSV export (England) -> the same CSV",
-    ),
-    Source(
-        name="gp_practices",
-        title="NHS ODS epraccur: GP practices and prescribing cost centres",
-        url="https://files.digital.nhs.uk/assets/ods/current/epraccur.zip",
-        licence=_OGL,
-        attribution="NHS England Organisation Data Service. Contains public sector information "
-        "licensed under the OGL v3.0",
-        format="zip of headerless epraccur.csv -> GeoJSON points (active practices near the "
-        "area, epraccur columns + latitude, longitude, within_area)",
-    ),
-    Source(
-        name="postcodes",
-        title="postcodes.io bulk postcode lookup (ONS Postcode Directory)",
-        url="https://api.postcodes.io/postcodes",
-        licence=_OGL,
-        attribution="Contains OS data © Crown copyright and database right; Contains Royal "
-        "Mail data © Royal Mail copyright and database right; Source: Office for National "
-        "Statistics licensed under the OGL v3.0",
-        format="JSON POST {'postcodes': [...]} (100 per request) -> latitude/longitude",
-    ),
-    Source(
-        name="hospitals",
-        title="NHS website data: Hospital.csv",
-        url="https://assets.nhs.uk/data/foi/Hospital.csv",
-        licence=_OGL,
-        attribution="NHS website (nhs.uk) data. Contains public sector information licensed "
-        "under the OGL v3.0",
-        format="'¬'-separated CSV, cp1252 -> GeoJSON points near the area",
-    ),
-    Source(
-        name="pharmacies",
-        title="NHS website data: Pharmacy.csv",
-        url="https://assets.nhs.uk/data/foi/Pharmacy.csv",
-        licence=_OGL,
-        attribution="NHS website (nhs.uk) data. Contains public sector information licensed "
-        "under the OGL v3.0",
-        format="'¬'-separated CSV, cp1252 -> GeoJSON points near the area",
-    ),
-    Source(
-        name="osm_index",
-        title="Geofabrik download server index (regions and their extents)",
-        url="https://download.geofabrik.de/index-v1.json",
-        licence="ODbL 1.0",
-        attribution="© OpenStreetMap contributors; extracts by Geofabrik GmbH",
-        format="GeoJSON index of extracts (used to choose the county extract(s))",
-    ),
-    Source(
-        name="osm",
-        title="OpenStreetMap extract (Geofabrik county .osm.pbf)",
-        url="https://download.geofabrik.de/europe/united-kingdom/england/{region}-latest.osm.pbf",
-        licence="ODbL 1.0",
-        attribution="© OpenStreetMap contributors, available under the Open Database Licence",
-        format="OSM PBF (copied as is)",
-    ),
-)
+def _source_of(declared: DataSource) -> Source:
+    dl = declared.download
+    assert dl is not None
+    return Source(
+        name=declared.role,
+        title=dl.title,
+        url=dl.url,
+        licence=declared.licence,
+        attribution=dl.attribution,
+        format=dl.format,
+        fields=dl.fields,
+        fetch=dl.fetch,
+        out_file=dl.out_file or f"{declared.role}.csv",
+        always=dl.always,
+        helper_of=dl.helper_of,
+        params=dl.params,
+    )
 
-#: Every source, by name (read-only). Override entries with ``fetch_area(table=...)``.
-SOURCES: Mapping[str, Source] = MappingProxyType({s.name: s for s in _SOURCE_LIST})
 
-#: Sources that define the area; always fetched.
-_REQUIRED = ("lsoa_la", "lsoa_icb", "boundaries")
-#: Helper sources fetched when the sources that need them are.
-_HELPERS: Mapping[str, str] = MappingProxyType({"postcodes": "gp_practices", "osm_index": "osm"})
+class _SourceTable(Mapping[str, Source]):
+    """Every declared data source with a download, by role, read from the registry at each use."""
+
+    def _table(self) -> dict[str, Source]:
+        return {s.role: _source_of(s) for s in registry.data_sources() if s.download is not None}
+
+    def __getitem__(self, name: str) -> Source:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def __repr__(self) -> str:
+        return f"SOURCES({list(self._table())})"
+
+
+#: Every source ``data fetch`` knows, by name (read-only): the declared data sources
+#: with a :class:`~nhc_planner.sources.registry.Download`. Override entries with
+#: ``fetch_area(table=...)``; declare new ones with ``register_source()``.
+SOURCES: Mapping[str, Source] = _SourceTable()
 
 _LA_RE = re.compile(r"^E0[6789]\d{6}$")
 _ICB_RE = re.compile(r"^E54\d{6}$")
@@ -314,24 +198,6 @@ _AGE6: tuple[tuple[str, int, int], ...] = (
     ("Aged 35 to 49 years", 35, 49),
     ("Aged 50 to 64 years", 50, 64),
     ("Aged 65 years and over", 65, 999),
-)
-
-_OUT_FILES: Mapping[str, str] = MappingProxyType(
-    {
-        "boundaries": "lsoa21_boundaries.geojson",
-        "centroids": "lsoa21_pwc.geojson",
-        "imd": "File_7_IoD2025_area.csv",
-        "population": "census21_ts001_usual_residents.csv",
-        "population_age": "census21_ts007_age6.csv",
-        "hle": "fingertips_90362_hle.csv",
-        "lsoa11_lsoa21": "lookup_lsoa11_lsoa21_lad22.csv",
-        "ltla_utla": "lookup_ltla23_utla23.csv",
-        "lsoa_la": "lookup_lsoa21_wd24_lad24.csv",
-        "lsoa_icb": "lookup_lsoa21_sicbl24_icb24_lad24.csv",
-        "gp_practices": "epraccur_geocoded.geojson",
-        "hospitals": "nhs_hospitals.geojson",
-        "pharmacies": "nhs_pharmacies.geojson",
-    }
 )
 
 
@@ -782,52 +648,96 @@ class _Footprint:
 # --------------------------------------------------------------------------------------------
 
 
-def _fetch_lookups(
-    cache: DownloadCache, table: Mapping[str, Source], area: _Area, out: Path, wanted: set[str]
-) -> dict[str, str]:
-    written = {}
-    _write_table(out / _OUT_FILES["lsoa_la"], list(area.la_rows))
-    written["lsoa_la"] = _OUT_FILES["lsoa_la"]
-    if area.icb_rows:
-        _write_table(out / _OUT_FILES["lsoa_icb"], list(area.icb_rows))
-        written["lsoa_icb"] = _OUT_FILES["lsoa_icb"]
-    if "lsoa11_lsoa21" in wanted:
-        src = table["lsoa11_lsoa21"]
-        inside = set(area.lsoa_codes)
-        rows = [
-            r
-            for r in _arcgis_rows(cache, src, where=_in_clause(src.field("la"), area.la_codes))
-            if str(r.get(src.field("code"))) in inside
-        ]
-        _write_table(out / _OUT_FILES["lsoa11_lsoa21"], rows)
-        written["lsoa11_lsoa21"] = _OUT_FILES["lsoa11_lsoa21"]
-    if "ltla_utla" in wanted:
-        src = table["ltla_utla"]
-        rows = _arcgis_rows(cache, src, where=_in_clause(src.field("la"), area.la_codes))
-        _write_table(out / _OUT_FILES["ltla_utla"], rows)
-        written["ltla_utla"] = _OUT_FILES["ltla_utla"]
-    return written
+@dataclass
+class FetchContext:
+    """What a fetch gets: the cache, the source table, the area and the output folder.
+
+    A :class:`~nhc_planner.sources.registry.Download` may give a callable
+    ``fetch(context, source) -> relative path | None`` that writes
+    ``context.out / source.out_file`` and returns that name.
+
+    Attributes
+    ----------
+    cache
+        The download cache (``cache.fetch(url, desc=...)`` returns a local path).
+    table
+        The source table in use.
+    area
+        The area: ``area.lsoa_codes``, ``area.la_codes``, ``area.name``.
+    out
+        The data folder being written.
+    wanted
+        Names of the sources being fetched.
+    notes
+        Notes recorded in ``download.toml`` (append to it).
+    footprint
+        The area's polygons (after the boundaries are fetched).
+    features
+        GeoJSON features fetched per source (boundaries, centroids).
+    osm_files
+        OSM extracts written (relative paths).
+    """
+
+    cache: DownloadCache
+    table: Mapping[str, Source]
+    area: _Area
+    out: Path
+    wanted: set[str]
+    notes: list[str]
+    footprint: _Footprint | None = None
+    features: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    osm_files: list[str] = field(default_factory=list)
 
 
-def _fetch_polygons(
-    cache: DownloadCache, source: Source, area: _Area, out: Path, notes: list[str]
-) -> list[dict[str, Any]]:
-    features = _arcgis_by_codes(cache, source, area.lsoa_codes, geometry=True)
+def _fetch_area_lookup(ctx: FetchContext, source: Source) -> str | None:
+    rows = {"lsoa_la": ctx.area.la_rows, "lsoa_icb": ctx.area.icb_rows}.get(source.name)
+    if rows is None:
+        msg = f"source '{source.name}': the area_lookup fetch serves lsoa_la and lsoa_icb only"
+        raise DataFileError(msg)
+    if not rows:
+        return None
+    _write_table(ctx.out / source.out_file, list(rows))
+    return source.out_file
+
+
+def _fetch_lookup_lsoa11(ctx: FetchContext, source: Source) -> str:
+    inside = set(ctx.area.lsoa_codes)
+    rows = [
+        r
+        for r in _arcgis_rows(
+            ctx.cache, source, where=_in_clause(source.field("la"), ctx.area.la_codes)
+        )
+        if str(r.get(source.field("code"))) in inside
+    ]
+    _write_table(ctx.out / source.out_file, rows)
+    return source.out_file
+
+
+def _fetch_lookup_ltla(ctx: FetchContext, source: Source) -> str:
+    where = _in_clause(source.field("la"), ctx.area.la_codes)
+    _write_table(ctx.out / source.out_file, _arcgis_rows(ctx.cache, source, where=where))
+    return source.out_file
+
+
+def _fetch_polygons(ctx: FetchContext, source: Source) -> str:
+    area = ctx.area
+    features = _arcgis_by_codes(ctx.cache, source, area.lsoa_codes, geometry=True)
     code_field = source.field("code")
     got = {str((f.get("properties") or {}).get(code_field)) for f in features}
     missing = sorted(set(area.lsoa_codes) - got)
     if missing:
-        notes.append(
+        ctx.notes.append(
             f"{source.name}: {len(missing)} of {len(area.lsoa_codes)} LSOAs not returned by "
             f"the service, e.g. {missing[:5]}"
         )
-    _write_json(out / _OUT_FILES[source.name], _feature_collection(features))
-    return features
+    _write_json(ctx.out / source.out_file, _feature_collection(features))
+    ctx.features[source.name] = features
+    return source.out_file
 
 
-def _code_column(header: Sequence[str], what: str) -> int:
+def _code_column(header: Sequence[str], what: str, preferred: str | None = None) -> int:
     lowered = [h.lower() for h in header]
-    for alias in _AREA_CODE_ALIASES:
+    for alias in ((preferred,) if preferred else ()) + _AREA_CODE_ALIASES:
         if alias.lower() in lowered:
             return lowered.index(alias.lower())
     msg = (
@@ -837,21 +747,23 @@ def _code_column(header: Sequence[str], what: str) -> int:
     raise DataFileError(msg)
 
 
-def _fetch_imd(
-    cache: DownloadCache, source: Source, area: _Area, out: Path, notes: list[str]
-) -> str:
-    path = cache.fetch(source.url, desc=source.name)
+def _fetch_lsoa_csv(ctx: FetchContext, source: Source) -> str:
+    """A national CSV with an LSOA 2021 code column, cut to the area's rows."""
+    path = ctx.cache.fetch(source.url, desc=source.name)
     header, rows = _read_csv(path)
-    col = _code_column(header, source.url)
-    inside = set(area.lsoa_codes)
+    col = _code_column(header, source.url, dict(source.fields).get("code"))
+    inside = set(ctx.area.lsoa_codes)
     keep = [r for r in rows if len(r) > col and r[col].strip() in inside]
     if not keep:
-        msg = f"{source.url}: no rows for the {len(inside)} LSOAs of {area.name}"
+        msg = f"{source.url}: no rows for the {len(inside)} LSOAs of {ctx.area.name}"
         raise EmptyInputError(msg)
     if len(keep) < len(inside):
-        notes.append(f"imd: {len(inside) - len(keep)} LSOAs of the area have no IoD2025 row")
-    _write_csv(out / _OUT_FILES["imd"], header, keep)
-    return _OUT_FILES["imd"]
+        ctx.notes.append(
+            f"{source.name}: {len(inside) - len(keep)} LSOAs of the area have no row in "
+            f"{source.title}"
+        )
+    _write_csv(ctx.out / source.out_file, header, keep)
+    return source.out_file
 
 
 def _nomis_rows(
@@ -873,11 +785,30 @@ def _nomis_rows(
     return header, rows
 
 
-def _fetch_population(
-    cache: DownloadCache, source: Source, area: _Area, out: Path, notes: list[str]
-) -> str:
+def _fetch_nomis_lsoa(ctx: FetchContext, source: Source) -> str:
+    """A Nomis dataset for the area's LSOAs, written as Nomis returns it.
+
+    ``source.url`` is the dataset's ``.data.csv`` endpoint and ``source.params``
+    its query (e.g. ``(("c2021_cars_5", "0...4"), ("measures", "20100"))``);
+    ``date=latest`` and the LSOA codes are added, 200 codes per request.
+    """
     header, rows = _nomis_rows(
-        cache,
+        ctx.cache, source, ctx.area.lsoa_codes, dict(source.params), batch=200
+    )
+    got = {r[header.index("GEOGRAPHY_CODE")] for r in rows}
+    missing = [c for c in ctx.area.lsoa_codes if c not in got]
+    if missing:
+        ctx.notes.append(
+            f"{source.name}: {len(missing)} LSOAs missing from Nomis, e.g. {missing[:5]}"
+        )
+    _write_csv(ctx.out / source.out_file, header, rows)
+    return source.out_file
+
+
+def _fetch_nomis_ts001(ctx: FetchContext, source: Source) -> str:
+    area = ctx.area
+    header, rows = _nomis_rows(
+        ctx.cache,
         source,
         area.lsoa_codes,
         {
@@ -891,13 +822,15 @@ def _fetch_population(
     table = {r[ic]: (r[iname], r[iv]) for r in rows}
     missing = [c for c in area.lsoa_codes if c not in table]
     if missing:
-        notes.append(f"population: {len(missing)} LSOAs missing from Nomis, e.g. {missing[:5]}")
+        ctx.notes.append(
+            f"{source.name}: {len(missing)} LSOAs missing from Nomis, e.g. {missing[:5]}"
+        )
     _write_csv(
-        out / _OUT_FILES["population"],
+        ctx.out / source.out_file,
         ("2021 super output area - lower layer", "LSOA21CD", "Population"),
         ((table[c][0], c, table[c][1]) for c in area.lsoa_codes if c in table),
     )
-    return _OUT_FILES["population"]
+    return source.out_file
 
 
 def _age_of(label: str, code: str) -> int | None:
@@ -913,11 +846,10 @@ def _age_of(label: str, code: str) -> int | None:
     return None
 
 
-def _fetch_population_age(
-    cache: DownloadCache, source: Source, area: _Area, out: Path, notes: list[str]
-) -> str:
+def _fetch_nomis_ts007(ctx: FetchContext, source: Source) -> str:
+    area = ctx.area
     header, rows = _nomis_rows(
-        cache,
+        ctx.cache,
         source,
         area.lsoa_codes,
         {
@@ -953,13 +885,15 @@ def _fetch_population_age(
         counts.setdefault(r[ic], [0.0] * len(_AGE6))[band] += value
     missing = [c for c in area.lsoa_codes if c not in counts]
     if missing:
-        notes.append(f"population_age: {len(missing)} LSOAs missing from Nomis, e.g. {missing[:5]}")
+        ctx.notes.append(
+            f"{source.name}: {len(missing)} LSOAs missing from Nomis, e.g. {missing[:5]}"
+        )
 
     def fmt(v: float) -> str:
         return str(int(v)) if v.is_integer() else str(v)
 
     _write_csv(
-        out / _OUT_FILES["population_age"],
+        ctx.out / source.out_file,
         ("lsoa21_code", "lsoa21_name", "age_group", "usual_residents"),
         (
             (c, names[c], label, fmt(counts[c][i]))
@@ -968,17 +902,19 @@ def _fetch_population_age(
             for i, (label, _, _) in enumerate(_AGE6)
         ),
     )
-    return _OUT_FILES["population_age"]
+    return source.out_file
 
 
-def _fetch_hle(cache: DownloadCache, source: Source, out: Path) -> str:
-    path = cache.fetch(source.url, desc=source.name)
-    _, rows = _read_csv(path)
-    if not rows:
-        msg = f"{source.url}: the Fingertips export is empty"
-        raise EmptyInputError(msg)
-    shutil.copyfile(path, out / _OUT_FILES["hle"])
-    return _OUT_FILES["hle"]
+def _fetch_copy(ctx: FetchContext, source: Source) -> str:
+    """The file as published (a CSV must have rows)."""
+    path = ctx.cache.fetch(source.url, desc=source.name)
+    if source.out_file.lower().endswith(".csv"):
+        _, rows = _read_csv(path)
+        if not rows:
+            msg = f"{source.url}: the {source.title} download is empty"
+            raise EmptyInputError(msg)
+    shutil.copyfile(path, ctx.out / source.out_file)
+    return source.out_file
 
 
 def _geocode(
@@ -1014,17 +950,10 @@ def _postcode_area(postcode: str) -> str:
     return m.group(0) if m else ""
 
 
-def _fetch_gp(
-    cache: DownloadCache,
-    table: Mapping[str, Source],
-    area: _Area,
-    footprint: _Footprint,
-    out: Path,
-    notes: list[str],
-) -> str:
+def _fetch_epraccur(ctx: FetchContext, source: Source) -> str:
     from nhc_planner.sources.facilities import EPRACCUR_COLUMNS
 
-    source = table["gp_practices"]
+    cache, area, footprint = ctx.cache, ctx.area, _footprint(ctx)
     path = cache.fetch(source.url, desc=source.name)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -1050,7 +979,8 @@ def _fetch_gp(
         _postcode_area(r["Postcode"]) for r in active if r["Organisation Code"] in commissioned
     }
     pool = [r for r in active if _postcode_area(r["Postcode"]) in postcode_areas]
-    coords = _geocode(cache, table["postcodes"], sorted({r["Postcode"].strip() for r in pool}))
+    helper = next(s for s in ctx.table.values() if s.helper_of == source.name)
+    coords = _geocode(cache, helper, sorted({r["Postcode"].strip() for r in pool}))
     features = []
     unplaced = []
     for r in pool:
@@ -1066,16 +996,17 @@ def _fetch_gp(
         props.update(latitude=lat, longitude=lon, within_area=footprint.contains(lon, lat))
         features.append(_point_feature(props, lon, lat))
     if unplaced:
-        notes.append(
-            f"gp_practices: {len(unplaced)} active practice(s) of the area's sub-ICBs have a "
+        ctx.notes.append(
+            f"{source.name}: {len(unplaced)} active practice(s) of the area's sub-ICBs have a "
             f"postcode that postcodes.io could not place and were left out, e.g. {unplaced[:5]}"
         )
-    _write_json(out / _OUT_FILES["gp_practices"], _feature_collection(features))
-    return _OUT_FILES["gp_practices"]
+    _write_json(ctx.out / source.out_file, _feature_collection(features))
+    return source.out_file
 
 
-def _fetch_nhs_sites(cache: DownloadCache, source: Source, footprint: _Footprint, out: Path) -> str:
-    path = cache.fetch(source.url, desc=source.name)
+def _fetch_nhs_sites(ctx: FetchContext, source: Source) -> str:
+    footprint = _footprint(ctx)
+    path = ctx.cache.fetch(source.url, desc=source.name)
     header, rows = _read_csv(path)
     lower = [h.lower() for h in header]
     if "latitude" not in lower or "longitude" not in lower:
@@ -1094,18 +1025,17 @@ def _fetch_nhs_sites(cache: DownloadCache, source: Source, footprint: _Footprint
         props[header[ilat]], props[header[ilon]] = lat, lon
         props["within_area"] = footprint.contains(lon, lat)
         features.append(_point_feature(props, lon, lat))
-    name = _OUT_FILES[source.name]
-    _write_json(out / name, _feature_collection(features))
-    return name
+    _write_json(ctx.out / source.out_file, _feature_collection(features))
+    return source.out_file
 
 
-def _fetch_osm(
-    cache: DownloadCache, table: Mapping[str, Source], footprint: _Footprint, out: Path
-) -> list[str]:
+def _fetch_osm(ctx: FetchContext, osm_src: Source) -> None:
+    """The Geofabrik extract(s) covering the area, into ``osm/`` (not a region input)."""
     import shapely
     from shapely.geometry import box, shape
 
-    index_src, osm_src = table["osm_index"], table["osm"]
+    cache, footprint, out = ctx.cache, _footprint(ctx), ctx.out
+    index_src = next(s for s in ctx.table.values() if s.helper_of == osm_src.name)
     index = _read_json(cache.fetch(index_src.url, desc=index_src.name), index_src.url)
     area = box(*footprint.bbox)
     regions = []
@@ -1134,7 +1064,6 @@ def _fetch_osm(
             "download an .osm.pbf by hand (see docs/download.md)"
         )
         raise EmptyInputError(msg)
-    files = []
     (out / "osm").mkdir(exist_ok=True)
     for _, props, pbf in chosen:
         if "{region}" in osm_src.url and props.get("parent") == "england":
@@ -1146,8 +1075,7 @@ def _fetch_osm(
             os.link(path, dest)
         except OSError:
             shutil.copyfile(path, dest)
-        files.append(f"osm/{dest.name}")
-    return files
+        ctx.osm_files.append(f"osm/{dest.name}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1155,19 +1083,63 @@ def _fetch_osm(
 # --------------------------------------------------------------------------------------------
 
 
+def _footprint(ctx: FetchContext) -> _Footprint:
+    if ctx.footprint is None:
+        msg = "the area's boundaries must be fetched before the sources placed by them"
+        raise NhcRuntimeError(msg)
+    return ctx.footprint
+
+
+def _fetch_helper(ctx: FetchContext, source: Source) -> None:
+    """Helpers are fetched by the source they help (postcodes by GP practices)."""
+
+
+#: How each fetch kind is done (``Source.fetch`` / ``Download.fetch``).
+_FETCHERS: Mapping[str, Callable[[FetchContext, Source], str | None]] = {
+    "area_lookup": _fetch_area_lookup,
+    "lookup_lsoa11": _fetch_lookup_lsoa11,
+    "lookup_ltla": _fetch_lookup_ltla,
+    "polygons": _fetch_polygons,
+    "lsoa_csv": _fetch_lsoa_csv,
+    "copy": _fetch_copy,
+    "nomis_lsoa": _fetch_nomis_lsoa,
+    "nomis_ts001": _fetch_nomis_ts001,
+    "nomis_ts007": _fetch_nomis_ts007,
+    "epraccur": _fetch_epraccur,
+    "nhs_sites": _fetch_nhs_sites,
+    "osm": _fetch_osm,
+    "helper": _fetch_helper,
+}
+
+
+def _fetcher(source: Source) -> Callable[[FetchContext, Source], str | None]:
+    if callable(source.fetch):
+        return source.fetch
+    try:
+        return _FETCHERS[source.fetch]
+    except KeyError:
+        msg = (
+            f"source '{source.name}': fetch kind {source.fetch!r} is not known; expected a "
+            f"callable or one of {sorted(_FETCHERS)}"
+        )
+        raise ValueRangeError(msg) from None
+
+
 def _select(sources: Iterable[str] | None, table: Mapping[str, Source]) -> set[str]:
-    optional = [n for n in table if n not in _REQUIRED and n not in _HELPERS]
+    required = {n for n, s in table.items() if s.always}
+    helpers = {n: s.helper_of for n, s in table.items() if s.helper_of}
+    optional = [n for n in table if n not in required and n not in helpers]
     if sources is None:
         wanted = set(optional)
     else:
         wanted = {str(s) for s in sources}
-        unknown = sorted(wanted - set(optional) - set(_REQUIRED))
+        unknown = sorted(wanted - set(optional) - required)
         if unknown:
             msg = f"unknown source name(s) {unknown}; choose from {sorted(optional)}"
             raise ValueRangeError(msg)
-    wanted |= set(_REQUIRED)
-    wanted |= {helper for helper, user in _HELPERS.items() if user in wanted}
-    missing = sorted(wanted - set(table))
+    wanted |= required
+    wanted |= {helper for helper, user in helpers.items() if user in wanted}
+    missing = sorted({"lsoa_la", "lsoa_icb", "boundaries"} - set(table))
     if missing:
         msg = f"the source table has no entry for {missing}"
         raise ValueRangeError(msg)
@@ -1248,37 +1220,24 @@ def fetch_area(
     notes: list[str] = []
 
     area = _resolve_area(cache, table, kind, code)
-    inputs = _fetch_lookups(cache, table, area, out, wanted)
-    boundaries = _fetch_polygons(cache, table["boundaries"], area, out, notes)
-    inputs["boundaries"] = _OUT_FILES["boundaries"]
-    footprint = _Footprint(boundaries)
-    if "centroids" in wanted:
-        _fetch_polygons(cache, table["centroids"], area, out, notes)
-        inputs["centroids"] = _OUT_FILES["centroids"]
-    if "imd" in wanted:
-        inputs["imd"] = _fetch_imd(cache, table["imd"], area, out, notes)
-    if "population" in wanted:
-        inputs["population"] = _fetch_population(cache, table["population"], area, out, notes)
-    if "population_age" in wanted:
-        inputs["population_age"] = _fetch_population_age(
-            cache, table["population_age"], area, out, notes
-        )
-    if "hle" in wanted:
-        inputs["hle"] = _fetch_hle(cache, table["hle"], out)
-    if "gp_practices" in wanted:
-        inputs["gp_practices"] = _fetch_gp(cache, table, area, footprint, out, notes)
-    for name in ("hospitals", "pharmacies"):
-        if name in wanted:
-            inputs[name] = _fetch_nhs_sites(cache, table[name], footprint, out)
-    osm_files = _fetch_osm(cache, table, footprint, out) if "osm" in wanted else []
-
-    used = sorted(
-        {
-            *inputs,
-            *(["osm", "osm_index"] if osm_files else []),
-            *(["postcodes"] if "gp_practices" in inputs else []),
-        }
-    )
+    ctx = FetchContext(cache=cache, table=table, area=area, out=out, wanted=wanted, notes=notes)
+    # The boundaries first: facilities are placed by the area's polygons.
+    inputs: dict[str, str] = {
+        "boundaries": str(_fetcher(table["boundaries"])(ctx, table["boundaries"]))
+    }
+    ctx.footprint = _Footprint(ctx.features.get("boundaries", []))
+    fetched = {"boundaries"}
+    for name, source in table.items():
+        if name not in wanted or name in fetched:
+            continue
+        rel = _fetcher(source)(ctx, source)
+        if rel is not None:
+            inputs[name] = rel
+            fetched.add(name)
+    if ctx.osm_files:
+        fetched.add("osm")
+    used = sorted({*fetched, *(n for n, s in table.items() if s.helper_of in fetched)})
+    osm_files = ctx.osm_files
     sources_text = (
         "# Written by nhc-planner data fetch: one file per role, paths relative to this file.\n"
         "# Provenance, licences and SHA-256 checksums: download.toml beside it.\n"

@@ -51,6 +51,7 @@ from nhc_planner._errors import (
     NhcInputError,
     ScenarioError,
     SolverError,
+    UnknownKeyError,
 )
 from nhc_planner.capacity import ROLES
 from nhc_planner.need import hle_gap_factor, hle_quintiles, need_score
@@ -184,7 +185,7 @@ class Plan:
         rows = self.kpis.loc[self.kpis["metric"] == metric, when]
         if rows.empty:
             msg = f"unknown KPI {metric!r}; expected one of {self.kpis['metric'].tolist()}"
-            raise KeyError(msg)
+            raise UnknownKeyError(msg)
         return float(rows.iloc[0])
 
     @property
@@ -1349,7 +1350,7 @@ def _provenance(
 ) -> dict[str, Any]:
     import ortools
 
-    from nhc_planner import __version__
+    from nhc_planner._version import __version__
 
     estimated = travel.estimated
     return {

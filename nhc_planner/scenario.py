@@ -108,8 +108,8 @@ def _spec(
     """
     meta = {"doc": doc, "kind": kind, "unit": unit, "lo": lo, "hi": hi, "choices": choices}
     if isinstance(default, list | dict):  # pragma: no cover - defensive
-        msg = "use tuples for sequence defaults"
-        raise TypeError(msg)
+        msg = f"scenario field '{doc}': default {default!r} is a list or dict; use a tuple"
+        raise ScenarioError(msg)
     return field(default=default, metadata=meta)
 
 

@@ -24,6 +24,12 @@ demand_x, demand_y  float     demand point (EPSG:27700 metres)
 demand_source       str       "pwc" (population-weighted centroid) or "inside"
 ==================  ========  ===================================================
 
+Further area columns are allowed and kept: a declared data source
+(:mod:`nhc_planner.sources.registry`) adds its columns after these, and they
+survive :meth:`Region.save <nhc_planner.region.Region.save>` and ``load``.
+:func:`validate_areas` checks the columns above and leaves the others as they
+are; :func:`extra_area_columns` lists them.
+
 Sites (candidate and existing locations), a GeoDataFrame in EPSG:27700 with
 point ``geometry`` and:
 
@@ -65,6 +71,7 @@ __all__ = [
     "SITE_OVERRIDES",
     "SITE_STATUSES",
     "demand_points",
+    "extra_area_columns",
     "validate_areas",
     "validate_sites",
 ]
@@ -140,6 +147,9 @@ def _require_bng(frame: gpd.GeoDataFrame, what: str) -> None:
 def validate_areas(areas: gpd.GeoDataFrame, *, what: str = "areas") -> gpd.GeoDataFrame:
     """Check that ``areas`` meets the areas contract; return it unchanged.
 
+    The core columns (:data:`AREA_COLUMNS`) are checked; any other column is
+    kept as it is (see :func:`extra_area_columns`).
+
     Parameters
     ----------
     areas
@@ -181,6 +191,19 @@ def validate_areas(areas: gpd.GeoDataFrame, *, what: str = "areas") -> gpd.GeoDa
         )
         raise ValueRangeError(msg)
     return areas
+
+
+def extra_area_columns(areas: pd.DataFrame) -> tuple[str, ...]:
+    """Area columns beyond :data:`AREA_COLUMNS` (and the geometry), in table order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> extra_area_columns(pd.DataFrame(columns=[*AREA_COLUMNS, "toy_score"]))
+    ('toy_score',)
+    """
+    core = {*AREA_COLUMNS, "geometry"}
+    return tuple(str(c) for c in areas.columns if c not in core)
 
 
 def validate_sites(sites: gpd.GeoDataFrame, *, what: str = "sites") -> gpd.GeoDataFrame:

@@ -41,7 +41,7 @@ import tempfile
 import threading
 import zipfile
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -143,65 +143,33 @@ class UploadRole:
     help: str
 
 
-_VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".parquet", ".fgb")
+class _UploadRoles(Mapping[str, UploadRole]):
+    """The upload roles, read from the data-source registry at each use."""
 
-#: The files the app accepts, in the order it asks for them.
-UPLOAD_ROLES: dict[str, UploadRole] = {
-    r.role: r
-    for r in (
-        UploadRole(
-            "boundaries",
-            "LSOA 2021 boundaries",
-            _VECTOR_SUFFIXES,
-            True,
-            "GeoJSON, GeoPackage, zipped shapefile or GeoParquet with an LSOA21CD column "
-            "(ONS Open Geography Portal).",
-        ),
-        UploadRole(
-            "imd",
-            "Index of Multiple Deprivation",
-            (".csv",),
-            True,
-            "IoD2025 File 7 or IoD2019 File 1/2 CSV (MHCLG).",
-        ),
-        UploadRole(
-            "population",
-            "Population",
-            (".csv",),
-            True,
-            "Census 2021 usual residents (total or by age), or ONS mid-year estimates CSV.",
-        ),
-        UploadRole(
-            "population_age",
-            "Population by age",
-            (".csv",),
-            False,
-            "Census 2021 residents by age category, when the population file has totals only.",
-        ),
-        UploadRole(
-            "hle",
-            "Healthy life expectancy",
-            (".csv",),
-            True,
-            "OHID Fingertips export of healthy life expectancy at birth by local authority.",
-        ),
-        UploadRole(
-            "lsoa_la",
-            "LSOA to local authority lookup",
-            (".csv",),
-            True,
-            "ONS lookup with LSOA21CD and LAD code columns.",
-        ),
-        UploadRole(
-            "user_sites",
-            "Sites",
-            (".csv", ".geojson", ".json", ".gpkg"),
-            False,
-            "Candidate and existing sites: site_id, name, x/y (BNG metres) or latitude/"
-            "longitude; optional kind, status, max_rooms, capex_gbp.",
-        ),
-    )
-}
+    def _roles(self) -> dict[str, UploadRole]:
+        from nhc_planner.sources import registry
+
+        return {
+            s.role: UploadRole(s.role, s.label, s.upload, s.required, s.help)
+            for s in registry.upload_sources()
+        }
+
+    def __getitem__(self, role: str) -> UploadRole:
+        return self._roles()[role]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._roles())
+
+    def __len__(self) -> int:
+        return len(self._roles())
+
+    def __repr__(self) -> str:
+        return f"UPLOAD_ROLES({list(self._roles())})"
+
+
+#: The files the app accepts, in the order it asks for them: every declared
+#: data source with upload suffixes (:mod:`nhc_planner.sources.registry`).
+UPLOAD_ROLES: Mapping[str, UploadRole] = _UploadRoles()
 
 # Leading bytes that identify binary formats; anything else must look like text.
 _SIGNATURES: dict[str, tuple[bytes, str]] = {
@@ -296,18 +264,9 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
 
 
 def _reader(role: str) -> Callable[[Path], Any]:
-    from nhc_planner.sources import boundaries, facilities, hle, imd, lookups, population
+    from nhc_planner.sources import registry
 
-    readers: dict[str, Callable[[Path], Any]] = {
-        "boundaries": boundaries.read_boundaries,
-        "imd": imd.read_imd,
-        "population": population.read_population,
-        "population_age": population.read_population,
-        "hle": hle.read_hle,
-        "lsoa_la": lookups.read_lsoa_la,
-        "user_sites": facilities.read_user_sites,
-    }
-    return readers[role]
+    return registry.get_source(role).read
 
 
 def _renamed(exc: NhcError, replacements: Mapping[str, str]) -> NhcError:
@@ -443,7 +402,7 @@ def region_from_uploads(
             paths[role] = _write_upload(role, file_name, data, work)
             names[str(paths[role])] = file_name
         try:
-            inputs = RegionInputs(**paths, hle_period=hle_period)  # type: ignore[arg-type]
+            inputs = RegionInputs.from_paths(paths, hle_period=hle_period)
             return build_region(inputs, la_codes=list(la_codes) if la_codes else None, name=name)
         except NhcError as exc:
             raise _renamed(exc, names) from exc

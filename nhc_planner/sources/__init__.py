@@ -3,6 +3,9 @@
 Each reader validates its file and returns a canonical frame (see
 ``docs/data.md``); problems raise the :class:`~nhc_planner.NhcInputError`
 family with messages naming the file, column and values at fault.
+
+Every kind of input file is declared once in :mod:`nhc_planner.sources.registry`
+(:class:`DataSource`, :func:`register_source`).
 """
 
 from nhc_planner.sources.boundaries import read_boundaries, read_centroids
@@ -28,11 +31,25 @@ from nhc_planner.sources.population import (
     read_mid_year,
     read_population,
 )
+from nhc_planner.sources.registry import (
+    DataSource,
+    Download,
+    data_sources,
+    get_source,
+    read_area_values,
+    register_source,
+    unregister_source,
+)
 
 __all__ = [
     "ONS_HLE_GRADIENT_MALE_2015_17",
+    "DataSource",
+    "Download",
+    "data_sources",
     "estimate_area_hle",
+    "get_source",
     "lsoa11_to_lsoa21",
+    "read_area_values",
     "read_boundaries",
     "read_census_age",
     "read_census_total",
@@ -50,4 +67,6 @@ __all__ = [
     "read_population",
     "read_postcodes",
     "read_user_sites",
+    "register_source",
+    "unregister_source",
 ]
