@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
+from nhc_planner._csv import csv_bytes
 from nhc_planner._errors import (
     DataFileError,
     EmptyInputError,
@@ -64,7 +65,7 @@ from nhc_planner._format import (
     site_labels,
 )
 from nhc_planner.capacity import ROLE_LABELS
-from nhc_planner.scenario import MODES, Scenario, SizeSpec
+from nhc_planner.scenario import Scenario, SizeSpec
 from nhc_planner.sources.validate import check_geojson_positions, check_zip_archive, scan_vector
 
 if TYPE_CHECKING:
@@ -92,7 +93,6 @@ __all__ = [
     "confined_path",
     "coverage_by_year",
     "data_roots",
-    "decimal_text",
     "friendly_error",
     "kpi_cards",
     "over_capacity_words",
@@ -110,6 +110,8 @@ __all__ = [
     "sizes_from_rows",
     "sizes_to_rows",
     "stability_words",
+    "travel_engine_choices",
+    "travel_mode_choices",
     "upload_digest",
 ]
 
@@ -446,9 +448,11 @@ def region_from_uploads(
 
 #: Widget keys that map one-to-one onto dotted scenario keys.
 _DIRECT_KEYS: tuple[str, ...] = (
+    "travel.engine",
     "travel.mode",
     "travel.standard_min",
     "travel.network",
+    "travel.matrix",
     "phasing.years",
     "need.deprivation_weight",
     "need.hle_weight",
@@ -527,6 +531,33 @@ def _whole(value: Any, what: str) -> int:
     return int(number)
 
 
+def travel_engine_choices() -> dict[str, str]:
+    """The policy page's travel-engine choices: ``"auto"`` then the registered engines.
+
+    Returns
+    -------
+    dict
+        Engine name -> plain words, from the travel-engine registry.
+    """
+    from nhc_planner.travel import AUTO, engine_label, engine_names
+
+    return {name: engine_label(name) for name in (AUTO, *engine_names())}
+
+
+def travel_mode_choices(engine: str) -> dict[str, str]:
+    """The modes ``engine`` serves (every registered mode for ``"auto"``), in plain words.
+
+    Examples
+    --------
+    >>> travel_mode_choices("road")
+    {'drive': 'Driving', 'walk': 'Walking', 'cycle': 'Cycling'}
+    """
+    from nhc_planner.travel import AUTO, get_engine, mode_label, travel_modes
+
+    modes = travel_modes() if engine == AUTO else get_engine(engine).modes
+    return {mode: mode_label(mode) for mode in modes}
+
+
 def policy_values(scenario: Scenario) -> dict[str, Any]:
     """Widget values (keyed by widget key) that show ``scenario`` in the policy page.
 
@@ -541,6 +572,7 @@ def policy_values(scenario: Scenario) -> dict[str, Any]:
         value = getattr(getattr(scenario, section), name)
         out[key] = list(value) if isinstance(value, tuple) else value
     out["travel.network"] = scenario.travel.network or ""
+    out["travel.matrix"] = scenario.travel.matrix or ""
     ph = scenario.phasing
     out["limit_by"] = "budget" if ph.budget_per_year_gbp is not None else "centres"
     out["total_new"] = int(ph.total_centres) if ph.total_centres is not None else 10
@@ -630,14 +662,12 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
         if key in values:
             value = values[key]
             changes[key] = tuple(value) if isinstance(value, list) else value
-    if "travel.network" in changes:
-        network = str(changes["travel.network"] or "").strip()
-        if network and network != "demo" and network != base.travel.network:
-            network = str(confined_path(network, "Road network"))
-        changes["travel.network"] = network or None
-    if "travel.mode" in changes and changes["travel.mode"] not in MODES:
-        msg = f"travel.mode: expected one of {list(MODES)}; found {changes['travel.mode']!r}"
-        raise ScenarioError(msg)
+    for key, what in (("travel.network", "Road network"), ("travel.matrix", "Travel-time matrix")):
+        if key in changes:
+            text = str(changes[key] or "").strip()
+            if text and text != "demo" and text != getattr(base.travel, key.split(".")[1]):
+                text = str(confined_path(text, what))
+            changes[key] = text or None
     if "travel.standard_min" in changes:
         standard = float(changes["travel.standard_min"])
         changes["travel.standard_min"] = standard
@@ -1115,41 +1145,6 @@ def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
     return out
 
 
-def decimal_text(value: Any, digits: int = 6) -> str:
-    """A number as a plain decimal for a CSV: no exponent, at most ``digits`` decimals.
-
-    Rounding noise (``|x| < 1e-9``) is written as 0; missing values as "".
-
-    Examples
-    --------
-    >>> [decimal_text(v) for v in (5.4e6, -7.27596e-12, 0.9123456789, 12.0, float("nan"))]
-    ['5400000', '0', '0.912346', '12', '']
-    >>> decimal_text(float("inf"))
-    'inf'
-    """
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return ""
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if abs(v) < 1e-9:
-        return "0"
-    text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV with plain decimals (see :func:`decimal_text`), UTF-8, LF line ends."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            out[col] = [decimal_text(v) for v in out[col]]
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
 def centres_csv(plan: Plan) -> bytes:
     """The plan's centres (opening order, size, capacity, staff, why) as CSV bytes.
 
@@ -1162,8 +1157,12 @@ def centres_csv(plan: Plan) -> bytes:
 
 
 def areas_csv(plan: Plan) -> bytes:
-    """Every area with its nearest centre, travel time and coverage, as CSV bytes."""
-    return _csv_bytes(_plain(plan.assignments, points=False))
+    """Every area with its nearest centre, travel time and coverage, as CSV bytes.
+
+    Spreadsheet-safe (:mod:`nhc_planner._csv`): text that a spreadsheet would run
+    as a formula starts with an apostrophe; numbers are plain decimals.
+    """
+    return csv_bytes(_plain(plan.assignments, points=False))
 
 
 def plan_geojson(plan: Plan, *, simplify_m: float = 5.0) -> bytes:

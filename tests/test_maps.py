@@ -469,6 +469,8 @@ def test_leeds_map_has_roads_and_place_names_offline(tmp_path):
     """Real Leeds LSOAs with the OSM extract of central Leeds: main roads and names, no tiles."""
     import geopandas as gpd
 
+    pytest.importorskip("osmium", reason="reading the .osm.pbf extract needs pyosmium")
+
     from nhc_planner.network import load_network
 
     bounds = gpd.read_file(require_fixture("boundaries", "leeds_lsoa21_bsc.gpkg"))
