@@ -698,3 +698,9 @@ def test_vertex_and_feature_limits_are_checked_a_batch_at_a_time(tmp_path: Path)
     parquet = tmp_path / "areas.parquet"
     gpd.read_file(path).to_parquet(parquet)
     assert scan_vector(parquet, name="areas.parquet") == (10, 10 * 1001)
+
+
+def test_matrix_path_outside_the_data_folders_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(ui.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(DataFileError, match="Travel-time matrix '/etc/shadow' is outside"):
+        ui.scenario_from_values(Scenario(), {"travel.matrix": "/etc/shadow"})
