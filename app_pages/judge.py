@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from nhc_planner import maps, ui
+from nhc_planner import _format, maps, ui
 from nhc_planner.report import solver_summary
 
 BLUE = maps.NHS_BLUE
@@ -18,7 +18,7 @@ def coverage_chart(curve: pd.DataFrame, chosen: int) -> alt.Chart:
     """Share within reach against the number of new centres, this plan marked."""
     data = curve.assign(
         share_pct=100 * curve["share"],
-        people=curve["population_covered"].map(maps.format_count),
+        people=curve["population_covered"].map(_format.format_count),
         this_plan=curve["n_centres"] == chosen,
     )
     base = alt.Chart(data).encode(

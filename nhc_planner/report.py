@@ -23,6 +23,7 @@ HLE figure in the report says so.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +34,22 @@ import pandas as pd
 
 from nhc_planner._atomic import atomic_write_text
 from nhc_planner._errors import MissingColumnError, NhcRuntimeError
-from nhc_planner.capacity import ROLE_LABELS, ROLES
-from nhc_planner.maps import (
-    NHS_BLUE,
-    PlanLike,
+from nhc_planner._format import (
     describe_alternative,
     format_count,
     format_gbp,
     format_minutes,
     format_percent,
     format_years,
+    site_labels,
+    source_label,
+)
+from nhc_planner.capacity import ROLE_LABELS, ROLES
+from nhc_planner.map_context import with_places
+from nhc_planner.maps import (
+    NHS_BLUE,
+    PlanLike,
+    over_capacity,
     phase_colour,
     plan_map,
     save_map,
@@ -52,6 +59,7 @@ from nhc_planner.maps import (
 __all__ = ["solver_summary", "write_report"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+_FILE_NOTE = re.compile(r"^\S+\.(csv|gpkg|geojson|json|parquet|zip|shp|xlsx|fgb|pbf|osm)\b", re.I)
 _GREY = "#AEB7BD"
 _TEXT = "#212B32"
 _MODE_PHRASE = {"drive": "by car", "walk": "on foot", "cycle": "by bicycle"}
@@ -300,6 +308,7 @@ def _phasing_rows(plan: PlanLike) -> list[dict[str, Any]]:
     )
     phases = pd.to_numeric(centres["phase"], errors="coerce").fillna(0).astype(int)
     years = sorted(p for p in set(phases) | set(phase_cov[new].dropna().astype(int)) if p > 0)
+    shown = site_labels(with_places(centres, a))
     rows = []
     cumulative = cov["before"]
     for year in years:
@@ -311,7 +320,7 @@ def _phasing_rows(plan: PlanLike) -> list[dict[str, Any]]:
                 "year": year,
                 "centres": [
                     (f"{int(o)}" if math.isfinite(_num(o)) else "", str(n))
-                    for o, n in zip(opening["order"], opening["name"], strict=True)
+                    for o, n in zip(opening["order"], shown[opening.index], strict=True)
                 ],
                 "gained": gained,
                 "cumulative": cumulative,
@@ -479,6 +488,10 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
             zip(stab["site_id"].astype(str), stab["share_chosen"].astype(float), strict=True)
         )
     names = dict(zip(c["site_id"].astype(str), c["name"].astype(str), strict=True))
+    labels = dict(
+        zip(c["site_id"].astype(str), site_labels(with_places(c, plan.assignments)), strict=True)
+    )
+    covered = float(pd.to_numeric(c.get("pop_newly_covered"), errors="coerce").sum())
     cards = []
     ranked = c.assign(
         _p=pd.to_numeric(c["phase"], errors="coerce").fillna(0),
@@ -498,7 +511,7 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
             ("Size", f"{val('size')} · {format_count(val('rooms'))} rooms"),
             ("Weekly capacity", f"{format_count(val('weekly_capacity'))} appointments"),
             ("Weekly demand served", format_count(val("weekly_demand_served"))),
-            ("Utilisation", format_percent(val("utilisation"))),
+            ("Utilisation", _use_text(val("utilisation"))),
             ("Capital cost", format_gbp(val("capex_gbp"))),
             ("Running cost a year", format_gbp(val("annual_cost_gbp"))),
         ]
@@ -509,7 +522,10 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
                 str(given) if isinstance(given, str) and given else names.get(str(alt), str(alt))
             )
             figures.append(
-                ("Next-best alternative", describe_alternative(alt_name, val("swap_loss")))
+                (
+                    "Next-best alternative",
+                    describe_alternative(alt_name, val("swap_loss"), scale=max(covered, 1.0)),
+                )
             )
         sid = str(val("site_id"))
         if sid in stability:
@@ -523,8 +539,9 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
         cards.append(
             {
                 "site_id": sid,
-                "name": str(val("name")),
+                "name": labels.get(sid, str(val("name"))),
                 "kind": str(val("kind") or "").replace("_", " "),
+                "over": over_capacity(val("utilisation")),
                 "badge": "" if existing or not math.isfinite(order) else f"{order:.0f}",
                 "colour": phase_colour(phase),
                 "when": "Already open" if existing else f"Opens in year {phase}",
@@ -536,6 +553,11 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
             }
         )
     return cards
+
+
+def _use_text(value: Any) -> str:
+    text = format_percent(value)
+    return f"{text} — over capacity" if over_capacity(value) else text
 
 
 def _staffing_table(plan: PlanLike) -> _Table | None:
@@ -647,14 +669,45 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _demand_point(plan: PlanLike) -> str:
+    """Which point of an area travel is measured from, true to the data used."""
+    source = plan.assignments.get("demand_source")
+    if source is None:
+        given = "centroids" in dict(plan.region_meta.vintages)
+        return "its population-weighted centre" if given else "a point inside it"
+    kinds = set(source.astype(str))
+    if kinds == {"pwc"}:
+        return "its population-weighted centre"
+    if "pwc" in kinds:
+        return "its population-weighted centre (or, for areas without one, a point inside the area)"
+    return "a point inside it (no population-weighted centres were given)"
+
+
+def _is_join_note(note: str) -> bool:
+    """A note on how the input files were read and joined (for the appendix)."""
+    return (
+        note.startswith(("Join report", "HLE published figures"))
+        or bool(_FILE_NOTE.match(note))
+        or " -> " in note
+    )
+
+
+def _split_notes(notes: Sequence[str]) -> dict[str, list[str]]:
+    """The region's notes on method (``notes``) and on reading files (``join_notes``)."""
+    return {
+        "notes": [n for n in notes if not _is_join_note(n)],
+        "join_notes": [n for n in notes if _is_join_note(n)],
+    }
+
+
 def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     a = plan.assignments
     items = []
     mode = str(facts["mode"])
     if math.isfinite(facts["standard"]):
         items.append(
-            f"Travel standard: an area counts as within reach when its population-weighted "
-            f"centre is within {facts['standard']:.0f} minutes {_MODE_PHRASE.get(mode, mode)} "
+            f"Travel standard: an area counts as within reach when {_demand_point(plan)} "
+            f"is within {facts['standard']:.0f} minutes {_MODE_PHRASE.get(mode, mode)} "
             "of an open centre"
             + (
                 f"; times beyond {facts['cutoff']:.0f} minutes count as unreachable."
@@ -722,8 +775,8 @@ def _sources(plan: PlanLike) -> tuple[list[list[str]], list[str]]:
 
 
 def _input_label(key: str) -> str:
-    labels = {"imd": "Deprivation (IMD)", "hle": "Healthy life expectancy", "osm": "Roads"}
-    return labels.get(key.lower(), key.replace("_", " ").capitalize())
+    labels = {"imd": "Deprivation (IMD)", "osm": "Roads"}
+    return labels.get(key.lower(), source_label(key))
 
 
 def _provenance_rows(provenance: Mapping[str, Any] | None) -> list[list[str]]:
@@ -883,7 +936,7 @@ def write_report(
         "has_curve": has_curve,
         "curve_note": curve_note,
         "method": _method(plan, facts),
-        "notes": list(meta.notes),
+        **_split_notes(meta.notes),
         "settings": _settings_rows(getattr(plan, "scenario", None)),
         "vintages": vintages,
         "attribution": attribution,
