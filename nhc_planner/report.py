@@ -45,6 +45,7 @@ from nhc_planner._format import (
     source_label,
 )
 from nhc_planner.capacity import ROLE_LABELS, ROLES
+from nhc_planner.kpis import share
 from nhc_planner.map_context import with_places
 from nhc_planner.maps import (
     NHS_BLUE,
@@ -266,10 +267,6 @@ def _coverage(assignments: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _share(part: float, whole: float) -> float:
-    return part / whole if whole > 0 else math.nan
-
-
 def _new_figure(width: float = 7.0, height: float = 3.2) -> Any:
     from matplotlib.figure import Figure
 
@@ -324,7 +321,7 @@ def _phasing_rows(plan: PlanLike) -> list[dict[str, Any]]:
                 ],
                 "gained": gained,
                 "cumulative": cumulative,
-                "share": _share(cumulative, cov["total"]),
+                "share": share(cumulative, cov["total"]),
                 "capex": float(pd.to_numeric(opening.get("capex_gbp"), errors="coerce").sum())
                 if "capex_gbp" in opening
                 else math.nan,
@@ -366,18 +363,18 @@ def _phasing_chart(rows: Sequence[Mapping[str, Any]], before_share: float, path:
     return path
 
 
-def _coverage_curve_chart(curve: pd.DataFrame, chosen: int, path: Path) -> Path:
+def _coverage_curve_chart(curve: pd.DataFrame, chosen: int, plan_share: float, path: Path) -> Path:
+    """The greedy curve, with this plan marked at its own share (the headline's figure)."""
     fig = _new_figure(7.0, 3.0)
     ax = fig.add_subplot()
     x = curve["n_centres"].astype(float).to_numpy()
     y = curve["share"].astype(float).to_numpy()
     ax.plot(x, y, color=NHS_BLUE, linewidth=2, marker="o", markersize=4)
-    if chosen in set(x.astype(int)):
-        yy = float(y[list(x.astype(int)).index(chosen)])
-        ax.scatter([chosen], [yy], s=80, color="#DA291C", zorder=3)
+    if math.isfinite(plan_share):
+        ax.scatter([chosen], [plan_share], s=80, color="#DA291C", zorder=3)
         ax.annotate(
-            f"this plan: {format_percent(yy)}",
-            (chosen, yy),
+            f"this plan: {format_percent(plan_share)}",
+            (chosen, plan_share),
             xytext=(8, -14),
             textcoords="offset points",
             fontsize=8,
@@ -634,7 +631,8 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     cov = _coverage(a)
     phases = pd.to_numeric(c["phase"], errors="coerce").fillna(0)
     n_new = int((phases > 0).sum())
-    n_years = int(phases.max()) if len(phases) else 0
+    last_year = int(phases.max()) if len(phases) else 0
+    n_years = int(facts.get("years") or last_year)
     n_existing = int((phases <= 0).sum())
     mode_word = {"drive": "drive", "walk": "walk", "cycle": "cycle ride"}.get(
         str(facts["mode"]), str(facts["mode"])
@@ -647,19 +645,20 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     lines = [
         f"The plan opens {n_new} new neighbourhood health centre{'s' if n_new != 1 else ''}"
         + (f" over {n_years} year{'s' if n_years != 1 else ''}" if n_years else "")
+        + (f" (the last opens in year {last_year})" if n_new and 0 < last_year < n_years else "")
         + (f", alongside {n_existing} already open" if n_existing else "")
         + ".",
         f"Residents within {standard} of a centre rise from {format_count(cov['before'])} "
-        f"({format_percent(_share(cov['before'], cov['total']))}) to {format_count(cov['after'])} "
-        f"({format_percent(_share(cov['after'], cov['total']))}) of "
+        f"({format_percent(share(cov['before'], cov['total']))}) to {format_count(cov['after'])} "
+        f"({format_percent(share(cov['after'], cov['total']))}) of "
         f"{format_count(cov['total'])}.",
     ]
     if cov["total12"] > 0:
         lines.append(
             "In the most deprived areas (IMD deciles 1–2, "
             f"{format_count(cov['total12'])} residents) the share within reach rises from "
-            f"{format_percent(_share(cov['before12'], cov['total12']))} to "
-            f"{format_percent(_share(cov['after12'], cov['total12']))}."
+            f"{format_percent(share(cov['before12'], cov['total12']))} to "
+            f"{format_percent(share(cov['after12'], cov['total12']))}."
         )
     capex = pd.to_numeric(c.get("capex_gbp"), errors="coerce") if "capex_gbp" in c else None
     if capex is not None and n_new:
@@ -859,7 +858,7 @@ def write_report(
     static_map_png(plan, figures / "map.png")
     save_map(plan_map(plan), out / "map.html", offline="relative")
     phasing = _phasing_rows(plan)
-    _phasing_chart(phasing, _share(cov["before"], cov["total"]), figures / "phasing.png")
+    _phasing_chart(phasing, share(cov["before"], cov["total"]), figures / "phasing.png")
     _decile_chart(plan.assignments, figures / "equity_decile.png")
     curve: pd.DataFrame | None = getattr(plan, "coverage_curve", None)
     if curve is not None and (len(curve) < 2 or "share" not in curve.columns):
@@ -868,16 +867,23 @@ def write_report(
     n_new = int((pd.to_numeric(plan.centres["phase"], errors="coerce").fillna(0) > 0).sum())
     curve_note = ""
     if curve is not None:
-        _coverage_curve_chart(curve, n_new, figures / "coverage_curve.png")
+        plan_share = share(cov["after"], cov["total"])  # the headline's figure
+        _coverage_curve_chart(curve, n_new, plan_share, figures / "coverage_curve.png")
         shares = curve.sort_values("n_centres")["share"].astype(float).to_numpy()
         gains = np.diff(shares)
         if len(gains) >= 2:
             curve_note = (
                 f"The first new centre adds {format_percent(gains[0], digits=1)} of residents; "
-                f"the last one on the curve adds {format_percent(gains[-1], digits=1)}."
+                f"the last one on the curve adds {format_percent(gains[-1], digits=1)}. "
+                "The curve adds one site at a time, each where it reaches the most need; "
+                f"the plan, optimised over all its years together, reaches "
+                f"{format_percent(plan_share)} with {n_new} new centres (the red point)."
             )
 
-    hle_note = "HLE quintiles are population-weighted fifths of the estimated HLE of areas."
+    hle_note = (
+        "HLE quintiles are population-weighted fifths of the estimated HLE of areas; "
+        "areas with the same estimate always fall in the same fifth."
+    )
     tables = [
         t
         for t in (
@@ -929,7 +935,7 @@ def write_report(
             for r in phasing
         ],
         "before_text": f"{format_count(cov['before'])} "
-        f"({format_percent(_share(cov['before'], cov['total']))})",
+        f"({format_percent(share(cov['before'], cov['total']))})",
         "cards": _centre_cards(plan),
         "staffing": _staffing_table(plan),
         "tables": tables,

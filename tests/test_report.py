@@ -61,7 +61,12 @@ def test_folder_is_self_contained(report_dir, page):
 
 def test_summary_in_words_and_numbers(page):
     text = text_of(page)
-    assert "The plan opens 2 new neighbourhood health centres over 2 years" in text
+    # one horizon everywhere: the scenario's 5 years (as the CLI summary says), and when
+    # the last centre opens
+    assert (
+        "The plan opens 2 new neighbourhood health centres over 5 years "
+        "(the last opens in year 2)" in text
+    )
     assert "1 already open" in text
     # 5 of 12 areas (1,000 residents each) within reach before, 11 after
     assert "rise from 5,000 (42%) to 11,000 (92%) of 12,000" in text
@@ -318,3 +323,15 @@ def test_report_first_page_screenshot(report_dir):
     assert blue > 500  # NHS blue accents are drawn
     assert external == []
     assert errors == []
+
+
+def test_coverage_curve_marks_the_plan_at_the_headline_share(page):
+    text = text_of(page)
+    # the headline says 92% (11,000 of 12,000); the curve's note and marker say the same,
+    # not the greedy curve's value at 2 centres
+    assert "rise from 5,000 (42%) to 11,000 (92%)" in text
+    assert "reaches 92% with 2 new centres (the red point)" in text
+
+
+def test_hle_fifths_note_says_ties_stay_together(page):
+    assert "areas with the same estimate always fall in the same fifth" in text_of(page)
