@@ -9,6 +9,7 @@ import streamlit as st
 
 from app_pages import common
 from nhc_planner import maps, ui
+from nhc_planner.planning import model_labels
 
 MODES = {"drive": "Driving", "walk": "Walking", "cycle": "Cycling"}
 OBJECTIVES = {
@@ -127,6 +128,14 @@ def main() -> None:
             list(OBJECTIVES),
             format_func=OBJECTIVES.__getitem__,
             key="policy.objective",
+        )
+        models = model_labels()
+        st.selectbox(
+            "Planning model",
+            list(models),
+            format_func=lambda name: models.get(name, name),
+            key="policy.model",
+            help="The model that decides which sites open, when and at what size.",
         )
         st.subheader("Centres")
         h, d = st.columns(2)

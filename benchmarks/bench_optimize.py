@@ -113,7 +113,7 @@ def bench_icb(rows: list[Row], cap: float) -> None:
     # LSCP: areas no site reaches within 20 min make it infeasible for both; drop them
     ok = (cost <= 20.0).any(axis=1)
     sol, t = timed(lambda: set_cover(cost[ok], 20.0, time_limit_s=120))
-    note = f"{int((~ok).sum())} unreachable areas dropped; " + _size(sol.extras)
+    note = f"{int((~ok).sum())} unreachable areas dropped; " + _size(sol)
     rows.append(Row("LSCP", name, "nhc (HiGHS)", sol.objective, sol.status, t, note))
     obj, status, t, note = run_spopt("lscp", cost[ok], pop[ok], 0, 20.0, cap)
     rows.append(Row("LSCP", name, "spopt + CBC", obj, status, t, note))
@@ -123,7 +123,7 @@ def bench_pmedian(rows: list[Row], cap: float) -> None:
     (cost, pop), build = timed(lambda: demo_matrix(2, 400, 400, np.inf))
     name = f"demo seed 2, 400 x 400, complete (built in {build:.1f} s)"
     sol, t = timed(lambda: p_median(cost, pop, 5, time_limit_s=120))
-    note = f"{sol.extras['n_candidates']} candidates after Lagrangian reduction"
+    note = f"{sol.n_candidates} candidates after Lagrangian reduction"
     rows.append(Row("p-median p=5", name, "nhc (HiGHS)", sol.objective, sol.status, t, note))
     sol, t = timed(lambda: p_median(cost, pop, 5, time_limit_s=60, lagrangian_iterations=0))
     note = "radius MIP only (no Lagrangian reduction), 60 s limit"
@@ -150,20 +150,20 @@ def bench_orlib(rows: list[Row]) -> None:
 
 
 def _mclp_solver(sol: Any) -> str:
-    return f"nhc ({sol.extras.get('backend', '-')})"
+    return f"nhc ({sol.backend or '-'})"
 
 
 def _mclp(sol: Any) -> str:
-    note = _size(sol.extras)
-    if sol.extras.get("shortcut") == "set_cover":
+    note = _size(sol)
+    if sol.shortcut == "set_cover":
         note += "; proven by a set cover of p sites (LP bound = all coverable weight)"
     if sol.status != "optimal" and np.isfinite(sol.gap):
         note += f"; gap {sol.gap:.3%} at the 120 s limit"
     return note
 
 
-def _size(extras: dict[str, Any]) -> str:
-    return f"model {extras.get('n_rows', '?')} rows x {extras.get('n_candidates', '?')} sites"
+def _size(sol: Any) -> str:
+    return f"model {sol.n_rows} rows x {sol.n_candidates} sites"
 
 
 def write(rows: list[Row], out: Path, cap: float, wall: float) -> None:

@@ -148,7 +148,7 @@ def run_case(name: str, inst: Instance, backend: str, **kwargs: object) -> dict[
         **kwargs,  # type: ignore[arg-type]
     )
     wall = time.perf_counter() - t0
-    share = sol.extras.get("coverage_share_by_period")
+    share = sol.coverage_share_by_period if sol.coverage_share_by_period.size else None
     return {
         "case": name,
         "backend": backend,
@@ -157,11 +157,11 @@ def run_case(name: str, inst: Instance, backend: str, **kwargs: object) -> dict[
         "gap": sol.gap,
         "seconds": wall,
         "final_share": float(share[-1]) if share is not None else float("nan"),
-        "rows": sol.extras.get("preprocessing", {}).get("rows_in_model"),
-        "cands": sol.extras.get("preprocessing", {}).get("candidates_in_model"),
-        "explanation": sol.extras.get("explanation", ""),
-        "message": sol.extras.get("message", ""),
-        "stages": sol.extras.get("stages", {}),
+        "rows": sol.preprocessing.get("rows_in_model"),
+        "cands": sol.preprocessing.get("candidates_in_model"),
+        "explanation": sol.explanation,
+        "message": sol.message,
+        "stages": sol.stages,
     }
 
 

@@ -70,6 +70,8 @@ __all__ = [
     "SizeTemplate",
     "StaffingAssumptions",
     "default_size_templates",
+    "fit_sizes_to_budget",
+    "size_for_load",
     "size_template",
     "staffing",
     "weekly_capacity",
@@ -554,3 +556,108 @@ def staffing(
     clinical = np.sum(list(out.values()), axis=0)
     out["admin"] = clinical * a.admin_per_clinical_wte
     return pd.DataFrame(out, columns=list(ROLES))
+
+
+# --------------------------------------------------------------------------- sizing a centre
+
+
+def size_for_load(
+    load: float,
+    templates: Sequence[SizeTemplate],
+    capacities: Sequence[float],
+    allowed: Sequence[bool] | npt.NDArray[np.bool_],
+) -> SizeTemplate:
+    """Smallest allowed template whose weekly capacity covers ``load`` (else the largest allowed).
+
+    Parameters
+    ----------
+    load
+        Weekly appointments the centre must serve.
+    templates, capacities
+        Size templates sorted by rooms, and the weekly capacity of each.
+    allowed
+        Per template: whether the site's room cap allows it (at least one True).
+
+    Examples
+    --------
+    >>> small, large = size_template("small", 6), size_template("large", 20)
+    >>> size_for_load(500.0, [small, large], [400.0, 1300.0], [True, True]).name
+    'large'
+    """
+    options = [(t, c) for t, c, fits in zip(templates, capacities, allowed, strict=True) if fits]
+    for t, c in options:
+        if c >= load:
+            return t
+    return options[-1][0]
+
+
+def fit_sizes_to_budget(
+    chosen: list[SizeTemplate | None],
+    open_period: npt.NDArray[np.int64],
+    load: npt.NDArray[np.float64],
+    *,
+    templates: Sequence[SizeTemplate],
+    capacities: Sequence[float],
+    allowed_sizes: npt.NDArray[np.bool_],
+    site_capex: npt.NDArray[np.float64],
+    budget: float,
+) -> None:
+    """Keep each year's capital within ``budget`` after sizing centres by their load.
+
+    Without capacity constraints the solver costs every new centre at the middle
+    size template, so sizes chosen afterwards from the catchments' demand could
+    overspend. Each new centre is first capped at the middle size, then the
+    year's unspent budget upgrades the most overloaded centres, one size at a
+    time, while it lasts. Centres with a site-specific capital cost (``site_capex``
+    not NaN) keep it. Modifies ``chosen`` (one template or None per site) in place.
+
+    Parameters
+    ----------
+    chosen
+        Per site: its template (None for sites not open).
+    open_period
+        Per site: ``0`` already open, ``t >= 1`` opens in year ``t``, ``-1`` never.
+    load
+        Per site: weekly appointments of its catchment.
+    templates, capacities
+        Size templates sorted by rooms, and the weekly capacity of each.
+    allowed_sizes
+        ``(n_sites, n_templates)`` sizes each site's room cap allows.
+    site_capex
+        Per site: capital cost overriding the template's (NaN = the template's).
+    budget
+        Capital per year.
+    """
+    middle = templates[len(templates) // 2]
+    order = {t.name: i for i, t in enumerate(templates)}
+    cap_of = {t.name: float(c) for t, c in zip(templates, capacities, strict=True)}
+
+    def capex(j: int, t: SizeTemplate) -> float:
+        return float(t.capex_gbp if np.isnan(site_capex[j]) else site_capex[j])
+
+    def size(j: int) -> SizeTemplate:
+        t = chosen[j]
+        assert t is not None  # every site opening in a year has a size
+        return t
+
+    for year in sorted({int(p) for p in open_period if p > 0}):
+        sites = np.flatnonzero(open_period == year).tolist()
+        for j in sites:
+            if order[size(j).name] > order[middle.name]:
+                chosen[j] = middle
+        spent = sum(capex(j, size(j)) for j in sites)
+        upgraded = True
+        while upgraded:
+            upgraded = False
+            overload = sorted(
+                (load[j] - cap_of[size(j).name], j) for j in sites if load[j] > cap_of[size(j).name]
+            )
+            for _, j in reversed(overload):
+                k = order[size(j).name] + 1
+                if k >= len(templates) or not allowed_sizes[j][k]:
+                    continue
+                bigger = templates[k]
+                extra = capex(j, bigger) - capex(j, size(j))
+                if spent + extra <= budget:
+                    chosen[j], spent, upgraded = bigger, spent + extra, True
+                    break

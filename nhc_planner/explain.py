@@ -37,7 +37,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     site_labels,
 )
-from nhc_planner.optimize._solution import Solution
+from nhc_planner.optimize._solution import PhasedSolution, Solution
 
 __all__ = ["EXPLAIN_COLUMNS", "explain_centres", "opening_order"]
 
@@ -168,6 +168,9 @@ def explain_centres(
     site_names: Sequence[str] | None = None,
     excluded: Sequence[int] | npt.NDArray[Any] | None = None,
     unit: str = "minutes",
+    open_period: npt.ArrayLike | None = None,
+    sizes: Sequence[str] | npt.NDArray[Any] | None = None,
+    load: npt.ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Explain every open centre of a solution.
 
@@ -176,10 +179,9 @@ def explain_centres(
     cost
         ``(n_demand, n_sites)`` travel times used by the model (``np.inf`` = unreachable).
     solution
-        The solved plan. ``extras["open_period"]`` (phased models) gives the
-        opening period per site; otherwise open sites are period 1 and sites
-        in ``extras["fixed"]`` (if present) period 0. ``extras["size"]``,
-        ``extras["load"]`` and ``extras["capacity"]`` are used when present.
+        The solved plan. A :class:`~nhc_planner.optimize.PhasedSolution`
+        gives the opening period, size, load and capacity per site; otherwise
+        open sites are period 1.
     weights
         Need weight per demand point (as given to the model).
     max_cost
@@ -205,6 +207,10 @@ def explain_centres(
         Sites that may not be opened, so are not offered as alternatives.
     unit
         Unit of ``cost`` used in sentences.
+    open_period, sizes, load
+        Per site: opening period (``0`` already open, ``t >= 1`` year, ``-1``
+        never), size name and weekly load of the plan as delivered; they
+        override the solution's own.
 
     Returns
     -------
@@ -237,53 +243,22 @@ def explain_centres(
     ids = site_labels(site_ids, m)
     allowed = parse_options(m, excluded=excluded).allowed  # checks the indices (or mask)
     cover = c <= standard
-    extras = solution.extras
-    if "open_period" in extras:
-        open_period = np.asarray(extras["open_period"], dtype=np.int64)
-    else:
-        open_period = np.full(m, -1, dtype=np.int64)
-        open_period[solution.open] = 1
-        if "fixed" in extras:
-            open_period[np.asarray(extras["fixed"], dtype=np.int64)] = 0
-    if open_period.shape != (m,):
-        msg = f"solution: open_period has shape {open_period.shape}; expected ({m},) for {m} sites"
-        raise ValueRangeError(msg)
+    phased = solution if isinstance(solution, PhasedSolution) else None
+    open_period = _open_period(solution, open_period, m)
     order = opening_order(cover, w, open_period)
     is_open = open_period >= 0
 
     # catchments: the solution's assignment (or nearest open site within the standard)
     assignment = np.asarray(solution.assignment, dtype=np.int64)
     if assignment.shape != (n,):
-        dist = np.where(cover & is_open[np.newaxis, :], c, np.inf)
-        assignment = np.where(np.isfinite(dist).any(axis=1), np.argmin(dist, axis=1), -1)
+        assignment = _nearest_within(c, cover, is_open)
 
-    # capacity and load
-    site_cap = np.full(m, np.nan)
-    if extras.get("capacity") is not None:
-        site_cap = np.asarray(extras["capacity"], dtype=float)
-    elif capacity is not None:
-        site_cap = np.broadcast_to(np.asarray(capacity, dtype=float), (m,)).copy()
-    if extras.get("load") is not None:
-        load = np.asarray(extras["load"], dtype=float)
-    elif dem is not None:
-        if solution.fractions is not None:
-            load = np.asarray(solution.fractions).T @ dem
-        else:
-            load = np.bincount(
-                assignment[assignment >= 0], weights=dem[assignment >= 0], minlength=m
-            )
-    else:
-        load = np.full(m, np.nan)
+    site_cap, load = _capacity_and_load(solution, assignment, capacity, load, dem, m)
 
-    # swap losses against every allowed closed site
-    alternatives = np.flatnonzero(allowed & ~is_open)
-    open_sites = np.flatnonzero(is_open)
-    loss, alt = _swap_losses(cover, w, open_sites, alternatives)
-    loss_of = dict(zip(open_sites.tolist(), loss.tolist(), strict=True))
-    alt_of = dict(zip(open_sites.tolist(), alt.tolist(), strict=True))
-    covered_total = float(w[cover[:, open_sites].any(axis=1)].sum()) if open_sites.size else 0.0
+    loss_of, alt_of, covered_total = _swaps(cover, w, allowed, is_open)
 
-    sizes = extras.get("size")
+    if sizes is None and phased is not None and phased.size.size:
+        sizes = phased.size
     deprived = (decile <= 2) if decile is not None else np.zeros(n, dtype=bool)
     covered = np.zeros(n, dtype=bool)
     if site_names is not None and len(site_names) != m:
@@ -298,12 +273,7 @@ def explain_centres(
         existing = open_period[j] == 0
         pop_new = float(pop[new].sum()) if pop is not None else np.nan
         pop_new12 = float(pop[new & deprived].sum()) if pop is not None else np.nan
-        hle_w = pop if pop is not None else w
-        if hle is not None and catch.any() and hle_w[catch].sum() > 0:
-            ok = catch & np.isfinite(hle)
-            hle_mean = float(np.average(hle[ok], weights=hle_w[ok])) if ok.any() else np.nan
-        else:
-            hle_mean = np.nan
+        hle_mean = _hle_mean(hle, pop if pop is not None else w, catch)
         util = float(load[j] / site_cap[j]) if site_cap[j] > 0 else np.nan
         swap = np.nan if existing else float(loss_of[int(j)])
         k = -1 if existing else alt_of[int(j)]
@@ -333,6 +303,76 @@ def explain_centres(
         row["why"] = _why(row, n_new, standard, unit, decile is not None)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(EXPLAIN_COLUMNS))
+
+
+def _nearest_within(c: np.ndarray, cover: np.ndarray, is_open: np.ndarray) -> np.ndarray:
+    """Per demand point: the nearest open site within the standard, ``-1`` if none."""
+    dist = np.where(cover & is_open[np.newaxis, :], c, np.inf)
+    return np.where(np.isfinite(dist).any(axis=1), np.argmin(dist, axis=1), -1)
+
+
+def _swaps(
+    cover: np.ndarray, w: np.ndarray, allowed: np.ndarray, is_open: np.ndarray
+) -> tuple[dict[int, float], dict[int, int], float]:
+    """Swap loss and best alternative per open site (against every allowed closed site),
+    and the weight the plan covers."""
+    alternatives = np.flatnonzero(allowed & ~is_open)
+    open_sites = np.flatnonzero(is_open)
+    loss, alt = _swap_losses(cover, w, open_sites, alternatives)
+    loss_of = dict(zip(open_sites.tolist(), loss.tolist(), strict=True))
+    alt_of = dict(zip(open_sites.tolist(), alt.tolist(), strict=True))
+    covered_total = float(w[cover[:, open_sites].any(axis=1)].sum()) if open_sites.size else 0.0
+    return loss_of, alt_of, covered_total
+
+
+def _open_period(solution: Solution, given: npt.ArrayLike | None, m: int) -> np.ndarray:
+    """Per site: the given opening periods, the phased solution's, or 1 for open sites."""
+    if given is not None:
+        open_period = np.asarray(given, dtype=np.int64)
+    elif isinstance(solution, PhasedSolution):
+        open_period = np.asarray(solution.open_period, dtype=np.int64)
+    else:
+        open_period = np.full(m, -1, dtype=np.int64)
+        open_period[solution.open] = 1
+    if open_period.shape != (m,):
+        msg = f"solution: open_period has shape {open_period.shape}; expected ({m},) for {m} sites"
+        raise ValueRangeError(msg)
+    return open_period
+
+
+def _capacity_and_load(
+    solution: Solution,
+    assignment: np.ndarray,
+    capacity: float | npt.ArrayLike | None,
+    load: npt.ArrayLike | None,
+    dem: np.ndarray | None,
+    m: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per site: weekly capacity and load (given, the phased solution's, or from demand)."""
+    phased = solution if isinstance(solution, PhasedSolution) else None
+    site_cap = np.full(m, np.nan)
+    if phased is not None and phased.capacity.size:
+        site_cap = np.asarray(phased.capacity, dtype=float)
+    elif capacity is not None:
+        site_cap = np.broadcast_to(np.asarray(capacity, dtype=float), (m,)).copy()
+    if load is not None:
+        return site_cap, np.asarray(load, dtype=float)
+    if phased is not None and phased.load is not None:
+        return site_cap, np.asarray(phased.load, dtype=float)
+    if dem is None:
+        return site_cap, np.full(m, np.nan)
+    if solution.fractions is not None:
+        return site_cap, np.asarray(solution.fractions).T @ dem
+    served = assignment >= 0
+    return site_cap, np.bincount(assignment[served], weights=dem[served], minlength=m)
+
+
+def _hle_mean(hle: np.ndarray | None, weights: np.ndarray, catch: np.ndarray) -> float:
+    """Weighted mean HLE of a catchment (NaN when unknown or empty)."""
+    if hle is None or not catch.any() or weights[catch].sum() <= 0:
+        return float("nan")
+    ok = catch & np.isfinite(hle)
+    return float(np.average(hle[ok], weights=weights[ok])) if ok.any() else float("nan")
 
 
 def _why(row: dict[str, Any], new_rank: int, standard: float, unit: str, has_decile: bool) -> str:

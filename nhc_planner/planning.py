@@ -19,13 +19,19 @@ A model is a class with three methods (the :class:`PlanningModel` protocol)::
         def solve(self, built: MyArrays) -> ModelResult: ...
         def tables(self, inputs, built, result) -> PlanTables: ...
 
+        # optional: the sensitivity run (solver.sensitivity_runs > 0)
+        def stability(self, inputs, built, progress) -> pandas.DataFrame: ...
+
 ``build`` makes the model's own arrays (a frozen dataclass) from the shared
 :class:`PlanInputs`; ``solve`` sees only those arrays and returns a
 :class:`ModelResult` (or a subclass carrying the model's own typed fields);
 ``tables`` makes the plan's ``centres`` and ``assignments`` tables (and, for
 models that delineate neighbourhoods, the ``neighbourhoods`` table). Models
-usually build their tables with the shared helpers of :mod:`nhc_planner.plan`
-and add their own columns.
+usually build their tables with the shared helpers of
+:mod:`nhc_planner.plan_tables` (:func:`~nhc_planner.plan_tables.assignments_table`,
+:func:`~nhc_planner.plan_tables.centres_table`) and add their own columns. A
+model that can re-solve under perturbed need also has a ``stability`` method
+(:class:`SupportsStability`); the plan's sensitivity run uses it.
 
 The registry is a plain dictionary filled when the modules that define the
 built-in models are imported by :func:`get_model`; nothing runs at import time.
@@ -43,6 +49,7 @@ from nhc_planner._errors import ValueRangeError
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
     from nhc_planner.region import Region
     from nhc_planner.scenario import Scenario
@@ -55,7 +62,9 @@ __all__ = [
     "PlanningModel",
     "Progress",
     "SolveReport",
+    "SupportsStability",
     "get_model",
+    "model_labels",
     "model_names",
     "register_model",
     "unregister_model",
@@ -137,6 +146,10 @@ class SolveReport:
     message : str
         One or two sentences a planner can read: what was proved and, if anything
         was relaxed or not respected (e.g. capacity), by how much.
+    detail : str
+        The solver's own technical note (e.g. which stages ran), or ``""``.
+    backend : str
+        The solver that ran (e.g. ``"cp-sat"``), or ``""``.
     """
 
     status: SolveStatus
@@ -145,6 +158,8 @@ class SolveReport:
     gap: float
     seconds: float
     message: str = ""
+    detail: str = ""
+    backend: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,6 +185,21 @@ class ModelResult:
     assignment: np.ndarray
     size: np.ndarray | None
     solve: SolveReport
+
+    def solver_summary(self) -> dict[str, Any]:
+        """The plan's ``solver`` record: ``status, objective, bound, gap, solve_seconds,
+        message, detail, backend`` (subclasses may add their own keys)."""
+        r = self.solve
+        return {
+            "status": r.status,
+            "objective": float(r.objective),
+            "bound": float(r.bound),
+            "gap": float(r.gap),
+            "solve_seconds": float(r.seconds),
+            "message": r.message,
+            "detail": r.detail,
+            "backend": r.backend,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,10 +241,19 @@ class PlanningModel(Protocol):
         ...
 
 
+@runtime_checkable
+class SupportsStability(Protocol):
+    """A planning model that can measure how stable its choice is (the sensitivity run)."""
+
+    def stability(self, inputs: PlanInputs, built: Any, progress: Progress) -> pd.DataFrame:
+        """``site_id, share_chosen, mean_phase`` of the new sites chosen in perturbed re-solves."""
+        ...
+
+
 _MODELS: dict[str, type[Any]] = {}
 
 #: Modules that define the built-in models; imported on first look-up.
-_BUILT_IN: tuple[str, ...] = ()
+_BUILT_IN: tuple[str, ...] = ("nhc_planner.model_coverage",)
 
 _T = TypeVar("_T")
 
@@ -255,6 +294,12 @@ def model_names() -> tuple[str, ...]:
     """Names of the registered planning models, sorted."""
     _load_built_in()
     return tuple(sorted(_MODELS))
+
+
+def model_labels() -> dict[str, str]:
+    """``{name: label}`` of the registered planning models, sorted by name (for menus)."""
+    _load_built_in()
+    return {name: str(getattr(_MODELS[name], "label", name)) for name in sorted(_MODELS)}
 
 
 def get_model(name: str) -> PlanningModel:

@@ -11,17 +11,19 @@ A region is built once (from official files with
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 
 from nhc_planner._errors import DataFileError
 from nhc_planner.schema import validate_areas, validate_sites
 
-__all__ = ["Region", "RegionMeta"]
+__all__ = ["Region", "RegionMeta", "region_hash"]
 
 MANIFEST = "region.json"
 FORMAT_VERSION = 1
@@ -159,3 +161,15 @@ class Region:
             f"Sites: {len(s):,} (" + ", ".join(f"{k}: {n}" for k, n in kinds.items()) + ")"
         )
         return "\n".join(lines)
+
+
+def region_hash(region: Region) -> str:
+    """SHA-256 of a region's tables and metadata (same content, same hash)."""
+    h = hashlib.sha256()
+    for frame in (region.areas, region.sites):
+        plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        h.update(pd.util.hash_pandas_object(plain, index=False).to_numpy().tobytes())
+        h.update(b"".join(frame.geometry.to_wkb()))
+        h.update("|".join(map(str, plain.columns)).encode())
+    h.update(json.dumps(region.meta.to_dict(), sort_keys=True).encode())
+    return h.hexdigest()

@@ -13,7 +13,7 @@ It is a frozen dataclass made of nested frozen parts, one per TOML table::
     [need]              # how need is scored
     [capacity]          # how big a centre is and how long it opens
     [phasing]           # how many centres, over how many years
-    [policy]            # sites kept or excluded, equity floors, objective
+    [policy]            # sites kept or excluded, equity floors, objective, model
     [solver]            # time limit, threads, seed, sensitivity runs
 
 Every field has a default, a unit and an allowed range, listed by
@@ -618,6 +618,10 @@ class PolicySettings(_Part):
     objective
         ``"weighted"`` (maximise need-weighted coverage, default) or
         ``"maxmin"`` (maximise the worst local authority's coverage share).
+    model
+        Name of the planning model that decides (:mod:`nhc_planner.planning`):
+        ``"coverage"`` (default) is the phased coverage model. Any registered
+        model's name is accepted.
     """
 
     _section: ClassVar[str] = "policy"
@@ -653,11 +657,21 @@ class PolicySettings(_Part):
         hi=1,
     )
     objective: str = _spec("weighted", "objective", kind="str", choices=("weighted", "maxmin"))
+    model: str = _spec("coverage", "planning model that decides", kind="str")
 
     def _check(self) -> None:
         both = sorted(set(self.keep) & set(self.exclude))
         if both:
             msg = f"policy.keep and policy.exclude: site(s) {both} are in both lists"
+            raise ScenarioError(msg)
+        from nhc_planner.planning import model_names
+
+        names = model_names()
+        if self.model not in names:
+            msg = (
+                f"policy.model: expected one of the planning models {list(names)}; "
+                f"found {self.model!r}"
+            )
             raise ScenarioError(msg)
 
 
@@ -910,12 +924,17 @@ def describe() -> list[dict[str, Any]]:
     for section, part in _PARTS.items():
         for f in fields(part):  # type: ignore[arg-type]
             default = f.default if f.default is not MISSING else None
+            allowed = _allowed(f.metadata)
+            if (section, f.name) == ("policy", "model"):
+                from nhc_planner.planning import model_names
+
+                allowed = f"one of {list(model_names())}"
             rows.append(
                 {
                     "key": f"{section}.{f.name}",
                     "default": default,
                     "unit": f.metadata["unit"],
-                    "allowed": _allowed(f.metadata),
+                    "allowed": allowed,
                     "doc": f.metadata["doc"],
                 }
             )

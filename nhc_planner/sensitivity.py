@@ -36,7 +36,7 @@ from nhc_planner.optimize._common import (
     check_max_cost,
     site_labels,
 )
-from nhc_planner.optimize._solution import Solution
+from nhc_planner.optimize._solution import PhasedSolution, Solution
 from nhc_planner.optimize.phased import phased_coverage
 
 __all__ = ["Perturbation", "StabilityResult", "default_runs", "perturb_weights", "stability"]
@@ -250,8 +250,8 @@ def stability(
     for k, (r, sol) in enumerate(zip(plan, solutions, strict=True)):
         if sol.has_solution:
             chosen[k, sol.open] = True
-            if "open_period" in sol.extras:
-                op = np.asarray(sol.extras["open_period"], dtype=float)
+            if isinstance(sol, PhasedSolution):
+                op = np.asarray(sol.open_period, dtype=float)
                 phases[k] = np.where(op >= 0, op, np.nan)
         rows.append(
             {

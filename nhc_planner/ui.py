@@ -420,6 +420,7 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "policy.keep",
     "policy.exclude",
     "policy.objective",
+    "policy.model",
     "capacity.hours_per_day",
     "capacity.days_per_week",
     "solver.sensitivity_runs",
@@ -948,10 +949,12 @@ def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
 def centres_csv(plan: Plan) -> bytes:
     """The plan's centres (opening order, size, capacity, staff, why) as CSV bytes.
 
-    Coordinates are given as BNG easting/northing and WGS84 longitude/latitude.
+    The same columns and bytes as ``centres.csv`` of a saved plan
+    (:func:`nhc_planner.plan_io.centres_csv_text`): coordinates are BNG ``x, y``.
     """
-    text = _plain(plan.centres, points=True).to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8")
+    from nhc_planner.plan_io import centres_csv_text
+
+    return centres_csv_text(plan.centres).encode("utf-8")
 
 
 def areas_csv(plan: Plan) -> bytes:

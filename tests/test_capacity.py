@@ -155,3 +155,44 @@ def test_weekly_demand_names_the_bad_population_column() -> None:
     bad = {"pop_0_15": [1.0], "pop_16_64": [np.nan], "pop_65_plus": [1.0], "imd_decile": [1]}
     with pytest.raises(ValueRangeError, match=r"\['pop_16_64'\]"):
         weekly_demand(bad)
+
+
+# --------------------------------------------------------------------------- sizing a centre
+
+
+def test_size_for_load_takes_the_smallest_allowed_size_that_serves_it() -> None:
+    from nhc_planner.capacity import size_for_load
+
+    small, mid, large = size_template("s", 6), size_template("m", 12), size_template("l", 20)
+    sizes, caps = [small, mid, large], [100.0, 200.0, 300.0]
+    assert size_for_load(150.0, sizes, caps, [True, True, True]) is mid
+    assert size_for_load(150.0, sizes, caps, [True, False, True]) is large
+    # nothing big enough: the largest allowed
+    assert size_for_load(999.0, sizes, caps, [True, True, False]) is mid
+
+
+def test_fit_sizes_to_budget_caps_at_the_middle_then_upgrades_the_most_overloaded() -> None:
+    from nhc_planner.capacity import fit_sizes_to_budget
+
+    sizes = [
+        dataclasses.replace(size_template("s", 6), capex_gbp=1.0),
+        dataclasses.replace(size_template("m", 12), capex_gbp=2.0),
+        dataclasses.replace(size_template("l", 20), capex_gbp=4.0),
+    ]
+    caps = [100.0, 200.0, 300.0]
+    # year 1: sites 0 and 1 (chosen large, large); year 2: site 2 (small); site 3 closed
+    chosen = [sizes[2], sizes[2], sizes[0], None]
+    open_period = np.array([1, 1, 2, -1])
+    load = np.array([250.0, 290.0, 150.0, 0.0])
+    fit_sizes_to_budget(
+        chosen,
+        open_period,
+        load,
+        templates=sizes,
+        capacities=caps,
+        allowed_sizes=np.ones((4, 3), dtype=bool),
+        site_capex=np.full(4, np.nan),
+        budget=6.0,
+    )
+    # capped at medium (2 + 2 = 4 spent); 2 left upgrades the most overloaded (site 1)
+    assert [t.name if t else None for t in chosen] == ["m", "l", "m", None]

@@ -8,7 +8,7 @@ import pytest
 
 from nhc_planner._errors import ValueRangeError
 from nhc_planner.explain import EXPLAIN_COLUMNS, explain_centres, opening_order
-from nhc_planner.optimize._solution import Solution
+from nhc_planner.optimize._solution import PhasedSolution, Solution
 from nhc_planner.optimize.phased import phased_coverage
 
 INF = np.inf
@@ -28,7 +28,7 @@ HLE = np.array([55.0, 60.0, 65.0, 70.0])
 
 
 def _solution() -> Solution:
-    return Solution(
+    return PhasedSolution(
         open=np.array([0, 1, 2]),
         assignment=np.array([0, 0, 1, 2]),
         objective=10.0,
@@ -36,12 +36,10 @@ def _solution() -> Solution:
         gap=0.0,
         status="optimal",
         solve_seconds=0.0,
-        extras={
-            "open_period": np.array([1, 2, 0, -1]),
-            "size": np.array(["medium", "small", "existing", ""], dtype=object),
-            "load": np.array([60.0, 30.0, 20.0, 0.0]),
-            "capacity": np.array([100.0, 100.0, 50.0, np.nan]),
-        },
+        open_period=np.array([1, 2, 0, -1]),
+        size=np.array(["medium", "small", "existing", ""], dtype=object),
+        load=np.array([60.0, 30.0, 20.0, 0.0]),
+        capacity=np.array([100.0, 100.0, 50.0, np.nan]),
     )
 
 

@@ -107,7 +107,7 @@ def test_cap41_known_optimum():
     sol = capacitated_location(cost, demand, capacity, fixed_cost)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(1040444.375, abs=1e-3)
-    assert np.all(sol.extras["load"] <= capacity + 1e-6)
+    assert np.all(sol.load <= capacity + 1e-6)
     assert np.allclose(sol.fractions.sum(axis=1), 1.0)
 
 
@@ -115,7 +115,7 @@ def test_cap41_single_source_is_infeasible_with_explanation():
     cost, demand, capacity, fixed_cost = read_orlib_cap(ORLIB / "cap41.txt")
     sol = capacitated_location(cost, demand, capacity, fixed_cost, single_source=True)
     assert sol.status == "infeasible"
-    assert "enough capacity for its whole demand" in sol.extras["explanation"]
+    assert "enough capacity for its whole demand" in sol.explanation
 
 
 def test_hand_example():
@@ -124,7 +124,7 @@ def test_hand_example():
     assert sol.open.tolist() == [0, 1]
     assert sol.objective == 10.0
     assert sol.assignment.tolist() == [0, 0, 1]
-    assert sol.extras["load"].tolist() == [2.0, 1.0]
+    assert sol.load.tolist() == [2.0, 1.0]
     # uncapacitated, one site costs 3 + 1 + 2 + 5 = 11 or 3 + 4 + 3 + 1 = 11: still both
     sol = capacitated_location(cost, [1, 1, 1], [np.inf, np.inf], [3, 3])
     assert sol.objective == 10.0
@@ -158,14 +158,14 @@ def test_matches_brute_force(single_source, inst):
     )
     if not np.isfinite(expected):
         assert sol.status == "infeasible"
-        assert sol.extras["explanation"]
+        assert sol.explanation
         return
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(expected, abs=1e-6)
     assert set(fixed) <= set(sol.open.tolist())
     assert not set(excluded) & set(sol.open.tolist())
     assert sol.fractions is not None
-    assert np.all(sol.extras["load"] <= capacity + 1e-6)  # capacities never exceeded
+    assert np.all(sol.load <= capacity + 1e-6)  # capacities never exceeded
     assert np.allclose(sol.fractions.sum(axis=1), 1.0)
     assert np.all(sol.fractions[:, ~np.isin(np.arange(cost.shape[1]), sol.open)] == 0)
     assert np.all(np.isfinite(cost[sol.fractions > 0]))  # np.inf never used
@@ -177,10 +177,10 @@ def test_infeasible_explanations():
     cost = np.array([[1.0, np.inf], [np.inf, np.inf]])
     sol = capacitated_location(cost, [1, 1], [5, 5], [1, 1])
     assert sol.status == "infeasible"
-    assert "rows [1]" in sol.extras["explanation"]
+    assert "rows [1]" in sol.explanation
     cost = np.array([[1.0, 2.0], [1.0, 2.0]])
     sol = capacitated_location(cost, [3, 3], [2, 2], [1, 1])
-    assert "below total demand" in sol.extras["explanation"]
+    assert "below total demand" in sol.explanation
     sol = capacitated_location(cost, [3, 3], [4, 4], [1, 1], single_source=True, excluded=[1])
     assert sol.status == "infeasible"
 

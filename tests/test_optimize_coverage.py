@@ -52,7 +52,7 @@ def test_max_coverage_matches_brute_force_and_invariants(inst, data):
     hit = sol.assignment >= 0
     assert np.all(cost[np.flatnonzero(hit), sol.assignment[hit]] <= max_cost)
     assert np.all(np.isin(sol.assignment[hit], sol.open))
-    assert np.array_equal(hit, sol.extras["covered"])
+    assert np.array_equal(hit, sol.covered)
     assert float(weights[hit].sum()) == pytest.approx(sol.objective)
 
 
@@ -74,7 +74,7 @@ def test_max_coverage_hand_example():
     assert sol.open.tolist() == [0, 2]
     assert sol.objective == 10.0
     assert sol.assignment.tolist() == [0, 0, 2, -1]
-    assert sol.extras["covered_share"] == pytest.approx(10 / 13)
+    assert sol.covered_share == pytest.approx(10 / 13)
     # with site 0 excluded, site 1 covers points 1 and 3
     sol = max_coverage(cost, [5, 1, 4, 3], 2, 5.0, excluded=[0])
     assert sol.open.tolist() == [1, 2]
@@ -86,7 +86,7 @@ def test_max_coverage_pads_to_p_sites():
     sol = max_coverage(cost, [1.0], 3, 5.0)
     assert sol.open.size == 3
     assert sol.objective == 1.0
-    assert sol.extras["padded"].size == 2
+    assert sol.padded.size == 2
 
 
 @settings(max_examples=60, deadline=None)
@@ -117,16 +117,13 @@ def test_set_cover_matches_brute_force(inst, share, weighted):
             break
     if best is None:
         assert sol.status == "infeasible"
-        assert (
-            "cannot be covered" in sol.extras["explanation"]
-            or "short of" in sol.extras["explanation"]
-        )
+        assert "cannot be covered" in sol.explanation or "short of" in sol.explanation
         return
     assert sol.status == "optimal"
     assert sol.objective == best
     assert set(fixed) <= set(sol.open.tolist())
     assert not set(excluded) & set(sol.open.tolist())
-    cov = sol.extras["covered"]
+    cov = sol.covered
     if share == 1.0:
         assert cov[w > 0].all()
     else:
@@ -140,17 +137,17 @@ def test_set_cover_hand_example_and_explanation():
     assert sol.objective == 2.0
     bad = set_cover(cost, 5.0, excluded=[2])
     assert bad.status == "infeasible"
-    assert bad.extras["explanation"] == (
+    assert bad.explanation == (
         "1 demand point(s) cannot be covered within 5 by any allowed site: rows [2]"
     )
-    assert bad.extras["uncoverable_rows"].tolist() == [2]
+    assert bad.uncoverable_rows.tolist() == [2]
     # partial cover: 3 of 4 points (75%) is enough without site 2
     part = set_cover(cost, 5.0, min_share=0.75, excluded=[2])
     assert part.status == "optimal"
     assert part.objective == 1.0
     short = set_cover(cost, 5.0, min_share=0.9, excluded=[2])
     assert short.status == "infeasible"
-    assert "short of min_share" in short.extras["explanation"]
+    assert "short of min_share" in short.explanation
 
 
 def test_set_cover_fixed_sites_count():

@@ -79,13 +79,13 @@ def test_max_coverage_uses_the_cover_shortcut_when_p_covers_everyone():
     )
     sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], 3, 5.0)
     assert sol.status == "optimal"
-    assert sol.extras["shortcut"] == "set_cover"
+    assert sol.shortcut == "set_cover"
     assert sol.open.tolist() == [0, 1, 2]
     assert sol.objective == pytest.approx(15.0)
     assert sol.bound == pytest.approx(15.0)
     # p = 2 cannot cover everyone: the MIP decides (no shortcut)
     sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], 2, 5.0)
-    assert "shortcut" not in sol.extras
+    assert not sol.shortcut
     assert sol.objective == pytest.approx(12.0)
 
 
@@ -99,7 +99,7 @@ def test_max_coverage_backends_agree(backend, p):
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx({2: 12.0, 3: 15.0}[p])
     if p == 3:  # the set-cover shortcut runs on HiGHS unless SCIP was asked for
-        assert sol.extras["shortcut"] == "set_cover"
-        assert sol.extras["backend"] == ("scip" if backend == "scip" else "highs")
+        assert sol.shortcut == "set_cover"
+        assert sol.backend == ("scip" if backend == "scip" else "highs")
     else:
-        assert sol.extras["backend"] == backend
+        assert sol.backend == backend

@@ -163,10 +163,10 @@ def test_docstring_instance_orders_by_gain():
     cost = np.array([[5.0, 30.0], [30.0, 5.0], [30.0, 8.0]])
     sol = phased_coverage(cost, [1.0, 1.0, 1.0], 10, periods=2, new_per_period=1)
     assert sol.status == "optimal"
-    assert sol.extras["open_period"].tolist() == [2, 1]
+    assert sol.open_period.tolist() == [2, 1]
     assert sol.open.tolist() == [0, 1]
     assert sol.assignment.tolist() == [0, 1, 1]
-    assert sol.extras["covered_period"].tolist() == [2, 1, 1]
+    assert sol.covered_period.tolist() == [2, 1, 1]
     assert sol.objective == pytest.approx(2.0 + 3.0 / 1.035)
     assert sol.gap == 0.0
 
@@ -174,9 +174,9 @@ def test_docstring_instance_orders_by_gain():
 def test_fixed_sites_open_in_period_zero_and_excluded_never():
     cost = np.array([[5.0, 5.0, 30.0], [30.0, 30.0, 5.0]])
     sol = phased_coverage(cost, [1, 1], 10, periods=1, new_per_period=1, fixed=[0], excluded=[2])
-    assert sol.extras["open_period"].tolist() == [0, -1, -1]
-    assert sol.extras["size"].tolist() == ["existing", "", ""]
-    assert sol.extras["coverage_by_period"].tolist() == [1.0, 1.0]
+    assert sol.open_period.tolist() == [0, -1, -1]
+    assert sol.size.tolist() == ["existing", "", ""]
+    assert sol.coverage_by_period.tolist() == [1.0, 1.0]
 
 
 def test_sizes_capacity_and_budget_choose_size():
@@ -186,12 +186,12 @@ def test_sizes_capacity_and_budget_choose_size():
     kw = {"periods": 1, "sizes": sizes, "demand": [10, 10, 10]}
     cheap = phased_coverage(cost, [1, 1, 1], 5, budget_per_period=2.0, **kw)
     rich = phased_coverage(cost, [1, 1, 1], 5, budget_per_period=3.0, **kw)
-    assert cheap.extras["size"].tolist() == ["small"]
+    assert cheap.size.tolist() == ["small"]
     assert cheap.objective == pytest.approx(1.0)
-    assert rich.extras["size"].tolist() == ["large"]
+    assert rich.size.tolist() == ["large"]
     assert rich.objective == pytest.approx(3.0)
-    assert rich.extras["load"][0] == pytest.approx(30.0)
-    assert rich.extras["capex_by_period"].tolist() == [3.0]
+    assert rich.load[0] == pytest.approx(30.0)
+    assert rich.capex_by_period.tolist() == [3.0]
 
 
 def test_capacity_limits_coverage_and_shares_demand():
@@ -210,7 +210,7 @@ def test_capacity_limits_coverage_and_shares_demand():
     assert sol.objective == pytest.approx(2.0 + 0.5)
     assert sol.fractions is not None
     assert sol.fractions[:, 0].tolist() == pytest.approx([1.0, 0.5])
-    assert sol.extras["load"][0] == pytest.approx(15.0)
+    assert sol.load[0] == pytest.approx(15.0)
 
 
 def test_templates_accepted_as_sizes():
@@ -224,8 +224,8 @@ def test_templates_accepted_as_sizes():
         budget_per_period=2e6,
         demand=[100.0],
     )
-    assert sol.extras["size"].tolist() == ["small"]
-    assert sol.extras["capacity"][0] == pytest.approx(1296.0)
+    assert sol.size.tolist() == ["small"]
+    assert sol.capacity[0] == pytest.approx(1296.0)
 
 
 def test_maxmin_protects_the_worst_group():
@@ -237,11 +237,11 @@ def test_maxmin_protects_the_worst_group():
     maxmin = phased_coverage(
         cost, w, 5, periods=2, new_per_period=1, groups=groups, objective="maxmin"
     )
-    assert weighted.extras["open_period"].tolist() == [1, -1]
-    assert maxmin.extras["min_group_share"] == pytest.approx(1.0)
+    assert weighted.open_period.tolist() == [1, -1]
+    assert maxmin.min_group_share == pytest.approx(1.0)
     # lexicographic: both open, and the heavier group A comes first
-    assert maxmin.extras["open_period"].tolist() == [1, 2]
-    table = maxmin.extras["group_coverage"]
+    assert maxmin.open_period.tolist() == [1, 2]
+    table = maxmin.group_coverage
     assert table["share_2"].tolist() == pytest.approx([1.0, 1.0])
 
 
@@ -251,8 +251,8 @@ def test_equity_floor_changes_choice_and_is_met():
     deprived = np.array([False, False, True])
     floor = CoverageFloor(deprived, 0.8, name="IMD decile 1")
     sol = phased_coverage(cost, w, 5, periods=1, new_per_period=1, floors=[floor])
-    assert sol.extras["open_period"].tolist() == [-1, 1]
-    row = sol.extras["floors"].iloc[0]
+    assert sol.open_period.tolist() == [-1, 1]
+    row = sol.floors.iloc[0]
     assert row["achieved"] >= row["required"]
 
 
@@ -263,7 +263,7 @@ def test_infeasible_floor_explained_with_shortfall():
     floor = CoverageFloor(np.array([True, True, False]), 0.8, name="most deprived")
     sol = phased_coverage(cost, w, 5, periods=1, new_per_period=1, floors=[floor])
     assert sol.status == "infeasible"
-    text = sol.extras["explanation"]
+    text = sol.explanation
     assert "most deprived" in text
     assert "at most 50.0%" in text
     assert "shortfall of 30.0 percentage points (0.6 weight)" in text
@@ -274,8 +274,8 @@ def test_unreachable_floor_explained_without_solving():
     floor = CoverageFloor(np.array([True, True, True]), 0.5, name="rural")
     sol = phased_coverage(cost, [1, 1, 1], 5, periods=2, new_per_period=3, floors=[floor])
     assert sol.status == "infeasible"
-    assert "only 33.3%" in sol.extras["explanation"]
-    assert "shortfall of 16.7 percentage points (0.5 weight)" in sol.extras["explanation"]
+    assert "only 33.3%" in sol.explanation
+    assert "shortfall of 16.7 percentage points (0.5 weight)" in sol.explanation
 
 
 def test_jointly_infeasible_floors_say_so():
@@ -286,7 +286,7 @@ def test_jointly_infeasible_floors_say_so():
     ]
     sol = phased_coverage(cost, [1, 1], 5, periods=1, new_per_period=1, floors=floors)
     assert sol.status == "infeasible"
-    assert "on its own but not all together" in sol.extras["explanation"]
+    assert "on its own but not all together" in sol.explanation
 
 
 def test_group_floor_per_local_authority():
@@ -295,7 +295,7 @@ def test_group_floor_per_local_authority():
     sol = phased_coverage(
         cost, [1, 1, 1, 1], 5, periods=1, new_per_period=2, groups=groups, group_floor=0.5
     )
-    table = sol.extras["group_coverage"]
+    table = sol.group_coverage
     assert (table["share_1"] >= 0.5 - 1e-9).all()
     bad = phased_coverage(
         cost, [1, 1, 1, 1], 5, periods=1, new_per_period=1, groups=groups, group_floor=0.5
@@ -340,15 +340,15 @@ def test_objective_equals_brute_force(inst, max_cost, carry_over):
     )
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
-    op = sol.extras["open_period"]
+    op = sol.open_period
     assert (op[fixed] == 0).all()
     assert (op[excluded] == -1).all()
-    opened = sol.extras["opened_by_period"]
+    opened = sol.opened_by_period
     if carry_over:
         assert np.all(np.cumsum(opened) <= np.cumsum(k))
     else:
         assert np.all(opened <= np.asarray(k))
-    cov = sol.extras["coverage_by_period"]
+    cov = sol.coverage_by_period
     assert np.all(np.diff(cov) >= -1e-9)  # centres stay open: coverage never falls
 
 
@@ -369,7 +369,7 @@ def test_budget_and_sizes_match_brute_force(inst, data):
         excluded=excluded,
     )
     assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
-    assert np.all(sol.extras["capex_by_period"] <= np.asarray(budget) + 1e-9)
+    assert np.all(sol.capex_by_period <= np.asarray(budget) + 1e-9)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)
@@ -392,12 +392,12 @@ def test_capacitated_matches_brute_force_and_respects_capacity(inst, data):
         fixed_capacity=12.0,
     )
     assert sol.objective == pytest.approx(best, rel=1e-5, abs=1e-5)
-    load = sol.extras["load"]
-    cap = sol.extras["capacity"]
-    is_open = sol.extras["open_period"] >= 0
+    load = sol.load
+    cap = sol.capacity
+    is_open = sol.open_period >= 0
     assert np.all(load[is_open] <= cap[is_open] + 1e-6)
     assert np.all(load[~is_open] <= 1e-9)
-    assert np.all(sol.extras["point_coverage"] <= 1 + 1e-9)
+    assert np.all(sol.point_coverage <= 1 + 1e-9)
 
 
 @SETTINGS
@@ -420,10 +420,10 @@ def test_floors_met_when_feasible_else_infeasible(inst, data):
     )
     if best is None:
         assert sol.status == "infeasible"
-        assert "deprived" in sol.extras["explanation"] or "together" in sol.extras["explanation"]
+        assert "deprived" in sol.explanation or "together" in sol.explanation
     else:
         assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
-        row = sol.extras["floors"].iloc[0]
+        row = sol.floors.iloc[0]
         assert np.isnan(row["achieved"]) or row["achieved"] >= row["required"] - 1e-6
 
 
@@ -442,7 +442,7 @@ def test_coverage_never_decreases_with_more_centres(inst):
             fixed=fixed,
             excluded=excluded,
         )
-        final.append(sol.extras["coverage_by_period"][-1])
+        final.append(sol.coverage_by_period[-1])
     assert np.all(np.diff(final) >= -1e-9)
 
 
@@ -454,7 +454,7 @@ def test_duplicate_rows_and_columns_do_not_change_optimum():
     w = rng.integers(1, 10, size=11).astype(float)
     sol, best = solve_and_brute_force(cost, w, 12, periods=2, new_per_period=1)
     assert sol.objective == pytest.approx(best)
-    pre = sol.extras["preprocessing"]
+    pre = sol.preprocessing
     assert pre["rows_in_model"] < 11
     assert pre["candidates_in_model"] < 7
 
@@ -478,19 +478,29 @@ def test_pooled_stages_match_brute_force_on_more_sites(seed):
 
 
 def test_capacity_fallback_upgrades_sizes_within_budget():
-    from nhc_planner.optimize.phased import _capacity_fallback
+    from nhc_planner.optimize.phased import PhasedSettings, _capacity_fallback, _problem
 
     cost = np.array([[1.0, 50], [50, 1.0], [1.0, 50]])
     w = np.array([1.0, 1.0, 1.0])
     sizes = [SizeOption("small", 10.0, 1.0), SizeOption("large", 30.0, 3.0)]
-    cap = np.tile([10.0, 30.0], (2, 1))
-    capex = np.tile([1.0, 3.0], (2, 1))
-    ok = np.ones((2, 2), dtype=bool)
-    args = {"periods": 1, "budget_per_period": 4.0, "sizes": sizes}
-    out = _capacity_fallback(
-        cost, w, 5.0, args, 10.0, sizes, cap, capex, ok, np.array([4.0]), False, 1
-    )
+    # capacities (10, 30), capital costs (1, 3), both sizes allowed at both sites
+    settings = PhasedSettings(periods=1, budget_per_period=4.0, sizes=sizes)
+    out = _capacity_fallback(_problem(cost, w, 5.0, settings), 10.0)
     assert out is not None
-    assert out["open_period"].tolist() == [1, 1]
-    assert out["size_index"].tolist() == [1, 0]  # only the first fits the budget as large
-    assert out["bound"] == pytest.approx(3.0)  # the uncapacitated optimum bounds service
+    assert out.open_period.tolist() == [1, 1]
+    assert out.size_index.tolist() == [1, 0]  # only the first fits the budget as large
+    assert out.bound == pytest.approx(3.0)  # the uncapacitated optimum bounds service
+
+
+def test_settings_group_the_options_and_keywords_override_them() -> None:
+    from nhc_planner.optimize import PhasedSettings, PhasedSolution
+
+    cost = np.array([[5.0, 30.0], [30.0, 5.0], [30.0, 8.0]])
+    base = PhasedSettings(periods=2, new_per_period=1)
+    sol = phased_coverage(cost, [1.0, 1.0, 1.0], 10, base)
+    assert isinstance(sol, PhasedSolution)
+    assert sol.open_period.tolist() == [2, 1]
+    one = phased_coverage(cost, [1.0, 1.0, 1.0], 10, base, periods=1)
+    assert one.open_period.tolist() == [-1, 1]
+    with pytest.raises(ValueRangeError, match=r"unknown option\(s\) \['period'\]"):
+        phased_coverage(cost, [1.0, 1.0, 1.0], 10, period=2)

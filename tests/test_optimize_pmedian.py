@@ -98,7 +98,7 @@ def test_matches_brute_force(iterations, inst):
     )
     if not np.isfinite(expected):
         assert sol.status == "infeasible"
-        assert "explanation" in sol.extras
+        assert sol.explanation
         return
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(expected)
@@ -119,7 +119,7 @@ def test_unreachable_point_is_infeasible_with_explanation():
     cost = np.array([[1.0, 2.0], [np.inf, np.inf], [3.0, 1.0]])
     sol = p_median(cost, [1, 1, 1], 1)
     assert sol.status == "infeasible"
-    assert "rows [1]" in sol.extras["explanation"]
+    assert "rows [1]" in sol.explanation
     assert sol.assignment.tolist() == [-1, -1, -1]
 
 
@@ -134,7 +134,7 @@ def test_p_too_small_to_reach_everyone_is_infeasible():
     cost = np.array([[1.0, np.inf], [np.inf, 1.0]])
     sol = p_median(cost, [1, 1], 1)
     assert sol.status == "infeasible"
-    assert "p=1" in sol.extras["explanation"]
+    assert "p=1" in sol.explanation
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from nhc_planner._errors import (
 )
 from nhc_planner.build import RegionInputs, build_region
 from nhc_planner.plan import Plan, plan
+from nhc_planner.plan_io import centres_csv_text
 from nhc_planner.region import Region
 from nhc_planner.scenario import Scenario, SizeSpec
 from tests.builders import GOOD_FILES, SMALL
@@ -332,12 +333,14 @@ def test_centre_label_on_rows(plans: tuple[Plan, Plan]) -> None:
 # --------------------------------------------------------------------------- downloads
 
 
-def test_downloads(plans: tuple[Plan, Plan]) -> None:
+def test_downloads(plans: tuple[Plan, Plan], tmp_path: Path) -> None:
     _, b = plans
     centres = pd.read_csv(io.BytesIO(ui.centres_csv(b)))
     assert centres["site_id"].tolist() == b.centres["site_id"].tolist()
-    assert {"easting", "northing", "longitude", "latitude", "why"} <= set(centres.columns)
-    assert centres["latitude"].between(49, 61).all()
+    # the same columns (and bytes) as centres.csv of a saved plan: BNG x, y
+    assert {"x", "y", "why"} <= set(centres.columns)
+    assert ui.centres_csv(b).decode("utf-8") == centres_csv_text(b.centres)
+    assert ui.centres_csv(b) == (b.save(tmp_path / "plan") / "centres.csv").read_bytes()
     areas = pd.read_csv(io.BytesIO(ui.areas_csv(b)))
     assert len(areas) == len(b.assignments)
     geo = json.loads(ui.plan_geojson(b))

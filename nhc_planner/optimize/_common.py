@@ -10,7 +10,7 @@ Every model in :mod:`nhc_planner.optimize` goes through the same steps:
    SCIP; time limit always set, relative gap tolerance 0) and read the outcome as a
    :class:`MipOutcome` (status, objective, bound, gap);
 4. return a :class:`~nhc_planner.optimize.Solution`, or :func:`infeasible_solution`
-   with ``extras["explanation"]`` when no choice of sites can satisfy the model.
+   with ``explanation`` when no choice of sites can satisfy the model.
 
 Conventions: costs are non-negative floats with ``np.inf`` for "unreachable"; NaN is
 an error. Site and demand indices are 0-based positions in the cost matrix columns and
@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from ortools.linear_solver import pywraplp
@@ -667,11 +667,22 @@ class MipModel:
 # --------------------------------------------------------------------------- results
 
 
+_S = TypeVar("_S", bound=Solution)
+
+
 def infeasible_solution(
-    n_demand: int, explanation: str, *, seconds: float = 0.0, **extras: Any
-) -> Solution:
-    """A :class:`Solution` with status ``"infeasible"`` and ``extras["explanation"]``."""
-    return Solution(
+    n_demand: int,
+    explanation: str,
+    *,
+    seconds: float = 0.0,
+    kind: type[_S] = Solution,  # type: ignore[assignment]
+    **fields: Any,
+) -> _S:
+    """A ``kind`` (a :class:`Solution` class) with status ``"infeasible"`` and ``explanation``.
+
+    ``fields`` are more fields of ``kind`` (e.g. ``backend``, ``message``).
+    """
+    return kind(
         open=np.zeros(0, dtype=np.int64),
         assignment=np.full(n_demand, -1, dtype=np.int64),
         objective=float("nan"),
@@ -679,13 +690,20 @@ def infeasible_solution(
         gap=float("nan"),
         status="infeasible",
         solve_seconds=seconds,
-        extras={"explanation": explanation, **extras},
+        explanation=explanation,
+        **fields,
     )
 
 
-def no_solution(n_demand: int, outcome: MipOutcome, **extras: Any) -> Solution:
-    """A :class:`Solution` for a solve that ended without an incumbent."""
-    return Solution(
+def no_solution(
+    n_demand: int,
+    outcome: MipOutcome,
+    *,
+    kind: type[_S] = Solution,  # type: ignore[assignment]
+    **fields: Any,
+) -> _S:
+    """A ``kind`` (a :class:`Solution` class) for a solve that ended without an incumbent."""
+    return kind(
         open=np.zeros(0, dtype=np.int64),
         assignment=np.full(n_demand, -1, dtype=np.int64),
         objective=float("nan"),
@@ -693,5 +711,5 @@ def no_solution(n_demand: int, outcome: MipOutcome, **extras: Any) -> Solution:
         gap=float("nan"),
         status=outcome.status,
         solve_seconds=outcome.seconds,
-        extras={"message": outcome.message, "backend": outcome.backend, **extras},
+        **{"message": outcome.message, "backend": outcome.backend, **fields},
     )

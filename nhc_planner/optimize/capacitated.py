@@ -19,7 +19,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     relative_gap,
 )
-from nhc_planner.optimize._solution import Solution
+from nhc_planner.optimize._solution import CapacitatedSolution
 
 __all__ = ["capacitated_location"]
 
@@ -37,7 +37,7 @@ def capacitated_location(
     threads: int = 1,
     seed: int = 0,
     backend: MipBackend = "highs",
-) -> Solution:
+) -> CapacitatedSolution:
     r"""Choose sites minimising opening plus allocation cost under capacities.
 
     Parameters
@@ -65,11 +65,11 @@ def capacitated_location(
 
     Returns
     -------
-    Solution
+    CapacitatedSolution
         ``fractions`` is the ``(n, m)`` share of each point served by each site;
-        ``assignment`` the site serving the largest share. ``extras``: ``load`` and
+        ``assignment`` the site serving the largest share. Also ``load`` and
         ``utilisation`` per site, ``opening_cost``, ``allocation_cost``, ``backend``,
-        ``message``. ``status`` is ``"infeasible"`` with ``extras["explanation"]``
+        ``message``. ``status`` is ``"infeasible"`` with ``explanation``
         when a point reaches no allowed site, total allowed capacity is below total
         demand, (single source) a point's demand exceeds the capacity of every site
         it may use, or the solver proves that no assignment fits.
@@ -128,7 +128,7 @@ def capacitated_location(
             f"{stranded.size} demand point(s) have {why}: rows {stranded.tolist()[:20]}"
             f"{' ...' if stranded.size > 20 else ''}"
         )
-        return infeasible_solution(n, explanation, unserved_rows=stranded)
+        return infeasible_solution(n, explanation, kind=CapacitatedSolution, unserved_rows=stranded)
     total_demand = float(d.sum())
     total_cap = float(cap[allowed].sum())
     if total_cap < total_demand:
@@ -136,12 +136,44 @@ def capacitated_location(
             f"total capacity of the allowed sites ({total_cap:g}) is below total demand "
             f"({total_demand:g}) by {total_demand - total_cap:g}"
         )
-        return infeasible_solution(n, explanation)
+        return infeasible_solution(n, explanation, kind=CapacitatedSolution)
 
-    # ---------------------------------------------------------------- model
+    model, y, x = _model(c, d, cap, f, opts, arcs, single_source=single_source, backend=backend)
+
+    # ---------------------------------------------------------------- solve
+    outcome = model.solve()
+    info: dict[str, Any] = {"backend": outcome.backend, "message": outcome.message}
+    if outcome.status == "infeasible":
+        explanation = (
+            "no choice of open sites can serve every demand point within the capacities"
+            + (" with single-source assignment" if single_source else "")
+        )
+        return infeasible_solution(
+            n, explanation, seconds=outcome.seconds, kind=CapacitatedSolution, **info
+        )
+    if outcome.status == "time_limit_no_solution":
+        return no_solution(n, outcome, kind=CapacitatedSolution, **info)
+
+    return _result(c, d, cap, f, y, x, outcome, single_source=single_source, info=info)
+
+
+def _model(
+    c: np.ndarray,
+    d: np.ndarray,
+    cap: np.ndarray,
+    f: np.ndarray,
+    opts: Any,
+    arcs: np.ndarray,
+    *,
+    single_source: bool,
+    backend: MipBackend,
+) -> tuple[MipModel, dict[int, Any], dict[tuple[int, int], Any]]:
+    """The strong CFLP model (formulation in :func:`capacitated_location`)."""
+    n = c.shape[0]
+    total_demand = float(d.sum())
     model = MipModel(opts, backend=backend, maximize=False)
     fixed_mask = opts.fixed_mask
-    site_idx = np.flatnonzero(allowed)
+    site_idx = np.flatnonzero(opts.allowed)
     y = {int(j): model.solver.IntVar(1.0 if fixed_mask[j] else 0.0, 1.0, f"y{j}") for j in site_idx}
     x: dict[tuple[int, int], Any] = {}
     for i, j in zip(*np.nonzero(arcs), strict=True):
@@ -169,19 +201,23 @@ def capacitated_location(
     obj = [(y[int(j)], float(f[j])) for j in site_idx]
     obj += [(var, float(c[i, j])) for (i, j), var in x.items()]
     model.set_objective(obj)
+    return model, y, x
 
-    # ---------------------------------------------------------------- solve
-    outcome = model.solve()
-    extras: dict[str, Any] = {"backend": outcome.backend, "message": outcome.message}
-    if outcome.status == "infeasible":
-        explanation = (
-            "no choice of open sites can serve every demand point within the capacities"
-            + (" with single-source assignment" if single_source else "")
-        )
-        return infeasible_solution(n, explanation, seconds=outcome.seconds, **extras)
-    if outcome.status == "time_limit_no_solution":
-        return no_solution(n, outcome, **extras)
 
+def _result(
+    c: np.ndarray,
+    d: np.ndarray,
+    cap: np.ndarray,
+    f: np.ndarray,
+    y: dict[int, Any],
+    x: dict[tuple[int, int], Any],
+    outcome: Any,
+    *,
+    single_source: bool,
+    info: dict[str, Any],
+) -> CapacitatedSolution:
+    """Read the solved model back into a :class:`CapacitatedSolution`."""
+    n, m = c.shape
     y_val = np.zeros(m)
     for j, var in y.items():
         y_val[j] = var.solution_value()
@@ -201,12 +237,12 @@ def capacitated_location(
     objective = opening + allocation
     with np.errstate(divide="ignore", invalid="ignore"):
         utilisation = np.where(open_mask & (cap > 0), load / cap, np.nan)
-    extras.update(
+    info.update(
         load=load, utilisation=utilisation, opening_cost=opening, allocation_cost=allocation
     )
     optimal = outcome.status == "optimal"
     bound = objective if optimal else min(outcome.bound, objective)
-    return Solution(
+    return CapacitatedSolution(
         open=np.flatnonzero(open_mask).astype(np.int64),
         assignment=assignment,
         objective=objective,
@@ -215,5 +251,5 @@ def capacitated_location(
         status=outcome.status,
         solve_seconds=outcome.seconds,
         fractions=fractions,
-        extras=extras,
+        **info,
     )

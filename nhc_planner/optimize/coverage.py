@@ -14,6 +14,7 @@ from nhc_planner.optimize._common import (
     DEFAULT_TIME_LIMIT_S,
     MipBackend,
     MipModel,
+    MipOutcome,
     SolveOptions,
     aggregate_rows,
     as_cost_matrix,
@@ -28,7 +29,7 @@ from nhc_planner.optimize._common import (
     relative_gap,
 )
 from nhc_planner.optimize._mclp import cover_within, drop_superset_rows, mclp_lp_bound
-from nhc_planner.optimize._solution import Solution
+from nhc_planner.optimize._solution import CoverageSolution
 
 __all__ = ["max_coverage", "set_cover"]
 
@@ -45,7 +46,7 @@ def max_coverage(
     threads: int = 1,
     seed: int = 0,
     backend: MipBackend = "cbc",
-) -> Solution:
+) -> CoverageSolution:
     r"""Open ``p`` sites maximising the weight within ``max_cost`` of an open site (MCLP).
 
     Parameters
@@ -70,10 +71,10 @@ def max_coverage(
 
     Returns
     -------
-    Solution
+    CoverageSolution
         ``open`` holds exactly ``p`` sites; ``assignment`` is each point's cheapest
         open site within ``max_cost`` (-1 if uncovered); ``objective`` the covered
-        weight. ``extras``: ``covered`` (boolean per point), ``covered_share``,
+        weight. Also ``covered`` (boolean per point), ``covered_share``,
         ``n_rows``/``n_candidates`` (model size after preprocessing),
         ``padded`` (sites added to reach ``p`` that cover nothing new), ``backend``,
         ``message``.
@@ -111,7 +112,7 @@ def max_coverage(
     (:func:`~nhc_planner.optimize._mclp.cover_within`, given half the time limit;
     HiGHS, or SCIP when ``backend="scip"``: CBC is slow on set covers) looks
     for such a cover; one found attains the bound, so it is optimal
-    (``extras["shortcut"] = "set_cover"``). Otherwise the MCLP MIP runs with the
+    (``shortcut = "set_cover"``). Otherwise the MCLP MIP runs with the
     time left. The MIP struggles to *find* a full cover whose value it already
     knows; the set cover finds one quickly.
 
@@ -135,9 +136,53 @@ def max_coverage(
 
     # ---------------------------------------------------------------- preprocessing
     constant, cand, a, agg_w = _reduce(cover, w, opts)
-    extras: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
+    info: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
 
     # ---------------------------------------------------------------- model and solve
+    chosen_or_none = _mclp_choose(a, agg_w, cand, p_free, constant, opts, backend, info)
+    if isinstance(chosen_or_none, MipOutcome):
+        return no_solution(n, chosen_or_none, kind=CoverageSolution, **info)
+    chosen, status, bound, seconds, message = chosen_or_none
+    info.setdefault("message", message)
+
+    open_sites = np.union1d(opts.fixed, chosen)
+    open_sites, padded = _pad(open_sites, p, opts, cover, w)
+    assignment, covered = _assign_within(c, standard, open_sites)
+    objective = float(w[covered].sum())
+    total = float(w.sum())
+    info.update(
+        covered=covered,
+        covered_share=objective / total if total > 0 else float("nan"),
+        padded=padded,
+    )
+    return _coverage_solution(
+        open_sites,
+        assignment,
+        objective,
+        status=status,
+        bound=bound,
+        unknown_bound=constant + float(agg_w.sum()),  # everything coverable: a valid upper bound
+        seconds=seconds,
+        info=info,
+    )
+
+
+def _mclp_choose(
+    a: np.ndarray,
+    agg_w: np.ndarray,
+    cand: np.ndarray,
+    p_free: int,
+    constant: float,
+    opts: SolveOptions,
+    backend: MipBackend,
+    info: dict[str, Any],
+) -> tuple[np.ndarray, str, float, float, str] | MipOutcome:
+    """The free sites to open (and status, bound, seconds, message), or the failed outcome.
+
+    Preprocessing first; then a set cover of ``p_free`` sites when the LP bound says
+    everything coverable may be covered; else the MCLP MIP. Updates ``info``.
+    """
+    chosen: np.ndarray
     if p_free == 0 or a.shape[0] == 0:
         chosen = np.zeros(0, dtype=np.int64)
         status, bound, seconds, message = "optimal", np.nan, 0.0, "solved by preprocessing"
@@ -164,7 +209,7 @@ def max_coverage(
                 f"{cover_backend}: optimal in {seconds:.2f} s (a set cover with {cols.size} of "
                 f"{p_free} free sites covers all coverable weight, the upper bound)"
             )
-            extras.update(backend=cover_backend, message=message, shortcut="set_cover")
+            info.update(backend=cover_backend, message=message, shortcut="set_cover")
         else:
             left = max(1e-3, opts.time_limit_s - (time.perf_counter() - start))
             model = MipModel(
@@ -181,34 +226,13 @@ def max_coverage(
                 [(u[r], float(agg_w[r])) for r in range(a.shape[0])], offset=constant
             )
             outcome = model.solve()
-            extras.update(backend=outcome.backend, message=outcome.message)
+            info.update(backend=outcome.backend, message=outcome.message)
             if not (outcome.status == "optimal" or outcome.status == "feasible"):
-                return no_solution(n, outcome, **extras)
+                return outcome
             chosen = cand[MipModel.values(x) > 0.5]
             status, bound, message = outcome.status, outcome.bound, outcome.message
             seconds = time.perf_counter() - start
-    extras.setdefault("message", message)
-
-    open_sites = np.union1d(opts.fixed, chosen)
-    open_sites, padded = _pad(open_sites, p, opts, cover, w)
-    assignment, covered = _assign_within(c, standard, open_sites)
-    objective = float(w[covered].sum())
-    total = float(w.sum())
-    extras.update(
-        covered=covered,
-        covered_share=objective / total if total > 0 else float("nan"),
-        padded=padded,
-    )
-    return _coverage_solution(
-        open_sites,
-        assignment,
-        objective,
-        status=status,
-        bound=bound,
-        unknown_bound=constant + float(agg_w.sum()),  # everything coverable: a valid upper bound
-        seconds=seconds,
-        extras=extras,
-    )
+    return chosen, status, float(bound), seconds, message
 
 
 def set_cover(
@@ -223,7 +247,7 @@ def set_cover(
     threads: int = 1,
     seed: int = 0,
     backend: MipBackend = "highs",
-) -> Solution:
+) -> CoverageSolution:
     r"""Open the fewest sites so that every point (or ``min_share`` of the weight) is covered.
 
     The location set covering problem (LSCP) when ``min_share`` is 1, a partial set
@@ -249,11 +273,11 @@ def set_cover(
 
     Returns
     -------
-    Solution
+    CoverageSolution
         ``objective`` is the number of open sites (fixed included). When no choice
         of allowed sites can meet the requirement, ``status`` is ``"infeasible"``
-        and ``extras["explanation"]`` says which points cannot be covered and how
-        much weight is missing (``extras["uncoverable_rows"]``). Infeasibility is
+        and ``explanation`` says which points cannot be covered and how
+        much weight is missing (``uncoverable_rows``). Infeasibility is
         returned, not raised, so callers can show the explanation.
 
     Notes
@@ -284,7 +308,7 @@ def set_cover(
     >>> sol = set_cover(cost, 5.0)
     >>> sol.open.tolist(), sol.objective
     ([1, 2], 2.0)
-    >>> set_cover(cost, 5.0, excluded=[2]).extras["explanation"]
+    >>> set_cover(cost, 5.0, excluded=[2]).explanation
     '1 demand point(s) cannot be covered within 5 by any allowed site: rows [2]'
     """
     c = as_cost_matrix(cost)
@@ -309,7 +333,7 @@ def set_cover(
                 f"{bad.size} demand point(s) cannot be covered within {standard:g} by any "
                 f"allowed site: rows {bad.tolist()[:20]}{' ...' if bad.size > 20 else ''}"
             )
-            return infeasible_solution(n, explanation, uncoverable_rows=bad)
+            return infeasible_solution(n, explanation, kind=CoverageSolution, uncoverable_rows=bad)
     else:
         reachable = float(w[coverable].sum())
         if reachable < share * total - 1e-9 * max(1.0, total):
@@ -320,7 +344,7 @@ def set_cover(
                 f"{share * total - reachable:g}; {bad.size} weighted point(s) cannot be "
                 f"covered: rows {bad.tolist()[:20]}{' ...' if bad.size > 20 else ''}"
             )
-            return infeasible_solution(n, explanation, uncoverable_rows=bad)
+            return infeasible_solution(n, explanation, kind=CoverageSolution, uncoverable_rows=bad)
     return _solve_cover(c, w, cover, standard, share, opts, backend, total)
 
 
@@ -333,18 +357,18 @@ def _solve_cover(
     opts: SolveOptions,
     backend: MipBackend,
     total: float,
-) -> Solution:
+) -> CoverageSolution:
     n = c.shape[0]
     full = share >= 1.0
     by_fixed_weight, cand, a, agg_w = _reduce(cover, w, opts, drop_implied_rows=full)
     target = share * total - by_fixed_weight
-    extras: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
+    info: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
 
     needed = a.shape[0] > 0 if full else target > 1e-9 * max(1.0, total)
     if not needed:
         chosen = np.zeros(0, dtype=np.int64)
         status, bound, seconds = "optimal", np.nan, 0.0
-        extras["message"] = "solved by preprocessing"
+        info["message"] = "solved by preprocessing"
     else:
         model = MipModel(opts, backend=backend, maximize=False)
         x = model.bool_vars(cand.size, "x")
@@ -362,18 +386,20 @@ def _solve_cover(
             )
         model.set_objective([(v, 1.0) for v in x], offset=float(opts.fixed.size))
         outcome = model.solve()
-        extras.update(backend=outcome.backend, message=outcome.message)
+        info.update(backend=outcome.backend, message=outcome.message)
         if outcome.status == "infeasible":  # pragma: no cover - prevented by the checks above
-            return infeasible_solution(n, "the cover requirement cannot be met", **extras)
+            return infeasible_solution(
+                n, "the cover requirement cannot be met", kind=CoverageSolution, **info
+            )
         if outcome.status == "time_limit_no_solution":
-            return no_solution(n, outcome, **extras)
+            return no_solution(n, outcome, kind=CoverageSolution, **info)
         chosen = cand[MipModel.values(x) > 0.5]
         status, bound, seconds = outcome.status, outcome.bound, outcome.seconds
 
     open_sites = np.union1d(opts.fixed, chosen).astype(np.int64)
     assignment, covered = _assign_within(c, standard, open_sites)
     objective = float(open_sites.size)
-    extras.update(
+    info.update(
         covered=covered,
         covered_share=float(w[covered].sum()) / total if total > 0 else float("nan"),
     )
@@ -385,7 +411,7 @@ def _solve_cover(
         bound=bound,
         unknown_bound=float(opts.fixed.size),  # trivial lower bound when the solver gave none
         seconds=seconds,
-        extras=extras,
+        info=info,
     )
 
 
@@ -426,9 +452,9 @@ def _coverage_solution(
     bound: float,
     unknown_bound: float,
     seconds: float,
-    extras: dict[str, Any],
-) -> Solution:
-    """The :class:`Solution` of a coverage model that has an incumbent.
+    info: dict[str, Any],
+) -> CoverageSolution:
+    """The :class:`CoverageSolution` of a coverage model that has an incumbent.
 
     An optimal ``status`` proves ``objective`` itself; otherwise a bound the solver
     did not give (non-finite) is replaced by ``unknown_bound``.
@@ -437,7 +463,7 @@ def _coverage_solution(
         bound = objective
     elif not np.isfinite(bound):
         bound = unknown_bound
-    return Solution(
+    return CoverageSolution(
         open=open_sites,
         assignment=assignment,
         objective=objective,
@@ -445,7 +471,7 @@ def _coverage_solution(
         gap=0.0 if status == "optimal" else relative_gap(objective, bound),
         status="optimal" if status == "optimal" else "feasible",
         solve_seconds=seconds,
-        extras=extras,
+        **info,
     )
 
 

@@ -20,7 +20,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     relative_gap,
 )
-from nhc_planner.optimize._solution import Solution
+from nhc_planner.optimize._solution import PMedianSolution
 
 __all__ = ["p_median"]
 
@@ -37,7 +37,7 @@ def p_median(
     seed: int = 0,
     backend: MipBackend = "highs",
     lagrangian_iterations: int = 3000,
-) -> Solution:
+) -> PMedianSolution:
     r"""Open ``p`` sites minimising the weighted cost of serving every demand point.
 
     Parameters
@@ -62,12 +62,12 @@ def p_median(
 
     Returns
     -------
-    Solution
+    PMedianSolution
         ``open`` (``p`` sites), ``assignment`` (nearest open site, -1 for zero-weight
         points no open site reaches), ``objective`` = :math:`\sum_i w_i \min_{j \in
-        open} c_{ij}`. ``status`` is ``"infeasible"`` (with ``extras["explanation"]``)
+        open} c_{ij}`. ``status`` is ``"infeasible"`` (with ``explanation``)
         when some weighted demand point cannot reach any allowed site, or no choice of
-        ``p`` sites reaches them all. ``extras`` also holds ``n_rows`` (distinct
+        ``p`` sites reaches them all. It also holds ``n_rows`` (distinct
         demand rows), ``n_candidates`` / ``n_forced_open`` (sites left free / fixed open
         by the Lagrangian reduction), ``heuristic_cost``, ``lagrangian_bound``,
         ``n_levels`` (radius variables, when a MIP ran), ``backend`` and ``message``.
@@ -142,7 +142,6 @@ def p_median(
     p = check_p(p, opts)
     allowed = opts.allowed
     allowed_idx = np.flatnonzero(allowed)
-    fixed_mask = opts.fixed_mask
 
     # ---------------------------------------------------------------- preprocessing
     active = w > 0
@@ -154,15 +153,42 @@ def p_median(
             f"site (finite cost): rows {stranded.tolist()[:20]}"
             f"{' ...' if stranded.size > 20 else ''}"
         )
-        return infeasible_solution(n, explanation, unreachable_rows=stranded)
+        return infeasible_solution(n, explanation, kind=PMedianSolution, unreachable_rows=stranded)
 
     rows = np.flatnonzero(active)
     uniq, first, inverse = np.unique(
         c[np.ix_(rows, allowed_idx)], axis=0, return_index=True, return_inverse=True
     )
     agg_w = np.bincount(inverse.reshape(-1), weights=w[rows], minlength=first.size)
-    fixed_local = fixed_mask[allowed_idx]
 
+    return _solve_reduced(
+        c,
+        w,
+        p,
+        opts,
+        uniq,
+        agg_w,
+        allowed_idx,
+        backend=backend,
+        lagrangian_iterations=lagrangian_iterations,
+    )
+
+
+def _solve_reduced(
+    c: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    opts: Any,
+    uniq: np.ndarray,
+    agg_w: np.ndarray,
+    allowed_idx: np.ndarray,
+    *,
+    backend: MipBackend,
+    lagrangian_iterations: int,
+) -> PMedianSolution:
+    """Heuristic, Lagrangian bound and reduction, then the radius MIP if still needed."""
+    n = c.shape[0]
+    fixed_local = opts.fixed_mask[allowed_idx]
     # ---------------------------------------------------------------- bounds and reduction
     deadline = time.perf_counter() + opts.time_limit_s
     start = time.perf_counter()
@@ -183,7 +209,7 @@ def p_median(
     keep = ~lagrange.closed
     force = lagrange.forced & keep
     pre_seconds = time.perf_counter() - start
-    extras: dict[str, Any] = {
+    info: dict[str, Any] = {
         "n_rows": int(uniq.shape[0]),
         "n_candidates": int(keep.sum()),
         "n_forced_open": int((force & ~fixed_local).sum()),
@@ -197,7 +223,7 @@ def p_median(
     lower = lagrange.bound
     seconds = pre_seconds
     if lagrange.bound >= best_cost - 1e-9 * max(1.0, abs(best_cost)):
-        extras["message"] = "heuristic proven optimal by the Lagrangian bound"
+        info["message"] = "heuristic proven optimal by the Lagrangian bound"
     else:
         local = np.flatnonzero(keep)
         sub = uniq[:, local]
@@ -206,10 +232,10 @@ def p_median(
             backend=backend,
         )
         y, z_count = _build(model, sub, agg_w, force[local], p)
-        extras["n_levels"] = z_count
+        info["n_levels"] = z_count
         outcome = model.solve()
         seconds += outcome.seconds
-        extras["message"] = outcome.message
+        info["message"] = outcome.message
         if outcome.status in ("optimal", "feasible"):
             cand = local[MipModel.values(y) > 0.5]
             cand_cost = _true_cost(uniq, agg_w, cand)
@@ -223,7 +249,9 @@ def p_median(
                     f"no choice of p={p} sites reaches every demand point with positive "
                     "weight (each needs an open site with finite cost)"
                 )
-                return infeasible_solution(n, explanation, seconds=seconds, **extras)
+                return infeasible_solution(
+                    n, explanation, seconds=seconds, kind=PMedianSolution, **info
+                )
             # no solution better than the heuristic exists: it is optimal
             lower = best_cost
         else:
@@ -232,7 +260,7 @@ def p_median(
                 lower = max(lower, outcome.bound)
 
     if not np.isfinite(best_cost):
-        return Solution(
+        return PMedianSolution(
             open=np.zeros(0, dtype=np.int64),
             assignment=np.full(n, -1, dtype=np.int64),
             objective=float("nan"),
@@ -240,12 +268,12 @@ def p_median(
             gap=float("nan"),
             status="time_limit_no_solution",
             solve_seconds=seconds,
-            extras=extras,
+            **info,
         )
     open_sites = allowed_idx[best_open]
     assignment, objective = _assign_nearest(c, w, open_sites)
     bound = objective if status == "optimal" else min(lower, objective)
-    return Solution(
+    return PMedianSolution(
         open=open_sites,
         assignment=assignment,
         objective=objective,
@@ -253,7 +281,7 @@ def p_median(
         gap=0.0 if status == "optimal" else relative_gap(objective, bound),
         status="optimal" if status == "optimal" else "feasible",
         solve_seconds=seconds,
-        extras=extras,
+        **info,
     )
 
 

@@ -1,7 +1,7 @@
 """Multi-period (phased) maximal coverage: where to open centres, in what order, how big.
 
-The planning model behind :func:`nhc_planner.plan.plan`. It extends the maximal
-covering location problem (MCLP, Church & ReVelle 1974) over ``T`` periods
+The optimiser of the "coverage" planning model behind :func:`nhc_planner.plan.plan`.
+It extends the maximal covering location problem (MCLP, Church & ReVelle 1974) over ``T`` periods
 (years) in which centres are opened and then stay open, with optional size
 choice and capacities, budgets, equity floors and a max-min objective.
 
@@ -118,7 +118,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     relative_gap,
 )
-from nhc_planner.optimize._solution import Solution, Status
+from nhc_planner.optimize._solution import PhasedSolution, Status
 
 __all__ = [
     "DEFAULT_PHASED_TIME_LIMIT_S",
@@ -359,6 +359,62 @@ def _build(
     T = inst.periods
     model = MipModel(opts, backend=backend, maximize=True)
     solver = model.solver
+    y = _site_vars(model, inst, relax=relax)
+    cov = _cover_vars(model, inst, y)
+
+    def covered_terms(vec: npt.NDArray[np.float64], t: int) -> list[tuple[Any, float]]:
+        terms: list[tuple[Any, float]] = []
+        for r in np.flatnonzero(vec > 0):
+            terms.extend((v, c * float(vec[r])) for v, c in cov[r][t])
+        return terms
+
+    # ---- floors
+    for k, fl in enumerate(floors):
+        if objective == "floor":
+            continue
+        need = fl.share * fl.total - inst.floor_const[k]
+        if need <= _EPS * max(fl.total, 1.0):
+            continue
+        model.constraint(
+            need - _EPS * max(fl.total, 1.0),
+            np.inf,
+            covered_terms(inst.floor_w[:, k], fl.period - 1),
+        )
+    # ---- max-min lower bound held from a first stage
+    groups_live = np.flatnonzero(inst.group_total > 0)
+    if min_group_share is not None:
+        for g in groups_live:
+            need = min_group_share * inst.group_total[g] - inst.group_const[g]
+            if need > 0:
+                model.constraint(need, np.inf, covered_terms(inst.group_w[:, g], T - 1))
+    # ---- objective
+    built = _Built(model, y, cov)
+    if objective == "weighted":
+        terms: list[tuple[Any, float]] = []
+        for t in range(T):
+            terms.extend((v, c * inst.period_weights[t]) for v, c in covered_terms(inst.a, t))
+        model.set_objective(terms, offset=float(inst.a_const * inst.period_weights.sum()))
+    elif objective == "floor":
+        fl = floors[floor_index]
+        model.set_objective(
+            covered_terms(inst.floor_w[:, floor_index], fl.period - 1),
+            offset=float(inst.floor_const[floor_index]),
+        )
+    else:
+        m = solver.NumVar(0.0, 1.0, "m")
+        built.m = m
+        for g in groups_live:
+            terms = covered_terms(inst.group_w[:, g], T - 1)
+            terms.append((m, -float(inst.group_total[g])))
+            model.constraint(-float(inst.group_const[g]), np.inf, terms)
+        model.set_objective([(m, 1.0)])
+    return built
+
+
+def _site_vars(model: MipModel, inst: _Instance, *, relax: bool) -> list[list[list[Any]]]:
+    """Variables ``y[j][s][t]`` (open by the end of period ``t`` at size ``s``) and limits."""
+    T = inst.periods
+    solver = model.solver
     n_cand, n_sizes = inst.size_ok.shape
     # ---- variables: y[j][s][t], open by end of period t at size s
     y: list[list[list[Any]]] = []
@@ -402,6 +458,16 @@ def _build(
             ub = float(cum[t]) if inst.carry_over else float(limit[t])
             if terms:
                 model.constraint(-np.inf, ub, terms)
+    return y
+
+
+def _cover_vars(
+    model: MipModel, inst: _Instance, y: list[list[list[Any]]]
+) -> list[list[list[tuple[Any, float]]]]:
+    """Coverage (or, with capacities, service) terms per row and period, with their links."""
+    T = inst.periods
+    solver = model.solver
+    n_cand, n_sizes = inst.size_ok.shape
     # ---- coverage / service
     n_rows = inst.a.size
     cov: list[list[list[tuple[Any, float]]]] = []
@@ -463,53 +529,7 @@ def _build(
                 if load_f[f][t]:
                     model.constraint(-np.inf, float(inst.fixed_cap[f]), load_f[f][t])
 
-    def covered_terms(vec: npt.NDArray[np.float64], t: int) -> list[tuple[Any, float]]:
-        terms: list[tuple[Any, float]] = []
-        for r in np.flatnonzero(vec > 0):
-            terms.extend((v, c * float(vec[r])) for v, c in cov[r][t])
-        return terms
-
-    # ---- floors
-    for k, fl in enumerate(floors):
-        if objective == "floor":
-            continue
-        need = fl.share * fl.total - inst.floor_const[k]
-        if need <= _EPS * max(fl.total, 1.0):
-            continue
-        model.constraint(
-            need - _EPS * max(fl.total, 1.0),
-            np.inf,
-            covered_terms(inst.floor_w[:, k], fl.period - 1),
-        )
-    # ---- max-min lower bound held from a first stage
-    groups_live = np.flatnonzero(inst.group_total > 0)
-    if min_group_share is not None:
-        for g in groups_live:
-            need = min_group_share * inst.group_total[g] - inst.group_const[g]
-            if need > 0:
-                model.constraint(need, np.inf, covered_terms(inst.group_w[:, g], T - 1))
-    # ---- objective
-    built = _Built(model, y, cov)
-    if objective == "weighted":
-        terms = []
-        for t in range(T):
-            terms.extend((v, c * inst.period_weights[t]) for v, c in covered_terms(inst.a, t))
-        model.set_objective(terms, offset=float(inst.a_const * inst.period_weights.sum()))
-    elif objective == "floor":
-        fl = floors[floor_index]
-        model.set_objective(
-            covered_terms(inst.floor_w[:, floor_index], fl.period - 1),
-            offset=float(inst.floor_const[floor_index]),
-        )
-    else:
-        m = solver.NumVar(0.0, 1.0, "m")
-        built.m = m
-        for g in groups_live:
-            terms = covered_terms(inst.group_w[:, g], T - 1)
-            terms.append((m, -float(inst.group_total[g])))
-            model.constraint(-float(inst.group_const[g]), np.inf, terms)
-        model.set_objective([(m, 1.0)])
-    return built
+    return cov
 
 
 @dataclass
@@ -611,7 +631,6 @@ def _solve_weighted(
     C. Otherwise the full phased model is solved with the time left, hinted
        with the plan from B; the better plan and the smaller bound are kept.
     """
-    T = inst.periods
     t_start = time.perf_counter()
     limit = opts.time_limit_s
 
@@ -620,45 +639,10 @@ def _solve_weighted(
 
     log: dict[str, Any] = {"period_bounds": []}
     # ---- A: per-period relaxations
-    upper = np.zeros(T)
-    pool = np.zeros(inst.cand.size, dtype=bool)
-    bounds_ok = True
-    budget_a = 0.7 * limit
-    weights_t = np.arange(1, T + 1, dtype=float)
-    for t in range(1, T + 1):
-        spent = time.perf_counter() - t_start
-        share = weights_t[t - 1] / weights_t[t - 1 :].sum()
-        sub = _single_period(inst, t)
-        # this period's floors apply in the one-period model; floors of other periods
-        # get share 0 (kept so floor columns line up)
-        relaxed = [
-            replace(fl, period=1) if fl.period == t else replace(fl, period=1, share=0.0, total=0.0)
-            for fl in floors
-        ]
-        built = _build(
-            sub,
-            _with_time(opts, (budget_a - spent) * share),
-            backend,
-            floors=relaxed,
-            objective="weighted",
-            min_group_share=min_share if t == T else None,
-        )
-        try:
-            out = _solve(built.model)
-        except SolverError:
-            bounds_ok = False
-            continue
-        if out.status == "infeasible":
-            return _Stage("infeasible", np.nan, np.nan, inst, built, out.message, out)
-        if out.status not in ("optimal", "feasible") or not np.isfinite(out.bound):
-            bounds_ok = False
-            continue
-        upper[t - 1] = out.bound
-        log["period_bounds"].append(
-            (t, out.status, round(out.objective, 3), round(out.bound, 3), round(out.seconds, 2))
-        )
-        period_c, _ = _open_periods(sub, built)
-        pool |= period_c > 0
+    bounds = _period_bounds(inst, floors, opts, backend, min_share, log, t_start)
+    if isinstance(bounds, _Stage):
+        return bounds
+    upper, pool, bounds_ok = bounds
     ub = float(inst.period_weights @ upper) if bounds_ok else float("inf")
 
     # ---- B: the phased model over the pool of sites
@@ -775,6 +759,64 @@ def _solve_weighted(
     return best
 
 
+def _period_bounds(
+    inst: _Instance,
+    floors: Sequence[_Floor],
+    opts: SolveOptions,
+    backend: MipBackend,
+    min_share: float | None,
+    log: dict[str, Any],
+    t_start: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], bool] | _Stage:
+    """Stage A of :func:`_solve_weighted`: per-period upper bounds and a pool of sites.
+
+    Returns the bound of each period, the sites any period's relaxation opens and
+    whether every bound was proven; or an infeasible :class:`_Stage`.
+    """
+    T = inst.periods
+    limit = opts.time_limit_s
+    upper = np.zeros(T)
+    pool = np.zeros(inst.cand.size, dtype=bool)
+    bounds_ok = True
+    budget_a = 0.7 * limit
+    weights_t = np.arange(1, T + 1, dtype=float)
+    for t in range(1, T + 1):
+        spent = time.perf_counter() - t_start
+        share = weights_t[t - 1] / weights_t[t - 1 :].sum()
+        sub = _single_period(inst, t)
+        # this period's floors apply in the one-period model; floors of other periods
+        # get share 0 (kept so floor columns line up)
+        relaxed = [
+            replace(fl, period=1) if fl.period == t else replace(fl, period=1, share=0.0, total=0.0)
+            for fl in floors
+        ]
+        built = _build(
+            sub,
+            _with_time(opts, (budget_a - spent) * share),
+            backend,
+            floors=relaxed,
+            objective="weighted",
+            min_group_share=min_share if t == T else None,
+        )
+        try:
+            out = _solve(built.model)
+        except SolverError:
+            bounds_ok = False
+            continue
+        if out.status == "infeasible":
+            return _Stage("infeasible", np.nan, np.nan, inst, built, out.message, out)
+        if out.status not in ("optimal", "feasible") or not np.isfinite(out.bound):
+            bounds_ok = False
+            continue
+        upper[t - 1] = out.bound
+        log["period_bounds"].append(
+            (t, out.status, round(out.objective, 3), round(out.bound, 3), round(out.seconds, 2))
+        )
+        period_c, _ = _open_periods(sub, built)
+        pool |= period_c > 0
+    return upper, pool, bounds_ok
+
+
 def _hint(full: _Built, inst: _Instance, best: _Stage) -> None:
     """Give the full model the plan of a restricted solve as a starting point."""
     period_b, size_b = _open_periods(best.inst, best.built)
@@ -817,36 +859,57 @@ def _open_periods(
 # --------------------------------------------------------------------------- public API
 
 
+@dataclass(frozen=True, eq=False)
+class PhasedSettings:
+    """The options of :func:`phased_coverage` (its keyword parameters), grouped.
+
+    Every field is documented under "Other Parameters" of :func:`phased_coverage`.
+    """
+
+    periods: int = 5
+    new_per_period: int | Sequence[int] | None = None
+    budget_per_period: float | Sequence[float] | None = None
+    carry_over: bool = False
+    period_weights: npt.ArrayLike | None = None
+    sizes: Sequence[SizeOption | SizeTemplate] | None = None
+    site_capex: npt.ArrayLike | None = None
+    allowed_sizes: npt.ArrayLike | None = None
+    demand: npt.ArrayLike | None = None
+    capacity: float | npt.ArrayLike | None = None
+    fixed_capacity: float | npt.ArrayLike | None = None
+    floors: Sequence[CoverageFloor] = ()
+    groups: npt.ArrayLike | None = None
+    group_floor: float | None = None
+    group_weights: npt.ArrayLike | None = None
+    objective: Literal["weighted", "maxmin"] = "weighted"
+    fixed: Sequence[int] | npt.NDArray[Any] | None = None
+    excluded: Sequence[int] | npt.NDArray[Any] | None = None
+    time_limit_s: float = DEFAULT_PHASED_TIME_LIMIT_S
+    threads: int = 1
+    seed: int = 0
+    backend: MipBackend = "highs"
+    mip_gap: float = 0.0
+    explain_infeasible: bool = True
+
+
+def _settings(settings: PhasedSettings | None, options: dict[str, Any]) -> PhasedSettings:
+    """``settings`` (or the defaults) with ``options`` applied; unknown options are an error."""
+    base = settings if settings is not None else PhasedSettings()
+    known = set(PhasedSettings.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        msg = f"phased_coverage: unknown option(s) {unknown}; expected some of {sorted(known)}"
+        raise ValueRangeError(msg)
+    return replace(base, **options) if options else base
+
+
 def phased_coverage(
     cost: npt.ArrayLike,
     weights: npt.ArrayLike,
     max_cost: float,
-    *,
-    periods: int = 5,
-    new_per_period: int | Sequence[int] | None = None,
-    budget_per_period: float | Sequence[float] | None = None,
-    carry_over: bool = False,
-    period_weights: npt.ArrayLike | None = None,
-    sizes: Sequence[SizeOption | SizeTemplate] | None = None,
-    site_capex: npt.ArrayLike | None = None,
-    allowed_sizes: npt.ArrayLike | None = None,
-    demand: npt.ArrayLike | None = None,
-    capacity: float | npt.ArrayLike | None = None,
-    fixed_capacity: float | npt.ArrayLike | None = None,
-    floors: Sequence[CoverageFloor] = (),
-    groups: npt.ArrayLike | None = None,
-    group_floor: float | None = None,
-    group_weights: npt.ArrayLike | None = None,
-    objective: Literal["weighted", "maxmin"] = "weighted",
-    fixed: Sequence[int] | npt.NDArray[Any] | None = None,
-    excluded: Sequence[int] | npt.NDArray[Any] | None = None,
-    time_limit_s: float = DEFAULT_PHASED_TIME_LIMIT_S,
-    threads: int = 1,
-    seed: int = 0,
-    backend: MipBackend = "highs",
-    mip_gap: float = 0.0,
-    explain_infeasible: bool = True,
-) -> Solution:
+    settings: PhasedSettings | None = None,
+    **options: Any,
+) -> PhasedSolution:
     """Phased maximal coverage: choose sites, their opening period and size.
 
     The formulation is in the module docstring (:mod:`nhc_planner.optimize.phased`).
@@ -859,6 +922,11 @@ def phased_coverage(
         Need weight per demand point (e.g. population x need score).
     max_cost
         The standard: a demand point is covered by a site with ``cost <= max_cost``.
+    settings
+        All options at once (:class:`PhasedSettings`); keyword ``options``
+        (the fields of :class:`PhasedSettings`, below) override them.
+    Other Parameters
+    ----------------
     periods
         Number of periods ``T`` (years) in which centres open.
     new_per_period
@@ -921,75 +989,161 @@ def phased_coverage(
 
     Returns
     -------
-    Solution
+    PhasedSolution
         ``open``: sites open at the end; ``assignment``: per demand point the
         nearest open site within the standard at the end (the site serving
         the largest share with capacities), -1 if none; ``fractions``: with
-        capacities, the ``(n_demand, n_sites)`` shares served at the end.
-        ``extras``: ``open_period`` (per site: 0 fixed, 1..T, -1 never),
-        ``size`` (per site: size name, ``"existing"``, or ``""``),
-        ``size_index`` (-1 when not a chosen size), ``point_coverage``
-        (``(n_demand, T+1)`` covered/served share by period, period 0 =
-        existing sites only), ``covered_period`` (per demand point: first
-        period with share >= 0.5, -1 never), ``coverage_by_period`` (weight
-        covered, ``T+1`` values), ``coverage_share_by_period``,
-        ``group_coverage`` (DataFrame ``group, total_weight, share_0..share_T``
-        or None), ``floors`` (DataFrame ``name, period, required, achieved``),
-        ``load`` and ``capacity`` per site (weekly appointments, with
-        demand), ``capex_site``, ``capex_by_period``, ``opened_by_period``,
-        ``sizes`` (the size options), ``period_weights``, ``preprocessing``
-        (model size after preprocessing), ``stages`` (per-period bounds,
-        pooled and LP solves), ``message``, ``backend`` and, for
-        ``"maxmin"``, ``min_group_share``. An infeasible policy returns status
-        ``"infeasible"`` with ``extras["explanation"]``.
+        capacities, the ``(n_demand, n_sites)`` shares served at the end;
+        ``open_period``, ``size``, coverage and capital by period, floors and
+        group tables (see :class:`~nhc_planner.optimize.PhasedSolution`). An
+        infeasible policy returns status ``"infeasible"`` with ``explanation``.
 
     Raises
     ------
     ValueRangeError
         For inconsistent inputs (shapes, negative values, no opening limit,
-        a budget without costs).
+        a budget without costs) or an unknown option.
 
     Examples
     --------
     >>> cost = np.array([[5.0, 30.0], [30.0, 5.0], [30.0, 8.0]])
     >>> sol = phased_coverage(cost, [1.0, 1.0, 1.0], 10, periods=2, new_per_period=1)
-    >>> sol.status, sol.extras["open_period"].tolist()
+    >>> sol.status, sol.open_period.tolist()
     ('optimal', [2, 1])
-    >>> sol.extras["coverage_by_period"].tolist()
+    >>> sol.coverage_by_period.tolist()
     [0.0, 2.0, 3.0]
     """
     start = time.perf_counter()
+    prob = _problem(cost, weights, max_cost, _settings(settings, options))
+    red = _preprocess(prob)
+    unreachable = _unreachable_floor(prob, red, start)
+    if unreachable is not None:
+        return unreachable
+    run = _run(prob, red, start)
+    if isinstance(run, PhasedSolution):
+        return run
+    return _assemble(prob, red, run, start)
+
+
+# --------------------------------------------------------------------------- stage 1: inputs
+
+
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """The validated, normalised inputs of one :func:`phased_coverage` call."""
+
+    c: npt.NDArray[np.float64]  # (n, m) cost
+    w: npt.NDArray[np.float64]  # weight per demand point
+    standard: float
+    opts: SolveOptions
+    s: PhasedSettings
+    periods: int
+    k_t: npt.NDArray[np.float64] | None  # new centres per period
+    b_t: npt.NDArray[np.float64] | None  # budget per period
+    pw: npt.NDArray[np.float64]  # period weights
+    size_list: list[SizeOption]
+    cap_js: npt.NDArray[np.float64]  # (m, n_sizes) capacity
+    capex_js: npt.NDArray[np.float64]  # (m, n_sizes) capital cost
+    ok_js: npt.NDArray[np.bool_]  # (m, n_sizes) sizes allowed per site
+    d: npt.NDArray[np.float64] | None  # weekly demand per point
+    capacitated: bool
+    fixed_idx: npt.NDArray[np.int64]
+    fcap: npt.NDArray[np.float64]  # capacity per fixed site
+    gw: npt.NDArray[np.float64]  # group weights
+    floor_list: list[_Floor]
+    group_codes: npt.NDArray[np.int64] | None
+    group_labels: list[Any]
+
+    @property
+    def n(self) -> int:
+        return int(self.c.shape[0])
+
+    @property
+    def m(self) -> int:
+        return int(self.c.shape[1])
+
+
+def _problem(
+    cost: npt.ArrayLike, weights: npt.ArrayLike, max_cost: float, s: PhasedSettings
+) -> _Problem:
+    """Check and normalise the inputs (raises :class:`ValueRangeError` on the first problem)."""
     c = as_cost_matrix(cost)
     n, m = c.shape
     w = as_weights(weights, n)
     standard = check_max_cost(max_cost)
     opts = parse_options(
-        m, fixed=fixed, excluded=excluded, time_limit_s=time_limit_s, threads=threads, seed=seed
+        m,
+        fixed=s.fixed,
+        excluded=s.excluded,
+        time_limit_s=s.time_limit_s,
+        threads=s.threads,
+        seed=s.seed,
     )
+    periods = s.periods
     if isinstance(periods, bool) or int(periods) != periods or periods < 1:
         msg = f"periods must be an integer >= 1; found {periods!r}"
         raise ValueRangeError(msg)
     T = int(periods)
-    k_t = _per_period(new_per_period, T, "new_per_period", integer=True)
-    b_t = _per_period(budget_per_period, T, "budget_per_period", integer=False)
+    k_t = _per_period(s.new_per_period, T, "new_per_period", integer=True)
+    b_t = _per_period(s.budget_per_period, T, "budget_per_period", integer=False)
     if k_t is None and b_t is None:
         msg = "phased_coverage needs new_per_period or budget_per_period (or both)"
         raise ValueRangeError(msg)
     pw = (
         discount_weights(T)
-        if period_weights is None
-        else as_weights(period_weights, T, "period_weights")
+        if s.period_weights is None
+        else as_weights(s.period_weights, T, "period_weights")
     )
-    if not 0 <= mip_gap < 1:
-        msg = f"mip_gap must be a relative gap in [0, 1); found {mip_gap!r}"
+    if not 0 <= s.mip_gap < 1:
+        msg = f"mip_gap must be a relative gap in [0, 1); found {s.mip_gap!r}"
         raise ValueRangeError(msg)
-    if objective not in ("weighted", "maxmin"):
-        msg = f"objective must be 'weighted' or 'maxmin'; found {objective!r}"
+    if s.objective not in ("weighted", "maxmin"):
+        msg = f"objective must be 'weighted' or 'maxmin'; found {s.objective!r}"
         raise ValueRangeError(msg)
+    size_list, cap_js, capex_js, ok_js = _size_arrays(s, m, b_t)
+    d = None if s.demand is None else as_weights(s.demand, n, "demand")
+    capacitated = d is not None and bool(
+        np.any(np.isfinite(cap_js[ok_js])) or s.fixed_capacity is not None
+    )
+    fcap = _fixed_capacity(s, opts.fixed, cap_js)
+    gw = w if s.group_weights is None else as_weights(s.group_weights, n, "group_weights")
+    floor_list, group_codes, group_labels = _floors(s.floors, s.groups, s.group_floor, gw, w, T)
+    if s.objective == "maxmin" and group_codes is None:
+        msg = "objective='maxmin' needs groups (one label per demand point)"
+        raise ValueRangeError(msg)
+    return _Problem(
+        c=c,
+        w=w,
+        standard=standard,
+        opts=opts,
+        s=s,
+        periods=T,
+        k_t=k_t,
+        b_t=b_t,
+        pw=pw,
+        size_list=size_list,
+        cap_js=cap_js,
+        capex_js=capex_js,
+        ok_js=ok_js,
+        d=d,
+        capacitated=capacitated,
+        fixed_idx=opts.fixed,
+        fcap=fcap,
+        gw=gw,
+        floor_list=floor_list,
+        group_codes=group_codes,
+        group_labels=group_labels,
+    )
 
-    # ---- sizes, capacities, costs per (site, size)
-    if sizes is None:
-        cap_site = np.full(m, np.inf) if capacity is None else np.asarray(capacity, float)
+
+def _size_arrays(
+    s: PhasedSettings, m: int, b_t: npt.NDArray[np.float64] | None
+) -> tuple[
+    list[SizeOption], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
+]:
+    """Sizes, and capacity, capital cost and allowed mask per (site, size)."""
+    if s.sizes is None:
+        cap_site = np.full(m, np.inf) if s.capacity is None else np.asarray(s.capacity, float)
         cap_site = np.broadcast_to(cap_site, (m,)) if cap_site.ndim == 0 else cap_site
         if cap_site.shape != (m,) or np.any(np.isnan(cap_site)) or np.any(cap_site < 0):
             msg = (
@@ -1000,104 +1154,104 @@ def phased_coverage(
         size_list = [SizeOption("standard", float("inf"), 0.0)]
         cap_js = cap_site.reshape(m, 1).astype(float)
     else:
-        if capacity is not None:
+        if s.capacity is not None:
             msg = "give either sizes (with their capacities) or capacity, not both"
             raise ValueRangeError(msg)
-        size_list = [s if isinstance(s, SizeOption) else SizeOption.from_template(s) for s in sizes]
+        size_list = [
+            z if isinstance(z, SizeOption) else SizeOption.from_template(z) for z in s.sizes
+        ]
         if not size_list:
             msg = "sizes: expected at least one size"
             raise ValueRangeError(msg)
-        cap_js = np.tile([s.capacity for s in size_list], (m, 1)).astype(float)
+        cap_js = np.tile([z.capacity for z in size_list], (m, 1)).astype(float)
     n_sizes = len(size_list)
-    capex_js = np.tile([s.capex_gbp for s in size_list], (m, 1)).astype(float)
-    if site_capex is not None:
-        sc = np.asarray(site_capex, float)
+    capex_js = np.tile([z.capex_gbp for z in size_list], (m, 1)).astype(float)
+    if s.site_capex is not None:
+        sc = np.asarray(s.site_capex, float)
         sc = sc.reshape(m, 1) if sc.shape == (m,) else sc
         if sc.shape not in ((m, 1), (m, n_sizes)) or np.any(sc[~np.isnan(sc)] < 0):
             msg = (
                 f"site_capex: expected {m} or ({m}, {n_sizes}) non-negative values "
-                f"(NaN = size default); found shape {np.shape(site_capex)}"
+                f"(NaN = size default); found shape {np.shape(s.site_capex)}"
             )
             raise ValueRangeError(msg)
         sc = np.broadcast_to(sc, (m, n_sizes))
         capex_js = np.where(np.isnan(sc), capex_js, sc)
-    elif b_t is not None and sizes is None:
+    elif b_t is not None and s.sizes is None:
         msg = "budget_per_period needs capital costs: give sizes or site_capex"
         raise ValueRangeError(msg)
     ok_js = np.ones((m, n_sizes), dtype=bool)
-    if allowed_sizes is not None:
-        ok_js = np.asarray(allowed_sizes, dtype=bool)
+    if s.allowed_sizes is not None:
+        ok_js = np.asarray(s.allowed_sizes, dtype=bool)
         if ok_js.shape != (m, n_sizes):
             msg = (
                 f"allowed_sizes: expected a ({m}, {n_sizes}) boolean mask; "
                 f"found shape {ok_js.shape}"
             )
             raise ValueRangeError(msg)
-    ok_js_all = ok_js.copy()
-    d = None if demand is None else as_weights(demand, n, "demand")
-    uncap_args: dict[str, Any] = {
-        "periods": periods,
-        "new_per_period": new_per_period,
-        "budget_per_period": budget_per_period,
-        "carry_over": carry_over,
-        "period_weights": period_weights,
-        "sizes": sizes,
-        "site_capex": site_capex,
-        "allowed_sizes": allowed_sizes,
-        "floors": floors,
-        "groups": groups,
-        "group_floor": group_floor,
-        "group_weights": group_weights,
-        "objective": objective,
-        "fixed": fixed,
-        "excluded": excluded,
-        "threads": threads,
-        "seed": seed,
-        "backend": backend,
-        "mip_gap": mip_gap,
-        "explain_infeasible": False,
-    }
-    capacitated = d is not None and bool(
-        np.any(np.isfinite(cap_js[ok_js])) or fixed_capacity is not None
-    )
-    fixed_idx = opts.fixed
-    if fixed_capacity is None:
-        fcap = np.full(fixed_idx.size, float(np.max(cap_js)) if cap_js.size else np.inf)
-    else:
-        fcap = np.asarray(fixed_capacity, float)
-        fcap = np.full(fixed_idx.size, float(fcap)) if fcap.ndim == 0 else fcap
-        if fcap.shape != (fixed_idx.size,) or np.any(np.isnan(fcap)) or np.any(fcap < 0):
-            msg = (
-                f"fixed_capacity: expected a number or {fixed_idx.size} values (one per "
-                f"fixed site); found shape {fcap.shape}"
-            )
-            raise ValueRangeError(msg)
-    gw = w if group_weights is None else as_weights(group_weights, n, "group_weights")
-    floor_list, group_codes, group_labels = _floors(floors, groups, group_floor, gw, w, T)
-    if objective == "maxmin" and group_codes is None:
-        msg = "objective='maxmin' needs groups (one label per demand point)"
-        raise ValueRangeError(msg)
+    return size_list, cap_js, capex_js, ok_js
 
-    # ---- preprocessing
-    allowed = opts.allowed
-    cand_mask = allowed & ~opts.fixed_mask & ok_js.any(axis=1)
-    cover = coverage_matrix(c, standard)  # all sites
-    fixed_cover = cover[:, fixed_idx].any(axis=1) if fixed_idx.size else np.zeros(n, dtype=bool)
+
+def _fixed_capacity(
+    s: PhasedSettings, fixed_idx: npt.NDArray[np.int64], cap_js: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Capacity of each fixed site (default: the largest size's)."""
+    if s.fixed_capacity is None:
+        return np.full(fixed_idx.size, float(np.max(cap_js)) if cap_js.size else np.inf)
+    fcap = np.asarray(s.fixed_capacity, float)
+    fcap = np.full(fixed_idx.size, float(fcap)) if fcap.ndim == 0 else fcap
+    if fcap.shape != (fixed_idx.size,) or np.any(np.isnan(fcap)) or np.any(fcap < 0):
+        msg = (
+            f"fixed_capacity: expected a number or {fixed_idx.size} values (one per "
+            f"fixed site); found shape {fcap.shape}"
+        )
+        raise ValueRangeError(msg)
+    return fcap
+
+
+# --------------------------------------------------------------------------- stage 2: preprocess
+
+
+@dataclass(frozen=True, eq=False)
+class _Reduced:
+    """The instance after preprocessing, and how its rows map back to demand points."""
+
+    inst: _Instance
+    cover: npt.NDArray[np.bool_]  # (n, m) within the standard
+    fixed_cover: npt.NDArray[np.bool_]  # per point: covered by a fixed site
+    reach: npt.NDArray[np.bool_]  # per point: within the standard of a site in the model
+    d_eff: npt.NDArray[np.float64]  # demand counted against capacities (0 uncapacitated)
+    idx_rows: npt.NDArray[np.int64]  # demand points kept in the model
+    inv: npt.NDArray[np.int64]  # row of the model of each kept point
+    n_rows: int
+    stats: dict[str, int]
+
+
+def _preprocess(p: _Problem) -> _Reduced:
+    """Exact reductions: drop covered and unreachable rows, dominated sites; merge rows."""
+    n, m, opts = p.n, p.m, p.opts
+    fixed_idx = p.fixed_idx
+    ok_js = p.ok_js
+    cand_mask = opts.allowed & ~opts.fixed_mask & ok_js.any(axis=1)
+    cover = coverage_matrix(p.c, p.standard)  # all sites
+    fixed_cover: npt.NDArray[np.bool_] = np.asarray(
+        cover[:, fixed_idx].any(axis=1) if fixed_idx.size else np.zeros(n, dtype=bool)
+    )
     reach = (cover & (cand_mask | opts.fixed_mask)[np.newaxis, :]).any(axis=1)
-    n_floor = len(floor_list)
-    n_groups = len(group_labels)
-    Fw = np.column_stack([f.weights for f in floor_list]) if n_floor else np.zeros((n, 0))
+    n_floor = len(p.floor_list)
+    n_groups = len(p.group_labels)
+    Fw = np.column_stack([f.weights for f in p.floor_list]) if n_floor else np.zeros((n, 0))
     Gw = np.zeros((n, n_groups))
-    if group_codes is not None:
-        Gw[np.arange(n), group_codes] = gw
-    relevant = (w > 0) | (Fw > 0).any(axis=1) | (Gw > 0).any(axis=1)
+    if p.group_codes is not None:
+        Gw[np.arange(n), p.group_codes] = p.gw
+    relevant = (p.w > 0) | (Fw > 0).any(axis=1) | (Gw > 0).any(axis=1)
     stats: dict[str, int] = {"demand_points": n, "sites": m}
-    if not capacitated:
+    if not p.capacitated:
         const_rows = fixed_cover
         keep_rows = reach & ~fixed_cover & relevant
         d_eff = np.zeros(n)
         # sizes only change costs: keep the cheapest allowed size per site
-        masked = np.where(ok_js, capex_js, np.inf)
+        masked = np.where(ok_js, p.capex_js, np.inf)
         best = np.argmin(masked, axis=1)
         ok_js = np.zeros_like(ok_js)
         ok_js[np.arange(m), best] = True
@@ -1105,14 +1259,14 @@ def phased_coverage(
     else:
         const_rows = np.zeros(n, dtype=bool)
         keep_rows = reach & relevant
-        d_eff = d if d is not None else np.zeros(n)
+        d_eff = p.d if p.d is not None else np.zeros(n)
     sub_cover = cover[keep_rows][:, cand_mask]
     cand = np.flatnonzero(cand_mask)
-    if not capacitated and cand.size:
+    if not p.capacitated and cand.size:
         useful = sub_cover.any(axis=0)
-        chosen_cost = capex_js[cand][ok_js[cand]]  # one size each
+        chosen_cost = p.capex_js[cand][ok_js[cand]]  # one size each
         drop = ~useful
-        cost_keys = chosen_cost if b_t is not None else np.zeros(cand.size)
+        cost_keys = chosen_cost if p.b_t is not None else np.zeros(cand.size)
         for key in np.unique(cost_keys):
             same = (cost_keys == key) & useful
             if same.sum() > 1:
@@ -1120,14 +1274,30 @@ def phased_coverage(
         cand = cand[~drop]
         sub_cover = sub_cover[:, ~drop]
     stats["candidates_in_model"] = int(cand.size)
-    # merge identical rows (same coverage, floors, groups, and ratio with capacity)
+    idx_rows, inv = _merge_rows(p, cover, sub_cover, keep_rows, d_eff, Fw, Gw)
+    n_rows = int(inv.max()) + 1 if inv.size else 0
+    stats["rows_in_model"] = n_rows
+    inst = _instance(p, cover, sub_cover, cand, ok_js, idx_rows, inv, const_rows, d_eff, Fw, Gw)
+    return _Reduced(inst, cover, fixed_cover, reach, d_eff, idx_rows, inv, n_rows, stats)
+
+
+def _merge_rows(
+    p: _Problem,
+    cover: npt.NDArray[np.bool_],
+    sub_cover: npt.NDArray[np.bool_],
+    keep_rows: npt.NDArray[np.bool_],
+    d_eff: npt.NDArray[np.float64],
+    Fw: npt.NDArray[np.float64],
+    Gw: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Kept demand points and the merged row of each (same coverage, floors, groups, ratio)."""
     key_parts = [sub_cover]
     idx_rows = np.flatnonzero(keep_rows)
-    if capacitated:
-        key_parts.append(cover[idx_rows][:, fixed_idx])
+    if p.capacitated:
+        key_parts.append(cover[idx_rows][:, p.fixed_idx])
         # exact only when every weight has the same ratio to demand within a merged row
         dd = d_eff[idx_rows][:, np.newaxis]
-        num = np.column_stack([w, Fw, Gw])[idx_rows]
+        num = np.column_stack([p.w, Fw, Gw])[idx_rows]
         ratio = np.where(dd > 0, num / np.where(dd > 0, dd, 1.0), np.where(num > 0, np.inf, 0.0))
         _, rcode = np.unique(ratio, axis=0, return_inverse=True)
         key_parts.append(
@@ -1137,6 +1307,23 @@ def phased_coverage(
     key_parts.append(Gw[idx_rows] > 0)
     key = np.column_stack(key_parts) if idx_rows.size else np.zeros((0, 1), dtype=bool)
     _, _, inv = aggregate_rows(key)
+    return idx_rows, inv
+
+
+def _instance(
+    p: _Problem,
+    cover: npt.NDArray[np.bool_],
+    sub_cover: npt.NDArray[np.bool_],
+    cand: npt.NDArray[np.int64],
+    ok_js: npt.NDArray[np.bool_],
+    idx_rows: npt.NDArray[np.int64],
+    inv: npt.NDArray[np.int64],
+    const_rows: npt.NDArray[np.bool_],
+    d_eff: npt.NDArray[np.float64],
+    Fw: npt.NDArray[np.float64],
+    Gw: npt.NDArray[np.float64],
+) -> _Instance:
+    """The reduced instance the MIP models are built from (rows = merged demand points)."""
     n_rows = int(inv.max()) + 1 if inv.size else 0
     first = np.zeros(n_rows, dtype=np.int64)
     first[inv[::-1]] = np.arange(inv.size)[::-1]
@@ -1146,27 +1333,27 @@ def phased_coverage(
             return np.zeros(0)
         return np.asarray(np.bincount(inv, weights=vec[idx_rows], minlength=n_rows), dtype=float)
 
-    stats["rows_in_model"] = n_rows
     rows_cand = [np.flatnonzero(sub_cover[first[r]]) for r in range(n_rows)]
     fixed_cov_rows = (
-        cover[idx_rows][:, fixed_idx] if capacitated else np.zeros((idx_rows.size, 0), bool)
+        cover[idx_rows][:, p.fixed_idx] if p.capacitated else np.zeros((idx_rows.size, 0), bool)
     )
     rows_fixed = [np.flatnonzero(fixed_cov_rows[first[r]]) for r in range(n_rows)]
-    inst = _Instance(
-        periods=T,
-        period_weights=pw,
-        new_per_period=k_t,
-        budget=b_t,
-        carry_over=carry_over,
+    n_floor, n_groups = Fw.shape[1], Gw.shape[1]
+    return _Instance(
+        periods=p.periods,
+        period_weights=p.pw,
+        new_per_period=p.k_t,
+        budget=p.b_t,
+        carry_over=p.s.carry_over,
         cand=cand,
         size_ok=ok_js[cand],
-        capex=capex_js[cand],
-        cap=cap_js[cand] if capacitated else None,
-        fixed=fixed_idx if capacitated else np.zeros(0, np.int64),
-        fixed_cap=fcap if capacitated else np.zeros(0),
+        capex=p.capex_js[cand],
+        cap=p.cap_js[cand] if p.capacitated else None,
+        fixed=p.fixed_idx if p.capacitated else np.zeros(0, np.int64),
+        fixed_cap=p.fcap if p.capacitated else np.zeros(0),
         rows_cand=rows_cand,
         rows_fixed=rows_fixed,
-        a=agg(w),
+        a=agg(p.w),
         d=agg(d_eff),
         floor_w=np.column_stack([agg(Fw[:, k]) for k in range(n_floor)])
         if n_floor
@@ -1177,207 +1364,249 @@ def phased_coverage(
         else np.zeros((n_rows, 0)),
         group_const=Gw[const_rows].sum(axis=0),
         group_total=Gw.sum(axis=0),
-        a_const=float(w[const_rows].sum()),
+        a_const=float(p.w[const_rows].sum()),
     )
-    common_extras: dict[str, Any] = {"preprocessing": stats}
 
-    # ---- floors no site can meet: the reachable share is an upper bound
-    reach_all = reach | fixed_cover
-    for fl in floor_list:
+
+def _unreachable_floor(p: _Problem, red: _Reduced, start: float) -> PhasedSolution | None:
+    """An infeasible answer when a floor cannot be met whatever sites open, else None."""
+    reach_all = red.reach | red.fixed_cover
+    for fl in p.floor_list:
         reachable = float(fl.weights[reach_all].sum())
         if fl.total > 0 and reachable < fl.share * fl.total - _EPS * fl.total:
             explanation = (
                 f"Equity floor '{fl.name}' needs {fl.share:.1%} of its weight covered by period "
                 f"{fl.period}, but only {reachable / fl.total:.1%} of it is within the standard "
-                f"({standard:g}) "
+                f"({p.standard:g}) "
                 f"of any allowed or existing site: a shortfall of "
                 f"{100 * (fl.share - reachable / fl.total):.1f} percentage points "
                 f"({_fmt_weight(fl.share * fl.total - reachable)} weight) whatever sites "
                 "are chosen."
             )
             return infeasible_solution(
-                n, explanation, seconds=time.perf_counter() - start, **common_extras
+                p.n,
+                explanation,
+                seconds=time.perf_counter() - start,
+                kind=PhasedSolution,
+                preprocessing=red.stats,
             )
+    return None
 
-    # ---- solve
-    def unsolved(outcome: MipOutcome) -> Solution:
+
+# --------------------------------------------------------------------------- stage 3: solve
+
+
+@dataclass(frozen=True, eq=False)
+class _Fallback:
+    """A capacitated plan built from the uncapacitated one (:func:`_capacity_fallback`)."""
+
+    open_period: npt.NDArray[np.int64]
+    size_index: npt.NDArray[np.int64]
+    bound: float
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """How the solve stages ended with a plan."""
+
+    status: Status
+    message: str
+    open_period: npt.NDArray[np.int64]  # per site
+    size_index: npt.NDArray[np.int64]  # per site
+    raw_bound: float
+    stages: dict[str, Any]
+    min_share: float | None
+    min_share_bound: float | None
+    fallback: bool
+    outcome: MipOutcome | None  # the weighted stage's outcome when it ended without a plan
+    inst: _Instance
+    built: _Built | None
+
+
+def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
+    """Solve: max-min stage (if asked), weighted stages, capacity fallback; or say why not."""
+    s, opts, inst = p.s, p.opts, red.inst
+    common: dict[str, Any] = {"preprocessing": red.stats}
+
+    def unsolved(outcome: MipOutcome) -> PhasedSolution:
         """The answer when a stage ends without a plan (``opts`` as it stands then)."""
-        return _unsolved(
-            n,
-            outcome,
-            inst,
-            floor_list,
-            opts,
-            backend,
-            explain_infeasible,
-            standard,
-            start,
-            common_extras,
-        )
+        return _unsolved(p, outcome, inst, opts, start, common)
 
     min_share = None
     stage1: MipOutcome | None = None
-    if objective == "maxmin":
+    if s.objective == "maxmin":
         half = replace(opts, time_limit_s=opts.time_limit_s / 2)
-        b1 = _build(inst, half, backend, floors=floor_list, objective="maxmin")
+        b1 = _build(inst, half, s.backend, floors=p.floor_list, objective="maxmin")
         try:
             stage1 = _solve(b1.model)
         except SolverError as exc:  # a backend that stops abnormally at the time limit
-            stage1 = MipOutcome("time_limit_no_solution", np.nan, np.nan, 0.0, backend, str(exc))
+            stage1 = MipOutcome("time_limit_no_solution", np.nan, np.nan, 0.0, s.backend, str(exc))
         if stage1.status not in ("optimal", "feasible"):
             return unsolved(stage1)
         min_share = float(b1.m.solution_value()) - 1e-7
-        common_extras["min_group_share_bound"] = float(stage1.bound)
+        common["min_group_share_bound"] = float(stage1.bound)
         rest = max(opts.time_limit_s - stage1.seconds, 0.1 * opts.time_limit_s)
         opts = replace(opts, time_limit_s=rest)
-    stage = _solve_weighted(inst, floor_list, opts, backend, min_share, mip_gap)
-    fallback: dict[str, Any] | None = None
-    if stage.outcome is not None and capacitated and stage.outcome.status != "infeasible":
+    stage = _solve_weighted(inst, p.floor_list, opts, s.backend, min_share, s.mip_gap)
+    fallback: _Fallback | None = None
+    if stage.outcome is not None and p.capacitated and stage.outcome.status != "infeasible":
         left = max(opts.time_limit_s - (time.perf_counter() - start), 0.25 * opts.time_limit_s)
-        fallback = _capacity_fallback(
-            c,
-            w,
-            standard,
-            uncap_args,
-            left,
-            size_list,
-            cap_js,
-            capex_js,
-            ok_js_all,
-            b_t,
-            carry_over,
-            T,
-        )
+        fallback = _capacity_fallback(p, left)
     if stage.outcome is not None and fallback is None:
         return unsolved(stage.outcome)
+    share_bound = common.get("min_group_share_bound")
     if fallback is not None:
-        status: Status = "feasible"
-        message = fallback["message"]
-        open_period = fallback["open_period"]
-        size_index = fallback["size_index"]
-        common_extras["stages"] = {"capacity_fallback": fallback["message"]}
-    else:
-        status = stage.status
-        message = stage.message
-        if stage1 is not None:
-            message = f"max-min stage {stage1.message}; weighted stage: {stage.message}"
-            if stage1.status != "optimal":
-                status = "feasible"
-        inst, built = stage.inst, stage.built
-        common_extras["stages"] = stage.log
-        # ---- read the solution back onto the original sites and demand points
-        period_c, size_c = _open_periods(inst, built)
-        open_period = np.full(m, -1, dtype=np.int64)
-        open_period[fixed_idx] = 0
-        open_period[inst.cand] = period_c
-        size_index = np.full(m, -1, dtype=np.int64)
-        size_index[inst.cand] = size_c
-    size_names = np.full(m, "", dtype=object)
-    size_names[fixed_idx] = "existing"
-    chosen = size_index >= 0
-    size_names[chosen] = [size_list[s].name for s in size_index[chosen]]
-    site_cap = np.full(m, np.nan)
-    site_cap[chosen] = cap_js[chosen, size_index[chosen]]
-    site_cap[fixed_idx] = fcap
-    capex_site = np.zeros(m)
-    capex_site[chosen] = capex_js[chosen, size_index[chosen]]
+        return _Run(
+            status="feasible",
+            message=fallback.message,
+            open_period=fallback.open_period,
+            size_index=fallback.size_index,
+            raw_bound=fallback.bound,
+            stages={"capacity_fallback": fallback.message},
+            min_share=min_share,
+            min_share_bound=share_bound,
+            fallback=True,
+            outcome=stage.outcome,
+            inst=inst,
+            built=None,
+        )
+    status: Status = stage.status
+    message = stage.message
+    if stage1 is not None:
+        message = f"max-min stage {stage1.message}; weighted stage: {stage.message}"
+        if stage1.status != "optimal":
+            status = "feasible"
+    # read the solution back onto the original sites
+    period_c, size_c = _open_periods(stage.inst, stage.built)
+    open_period = np.full(p.m, -1, dtype=np.int64)
+    open_period[p.fixed_idx] = 0
+    open_period[stage.inst.cand] = period_c
+    size_index = np.full(p.m, -1, dtype=np.int64)
+    size_index[stage.inst.cand] = size_c
+    return _Run(
+        status=status,
+        message=message,
+        open_period=open_period,
+        size_index=size_index,
+        raw_bound=stage.bound,
+        stages=stage.log,
+        min_share=min_share,
+        min_share_bound=share_bound,
+        fallback=False,
+        outcome=stage.outcome,
+        inst=stage.inst,
+        built=stage.built,
+    )
+
+
+# --------------------------------------------------------------------------- stage 4: result
+
+
+def _served_shares(
+    p: _Problem, red: _Reduced, run: _Run, site_cap: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None, npt.NDArray[np.int64]]:
+    """Per point and period the covered (served) share, the final fractions and assignment."""
+    n, m, T, cover = p.n, p.m, p.periods, red.cover
+    open_period = run.open_period
     point_cov = np.zeros((n, T + 1))
-    fractions = None
-    load = None
-    if not capacitated:
+    if not p.capacitated:
         for t in range(T + 1):
             is_open = (open_period >= 0) & (open_period <= t)
             point_cov[:, t] = (cover[:, is_open]).any(axis=1)
-        dist = np.where(cover & (open_period >= 0)[np.newaxis, :], c, np.inf)
+        dist = np.where(cover & (open_period >= 0)[np.newaxis, :], p.c, np.inf)
         assignment = np.where(np.isfinite(dist).any(axis=1), np.argmin(dist, axis=1), -1)
+        return point_cov, None, assignment
+    frac_t = np.zeros((T, n, m))
+    if run.fallback or run.built is None:
+        for t in range(T):
+            sites_t = np.flatnonzero((open_period >= 0) & (open_period <= t + 1))
+            frac_t[t] = _serve_lp(cover, sites_t, site_cap[sites_t], red.d_eff, p.w)
     else:
-        frac_t = np.zeros((T, n, m))
-        if fallback is not None:
+        inst, built, cand = run.inst, run.built, run.inst.cand
+        for r in range(red.n_rows):
+            members = red.idx_rows[red.inv == r]
             for t in range(T):
-                sites_t = np.flatnonzero((open_period >= 0) & (open_period <= t + 1))
-                frac_t[t] = _serve_lp(cover, sites_t, site_cap[sites_t], d_eff, w)
-        else:
-            cand = inst.cand
-            for r in range(n_rows):
-                members = idx_rows[inv == r]
-                for t in range(T):
-                    for (var, _), j in zip(
-                        built.cov[r][t],
-                        [*cand[inst.rows_cand[r]], *inst.fixed[inst.rows_fixed[r]]],
-                        strict=True,
-                    ):
-                        frac_t[t][np.ix_(members, [j])] = max(var.solution_value(), 0.0)
-        point_cov[:, 1:] = np.clip(frac_t.sum(axis=2), 0.0, 1.0).T
-        point_cov[:, 0] = _serve_lp(cover, fixed_idx, fcap, d_eff, w).sum(axis=1)
-        fractions = frac_t[T - 1]
-        load = fractions.T @ d_eff
-        served = fractions.max(axis=1)
-        assignment = np.where(served > _EPS, np.argmax(fractions, axis=1), -1)
-    covered_period = np.full(n, -1, dtype=np.int64)
+                for (var, _), j in zip(
+                    built.cov[r][t],
+                    [*cand[inst.rows_cand[r]], *inst.fixed[inst.rows_fixed[r]]],
+                    strict=True,
+                ):
+                    frac_t[t][np.ix_(members, [j])] = max(var.solution_value(), 0.0)
+    point_cov[:, 1:] = np.clip(frac_t.sum(axis=2), 0.0, 1.0).T
+    point_cov[:, 0] = _serve_lp(cover, p.fixed_idx, p.fcap, red.d_eff, p.w).sum(axis=1)
+    fractions = frac_t[T - 1]
+    served = fractions.max(axis=1)
+    assignment = np.where(served > _EPS, np.argmax(fractions, axis=1), -1)
+    return point_cov, fractions, assignment
+
+
+def _assemble(p: _Problem, red: _Reduced, run: _Run, start: float) -> PhasedSolution:
+    """The :class:`PhasedSolution` of a plan, with its tables by period."""
+    m, T, w = p.m, p.periods, p.w
+    open_period, size_index = run.open_period, run.size_index
+    size_names = np.full(m, "", dtype=object)
+    size_names[p.fixed_idx] = "existing"
+    chosen = size_index >= 0
+    size_names[chosen] = [p.size_list[z].name for z in size_index[chosen]]
+    site_cap = np.full(m, np.nan)
+    site_cap[chosen] = p.cap_js[chosen, size_index[chosen]]
+    site_cap[p.fixed_idx] = p.fcap
+    capex_site = np.zeros(m)
+    capex_site[chosen] = p.capex_js[chosen, size_index[chosen]]
+    point_cov, fractions, assignment = _served_shares(p, red, run, site_cap)
+    floors = _floor_table(p.floor_list, point_cov)
+    short = bool(np.any(floors["achieved"] < floors["required"] - 1e-6))
+    common: dict[str, Any] = {"preprocessing": red.stats}
+    if run.min_share_bound is not None:
+        common["min_group_share_bound"] = run.min_share_bound
+    if run.fallback and run.outcome is not None and short:
+        return no_solution(p.n, run.outcome, kind=PhasedSolution, stages=run.stages, **common)
+    covered_period = np.full(p.n, -1, dtype=np.int64)
     hit = point_cov >= 0.5 - 1e-9
     any_hit = hit.any(axis=1)
     covered_period[any_hit] = np.argmax(hit[any_hit], axis=1)
     coverage = point_cov.T @ w
-    extras: dict[str, Any] = {
-        **common_extras,
-        "open_period": open_period,
-        "size": size_names,
-        "size_index": size_index,
-        "sizes": tuple(size_list),
-        "point_coverage": point_cov,
-        "covered_period": covered_period,
-        "coverage_by_period": coverage,
-        "coverage_share_by_period": coverage / w.sum() if w.sum() > 0 else coverage * 0.0,
-        "capacity": site_cap,
-        "load": load,
-        "capex_site": capex_site,
-        "capex_by_period": np.array([capex_site[open_period == t].sum() for t in range(1, T + 1)]),
-        "opened_by_period": np.array([int(np.sum(open_period == t)) for t in range(1, T + 1)]),
-        "group_coverage": _group_table(group_codes, group_labels, gw, point_cov),
-        "floors": _floor_table(floor_list, point_cov),
-        "period_weights": pw,
-        "message": message,
-        "backend": backend,
-    }
-    if objective == "maxmin":
-        extras["min_group_share"] = (
-            float(min_share + 1e-7) if min_share is not None else float("nan")
-        )
-    floor_table = extras["floors"]
-    short = bool(np.any(floor_table["achieved"] < floor_table["required"] - 1e-6))
-    if fallback is not None and stage.outcome is not None and short:
-        return no_solution(n, stage.outcome, **common_extras)
-    objective_value = float(pw @ coverage[1:])
-    raw_bound = fallback["bound"] if fallback is not None else stage.bound
-    bound = max(float(raw_bound), objective_value)
-    gap = 0.0 if status == "optimal" else relative_gap(objective_value, bound)
-    return Solution(
+    objective_value = float(p.pw @ coverage[1:])
+    bound = max(float(run.raw_bound), objective_value)
+    min_group_share = None
+    if p.s.objective == "maxmin":
+        min_group_share = float(run.min_share + 1e-7) if run.min_share is not None else np.nan
+    return PhasedSolution(
         open=np.flatnonzero(open_period >= 0).astype(np.int64),
         assignment=assignment.astype(np.int64),
         objective=objective_value,
         bound=bound,
-        gap=gap,
-        status=status,
+        gap=0.0 if run.status == "optimal" else relative_gap(objective_value, bound),
+        status=run.status,
         solve_seconds=time.perf_counter() - start,
         fractions=fractions,
-        extras=extras,
+        message=run.message,
+        backend=p.s.backend,
+        open_period=open_period,
+        size=size_names,
+        size_index=size_index,
+        sizes=tuple(p.size_list),
+        point_coverage=point_cov,
+        covered_period=covered_period,
+        coverage_by_period=coverage,
+        coverage_share_by_period=coverage / w.sum() if w.sum() > 0 else coverage * 0.0,
+        capacity=site_cap,
+        load=None if fractions is None else fractions.T @ red.d_eff,
+        capex_site=capex_site,
+        capex_by_period=np.array([capex_site[open_period == t].sum() for t in range(1, T + 1)]),
+        opened_by_period=np.array([int(np.sum(open_period == t)) for t in range(1, T + 1)]),
+        group_coverage=_group_table(p.group_codes, p.group_labels, p.gw, point_cov),
+        floors=floors,
+        period_weights=p.pw,
+        preprocessing=red.stats,
+        stages=run.stages,
+        min_group_share=min_group_share,
+        min_group_share_bound=run.min_share_bound,
     )
 
 
-def _capacity_fallback(
-    cost: npt.NDArray[np.float64],
-    w: npt.NDArray[np.float64],
-    standard: float,
-    uncap_args: dict[str, Any],
-    seconds: float,
-    size_list: Sequence[SizeOption],
-    cap_js: npt.NDArray[np.float64],
-    capex_js: npt.NDArray[np.float64],
-    ok_js: npt.NDArray[np.bool_],
-    budget: npt.NDArray[np.float64] | None,
-    carry_over: bool,
-    periods: int,
-) -> dict[str, Any] | None:
+def _capacity_fallback(p: _Problem, seconds: float) -> _Fallback | None:
     """A feasible capacitated plan when the capacitated model found none in time.
 
     The uncapacitated phased plan (same limits, floors on coverage) is solved;
@@ -1386,12 +1615,21 @@ def _capacity_fallback(
     per period. The uncapacitated optimum bounds the capacitated one (served
     need never exceeds covered need), so its proven bound is reported.
     """
-    sol = phased_coverage(cost, w, standard, **uncap_args, time_limit_s=max(seconds, 1.0))
+    uncapacitated = replace(
+        p.s,
+        demand=None,
+        capacity=None,
+        fixed_capacity=None,
+        explain_infeasible=False,
+        time_limit_s=max(seconds, 1.0),
+    )
+    sol = phased_coverage(p.c, p.w, p.standard, uncapacitated)
     if not sol.has_solution:
         return None
-    op = np.asarray(sol.extras["open_period"], dtype=np.int64).copy()
-    si = np.asarray(sol.extras["size_index"], dtype=np.int64).copy()
-    spend = np.zeros(periods)
+    op = np.asarray(sol.open_period, dtype=np.int64).copy()
+    si = np.asarray(sol.size_index, dtype=np.int64).copy()
+    cap_js, capex_js, ok_js, budget = p.cap_js, p.capex_js, p.ok_js, p.b_t
+    spend = np.zeros(p.periods)
     for j in np.flatnonzero(op > 0):
         spend[op[j] - 1] += capex_js[j, si[j]]
     for j in sorted(np.flatnonzero(op > 0), key=lambda k: (op[k], k)):
@@ -1401,23 +1639,23 @@ def _capacity_fallback(
             trial = spend.copy()
             trial[op[j] - 1] += capex_js[j, s_new] - capex_js[j, si[j]]
             if budget is not None:
-                used = np.cumsum(trial) if carry_over else trial
-                limit = np.cumsum(budget) if carry_over else budget
+                used = np.cumsum(trial) if p.s.carry_over else trial
+                limit = np.cumsum(budget) if p.s.carry_over else budget
                 if np.any(used > limit + 1e-9):
                     continue
             si[j], spend = int(s_new), trial
             break
-    maxmin = uncap_args.get("objective") == "maxmin"
-    return {
-        "open_period": op,
-        "size_index": si,
-        "bound": float("inf") if maxmin else float(sol.bound),
-        "message": (
+    maxmin = p.s.objective == "maxmin"
+    return _Fallback(
+        open_period=op,
+        size_index=si,
+        bound=float("inf") if maxmin else float(sol.bound),
+        message=(
             "the capacitated model found no solution within the time limit; plan = the "
             f"uncapacitated phased plan ({sol.status}) with sizes upgraded within the "
             "budget, service by LP per period; bound = the uncapacitated bound"
         ),
-    }
+    )
 
 
 def _serve_lp(
@@ -1495,25 +1733,24 @@ def _floor_table(floors: Sequence[_Floor], point_cov: npt.NDArray[np.float64]) -
 
 
 def _unsolved(
-    n: int,
+    p: _Problem,
     outcome: MipOutcome,
     inst: _Instance,
-    floor_list: Sequence[_Floor],
     opts: SolveOptions,
-    backend: MipBackend,
-    explain: bool,
-    standard: float,
     start: float,
-    extras: dict[str, Any],
-) -> Solution:
+    common: dict[str, Any],
+) -> PhasedSolution:
+    """No plan: an infeasible answer that says why, or the solver's own outcome."""
     if outcome.status != "infeasible":
-        return no_solution(n, outcome, **extras)
+        return no_solution(p.n, outcome, kind=PhasedSolution, **common)
     text = (
-        _explain_infeasible(inst, floor_list, opts, backend, standard)
-        if explain
+        _explain_infeasible(inst, p.floor_list, opts, p.s.backend, p.standard)
+        if p.s.explain_infeasible
         else ("The equity floors cannot all be met with the allowed sites and opening limits.")
     )
-    return infeasible_solution(n, text, seconds=time.perf_counter() - start, **extras)
+    return infeasible_solution(
+        p.n, text, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
+    )
 
 
 def _fmt_weight(x: float) -> str:

@@ -1,0 +1,172 @@
+"""Saving and loading a :class:`~nhc_planner.plan.Plan` as a folder of files.
+
+:meth:`Plan.save <nhc_planner.plan.Plan.save>` and :meth:`Plan.load
+<nhc_planner.plan.Plan.load>` are the public methods; they call
+:func:`save_plan` and :func:`load_plan`. A plan folder holds ``centres`` and
+``assignments`` as GeoParquet (EPSG:27700), GeoJSON (WGS84) and CSV (no
+geometry; centres with ``x, y`` in BNG metres), ``kpis*.csv``,
+``coverage_curve.csv``, ``stability.csv`` (when run), ``scenario.toml`` and
+``plan.json`` (solver, region metadata, provenance). The CSV writer is fixed
+(``\\n`` line ends, ``%.6g`` floats) so that the same plan gives byte-identical
+files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from nhc_planner._errors import DataFileError
+from nhc_planner.region import RegionMeta
+from nhc_planner.scenario import Scenario
+
+if TYPE_CHECKING:
+    from nhc_planner.plan import Plan
+
+__all__ = [
+    "FORMAT_VERSION",
+    "TABLES",
+    "centres_csv_text",
+    "centres_table",
+    "load_plan",
+    "save_plan",
+]
+
+FORMAT_VERSION = 1
+
+#: The plan's plain tables, each saved as ``<name>.csv``.
+TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
+
+_P = TypeVar("_P", bound="Plan")
+
+
+def save_plan(plan: Plan, folder: str | Path) -> Path:
+    """Write ``plan`` to ``folder`` (created if needed) and return its path.
+
+    See :meth:`nhc_planner.plan.Plan.save` for the files written.
+    """
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for name in ("centres", "assignments"):
+        frame: gpd.GeoDataFrame = getattr(plan, name)
+        frame.to_parquet(path / f"{name}.parquet", index=False)
+        table = centres_table(frame) if name == "centres" else _plain(frame, points=False)
+        _write_csv(table, path / f"{name}.csv")
+        _write_geojson(frame, path / f"{name}.geojson")
+    for name in TABLES:
+        _write_csv(getattr(plan, name), path / f"{name}.csv")
+    stability = path / "stability.csv"
+    if plan.stability is not None:
+        _write_csv(plan.stability, stability)
+    elif stability.exists():
+        stability.unlink()
+    plan.scenario.to_toml(path / "scenario.toml")
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "region_meta": plan.region_meta.to_dict(),
+        "solver": _jsonable(plan.solver),
+        "provenance": _jsonable(plan.provenance),
+    }
+    (path / "plan.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def load_plan(cls: type[_P], folder: str | Path) -> _P:
+    """Read a plan written by :func:`save_plan` as an instance of ``cls``.
+
+    Raises
+    ------
+    DataFileError
+        If ``folder`` is not a saved plan.
+    """
+    path = Path(folder)
+    manifest_path = path / "plan.json"
+    if not manifest_path.is_file():
+        msg = f"{path}: not a plan folder (no plan.json); write one with Plan.save()"
+        raise DataFileError(msg)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        msg = f"{manifest_path}: not valid JSON ({exc})"
+        raise DataFileError(msg) from exc
+    needed = [
+        "centres.parquet",
+        "assignments.parquet",
+        "scenario.toml",
+        *(f"{t}.csv" for t in TABLES),
+    ]
+    missing = [f for f in needed if not (path / f).is_file()]
+    if missing:
+        msg = f"{path}: plan folder is missing {missing}"
+        raise DataFileError(msg)
+    tables = {t: _read_csv(path / f"{t}.csv") for t in TABLES}
+    stability = path / "stability.csv"
+    return cls(
+        scenario=Scenario.from_toml(path / "scenario.toml"),
+        region_meta=RegionMeta.from_dict(manifest["region_meta"]),
+        centres=gpd.read_parquet(path / "centres.parquet"),
+        assignments=gpd.read_parquet(path / "assignments.parquet"),
+        solver=dict(manifest.get("solver", {})),
+        stability=_read_csv(stability) if stability.is_file() else None,
+        provenance=dict(manifest.get("provenance", {})),
+        **tables,
+    )
+
+
+def centres_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The centres as a plain table: every column but the geometry, then ``x, y`` (BNG metres).
+
+    The columns of ``centres.csv`` in a saved plan and of the app's centres download.
+    """
+    return _plain(centres, points=True)
+
+
+def centres_csv_text(centres: gpd.GeoDataFrame) -> str:
+    """The text of ``centres.csv`` (:func:`centres_table`, the plan's CSV number format)."""
+    return centres_table(centres).to_csv(index=False, lineterminator="\n", float_format="%.6g")
+
+
+def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    if points:
+        out["x"] = frame.geometry.x.round(2).to_numpy()
+        out["y"] = frame.geometry.y.round(2).to_numpy()
+    return out
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=True, na_values=[""])
+
+
+def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    web = frame.to_crs("EPSG:4326")
+    if path.exists():
+        path.unlink()
+    web.to_file(path, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=6)
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars as Python ones, non-finite floats as None, the rest as str."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
