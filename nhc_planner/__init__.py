@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from nhc_planner.scenario import (
         CapacitySettings,
         NeedWeights,
+        NeighbourhoodSettings,
         PhasingSettings,
         PolicySettings,
         Scenario,
@@ -77,6 +78,7 @@ _LAZY: dict[str, tuple[str, str]] = {
         for n in (
             "CapacitySettings",
             "NeedWeights",
+            "NeighbourhoodSettings",
             "PhasingSettings",
             "PolicySettings",
             "Scenario",
@@ -139,6 +141,7 @@ __all__ = [
     "JoinReport",
     "MissingColumnError",
     "NeedWeights",
+    "NeighbourhoodSettings",
     "NetworkError",
     "NhcError",
     "NhcInputError",

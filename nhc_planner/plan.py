@@ -190,6 +190,13 @@ class Plan:
         ``site_id, share_chosen`` from the sensitivity run, or None.
     provenance
         Versions, hashes, data vintages and timings.
+    neighbourhoods
+        GeoDataFrame (area polygons, EPSG:27700), one row per area with its
+        neighbourhood (``area_code, neighbourhood_id, neighbourhood_name,
+        population`` of the neighbourhood, ``hle_mean, imd_mix`` (share in IMD
+        deciles 1-2), ``site_id`` of its centre, ``opening_year``, ...: see
+        :data:`nhc_planner.model_neighbourhoods.NEIGHBOURHOOD_COLUMNS`), or
+        None for models without neighbourhoods.
     """
 
     scenario: Scenario
@@ -204,6 +211,7 @@ class Plan:
     solver: dict[str, Any]
     stability: pd.DataFrame | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    neighbourhoods: gpd.GeoDataFrame | None = None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -265,7 +273,9 @@ class Plan:
         GeoJSON (WGS84) and CSV (no geometry; centres with ``x, y`` in BNG
         metres); ``kpis*.csv``, ``coverage_curve.csv``, ``stability.csv``
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
-        metadata, provenance). Written by :func:`nhc_planner.plan_io.save_plan`.
+        metadata, provenance); for plans with neighbourhoods,
+        ``neighbourhoods.csv`` (one row per area), ``neighbourhoods.geojson``
+        (dissolved polygons, WGS84) and ``neighbourhoods.parquet``. Written by :func:`nhc_planner.plan_io.save_plan`.
         """
         from nhc_planner.plan_io import save_plan
 
@@ -473,6 +483,7 @@ def plan(
         solver=solver,
         stability=stability,
         provenance=provenance,
+        neighbourhoods=tables.neighbourhoods,
     )
 
 

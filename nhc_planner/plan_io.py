@@ -6,7 +6,10 @@
 ``assignments`` as GeoParquet (EPSG:27700), GeoJSON (WGS84) and CSV (no
 geometry; centres with ``x, y`` in BNG metres), ``kpis*.csv``,
 ``coverage_curve.csv``, ``stability.csv`` (when run), ``scenario.toml`` and
-``plan.json`` (solver, region metadata, provenance). The CSV writer is fixed
+``plan.json`` (solver, region metadata, provenance); plans with neighbourhoods
+add ``neighbourhoods.csv`` (one row per area), ``neighbourhoods.geojson`` (one
+dissolved polygon per neighbourhood, WGS84) and ``neighbourhoods.parquet`` (one
+row per area, EPSG:27700, read back by :func:`load_plan`). The CSV writer is fixed
 (``\\n`` line ends, ``%.6g`` floats) so that the same plan gives byte-identical
 files.
 """
@@ -34,6 +37,7 @@ __all__ = [
     "TABLES",
     "centres_csv_text",
     "centres_table",
+    "dissolved_neighbourhoods",
     "load_plan",
     "save_plan",
 ]
@@ -66,6 +70,7 @@ def save_plan(plan: Plan, folder: str | Path) -> Path:
         _write_csv(plan.stability, stability)
     elif stability.exists():
         stability.unlink()
+    _save_neighbourhoods(plan.neighbourhoods, path)
     plan.scenario.to_toml(path / "scenario.toml")
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -109,6 +114,7 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
         raise DataFileError(msg)
     tables = {t: _read_csv(path / f"{t}.csv") for t in TABLES}
     stability = path / "stability.csv"
+    hoods = path / "neighbourhoods.parquet"
     return cls(
         scenario=Scenario.from_toml(path / "scenario.toml"),
         region_meta=RegionMeta.from_dict(manifest["region_meta"]),
@@ -117,8 +123,39 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
         solver=dict(manifest.get("solver", {})),
         stability=_read_csv(stability) if stability.is_file() else None,
         provenance=dict(manifest.get("provenance", {})),
+        neighbourhoods=gpd.read_parquet(hoods) if hoods.is_file() else None,
         **tables,
     )
+
+
+def dissolved_neighbourhoods(hoods: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One polygon per neighbourhood (the areas dissolved), with its per-neighbourhood columns.
+
+    Parameters
+    ----------
+    hoods
+        A plan's ``neighbourhoods`` table (one row per area).
+    """
+    per_area = {"area_code"}
+    keep = [c for c in hoods.columns if c not in per_area and c != hoods.geometry.name]
+    first = hoods.drop_duplicates("neighbourhood_id")[keep].set_index("neighbourhood_id")
+    shapes = hoods[["neighbourhood_id", hoods.geometry.name]].dissolve(
+        by="neighbourhood_id", sort=True
+    )
+    out = shapes.join(first).reset_index()
+    return gpd.GeoDataFrame(out, geometry=shapes.geometry.name, crs=hoods.crs)
+
+
+def _save_neighbourhoods(hoods: gpd.GeoDataFrame | None, path: Path) -> None:
+    names = ("neighbourhoods.csv", "neighbourhoods.geojson", "neighbourhoods.parquet")
+    if hoods is None:
+        for name in names:
+            if (path / name).exists():
+                (path / name).unlink()
+        return
+    hoods.to_parquet(path / "neighbourhoods.parquet", index=False)
+    _write_csv(_plain(hoods, points=False), path / "neighbourhoods.csv")
+    _write_geojson(dissolved_neighbourhoods(hoods), path / "neighbourhoods.geojson")
 
 
 def centres_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
