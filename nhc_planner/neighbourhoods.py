@@ -484,8 +484,7 @@ def _labels_from_csv(path: Path, areas: pd.DataFrame) -> pd.Series:
     )
     if code_col is None or hood_col is None:
         msg = (
-            f"{path}: expected columns 'area_code' and 'neighbourhood'; "
-            f"found {list(table.columns)}"
+            f"{path}: expected columns 'area_code' and 'neighbourhood'; found {list(table.columns)}"
         )
         raise MissingColumnError(msg)
     table = table[[code_col, hood_col]].dropna()

@@ -590,7 +590,7 @@ def _solve_k(
     bound = -math.inf
     step, stall, it = 2.0, 0, 0
     timed_out = False
-    for it in range(1, s.max_iterations + 1):  # noqa: B007
+    for it in range(1, s.max_iterations + 1):
         value, chosen, x = lag.evaluate(lam)
         if not math.isfinite(bound) or value > bound + _EPS * max(1.0, abs(bound)):
             bound, stall = value, 0
@@ -755,7 +755,7 @@ class _Lagrangian:
         self.reach = finite @ np.where(self.positive, pop, 0.0)
         self.zero_finite = finite[:, self.zero].astype(float)
         small = float(pop[self.positive].min()) if self.positive.any() else 1.0
-        m = int(math.ceil(hi / small)) + 2 if math.isfinite(hi) else n
+        m = math.ceil(hi / small) + 2 if math.isfinite(hi) else n
         self.m = min(n, m)
         self.seed_ok = (pop <= hi + _EPS) & (self.reach + _EPS >= lo)
         self.diag = np.arange(n)
@@ -899,10 +899,10 @@ def _repair(labels: np.ndarray, seeds: np.ndarray, graph: _Graph, ch: np.ndarray
                     out[v] = d
                     queue.append(int(v))
     heap: list[tuple[float, int, int]] = []
-    for u in np.flatnonzero(out >= 0):
-        for v in graph.nbrs(int(u)):
+    for u_ in np.flatnonzero(out >= 0).tolist():
+        for v in graph.nbrs(u_):
             if out[v] < 0:
-                d = int(out[u])
+                d = int(out[u_])
                 heapq.heappush(heap, (float(ch[v, seeds[d]]), int(v), d))
     while heap:
         _, v, d = heapq.heappop(heap)
