@@ -630,6 +630,30 @@ def _add_outline(m: folium.Map, areas: gpd.GeoDataFrame) -> None:
     ).add_to(m)
 
 
+def _add_neighbourhoods(m: folium.Map, hoods: gpd.GeoDataFrame) -> None:
+    """Outline each neighbourhood (dissolved areas) with its name, figures and opening year."""
+    from nhc_planner.plan_io import dissolved_neighbourhoods
+
+    shapes = dissolved_neighbourhoods(hoods)
+    shapes["geometry"] = shapes.geometry.boundary
+    web = _web_frame(shapes, 10.0)
+    year = pd.to_numeric(web["opening_year"], errors="coerce").fillna(-1).astype(int)
+    web["Neighbourhood"] = [
+        f"{html.escape(str(n))}: {format_count(p)} residents, estimated HLE "
+        f"{format_years(h)}; "
+        + ("already served" if y == 0 else "no centre" if y < 0 else f"centre opens in year {y}")
+        for n, p, h, y in zip(
+            web["neighbourhood_name"], web["population"], web["hle_mean"], year, strict=True
+        )
+    ]
+    folium.GeoJson(
+        web[["Neighbourhood", "geometry"]].__geo_interface__,
+        name="Neighbourhoods",
+        style_function=lambda f: {"color": "#330072", "weight": 3.0, "dashArray": "6 4"},
+        tooltip=folium.GeoJsonTooltip(fields=["Neighbourhood"], labels=False),
+    ).add_to(m)
+
+
 def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
     if len(sites) == 0:
         return []
@@ -871,6 +895,10 @@ def plan_map(
     m = _new_map(web_areas.total_bounds, tiles, tile_attribution)
     _add_areas(m, areas, web_areas, colours, extra, name="Areas")
     _add_outline(m, areas)
+    hoods = getattr(plan, "neighbourhoods", None)
+    if hoods is not None and len(hoods):
+        _add_neighbourhoods(m, hoods)
+        legend.append(("Neighbourhoods", [("#330072", "square", "Neighbourhood boundary")]))
     group = folium.FeatureGroup(name="Centres")
     web = centres.to_crs(4326)
     phases: dict[int, str] = {}

@@ -77,7 +77,7 @@ from nhc_planner.planning import ModelResult, PlanTables, SolveReport, register_
 if TYPE_CHECKING:
     from nhc_planner.capacity import SizeTemplate
     from nhc_planner.optimize.districting import DistrictingResult
-    from nhc_planner.planning import PlanInputs
+    from nhc_planner.planning import PlanInputs, SolveStatus
     from nhc_planner.scenario import Scenario
 
 __all__ = [
@@ -85,6 +85,8 @@ __all__ = [
     "NeighbourhoodArrays",
     "NeighbourhoodModel",
     "NeighbourhoodResult",
+    "neighbourhood_summary",
+    "neighbourhoods_table",
 ]
 
 #: Columns of the plan's ``neighbourhoods`` table (before the geometry), in order.
@@ -442,9 +444,9 @@ def _solve_hubs(built: NeighbourhoodArrays, hubs: int) -> _HubOutcome:
             site[d] = int(cols[c])
     bound = float(getattr(res, "mip_dual_bound", res.fun) or res.fun)
     gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
-    status = "optimal" if res.status == 0 and gap <= s.solver.gap_tolerance + 1e-9 else "feasible"
+    proved = res.status == 0 and gap <= s.solver.gap_tolerance + 1e-9
     report = SolveReport(
-        status=status,
+        status="optimal" if proved else "feasible",
         objective=float(res.fun),
         bound=bound,
         gap=max(gap, 0.0),
@@ -466,8 +468,9 @@ def _sizes(
     sizes: list[SizeTemplate | None] = [None] * n_sites
     capacity = np.full(n_sites, np.nan)
     for j in np.flatnonzero(np.bincount(site_of[served], minlength=n_sites) > 0).tolist():
-        sizes[j] = ctx.size_for(float(load[j]), j)
-        capacity[j] = ctx.capacity_of(sizes[j])
+        template = ctx.size_for(float(load[j]), j)
+        sizes[j] = template
+        capacity[j] = ctx.capacity_of(template)
     return sizes, load, capacity
 
 
@@ -715,8 +718,9 @@ class NeighbourhoodModel:
         sizes, load, capacity = _sizes(built, site_of, n_sites)
         open_period = _phase(built, site_of, hub, sizes)
         for j in np.flatnonzero((open_period >= 0) & np.array([z is None for z in sizes])):
-            sizes[int(j)] = built.ctx.size_for(0.0, int(j))  # open but serving none
-            capacity[j] = built.ctx.capacity_of(sizes[int(j)])  # type: ignore[arg-type]
+            smallest = built.ctx.size_for(0.0, int(j))  # open but serving none
+            sizes[int(j)] = smallest
+            capacity[j] = built.ctx.capacity_of(smallest)
         years, rank, why = _why(built, site_of, open_period, hub)
         report = self._report(built, hub_report, years, unmet, site_of, time.perf_counter() - t0)
         assignment = np.where(site_of[built.labels] >= 0, site_of[built.labels], -1)
@@ -749,11 +753,13 @@ class NeighbourhoodModel:
         """Status, bound and gap of delineation and siting together (the worse of the two)."""
         deline = built.delineation
         gaps = [0.0 if deline is None else float(deline.gap)]
-        objective = float(np.nansum(
-            [built.population[d] * built.minutes[d, j] for d, j in enumerate(site_of) if j >= 0]
-        ))
+        objective = float(
+            np.nansum(
+                [built.population[d] * built.minutes[d, j] for d, j in enumerate(site_of) if j >= 0]
+            )
+        )
         bound = objective
-        status = "optimal"
+        status: SolveStatus = "optimal"
         if hub_report is not None:
             gaps.append(float(hub_report.gap))
             bound = objective * (1 - float(hub_report.gap))
@@ -762,7 +768,7 @@ class NeighbourhoodModel:
         if deline is not None and deline.status != "optimal":
             status = "feasible"
         return SolveReport(
-            status=status,  # type: ignore[arg-type]
+            status=status,
             objective=objective,
             bound=bound,
             gap=max(gaps),
@@ -783,7 +789,8 @@ class NeighbourhoodModel:
             msg = f"neighbourhoods model: expected a NeighbourhoodResult; found {type(result)!r}"
             raise ScenarioError(msg)
         ctx = built.ctx
-        sizes = [ctx.template(str(z)) if z else None for z in result.size]  # type: ignore[union-attr]
+        names = result.size if result.size is not None else np.full(result.open_period.size, "")
+        sizes = [ctx.template(str(z)) if z else None for z in names]
         centres = centres_table(inputs, ctx, result, sizes=sizes)
         centres = _centre_columns(centres, built, result)
         return PlanTables(
@@ -861,3 +868,29 @@ def neighbourhoods_table(
         columns=list(NEIGHBOURHOOD_COLUMNS),
     )
     return gpd.GeoDataFrame(frame, geometry=inputs.areas.geometry.to_numpy(), crs=inputs.areas.crs)
+
+
+def neighbourhood_summary(hoods: pd.DataFrame) -> pd.DataFrame:
+    """One row per neighbourhood of a plan's ``neighbourhoods`` table, in opening order.
+
+    Columns ``opening_rank, neighbourhood_name, population, hle_mean, imd_mix,
+    site_name, opening_year, why`` (the report's and the app's table); existing
+    centres (year 0) first, neighbourhoods without a centre last.
+    """
+    cols = [
+        "opening_rank",
+        "neighbourhood_id",
+        "neighbourhood_name",
+        "population",
+        "hle_mean",
+        "imd_mix",
+        "site_name",
+        "opening_year",
+        "why",
+    ]
+    first = pd.DataFrame(hoods).drop_duplicates("neighbourhood_id")
+    year = pd.to_numeric(first["opening_year"], errors="coerce").fillna(-1)
+    key = year.where(year >= 0, np.inf)
+    first = first.assign(_y=key.to_numpy(), _r=first["opening_rank"].to_numpy())
+    first = first.sort_values(["_y", "_r", "neighbourhood_id"], kind="stable")
+    return first[cols].reset_index(drop=True)

@@ -275,7 +275,8 @@ class Plan:
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
         metadata, provenance); for plans with neighbourhoods,
         ``neighbourhoods.csv`` (one row per area), ``neighbourhoods.geojson``
-        (dissolved polygons, WGS84) and ``neighbourhoods.parquet``. Written by :func:`nhc_planner.plan_io.save_plan`.
+        (dissolved polygons, WGS84) and ``neighbourhoods.parquet``. Written by
+        :func:`nhc_planner.plan_io.save_plan`.
         """
         from nhc_planner.plan_io import save_plan
 

@@ -733,9 +733,7 @@ class NeighbourhoodSettings(_Part):
     hubs_by_year: int | None = _spec(
         None, "year by which the hubs are open", kind="opt_int", unit="year", lo=1, hi=30
     )
-    order: str = _spec(
-        "hle", "which neighbourhoods first", kind="str", choices=("hle", "need")
-    )
+    order: str = _spec("hle", "which neighbourhoods first", kind="str", choices=("hle", "need"))
 
     def _check(self) -> None:
         if self.min_pop > self.max_pop:
