@@ -87,7 +87,9 @@ def check_plan(res: DistrictingResult, pop: np.ndarray, adj: sp.csr_matrix) -> N
 def test_docstring_path() -> None:
     adj = sp.csr_matrix(sp.diags([1.0, 1.0, 1.0], 1, shape=(4, 4)))
     x = np.arange(4.0)
-    res = delineate([10, 10, 10, 10], adj, abs(x[:, None] - x[None, :]), min_pop=15, max_pop=25)
+    res = delineate(
+        [10, 10, 10, 10], adj, abs(x[:, None] - x[None, :]), min_pop=15, max_pop=25, gap=0.0
+    )
     assert res.labels.tolist() == [0, 0, 1, 1]
     assert res.objective == 20.0
     assert res.status == "optimal"

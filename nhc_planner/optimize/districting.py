@@ -280,7 +280,7 @@ def delineate(
     >>> adj = sp.diags([1.0, 1.0, 1.0], 1, shape=(4, 4))  # a path 0-1-2-3
     >>> x = np.arange(4.0)
     >>> res = delineate([10, 10, 10, 10], adj, abs(x[:, None] - x[None, :]),
-    ...                 min_pop=15, max_pop=25)
+    ...                 min_pop=15, max_pop=25, gap=0.0)
     >>> res.labels.tolist(), res.objective, res.status
     ([0, 0, 1, 1], 20.0, 'optimal')
     """
@@ -345,6 +345,8 @@ def delineate(
     bound = min(bound, objective)
     rel = relative_gap(objective, bound) if objective > 0 else 0.0
     status = "optimal" if rel <= _EPS else "feasible"
+    if status == "optimal":  # proven to 1e-9 relative, as p_median
+        bound, rel = objective, 0.0
     message = _message(seeds_arr.size, np.unique(g).size, objective, bound, rel, exceptions)
     if timed_out:
         message += f" Stopped by the safety time limit ({time_limit_s:g} s): best plan so far."
@@ -604,7 +606,7 @@ def _solve_k(
             attempt(chosen)
             if best is not None:
                 upper = best[0]
-        if math.isfinite(upper) and bound >= upper * (1.0 - s.gap):
+        if math.isfinite(upper) and bound >= upper * (1.0 - s.gap) - _EPS * max(1.0, upper):
             break
         if step < 1e-4 or chosen is None:
             break
@@ -827,12 +829,14 @@ def _primal(
         labels = _assign_lp(pop, ch, seeds, lo, hi)
         labels = _repair(labels, seeds, graph, ch)
         labels = _local_search(pop, ch, graph, labels, seeds, lo, hi)
+        labels = _swap_search(pop, ch, graph, labels, seeds, lo, hi)
+        new = np.array([_median_in(pop, ch, labels, d, graph) for d in range(seeds.size)])
         sizes = np.bincount(labels, weights=pop, minlength=seeds.size)
         if (sizes >= lo - 1e-6).all() and (sizes <= hi + 1e-6).all():
-            obj = float(np.sum(pop * ch[np.arange(pop.size), seeds[labels]]))
+            # the medians of the same districts: never worse than the seeds searched with
+            obj = float(np.sum(pop * ch[np.arange(pop.size), new[labels]]))
             if best is None or obj < best[0] - _EPS * max(1.0, obj):
-                best = (obj, labels, seeds)
-        new = np.array([_median_in(pop, ch, labels, d, graph) for d in range(seeds.size)])
+                best = (obj, labels, new)
         order = np.argsort(new, kind="stable")
         new = new[order]
         if tuple(int(v) for v in new) in seen:
@@ -970,4 +974,60 @@ def _local_search(
             moved = True
         if not moved:
             break
+    return labels
+
+
+def _swap_search(
+    pop: np.ndarray,
+    ch: np.ndarray,
+    graph: _Graph,
+    labels: np.ndarray,
+    seeds: np.ndarray,
+    lo: float,
+    hi: float,
+    max_passes: int = 10,
+) -> np.ndarray:
+    """Exchange two boundary areas of adjacent districts when that lowers travel.
+
+    Within bounds and keeping both districts connected; single moves (then swaps again)
+    follow each pass that changed something.
+    """
+    labels = labels.copy()
+    sizes = np.bincount(labels, weights=pop, minlength=seeds.size).astype(float)
+    is_seed = np.zeros(pop.size, dtype=bool)
+    is_seed[seeds] = True
+    for _ in range(max_passes):
+        swapped = False
+        for i in range(pop.size):
+            if is_seed[i]:
+                continue
+            a = int(labels[i])
+            for j in sorted({int(v) for v in graph.nbrs(i)}):
+                b = int(labels[j])
+                if b == a or is_seed[j]:
+                    continue
+                diff = float(pop[j] - pop[i])  # a gains pop j, loses pop i
+                if not (lo - 1e-9 <= sizes[a] + diff <= hi + 1e-9):
+                    continue
+                if not (lo - 1e-9 <= sizes[b] - diff <= hi + 1e-9):
+                    continue
+                gain = pop[i] * (ch[i, seeds[b]] - ch[i, seeds[a]]) + pop[j] * (
+                    ch[j, seeds[a]] - ch[j, seeds[b]]
+                )
+                if gain >= -1e-9 * max(1.0, pop[i] * ch[i, seeds[a]]):
+                    continue
+                labels[i], labels[j] = b, a
+                ok = graph.reach(int(seeds[a]), labels, a) == int((labels == a).sum())
+                ok = ok and graph.reach(int(seeds[b]), labels, b) == int((labels == b).sum())
+                if not ok:
+                    labels[i], labels[j] = a, b
+                    continue
+                sizes[a] += diff
+                sizes[b] -= diff
+                swapped = True
+                break
+        if not swapped:
+            break
+        labels = _local_search(pop, ch, graph, labels, seeds, lo, hi)
+        sizes = np.bincount(labels, weights=pop, minlength=seeds.size).astype(float)
     return labels
