@@ -645,6 +645,21 @@ def _plain_words(
             f"{late} neighbourhood(s) get their centre after the {s.phasing.years}-year horizon "
             "at the same pace; raise phasing.new_per_year or the budget to bring them forward."
         )
+    p = s.policy
+    unused = [
+        name
+        for name, used in (
+            ("policy.equity_floor", p.equity_floor is not None),
+            ("policy.la_min_coverage", p.la_min_coverage is not None),
+            ('policy.objective = "maxmin"', p.objective == "maxmin"),
+        )
+        if used
+    ]
+    if unused:
+        parts.append(
+            f'{", ".join(unused)} apply to the coverage model (policy.model = "coverage") '
+            "and were not used: this plan gives every neighbourhood a centre instead."
+        )
     none = int((site_of < 0).sum())
     if none:
         parts.append(
@@ -672,9 +687,8 @@ class NeighbourhoodModel:
     def build(self, inputs: PlanInputs) -> NeighbourhoodArrays:
         """Delineate (or read) the neighbourhoods and their per-neighbourhood arrays."""
         ctx = PlanContext.from_inputs(inputs)
-        inputs.progress("neighbourhoods", 0.0)
         labels, ids, names, result, note = _labels(inputs)
-        inputs.progress("neighbourhoods", 1.0)
+        inputs.progress("optimising", 0.5)  # neighbourhoods drawn; the siting is quick
         nb = inputs.scenario.neighbourhoods
         k = len(ids)
         pop = ctx.population.astype(float)

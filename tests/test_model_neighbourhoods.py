@@ -225,3 +225,33 @@ def test_leeds_acceptance() -> None:
     p = plan(region, Scenario().replace(**FAST))
     check_neighbourhood_plan(p, region.areas, lo=30_000, hi=50_000)
     assert p.solver["n_neighbourhoods"] >= 16
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_report_shows_the_neighbourhoods(default_plan: Plan, tmp_path: Path) -> None:
+    index = default_plan.to_html(tmp_path / "report")
+    text = index.read_text(encoding="utf-8")
+    assert "Neighbourhoods and the order their centres open" in text
+    first = _summary(default_plan).sort_values("opening_rank").iloc[0]
+    assert str(first["neighbourhood_name"]) in text
+    assert "Neighbourhoods" in (tmp_path / "report" / "map.html").read_text(encoding="utf-8")
+
+
+def test_plan_map_has_a_neighbourhood_layer(default_plan: Plan) -> None:
+    from nhc_planner.maps import plan_map
+
+    html = plan_map(default_plan).get_root().render()
+    assert "Neighbourhood boundary" in html
+    assert "centre opens in year 1" in html
+
+
+def test_ui_neighbourhood_rows(default_plan: Plan) -> None:
+    from nhc_planner.ui import neighbourhood_rows
+
+    rows = neighbourhood_rows(default_plan)
+    assert rows is not None
+    assert len(rows) == default_plan.solver["n_neighbourhoods"]
+    assert rows["Order"].tolist() == sorted(rows["Order"])
+    assert (rows["Opening year"].diff().dropna() >= 0).all()
