@@ -29,7 +29,9 @@ expectancy (HLE) is lowest. This model plans exactly that:
              \quad \text{s.t.} \; \sum_j x_{dj} = 1 \;\forall d,\;
              \sum_d x_{dj} \le 1 \;\forall j,\; x \in \{0, 1\}
 
-   (kept sites carry a bonus so that they are used). Each centre gets the
+   (kept sites, and centres already open within ``travel.standard_min`` of a
+   neighbourhood's residents on average, carry a bonus so that they are used
+   before any new site is built). Each centre gets the
    smallest size template that covers its neighbourhood's demand; if none does,
    the largest allowed and the unmet demand is reported, never hidden.
 
@@ -339,7 +341,10 @@ def _assign_own(
     cost = built.population[todo, None] * t + 1e6 * short
     cost = np.where(np.isfinite(t), cost, _BIG)
     keep = np.isin(cols, built.ctx.keep)
-    cost = cost - np.where(np.isfinite(t) & keep[None, :], _KEEP_BONUS, 0.0)
+    # kept sites serve a neighbourhood; so does an open centre within the travel standard
+    near_open = built.ctx.open_now[cols][None, :] & (t <= built.scenario.travel.standard_min)
+    bonus = np.isfinite(t) & (keep[None, :] | near_open)
+    cost = cost - np.where(bonus, _KEEP_BONUS, 0.0)
     rows, chosen = linear_sum_assignment(cost)
     for r, c in zip(rows.tolist(), chosen.tolist(), strict=True):
         if np.isfinite(t[r, c]):

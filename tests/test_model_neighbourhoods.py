@@ -255,3 +255,59 @@ def test_ui_neighbourhood_rows(default_plan: Plan) -> None:
     assert len(rows) == default_plan.solver["n_neighbourhoods"]
     assert rows["Order"].tolist() == sorted(rows["Order"])
     assert (rows["Opening year"].diff().dropna() >= 0).all()
+
+
+# --------------------------------------------------------------------------- hand-checked
+
+
+def _quadrants(tmp_path: Path, region: Region) -> Path:
+    """The 6 x 6 grid's four 3 x 3 quadrants as a neighbourhoods file."""
+    i = np.arange(len(region.areas))
+    col, row = i % 6, i // 6
+    names = np.where(col < 3, "W", "E").astype(object) + np.where(row < 3, "S", "N")
+    path = tmp_path / "quadrants.csv"
+    pd.DataFrame({"area_code": region.areas["area_code"], "neighbourhood": names}).to_csv(
+        path, index=False
+    )
+    return path
+
+
+def _grid_scenario(path: Path) -> Scenario:
+    return Scenario().replace(
+        **{
+            "neighbourhoods.file": str(path),
+            "neighbourhoods.min_pop": 5_000,
+            "neighbourhoods.max_pop": 15_000,
+            "phasing.years": 4,
+            "phasing.new_per_year": 1,
+        }
+    )
+
+
+def test_grid_quadrants_hand_checked(tmp_path: Path) -> None:
+    from tests.test_plan import grid_region
+
+    # 2 km squares, sites on a 3 km lattice from (1.1, 1.1) km: the site nearest the
+    # middle of each quadrant (3, 3), (9, 3), (3, 9), (9, 9) km is S05, S07, S13, S15;
+    # population grows with the area index, which only pulls further the same way.
+    # Mean HLE: WS 56.9 < WN 61.66 < ES 61.67 < EN 64.6 years -> years 1, 2, 3, 4.
+    region = grid_region(existing=False)
+    p = plan(region, _grid_scenario(_quadrants(tmp_path, region)))
+    summary = _summary(p).set_index("neighbourhood_name")
+    assert summary["site_id"].to_dict() == {"WS": "S05", "ES": "S07", "WN": "S13", "EN": "S15"}
+    assert summary["opening_year"].to_dict() == {"WS": 1, "WN": 2, "ES": 3, "EN": 4}
+    assert summary["within_bounds"].all()
+    assert p.solver["status"] == "optimal"
+    assert p.solver["gap"] == 0.0
+
+
+def test_grid_open_centre_is_used_first(tmp_path: Path) -> None:
+    from tests.test_plan import grid_region
+
+    # S00 at (1.1, 1.1) km is already open and within 15 minutes of WS: it serves WS
+    region = grid_region(existing=True)
+    p = plan(region, _grid_scenario(_quadrants(tmp_path, region)))
+    summary = _summary(p).set_index("neighbourhood_name")
+    assert summary.loc["WS", "site_id"] == "S00"
+    assert summary["opening_year"].to_dict() == {"WS": 0, "WN": 1, "ES": 2, "EN": 3}
+    assert summary.loc["WS", "why"].startswith("served by the existing centre")
