@@ -843,7 +843,8 @@ def _centre_columns(
         new = out["status"] == "new"
         out.loc[new, "order"] = pd.Series(orders, index=out.index)[new].rank(method="first")
         out["order"] = out["order"].astype(int)
-    return out
+    out = out.sort_values(["phase", "order"], kind="stable").reset_index(drop=True)
+    return gpd.GeoDataFrame(out, geometry=centres.geometry.name, crs=centres.crs)
 
 
 def neighbourhoods_table(

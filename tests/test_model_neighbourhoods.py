@@ -90,7 +90,8 @@ def test_demo_centres_and_assignments(default_plan: Plan) -> None:
     a = default_plan.assignments
     assert a["site_id"].tolist() == [site_by_area[c] for c in a["area_code"]]
     new = default_plan.centres[default_plan.centres["status"] == "new"]
-    assert sorted(new["order"]) == list(range(1, len(new) + 1))
+    assert new["order"].tolist() == list(range(1, len(new) + 1))  # listed in opening order
+    assert new["phase"].is_monotonic_increasing
     assert new["why"].str.startswith("Serves ").all()
 
 
