@@ -262,10 +262,7 @@ def _labels(
         if split:
             note += f" {len(split)} are in more than one piece: {', '.join(split[:8])}."
         return labels, ids, tuple(summary["neighbourhood_name"].astype(str)), None, note
-    if s.travel.mode in ("drive", "walk", "cycle", "transit"):
-        cost = area_costs(areas, mode=s.travel.mode)
-    else:  # pragma: no cover - every travel mode has a straight-line estimate
-        cost = area_costs(areas)
+    cost = area_costs(areas, mode=s.travel.mode)  # straight-line minutes between areas
     hoods = delineate_region(
         areas,
         min_pop=nb.min_pop,
