@@ -198,7 +198,8 @@ def delineate(
     time_limit_s
         Safety stop only (see Notes); the iteration limits decide the answer.
     seed
-        Seed of the (deterministic) tie-breaking; kept for reproducibility.
+        Accepted for the models' common interface; the method draws no random numbers
+        (ties break by index), so it does not change the answer.
     districts
         Number of districts per group: ``"fewest"`` (default, :math:`\lceil P/U \rceil`,
         neighbourhoods as close to ``max_pop`` as the bounds allow) or ``"most"``
