@@ -52,6 +52,7 @@ from nhc_planner.sources.lookups import (
     read_ltla_utla,
 )
 from nhc_planner.sources.population import read_population
+from nhc_planner.sources.validate import check_input_files
 
 __all__ = ["JoinReport", "RegionInputs", "build_region", "build_region_report"]
 
@@ -765,19 +766,22 @@ def build_region_report(
 ) -> tuple[Region, JoinReport]:
     """Build a region and return it with its :class:`JoinReport`.
 
-    See :func:`build_region` for the parameters. ``strict=True`` raises
-    :class:`JoinError` instead of leaving out areas with missing values.
+    See :func:`build_region` for the parameters (``strict`` included).
     """
     notes: list[str] = []
     vintages: dict[str, str] = {}
     lookup_cache: dict[str, pd.DataFrame] = {}
+    check_input_files(inputs.paths())
 
     # Select the areas.
     boundaries = read_boundaries(inputs.boundaries)
+    notes.extend(boundaries.attrs.get("notes", []))
     year = boundaries.attrs.get("code_year")
     vintages["boundaries"] = f"LSOA {year or 'codes'} ({Path(inputs.boundaries).name})"
     la = read_lsoa_la(inputs.lsoa_la)
     icb = read_lsoa_icb(inputs.lsoa_icb) if inputs.lsoa_icb is not None else None
+    for lookup in (la, icb):
+        notes.extend(lookup.attrs.get("notes", []) if lookup is not None else [])
     selected, default_name, codes = _select(
         boundaries,
         la,
@@ -838,7 +842,9 @@ def build_region_report(
     required = ["la_code", "population", *AGE_BANDS, "imd_rank", "imd_decile", "hle_years"]
     incomplete = base[required].isna().any(axis=1).to_numpy()
     dropped = _examples(base.loc[incomplete, "area_code"])
-    if dropped and (strict or incomplete.all()):
+    if strict:
+        _refuse_drops(_examples(selected - in_bnd), dropped, pop, n_selected=len(selected))
+    if dropped and incomplete.all():
         msg = (
             f"{len(dropped)} of {len(base)} area(s) lack required values ({required}) after "
             f"joining, e.g. {list(dropped[:_N_EXAMPLES])}"
@@ -897,6 +903,42 @@ def build_region_report(
     return Region(areas=region_areas, sites=sites, meta=meta), report
 
 
+def _refuse_drops(
+    not_in_boundaries: tuple[str, ...],
+    dropped: tuple[str, ...],
+    pop: pd.DataFrame,
+    *,
+    n_selected: int,
+) -> None:
+    """Raise :class:`JoinError` if a strict build would leave out any selected area.
+
+    The message gives the count, the residents of those areas (from the
+    population table, where it has them), examples, and the ways out.
+    """
+    lost = set(not_in_boundaries) | set(dropped)
+    if not lost:
+        return
+    counts = pop.loc[pop["area_code"].isin(lost), ["area_code", "population"]].dropna()
+    residents = float(counts["population"].sum())
+    unknown = len(lost) - counts["area_code"].nunique()
+    res_words = f"{residents:,.0f} residents" + (
+        f" in the population table; {unknown} of them have no population row" if unknown else ""
+    )
+    parts = []
+    if not_in_boundaries:
+        parts.append(_count_with_examples(not_in_boundaries, "are not in the boundary file"))
+    if dropped:
+        parts.append(_count_with_examples(dropped, "lack a required value after joining"))
+    msg = (
+        f"strict build: {len(lost)} of {n_selected} selected area(s) would be dropped "
+        f"({res_words}): {'; '.join(parts)}. Check that the boundaries and tables use the "
+        "same LSOA code year (2011 boundaries with 2021 tables, or the reverse, drop the "
+        "areas whose codes changed) and cover the selection; or accept the drops with "
+        "`nhc-planner region build --allow-drops` (build_region(..., strict=False))"
+    )
+    raise JoinError(msg)
+
+
 def _sites(
     inputs: RegionInputs, areas: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, dict[str, int], list[str], dict[str, str]]:
@@ -943,6 +985,7 @@ def build_region(
     icb_codes: Sequence[str] | None = None,
     area_codes: Sequence[str] | None = None,
     name: str | None = None,
+    strict: bool = False,
 ) -> Region:
     """Build a :class:`Region` for local authorities, ICBs or a list of areas.
 
@@ -960,6 +1003,12 @@ def build_region(
         boundary file is used.
     name
         Region name (default: the authority or ICB names).
+    strict
+        Refuse to leave any selected area out: areas missing from the
+        boundary file or lacking a required value are a :class:`JoinError`
+        naming their count, residents and examples, instead of a line in the
+        join report. The CLI ``region build`` is strict unless given
+        ``--allow-drops``.
 
     Returns
     -------
@@ -972,12 +1021,19 @@ def build_region(
     ------
     JoinError
         The boundaries share no codes with the selection or a required table,
-        a 2011-coded table lacks the 2011->2021 lookup, or an authority has no
-        published HLE.
+        a 2011-coded table lacks the 2011->2021 lookup, an authority has no
+        published HLE, or (``strict``) a selected area would be left out.
+    DataFileError
+        An input file does not exist (every missing role is listed).
     NhcInputError
         Any reader error (missing column, duplicates, CRS, bad values, empty file).
     """
     region, _ = build_region_report(
-        inputs, la_codes=la_codes, icb_codes=icb_codes, area_codes=area_codes, name=name
+        inputs,
+        la_codes=la_codes,
+        icb_codes=icb_codes,
+        area_codes=area_codes,
+        name=name,
+        strict=strict,
     )
     return region

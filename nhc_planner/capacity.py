@@ -23,13 +23,15 @@ the full rationale.
 References
 ----------
 .. [1] NHS England / NHS Digital, "Appointments in General Practice" (monthly
-   official statistics, 2023-24): about 28-30 million appointments a month in
-   general practice in England, i.e. roughly 6 per registered patient a year.
+   official statistics): about 370 million appointments a year in general
+   practice in England (around 30 million a month, 2024-25), i.e. roughly 6 per
+   registered patient a year; about two thirds face to face.
 .. [2] Hobbs FDR, Bankhead C, Mukhtar T, et al. "Clinical workload in UK primary
    care: a retrospective analysis of 100 million consultations in England,
    2007-14". Lancet 2016;387:2323-30. Consultation rates rise steeply with age
-   (highest in children under 5 and adults over 75) and reached 4.67 GP and
-   nurse consultations per person-year in 2013-14.
+   (highest in children under 5 and adults over 75); the crude rate of GP and
+   nurse consultations rose from 4.67 per person-year in 2007-08 to 5.16 in
+   2013-14.
 .. [3] NHS England / NHS Digital, "Community Services Statistics" (Community
    Services Data Set, CSDS, 2023-24): roughly 9 million community care
    contacts a month in England (~1.9 per person a year), concentrated in
@@ -48,6 +50,12 @@ References
 .. [7] NHS Digital, "General Practice Workforce" (official statistics, 2024):
    about 1 full-time-equivalent admin/non-clinical staff member per FTE of
    clinical staff (GPs, nurses, direct patient care) in English practices.
+.. [8] Office for National Statistics, "Population and household estimates,
+   England and Wales: Census 2021" (28 June 2022): 56,490,048 usual residents
+   in England on 21 March 2021.
+.. [9] The national programme figures as given in issue 16 ("the Plan": 120
+   neighbourhood health centres by 2030, 250 by 2035). Check them against the
+   current DHSC / NHS England programme documents before relying on them.
 """
 
 from __future__ import annotations
@@ -62,18 +70,27 @@ import pandas as pd
 from nhc_planner._errors import MissingColumnError, ValueRangeError
 
 __all__ = [
+    "ENGLAND_POPULATION_2021",
+    "NATIONAL_CENTRE_TARGETS",
     "ROLES",
     "ROLE_LABELS",
     "CostAssumptions",
     "DemandAssumptions",
     "OpeningHours",
+    "ServiceMix",
     "SizeTemplate",
     "StaffingAssumptions",
+    "SuggestedCentres",
+    "UnmetDemandTables",
     "default_size_templates",
     "fit_sizes_to_budget",
+    "room_minutes_per_appointment",
     "size_for_load",
     "size_template",
     "staffing",
+    "staffing_for_capacity",
+    "suggested_centres",
+    "unmet_demand_tables",
     "weekly_capacity",
     "weekly_demand",
 ]
@@ -332,10 +349,14 @@ def weekly_capacity(
     hours: OpeningHours | None = None,
     *,
     costs: CostAssumptions | None = None,
+    mix: ServiceMix | None = None,
 ) -> float:
     """Appointments per week a centre can deliver.
 
-    ``rooms x hours_per_week x 60 / appointment_minutes x room_utilisation``.
+    ``rooms x hours_per_week x 60 / appointment_minutes x room_utilisation``; with a
+    :class:`ServiceMix`, ``appointment_minutes`` is replaced by the room-minutes an
+    average appointment uses (:func:`room_minutes_per_appointment`: minutes by role
+    and only face-to-face appointments take a room).
 
     Parameters
     ----------
@@ -345,6 +366,9 @@ def weekly_capacity(
         Opening hours (default 12 h x 6 days = 72 h a week).
     costs
         Appointment length and room utilisation (default :class:`CostAssumptions`).
+    mix
+        Appointment minutes and face-to-face shares by role; None keeps the single
+        ``costs.appointment_minutes`` slot for every appointment.
 
     Returns
     -------
@@ -355,6 +379,8 @@ def weekly_capacity(
     --------
     >>> weekly_capacity(12)  # 12 rooms x 72 h x 4 per hour x 0.75
     2592.0
+    >>> round(weekly_capacity(12, mix=ServiceMix()), 1)  # 15.16 room-minutes each
+    2564.2
     """
     rooms = template.rooms if isinstance(template, SizeTemplate) else template
     if rooms < 0:
@@ -362,7 +388,8 @@ def weekly_capacity(
         raise ValueRangeError(msg)
     h = hours if hours is not None else OpeningHours()
     c = costs if costs is not None else CostAssumptions()
-    per_room = h.hours_per_week * 60.0 / c.appointment_minutes * c.room_utilisation
+    minutes = c.appointment_minutes if mix is None else room_minutes_per_appointment(mix)
+    per_room = h.hours_per_week * 60.0 / minutes * c.room_utilisation
     return float(rooms * per_room)
 
 
@@ -661,3 +688,378 @@ def fit_sizes_to_budget(
                 if spent + extra <= budget:
                     chosen[j], spent, upgraded = bigger, spent + extra, True
                     break
+
+
+# --------------------------------------------------------------------------- minutes by role
+
+
+@dataclass(frozen=True)
+class ServiceMix:
+    """How a centre's appointments use its rooms: share, length and face-to-face share by role.
+
+    A room is occupied only by face-to-face appointments, for as long as each lasts,
+    so the room-minutes one appointment uses on average are
+    ``sum_role share x face_to_face x minutes`` (:func:`room_minutes_per_appointment`).
+
+    Attributes
+    ----------
+    share
+        Share of appointments by clinical role (default: the skill mix of
+        :class:`StaffingAssumptions`: GP 0.40, nurse 0.30, pharmacist 0.10, mental
+        health 0.05, allied health 0.15).
+    minutes
+        Appointment length by role. Defaults: GP 15 (the BMA's recommended minimum
+        [5]), nurse 15, pharmacist 20 (structured medication review), mental health
+        50 (45-60 minute sessions), allied health 35 (30-40 minute sessions); the
+        non-GP lengths are assumptions.
+    face_to_face
+        Share of each role's appointments held in a room at the centre (the rest by
+        telephone, video or at home). Defaults: GP 0.65, nurse 0.90, pharmacist
+        0.50, mental health 0.70, allied health 0.85 -- assumptions around the
+        two-thirds face-to-face share of general-practice appointments [1].
+    """
+
+    share: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "gp": 0.40,
+            "nurse": 0.30,
+            "pharmacist": 0.10,
+            "mental_health": 0.05,
+            "allied_health": 0.15,
+        }
+    )
+    minutes: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "gp": 15.0,
+            "nurse": 15.0,
+            "pharmacist": 20.0,
+            "mental_health": 50.0,
+            "allied_health": 35.0,
+        }
+    )
+    face_to_face: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "gp": 0.65,
+            "nurse": 0.90,
+            "pharmacist": 0.50,
+            "mental_health": 0.70,
+            "allied_health": 0.85,
+        }
+    )
+
+    def __post_init__(self) -> None:
+        clinical = set(ROLES[:-1])
+        for name in ("share", "minutes", "face_to_face"):
+            values = getattr(self, name)
+            if set(values) != clinical or any(
+                not (np.isfinite(v) and v >= 0) for v in values.values()
+            ):
+                msg = (
+                    f"ServiceMix.{name} must give a finite value >= 0 for each of "
+                    f"{sorted(clinical)}; found {dict(values)}"
+                )
+                raise ValueRangeError(msg)
+        total = sum(self.share.values())
+        if not np.isclose(total, 1.0):
+            msg = f"ServiceMix.share must sum to 1; found {dict(self.share)} (sum {total:.4f})"
+            raise ValueRangeError(msg)
+        if any(v > 1 for v in self.face_to_face.values()):
+            msg = f"ServiceMix.face_to_face shares must be <= 1; found {dict(self.face_to_face)}"
+            raise ValueRangeError(msg)
+        if room_minutes_per_appointment(self) <= 0:
+            msg = (
+                "ServiceMix: no appointment uses a room (all face-to-face shares or minutes are 0)"
+            )
+            raise ValueRangeError(msg)
+
+
+def room_minutes_per_appointment(mix: ServiceMix | None = None) -> float:
+    """Average room-minutes one appointment uses: ``sum_role share x face_to_face x minutes``.
+
+    Examples
+    --------
+    >>> round(room_minutes_per_appointment(), 4)  # the default ServiceMix
+    15.1625
+    """
+    mx = mix if mix is not None else ServiceMix()
+    return float(sum(mx.share[r] * mx.face_to_face[r] * mx.minutes[r] for r in ROLES[:-1]))
+
+
+def staffing_for_capacity(
+    capacity: float | Sequence[float] | npt.ArrayLike,
+    load: float | Sequence[float] | npt.ArrayLike | None = None,
+    assumptions: StaffingAssumptions | None = None,
+) -> pd.DataFrame:
+    """Staff for the capacity a centre offers (or its load, when lower), never raw demand.
+
+    A centre cannot deliver more appointments than its capacity, so it is staffed for
+    ``min(load, capacity)`` (``capacity`` alone when ``load`` is None): demand beyond
+    capacity is unmet, not a reason for more staff in rooms that do not exist.
+
+    Parameters
+    ----------
+    capacity
+        Weekly capacity per centre (appointments).
+    load
+        Weekly appointments each centre is planned to serve; None = full capacity.
+    assumptions
+        Skill mix and productivity (default :class:`StaffingAssumptions`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per centre, columns :data:`ROLES` (WTE).
+
+    Examples
+    --------
+    >>> staffing_for_capacity([1000.0], load=[2500.0]).round(2).iloc[0]["gp"]
+    np.float64(3.2)
+    """
+    cap = np.atleast_1d(np.asarray(capacity, dtype=float))
+    served = cap if load is None else np.atleast_1d(np.asarray(load, dtype=float))
+    if served.shape != cap.shape:
+        msg = (
+            "staffing_for_capacity: load must have one value per centre "
+            f"({cap.size}); found {served.shape}"
+        )
+        raise ValueRangeError(msg)
+    return staffing(np.minimum(served, cap), assumptions)
+
+
+# --------------------------------------------------------------------------- the Plan's figures
+
+#: Usual residents of England at Census 2021 [8].
+ENGLAND_POPULATION_2021 = 56_490_048
+
+#: National neighbourhood health centre targets by year [9].
+NATIONAL_CENTRE_TARGETS: dict[int, int] = {2030: 120, 2035: 250}
+
+
+@dataclass(frozen=True)
+class SuggestedCentres:
+    """A region's share of the national centre targets, as a suggested horizon and count.
+
+    Attributes
+    ----------
+    year
+        Target year.
+    centres
+        Suggested number of centres by ``year`` (``exact`` rounded half up, at least 1).
+    exact
+        ``national x population / England's population``.
+    national
+        National centres by ``year`` (interpolated between the targets).
+    population_share
+        The region's share of England's residents.
+    horizon_years
+        Years from ``start_year`` to ``year`` (the suggested number of periods).
+    per_year
+        Suggested new centres a year (``centres / horizon_years``, rounded up).
+    note
+        One sentence for the app and ``scenario --describe``.
+    """
+
+    year: int
+    centres: int
+    exact: float
+    national: float
+    population_share: float
+    horizon_years: int
+    per_year: int
+    note: str
+
+
+def suggested_centres(
+    population: float, year: int = 2030, *, start_year: int = 2026
+) -> SuggestedCentres:
+    """The region's population share of the national NHC targets (120 by 2030, 250 by 2035).
+
+    Between the target years the national figure is interpolated linearly; before
+    2030 it grows linearly from 0 in ``start_year - 1``; after 2035 it stays at 250.
+
+    Parameters
+    ----------
+    population
+        Residents of the planning region.
+    year
+        Target year (>= ``start_year``).
+    start_year
+        First year of the plan (period 1).
+
+    Returns
+    -------
+    SuggestedCentres
+
+    Examples
+    --------
+    >>> s = suggested_centres(2_400_000, 2030)  # a large ICB
+    >>> s.centres, round(s.exact, 2), s.horizon_years, s.per_year
+    (5, 5.1, 5, 1)
+    >>> suggested_centres(2_400_000, 2035).centres
+    11
+    """
+    if not (np.isfinite(population) and population >= 0):
+        msg = f"suggested_centres: population must be a number >= 0; found {population!r}"
+        raise ValueRangeError(msg)
+    if int(year) != year or year < start_year:
+        msg = (
+            f"suggested_centres: year must be a whole year >= start_year ({start_year}); "
+            f"found {year!r}"
+        )
+        raise ValueRangeError(msg)
+    years = sorted(NATIONAL_CENTRE_TARGETS)
+    first = years[0]
+    if year <= first:
+        base = start_year - 1
+        national = NATIONAL_CENTRE_TARGETS[first] * (year - base) / (first - base)
+    else:
+        national = float(np.interp(year, years, [NATIONAL_CENTRE_TARGETS[y] for y in years]))
+    share = float(population) / ENGLAND_POPULATION_2021
+    exact = national * share
+    centres = max(int(np.floor(exact + 0.5)), 1)
+    horizon = int(year) - start_year + 1
+    per_year = int(np.ceil(centres / horizon))
+    note = (
+        f"The Plan's {national:.0f} neighbourhood health centres in England by {year}, shared "
+        f"by population ({population:,.0f} residents = {share:.2%} of England's "
+        f"{ENGLAND_POPULATION_2021:,} at Census 2021), suggest about {centres} centre(s) here "
+        f"over {horizon} year(s) ({per_year} a year)."
+    )
+    return SuggestedCentres(int(year), centres, exact, national, share, horizon, per_year, note)
+
+
+# --------------------------------------------------------------------------- unmet demand
+
+
+@dataclass(frozen=True, eq=False)
+class UnmetDemandTables:
+    """Unmet weekly demand by area, IMD decile, HLE fifth and local authority.
+
+    Every table has ``demand`` (weekly appointments), ``unmet`` (weekly appointments
+    no centre can serve within its capacity and the standard), ``unmet_share``
+    (``unmet / demand``) and ``population``; the grouped tables add ``areas`` and
+    ``areas_with_unmet`` (areas with more than half an appointment a week unmet).
+
+    Attributes
+    ----------
+    by_area
+        One row per area: ``area_code``, ``la_code``, ``imd_decile``,
+        ``hle_quintile`` and the columns above.
+    by_imd_decile
+        One row per IMD decile (1 = most deprived).
+    by_hle_quintile
+        One row per HLE fifth (1 = lowest healthy life expectancy).
+    by_authority
+        One row per local authority (``la_code``, ``la_name`` when known).
+    total
+        Unmet weekly appointments over the region.
+    """
+
+    by_area: pd.DataFrame
+    by_imd_decile: pd.DataFrame
+    by_hle_quintile: pd.DataFrame
+    by_authority: pd.DataFrame
+    total: float
+
+
+def unmet_demand_tables(
+    areas: pd.DataFrame,
+    unmet: npt.ArrayLike,
+    demand: npt.ArrayLike | None = None,
+) -> UnmetDemandTables:
+    """Tables of unmet demand for the plan and the report.
+
+    Parameters
+    ----------
+    areas
+        The areas table (``area_code``, ``la_code``, ``population``, ``imd_decile``;
+        ``la_name``, ``hle_quintile`` or ``hle_years`` when present; the age bands
+        when ``demand`` is None).
+    unmet
+        Weekly appointments unmet per area, in the order of ``areas`` (e.g. the last
+        column of :attr:`~nhc_planner.optimize.capacitated_phased.CapacitatedPhasedResult.unmet`).
+    demand
+        Weekly appointments per area; default :func:`weekly_demand` of ``areas``.
+
+    Returns
+    -------
+    UnmetDemandTables
+
+    Examples
+    --------
+    >>> areas = pd.DataFrame({"area_code": ["A", "B"], "la_code": ["L1", "L1"],
+    ...                       "population": [100.0, 200.0], "imd_decile": [1, 10],
+    ...                       "hle_years": [55.0, 70.0]})
+    >>> t = unmet_demand_tables(areas, [5.0, 0.0], demand=[10.0, 20.0])
+    >>> t.by_imd_decile[["imd_decile", "unmet", "unmet_share"]].to_dict("records")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'imd_decile': 1, 'unmet': 5.0, 'unmet_share': 0.5},
+     {'imd_decile': 10, 'unmet': 0.0, 'unmet_share': 0.0}]
+    >>> float(t.total)
+    5.0
+    """
+    n = len(areas)
+    for col in ("area_code", "la_code", "population", "imd_decile"):
+        if col not in areas:
+            msg = (
+                f"unmet_demand_tables: column {col!r} not found in areas; "
+                f"found {list(areas.columns)}"
+            )
+            raise MissingColumnError(msg)
+    u = np.asarray(unmet, dtype=float).reshape(-1)
+    d = weekly_demand(areas) if demand is None else np.asarray(demand, dtype=float).reshape(-1)
+    if u.shape != (n,) or d.shape != (n,):
+        msg = (
+            f"unmet_demand_tables: expected one unmet and one demand value per area ({n}); "
+            f"found {u.shape[0]} and {d.shape[0]}"
+        )
+        raise ValueRangeError(msg)
+    if np.any(~np.isfinite(u)) or np.any(u < -1e-9) or np.any(u > d + 1e-6 * np.maximum(d, 1.0)):
+        msg = "unmet_demand_tables: unmet must be finite, >= 0 and at most the area's demand"
+        raise ValueRangeError(msg)
+    pop = np.asarray(areas["population"], dtype=float)
+    if "hle_quintile" in areas:
+        hq = np.asarray(areas["hle_quintile"])
+    elif "hle_years" in areas:
+        from nhc_planner.need import hle_quintiles  # local: need imports the scenario module
+
+        hq = hle_quintiles(np.asarray(areas["hle_years"], float), pop)
+    else:
+        hq = np.zeros(n, dtype=int)
+    by_area = pd.DataFrame(
+        {
+            "area_code": np.asarray(areas["area_code"]),
+            "la_code": np.asarray(areas["la_code"]),
+            "imd_decile": np.asarray(areas["imd_decile"]),
+            "hle_quintile": hq,
+            "population": pop,
+            "demand": d,
+            "unmet": np.clip(u, 0.0, None),
+        }
+    )
+    if "la_name" in areas:
+        by_area.insert(2, "la_name", np.asarray(areas["la_name"]))
+    by_area["unmet_share"] = np.where(d > 0, by_area["unmet"] / np.where(d > 0, d, 1.0), 0.0)
+
+    def grouped(keys: list[str]) -> pd.DataFrame:
+        g = by_area.assign(with_unmet=by_area["unmet"] > 0.5).groupby(keys, sort=True)
+        out = g.agg(
+            areas=("area_code", "size"),
+            areas_with_unmet=("with_unmet", "sum"),
+            population=("population", "sum"),
+            demand=("demand", "sum"),
+            unmet=("unmet", "sum"),
+        ).reset_index()
+        out["unmet_share"] = np.where(
+            out["demand"] > 0, out["unmet"] / out["demand"].where(out["demand"] > 0, 1.0), 0.0
+        )
+        return out
+
+    la_keys = ["la_code", "la_name"] if "la_name" in by_area else ["la_code"]
+    return UnmetDemandTables(
+        by_area=by_area,
+        by_imd_decile=grouped(["imd_decile"]),
+        by_hle_quintile=grouped(["hle_quintile"]),
+        by_authority=grouped(la_keys),
+        total=float(by_area["unmet"].sum()),
+    )

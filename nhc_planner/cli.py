@@ -236,6 +236,7 @@ def _cmd_region_build(args: argparse.Namespace) -> int:
         icb_codes=args.icb or None,
         area_codes=_read_area_codes(args.areas) if args.areas else None,
         name=args.name,
+        strict=not args.allow_drops,
     )
     path = region.save(args.out)
     print(region.summary())
@@ -334,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--areas", help="file with one area code per line")
     b.add_argument("--name", help="region name (default: from the codes)")
     b.add_argument("--out", required=True, help="region folder to write")
+    b.add_argument(
+        "--allow-drops",
+        action="store_true",
+        help="build even if selected areas must be left out (missing from the boundaries or "
+        "lacking a value); by default that is an error naming the areas and residents",
+    )
     b.set_defaults(func=_cmd_region_build)
 
     p = sub.add_parser("data", help="download official data (online only)")

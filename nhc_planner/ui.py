@@ -63,6 +63,7 @@ from nhc_planner.maps import (
     format_percent,
 )
 from nhc_planner.scenario import MODES, Scenario, SizeSpec
+from nhc_planner.sources.validate import check_geojson_positions, check_zip_archive, scan_vector
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -179,6 +180,8 @@ _SIGNATURES: dict[str, tuple[bytes, str]] = {
     ".fgb": (b"fgb", "a FlatGeobuf file"),
 }
 _TEXT_SUFFIXES = (".csv", ".geojson", ".json")
+# Vector files: their features and vertices are counted before a reader opens them.
+_VECTOR_UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".parquet", ".fgb")
 _PICKLE_MAGIC = b"\x80"
 
 
@@ -199,10 +202,15 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
     """Check an uploaded file before anything reads it.
 
     Checks, in order: the role is known, the file is not empty nor larger
-    than ``max_bytes``, its extension is one the role accepts, and its first
+    than ``max_bytes``, its extension is one the role accepts, its first
     bytes match the format (binary signature, or text without NUL bytes for
-    CSV and GeoJSON). Nothing is parsed here, and nothing uploaded is ever
-    unpickled or executed.
+    CSV and GeoJSON), a GeoJSON's coordinates (counted on the raw text) are at
+    most :data:`~nhc_planner.sources.limits.MAX_GEOJSON_POSITIONS`, and a zip
+    archive's members unzip to at most
+    :data:`~nhc_planner.sources.limits.MAX_UPLOAD_UNZIPPED_BYTES` in all
+    (:func:`~nhc_planner.sources.validate.check_zip_archive`, measured as a
+    stream before anything is extracted). Nothing is parsed here, and nothing
+    uploaded is ever unpickled or executed.
 
     Parameters
     ----------
@@ -261,6 +269,10 @@ def check_upload(role: str, name: str, data: bytes, *, max_bytes: int = MAX_UPLO
     elif suffix in _TEXT_SUFFIXES and b"\x00" in data[:65536]:
         msg = f"{name}: expected a text file ({suffix}); found binary content"
         raise DataFileError(msg)
+    if suffix == ".zip":
+        check_zip_archive(data, name=name)
+    elif suffix in (".geojson", ".json"):
+        check_geojson_positions([data], name=name)
 
 
 def _reader(role: str) -> Callable[[Path], Any]:
@@ -311,9 +323,23 @@ def parse_upload(role: str, name: str, data: bytes, *, folder: str | Path) -> pd
     ------
     NhcInputError
         From :func:`check_upload` or the reader, naming ``name`` and the problem.
+    DataFileError
+        A vector file with more than
+        :data:`~nhc_planner.sources.limits.MAX_UPLOAD_FEATURES` features or
+        :data:`~nhc_planner.sources.limits.MAX_UPLOAD_VERTICES` vertices,
+        counted a batch at a time before it is read
+        (:func:`~nhc_planner.sources.validate.scan_vector`).
+
+    Notes
+    -----
+    Boundary polygons with more than
+    :data:`~nhc_planner.sources.limits.MAX_AREA_VERTICES` vertices are
+    simplified by the reader (noted), so maps stay small.
     """
     check_upload(role, name, data)
     path = _write_upload(role, name, data, Path(folder))
+    if _suffix(name) in _VECTOR_UPLOAD_SUFFIXES:
+        scan_vector(path, name=name, unreadable_ok=True)
     try:
         frame: pd.DataFrame = _reader(role)(path)
     except NhcError as exc:
@@ -321,6 +347,8 @@ def parse_upload(role: str, name: str, data: bytes, *, folder: str | Path) -> pd
     except Exception as exc:  # a third-party parser failing on a malformed file
         msg = f"{name}: cannot be read as {UPLOAD_ROLES[role].label.lower()} ({exc})"
         raise DataFileError(msg) from exc
+    notes = frame.attrs.get("notes", [])
+    frame.attrs["notes"] = [str(n).replace(str(path), name) for n in notes]
     return frame
 
 

@@ -438,3 +438,86 @@ def test_partial_authority_keeps_the_whole_authority_estimate(small: Path) -> No
     whole = build_region(inputs).areas.set_index("area_code")["hle_years"]
     part = build_region(inputs, area_codes=CODES[:2]).areas.set_index("area_code")["hle_years"]
     pd.testing.assert_series_equal(part, whole.loc[CODES[:2]])
+
+
+# Issue 15: strict builds, missing files named by role.
+
+
+def _without_area(small: Path, code: str) -> None:
+    """Remove one area from the synthetic boundary file."""
+    path = small.parent / "synthetic_lsoa21.geojson"
+    frame = gpd.read_file(path)
+    frame[frame["LSOA21CD"] != code].to_file(path, driver="GeoJSON")
+
+
+def test_strict_refuses_areas_missing_from_boundaries(small: Path) -> None:
+    _without_area(small, CODES[3])
+    inputs = RegionInputs.from_toml(small)
+    # Default (API): built with a line in the join report.
+    region, report = build_region_report(inputs, la_codes=["X08000001"])
+    assert len(region.areas) == 3
+    assert report.not_in_boundaries == (CODES[3],)
+    # Strict: an error naming the count, residents (2,100 in census_total.csv) and the way out.
+    with pytest.raises(JoinError) as info:
+        build_region(inputs, la_codes=["X08000001"], strict=True)
+    text = str(info.value)
+    assert "1 of 4 selected area(s) would be dropped (2,100 residents)" in text
+    assert CODES[3] in text
+    assert "--allow-drops" in text
+
+
+def test_strict_refuses_areas_lacking_values_with_residents(small: Path) -> None:
+    imd = small.parent / "imd_file7_style.csv"
+    imd.write_text("\n".join(imd.read_text().splitlines()[:4]) + "\n")  # no X01000004
+    inputs = RegionInputs.from_toml(small)
+    assert len(build_region(inputs).areas) == 3
+    with pytest.raises(JoinError, match=r"1 of 4 .*\(2,100 residents\).*lack a required value"):
+        build_region(inputs, strict=True)
+
+
+def test_strict_complete_build_passes(small: Path) -> None:
+    assert len(build_region(RegionInputs.from_toml(small), strict=True).areas) == 4
+
+
+@pytest.mark.parametrize("role", ["hospitals", "gp_practices", "imd", "lsoa_icb"])
+def test_missing_input_file_is_named_by_role(small: Path, role: str) -> None:
+    inputs = replace(RegionInputs.from_toml(small), **{role: small.parent / "nope.csv"})
+    with pytest.raises(DataFileError, match=rf"not found: \['{role} = .*nope\.csv'\]"):
+        build_region(inputs)
+
+
+def test_self_intersecting_boundary_builds_with_a_note(small: Path) -> None:
+    path = small.parent / "synthetic_lsoa21.geojson"
+    frame = gpd.read_file(path).to_crs(27700)
+    x0, y0, x1, y1 = frame.geometry.iloc[0].bounds
+    from shapely.geometry import Polygon
+
+    frame.loc[0, "geometry"] = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    frame.to_file(path, driver="GeoJSON")
+    region = build_region(RegionInputs.from_toml(small))
+    assert len(region.areas) == 4
+    assert region.areas.geometry.is_valid.all()
+    assert any("repaired with make_valid" in n for n in region.meta.notes)
+
+
+@pytest.mark.slow
+def test_leeds_2011_boundaries_with_2021_tables_strict() -> None:
+    inputs = _real_inputs(("boundaries", "leeds_lsoa11_bsc.gpkg"), "imd2025_england_lsoa21.csv")
+    with pytest.raises(JoinError) as info:
+        build_region(inputs, la_codes=["E08000035"], strict=True)
+    text = str(info.value)
+    assert "15 of 488 selected area(s) would be dropped (25,546 residents)" in text
+    assert "same LSOA code year" in text
+    assert "--allow-drops" in text
+
+
+def test_oa_level_lookup_as_geopackage_builds(small: Path) -> None:
+    import pyogrio
+
+    la = pd.read_csv(small.parent / "lsoa_la.csv", dtype=str)
+    oa = pd.concat([la.assign(oa21_code=la["lsoa21_code"] + s) for s in ("a", "b", "c")])
+    pyogrio.write_dataframe(oa, small.parent / "oa_lookup.gpkg", layer="lookup")
+    inputs = replace(RegionInputs.from_toml(small), lsoa_la=small.parent / "oa_lookup.gpkg")
+    region = build_region(inputs, la_codes=["X08000001"], strict=True)
+    assert len(region.areas) == 4
+    assert any("repeated rows agree and were collapsed" in n for n in region.meta.notes)

@@ -10,15 +10,21 @@ import pytest
 
 from nhc_planner._errors import MissingColumnError, ValueRangeError
 from nhc_planner.capacity import (
+    ENGLAND_POPULATION_2021,
     ROLES,
     CostAssumptions,
     DemandAssumptions,
     OpeningHours,
+    ServiceMix,
     SizeTemplate,
     StaffingAssumptions,
     default_size_templates,
+    room_minutes_per_appointment,
     size_template,
     staffing,
+    staffing_for_capacity,
+    suggested_centres,
+    unmet_demand_tables,
     weekly_capacity,
     weekly_demand,
 )
@@ -196,3 +202,137 @@ def test_fit_sizes_to_budget_caps_at_the_middle_then_upgrades_the_most_overloade
     )
     # capped at medium (2 + 2 = 4 spent); 2 left upgrades the most overloaded (site 1)
     assert [t.name if t else None for t in chosen] == ["m", "l", "m", None]
+
+
+# --------------------------------------------------------------------------- minutes by role
+
+
+def test_room_minutes_by_hand():
+    # 0.4*0.65*15 + 0.3*0.9*15 + 0.1*0.5*20 + 0.05*0.7*50 + 0.15*0.85*35
+    assert room_minutes_per_appointment() == pytest.approx(15.1625)
+    only_mh = ServiceMix(
+        share={"gp": 0, "nurse": 0, "pharmacist": 0, "mental_health": 1.0, "allied_health": 0},
+    )
+    assert room_minutes_per_appointment(only_mh) == pytest.approx(0.7 * 50)
+    # 1 room x 72 h x 60 min x 0.75 / 35 room-minutes
+    assert weekly_capacity(1, mix=only_mh) == pytest.approx(72 * 60 * 0.75 / 35)
+
+
+def test_remote_appointments_use_no_room():
+    remote = ServiceMix(
+        face_to_face={
+            "gp": 0.5,
+            "nurse": 0.5,
+            "pharmacist": 0.5,
+            "mental_health": 0.5,
+            "allied_health": 0.5,
+        }
+    )
+    full = dataclasses.replace(remote, face_to_face=dict.fromkeys(remote.face_to_face, 1.0))
+    assert weekly_capacity(6, mix=remote) == pytest.approx(2 * weekly_capacity(6, mix=full))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"share": {"gp": 1.0}}, "share"),
+        (
+            {
+                "minutes": {
+                    "gp": -1,
+                    "nurse": 1,
+                    "pharmacist": 1,
+                    "mental_health": 1,
+                    "allied_health": 1,
+                }
+            },
+            "minutes",
+        ),
+        ({"face_to_face": dict.fromkeys(ROLES[:-1], 0.0)}, "no appointment uses a room"),
+        ({"face_to_face": dict.fromkeys(ROLES[:-1], 1.5)}, "<= 1"),
+    ],
+)
+def test_service_mix_rejects_bad_values(kwargs, match):
+    with pytest.raises(ValueRangeError, match=match):
+        ServiceMix(**kwargs)
+
+
+def test_staffing_follows_capacity_not_demand():
+    over = staffing_for_capacity([1000.0, 1000.0], load=[2800.0, 400.0])
+    assert over["gp"].tolist() == pytest.approx([1000 * 0.4 / 125, 400 * 0.4 / 125])
+    full = staffing_for_capacity(2592.0)
+    assert full.iloc[0]["gp"] == pytest.approx(2592 * 0.4 / 125)
+    with pytest.raises(ValueRangeError, match="one value per centre"):
+        staffing_for_capacity([1.0, 2.0], load=[1.0, 2.0, 3.0])
+
+
+# --------------------------------------------------------------------------- the Plan's figures
+
+
+def test_suggested_centres_shares_the_national_targets_by_population():
+    england = suggested_centres(ENGLAND_POPULATION_2021, 2030)
+    assert england.centres == 120
+    assert england.population_share == pytest.approx(1.0)
+    assert suggested_centres(ENGLAND_POPULATION_2021, 2035).centres == 250
+    # halfway between the targets: 185 nationally
+    assert suggested_centres(ENGLAND_POPULATION_2021, 2033, start_year=2026).national == (
+        pytest.approx(120 + 3 * 130 / 5)
+    )
+    leeds = suggested_centres(812_000, 2030)  # Leeds, Census 2021 (rounded)
+    assert leeds.exact == pytest.approx(120 * 812_000 / 56_490_048)
+    assert leeds.centres == 2
+    assert leeds.horizon_years == 5
+    assert "Census 2021" in leeds.note
+    tiny = suggested_centres(40_000, 2030)  # Rutland: at least one
+    assert tiny.centres == 1
+
+
+def test_suggested_centres_before_2030_grows_from_zero():
+    s = suggested_centres(ENGLAND_POPULATION_2021, 2027, start_year=2026)
+    assert s.national == pytest.approx(120 * 2 / 5)  # 0 in 2025, 120 in 2030
+    with pytest.raises(ValueRangeError, match="year"):
+        suggested_centres(1000, 2020)
+    with pytest.raises(ValueRangeError, match="population"):
+        suggested_centres(-1, 2030)
+
+
+# --------------------------------------------------------------------------- unmet demand
+
+
+def _areas():
+    return pd.DataFrame(
+        {
+            "area_code": ["A", "B", "C", "D"],
+            "la_code": ["L1", "L1", "L2", "L2"],
+            "la_name": ["One", "One", "Two", "Two"],
+            "population": [100.0, 100.0, 100.0, 100.0],
+            "imd_decile": [1, 1, 5, 10],
+            "hle_years": [50.0, 60.0, 65.0, 70.0],
+        }
+    )
+
+
+def test_unmet_tables_by_hand():
+    t = unmet_demand_tables(_areas(), [4.0, 0.0, 1.0, 0.0], demand=[10.0, 10.0, 10.0, 20.0])
+    assert t.total == pytest.approx(5.0)
+    assert t.by_area["unmet_share"].tolist() == pytest.approx([0.4, 0.0, 0.1, 0.0])
+    dec = t.by_imd_decile.set_index("imd_decile")
+    assert dec.loc[1, "unmet"] == pytest.approx(4.0)
+    assert dec.loc[1, "unmet_share"] == pytest.approx(0.2)
+    assert dec.loc[1, "areas_with_unmet"] == 1
+    la = t.by_authority.set_index("la_code")
+    assert la.loc["L2", "unmet"] == pytest.approx(1.0)
+    assert la.loc["L2", "la_name"] == "Two"
+    assert la.loc["L2", "demand"] == pytest.approx(30.0)
+    hle = t.by_hle_quintile.set_index("hle_quintile")
+    assert hle["unmet"].sum() == pytest.approx(5.0)
+    assert hle.loc[1, "unmet"] == pytest.approx(4.0)  # lowest HLE fifth holds area A
+
+
+def test_unmet_tables_check_their_inputs():
+    with pytest.raises(ValueRangeError, match="one unmet and one demand value per area"):
+        unmet_demand_tables(_areas(), [1.0], demand=[1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(ValueRangeError, match="at most the area's demand"):
+        unmet_demand_tables(_areas(), [5.0, 0, 0, 0], demand=[1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(MissingColumnError, match="la_code"):
+        unmet_demand_tables(_areas().drop(columns="la_code"), [0.0] * 4, demand=[1.0] * 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -228,3 +229,22 @@ def test_demo_command_full_plan_and_report(tmp_path, capsys):
     assert len(plan.new_centres) == 10
     assert (plan.assignments["travel_method"] == "network").mean() > 0.9
     assert plan.scenario.travel.network == "demo"
+
+
+def test_region_build_is_strict_unless_allow_drops(tmp_path, capsys):
+    small = tmp_path / "small"
+    shutil.copytree(DATA_SMALL, small)
+    pop = small / "census_total.csv"
+    pop.write_text("\n".join(pop.read_text().splitlines()[:4]) + "\n")  # drop X01000004
+    args = ["region", "build", "--sources", str(small / "sources.toml"), "--la", "X08000001"]
+    code = main([*args, "--out", str(tmp_path / "strict")])
+    assert code == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "would be dropped" in err
+    assert "X01000004" in err
+    assert "--allow-drops" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "strict").exists()
+    code = main([*args, "--out", str(tmp_path / "lenient"), "--allow-drops"])
+    assert code == EXIT_OK
+    assert len(Region.load(tmp_path / "lenient").areas) == 3

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import Point, box
+import shapely
+from shapely.geometry import Point, Polygon, box
 
 from nhc_planner._errors import (
     CrsError,
@@ -190,3 +191,80 @@ def test_real_label_points_as_centroids() -> None:
     frame = read_centroids(require_fixture("boundaries", "leeds_lsoa11_label_points.gpkg"))
     assert len(frame) == 482
     assert frame.attrs["code_year"] == 2011
+
+
+# Issue 15: silent wrong geometry is refused or repaired by name.
+
+
+def test_lonlat_labelled_bng_is_a_crs_error(tmp_path) -> None:
+    wgs = _squares(["X1", "X2"], crs="EPSG:4326")
+    path = tmp_path / "b.gpkg"
+    wgs.set_crs("EPSG:27700", allow_override=True).to_file(path)
+    with pytest.raises(CrsError, match=r"look like longitude/latitude.*says EPSG:27700"):
+        read_boundaries(path)
+
+
+def test_lonlat_labelled_bng_centroids_table(tmp_path) -> None:
+    path = tmp_path / "c.gpkg"
+    pts = gpd.GeoDataFrame({"LSOA21CD": ["X1"]}, geometry=[Point(-1.55, 53.8)], crs="EPSG:27700")
+    pts.to_file(path)
+    with pytest.raises(CrsError, match="longitude/latitude"):
+        read_centroids(path)
+
+
+@pytest.mark.parametrize(
+    ("size_m", "match"),
+    [(0.2, r"implausible areas for an LSOA.*X1: 0\.04 m2.*degrees"), (60_000, "larger areas")],
+    ids=["tiny", "huge"],
+)
+def test_implausible_areas(tmp_path, size_m: float, match: str) -> None:
+    frame = gpd.GeoDataFrame(
+        {"LSOA21CD": ["X1"]},
+        geometry=[box(430000, 430000, 430000 + size_m, 430000 + size_m)],
+        crs="EPSG:27700",
+    )
+    path = tmp_path / "b.gpkg"
+    frame.to_file(path)
+    with pytest.raises(ValueRangeError, match=match):
+        read_boundaries(path)
+
+
+def test_self_intersecting_polygon_is_repaired_with_a_note(tmp_path) -> None:
+    bowtie = Polygon([(430000, 430000), (431000, 431000), (431000, 430000), (430000, 431000)])
+    frame = gpd.GeoDataFrame(
+        {"LSOA21CD": ["X1", "X2"]},
+        geometry=[bowtie, box(432000, 430000, 433000, 431000)],
+        crs="EPSG:27700",
+    )
+    path = tmp_path / "b.geojson"
+    frame.to_file(path)
+    out = read_boundaries(path)
+    assert out.geometry.is_valid.all()
+    assert out.geometry.iloc[0].area == pytest.approx(500_000)
+    assert any("repaired" in n and "X1" in n for n in out.attrs["notes"])
+    # Downstream geometry operations no longer raise GEOSException.
+    assert out.geometry.union_all().area == pytest.approx(1_500_000)
+
+
+def test_polygon_with_no_area_left_is_refused(tmp_path) -> None:
+    flat = Polygon([(430000, 430000), (431000, 430000), (430500, 430000)])
+    frame = gpd.GeoDataFrame(
+        {"LSOA21CD": ["X1", "X2"]},
+        geometry=[flat, box(432000, 430000, 433000, 431000)],
+        crs="EPSG:27700",
+    )
+    path = tmp_path / "b.geojson"
+    frame.to_file(path)
+    with pytest.raises(ValueRangeError, match=r"no area once repaired.*X1"):
+        read_boundaries(path)
+
+
+def test_dense_polygon_is_simplified_with_a_note(tmp_path) -> None:
+    circle = Point(430000, 430000).buffer(500, quad_segs=10_000)  # 40,001 vertices
+    frame = gpd.GeoDataFrame({"LSOA21CD": ["X1"]}, geometry=[circle], crs="EPSG:27700")
+    path = tmp_path / "b.gpkg"
+    frame.to_file(path)
+    out = read_boundaries(path)
+    assert shapely.get_num_coordinates(out.geometry.iloc[0]) <= 20_000
+    assert out.geometry.iloc[0].area == pytest.approx(circle.area, rel=1e-2)
+    assert any("simplified" in n and "X1" in n for n in out.attrs["notes"])

@@ -265,3 +265,45 @@ def test_epraccur_geojson_without_lat_lon_uses_geometry(tmp_path) -> None:
     sites = read_epraccur(p)
     _check_contract(sites)
     assert abs(sites.geometry.iloc[0].x - 430400) < 1
+
+
+# Issue 15: longitude/latitude labelled EPSG:27700 is refused, never dropped in a note.
+
+
+@pytest.mark.parametrize("reader", ["epraccur", "syndication", "user"])
+def test_lonlat_sites_labelled_bng_are_refused(tmp_path, reader: str) -> None:
+    p = tmp_path / "sites.geojson"
+    gpd.GeoDataFrame(
+        {
+            "Organisation Code": ["Z1"],
+            "OrganisationCode": ["Z1"],
+            "OrganisationName": ["ONE"],
+            "site_id": ["Z1"],
+            "name": ["ONE"],
+            "Name": ["ONE"],
+            "Status Code": ["A"],
+            "Prescribing Setting": [4],
+        },
+        geometry=[Point(-1.55, 53.80)],
+        crs="EPSG:27700",
+    ).to_file(p)
+    read = {
+        "epraccur": read_epraccur,
+        "syndication": lambda q: read_nhs_syndication(q, kind="hospital"),
+        "user": read_user_sites,
+    }[reader]
+    with pytest.raises(CrsError, match="look like longitude/latitude"):
+        read(p)
+
+
+def test_missing_syndication_file_is_named(tmp_path) -> None:
+    with pytest.raises(DataFileError, match=r"hospital file: file .*nope\.csv not found"):
+        read_nhs_syndication(tmp_path / "nope.csv", kind="hospital")
+
+
+def test_user_sites_in_cp1252_keep_their_names_and_say_so(tmp_path) -> None:
+    p = tmp_path / "sites.csv"
+    p.write_bytes("site_id,name,x,y\nS1,St Mary’s Surgery,430500,430500\n".encode("cp1252"))
+    sites = read_user_sites(p)
+    assert sites["name"].tolist() == ["St Mary’s Surgery"]
+    assert any("cp1252" in n for n in sites.attrs["notes"])

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nhc_planner._errors import JoinError, MissingColumnError, ValueRangeError
+from nhc_planner._errors import DataFileError, JoinError, MissingColumnError, ValueRangeError
 from nhc_planner.sources.hle import ONS_HLE_GRADIENT_MALE_2015_17, estimate_area_hle, read_hle
 from nhc_planner.testing import require_fixture
 
@@ -149,3 +149,28 @@ def test_real_fingertips_export() -> None:
     mean = read_hle(path, sex="mean", period="2015 - 17").set_index("la_code")
     assert mean.loc["E06000017", "la_name"] == "Rutland"
     assert 55 < mean["hle_years"].min() < mean["hle_years"].max() < 75
+
+
+# Issue 15: implausible or damaged HLE files are refused with a named error.
+
+_HLE_HEAD = "area_code,area_name,period,value,inequality\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "match"),
+    [
+        (
+            _HLE_HEAD + "E1,A,2022 - 24,640,Male\nE1,A,2022 - 24,61,Female\n",
+            ValueRangeError,
+            r"'value' \(healthy life expectancy.*\[40, 85\].*E1 2022 - 24 male: 640",
+        ),
+        (_HLE_HEAD + "E1,A,2022 - 24,6.1,Male\n", ValueRangeError, r"\[40, 85\]"),
+        (_HLE_HEAD + "E1,A,2022 - 24,61,Male\nE1,A,2022 - 2", DataFileError, "cut off mid-row"),
+    ],
+    ids=["hle-640", "hle-6.1", "cut-mid-row"],
+)
+def test_implausible_or_cut_hle(tmp_path, text: str, error: type[Exception], match: str) -> None:
+    p = tmp_path / "hle.csv"
+    p.write_text(text)
+    with pytest.raises(error, match=match):
+        read_hle(p, sex="male")

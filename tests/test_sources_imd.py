@@ -151,3 +151,48 @@ def test_real_imd2025(imd2025: pd.DataFrame) -> None:
     assert (row["imd_score"], row["imd_rank"], row["imd_decile"]) == (8.742, 26525.0, 8)
     # Higher score = more deprived = lower rank.
     assert imd2025["imd_score"].corr(imd2025["imd_rank"], method="spearman") < -0.99
+
+
+# Issue 15: implausible values are refused with a named error.
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        # IoD2025 on LSOA 2021 ranks 1..33,755; a rank of 999,999 is not a rank.
+        (FILE7_2025_HEADER + "\nX01,a,30.0,999999,1\n", r"1\.\.33,755 for IoD2025"),
+        # Decile 1 holds ranks 1..3,375; rank 33,000 is decile 10.
+        (FILE7_2025_HEADER + "\nX01,a,30.0,33000,1\n", r"disagree.*X01: rank 33,000, decile 1"),
+        # IoD2019 (LSOA 2011) ranks stop at 32,844.
+        (FILE1_HEADER + '\nX01,a,X,T,"33,000",10\n', r"1\.\.32,844 for IoD2019"),
+        (FILE1_HEADER + '\nX01,a,X,T,"3,290",1\n', r"implies decile 2"),
+        (FILE7_2025_HEADER + "\nX01,a,250.0,5,1\n", r"IMD score.*\[0, 100\].*X01: 250"),
+    ],
+    ids=[
+        "rank-999999",
+        "decile-1-rank-33000",
+        "rank-above-iod2019",
+        "decile-off-by-one",
+        "score-250",
+    ],
+)
+def test_implausible_imd_is_refused(tmp_path, text: str, match: str) -> None:
+    p = tmp_path / "imd.csv"
+    p.write_text(text)
+    with pytest.raises(ValueRangeError, match=match):
+        read_imd(p)
+
+
+def test_deciles_at_a_boundary_accept_either_side(tmp_path) -> None:
+    # 3,284 is the last rank of IoD2019 decile 1 (32,844 / 10 = 3,284.4).
+    p = tmp_path / "imd.csv"
+    p.write_text(FILE1_HEADER + '\nX01,a,X,T,"3,284",1\nX02,b,X,T,"3,285",2\n')
+    assert read_imd(p)["imd_decile"].tolist() == [1, 2]
+
+
+def test_unknown_code_year_accepts_either_national_count(tmp_path) -> None:
+    # "LSOA code" does not say 2011 or 2021: rank 3,300 is decile 1 of IoD2025 and
+    # decile 2 of IoD2019; either is accepted.
+    p = tmp_path / "imd.csv"
+    p.write_text("LSOA code,IMD Rank,IMD Decile\nX01,3300,1\nX02,3300,2\n")
+    assert read_imd(p)["imd_decile"].tolist() == [1, 2]

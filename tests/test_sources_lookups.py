@@ -136,7 +136,8 @@ def test_small_lookup_files() -> None:
     ("text", "error", "match"),
     [
         ("lsoa11_code,lsoa21_code,change_code\na,A,Q\n", ValueRangeError, "Q"),
-        ("lsoa11_code,lsoa21_code,change_code\na,A,U\na,A,U\n", DuplicateKeyError, "a->A"),
+        # Repeats that agree are collapsed (issue 15); repeats that conflict are refused.
+        ("lsoa11_code,lsoa21_code,change_code\na,A,U\na,A,S\n", DuplicateKeyError, "a->A"),
         ("lsoa11_code,lsoa21_code\na,A\n", MissingColumnError, "change code"),
         ("lsoa11_code,lsoa21_code,change_code\n", EmptyInputError, "no data rows"),
     ],
@@ -182,3 +183,82 @@ def test_real_lookups_and_imd2019_onto_2021() -> None:
     # English 2011 LSOAs all reach a 2021 area; Welsh rows in the lookup are not in IMD.
     assert out.attrs["unmatched_2011"] == []
     assert out["area_code"].str.startswith("E").all()
+
+
+# Issue 15: lookups as ONS publishes them; link types consistent with their rows.
+
+_OA_LA = (
+    "OA21CD,LSOA21CD,LSOA21NM,LAD22CD,LAD22NM\n"
+    "O1,X1,a,L1,Town\nO2,X1,a,L1,Town\nO3,X2,b,L1,Town\nO4,X2,b,L1,Town\n"
+)
+
+
+def test_oa_level_la_lookup_is_collapsed_with_a_note(tmp_path) -> None:
+    p = tmp_path / "oa.csv"
+    p.write_text(_OA_LA)
+    la = read_lsoa_la(p)
+    assert la["area_code"].tolist() == ["X1", "X2"]
+    assert la["la_code"].tolist() == ["L1", "L1"]
+    assert any("4 rows for 2 code(s)" in n for n in la.attrs["notes"])
+
+
+def test_oa_level_lookup_with_conflicting_rows_names_them(tmp_path) -> None:
+    p = tmp_path / "oa.csv"
+    p.write_text(_OA_LA + "O5,X2,b,L9,City\n")
+    with pytest.raises(DuplicateKeyError, match=r"X2: L1 vs L9"):
+        read_lsoa_la(p)
+
+
+def test_oa_level_icb_lookup_is_collapsed(tmp_path) -> None:
+    p = tmp_path / "icb.csv"
+    p.write_text("oa21_code,lsoa21_code,sicbl24_code,icb24_code\nO1,X1,S1,I1\nO2,X1,S1,I1\n")
+    assert read_lsoa_icb(p)["icb_code"].tolist() == ["I1"]
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_lookup_from_vector_or_parquet(tmp_path, suffix: str) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    table = pd.read_csv(pd.io.common.StringIO(_OA_LA))
+    frame = gpd.GeoDataFrame(table, geometry=[Point(i, i) for i in range(4)], crs="EPSG:27700")
+    p = tmp_path / f"la{suffix}"
+    frame.to_parquet(p) if suffix == ".parquet" else frame.to_file(p)
+    assert read_lsoa_la(p)["area_code"].tolist() == ["X1", "X2"]
+
+
+def test_lookup_as_attribute_only_geopackage(tmp_path) -> None:
+    import pyogrio
+
+    p = tmp_path / "la.gpkg"
+    pyogrio.write_dataframe(pd.read_csv(pd.io.common.StringIO(_OA_LA)), p, layer="lookup")
+    assert read_lsoa_la(p)["la_code"].tolist() == ["L1", "L1"]
+
+
+_LK = "lsoa11_code,lsoa21_code,change_code\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        # a -> A and a -> B, b -> A: many-to-many links labelled U.
+        ("a,A,U\na,B,U\nb,A,U\n", r"labels 3 link\(s\) 'U'.*a->A \(2 link"),
+        ("a,A,S\nb,B,U\n", r"'S'.*a->A"),  # a split with one part
+        ("a,A,M\nb,B,U\n", r"'M'.*a->A"),  # a merge with one source
+        ("a,A,U\na,B,S\n", r"'U'.*a->A"),  # one link of a split labelled U
+    ],
+    ids=["many-to-many-U", "single-S", "single-M", "U-inside-split"],
+)
+def test_change_code_contradicting_rows(tmp_path, rows: str, match: str) -> None:
+    p = tmp_path / "lk.csv"
+    p.write_text(_LK + rows)
+    with pytest.raises(ValueRangeError, match=match):
+        read_lsoa11_lsoa21(p)
+
+
+def test_complex_links_and_agreeing_repeats_are_accepted(tmp_path) -> None:
+    p = tmp_path / "lk.csv"
+    p.write_text(_LK + "a,A,X\na,B,X\nb,A,X\nc,C,U\nc,C,U\nd,D1,S\nd,D2,S\ne,E,M\nf,E,M\n")
+    lk = read_lsoa11_lsoa21(p)
+    assert len(lk) == 8
+    assert any("collapsed" in n for n in lk.attrs["notes"])

@@ -263,3 +263,26 @@ def test_census_bulk_total(tmp_path) -> None:
     )
     pop = read_population(p)
     assert pop["population"].tolist() == [1500.0]
+
+
+# Issue 15: populations outside the documented LSOA range are refused.
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("LSOA21CD,Population\nX01,1000000000000\n", r"residents of one LSOA.*X01: 1e\+12"),
+        ("LSOA21CD,Population\nX01,1500\nX02,25000\n", r"\[0, 20,000\].*X02: 25,000"),
+        (
+            "lsoa21_code,age_group,usual_residents\nX01,Aged 15 years and under,99999\n"
+            "X01,Aged 16 to 64 years,5\nX01,Aged 65 years and over,5\n",
+            r"population.*X01: 100,009",
+        ),
+    ],
+    ids=["1e12", "25000", "age-band"],
+)
+def test_implausible_population(tmp_path, text: str, match: str) -> None:
+    p = tmp_path / "pop.csv"
+    p.write_text(text)
+    with pytest.raises(ValueRangeError, match=match):
+        read_population(p)

@@ -132,3 +132,97 @@ def test_drop_non_data_rows_counts_footnotes() -> None:
     out = drop_non_data_rows(frame, "code", ["n"], what="t")
     assert out["code"].tolist() == ["E1"]
     assert "ignored 2 non-data row(s)" in out.attrs["notes"][0]
+
+
+# Issue 15: encodings detected, never guessed silently; damaged files refused.
+
+
+def test_cp1252_is_decoded_as_cp1252_with_a_note(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    # 0x92 is a right single quote and 0x80 the euro sign in cp1252, C1 controls in latin-1.
+    p.write_bytes("code,name\nA,St Mary’s €\n".encode("cp1252"))
+    frame = read_table(p, what="test")
+    assert frame["name"].tolist() == ["St Mary’s €"]
+    assert any("not UTF-8" in n and "cp1252" in n and "line 2" in n for n in frame.attrs["notes"])
+
+
+def test_bytes_undefined_in_cp1252_fall_back_to_latin1_with_a_note(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes(b"code,name\nA,x\x81y\n")
+    frame = read_table(p, what="test")
+    assert frame["name"].tolist() == ["x\x81y"]
+    assert any("latin-1" in n for n in frame.attrs["notes"])
+
+
+def test_utf8_and_bom_give_no_note(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes("\ufeffcode,name\nA,Café\n".encode())
+    frame = read_table(p, what="test")
+    assert frame["name"].tolist() == ["Café"]
+    assert frame.attrs["notes"] == []
+
+
+def test_double_encoded_utf8_is_noted(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes("code,name\nA,Café\n".encode().decode("latin-1").encode())
+    frame = read_table(p, what="test")
+    assert any("garbled" in n for n in frame.attrs["notes"])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"code,name,n\nA,x,1\nB,y", b'code,name,n\nA,x,1\nB,"y', b"code,name,n\r\nA,x,1\r\nB"],
+    ids=["two-of-three", "open-quote", "crlf"],
+)
+def test_file_cut_mid_row_is_refused(tmp_path, content: bytes) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes(content)
+    with pytest.raises(DataFileError, match=r"t\.csv.*cut off mid-row"):
+        read_table(p, what="test")
+
+
+def test_complete_last_row_without_line_end_is_fine(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes(b"code,name,n\nA,x,1\nB,y,2")
+    assert read_table(p, what="test")["n"].tolist() == ["1", "2"]
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_tables_from_vector_and_parquet_files(tmp_path, suffix: str) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    frame = gpd.GeoDataFrame(
+        {"code": ["A", "B"], "n": [1, 2]}, geometry=[Point(0, 0), Point(1, 1)], crs="EPSG:27700"
+    )
+    p = tmp_path / f"t{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(p)
+    else:
+        frame.to_file(p)
+    out = read_table(p, what="test")
+    assert list(out.columns) == ["code", "n"]
+    assert out["code"].tolist() == ["A", "B"]
+    assert out["n"].tolist() == ["1", "2"]
+
+
+def test_spreadsheet_is_refused_by_name(tmp_path) -> None:
+    p = tmp_path / "t.xlsx"
+    p.write_bytes(b"PK\x03\x04")
+    with pytest.raises(DataFileError, match=r"spreadsheet.*save the data sheet as CSV"):
+        read_table(p, what="test")
+
+
+def test_utf16_with_bom_is_decoded_with_a_note(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes("code,name\nA,Café\n".encode("utf-16"))
+    frame = read_table(p, what="test")
+    assert frame["name"].tolist() == ["Café"]
+    assert any("UTF-16" in n for n in frame.attrs["notes"])
+
+
+def test_binary_content_is_refused(tmp_path) -> None:
+    p = tmp_path / "t.csv"
+    p.write_bytes(b"code,name\nA,\x00\x01\x02\n")
+    with pytest.raises(DataFileError, match=r"t\.csv: binary content"):
+        read_table(p, what="test")

@@ -480,3 +480,178 @@ def test_store_neighbourhoods_upload(tmp_path: Path) -> None:
         ui.store_neighbourhoods_upload("ours.gpkg", data, folder=tmp_path)
     with pytest.raises(EmptyInputError, match="empty"):
         ui.store_neighbourhoods_upload("ours.csv", b"", folder=tmp_path)
+
+
+# Issue 15: uploads cannot exhaust the server.
+
+_FEATURE = (
+    '{"type":"Feature","properties":{"LSOA21CD":"X%07d"},"geometry":{"type":"Polygon",'
+    '"coordinates":[[[430000,430000],[431000,430000],[431000,431000],[430000,430000]]]}},\n'
+)
+
+
+def _zip_bomb(target_bytes: int) -> bytes:
+    """A small zip holding a GeoJSON of ``target_bytes`` (repetitive, so it compresses well)."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+        zf.open("areas.geojson", "w", force_zip64=True) as member,
+    ):
+        member.write(b'{"type":"FeatureCollection","features":[\n')
+        chunk = "".join(_FEATURE % i for i in range(10_000)).encode()
+        written = 0
+        while written < target_bytes:
+            member.write(chunk)
+            written += len(chunk)
+        member.write(b'{"type":"Feature","properties":{},"geometry":null}]}\n')
+    return buffer.getvalue()
+
+
+def _parse_in_fresh_process(path: Path, name: str, work: Path) -> tuple[str, float]:
+    """``parse_upload`` of a boundary file in a fresh Python: its outcome and RSS growth (MB).
+
+    Growth is the peak RSS (VmHWM) minus the RSS once the imports are done.
+    """
+    import subprocess
+    import sys
+
+    script = f"""
+import re, pathlib
+from nhc_planner import ui
+from nhc_planner._errors import DataFileError
+def kb(key):
+    text = pathlib.Path("/proc/self/status").read_text()
+    return int(re.search(key + r":\\s+(\\d+)", text).group(1))
+before = kb("VmRSS")
+try:
+    frame = ui.parse_upload("boundaries", {name!r}, pathlib.Path({str(path)!r}).read_bytes(),
+                            folder={str(work)!r})
+    print("ACCEPTED", frame.attrs["notes"])
+except DataFileError as exc:
+    print("REFUSED", exc)
+print("GROWTH_MB", (kb("VmHWM") - before) / 1024)
+"""
+    import os
+
+    root = Path(__file__).parents[1]  # this checkout's nhc_planner, whatever the cwd
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        cwd=root,
+        env=env,
+    ).stdout
+    return out, float(out.split("GROWTH_MB")[1])
+
+
+@pytest.mark.slow
+def test_zip_bomb_is_refused_within_a_memory_budget(tmp_path: Path) -> None:
+    from nhc_planner.sources.limits import MAX_UPLOAD_UNZIPPED_BYTES
+
+    data = _zip_bomb(MAX_UPLOAD_UNZIPPED_BYTES + 20 * 2**20)
+    assert len(data) < ui.MAX_UPLOAD_BYTES  # a small zip: passes the upload size limit
+    bomb = tmp_path / "bomb.zip"
+    bomb.write_bytes(data)
+    out, growth = _parse_in_fresh_process(bomb, "areas.zip", tmp_path / "work")
+    assert "REFUSED areas.zip: too large once unzipped" in out
+    assert growth < 500, out
+
+
+def test_zip_member_lying_about_its_size_is_refused() -> None:
+    from nhc_planner.sources.validate import check_zip_archive
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.geojson", b"x" * 100_000)
+        zf.writestr("b.geojson", b"y" * 100_000)
+    with pytest.raises(DataFileError, match="too large once unzipped"):
+        check_zip_archive(buffer.getvalue(), name="a.zip", max_bytes=150_000)
+    ui.check_upload("boundaries", "a.zip", buffer.getvalue())  # within the default limit
+
+
+@pytest.mark.parametrize(
+    ("members", "words"),
+    [
+        ({f"f{i}.txt": b"x" for i in range(200)}, "holds 200 files"),
+        ({"inner.zip": b"PK"}, "archives inside the zip"),
+    ],
+)
+def test_zip_with_many_or_nested_members_is_refused(members: dict[str, bytes], words: str) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(DataFileError, match=words):
+        ui.check_upload("boundaries", "areas.zip", buffer.getvalue())
+
+
+def _million_vertex_geojson() -> bytes:
+    import numpy as np
+
+    angle = np.linspace(0.0, 2 * np.pi, 1_000_000, endpoint=False)
+    xs, ys = 430000 + 800 * np.cos(angle), 430000 + 800 * np.sin(angle)
+    ring = [*zip(xs, ys, strict=True), (xs[0], ys[0])]  # 1,000,001 vertices
+    coords = ",".join(f"[{x:.3f},{y:.3f}]" for x, y in ring)
+    return (
+        '{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":'
+        '"urn:ogc:def:crs:EPSG::27700"}},"features":[{"type":"Feature","properties":'
+        '{"LSOA21CD":"X01000001"},"geometry":{"type":"Polygon","coordinates":[[' + coords + "]]}}]}"
+    ).encode()
+
+
+@pytest.mark.slow
+def test_million_vertex_geojson_is_refused_before_parsing(tmp_path: Path) -> None:
+    data = _million_vertex_geojson()
+    assert len(data) > 20 * 2**20  # a 20+ MB upload, under the 50 MB limit
+    with pytest.raises(DataFileError, match=r"areas\.geojson: GeoJSON with more than 500,000"):
+        ui.check_upload("boundaries", "areas.geojson", data)
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("areas.geojson", data)
+    with pytest.raises(DataFileError, match=r"areas\.zip: areas\.geojson: GeoJSON with more"):
+        ui.check_upload("boundaries", "areas.zip", zipped.getvalue())
+
+
+@pytest.mark.slow
+def test_million_vertex_geopackage_is_simplified_within_a_memory_budget(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import numpy as np
+    from shapely.geometry import Polygon
+
+    angle = np.linspace(0.0, 2 * np.pi, 1_000_000, endpoint=False)
+    ring = np.c_[430000 + 800 * np.cos(angle), 430000 + 800 * np.sin(angle)]
+    path = tmp_path / "areas.gpkg"
+    gpd.GeoDataFrame({"LSOA21CD": ["X01000001"]}, geometry=[Polygon(ring)], crs=27700).to_file(path)
+    out, growth = _parse_in_fresh_process(path, "areas.gpkg", tmp_path / "work")
+    assert "ACCEPTED" in out
+    assert "simplified" in out
+    assert "X01000001 (1,000,001 vertices)" in out
+    assert growth < 500, out
+    areas = ui.parse_upload("boundaries", "areas.gpkg", path.read_bytes(), folder=tmp_path)
+    assert len(areas.geometry.iloc[0].exterior.coords) <= 20_000
+    assert any(n.startswith("areas.gpkg (boundaries): 1 polygon") for n in areas.attrs["notes"])
+
+
+def test_vertex_and_feature_limits_are_checked_a_batch_at_a_time(tmp_path: Path) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from nhc_planner.sources.validate import scan_vector
+
+    path = tmp_path / "areas.gpkg"
+    circles = [Point(430000 + 2000 * i, 430000).buffer(500, quad_segs=250) for i in range(10)]
+    gpd.GeoDataFrame({"LSOA21CD": list("ABCDEFGHIJ")}, geometry=circles, crs=27700).to_file(path)
+    assert scan_vector(path, name="areas.gpkg") == (10, 10 * 1001)
+    with pytest.raises(DataFileError, match=r"areas\.gpkg: more than 5,000 vertices"):
+        scan_vector(path, name="areas.gpkg", max_vertices=5_000, batch_size=2)
+    with pytest.raises(DataFileError, match=r"areas\.gpkg: 10 features; at most 5"):
+        scan_vector(path, name="areas.gpkg", max_features=5)
+    parquet = tmp_path / "areas.parquet"
+    gpd.read_file(path).to_parquet(parquet)
+    assert scan_vector(parquet, name="areas.parquet") == (10, 10 * 1001)

@@ -11,6 +11,7 @@ example values.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "check_unique",
     "clean_codes",
     "code_year_of",
+    "decode_text",
     "drop_non_data_rows",
     "find_column",
     "guess_code_year",
@@ -148,6 +150,123 @@ def guess_code_year(column: str, n_rows: int) -> tuple[int, bool]:
     return _LSOA_COUNTS.get(n_rows, 2021), True
 
 
+#: File endings read as attribute tables of a vector or Parquet file.
+TABULAR_VECTOR_SUFFIXES: tuple[str, ...] = (
+    ".gpkg",
+    ".geojson",
+    ".json",
+    ".parquet",
+    ".shp",
+    ".fgb",
+    ".zip",
+)
+_SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods")
+_MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]|\u00e2\u20ac")
+
+
+def decode_text(data: bytes, *, source: str) -> tuple[str, str | None]:
+    """Decode a text file's bytes strictly: UTF-8 (with or without BOM), cp1252, latin-1.
+
+    A UTF-16 byte order mark means UTF-16 (Excel's "Unicode text"); other text
+    with NUL bytes is refused as binary. Returns the text and a note when it
+    was not UTF-8 (naming the encoding
+    used and the first byte that is not UTF-8) or when UTF-8 text looks
+    already garbled by a wrong conversion (``"Ã©"`` for ``"é"``).
+
+    Examples
+    --------
+    >>> decode_text("caf\u00e9".encode("cp1252"), source="f.csv")[0]
+    'café'
+    >>> decode_text(b"\\xef\\xbb\\xbfa,b", source="f.csv")
+    ('a,b', None)
+    """
+    text, _, note = _decode(data, source=source)
+    return text, note
+
+
+def _decode(data: bytes, *, source: str) -> tuple[str, str, str | None]:
+    """:func:`decode_text`, also returning the codec used (for the CSV parser)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            msg = f"{source}: starts with a UTF-16 byte order mark but is not UTF-16 ({exc})"
+            raise DataFileError(msg) from exc
+        return text, "utf-16", f"{source}: UTF-16 text (byte order mark); decoded as UTF-16"
+    if b"\x00" in data[:65536]:
+        msg = (
+            f"{source}: binary content (NUL bytes), not a text table; expected a CSV saved as "
+            "UTF-8 (or a GeoPackage/GeoJSON/Parquet file with its usual extension)"
+        )
+        raise DataFileError(msg)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{data[exc.start]:02x} at offset {exc.start:,}"
+        try:
+            text, codec, enc = data.decode("cp1252"), "cp1252", "Windows-1252 (cp1252)"
+        except UnicodeDecodeError:
+            text, codec, enc = data.decode("latin-1"), "latin-1", "latin-1 (ISO-8859-1)"
+        line = data[: exc.start].count(b"\n") + 1
+        return text, codec, f"{source}: not UTF-8 ({where}, line {line}); decoded as {enc}"
+    hit = _MOJIBAKE.search(text)
+    if hit:
+        line = text[: hit.start()].count("\n") + 1
+        note = (
+            f"{source}: text looks garbled by a wrong encoding conversion ('{hit.group(0)}' "
+            f"at line {line}, e.g. 'Ã©' for 'é'); names may be misspelt: re-export it as UTF-8"
+        )
+        return text, "utf-8-sig", note
+    return text, "utf-8-sig", None
+
+
+def _check_not_cut(text: str, *, source: str, what: str, sep: str | None) -> None:
+    """Refuse a file whose last line has no line end and fewer fields than its first."""
+    if not text or text.endswith(("\n", "\r")) or sep is None or len(sep) != 1:
+        return
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return
+    import csv
+
+    first = next(csv.reader([lines[0]], delimiter=sep))
+    try:
+        last = next(csv.reader([lines[-1]], delimiter=sep, strict=True))
+    except csv.Error:
+        last = []
+    if len(last) < len(first):
+        msg = (
+            f"{source}: {what} looks cut off mid-row: the last line ({len(lines):,}) has "
+            f"{len(last)} of {len(first)} fields and no line end ({lines[-1][:60]!r}); "
+            "the download or copy was probably interrupted: fetch the file again"
+        )
+        raise DataFileError(msg)
+
+
+def _attribute_table(p: Path, *, what: str) -> pd.DataFrame:
+    """The attribute table of a GeoPackage/GeoJSON/shapefile/Parquet file, as text."""
+    try:
+        if p.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(p)
+        else:
+            import pyogrio
+
+            frame = pyogrio.read_dataframe(p, read_geometry=False)
+    except Exception as exc:  # pyarrow/pyogrio raise several unrelated types
+        msg = (
+            f"{p}: cannot read {what} as a table ({type(exc).__name__}: {exc}); expected a CSV, "
+            f"or a {'/'.join(TABULAR_VECTOR_SUFFIXES)} file with an attribute table"
+        )
+        raise DataFileError(msg) from exc
+    out = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        values = frame[col]
+        if str(col) == "geometry" or values.map(lambda v: isinstance(v, bytes)).any():
+            continue  # geometry (GeoParquet WKB) is not part of the table
+        out[str(col).strip()] = values.astype(str).where(values.notna(), None)
+    return out
+
+
 def read_table(
     path: str | Path,
     *,
@@ -156,11 +275,15 @@ def read_table(
     header: int | None = 0,
     names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Read a delimited text file with every column as text.
+    """Read a delimited text file (or a vector file's attribute table) with every column as text.
 
-    Tries UTF-8 (with or without a byte order mark) and falls back to latin-1,
-    the encoding of several NHS downloads. Header names lose any BOM and
-    surrounding spaces. Entirely blank rows are dropped.
+    Text is decoded strictly (:func:`decode_text`): UTF-8 with or without a
+    byte order mark, else Windows-1252, else latin-1, with a note in
+    ``attrs["notes"]`` whenever it was not UTF-8. A file whose last line was
+    cut mid-row is refused. GeoPackage, GeoJSON, shapefile, FlatGeobuf and
+    Parquet files are read as their attribute table (geometry ignored).
+    Header names lose any BOM and surrounding spaces. Entirely blank rows are
+    dropped.
 
     Parameters
     ----------
@@ -177,7 +300,8 @@ def read_table(
     Raises
     ------
     DataFileError
-        If the file does not exist or cannot be parsed.
+        If the file does not exist, is a spreadsheet, is cut mid-row or cannot
+        be parsed.
     EmptyInputError
         If it has no header or no data rows.
     """
@@ -188,42 +312,58 @@ def read_table(
     if p.stat().st_size == 0:
         msg = f"{p}: {what} is empty (0 bytes)"
         raise EmptyInputError(msg)
-    last_error: Exception | None = None
-    frame: pd.DataFrame | None = None
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            frame = pd.read_csv(
-                p,
-                sep=sep,
-                header=header,
-                names=list(names) if names is not None else None,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                encoding=encoding,
-                engine="python" if sep is None or len(sep.encode()) != 1 else "c",
-                skipinitialspace=True,
-            )
-            break
-        except UnicodeDecodeError as exc:
-            last_error = exc
-        except pd.errors.EmptyDataError as exc:
-            msg = f"{p}: {what} is empty (no header row)"
-            raise EmptyInputError(msg) from exc
-        except (pd.errors.ParserError, ValueError) as exc:
-            msg = f"{p}: cannot read {what} as a delimited text file ({exc})"
-            raise DataFileError(msg) from exc
-    if frame is None:
-        msg = f"{p}: cannot decode {what} as UTF-8 or latin-1 ({last_error})"
+    suffix = p.suffix.lower()
+    if suffix in _SPREADSHEET_SUFFIXES:
+        msg = f"{p}: {what} is a spreadsheet ({suffix}); save the data sheet as CSV (UTF-8)"
         raise DataFileError(msg)
+    note: str | None = None
+    if suffix in TABULAR_VECTOR_SUFFIXES and header == 0:
+        frame = _attribute_table(p, what=what)
+    else:
+        data = p.read_bytes()
+        text, codec, note = _decode(data, source=str(p))
+        _check_not_cut(text, source=str(p), what=what, sep=sep)
+        del text  # pandas parses the bytes (faster than the str) with the codec found
+        frame = _parse_csv(data, codec, p, what=what, sep=sep, header=header, names=names)
     frame.columns = [str(c).replace("\ufeff", "").strip() for c in frame.columns]
     frame = frame.dropna(how="all").reset_index(drop=True)
     if len(frame) == 0:
         msg = f"{p}: {what} has a header but no data rows"
         raise EmptyInputError(msg)
     frame.attrs["source"] = str(p)
-    frame.attrs["notes"] = []
+    frame.attrs["notes"] = [note] if note else []
     return frame
+
+
+def _parse_csv(
+    data: bytes,
+    codec: str,
+    p: Path,
+    *,
+    what: str,
+    sep: str | None,
+    header: int | None,
+    names: Sequence[str] | None,
+) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.BytesIO(data),
+            encoding=codec,
+            sep=sep,
+            header=header,
+            names=list(names) if names is not None else None,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            engine="python" if sep is None or len(sep.encode()) != 1 else "c",
+            skipinitialspace=True,
+        )
+    except pd.errors.EmptyDataError as exc:
+        msg = f"{p}: {what} is empty (no header row)"
+        raise EmptyInputError(msg) from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        msg = f"{p}: cannot read {what} as a delimited text file ({exc})"
+        raise DataFileError(msg) from exc
 
 
 @overload

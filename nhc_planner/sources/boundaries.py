@@ -25,12 +25,20 @@ from nhc_planner.schema import BNG
 from nhc_planner.sources._tables import (
     AREA_CODE_ALIASES,
     AREA_NAME_ALIASES,
+    add_note,
     check_unique,
     clean_codes,
     code_year_of,
     find_column,
     read_table,
     to_number,
+)
+from nhc_planner.sources.limits import BNG_BOUNDS
+from nhc_planner.sources.validate import (
+    check_lsoa_areas,
+    check_not_lonlat,
+    repair_polygons,
+    simplify_dense,
 )
 
 __all__ = [
@@ -42,8 +50,9 @@ __all__ = [
     "to_bng",
 ]
 
-#: Generous bounds of Great Britain in EPSG:27700 metres (x_min, y_min, x_max, y_max).
-GB_BOUNDS_BNG: tuple[float, float, float, float] = (-120_000.0, -20_000.0, 760_000.0, 1_300_000.0)
+#: Generous bounds of Great Britain in EPSG:27700 metres (x_min, y_min, x_max, y_max);
+#: defined in :mod:`nhc_planner.sources.limits`.
+GB_BOUNDS_BNG: tuple[float, float, float, float] = BNG_BOUNDS
 
 
 def read_vector(path: Path, *, layer: str | None, what: str) -> gpd.GeoDataFrame:
@@ -102,7 +111,8 @@ def to_bng(frame: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataFrame:
     Raises
     ------
     CrsError
-        No CRS declared, or coordinates outside Great Britain after reprojection.
+        No CRS declared, longitude/latitude labelled EPSG:27700, or coordinates
+        outside Great Britain after reprojection.
     """
     if frame.crs is None:
         msg = (
@@ -111,6 +121,7 @@ def to_bng(frame: gpd.GeoDataFrame, *, what: str) -> gpd.GeoDataFrame:
         )
         raise CrsError(msg)
     source = frame.crs.to_string()
+    check_not_lonlat(frame, what=what)
     out = frame.to_crs(BNG) if frame.crs.to_epsg() != 27700 else frame
     check_in_great_britain(out, what=what, source_crs=source)
     return out
@@ -148,9 +159,19 @@ def read_boundaries(
     DataFileError, EmptyInputError, MissingColumnError, DuplicateKeyError
         Unreadable or empty file, no code column, a code used twice.
     CrsError
-        No CRS declared, or coordinates outside Great Britain once reprojected.
+        No CRS declared, longitude/latitude declared as EPSG:27700, or
+        coordinates outside Great Britain once reprojected.
     ValueRangeError
-        Missing codes or non-polygon geometries.
+        Missing codes, non-polygon geometries, polygons with no area once
+        repaired, or areas implausible for an LSOA
+        (:data:`~nhc_planner.sources.limits.LSOA_AREA_M2`).
+
+    Notes
+    -----
+    Invalid (e.g. self-intersecting) polygons are repaired with
+    ``shapely.make_valid`` and polygons with more than
+    :data:`~nhc_planner.sources.limits.MAX_AREA_VERTICES` vertices are
+    simplified; ``attrs["notes"]`` names the areas concerned.
     """
     p = Path(path)
     what = f"{p} (boundaries)"
@@ -178,15 +199,23 @@ def read_boundaries(
         )
         raise ValueRangeError(msg)
     names = frame[name_col].astype("string").fillna(codes) if name_col else codes
+    geoms, repaired = repair_polygons(frame.geometry, codes, what=what)
     out = gpd.GeoDataFrame(
         {
             "area_code": codes.astype(str).to_numpy(),
             "area_name": names.astype(str).to_numpy(),
         },
-        geometry=frame.geometry.to_numpy(),
+        geometry=geoms.to_numpy(),
         crs=frame.crs,
     )
     out = to_bng(out, what=what)
+    check_lsoa_areas(out.geometry, out["area_code"], what=what)
+    simplified, dense = simplify_dense(out.geometry, out["area_code"], what=what)
+    out = out.set_geometry(simplified.to_numpy(), crs=out.crs)
+    out.attrs["notes"] = []
+    for note in (repaired, dense):
+        if note:
+            add_note(out, note)
     out.attrs["code_year"] = code_year_of(code_col)
     out.attrs["source"] = str(p)
     out.attrs["code_column"] = code_col

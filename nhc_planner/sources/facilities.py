@@ -34,6 +34,7 @@ from nhc_planner.sources._tables import (
     to_number,
 )
 from nhc_planner.sources.boundaries import points_from_table, read_vector, to_bng
+from nhc_planner.sources.validate import check_not_lonlat
 
 __all__ = [
     "EPRACCUR_COLUMNS",
@@ -200,6 +201,7 @@ def read_postcodes(path: str | Path) -> pd.DataFrame:
 def _read_epraccur_table(p: Path) -> pd.DataFrame:
     if p.suffix.lower() in _VECTOR:
         frame = read_vector(p, layer=None, what="GP practice file")
+        check_not_lonlat(frame, what=f"{p} (GP practices)")
         frame = frame.to_crs("EPSG:4326") if frame.crs is not None else frame
         table = pd.DataFrame(frame.drop(columns="geometry"))
         if "latitude" not in table.columns and frame.crs is not None:
@@ -256,6 +258,7 @@ def read_epraccur(
     p = Path(path)
     what = f"{p} (GP practices)"
     raw = _read_epraccur_table(p)
+    read_notes = list(raw.attrs.get("notes", []))  # e.g. the file's encoding
     code = find_column(raw, ("Organisation Code", "org_code", "code"), what=what, role="ODS code")
     name = find_column(raw, ("Name", "org_name"), what=what, role="practice name")
     n_all = len(raw)
@@ -298,7 +301,7 @@ def read_epraccur(
         what=what,
     )
     out.attrs["source"] = str(p)
-    out.attrs["notes"] = notes
+    out.attrs["notes"] = read_notes + notes
     if open_only:
         add_note(
             out,
@@ -346,6 +349,9 @@ def read_nhs_syndication(
             gpd.GeoDataFrame(geometry=frame.geometry, crs=frame.crs), what=what
         ).geometry
     else:
+        if not p.is_file():
+            msg = f"{kind} file: file {p} not found"
+            raise DataFileError(msg)
         sample = p.read_bytes()[:4096]
         text = sample.decode("latin-1")
         sep = "¬" if "¬" in text else ("\t" if "\t" in text else ("|" if "|" in text else ","))
@@ -360,6 +366,7 @@ def read_nhs_syndication(
     ids = clean_codes(raw[code])
     if "OrganisationID" in raw.columns:
         ids = ids.fillna(raw["OrganisationID"].astype(str))
+    read_notes = list(raw.attrs.get("notes", []))  # e.g. the file's encoding
     raw = raw.assign(_id=ids)
     raw, kept = raw.loc[keep], keep
     notes: list[str] = []
@@ -381,7 +388,7 @@ def read_nhs_syndication(
     n_hidden = int((~kept).sum())
     if n_hidden:
         notes.append(f"{what}: {n_hidden} row(s) not 'Visible' (OrganisationStatus) left out")
-    out.attrs["notes"] = notes
+    out.attrs["notes"] = read_notes + notes
     return out
 
 
@@ -414,8 +421,10 @@ def read_user_sites(
             raise ValueRangeError(msg)
         pts = pts.reset_index(drop=True)
         raw = raw.reset_index(drop=True)
+        read_notes = []
     else:
         raw = read_table(p, what="user sites file")
+        read_notes = list(raw.attrs.get("notes", []))  # e.g. the file's encoding
         got = points_from_table(raw, what=what)
         pts = got
     sid = find_column(raw, ("site_id", "id", "code"), what=what, role="site id")
@@ -442,5 +451,5 @@ def read_user_sites(
         what=what,
     )
     out.attrs["source"] = str(p)
-    out.attrs["notes"] = []
+    out.attrs["notes"] = read_notes
     return out

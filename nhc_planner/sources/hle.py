@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nhc_planner._errors import JoinError, MissingColumnError, ValueRangeError
+from nhc_planner._errors import EmptyInputError, JoinError, MissingColumnError, ValueRangeError
 from nhc_planner.sources._tables import (
     add_note,
     clean_codes,
@@ -36,6 +36,8 @@ from nhc_planner.sources._tables import (
     read_table,
     to_number,
 )
+from nhc_planner.sources.limits import HLE_YEARS
+from nhc_planner.sources.validate import check_within
 
 __all__ = [
     "HLE_ESTIMATE_NOTE",
@@ -112,8 +114,12 @@ def read_hle(
     Raises
     ------
     EmptyInputError, MissingColumnError, ValueRangeError
-        Empty file, missing columns, non-numeric values, or a requested
-        period/sex that the file does not have (the message lists those it has).
+        Empty file, missing columns, non-numeric values, values outside
+        :data:`~nhc_planner.sources.limits.HLE_YEARS` (40-85 years), or a
+        requested period/sex that the file does not have (the message lists
+        those it has).
+    DataFileError
+        The file is cut mid-row (see :func:`~nhc_planner.sources._tables.read_table`).
     """
     p = Path(path)
     what = f"{p} (HLE)"
@@ -140,6 +146,26 @@ def read_hle(
         }
     )
     frame = frame[frame["la_code"].notna()]
+    if len(frame) == 0:
+        msg = f"{what}: no rows with an area code in column '{code_col}'"
+        raise EmptyInputError(msg)
+    blank = (
+        frame["period"].isin(["", "nan", "None", "<NA>"]) | raw.loc[frame.index, period_col].isna()
+    )
+    if blank.any():
+        msg = (
+            f"{what}: column '{period_col}' is blank in {int(blank.sum())} row(s), e.g. for "
+            f"{frame.loc[blank, 'la_code'].astype(str).tolist()[:5]}; every row needs a period"
+        )
+        raise ValueRangeError(msg)
+    check_within(
+        frame["value"],
+        what=what,
+        column=value_col,
+        bounds=HLE_YEARS,
+        codes=frame["la_code"].astype(str) + " " + frame["period"] + " " + frame["sex"],
+        meaning="healthy life expectancy at birth, years",
+    )
     frame["period_key"] = frame["period"].str.replace(r"\s+", "", regex=True)
     periods = sorted(frame["period"].unique(), key=lambda s: (_period_start(s), s))
     if period is None:

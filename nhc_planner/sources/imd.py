@@ -34,6 +34,8 @@ from nhc_planner.sources._tables import (
     read_table,
     to_number,
 )
+from nhc_planner.sources.limits import IMD_LSOA_COUNT, IMD_LSOA_COUNT_BY_YEAR, IMD_SCORE
+from nhc_planner.sources.validate import check_decile_matches_rank, check_within
 
 __all__ = ["IMD_COLUMNS", "read_imd"]
 
@@ -69,6 +71,19 @@ _DECILE_ALIASES = (
 _VINTAGE_BY_YEAR = {2011: "IoD2019", 2021: "IoD2025"}
 
 
+def _national_counts(vintage: str | None, year: int, *, known: bool) -> tuple[int, ...]:
+    """The national LSOA counts N a file's ranks may run to (1..N).
+
+    From the vintage when given, else from the code year when the file (or
+    the caller) says it, else any known vintage.
+    """
+    if vintage in IMD_LSOA_COUNT:
+        return (IMD_LSOA_COUNT[vintage],)
+    if known and year in IMD_LSOA_COUNT_BY_YEAR:
+        return (IMD_LSOA_COUNT_BY_YEAR[year],)
+    return tuple(sorted(IMD_LSOA_COUNT.values()))
+
+
 def read_imd(
     path: str | Path,
     *,
@@ -102,7 +117,10 @@ def read_imd(
     EmptyInputError, MissingColumnError, DuplicateKeyError
         Empty file, no code/rank/decile column, a code used twice.
     ValueRangeError
-        Non-numeric values, ranks below 1, deciles outside 1..10.
+        Non-numeric values, ranks outside 1..N for the vintage (32,844 for
+        IoD2019 on LSOA 2011, 33,755 for IoD2025 on LSOA 2021; either when the
+        code year is guessed), deciles outside 1..10 or contradicting the ranks
+        (decile = ceil(10 x rank / N)).
     """
     p = Path(path)
     what = f"{p} (IMD)"
@@ -124,6 +142,9 @@ def read_imd(
         raise ValueRangeError(msg)
     if score_col:
         score = to_number(raw[score_col], what=what, column=score_col)
+        check_within(
+            score, what=what, column=score_col, bounds=IMD_SCORE, codes=codes, meaning="IMD score"
+        )
     else:
         score = pd.Series(np.nan, index=raw.index)
     out = pd.DataFrame(
@@ -136,9 +157,21 @@ def read_imd(
     )
     guessed_year, guessed = guess_code_year(code_col, len(out))
     year = code_year or guessed_year
+    label = vintage or _VINTAGE_BY_YEAR.get(year, f"IMD (LSOA {year})")
+    counts = _national_counts(vintage, year, known=not guessed or code_year is not None)
+    check_decile_matches_rank(
+        rank,
+        decile,
+        what=what,
+        rank_column=rank_col,
+        decile_column=decile_col,
+        codes=codes.astype(str),
+        n_areas=counts,
+        vintage=label if len(counts) == 1 else "IoD2019 (LSOA 2011) or IoD2025 (LSOA 2021)",
+    )
     out.attrs.update(raw.attrs)
     out.attrs["code_year"] = year
-    out.attrs["vintage"] = vintage or _VINTAGE_BY_YEAR.get(year, f"IMD (LSOA {year})")
+    out.attrs["vintage"] = label
     out.attrs["has_scores"] = bool(score_col) and bool(out["imd_score"].notna().any())
     if guessed and code_year is None:
         add_note(

@@ -46,6 +46,7 @@ from nhc_planner.sources._tables import (
     find_column,
     read_table,
 )
+from nhc_planner.sources.validate import check_change_codes, collapse_repeated_rows
 
 __all__ = [
     "lsoa11_to_lsoa21",
@@ -105,9 +106,12 @@ def read_lsoa11_lsoa21(path: str | Path) -> pd.DataFrame:
     EmptyInputError, MissingColumnError
         Empty file or missing columns.
     ValueRangeError
-        A change code other than U, S, M, X.
+        A change code other than U, S, M, X, or one that contradicts the
+        links around it (a ``U`` link whose areas are in other links, an
+        ``S`` without several parts, an ``M`` without several sources).
     DuplicateKeyError
-        The same (2011, 2021) pair twice.
+        The same (2011, 2021) pair twice with different change codes (pairs
+        repeated with the same code are collapsed, noted).
     """
     p = Path(path)
     what = f"{p} (LSOA 2011->2021 lookup)"
@@ -120,7 +124,7 @@ def read_lsoa11_lsoa21(path: str | Path) -> pd.DataFrame:
         {
             "lsoa11_code": _codes(raw, c11).to_numpy(),
             "lsoa21_code": _codes(raw, c21).to_numpy(),
-            "change_code": raw[chg].astype(str).str.strip().str.upper().to_numpy(),
+            "change_code": raw[chg].fillna("").astype(str).str.strip().str.upper().to_numpy(),
         }
     )
     bad = sorted(set(out["change_code"]) - set(_CHANGE_CODES))
@@ -129,18 +133,31 @@ def read_lsoa11_lsoa21(path: str | Path) -> pd.DataFrame:
             f"{what}: column '{chg}' has value(s) {bad[:5]}; expected one of {list(_CHANGE_CODES)}"
         )
         raise ValueRangeError(msg)
-    check_unique(out["lsoa11_code"] + "->" + out["lsoa21_code"], what=what, column=f"{c11}+{c21}")
     out.attrs.update(raw.attrs)
+    out["_pair"] = out["lsoa11_code"] + "->" + out["lsoa21_code"]
+    out, note = collapse_repeated_rows(
+        out, "_pair", ["change_code"], what=what, key_column=f"{c11}+{c21}"
+    )
+    out = out.drop(columns="_pair")
+    if note:
+        add_note(out, note)
+    check_change_codes(out, what=what, column=chg)
     return out
 
 
 def read_lsoa_la(path: str | Path) -> pd.DataFrame:
     """Read LSOA 2021 -> local authority as ``area_code, area_name, la_code, la_name``.
 
+    Any table format :func:`~nhc_planner.sources._tables.read_table` reads
+    (CSV, or the attribute table of a GeoPackage/GeoJSON/shapefile/Parquet
+    file). Lookups published one row per output area are accepted: repeated
+    rows of an area that agree are collapsed (noted).
+
     Raises
     ------
     EmptyInputError, MissingColumnError, DuplicateKeyError
-        Empty file, missing columns, an area listed twice.
+        Empty file, missing columns, an area listed twice with different
+        values (the message names the codes and values).
     """
     p = Path(path)
     what = f"{p} (LSOA->LA lookup)"
@@ -158,8 +175,17 @@ def read_lsoa_la(path: str | Path) -> pd.DataFrame:
             "la_name": (raw[la_name] if la_name else raw[la]).astype(str).to_numpy(),
         }
     )
-    check_unique(out["area_code"], what=what, column=code)
     out.attrs.update(raw.attrs)
+    return _one_row_per_area(out, ["la_code"], what=what, column=code)
+
+
+def _one_row_per_area(
+    out: pd.DataFrame, values: list[str], *, what: str, column: str
+) -> pd.DataFrame:
+    """Collapse agreeing repeats of an area (OA-level lookups); refuse conflicting ones."""
+    out, note = collapse_repeated_rows(out, "area_code", values, what=what, key_column=column)
+    if note:
+        add_note(out, note)
     return out
 
 
@@ -169,10 +195,16 @@ def read_lsoa_icb(path: str | Path) -> pd.DataFrame:
     Returns ``area_code, sub_icb_code, sub_icb_name, icb_code, icb_name``
     (blank names and sub-ICB codes when the file lacks them).
 
+    Any table format :func:`~nhc_planner.sources._tables.read_table` reads
+    (CSV, or the attribute table of a GeoPackage/GeoJSON/shapefile/Parquet
+    file). Lookups published one row per output area are accepted: repeated
+    rows of an area that agree are collapsed (noted).
+
     Raises
     ------
     EmptyInputError, MissingColumnError, DuplicateKeyError
-        Empty file, missing columns, an area listed twice.
+        Empty file, missing columns, an area listed twice with different
+        values (the message names the codes and values).
     """
     p = Path(path)
     what = f"{p} (LSOA->ICB lookup)"
@@ -196,9 +228,8 @@ def read_lsoa_icb(path: str | Path) -> pd.DataFrame:
             "icb_name": col(icb_name),
         }
     )
-    check_unique(out["area_code"], what=what, column=code)
     out.attrs.update(raw.attrs)
-    return out
+    return _one_row_per_area(out, ["sub_icb_code", "icb_code"], what=what, column=code)
 
 
 def read_ltla_utla(path: str | Path) -> dict[str, str]:

@@ -33,7 +33,6 @@ from nhc_planner.schema import AGE_BANDS
 from nhc_planner.sources._tables import (
     AREA_CODE_ALIASES,
     add_note,
-    check_range,
     check_unique,
     clean_codes,
     drop_non_data_rows,
@@ -43,6 +42,8 @@ from nhc_planner.sources._tables import (
     read_table,
     to_number,
 )
+from nhc_planner.sources.limits import LSOA_POPULATION
+from nhc_planner.sources.validate import check_within
 
 __all__ = [
     "POPULATION_COLUMNS",
@@ -147,7 +148,14 @@ def _finish(
 ) -> pd.DataFrame:
     check_unique(out["area_code"], what=what, column=code_col)
     for col in ("population", *AGE_BANDS):
-        check_range(out[col], what=what, column=col, low=0, codes=out["area_code"])
+        check_within(
+            out[col],
+            what=what,
+            column=col,
+            bounds=LSOA_POPULATION,
+            codes=out["area_code"],
+            meaning="residents of one LSOA",
+        )
     out.attrs.update(raw.attrs)
     year, guessed = guess_code_year(code_col, len(out))
     out.attrs["code_year"] = year
