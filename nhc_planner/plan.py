@@ -9,7 +9,9 @@ Steps (each reported to ``progress(stage, fraction)``):
    on the region and ``scenario.travel``). Steps 1-2 give the shared
    :class:`~nhc_planner.planning.PlanInputs` (:func:`plan_inputs`);
 3. **planning model**: the model named by ``scenario.policy.model``
-   (:mod:`nhc_planner.planning`; the default ``"coverage"`` model,
+   (:mod:`nhc_planner.planning`; the default ``"neighbourhoods"`` model,
+   :mod:`nhc_planner.model_neighbourhoods`, delineates neighbourhoods and
+   gives each a centre, lowest HLE first; the ``"coverage"`` model,
    :mod:`nhc_planner.model_coverage`, runs
    :func:`nhc_planner.optimize.phased.phased_coverage`) chooses new centres,
    the year they open, their size and the centre serving each area;
@@ -411,7 +413,9 @@ def plan(
     --------
     >>> from nhc_planner.demo import demo_region
     >>> region = demo_region()  # synthetic
-    >>> s = Scenario().replace(**{"phasing.years": 2, "phasing.new_per_year": 1})
+    >>> s = Scenario().replace(
+    ...     **{"policy.model": "coverage", "phasing.years": 2, "phasing.new_per_year": 1}
+    ... )
     >>> p = plan(region, s)  # straight-line travel times (no network set)
     >>> p.new_centres[["phase", "order"]].values.tolist()
     [[1, 1], [2, 2]]
