@@ -19,9 +19,11 @@ them in both directions (cycling respects one-way roads unless
 ``oneway:bicycle=no``). Only the largest strongly connected component is
 kept, so every kept node can reach every other.
 
-Built networks are cached on disk (pickle) under ``cache_dir`` (default
-``$NHC_CACHE_DIR`` or ``~/.cache/nhc-planner``), keyed by a hash of the
-source file's bytes and the settings.
+Built networks (and their contraction hierarchies) are cached on disk under
+``cache_dir`` (default ``$NHC_CACHE_DIR`` or ``~/.cache/nhc-planner``), keyed
+by a hash of the source file's bytes and the settings, as checksummed
+``.npz`` files that cannot run code (:mod:`nhc_planner._network_cache`); a
+damaged entry is discarded with a logged warning and rebuilt.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import importlib
 import os
-import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -56,6 +58,7 @@ from nhc_planner._errors import (
 )
 from nhc_planner._graph_build import Way, allows, drive_speed_kmh, ways_to_graph
 from nhc_planner._http import sha256_file
+from nhc_planner._network_cache import load_network_entry, save_network
 from nhc_planner.schema import BNG
 
 if TYPE_CHECKING:
@@ -71,10 +74,40 @@ __all__ = [
     "default_cache_dir",
     "download_network",
     "load_network",
+    "network_modes",
+    "network_source_names",
+    "register_network_source",
 ]
 
 Mode = Literal["drive", "walk", "cycle"]
 MODES: tuple[str, ...] = get_args(Mode)
+
+#: Named network sources ``load_network`` accepts instead of a file: name ->
+#: ``"module:function"`` returning the file's path, imported only when used (so
+#: this module never imports the demo generator). See :func:`register_network_source`.
+_NAMED_SOURCES: dict[str, str | Callable[[], str | os.PathLike[str]]] = {
+    "demo": "nhc_planner.demo:demo_network_path",
+}
+
+
+def network_modes() -> tuple[str, ...]:
+    """The modes a road network can be built for (``"drive"``, ``"walk"``, ``"cycle"``)."""
+    return MODES
+
+
+def register_network_source(name: str, target: str | Callable[[], str | os.PathLike[str]]) -> None:
+    """Let ``load_network(name)`` read the file that ``target`` gives.
+
+    ``target`` is a function returning a path, or ``"module:function"``
+    (imported on first use).
+    """
+    _NAMED_SOURCES[name] = target
+
+
+def network_source_names() -> tuple[str, ...]:
+    """Names ``load_network`` accepts besides files (e.g. ``"demo"``)."""
+    return tuple(_NAMED_SOURCES)
+
 
 #: Default driving speeds (km/h) by OSM ``highway`` class where no ``maxspeed``
 #: is tagged: the free-flow speeds of the OSRM car profile (Project-OSRM
@@ -100,9 +133,9 @@ DEFAULT_DRIVE_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
     }
 )
 
-_CACHE_VERSION = "network-v1"
+_CACHE_VERSION = "network-v2"
 #: Bump when the hierarchy's construction or settings change (stale cache files are ignored).
-_HIERARCHY_VERSION = "hierarchy-v2"
+_HIERARCHY_VERSION = "hierarchy-v3"
 
 
 @dataclass(frozen=True)
@@ -246,6 +279,9 @@ class RoadNetwork:
         The speed settings used.
     report
         What was read and dropped.
+    _cache_file
+        The disk-cache file it was read from or written to (None when not
+        cached); the hierarchy is cached next to it.
     """
 
     graph: nx.MultiDiGraph
@@ -253,6 +289,7 @@ class RoadNetwork:
     source: str
     speeds: Speeds
     report: NetworkReport
+    _cache_file: str | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def arrays(self) -> _Arrays:
@@ -295,25 +332,22 @@ class RoadNetwork:
         in the on-disk cache next to the network, so that it is built once
         per network and settings.
         """
-        from nhc_planner._hierarchy import Hierarchy, build_hierarchy
+        from nhc_planner._hierarchy import build_hierarchy
+        from nhc_planner._network_cache import load_hierarchy_entry, save_hierarchy
 
-        sidecar = self.__dict__.get("_cache_file")
+        sidecar = self._cache_file
         path = (
-            Path(sidecar).with_name(f"{Path(sidecar).stem}-{_HIERARCHY_VERSION}.pickle")
+            Path(sidecar).with_name(f"{Path(sidecar).stem}-{_HIERARCHY_VERSION}.npz")
             if sidecar is not None
             else None
         )
-        if path is not None and path.is_file():
-            try:
-                with path.open("rb") as fh:
-                    cached = pickle.load(fh)
-                if isinstance(cached, Hierarchy) and cached.n_nodes == len(self.arrays.xy):
-                    return cached
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-                pass  # a stale or broken cache entry is rebuilt below
+        if path is not None:
+            cached = load_hierarchy_entry(path, len(self.arrays.xy))
+            if cached is not None:
+                return cached
         built = build_hierarchy(self.arrays.seconds)
         if path is not None:
-            _write_pickle(path, built)
+            save_hierarchy(path, built)
         return built
 
     @cached_property
@@ -429,8 +463,8 @@ def load_network(
         return _finish(
             _graph_from_osmnx(source, mode, speeds), mode, "networkx graph", speeds, 0, 0
         )
-    if isinstance(source, str) and source == "demo":
-        source = _demo_path()
+    if isinstance(source, str) and source in _NAMED_SOURCES:
+        source = _named_path(source)
     path = Path(source)
     if not path.is_file():
         msg = f"{path}: network file not found"
@@ -443,19 +477,14 @@ def load_network(
         )
         key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
         folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        cache_file = folder / f"{path.stem.split('.')[0]}-{mode}-{key}.pickle"
-        if cache_file.is_file():
-            try:
-                with cache_file.open("rb") as fh:
-                    cached = pickle.load(fh)
-                if isinstance(cached, RoadNetwork):
-                    # the key is the file's content: name the file asked for now, not the
-                    # path it had when cached (the object was just unpickled, so is ours)
-                    object.__setattr__(cached, "source", str(path))
-                    object.__setattr__(cached, "_cache_file", str(cache_file))
-                    return cached
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-                pass  # a stale or broken cache entry is rebuilt below
+        cache_file = folder / f"{path.stem.split('.')[0]}-{mode}-{key}.npz"
+        cached = load_network_entry(cache_file)  # None if missing, or bad (then discarded)
+        if cached is not None:
+            # the key is the file's content: name the file asked for now, not the
+            # path it had when cached (the object was just rebuilt, so is ours)
+            object.__setattr__(cached, "source", str(path))
+            object.__setattr__(cached, "_cache_file", str(cache_file))
+            return cached
     if kind in ("pbf", "osm"):
         ways, n_read = _read_osm_ways(path)
     elif kind == "gpkg":
@@ -487,18 +516,9 @@ def load_network(
         )
         net = _finish(graph, mode, str(path), speeds, n_read, len(usable))
     if cache_file is not None:
-        _write_pickle(cache_file, net)
+        save_network(cache_file, net)
         object.__setattr__(net, "_cache_file", str(cache_file))
     return net
-
-
-def _write_pickle(path: Path, obj: object) -> None:
-    """Write ``obj`` to ``path`` atomically (a temporary file, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    with tmp.open("wb") as fh:
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
 
 
 def download_network(
@@ -539,13 +559,17 @@ def download_network(
     return _finish(graph, mode, "osmnx download", speeds or Speeds(), 0, 0)
 
 
-def _demo_path() -> Path:
-    try:
-        from nhc_planner import demo  # type: ignore[attr-defined]
-    except ImportError as exc:
-        msg = "the demo region is not available in this installation (nhc_planner.demo missing)"
-        raise DataFileError(msg) from exc
-    return Path(demo.demo_network_path())
+def _named_path(name: str) -> Path:
+    """The file of a named source (see :func:`register_network_source`)."""
+    target = _NAMED_SOURCES[name]
+    if isinstance(target, str):
+        module, _, attr = target.partition(":")
+        try:
+            target = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            msg = f"network source {name!r}: {target} is not available in this installation"
+            raise DataFileError(msg) from exc
+    return Path(target())
 
 
 def _read_osm_ways(path: Path) -> tuple[list[Way], int]:

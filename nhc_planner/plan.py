@@ -54,6 +54,7 @@ from nhc_planner._errors import (
     ScenarioError,
     UnknownKeyError,
 )
+from nhc_planner.feasibility import check_scenario_fits, with_notices
 from nhc_planner.kpis import kpi_tables
 from nhc_planner.need import need_score
 from nhc_planner.region import RegionMeta, region_hash
@@ -104,9 +105,11 @@ def compute_travel(
 ) -> TravelTimes:
     """Travel times from every area of ``region`` to every one of its sites.
 
-    They depend only on the region and the travel settings (mode, cutoff,
-    network), so callers that re-plan with other weights or numbers of
-    centres (the app) compute them once and pass them to :func:`plan`.
+    They depend only on the region and the travel settings (engine, mode,
+    cutoff and the engine's inputs), so callers that re-plan with other
+    weights or numbers of centres (the app) compute them once and pass them
+    to :func:`plan`. The travel engine the settings name (``"auto"``
+    resolved, see :func:`nhc_planner.travel.engine_for`) computes them.
 
     Parameters
     ----------
@@ -123,29 +126,14 @@ def compute_travel(
     nhc_planner.travel.TravelTimes
         Long table of area-to-site minutes within ``cutoff_min``.
     """
-    from nhc_planner.travel import straight_line_times, travel_times
+    from nhc_planner.travel import engine_for
 
     if isinstance(settings, Scenario):
         settings = settings.travel
     s = settings if settings is not None else TravelSettings()
     report = progress or _no_progress
     report("travel times", 0.0)
-    if s.network is None:
-        result = straight_line_times(
-            region.areas, region.sites, mode=s.mode, cutoff_min=s.cutoff_min
-        )
-    else:
-        from nhc_planner.network import load_network
-
-        if s.network != "demo" and not Path(s.network).exists():
-            msg = f'travel.network: file {s.network!r} not found (give a file, "demo", or omit it)'
-            raise ScenarioError(msg)
-        report("road network", 0.1)
-        network = load_network(s.network, mode=s.mode)
-        report("travel times", 0.3)
-        result = travel_times(
-            region.areas, region.sites, network, mode=s.mode, cutoff_min=s.cutoff_min
-        )
+    result = engine_for(s).travel_times(region.areas, region.sites, s, progress=report)
     report("travel times", 1.0)
     return result
 
@@ -277,8 +265,11 @@ class Plan:
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
         metadata, provenance); for plans with neighbourhoods,
         ``neighbourhoods.csv`` (one row per area), ``neighbourhoods.geojson``
-        (dissolved polygons, WGS84) and ``neighbourhoods.parquet``. Written by
-        :func:`nhc_planner.plan_io.save_plan`.
+        (dissolved polygons, WGS84) and ``neighbourhoods.parquet``;
+        ``manifest.json`` (SHA-256 of each, checked by
+        :meth:`load`). Written by :func:`nhc_planner.plan_io.save_plan` into a
+        temporary folder swapped in by renames: an interrupted save leaves the
+        old plan or the new one, whole. Other files in ``folder`` are kept.
         """
         from nhc_planner.plan_io import save_plan
 
@@ -292,6 +283,9 @@ class Plan:
         ------
         DataFileError
             If ``folder`` is not a saved plan.
+        CorruptFileError
+            If a file does not match the checksums saved with the plan, is
+            missing, or comes from another save.
         """
         from nhc_planner.plan_io import load_plan
 
@@ -431,6 +425,7 @@ def plan(
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
 
+    notices = check_scenario_fits(region, s)  # refuses what cannot be honoured, notes the rest
     # 1-2. need, sites, travel: the model's shared inputs
     inputs = plan_inputs(region, s, travel=travel, progress=report, timings=timings)
 
@@ -472,7 +467,7 @@ def plan(
         timings["sensitivity"] = time.perf_counter() - t
 
     timings["total"] = time.perf_counter() - t_start
-    solver = result.solver_summary()
+    solver = with_notices(result.solver_summary(), notices, s, n_new=n_new)
     provenance = _provenance(region, s, inputs.travel, timings, result.solve.backend)
     report("done", 1.0)
     return Plan(
@@ -602,7 +597,7 @@ def _provenance(
         "attribution": list(region.meta.attribution),
         "notes": list(region.meta.notes),
         "travel_mode": travel.mode,
-        "travel_network": s.travel.network or "straight-line estimate",
+        "travel_network": s.travel.network or s.travel.matrix or "straight-line estimate",
         "areas_straight_line": int(np.count_nonzero(np.asarray(estimated, dtype=bool))),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
         "solver_backend": backend,

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
+from nhc_planner._csv import csv_bytes
 from nhc_planner._errors import (
     DataFileError,
     EmptyInputError,
@@ -62,7 +63,7 @@ from nhc_planner.maps import (
     format_minutes,
     format_percent,
 )
-from nhc_planner.scenario import MODES, Scenario, SizeSpec
+from nhc_planner.scenario import Scenario, SizeSpec
 from nhc_planner.sources.validate import check_geojson_positions, check_zip_archive, scan_vector
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ __all__ = [
     "sizes_to_rows",
     "stability_words",
     "store_neighbourhoods_upload",
+    "travel_engine_choices",
+    "travel_mode_choices",
     "upload_digest",
 ]
 
@@ -440,9 +443,11 @@ def region_from_uploads(
 
 #: Widget keys that map one-to-one onto dotted scenario keys.
 _DIRECT_KEYS: tuple[str, ...] = (
+    "travel.engine",
     "travel.mode",
     "travel.standard_min",
     "travel.network",
+    "travel.matrix",
     "phasing.years",
     "need.deprivation_weight",
     "need.hle_weight",
@@ -525,6 +530,33 @@ def _whole(value: Any, what: str) -> int:
     return int(number)
 
 
+def travel_engine_choices() -> dict[str, str]:
+    """The policy page's travel-engine choices: ``"auto"`` then the registered engines.
+
+    Returns
+    -------
+    dict
+        Engine name -> plain words, from the travel-engine registry.
+    """
+    from nhc_planner.travel import AUTO, engine_label, engine_names
+
+    return {name: engine_label(name) for name in (AUTO, *engine_names())}
+
+
+def travel_mode_choices(engine: str) -> dict[str, str]:
+    """The modes ``engine`` serves (every registered mode for ``"auto"``), in plain words.
+
+    Examples
+    --------
+    >>> travel_mode_choices("road")
+    {'drive': 'Driving', 'walk': 'Walking', 'cycle': 'Cycling'}
+    """
+    from nhc_planner.travel import AUTO, get_engine, mode_label, travel_modes
+
+    modes = travel_modes() if engine == AUTO else get_engine(engine).modes
+    return {mode: mode_label(mode) for mode in modes}
+
+
 def policy_values(scenario: Scenario) -> dict[str, Any]:
     """Widget values (keyed by widget key) that show ``scenario`` in the policy page.
 
@@ -539,6 +571,7 @@ def policy_values(scenario: Scenario) -> dict[str, Any]:
         value = getattr(getattr(scenario, section), name)
         out[key] = list(value) if isinstance(value, tuple) else value
     out["travel.network"] = scenario.travel.network or ""
+    out["travel.matrix"] = scenario.travel.matrix or ""
     ph = scenario.phasing
     out["limit_by"] = "budget" if ph.budget_per_year_gbp is not None else "centres"
     out["total_new"] = int(ph.total_centres) if ph.total_centres is not None else 10
@@ -575,12 +608,9 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
         if key in values:
             value = values[key]
             changes[key] = tuple(value) if isinstance(value, list) else value
-    if "travel.network" in changes:
-        network = str(changes["travel.network"] or "").strip()
-        changes["travel.network"] = network or None
-    if "travel.mode" in changes and changes["travel.mode"] not in MODES:
-        msg = f"travel.mode: expected one of {list(MODES)}; found {changes['travel.mode']!r}"
-        raise ScenarioError(msg)
+    for key in ("travel.network", "travel.matrix"):
+        if key in changes:
+            changes[key] = str(changes[key] or "").strip() or None
     if "travel.standard_min" in changes:
         standard = float(changes["travel.standard_min"])
         changes["travel.standard_min"] = standard
@@ -1095,9 +1125,12 @@ def centres_csv(plan: Plan) -> bytes:
 
 
 def areas_csv(plan: Plan) -> bytes:
-    """Every area with its nearest centre, travel time and coverage, as CSV bytes."""
-    text = _plain(plan.assignments, points=False).to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8")
+    """Every area with its nearest centre, travel time and coverage, as CSV bytes.
+
+    Spreadsheet-safe (:mod:`nhc_planner._csv`): text that a spreadsheet would run
+    as a formula starts with an apostrophe; numbers are plain decimals.
+    """
+    return csv_bytes(_plain(plan.assignments, points=False))
 
 
 def plan_geojson(plan: Plan, *, simplify_m: float = 5.0) -> bytes:

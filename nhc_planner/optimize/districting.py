@@ -14,7 +14,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -294,17 +294,69 @@ def delineate(
         msg = f"delineate: districts must be 'fewest' or 'most'; found {districts!r}"
         raise ValueRangeError(msg)
     deadline = start + float(time_limit_s)
-    n = pop.size
-    labels = np.full(n, -1, dtype=np.int64)
-    seeds: list[int] = []
-    dgroups: list[int] = []
-    exceptions: list[DistrictException] = []
-    objective = bound = 0.0
-    iterations = 0
-    timed_out = False
     settings = _Settings(
         float(min_pop), float(max_pop), float(gap), districts, max_iterations, polish
     )
+    acc = _solve_groups(pop, adj, c, g, group_names, settings, deadline)
+    return _result(acc, pop, c, n_groups=np.unique(g).size, start=start, limit=time_limit_s)
+
+
+def _result(
+    acc: _Accumulated, pop: np.ndarray, c: np.ndarray, *, n_groups: int, start: float, limit: float
+) -> DistrictingResult:
+    """The districts in canonical numbering, their travel, bound, gap and message."""
+    labels, seeds_arr, dgroups_arr = _renumber(
+        acc.labels, np.asarray(acc.seeds), np.asarray(acc.dgroups)
+    )
+    objective = _objective(pop, c, labels, seeds_arr)
+    bound = min(acc.bound, objective)
+    rel = relative_gap(objective, bound) if objective > 0 else 0.0
+    status = "optimal" if rel <= _EPS else "feasible"
+    if status == "optimal":  # proven to 1e-9 relative, as p_median
+        bound, rel = objective, 0.0
+    message = _message(seeds_arr.size, n_groups, objective, bound, rel, acc.exceptions)
+    if acc.timed_out:
+        message += f" Stopped by the safety time limit ({limit:g} s): best plan so far."
+    return DistrictingResult(
+        labels=labels,
+        seeds=seeds_arr,
+        objective=objective,
+        bound=bound,
+        gap=rel,
+        status=status,
+        seconds=time.perf_counter() - start,
+        message=message,
+        exceptions=tuple(acc.exceptions),
+        district_groups=dgroups_arr,
+        iterations=acc.iterations,
+    )
+
+
+@dataclass
+class _Accumulated:
+    """Districts of every group and piece, gathered in group order."""
+
+    labels: np.ndarray
+    seeds: list[int] = field(default_factory=list)
+    dgroups: list[int] = field(default_factory=list)
+    exceptions: list[DistrictException] = field(default_factory=list)
+    bound: float = 0.0
+    iterations: int = 0
+    timed_out: bool = False
+
+
+def _solve_groups(
+    pop: np.ndarray,
+    adj: sp.csr_matrix,
+    c: np.ndarray,
+    g: np.ndarray,
+    group_names: Sequence[str] | None,
+    settings: _Settings,
+    deadline: float,
+) -> _Accumulated:
+    """Delineate each group, one connected piece at a time (see :func:`delineate`)."""
+    acc = _Accumulated(labels=np.full(pop.size, -1, dtype=np.int64))
+    lo, hi = settings.min_pop, settings.max_pop
     for value in np.unique(g):
         name = (
             str(group_names[int(value)])
@@ -315,13 +367,13 @@ def delineate(
         sub = adj[members][:, members]
         n_parts, part = connected_components(sub, directed=False)
         if n_parts > 1:
-            exceptions.append(
+            acc.exceptions.append(
                 DistrictException(
                     int(value),
                     name,
                     "split",
-                    float(min_pop),
-                    float(max_pop),
+                    lo,
+                    hi,
                     f"{name}: its areas form {n_parts} pieces not adjacent to each other; "
                     "each piece was delineated on its own (join the pieces in the adjacency "
                     "to let a district span them)",
@@ -330,40 +382,19 @@ def delineate(
         for piece in range(n_parts):
             idx = members[part == piece]
             out = _solve_group(pop[idx], adj[idx][:, idx], c[np.ix_(idx, idx)], settings, deadline)
-            iterations += out.iterations
-            timed_out |= out.timed_out
+            acc.iterations += out.iterations
+            acc.timed_out |= out.timed_out
             if out.exception is not None:
-                rule, lo, hi, text = out.exception
+                rule, r_lo, r_hi, text = out.exception
                 where = name if n_parts == 1 else f"{name} (piece {piece + 1} of {n_parts})"
-                exceptions.append(DistrictException(int(value), name, rule, lo, hi, where + text))
-            labels[idx] = out.labels + len(seeds)
-            seeds.extend(int(idx[s]) for s in out.seeds)
-            dgroups.extend([int(value)] * out.seeds.size)
-            objective += out.objective
-            bound += out.bound
-    labels, seeds_arr, dgroups_arr = _renumber(labels, np.asarray(seeds), np.asarray(dgroups))
-    objective = _objective(pop, c, labels, seeds_arr)
-    bound = min(bound, objective)
-    rel = relative_gap(objective, bound) if objective > 0 else 0.0
-    status = "optimal" if rel <= _EPS else "feasible"
-    if status == "optimal":  # proven to 1e-9 relative, as p_median
-        bound, rel = objective, 0.0
-    message = _message(seeds_arr.size, np.unique(g).size, objective, bound, rel, exceptions)
-    if timed_out:
-        message += f" Stopped by the safety time limit ({time_limit_s:g} s): best plan so far."
-    return DistrictingResult(
-        labels=labels,
-        seeds=seeds_arr,
-        objective=objective,
-        bound=bound,
-        gap=rel,
-        status=status,
-        seconds=time.perf_counter() - start,
-        message=message,
-        exceptions=tuple(exceptions),
-        district_groups=dgroups_arr,
-        iterations=iterations,
-    )
+                acc.exceptions.append(
+                    DistrictException(int(value), name, rule, r_lo, r_hi, where + text)
+                )
+            acc.labels[idx] = out.labels + len(acc.seeds)
+            acc.seeds.extend(int(idx[s]) for s in out.seeds)
+            acc.dgroups.extend([int(value)] * out.seeds.size)
+            acc.bound += out.bound
+    return acc
 
 
 def _message(
