@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from nhc_planner import maps, ui
+from nhc_planner import _format, ui
 from nhc_planner.planning import model_labels
 
 OBJECTIVES = {
@@ -122,7 +122,7 @@ def _travel_widgets() -> None:
     )
     if engine in ("auto", "road"):
         st.text_input(
-            "Road network (file on this computer, or demo)",
+            "Road network (file in the app's data folder, or demo)",
             key="travel.network",
             placeholder="empty: straight-line estimates",
             help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
@@ -131,7 +131,7 @@ def _travel_widgets() -> None:
         )
     if engine == "matrix":
         st.text_input(
-            "Travel-time matrix (CSV or Parquet file on this computer)",
+            "Travel-time matrix (CSV or Parquet file in the app's data folder)",
             key="travel.matrix",
             help="One row per area and site that can be reached: area_code, site_id, "
             "minutes. Pairs not in the file count as out of reach.",
@@ -297,7 +297,7 @@ def main() -> None:
     amount = (
         f"{total} new centres"
         if total is not None
-        else f"{maps.format_gbp(scenario.phasing.budget_per_year_gbp)} of capital a year"
+        else f"{_format.format_gbp(scenario.phasing.budget_per_year_gbp)} of capital a year"
     )
     st.success(
         f"**{scenario.name}:** {amount} over {scenario.phasing.years} years, within "

@@ -222,3 +222,22 @@ def test_plan_page_shows_neighbourhoods_and_policy_sets_their_bounds() -> None:
     s = at.session_state["scenario"]
     assert s.neighbourhoods.max_pop == 60_000.0
     assert s.neighbourhoods.order == "need"
+
+
+def test_region_folder_outside_the_data_folders_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NHC_DATA_DIR", str(tmp_path))
+    at = _fresh()
+    at.radio(key="area_source").set_value("folder").run()
+    at.text_input(key="region_folder").set_value("/etc").run()
+    at.button(key="load").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("Region folder '/etc' is outside the data folder" in e for e in errors), errors
+    assert at.session_state["region_key"] == "demo:0"
+
+
+def test_plan_page_names_centres_over_capacity() -> None:
+    at = _page(_fresh(), "plan")
+    _assert_clean(at)
+    warnings = [w.value for w in at.warning]
+    assert any("over capacity" in w for w in warnings), warnings

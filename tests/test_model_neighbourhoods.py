@@ -237,15 +237,6 @@ def test_report_shows_the_neighbourhoods(default_plan: Plan, tmp_path: Path) -> 
     assert "Neighbourhoods and the order their centres open" in text
     first = _summary(default_plan).sort_values("opening_rank").iloc[0]
     assert str(first["neighbourhood_name"]) in text
-    assert "Neighbourhoods" in (tmp_path / "report" / "map.html").read_text(encoding="utf-8")
-
-
-def test_plan_map_has_a_neighbourhood_layer(default_plan: Plan) -> None:
-    from nhc_planner.maps import plan_map
-
-    html = plan_map(default_plan).get_root().render()
-    assert "Neighbourhood boundary" in html
-    assert "centre opens in year 1" in html
 
 
 def test_ui_neighbourhood_rows(default_plan: Plan) -> None:
