@@ -118,6 +118,12 @@ _BIG = 1e12  # linear-assignment cost of a pair that cannot be used
 _KEEP_BONUS = 1e9  # linear-assignment bonus that makes kept sites serve a neighbourhood
 
 
+#: Seconds after which the delineation stops with the best plan so far. A safety stop
+#: only (its iteration limits decide the answer); far above what any ICB needs (about
+#: 10-50 s on 2 cores), so plans do not depend on the machine's load.
+DELINEATION_SAFETY_S = 900.0
+
+
 @dataclass(frozen=True, eq=False)
 class NeighbourhoodArrays:
     """What the neighbourhood model solves.
@@ -270,7 +276,9 @@ def _labels(
         by=_nest_by(nb.nest),
         cost=cost,
         gap=nb.gap,
-        time_limit_s=s.solver.time_limit_s,
+        # a safety stop only: iteration limits decide the neighbourhoods, so the same
+        # inputs give the same plan on a busy machine (solver.time_limit_s fired under load)
+        time_limit_s=max(DELINEATION_SAFETY_S, s.solver.time_limit_s),
     )
     summary = hoods.summary
     return (
