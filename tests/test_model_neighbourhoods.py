@@ -239,6 +239,23 @@ def test_report_shows_the_neighbourhoods(default_plan: Plan, tmp_path: Path) -> 
     assert str(first["neighbourhood_name"]) in text
 
 
+def test_plan_map_draws_the_neighbourhood_boundaries(default_plan: Plan) -> None:
+    import json
+
+    from nhc_planner.maps import draw_map, plan_layers
+
+    layers = plan_layers(default_plan)
+    hoods = json.loads(layers.neighbourhoods)
+    n = default_plan.neighbourhoods["neighbourhood_id"].nunique()
+    assert len(hoods["features"]) == n
+    names = {f["properties"]["Neighbourhood"] for f in hoods["features"]}
+    assert names == set(default_plan.neighbourhoods["neighbourhood_name"])
+    assert all(f["properties"]["Centre opens"].startswith("year ") for f in hoods["features"])
+    assert "Neighbourhood" in layers.legend
+    html = draw_map(layers).get_root().render()
+    assert "Neighbourhoods" in html or "Centre opens" in html
+
+
 def test_ui_neighbourhood_rows(default_plan: Plan) -> None:
     from nhc_planner.ui import neighbourhood_rows
 
