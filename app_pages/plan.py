@@ -65,6 +65,12 @@ def main() -> None:
     if over:
         st.warning(over, icon=":material/warning:")
 
+    hoods = ui.neighbourhood_rows(p)
+    if hoods is not None:
+        st.subheader("Neighbourhoods and the order their centres open")
+        st.caption(str(p.solver.get("message", "")))
+        st.dataframe(hoods, hide_index=True, width="stretch")
+
     st.subheader("Why each centre was chosen")
     if new.empty:
         st.info("This plan opens no new centres.")

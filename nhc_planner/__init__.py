@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from nhc_planner.scenario import (
         CapacitySettings,
         NeedWeights,
+        NeighbourhoodSettings,
         PhasingSettings,
         PolicySettings,
         Scenario,
@@ -78,6 +79,7 @@ _LAZY: dict[str, tuple[str, str]] = {
         for n in (
             "CapacitySettings",
             "NeedWeights",
+            "NeighbourhoodSettings",
             "PhasingSettings",
             "PolicySettings",
             "Scenario",
@@ -141,6 +143,7 @@ __all__ = [
     "JoinReport",
     "MissingColumnError",
     "NeedWeights",
+    "NeighbourhoodSettings",
     "NetworkError",
     "NhcError",
     "NhcInputError",

@@ -34,6 +34,7 @@ __all__ = [
     "authority_outlines",
     "neighbour_colours",
     "place_labels",
+    "place_names",
     "road_lines",
     "with_places",
 ]
@@ -141,8 +142,13 @@ def road_lines(
     return merged.drop(columns="_o").reset_index(drop=True)
 
 
-def _neighbourhood(areas: gpd.GeoDataFrame) -> pd.Series | None:
-    """The ward or MSOA name of each area, when the data tells it."""
+def place_names(areas: pd.DataFrame) -> pd.Series | None:
+    """The ward or MSOA name of each area, when the data tells it.
+
+    The ``ward_name`` or ``msoa_name`` column when the boundary file gave one; else the
+    MSOA name read from official LSOA names (``"Leeds 001A"`` lies in MSOA ``"Leeds 001"``);
+    else ``None``.
+    """
     for col in ("ward_name", "msoa_name"):
         if col in areas.columns and areas[col].notna().any():
             return areas[col].astype(str)
@@ -163,7 +169,7 @@ def with_places(sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> gpd.GeoData
     """
     if "place" in sites.columns or len(sites) == 0 or "geometry" not in areas.columns:
         return sites
-    hood = _neighbourhood(areas)
+    hood = place_names(areas)
     if hood is None:
         if "area_name" not in areas.columns:
             return sites
@@ -197,7 +203,7 @@ def place_labels(areas: gpd.GeoDataFrame) -> pd.DataFrame:
         for name, geom in zip(las.index, las.geometry, strict=True):
             p = geom.representative_point()
             rows.append((str(name), 1, p.x, p.y))
-    hood = _neighbourhood(areas)
+    hood = place_names(areas)
     if hood is not None:
         parts = gpd.GeoDataFrame({"hood": hood}, geometry=areas.geometry, crs=areas.crs)
         parts = parts[parts["hood"].notna()].dissolve(by="hood")

@@ -440,6 +440,9 @@ class MapLayers:
         ``(group name, markers)`` per marker layer, drawn in order.
     legend
         The legend's HTML.
+    neighbourhoods
+        GeoJSON of the plan's neighbourhood boundaries (properties ``Neighbourhood``,
+        ``Residents``, ``Centre opens``), or "" for plans without neighbourhoods.
     """
 
     bounds: tuple[float, float, float, float]
@@ -450,6 +453,7 @@ class MapLayers:
     labels: tuple[tuple[float, float, str, int], ...] = ()
     markers: tuple[tuple[str, tuple[MapMarker, ...]], ...] = ()
     legend: str = ""
+    neighbourhoods: str = ""
 
 
 @dataclass(frozen=True)
@@ -645,6 +649,14 @@ def draw_map(
             interactive=False,
             smooth_factor=1.0,
         ).add_to(m)
+    if layers.neighbourhoods:
+        fields = ["Neighbourhood", "Residents", "Centre opens"]
+        folium.GeoJson(
+            json.loads(layers.neighbourhoods),
+            name="Neighbourhoods",
+            style_function=_neighbourhood_style,
+            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=fields, sticky=True),
+        ).add_to(m)
     if layers.outline:
         folium.GeoJson(
             json.loads(layers.outline),
@@ -700,6 +712,40 @@ def _road_style(feature: dict[str, Any]) -> dict[str, Any]:
 
 def _outline_style(feature: dict[str, Any]) -> dict[str, Any]:
     return {"color": "#212B32", "weight": 2.2, "fill": False}
+
+
+#: Colour of neighbourhood boundaries on the plan map (NHS dark blue, dashed).
+NEIGHBOURHOOD_COLOUR = "#003087"
+
+
+def _neighbourhood_style(feature: dict[str, Any]) -> dict[str, Any]:
+    return {"color": NEIGHBOURHOOD_COLOUR, "weight": 2.0, "dashArray": "6 4", "fill": False}
+
+
+def neighbourhood_layer(plan: PlanLike, simplify_m: float = 5.0) -> str:
+    """GeoJSON of a plan's neighbourhood boundaries, or "" when it has none.
+
+    One feature per neighbourhood (its areas dissolved), with its name, residents and
+    the year its centre opens, for the plan map's boundary layer.
+    """
+    hoods = getattr(plan, "neighbourhoods", None)
+    if hoods is None or len(hoods) == 0:
+        return ""
+    from nhc_planner.plan_io import dissolved_neighbourhoods
+
+    shapes = dissolved_neighbourhoods(hoods)
+    year = pd.to_numeric(shapes.get("opening_year"), errors="coerce")
+    pop = pd.to_numeric(shapes.get("population"), errors="coerce")
+    out = gpd.GeoDataFrame(
+        {
+            "Neighbourhood": shapes["neighbourhood_name"].astype(str).map(html.escape),
+            "Residents": pop.map(format_count),
+            "Centre opens": year.map(lambda y: f"year {int(y)}" if pd.notna(y) else "–"),
+        },
+        geometry=shapes.geometry.to_numpy(),
+        crs=shapes.crs,
+    )
+    return _geojson(_web_frame(out, simplify_m))
 
 
 def _web_frame(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
@@ -1152,6 +1198,9 @@ def plan_layers(
     if any_over:
         centre_rows.append((_FLAG, "circle", "Over capacity (more than 100%): dark ring and !"))
     legend = [section, ("Centres (number = opening order)", centre_rows)]
+    hoods = neighbourhood_layer(plan, simplify_m)
+    if hoods:
+        legend.append(("Boundaries", [(NEIGHBOURHOOD_COLOUR, "line", "Neighbourhood")]))
     return MapLayers(
         bounds=bounds,
         areas=geo,
@@ -1161,6 +1210,7 @@ def plan_layers(
         labels=context.labels,
         markers=(("Centres", markers),),
         legend=_legend_with_context(legend, context),
+        neighbourhoods=hoods,
     )
 
 

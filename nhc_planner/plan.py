@@ -9,7 +9,9 @@ Steps (each reported to ``progress(stage, fraction)``):
    on the region and ``scenario.travel``). Steps 1-2 give the shared
    :class:`~nhc_planner.planning.PlanInputs` (:func:`plan_inputs`);
 3. **planning model**: the model named by ``scenario.policy.model``
-   (:mod:`nhc_planner.planning`; the default ``"coverage"`` model,
+   (:mod:`nhc_planner.planning`; the default ``"neighbourhoods"`` model,
+   :mod:`nhc_planner.model_neighbourhoods`, delineates neighbourhoods and
+   gives each a centre, lowest HLE first; the ``"coverage"`` model,
    :mod:`nhc_planner.model_coverage`, runs
    :func:`nhc_planner.optimize.phased.phased_coverage`) chooses new centres,
    the year they open, their size and the centre serving each area;
@@ -184,6 +186,13 @@ class Plan:
         decile, HLE fifth and local authority
         (:class:`~nhc_planner.capacity.UnmetDemandTables`, from the assignments'
         ``weekly_unmet``); None for plans saved before it existed.
+    neighbourhoods
+        GeoDataFrame (area polygons, EPSG:27700), one row per area with its
+        neighbourhood (``area_code, neighbourhood_id, neighbourhood_name,
+        population`` of the neighbourhood, ``hle_mean, imd_mix`` (share in IMD
+        deciles 1-2), ``site_id`` of its centre, ``opening_year``, ...: see
+        :data:`nhc_planner.model_neighbourhoods.NEIGHBOURHOOD_COLUMNS`), or
+        None for models without neighbourhoods.
     """
 
     scenario: Scenario
@@ -199,6 +208,7 @@ class Plan:
     stability: pd.DataFrame | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     unmet: UnmetDemandTables | None = None
+    neighbourhoods: gpd.GeoDataFrame | None = None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -271,6 +281,11 @@ class Plan:
                 f"Capacity NOT applied (capacity.constrain = false): {over} centre(s) above "
                 f"capacity, highest utilisation {top:.0%}{unmet_text} (areas out of reach only)"
             )
+        if over:
+            return (
+                f"Capacity NOT respected: {over} centre(s) above capacity, highest utilisation "
+                f"{top:.0%}{unmet_text}"
+            )
         return f"Capacity applied: every centre within its capacity (highest {top:.0%}){unmet_text}"
 
     def kpi_or_nan(self, metric: str, when: str = "after") -> float:
@@ -287,7 +302,10 @@ class Plan:
         GeoJSON (WGS84) and CSV (no geometry; centres with ``x, y`` in BNG
         metres); ``kpis*.csv``, ``coverage_curve.csv``, ``stability.csv``
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
-        metadata, provenance); ``manifest.json`` (SHA-256 of each, checked by
+        metadata, provenance); for plans with neighbourhoods,
+        ``neighbourhoods.csv`` (one row per area), ``neighbourhoods.geojson``
+        (dissolved polygons, WGS84) and ``neighbourhoods.parquet``;
+        ``manifest.json`` (SHA-256 of each, checked by
         :meth:`load`). Written by :func:`nhc_planner.plan_io.save_plan` into a
         temporary folder swapped in by renames: an interrupted save leaves the
         old plan or the new one, whole. Other files in ``folder`` are kept.
@@ -428,7 +446,9 @@ def plan(
     --------
     >>> from nhc_planner.demo import demo_region
     >>> region = demo_region()  # synthetic
-    >>> s = Scenario().replace(**{"phasing.years": 2, "phasing.new_per_year": 1})
+    >>> s = Scenario().replace(
+    ...     **{"policy.model": "coverage", "phasing.years": 2, "phasing.new_per_year": 1}
+    ... )
     >>> p = plan(region, s)  # straight-line travel times (no network set)
     >>> p.new_centres[["phase", "order"]].values.tolist()
     [[1, 1], [2, 2]]
@@ -506,6 +526,7 @@ def plan(
         stability=stability,
         provenance=provenance,
         unmet=unmet,
+        neighbourhoods=tables.neighbourhoods,
     )
 
 

@@ -587,6 +587,11 @@ def _capacity_headline(plan: PlanLike) -> list[str]:
                 f"{over} centre{'s' if over != 1 else ''} planned above capacity "
                 f"(highest utilisation {top}); demand beyond capacity is not counted as unmet."
             )
+        elif over:
+            lines.append(
+                f"{over} centre{'s' if over != 1 else ''} planned above capacity "
+                f"(highest utilisation {top})."
+            )
         elif applied:
             lines.append(
                 f"Every centre is planned within its capacity (highest utilisation {top})."
@@ -858,6 +863,32 @@ def _require(plan: Any) -> None:
             raise MissingColumnError(msg)
 
 
+def _neighbourhood_table(plan: PlanLike) -> _Table | None:
+    """The neighbourhoods in opening order (plans made by the neighbourhood model)."""
+    hoods = getattr(plan, "neighbourhoods", None)
+    if hoods is None or len(hoods) == 0:
+        return None
+    from nhc_planner.model_neighbourhoods import neighbourhood_summary
+
+    table = neighbourhood_summary(hoods).drop(columns=["neighbourhood_id"])
+    table = table.rename(
+        columns={
+            "opening_rank": "order",
+            "neighbourhood_name": "neighbourhood",
+            "population": "residents",
+            "hle_mean": "mean estimated HLE",
+            "imd_mix": "share in IMD deciles 1-2",
+            "site_name": "centre",
+            "opening_year": "year",
+        }
+    )
+    return _table(
+        table,
+        "Neighbourhoods and the order their centres open",
+        "Year 0: served by a centre already open.",
+    )
+
+
 def write_report(
     plan: PlanLike, folder: str | Path, *, pdf: bool = False, title: str | None = None
 ) -> Path:
@@ -939,6 +970,7 @@ def write_report(
     tables = [
         t
         for t in (
+            _neighbourhood_table(plan),
             _table(
                 getattr(plan, "kpis_by_decile", None), "Coverage by IMD decile (1 = most deprived)"
             ),

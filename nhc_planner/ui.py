@@ -95,6 +95,7 @@ __all__ = [
     "data_roots",
     "friendly_error",
     "kpi_cards",
+    "neighbourhood_rows",
     "over_capacity_words",
     "overall_progress",
     "parse_upload",
@@ -110,6 +111,7 @@ __all__ = [
     "sizes_from_rows",
     "sizes_to_rows",
     "stability_words",
+    "store_neighbourhoods_upload",
     "travel_engine_choices",
     "travel_mode_choices",
     "upload_digest",
@@ -461,6 +463,10 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "policy.exclude",
     "policy.objective",
     "policy.model",
+    "neighbourhoods.min_pop",
+    "neighbourhoods.max_pop",
+    "neighbourhoods.nest",
+    "neighbourhoods.order",
     "capacity.hours_per_day",
     "capacity.days_per_week",
     "solver.sensitivity_runs",
@@ -582,6 +588,10 @@ def policy_values(scenario: Scenario) -> dict[str, Any]:
     floor = scenario.policy.equity_floor
     out["equity_floor_pct"] = 0 if floor is None else round(100 * floor)
     out["sizes"] = sizes_to_rows(scenario.capacity.sizes)
+    nb = scenario.neighbourhoods
+    out["neighbourhoods.file"] = nb.file or ""
+    out["neighbourhoods.hubs"] = 0 if nb.hubs is None else int(nb.hubs)
+    out["neighbourhoods.hubs_by_year"] = 0 if nb.hubs_by_year is None else int(nb.hubs_by_year)
     return out
 
 
@@ -697,7 +707,106 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
         changes["policy.equity_floor"] = None if pct <= 0 else pct / 100
     if "sizes" in values:
         changes["capacity.sizes"] = sizes_from_rows(values["sizes"])
+    _neighbourhood_changes(values, changes)
     return base.replace(**changes)
+
+
+def _neighbourhood_changes(values: Mapping[str, Any], changes: dict[str, Any]) -> None:
+    """The ``[neighbourhoods]`` widget values as scenario changes (0 hubs = none)."""
+    for key in ("neighbourhoods.min_pop", "neighbourhoods.max_pop"):
+        if key in changes:
+            changes[key] = float(changes[key])
+    if "neighbourhoods.file" in values:
+        changes["neighbourhoods.file"] = str(values["neighbourhoods.file"] or "").strip() or None
+    for key in ("neighbourhoods.hubs", "neighbourhoods.hubs_by_year"):
+        if key in values:
+            n = int(values[key] or 0)
+            changes[key] = n if n > 0 else None
+    if changes.get("neighbourhoods.hubs") is None:
+        changes["neighbourhoods.hubs_by_year"] = None
+
+
+#: File endings accepted for a planner's own neighbourhoods.
+NEIGHBOURHOOD_SUFFIXES: tuple[str, ...] = (".csv", ".gpkg", ".geojson", ".json")
+
+
+def store_neighbourhoods_upload(name: str, data: bytes, folder: str | Path | None = None) -> Path:
+    """Check an uploaded neighbourhoods file and store it under a name made from its content.
+
+    Parameters
+    ----------
+    name
+        The uploaded file's name (its ending says the format).
+    data
+        Its content: a CSV (``area_code, neighbourhood``) or polygons
+        (GeoPackage or GeoJSON with a ``neighbourhood`` column).
+    folder
+        Where to keep it (default: ``nhc-planner-neighbourhoods`` in the
+        system's temporary folder). The same content gets the same path, so a
+        plan made from it is cached like any other.
+
+    Returns
+    -------
+    pathlib.Path
+        The stored file, for ``neighbourhoods.file``.
+
+    Raises
+    ------
+    EmptyInputError, DataFileError
+        An empty file, a wrong ending, or content not of the declared type.
+    """
+    if len(data) == 0:
+        msg = f"{name}: the file is empty (0 bytes); expected neighbourhoods"
+        raise EmptyInputError(msg)
+    if len(data) > MAX_UPLOAD_BYTES:
+        msg = f"{name}: the file is {_size_words(len(data))}, larger than the upload limit"
+        raise DataFileError(msg)
+    suffix = _suffix(name)
+    if suffix not in NEIGHBOURHOOD_SUFFIXES:
+        found = f"'{suffix}'" if suffix else "no extension"
+        msg = (
+            f"{name}: a neighbourhoods file must be one of {list(NEIGHBOURHOOD_SUFFIXES)}; "
+            f"found {found}"
+        )
+        raise DataFileError(msg)
+    if suffix == ".gpkg" and not data.startswith(_SIGNATURES[".gpkg"][0]):
+        msg = f"{name}: the content is not a GeoPackage although the name ends in '.gpkg'"
+        raise DataFileError(msg)
+    if suffix != ".gpkg" and b"\x00" in data[:65536]:
+        msg = f"{name}: expected a text file ({suffix}); found binary content"
+        raise DataFileError(msg)
+    base = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    target_dir = base / "nhc-planner-neighbourhoods"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    path = target_dir / f"neighbourhoods-{digest}{suffix}"
+    if not path.is_file():
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def neighbourhood_rows(plan: Plan) -> pd.DataFrame | None:
+    """The plan's neighbourhoods in opening order, with column names for people (or None)."""
+    hoods = getattr(plan, "neighbourhoods", None)
+    if hoods is None or len(hoods) == 0:
+        return None
+    from nhc_planner.model_neighbourhoods import neighbourhood_summary
+
+    table = neighbourhood_summary(hoods)
+    return pd.DataFrame(
+        {
+            "Order": table["opening_rank"].astype(int),
+            "Neighbourhood": table["neighbourhood_name"].astype(str),
+            "Residents": table["population"].round().astype(int),
+            "Mean estimated HLE (years)": table["hle_mean"].round(1),
+            "Share in IMD deciles 1-2": (100 * table["imd_mix"]).round(1).astype(str) + "%",
+            "Centre": table["site_name"].astype(str),
+            "Opening year": table["opening_year"].astype(int),
+            "Why this place in the order": table["why"].astype(str),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- results

@@ -119,6 +119,7 @@ def test_plan_exit_codes(region_folder, tmp_path, capsys):
     # infeasible policy -> 3
     tight = Scenario().replace(
         **{
+            "policy.model": "coverage",
             "policy.equity_floor": 1.0,
             "need.most_deprived_deciles": 5,
             "travel.standard_min": 5.0,
@@ -231,7 +232,8 @@ def test_python_dash_m():
 
 def test_demo_command_full_plan_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--quiet"]) == EXIT_OK
+    coverage = Scenario().replace(**{"policy.model": "coverage"}).to_toml(tmp_path / "c.toml")
+    assert main(["demo", "--out", str(out), "--quiet", "--scenario", str(coverage)]) == EXIT_OK
     text = capsys.readouterr().out
     assert "Region: Demoshire" in text  # the region summary ...
     assert "SYNTHETIC" in text

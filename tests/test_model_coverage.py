@@ -18,6 +18,7 @@ from tests.test_plan import grid_region
 #: what the centres can serve.
 TIGHT = Scenario(name="tight").replace(
     **{
+        "policy.model": "coverage",
         "travel.standard_min": 5.0,
         "phasing.years": 2,
         "phasing.new_per_year": 2,
@@ -50,6 +51,7 @@ def uncapped(region, travel) -> Plan:
 
 def test_capacity_is_on_by_default() -> None:
     assert Scenario().capacity.constrain is True
+    assert TIGHT.policy.model == "coverage"
 
 
 def test_every_centre_within_capacity(capped: Plan) -> None:
@@ -186,7 +188,7 @@ def test_over_capacity_note_words() -> None:
 def test_demo_default_scenario_within_capacity() -> None:
     from nhc_planner.demo import demo_region
 
-    p = plan(demo_region())
+    p = plan(demo_region(), Scenario().replace(**{"policy.model": "coverage"}))
     assert (p.centres["utilisation"] <= 1.0 + 1e-9).all()
     assert p.unmet is not None
     assert np.isfinite(p.kpi("unmet_weekly_appointments"))
@@ -208,7 +210,7 @@ def test_leeds_default_scenario_within_capacity() -> None:
         pharmacies=require_fixture("facilities", "leeds_nhs_pharmacies_nhswebsite_2020.geojson"),
     )
     region, _ = build_region_report(inputs, la_codes=["E08000035"])
-    p = plan(region)
+    p = plan(region, Scenario().replace(**{"policy.model": "coverage"}))
     centres = pd.DataFrame(p.centres.drop(columns="geometry"))
     assert len(centres) >= 1
     assert (centres["utilisation"] <= 1.0 + 1e-9).all()

@@ -47,10 +47,11 @@ def region() -> Region:
 @pytest.fixture(scope="module")
 def plans(region: Region) -> tuple[Plan, Plan]:
     """Two plans of the small region: one centre within 15 min, two within 2 min."""
-    a = plan(region, Scenario().replace(**{"phasing.years": 1, "phasing.new_per_year": 1}))
+    coverage = Scenario().replace(**{"policy.model": "coverage"})  # the coverage model's tables
+    a = plan(region, coverage.replace(**{"phasing.years": 1, "phasing.new_per_year": 1}))
     b = plan(
         region,
-        Scenario().replace(
+        coverage.replace(
             **{"phasing.years": 2, "phasing.new_per_year": 1, "travel.standard_min": 2.0}
         ),
     )
@@ -434,6 +435,51 @@ def test_friendly_error_and_filename() -> None:
     assert ui.plan_key(Scenario(name="x")) != ui.plan_key(
         Scenario().replace(**{"phasing.years": 3})
     )
+
+
+# --------------------------------------------------------------------------- neighbourhoods
+
+
+def test_neighbourhood_policy_values_round_trip() -> None:
+    values = ui.policy_values(Scenario())
+    assert values["neighbourhoods.min_pop"] == 30_000.0
+    assert values["neighbourhoods.hubs"] == 0
+    assert values["neighbourhoods.file"] == ""
+    changed = {
+        **values,
+        "neighbourhoods.min_pop": 20_000,
+        "neighbourhoods.hubs": 5,
+        "neighbourhoods.hubs_by_year": 3,
+        "neighbourhoods.order": "need",
+        "neighbourhoods.file": " ours.csv ",
+    }
+    s = ui.scenario_from_values(Scenario(), changed)
+    nb = s.neighbourhoods
+    assert (nb.min_pop, nb.hubs, nb.hubs_by_year, nb.order, nb.file) == (
+        20_000.0,
+        5,
+        3,
+        "need",
+        "ours.csv",
+    )
+    again = ui.scenario_from_values(s, {**changed, "neighbourhoods.hubs": 0})
+    assert again.neighbourhoods.hubs is None
+    assert again.neighbourhoods.hubs_by_year is None
+    assert ui.policy_values(s)["neighbourhoods.hubs_by_year"] == 3
+
+
+def test_store_neighbourhoods_upload(tmp_path: Path) -> None:
+    data = b"area_code,neighbourhood\nE01000001,North\n"
+    path = ui.store_neighbourhoods_upload("ours.csv", data, folder=tmp_path)
+    assert path.read_bytes() == data
+    assert path.suffix == ".csv"
+    assert ui.store_neighbourhoods_upload("again.csv", data, folder=tmp_path) == path
+    with pytest.raises(DataFileError, match=r"ours.xlsx: a neighbourhoods file must be one of"):
+        ui.store_neighbourhoods_upload("ours.xlsx", data, folder=tmp_path)
+    with pytest.raises(DataFileError, match="not a GeoPackage"):
+        ui.store_neighbourhoods_upload("ours.gpkg", data, folder=tmp_path)
+    with pytest.raises(EmptyInputError, match="empty"):
+        ui.store_neighbourhoods_upload("ours.csv", b"", folder=tmp_path)
 
 
 # --------------------------------------------------------------------------- data folders
