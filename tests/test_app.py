@@ -242,7 +242,9 @@ def test_plan_page_names_centres_over_capacity() -> None:
     at = _fresh()
     # capacity is applied by default (issue 16); coverage only can overload centres
     base = default_scenario(at.session_state["region_key"])
-    at.session_state["scenario"] = base.replace(**{"capacity.constrain": False})
+    at.session_state["scenario"] = base.replace(
+        **{"capacity.constrain": False, "policy.model": "coverage"}
+    )
     at = _page(at, "plan")
     _assert_clean(at)
     warnings = [w.value for w in at.warning]
