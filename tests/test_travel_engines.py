@@ -257,6 +257,7 @@ def test_toy_engine_plans_with_no_change_to_the_optimiser(teleport):
             "phasing.years": 2,
             "phasing.new_per_year": 2,
             "solver.time_limit_s": 20.0,
+            "policy.model": "coverage",  # counts below are the coverage model's
         },
     )
     before = TeleportEngine.calls
