@@ -119,7 +119,7 @@ def current_scenario() -> Scenario:
 def compute_plan(scenario: Scenario | None = None) -> Plan | None:
     """The plan of the current region under ``scenario`` (default: the current one).
 
-    Travel times are stored per region, mode, cutoff and network, so changing
+    Travel times are stored per region, engine, mode, cutoff and engine inputs, so changing
     weights, the number of centres or the standard does not recompute them.
     Shows a progress bar while computing and ``st.error`` (never a traceback)
     when the plan cannot be made; returns None then.
@@ -140,7 +140,7 @@ def compute_plan(scenario: Scenario | None = None) -> Plan | None:
     try:
         region = current_region()
         t = s.travel
-        tkey = (key, t.mode, t.cutoff_min, t.network)
+        tkey = (key, t.engine, t.mode, t.cutoff_min, t.network, t.matrix)
         travel = store["travel"].get_or_compute(
             tkey, lambda: compute_travel(region, t, progress=progress)
         )

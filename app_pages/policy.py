@@ -11,7 +11,6 @@ from app_pages import common
 from nhc_planner import maps, ui
 from nhc_planner.planning import model_labels
 
-MODES = {"drive": "Driving", "walk": "Walking", "cycle": "Cycling"}
 OBJECTIVES = {
     "weighted": "Reach the most need (weighted coverage)",
     "maxmin": "Lift the worst-served local authority (max-min)",
@@ -24,6 +23,81 @@ def _init(values: dict[str, Any]) -> None:
     for key, value in values.items():
         if key != "sizes" and key not in st.session_state:
             st.session_state[key] = value
+
+
+def _travel_widgets() -> None:
+    """The travel standard: engine (from the registry), its modes, the minutes, its inputs."""
+    st.subheader("Travel standard")
+    engines = ui.travel_engine_choices()
+    engine = st.selectbox(
+        "How travel times are worked out",
+        list(engines),
+        format_func=engines.__getitem__,
+        key="travel.engine",
+    )
+    modes = ui.travel_mode_choices(engine)
+    if st.session_state.get("travel.mode") not in modes:
+        st.session_state["travel.mode"] = next(iter(modes))
+    st.selectbox("How people travel", list(modes), format_func=modes.__getitem__, key="travel.mode")
+    st.slider(
+        "Within reach means at most (minutes)",
+        min_value=5.0,
+        max_value=60.0,
+        step=1.0,
+        key="travel.standard_min",
+        help="An area counts as covered when its residents can reach a centre within this "
+        "time. For example 15 minutes' drive, or 20 minutes' walk.",
+    )
+    if engine in ("auto", "road"):
+        st.text_input(
+            "Road network (file on this computer, or demo)",
+            key="travel.network",
+            placeholder="empty: straight-line estimates",
+            help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
+            "or 'demo' for the demo region's synthetic roads. Empty: travel times are "
+            "straight-line estimates (distance ÷ speed × detour factor).",
+        )
+    if engine == "matrix":
+        st.text_input(
+            "Travel-time matrix (CSV or Parquet file on this computer)",
+            key="travel.matrix",
+            help="One row per area and site that can be reached: area_code, site_id, "
+            "minutes. Pairs not in the file count as out of reach.",
+        )
+
+
+def _solver_widgets(name: str) -> None:
+    """Solver time and gap, stability runs, and the scenario's name."""
+    with st.expander("Solver, stability check and scenario name"):
+        st.slider(
+            "Solver time limit (seconds)",
+            1.0,
+            120.0,
+            step=1.0,
+            key="solver.time_limit_s",
+            help="When reached, the best plan found is used and its gap to the best "
+            "possible is shown on page 5.",
+        )
+        st.radio(
+            "How hard should the solver work?",
+            options=[0.005, 0.0],
+            format_func=lambda g: (
+                "Prove the best plan (exact; can take longer on large regions)"
+                if g == 0
+                else "Within 0.5% of the best plan (faster re-planning)"
+            ),
+            key="solver.gap_tolerance",
+            help="Either way, page 5 states whether the plan was proven optimal or its "
+            "proven distance from the best possible.",
+        )
+        st.slider(
+            "Stability runs (re-plan with need perturbed; 0 = off)",
+            0,
+            30,
+            key="solver.sensitivity_runs",
+            help="Each run re-solves the plan; more runs take longer.",
+        )
+        st.text_input("Scenario name", value=name, key="scenario_name")
 
 
 def main() -> None:
@@ -44,27 +118,7 @@ def main() -> None:
 
     left, right = st.columns(2, gap="large")
     with left:
-        st.subheader("Travel standard")
-        st.selectbox(
-            "How people travel", list(MODES), format_func=MODES.__getitem__, key="travel.mode"
-        )
-        st.slider(
-            "Within reach means at most (minutes)",
-            min_value=5.0,
-            max_value=60.0,
-            step=1.0,
-            key="travel.standard_min",
-            help="An area counts as covered when its residents can reach a centre within this "
-            "time. For example 15 minutes' drive, or 20 minutes' walk.",
-        )
-        st.text_input(
-            "Road network (file on this computer, or demo)",
-            key="travel.network",
-            placeholder="empty: straight-line estimates",
-            help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
-            "or 'demo' for the demo region's synthetic roads. Empty: travel times are "
-            "straight-line estimates (distance ÷ speed × detour factor).",
-        )
+        _travel_widgets()
         st.subheader("How many centres, and when")
         limit_by = st.radio(
             "Limit the plan by", list(LIMITS), format_func=LIMITS.__getitem__, key="limit_by"
@@ -154,36 +208,7 @@ def main() -> None:
                 ),
             },
         )
-        with st.expander("Solver, stability check and scenario name"):
-            st.slider(
-                "Solver time limit (seconds)",
-                1.0,
-                120.0,
-                step=1.0,
-                key="solver.time_limit_s",
-                help="When reached, the best plan found is used and its gap to the best "
-                "possible is shown on page 5.",
-            )
-            st.radio(
-                "How hard should the solver work?",
-                options=[0.005, 0.0],
-                format_func=lambda g: (
-                    "Prove the best plan (exact; can take longer on large regions)"
-                    if g == 0
-                    else "Within 0.5% of the best plan (faster re-planning)"
-                ),
-                key="solver.gap_tolerance",
-                help="Either way, page 5 states whether the plan was proven optimal or its "
-                "proven distance from the best possible.",
-            )
-            st.slider(
-                "Stability runs (re-plan with need perturbed; 0 = off)",
-                0,
-                30,
-                key="solver.sensitivity_runs",
-                help="Each run re-solves the plan; more runs take longer.",
-            )
-            st.text_input("Scenario name", value=base.name, key="scenario_name")
+        _solver_widgets(base.name)
 
     chosen = {k: st.session_state[k] for k in values if k != "sizes" and k in st.session_state}
     chosen["sizes"] = edited.to_dict("records")

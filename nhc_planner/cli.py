@@ -117,8 +117,10 @@ def _load_region(args: argparse.Namespace) -> Region:
 
 
 def _demo_scenario(scenario: Scenario) -> Scenario:
-    # The demo region ships its own synthetic road network.
-    if scenario.travel.network is None:
+    # The demo region ships its own synthetic road network (used unless the scenario
+    # names another travel engine or gives a matrix file).
+    t = scenario.travel
+    if t.network is None and t.matrix is None and t.engine in ("auto", "road"):
         return scenario.replace(**{"travel.network": "demo"})
     return scenario
 

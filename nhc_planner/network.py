@@ -29,9 +29,10 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import importlib
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -71,10 +72,40 @@ __all__ = [
     "default_cache_dir",
     "download_network",
     "load_network",
+    "network_modes",
+    "network_source_names",
+    "register_network_source",
 ]
 
 Mode = Literal["drive", "walk", "cycle"]
 MODES: tuple[str, ...] = get_args(Mode)
+
+#: Named network sources ``load_network`` accepts instead of a file: name ->
+#: ``"module:function"`` returning the file's path, imported only when used (so
+#: this module never imports the demo generator). See :func:`register_network_source`.
+_NAMED_SOURCES: dict[str, str | Callable[[], str | os.PathLike[str]]] = {
+    "demo": "nhc_planner.demo:demo_network_path",
+}
+
+
+def network_modes() -> tuple[str, ...]:
+    """The modes a road network can be built for (``"drive"``, ``"walk"``, ``"cycle"``)."""
+    return MODES
+
+
+def register_network_source(name: str, target: str | Callable[[], str | os.PathLike[str]]) -> None:
+    """Let ``load_network(name)`` read the file that ``target`` gives.
+
+    ``target`` is a function returning a path, or ``"module:function"``
+    (imported on first use).
+    """
+    _NAMED_SOURCES[name] = target
+
+
+def network_source_names() -> tuple[str, ...]:
+    """Names ``load_network`` accepts besides files (e.g. ``"demo"``)."""
+    return tuple(_NAMED_SOURCES)
+
 
 #: Default driving speeds (km/h) by OSM ``highway`` class where no ``maxspeed``
 #: is tagged: the free-flow speeds of the OSRM car profile (Project-OSRM
@@ -246,6 +277,9 @@ class RoadNetwork:
         The speed settings used.
     report
         What was read and dropped.
+    _cache_file
+        The disk-cache file it was read from or written to (None when not
+        cached); the hierarchy is cached next to it.
     """
 
     graph: nx.MultiDiGraph
@@ -253,6 +287,7 @@ class RoadNetwork:
     source: str
     speeds: Speeds
     report: NetworkReport
+    _cache_file: str | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def arrays(self) -> _Arrays:
@@ -297,7 +332,7 @@ class RoadNetwork:
         """
         from nhc_planner._hierarchy import Hierarchy, build_hierarchy
 
-        sidecar = self.__dict__.get("_cache_file")
+        sidecar = self._cache_file
         path = (
             Path(sidecar).with_name(f"{Path(sidecar).stem}-{_HIERARCHY_VERSION}.pickle")
             if sidecar is not None
@@ -429,8 +464,8 @@ def load_network(
         return _finish(
             _graph_from_osmnx(source, mode, speeds), mode, "networkx graph", speeds, 0, 0
         )
-    if isinstance(source, str) and source == "demo":
-        source = _demo_path()
+    if isinstance(source, str) and source in _NAMED_SOURCES:
+        source = _named_path(source)
     path = Path(source)
     if not path.is_file():
         msg = f"{path}: network file not found"
@@ -539,13 +574,17 @@ def download_network(
     return _finish(graph, mode, "osmnx download", speeds or Speeds(), 0, 0)
 
 
-def _demo_path() -> Path:
-    try:
-        from nhc_planner import demo  # type: ignore[attr-defined]
-    except ImportError as exc:
-        msg = "the demo region is not available in this installation (nhc_planner.demo missing)"
-        raise DataFileError(msg) from exc
-    return Path(demo.demo_network_path())
+def _named_path(name: str) -> Path:
+    """The file of a named source (see :func:`register_network_source`)."""
+    target = _NAMED_SOURCES[name]
+    if isinstance(target, str):
+        module, _, attr = target.partition(":")
+        try:
+            target = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            msg = f"network source {name!r}: {target} is not available in this installation"
+            raise DataFileError(msg) from exc
+    return Path(target())
 
 
 def _read_osm_ways(path: Path) -> tuple[list[Way], int]:

@@ -102,9 +102,11 @@ def compute_travel(
 ) -> TravelTimes:
     """Travel times from every area of ``region`` to every one of its sites.
 
-    They depend only on the region and the travel settings (mode, cutoff,
-    network), so callers that re-plan with other weights or numbers of
-    centres (the app) compute them once and pass them to :func:`plan`.
+    They depend only on the region and the travel settings (engine, mode,
+    cutoff and the engine's inputs), so callers that re-plan with other
+    weights or numbers of centres (the app) compute them once and pass them
+    to :func:`plan`. The travel engine the settings name (``"auto"``
+    resolved, see :func:`nhc_planner.travel.engine_for`) computes them.
 
     Parameters
     ----------
@@ -121,29 +123,14 @@ def compute_travel(
     nhc_planner.travel.TravelTimes
         Long table of area-to-site minutes within ``cutoff_min``.
     """
-    from nhc_planner.travel import straight_line_times, travel_times
+    from nhc_planner.travel import engine_for
 
     if isinstance(settings, Scenario):
         settings = settings.travel
     s = settings if settings is not None else TravelSettings()
     report = progress or _no_progress
     report("travel times", 0.0)
-    if s.network is None:
-        result = straight_line_times(
-            region.areas, region.sites, mode=s.mode, cutoff_min=s.cutoff_min
-        )
-    else:
-        from nhc_planner.network import load_network
-
-        if s.network != "demo" and not Path(s.network).exists():
-            msg = f'travel.network: file {s.network!r} not found (give a file, "demo", or omit it)'
-            raise ScenarioError(msg)
-        report("road network", 0.1)
-        network = load_network(s.network, mode=s.mode)
-        report("travel times", 0.3)
-        result = travel_times(
-            region.areas, region.sites, network, mode=s.mode, cutoff_min=s.cutoff_min
-        )
+    result = engine_for(s).travel_times(region.areas, region.sites, s, progress=report)
     report("travel times", 1.0)
     return result
 
@@ -586,7 +573,7 @@ def _provenance(
         "attribution": list(region.meta.attribution),
         "notes": list(region.meta.notes),
         "travel_mode": travel.mode,
-        "travel_network": s.travel.network or "straight-line estimate",
+        "travel_network": s.travel.network or s.travel.matrix or "straight-line estimate",
         "areas_straight_line": int(np.count_nonzero(np.asarray(estimated, dtype=bool))),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
         "solver_backend": backend,

@@ -205,8 +205,9 @@ def nearest_open(cost: np.ndarray, is_open: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _travel_method(travel: Any, area_codes: list[str]) -> np.ndarray:
-    estimated = travel.estimated.reindex(area_codes).fillna(True).to_numpy(dtype=bool)
-    return np.where(estimated, "straight_line", "network").astype(object)
+    # "straight_line" where estimated, else the engine's method ("network", "matrix", ...)
+    method = travel.area_method.reindex(area_codes).fillna("straight_line")
+    return method.to_numpy(dtype=object)
 
 
 def assignments_table(

@@ -44,7 +44,7 @@ import difflib
 import hashlib
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,8 +65,20 @@ __all__ = [
     "describe",
 ]
 
-#: Travel modes a scenario can ask for.
-MODES: tuple[str, ...] = ("drive", "walk", "cycle")
+
+def _travel_modes() -> tuple[str, ...]:
+    """Modes a scenario can ask for: those of the registered travel engines."""
+    from nhc_planner.travel.engines import travel_modes
+
+    return travel_modes()
+
+
+def _travel_engines() -> tuple[str, ...]:
+    """``"auto"`` and the names of the registered travel engines."""
+    from nhc_planner.travel.engines import AUTO, engine_names
+
+    return (AUTO, *engine_names())
+
 
 #: Site kinds that may be chosen as new centres unless the scenario says otherwise.
 DEFAULT_CANDIDATE_KINDS: tuple[str, ...] = (
@@ -87,9 +99,13 @@ def _spec(
     unit: str = "",
     lo: float | None = None,
     hi: float | None = None,
-    choices: tuple[str, ...] | None = None,
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None,
 ) -> Any:
-    """A dataclass field carrying its documentation and validation rule."""
+    """A dataclass field carrying its documentation and validation rule.
+
+    ``choices`` may be a function, called at validation time (for values that
+    come from a registry, such as the travel engines and modes).
+    """
     meta = {"doc": doc, "kind": kind, "unit": unit, "lo": lo, "hi": hi, "choices": choices}
     if isinstance(default, list | dict):  # pragma: no cover - defensive
         msg = f"scenario field '{doc}': default {default!r} is a list or dict; use a tuple"
@@ -139,12 +155,19 @@ def _num(v: float) -> str:
     return f"{int(v):,}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
 
 
+def _choices(meta: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The allowed values of a field (None: any)."""
+    choices = meta["choices"]
+    return tuple(choices()) if callable(choices) else choices
+
+
 def _allowed(meta: Mapping[str, Any]) -> str:
     kind = meta["kind"]
     optional = kind.startswith("opt_")
     words = _KIND_WORDS[kind[4:] if optional else kind]
-    if meta["choices"] and kind in ("str", "opt_str"):
-        words = f"one of {list(meta['choices'])}"
+    choices = _choices(meta)
+    if choices and kind in ("str", "opt_str"):
+        words = f"one of {list(choices)}"
     lo, hi = meta["lo"], meta["hi"]
     if lo is not None and hi is not None:
         words = f"{words} in {_num(lo)}..{_num(hi)}"
@@ -193,7 +216,8 @@ def _check_value(key: str, meta: Mapping[str, Any], value: Any) -> Any:
     if kind == "str":
         if not isinstance(value, str):
             raise _fail(key, meta, value)
-        if meta["choices"] and value not in meta["choices"]:
+        choices = _choices(meta)
+        if choices and value not in choices:
             raise _fail(key, meta, value)
         return value
     if kind == "str_tuple":
@@ -320,7 +344,8 @@ class TravelSettings(_Part):
     Parameters
     ----------
     mode
-        ``"drive"``, ``"walk"`` or ``"cycle"``.
+        ``"drive"``, ``"walk"``, ``"cycle"``, or any mode a registered travel
+        engine serves (:func:`nhc_planner.travel.travel_modes`).
     standard_min
         Access standard in minutes: an area is *covered* when its demand
         point is within this travel time of an open centre. Default 15.
@@ -331,11 +356,21 @@ class TravelSettings(_Part):
         Road network: a file path (GraphML, OSM XML/PBF, GeoPackage), or
         ``"demo"`` for the built-in synthetic network, or omitted (``None``)
         for straight-line estimates (distance / speed x detour factor).
+        Read by the road engine.
+    engine
+        The travel engine (:func:`nhc_planner.travel.engine_names`).
+        ``"auto"`` (default): ``"road"`` when ``network`` is given,
+        ``"matrix"`` when ``matrix`` is given, ``"straight_line"`` otherwise.
+        Written to TOML only when not ``"auto"``, so scenarios from before
+        engines existed keep their hash.
+    matrix
+        A precomputed travel-time matrix (CSV or Parquet of ``area_code,
+        site_id, minutes``), read by the matrix engine.
     """
 
     _section: ClassVar[str] = "travel"
 
-    mode: str = _spec("drive", "travel mode", kind="str", choices=MODES)
+    mode: str = _spec("drive", "travel mode", kind="str", choices=_travel_modes)
     standard_min: float = _spec(
         15.0,
         "access standard: covered if within this time",
@@ -357,6 +392,17 @@ class TravelSettings(_Part):
         'road network file, "demo", or omitted for straight-line estimates',
         kind="opt_str",
     )
+    engine: str = _spec(
+        "auto",
+        'travel engine; "auto": road if network given, matrix if matrix given, else straight line',
+        kind="str",
+        choices=_travel_engines,
+    )
+    matrix: str | None = _spec(
+        None,
+        "travel-time matrix file (CSV/Parquet: area_code, site_id, minutes) for the matrix engine",
+        kind="opt_str",
+    )
 
     def _check(self) -> None:
         if self.cutoff_min < self.standard_min:
@@ -365,6 +411,16 @@ class TravelSettings(_Part):
                 f"({self.standard_min:g} minutes); found {self.cutoff_min:g}"
             )
             raise ScenarioError(msg)
+        from nhc_planner.travel.engines import check_travel_settings
+
+        check_travel_settings(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a TOML-ready dict (``engine`` left out when ``"auto"``)."""
+        out = super().to_dict()
+        if out.get("engine") == "auto":
+            del out["engine"]
+        return out
 
 
 @dataclass(frozen=True)

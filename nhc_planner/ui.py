@@ -62,7 +62,7 @@ from nhc_planner.maps import (
     format_minutes,
     format_percent,
 )
-from nhc_planner.scenario import MODES, Scenario, SizeSpec
+from nhc_planner.scenario import Scenario, SizeSpec
 from nhc_planner.sources.validate import check_geojson_positions, check_zip_archive, scan_vector
 
 if TYPE_CHECKING:
@@ -102,6 +102,8 @@ __all__ = [
     "sizes_from_rows",
     "sizes_to_rows",
     "stability_words",
+    "travel_engine_choices",
+    "travel_mode_choices",
     "upload_digest",
 ]
 
@@ -438,9 +440,11 @@ def region_from_uploads(
 
 #: Widget keys that map one-to-one onto dotted scenario keys.
 _DIRECT_KEYS: tuple[str, ...] = (
+    "travel.engine",
     "travel.mode",
     "travel.standard_min",
     "travel.network",
+    "travel.matrix",
     "phasing.years",
     "need.deprivation_weight",
     "need.hle_weight",
@@ -519,6 +523,33 @@ def _whole(value: Any, what: str) -> int:
     return int(number)
 
 
+def travel_engine_choices() -> dict[str, str]:
+    """The policy page's travel-engine choices: ``"auto"`` then the registered engines.
+
+    Returns
+    -------
+    dict
+        Engine name -> plain words, from the travel-engine registry.
+    """
+    from nhc_planner.travel import AUTO, engine_label, engine_names
+
+    return {name: engine_label(name) for name in (AUTO, *engine_names())}
+
+
+def travel_mode_choices(engine: str) -> dict[str, str]:
+    """The modes ``engine`` serves (every registered mode for ``"auto"``), in plain words.
+
+    Examples
+    --------
+    >>> travel_mode_choices("road")
+    {'drive': 'Driving', 'walk': 'Walking', 'cycle': 'Cycling'}
+    """
+    from nhc_planner.travel import AUTO, get_engine, mode_label, travel_modes
+
+    modes = travel_modes() if engine == AUTO else get_engine(engine).modes
+    return {mode: mode_label(mode) for mode in modes}
+
+
 def policy_values(scenario: Scenario) -> dict[str, Any]:
     """Widget values (keyed by widget key) that show ``scenario`` in the policy page.
 
@@ -533,6 +564,7 @@ def policy_values(scenario: Scenario) -> dict[str, Any]:
         value = getattr(getattr(scenario, section), name)
         out[key] = list(value) if isinstance(value, tuple) else value
     out["travel.network"] = scenario.travel.network or ""
+    out["travel.matrix"] = scenario.travel.matrix or ""
     ph = scenario.phasing
     out["limit_by"] = "budget" if ph.budget_per_year_gbp is not None else "centres"
     out["total_new"] = int(ph.total_centres) if ph.total_centres is not None else 10
@@ -565,12 +597,9 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
         if key in values:
             value = values[key]
             changes[key] = tuple(value) if isinstance(value, list) else value
-    if "travel.network" in changes:
-        network = str(changes["travel.network"] or "").strip()
-        changes["travel.network"] = network or None
-    if "travel.mode" in changes and changes["travel.mode"] not in MODES:
-        msg = f"travel.mode: expected one of {list(MODES)}; found {changes['travel.mode']!r}"
-        raise ScenarioError(msg)
+    for key in ("travel.network", "travel.matrix"):
+        if key in changes:
+            changes[key] = str(changes[key] or "").strip() or None
     if "travel.standard_min" in changes:
         standard = float(changes["travel.standard_min"])
         changes["travel.standard_min"] = standard

@@ -18,7 +18,6 @@ MAX_LINES = 150
 #: (``path relative to nhc_planner/: function names``); to be split, then removed here.
 PENDING: dict[str, set[str]] = {
     "report.py": {"write_report"},
-    "travel.py": {"travel_times"},
 }
 
 

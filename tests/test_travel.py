@@ -285,8 +285,10 @@ def test_travel_engine_protocol_delegation():
         def travel_times(self, areas, sites, *, cutoff_min):
             return straight_line_times(areas, sites, mode="walk", cutoff_min=cutoff_min)
 
+    # The old seam (an object passed as network=) still delegates. TravelEngine is
+    # now the registry's protocol (name, modes, label); see tests/test_travel_engines.py.
     engine = FixedEngine()
-    assert isinstance(engine, TravelEngine)
+    assert not isinstance(engine, TravelEngine)
     tt = travel_times(areas_frame({"A": (0, 0)}), sites_frame({"S": (80, 0)}), engine)
     assert isinstance(tt, TravelTimes)
     assert len(tt.long) == 1
