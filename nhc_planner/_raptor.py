@@ -62,7 +62,7 @@ __all__ = [
 #: Arrival of an unreachable destination (seconds; far beyond any timetable).
 INF = np.int64(2**62)
 
-_jit = njit(cache=True, nogil=True)
+_jit = cast(Any, njit(cache=True, nogil=True))
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,9 @@ def _csr(
     return np.cumsum(ptr), dst[order].astype(np.int64), secs[order].astype(np.int64)
 
 
-def _pairs(a: np.ndarray, b: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pairs(
+    a: np.ndarray, b: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(a) == 0 or len(b) == 0:
         z = np.zeros(0, np.int64)
         return z, z, np.zeros(0)

@@ -33,7 +33,9 @@ def _trip_events(net: TransitNetwork) -> list[list[tuple[int, int]]]:
     return at
 
 
-def _one(net: TransitNetwork, at: list[list[tuple[int, int]]], o: int, t: int, cutoff_s: int) -> np.ndarray:
+def _one(
+    net: TransitNetwork, at: list[list[tuple[int, int]]], o: int, t: int, cutoff_s: int
+) -> np.ndarray:
     f = net.feed
     pat_of_trip = np.repeat(np.arange(f.n_patterns), np.diff(f.pattern_trip_ptr))
     out = np.full(net.n_dests, INF, np.int64)

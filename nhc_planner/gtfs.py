@@ -229,8 +229,8 @@ def _services(reader: _Reader, day: dt.date) -> frozenset[str]:
         where = f"GTFS feed {reader.path}: calendar.txt"
         weekday = _DAYS[day.weekday()]
         for i, row in enumerate(cal.itertuples(index=False), start=1):
-            start = _date(row.start_date, where=f"{where}, column start_date, row {i}")
-            end = _date(row.end_date, where=f"{where}, column end_date, row {i}")
+            start = _date(str(row.start_date), where=f"{where}, column start_date, row {i}")
+            end = _date(str(row.end_date), where=f"{where}, column end_date, row {i}")
             flag = str(getattr(row, weekday)).strip()
             if flag not in ("0", "1"):
                 msg = f"{where}, column {weekday}, row {i}: expected 0 or 1; found {flag!r}"
@@ -241,7 +241,7 @@ def _services(reader: _Reader, day: dt.date) -> frozenset[str]:
         cd = reader.read("calendar_dates.txt")
         where = f"GTFS feed {reader.path}: calendar_dates.txt"
         for i, row in enumerate(cd.itertuples(index=False), start=1):
-            if _date(row.date, where=f"{where}, column date, row {i}") != day:
+            if _date(str(row.date), where=f"{where}, column date, row {i}") != day:
                 continue
             kind = str(row.exception_type).strip()
             if kind == "1":
@@ -261,7 +261,9 @@ def _stops(reader: _Reader) -> tuple[tuple[str, ...], np.ndarray]:
     where = f"GTFS feed {reader.path}: stops.txt"
     if stops["stop_id"].duplicated().any():
         i = int(np.flatnonzero(stops["stop_id"].duplicated().to_numpy())[0])
-        msg = f"{where}, column stop_id, row {i + 1}: duplicate stop_id {stops['stop_id'].iloc[i]!r}"
+        msg = (
+            f"{where}, column stop_id, row {i + 1}: duplicate stop_id {stops['stop_id'].iloc[i]!r}"
+        )
         raise GtfsError(msg)
     lat = pd.to_numeric(stops["stop_lat"], errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(stops["stop_lon"], errors="coerce").to_numpy(dtype=float)
@@ -269,7 +271,8 @@ def _stops(reader: _Reader) -> tuple[tuple[str, ...], np.ndarray]:
         bad = ~np.isfinite(vals) | (np.abs(vals) > lim)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            msg = f"{where}, column {col}, row {i + 1}: expected degrees; found {stops[col].iloc[i]!r}"
+            found = stops[col].iloc[i]
+            msg = f"{where}, column {col}, row {i + 1}: expected degrees; found {found!r}"
             raise GtfsError(msg)
     tr = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     x, y = tr.transform(lon, lat)
@@ -311,12 +314,14 @@ def _stop_times(reader: _Reader, trips: pd.DataFrame, stop_index: pd.Index) -> p
         msg += f"stop_sequence {r['_seq']}"
         raise GtfsError(msg)
     a, d = st["_arr"].to_numpy(), st["_dep"].to_numpy()
-    same = (st["trip_id"].to_numpy()[1:] == st["trip_id"].to_numpy()[:-1])
+    same = st["trip_id"].to_numpy()[1:] == st["trip_id"].to_numpy()[:-1]
     back = np.flatnonzero((d < a) | np.r_[False, same & (a[1:] < d[:-1])])
     if len(back):
         r = st.iloc[int(back[0])]
         msg = f"{where}, column arrival_time, row {r['_row']}: time goes backwards along trip "
-        msg += f"{r['trip_id']!r} (arrival {r['arrival_time']!r}, departure {r['departure_time']!r} "
+        msg += (
+            f"{r['trip_id']!r} (arrival {r['arrival_time']!r}, departure {r['departure_time']!r} "
+        )
         msg += f"at stop_sequence {r['_seq']}, after the previous stop's departure)"
         raise GtfsError(msg)
     return st
@@ -358,22 +363,26 @@ def _expand_frequencies(reader: _Reader, st: pd.DataFrame) -> pd.DataFrame:
 
 def _patterns(st: pd.DataFrame) -> dict[str, np.ndarray | tuple[str, ...]]:
     """Group trips by stop sequence, split so trips never overtake, as CSR arrays."""
-    trips = []
-    for tid, g in st.groupby("_trip", sort=True):
+    trips: list[tuple[tuple[int, ...], str, str, np.ndarray, np.ndarray]] = []
+    for tid, rows in st.groupby("_trip", sort=True):
         trips.append(
             (
-                tuple(g["_stop"].tolist()),
-                str(g["route_id"].iloc[0]),
+                tuple(int(x) for x in rows["_stop"]),
+                str(rows["route_id"].iloc[0]),
                 str(tid),
-                g["_arr"].to_numpy(np.int64),
-                g["_dep"].to_numpy(np.int64),
+                rows["_arr"].to_numpy(np.int64),
+                rows["_dep"].to_numpy(np.int64),
             )
         )
     by_seq: dict[tuple[int, ...], list[int]] = {}
     for i, t in enumerate(trips):
         by_seq.setdefault(t[0], []).append(i)
-    stop_ptr, stops, trip_ptr, time_ptr = [0], [], [0], [0]
-    arr, dep, trip_ids, route_ids = [], [], [], []
+    stop_ptr, trip_ptr, time_ptr = [0], [0], [0]
+    stops: list[int] = []
+    arr: list[np.ndarray] = []
+    dep: list[np.ndarray] = []
+    trip_ids: list[str] = []
+    route_ids: list[str] = []
     for seq in sorted(by_seq):
         members = sorted(by_seq[seq], key=lambda i: (int(trips[i][4][0]), trips[i][2]))
         groups: list[list[int]] = []
@@ -409,9 +418,7 @@ def _patterns(st: pd.DataFrame) -> dict[str, np.ndarray | tuple[str, ...]]:
     }
 
 
-def _transfers(
-    reader: _Reader, stop_index: pd.Index
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _transfers(reader: _Reader, stop_index: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     empty = np.zeros(0, np.int64)
     if not reader.has("transfers.txt"):
         return empty, empty, empty
@@ -425,7 +432,9 @@ def _transfers(
             i = int(np.flatnonzero(pos < 0)[0])
             msg = f"{where}, column {col}, row {i + 1}: unknown stop_id {tf[col].iloc[i]!r}"
             raise GtfsError(msg)
-    mtt = tf["min_transfer_time"] if "min_transfer_time" in tf.columns else pd.Series([""] * len(tf))
+    mtt = (
+        tf["min_transfer_time"] if "min_transfer_time" in tf.columns else pd.Series([""] * len(tf))
+    )
     secs = pd.to_numeric(mtt.replace("", "0"), errors="coerce").to_numpy(dtype=float)
     if (~np.isfinite(secs) | (secs < 0)).any():
         i = int(np.flatnonzero(~np.isfinite(secs) | (secs < 0))[0])
@@ -482,7 +491,9 @@ def read_gtfs(path: str | Path, service_date: dt.date | str) -> GtfsFeed:
     active = _services(reader, day)
     trips = trips[trips["service_id"].isin(active)]
     if trips.empty:
-        msg = f"GTFS feed {reader.path}: no trip runs on {day.isoformat()} ({_DAYS[day.weekday()]}); "
+        msg = (
+            f"GTFS feed {reader.path}: no trip runs on {day.isoformat()} ({_DAYS[day.weekday()]}); "
+        )
         msg += "check calendar.txt / calendar_dates.txt or choose another day"
         raise GtfsError(msg)
     st = _stop_times(reader, trips[["trip_id"]], stop_index)
