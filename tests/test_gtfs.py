@@ -74,3 +74,55 @@ def test_overtaking_trips_split_into_patterns(tmp_path: Path) -> None:
     feed = read_gtfs(write_feed(tmp_path / "f", stops, [slow, fast]), DAY)
     assert feed.n_patterns == 2
     assert feed.n_trips == 2
+
+
+def test_frequencies_expand_to_trips(tmp_path: Path) -> None:
+    folder = _good(tmp_path)
+    (folder / "frequencies.txt").write_text(
+        "trip_id,start_time,end_time,headway_secs\nT0,08:00:00,09:00:00,1200\n"
+    )
+    feed = read_gtfs(folder, DAY)
+    assert feed.n_trips == 3
+    starts = feed.departure[feed.trip_time_ptr[:-1]]
+    assert sorted(starts.tolist()) == [28800, 30000, 31200]
+    # running time kept: 10 minutes from stop 0 to stop 1
+    assert (feed.arrival[feed.trip_time_ptr[:-1] + 1] - starts == 600).all()
+
+
+def test_calendar_dates_add_and_remove(tmp_path: Path) -> None:
+    folder = _good(tmp_path)
+    (folder / "calendar_dates.txt").write_text(
+        "service_id,date,exception_type\nWK,20261205,1\nWK,20261207,2\n"
+    )
+    assert read_gtfs(folder, "2026-12-05").n_trips == 1  # added on a Saturday
+    with pytest.raises(GtfsError, match="no trip runs on 2026-12-07"):
+        read_gtfs(folder, DAY)  # removed on the Monday
+
+
+def test_transfers_replace_straight_line_walks(tmp_path: Path) -> None:
+    from nhc_planner._raptor import build_network
+
+    folder = _good(tmp_path)
+    (folder / "transfers.txt").write_text(
+        "from_stop_id,to_stop_id,transfer_type,min_transfer_time\nS0,S1,2,90\nS1,S0,3,\n"
+    )
+    feed = read_gtfs(folder, DAY)
+    assert [a.tolist() for a in feed.transfers] == [[0], [1], [90]]
+    net = build_network(feed, feed.stop_xy[:1], feed.stop_xy[:1])
+    # S0 -> S1 by transfers.txt (the stops are 1.1 km apart, beyond a straight-line footpath)
+    assert net.fp_to[net.fp_ptr[0] : net.fp_ptr[1]].tolist() == [1]
+    assert net.fp_s[net.fp_ptr[0] : net.fp_ptr[1]].tolist() == [90]
+    assert net.fp_ptr[2] - net.fp_ptr[1] == 0
+
+
+def test_unknown_route_and_bad_transfer_stop(tmp_path: Path) -> None:
+    folder = _good(tmp_path)
+    (folder / "transfers.txt").write_text(
+        "from_stop_id,to_stop_id,transfer_type,min_transfer_time\nS0,NOPE,2,90\n"
+    )
+    with pytest.raises(GtfsError, match=r"transfers.txt, column to_stop_id, row 1: unknown"):
+        read_gtfs(folder, DAY)
+    (folder / "transfers.txt").unlink()
+    (folder / "trips.txt").write_text("route_id,service_id,trip_id\nRX,WK,T0\n")
+    with pytest.raises(GtfsError, match="unknown route_id 'RX'"):
+        read_gtfs(folder, DAY)

@@ -32,3 +32,22 @@ def test_transit_engine_registered(tmp_path: Path) -> None:
     tt = eng.travel_times(areas, sites, S())  # type: ignore[arg-type]
     # departures 08:00..08:10 all catch the 08:10 bus, arriving 08:20: 20..10 min, median 15
     assert tt.long["minutes"].tolist() == [15.0]
+
+
+def test_transit_engine_needs_a_feed() -> None:
+    import pytest
+
+    from nhc_planner import ScenarioError
+
+    class S:
+        standard_min, cutoff_min = 30.0, 60.0
+
+    with pytest.raises(ScenarioError, match=r"travel\.transit_feed"):
+        TransitEngine().check(S())  # type: ignore[arg-type]
+    with pytest.raises(ScenarioError, match="not found"):
+        TransitEngine(TransitSettings("/no/such/feed.zip", DAY)).check(S())  # type: ignore[arg-type]
+
+
+def test_window_departures() -> None:
+    deps = TransitSettings("f", DAY, ("08:00", "08:03")).departures()
+    assert deps.tolist() == [28800, 28860, 28920, 28980]
