@@ -51,11 +51,13 @@ def _hms(s: int) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def write_feed(folder: Path, *, n_lines: int, grid: int, seed: int) -> tuple[int, int]:
+def write_feed(
+    folder: Path, *, n_lines: int, grid: int, seed: int, spacing_m: float = 500.0
+) -> tuple[int, int]:
     """Write the synthetic feed; return (stops, trips)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    dlat, dlon = 0.0045, 0.0074  # ~500 m
+    dlat, dlon = 0.0045 * spacing_m / 500, 0.0074 * spacing_m / 500
     with open(folder / "stops.txt", "w") as f:
         f.write("stop_id,stop_name,stop_lat,stop_lon\n")
         for i in range(grid):
@@ -81,7 +83,7 @@ def write_feed(folder: Path, *, n_lines: int, grid: int, seed: int) -> tuple[int
                 if (i, j) != path[-1] and (len(path) < 2 or (i, j) != path[-2]):
                     path.append((i, j))
             headway = int(rng.choice([600, 900, 1200, 1800]))
-            hop = 90  # 500 m at 20 km/h
+            hop = max(30, round(spacing_m / (20 / 3.6)))  # 20 km/h
             for direction, stops in enumerate((path, path[::-1])):
                 for t0 in range(6 * 3600 + int(rng.integers(0, headway)), 22 * 3600, headway):
                     tid = f"L{k}_{direction}_{t0}"
@@ -93,10 +95,13 @@ def write_feed(folder: Path, *, n_lines: int, grid: int, seed: int) -> tuple[int
     return grid * grid, n_trips
 
 
-def _points(n: int, grid: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _points(
+    n: int, grid: int, seed: int, spacing_m: float = 500.0
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    lat = LAT0 + rng.uniform(0, (grid - 1) * 0.0045, n)
-    lon = LON0 + rng.uniform(0, (grid - 1) * 0.0074, n)
+    f = spacing_m / 500
+    lat = LAT0 + rng.uniform(0, (grid - 1) * 0.0045 * f, n)
+    lon = LON0 + rng.uniform(0, (grid - 1) * 0.0074 * f, n)
     return lat, lon
 
 
@@ -109,6 +114,9 @@ def main() -> None:
     parser.add_argument("--dests", type=int, default=100)
     parser.add_argument("--window-min", type=int, default=120)
     parser.add_argument("--ref-origins", type=int, default=3)
+    parser.add_argument("--max-access-m", type=float, default=1000.0)
+    parser.add_argument("--max-transfer-m", type=float, default=400.0)
+    parser.add_argument("--spacing-m", type=float, default=500.0, help="stop grid spacing")
     parser.add_argument("--append", action="store_true", help="append to --out")
     args = parser.parse_args()
 
@@ -126,21 +134,27 @@ def main() -> None:
     tr = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "feed"
-        n_stops, n_trips = write_feed(folder, n_lines=args.lines, grid=args.grid, seed=1)
-        o_lat, o_lon = _points(args.origins, args.grid, 2)
-        d_lat, d_lon = _points(args.dests, args.grid, 3)
+        n_stops, n_trips = write_feed(
+            folder, n_lines=args.lines, grid=args.grid, seed=1, spacing_m=args.spacing_m
+        )
+        o_lat, o_lon = _points(args.origins, args.grid, 2, args.spacing_m)
+        d_lat, d_lon = _points(args.dests, args.grid, 3, args.spacing_m)
         o_xy = np.column_stack(tr.transform(o_lon, o_lat))
         d_xy = np.column_stack(tr.transform(d_lon, d_lat))
         deps = np.arange(8 * 3600, 8 * 3600 + args.window_min * 60 + 1, 60)
         cutoff = 90 * 60
         log(
-            f"Feed: {n_stops} stops, {n_trips} trips, {args.lines} lines; {args.origins} origins x "
+            f"Feed: {n_stops} stops ({args.spacing_m:g} m grid), {n_trips} trips, {args.lines} "
+            f"lines; {args.origins} origins x "
             f"{args.dests} destinations; window {len(deps)} departures (08:00 +{args.window_min} "
             f"min); cutoff 90 min; max 4 rides.\n"
         )
+        walk = WalkParams(max_access_m=args.max_access_m, max_transfer_m=args.max_transfer_m)
+        log(f"Walking: straight x 1.3 at 4.8 km/h; access/egress <= {walk.max_access_m:g} m, "
+            f"footpaths <= {walk.max_transfer_m:g} m.\n")  # fmt: skip
         t = time.perf_counter()
         feed = read_gtfs(folder, DAY)
-        net = build_network(feed, o_xy, d_xy, WalkParams())
+        net = build_network(feed, o_xy, d_xy, walk)
         log(f"- read GTFS + walking links: {time.perf_counter() - t:.2f} s ({feed.n_patterns} "
             f"patterns)")  # fmt: skip
         t = time.perf_counter()
@@ -157,7 +171,7 @@ def main() -> None:
         # reference on a few origins and every 10th departure
         few = min(args.ref_origins, args.origins)
         sub = deps[::10]
-        small = build_network(feed, o_xy[:few], d_xy, WalkParams())
+        small = build_network(feed, o_xy[:few], d_xy, walk)
         t = time.perf_counter()
         want = reference_profiles(small, sub, cutoff_s=cutoff)
         el = time.perf_counter() - t
