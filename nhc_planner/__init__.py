@@ -19,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from nhc_planner._errors import (
+    CorruptFileError,
     CrsError,
     DataFileError,
     DuplicateKeyError,
@@ -131,6 +132,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "BatchResult",
     "CapacitySettings",
+    "CorruptFileError",
     "CrsError",
     "DataFileError",
     "DuplicateKeyError",

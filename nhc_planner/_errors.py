@@ -16,6 +16,7 @@ column, key or value concerned. Build the message, then raise it::
 from __future__ import annotations
 
 __all__ = [
+    "CorruptFileError",
     "CrsError",
     "DataFileError",
     "DuplicateKeyError",
@@ -50,6 +51,10 @@ class NhcRuntimeError(NhcError, RuntimeError):
 
 class DataFileError(NhcInputError):
     """A data file cannot be read or is not in the expected format."""
+
+
+class CorruptFileError(DataFileError):
+    """A saved file or cache entry does not match its checksum, or is truncated or mixed."""
 
 
 class MissingColumnError(DataFileError):

@@ -39,11 +39,14 @@ data).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
 import logging
+import os
 import re
+import shutil
 import time
 import tomllib
 from collections.abc import Callable, Sequence
@@ -53,6 +56,8 @@ from typing import Any
 
 import pandas as pd
 
+from nhc_planner._atomic import atomic_folder, atomic_write_text
+from nhc_planner._csv import write_csv
 from nhc_planner._errors import DataFileError, NhcRuntimeError
 from nhc_planner.scenario import Scenario
 
@@ -62,6 +67,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _REGION_KEYS = ("name", "demo", "folder", "sources", "la", "icb", "areas", "scenario")
 _DEFAULT_KEYS = ("scenario", "report")
 HASH_FILE = "inputs.sha256"
+_ATTEMPTS = ".attempts"  # OUT/.attempts/<name>.jsonl: starts and ends of each try (removed after)
 
 
 @dataclass(frozen=True)
@@ -324,18 +330,35 @@ def plan_region(job: RegionJob, out: str | Path, *, digest: str | None = None) -
 
     t0 = time.perf_counter()
     folder = Path(out) / job.name
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / HASH_FILE).unlink(missing_ok=True)
     scenario = job.load_scenario()
     region = job.load_region()
     result = plan(region, scenario)
-    result.save(folder)
-    if job.report:
-        result.to_html(folder / "report")
-    row = _row(job, result, seconds=time.perf_counter() - t0)
-    (folder / "summary.json").write_text(json.dumps(row, indent=2, sort_keys=True) + "\n")
-    (folder / HASH_FILE).write_text((digest or job.input_hash()) + "\n")
+    # the region's whole folder is replaced at once: the plan, report, summary and input
+    # hash of one run, never a mix with an older run's (see nhc_planner._atomic)
+    with atomic_folder(folder) as tmp:
+        result.save(tmp)
+        if job.report:
+            result.to_html(tmp / "report")
+        row = _row(job, result, seconds=time.perf_counter() - t0)
+        (tmp / "summary.json").write_text(json.dumps(row, indent=2, sort_keys=True) + "\n")
+        (tmp / HASH_FILE).write_text((digest or job.input_hash()) + "\n")
     return row
+
+
+def _mark_failed(folder: Path, row: dict[str, Any]) -> None:
+    """Replace a failed region's folder by one saying so: no stale plan, report or status.
+
+    The folder then holds only ``summary.json`` (``"status": "failed"``, the error
+    and the attempts) and ``FAILED.txt``; a plan from an earlier run is removed,
+    so nothing in it can be mistaken for this run's result.
+    """
+    with atomic_folder(folder) as tmp:
+        (tmp / "summary.json").write_text(json.dumps(row, indent=2, sort_keys=True) + "\n")
+        (tmp / "FAILED.txt").write_text(
+            f"This region failed in the last batch run: {row.get('error', '')}\n"
+            "Any plan from an earlier run was removed. Fix the error and run the batch again.\n",
+            encoding="utf-8",
+        )
 
 
 def _row(job: RegionJob, result: Any, *, seconds: float) -> dict[str, Any]:
@@ -425,12 +448,83 @@ class BatchResult:
         return "\n".join(lines)
 
 
-def _attempt(job: RegionJob, out: str, digest: str) -> dict[str, Any]:
-    """The Dask task: plan one region; a failure becomes a ``failed`` row (no traceback)."""
+def _worker_name() -> str:
     try:
-        return plan_region(job, out, digest=digest)
+        from dask.distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return f"pid {os.getpid()}"
+
+
+def _log_path(out: str | Path, name: str) -> Path:
+    return Path(out) / _ATTEMPTS / f"{name}.jsonl"
+
+
+def _log_event(out: str | Path, name: str, event: dict[str, Any]) -> None:
+    """Append one line to the region's attempt log (shared file system, one writer at a time)."""
+    path = _log_path(out, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(event, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _attempt(job: RegionJob, out: str, digest: str, attempt: int = 1) -> dict[str, Any]:
+    """The Dask task: plan one region; a failure becomes a ``failed`` row (no traceback).
+
+    Each start and end is logged (worker, process) so that a worker that died
+    mid-task, and Dask's silent re-run of the task elsewhere, show in ``batch.json``.
+    """
+    worker = _worker_name()
+    base = {"attempt": attempt, "worker": worker, "pid": os.getpid()}
+    _log_event(out, job.name, {**base, "event": "start", "time": time.time()})
+    try:
+        row = plan_region(job, out, digest=digest)
     except Exception as exc:  # one region's failure must not stop the batch
-        return _failed_row(job, exc)
+        row = _failed_row(job, exc)
+    row["worker"] = worker
+    _log_event(
+        out,
+        job.name,
+        {**base, "event": "end", "status": row["status"], "error": row.get("error", "")},
+    )
+    return row
+
+
+def _attempts_of(out: Path, name: str, outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every try of a region: from its attempt log, plus the client's view of each submission.
+
+    A logged start with no end is a worker that died while planning the region.
+    ``outcomes`` are the client's results per submission (status, error).
+    """
+    events: list[dict[str, Any]] = []
+    with contextlib.suppress(OSError):
+        for line in _log_path(out, name).read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                events.append(json.loads(line))
+    ended = {
+        (e.get("attempt"), e.get("worker"), e.get("pid")): e for e in events if e["event"] == "end"
+    }
+    tries: list[dict[str, Any]] = []
+    for e in events:
+        if e.get("event") != "start":
+            continue
+        end = ended.get((e.get("attempt"), e.get("worker"), e.get("pid")))
+        tries.append(
+            {
+                "attempt": e.get("attempt"),
+                "worker": e.get("worker"),
+                "status": end["status"] if end else "worker died",
+                "error": (end or {}).get("error", "")
+                or ("" if end else "the worker process died while planning this region"),
+            }
+        )
+    for i, outcome in enumerate(outcomes, start=1):
+        if not any(t["attempt"] == i for t in tries):  # never started, or died before logging
+            tries.append({"attempt": i, "worker": "", **outcome})
+    return sorted(tries, key=lambda t: int(t["attempt"] or 0))
 
 
 def _failed_row(job: RegionJob, error: BaseException | str) -> dict[str, Any]:
@@ -502,6 +596,8 @@ def run_batch(
     out_path.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda name, status: None)
     rows: dict[str, dict[str, Any]] = {}
+    attempts: dict[str, int] = {}
+    outcomes: dict[str, list[dict[str, Any]]] = {}
     todo: list[tuple[RegionJob, str]] = []
     for job in jobs:
         digest = job.input_hash()
@@ -531,15 +627,16 @@ def run_batch(
             )
             client = Client(cluster)
         try:
-            attempts: dict[str, int] = {}
             digests = {job.name: digest for job, digest in todo}
             futures: dict[Any, RegionJob] = {}
+            for job, _ in todo:
+                _log_path(out_path, job.name).unlink(missing_ok=True)
 
             def submit(job: RegionJob) -> Any:
-                attempts[job.name] = attempts.get(job.name, 0) + 1
+                n = attempts[job.name] = attempts.get(job.name, 0) + 1
                 digest = digests[job.name]
-                key = f"plan-{job.name}-{attempts[job.name]}-{digest[:12]}"
-                future = client.submit(_attempt, job, str(out_path), digest, key=key, pure=False)
+                key = f"plan-{job.name}-{n}-{digest[:12]}"
+                future = client.submit(_attempt, job, str(out_path), digest, n, key=key, pure=False)
                 futures[future] = job
                 return future
 
@@ -548,9 +645,12 @@ def run_batch(
                 job = futures.pop(future)
                 if future.status == "finished":
                     row = future.result()
-                else:  # the worker died or the task was cancelled
+                else:  # the worker died (every time Dask tried) or the task was cancelled
                     error = future.exception() if future.status == "error" else "cancelled"
                     row = _failed_row(job, error if error is not None else "cancelled")
+                outcomes.setdefault(job.name, []).append(
+                    {"status": row["status"], "error": row.get("error", "")}
+                )
                 if row["status"] != "ok" and attempts[job.name] <= retries:
                     say(job.name, "retrying")
                     queue.add(submit(job))
@@ -562,13 +662,22 @@ def run_batch(
             client.close()
             if cluster is not None:
                 cluster.close()
+    tries = {name: _attempts_of(out_path, name, outcomes.get(name, [])) for name in attempts}
+    for name, row in rows.items():
+        if row["status"] != "ok" and not row.get("skipped"):
+            _mark_failed(out_path / name, {**row, "attempts": tries.get(name, [])})
+    shutil.rmtree(out_path / _ATTEMPTS, ignore_errors=True)
     table = _league_table([rows[j.name] for j in jobs])
-    index_csv = out_path / "index.csv"
-    table.to_csv(index_csv, index=False, lineterminator="\n", float_format="%.6g")
-    index_html = out_path / "index.html"
-    index_html.write_text(_index_html(table), encoding="utf-8")
+    index_csv = write_csv(table, out_path / "index.csv")
+    index_html = atomic_write_text(out_path / "index.html", _index_html(table))
     seconds = time.perf_counter() - t0
-    (out_path / "batch.json").write_text(
+    deaths = {
+        name: sum(t["status"] == "worker died" for t in ts)
+        for name, ts in tries.items()
+        if any(t["status"] == "worker died" for t in ts)
+    }
+    atomic_write_text(
+        out_path / "batch.json",
         json.dumps(
             {
                 "regions": [j.name for j in jobs],
@@ -576,10 +685,12 @@ def run_batch(
                 "skipped": table.loc[table["skipped"], "region"].tolist(),
                 "seconds": round(seconds, 2),
                 "scheduler": scheduler or f"local cluster, {workers or 2} workers",
+                "attempts": tries,
+                "worker_deaths": deaths,
             },
             indent=2,
         )
-        + "\n"
+        + "\n",
     )
     return BatchResult(
         table=table, out=out_path, index_html=index_html, index_csv=index_csv, seconds=seconds

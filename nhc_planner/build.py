@@ -319,12 +319,13 @@ class RegionInputs:
                 out[name] = list(value)
             else:
                 out[name] = value
-        p.write_text(
+        from nhc_planner._atomic import atomic_write_text
+
+        return atomic_write_text(
+            p,
             "# nhc-planner sources manifest: one file per role, paths relative to this file\n"
             + tomli_w.dumps(out),
-            encoding="utf-8",
         )
-        return p
 
 
 def _count_with_examples(codes: tuple[str, ...], words: str) -> str:

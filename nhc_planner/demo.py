@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import sys
@@ -48,10 +49,11 @@ import networkx as nx
 import numpy as np
 
 from nhc_planner import _demo_files as files
+from nhc_planner._atomic import MANIFEST, verify_folder, write_manifest
 from nhc_planner._cache import cache_root
 from nhc_planner._demo_layout import DemoWorld, make_sites, make_world
 from nhc_planner._demo_network import RoadParams, build_road_network
-from nhc_planner._errors import CrsError, DataFileError, ValueRangeError
+from nhc_planner._errors import CorruptFileError, CrsError, DataFileError, ValueRangeError
 from nhc_planner.region import Region
 from nhc_planner.sources import registry
 
@@ -83,6 +85,9 @@ SYNTHETIC_NOTE = (
 _DEFAULTS: dict[str, Any] = {"n_areas": 550, "n_las": 4, "n_sites": None}
 _NODES_PER_AREA = 12_000 / 550  # network size of the default demo, per area
 _MANIFEST = "sources.toml"
+#: Layout of the cache folders (bump when it changes; 2: with checksums in manifest.json).
+_CACHE_FORMAT = "c2"
+log = logging.getLogger("nhc_planner.cache")
 _DEMO_JSON = "demo.json"
 
 
@@ -333,6 +338,18 @@ def _matches(folder: Path, wanted: dict[str, Any]) -> bool:
     return all(found.get(k) == wanted.get(k) for k in keys) and roles == set(_demo_roles())
 
 
+def _whole(folder: Path) -> bool:
+    """Whether a cached demo folder matches its checksums (else it is logged and rebuilt)."""
+    try:
+        if verify_folder(folder, what="cached demo region"):
+            return True
+        why = f"{folder}: no {MANIFEST} (written by an older version or interrupted)"
+    except CorruptFileError as exc:
+        why = str(exc)
+    log.warning("discarding the cached demo region and regenerating it: %s", why)
+    return False
+
+
 def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Path:
     """The committed ``data/`` folder when it holds these settings, else a cache folder
     (generated there on first use, atomically)."""
@@ -340,12 +357,15 @@ def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Pa
     repo = _repo_data_dir()
     if _matches(repo, wanted):
         return repo
-    name = f"demo-v{GENERATOR_VERSION}-seed{seed}-areas{n_areas}-las{n_las}-sites{n_sites}"
+    name = (
+        f"demo-v{GENERATOR_VERSION}-{_CACHE_FORMAT}-seed{seed}-areas{n_areas}-las{n_las}"
+        f"-sites{n_sites}"
+    )
     plugged = [r for r in _demo_roles() if r not in registry.BUILTIN_ROLES]
     if plugged:  # a demo with declared plug-in sources is kept apart from the plain one
         name += "-with-" + "-".join(plugged)
     folder = cache_root() / name
-    if _matches(folder, wanted):
+    if _matches(folder, wanted) and _whole(folder):
         return folder
     if folder.exists():  # only ever made by the rename below: a damaged copy
         shutil.rmtree(folder, ignore_errors=True)
@@ -357,6 +377,7 @@ def _demo_folder(seed: int, n_areas: int, n_las: int, n_sites: int | None) -> Pa
         generate_demo_files(
             tmp, seed=seed, n_areas=n_areas, n_las=n_las, n_sites=n_sites, network=False
         )
+        write_manifest(tmp)  # checksums: a damaged or truncated cached file is noticed
         try:
             tmp.rename(folder)
         except OSError:
@@ -434,6 +455,7 @@ def demo_network_path(
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     _write_network(world, tmp, nodes=round(_NODES_PER_AREA * n_areas), seed=seed)
     tmp.replace(path)
+    write_manifest(folder)  # now with the network's checksum
     return path
 
 

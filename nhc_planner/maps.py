@@ -48,6 +48,7 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
+from nhc_planner._atomic import atomic_write_text
 from nhc_planner._errors import MissingColumnError, NhcInputError, ValueRangeError
 from nhc_planner.region import Region, RegionMeta
 from nhc_planner.scenario import NeedWeights
@@ -1157,7 +1158,7 @@ def save_map(
     target.parent.mkdir(parents=True, exist_ok=True)
     if offline == "relative":
         copy_assets(target.parent / "assets")
-    target.write_text(map_html(m, offline=offline, assets_url="assets"), encoding="utf-8")
+    atomic_write_text(target, map_html(m, offline=offline, assets_url="assets"))
     return target
 
 

@@ -19,9 +19,11 @@ them in both directions (cycling respects one-way roads unless
 ``oneway:bicycle=no``). Only the largest strongly connected component is
 kept, so every kept node can reach every other.
 
-Built networks are cached on disk (pickle) under ``cache_dir`` (default
-``$NHC_CACHE_DIR`` or ``~/.cache/nhc-planner``), keyed by a hash of the
-source file's bytes and the settings.
+Built networks (and their contraction hierarchies) are cached on disk under
+``cache_dir`` (default ``$NHC_CACHE_DIR`` or ``~/.cache/nhc-planner``), keyed
+by a hash of the source file's bytes and the settings, as checksummed
+``.npz`` files that cannot run code (:mod:`nhc_planner._network_cache`); a
+damaged entry is discarded with a logged warning and rebuilt.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import gzip
 import hashlib
 import importlib
 import os
-import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -57,6 +58,7 @@ from nhc_planner._errors import (
 )
 from nhc_planner._graph_build import Way, allows, drive_speed_kmh, ways_to_graph
 from nhc_planner._http import sha256_file
+from nhc_planner._network_cache import load_network_entry, save_network
 from nhc_planner.schema import BNG
 
 if TYPE_CHECKING:
@@ -131,9 +133,9 @@ DEFAULT_DRIVE_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
     }
 )
 
-_CACHE_VERSION = "network-v1"
+_CACHE_VERSION = "network-v2"
 #: Bump when the hierarchy's construction or settings change (stale cache files are ignored).
-_HIERARCHY_VERSION = "hierarchy-v2"
+_HIERARCHY_VERSION = "hierarchy-v3"
 
 
 @dataclass(frozen=True)
@@ -330,25 +332,22 @@ class RoadNetwork:
         in the on-disk cache next to the network, so that it is built once
         per network and settings.
         """
-        from nhc_planner._hierarchy import Hierarchy, build_hierarchy
+        from nhc_planner._hierarchy import build_hierarchy
+        from nhc_planner._network_cache import load_hierarchy_entry, save_hierarchy
 
         sidecar = self._cache_file
         path = (
-            Path(sidecar).with_name(f"{Path(sidecar).stem}-{_HIERARCHY_VERSION}.pickle")
+            Path(sidecar).with_name(f"{Path(sidecar).stem}-{_HIERARCHY_VERSION}.npz")
             if sidecar is not None
             else None
         )
-        if path is not None and path.is_file():
-            try:
-                with path.open("rb") as fh:
-                    cached = pickle.load(fh)
-                if isinstance(cached, Hierarchy) and cached.n_nodes == len(self.arrays.xy):
-                    return cached
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-                pass  # a stale or broken cache entry is rebuilt below
+        if path is not None:
+            cached = load_hierarchy_entry(path, len(self.arrays.xy))
+            if cached is not None:
+                return cached
         built = build_hierarchy(self.arrays.seconds)
         if path is not None:
-            _write_pickle(path, built)
+            save_hierarchy(path, built)
         return built
 
     @cached_property
@@ -478,19 +477,14 @@ def load_network(
         )
         key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
         folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        cache_file = folder / f"{path.stem.split('.')[0]}-{mode}-{key}.pickle"
-        if cache_file.is_file():
-            try:
-                with cache_file.open("rb") as fh:
-                    cached = pickle.load(fh)
-                if isinstance(cached, RoadNetwork):
-                    # the key is the file's content: name the file asked for now, not the
-                    # path it had when cached (the object was just unpickled, so is ours)
-                    object.__setattr__(cached, "source", str(path))
-                    object.__setattr__(cached, "_cache_file", str(cache_file))
-                    return cached
-            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-                pass  # a stale or broken cache entry is rebuilt below
+        cache_file = folder / f"{path.stem.split('.')[0]}-{mode}-{key}.npz"
+        cached = load_network_entry(cache_file)  # None if missing, or bad (then discarded)
+        if cached is not None:
+            # the key is the file's content: name the file asked for now, not the
+            # path it had when cached (the object was just rebuilt, so is ours)
+            object.__setattr__(cached, "source", str(path))
+            object.__setattr__(cached, "_cache_file", str(cache_file))
+            return cached
     if kind in ("pbf", "osm"):
         ways, n_read = _read_osm_ways(path)
     elif kind == "gpkg":
@@ -522,18 +516,9 @@ def load_network(
         )
         net = _finish(graph, mode, str(path), speeds, n_read, len(usable))
     if cache_file is not None:
-        _write_pickle(cache_file, net)
+        save_network(cache_file, net)
         object.__setattr__(net, "_cache_file", str(cache_file))
     return net
-
-
-def _write_pickle(path: Path, obj: object) -> None:
-    """Write ``obj`` to ``path`` atomically (a temporary file, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    with tmp.open("wb") as fh:
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
 
 
 def download_network(

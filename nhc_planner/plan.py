@@ -52,6 +52,7 @@ from nhc_planner._errors import (
     ScenarioError,
     UnknownKeyError,
 )
+from nhc_planner.feasibility import check_scenario_fits, with_notices
 from nhc_planner.kpis import kpi_tables
 from nhc_planner.need import need_score
 from nhc_planner.region import RegionMeta, region_hash
@@ -252,7 +253,10 @@ class Plan:
         GeoJSON (WGS84) and CSV (no geometry; centres with ``x, y`` in BNG
         metres); ``kpis*.csv``, ``coverage_curve.csv``, ``stability.csv``
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
-        metadata, provenance). Written by :func:`nhc_planner.plan_io.save_plan`.
+        metadata, provenance); ``manifest.json`` (SHA-256 of each, checked by
+        :meth:`load`). Written by :func:`nhc_planner.plan_io.save_plan` into a
+        temporary folder swapped in by renames: an interrupted save leaves the
+        old plan or the new one, whole. Other files in ``folder`` are kept.
         """
         from nhc_planner.plan_io import save_plan
 
@@ -266,6 +270,9 @@ class Plan:
         ------
         DataFileError
             If ``folder`` is not a saved plan.
+        CorruptFileError
+            If a file does not match the checksums saved with the plan, is
+            missing, or comes from another save.
         """
         from nhc_planner.plan_io import load_plan
 
@@ -403,6 +410,7 @@ def plan(
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
 
+    notices = check_scenario_fits(region, s)  # refuses what cannot be honoured, notes the rest
     # 1-2. need, sites, travel: the model's shared inputs
     inputs = plan_inputs(region, s, travel=travel, progress=report, timings=timings)
 
@@ -444,7 +452,7 @@ def plan(
         timings["sensitivity"] = time.perf_counter() - t
 
     timings["total"] = time.perf_counter() - t_start
-    solver = result.solver_summary()
+    solver = with_notices(result.solver_summary(), notices, s, n_new=n_new)
     provenance = _provenance(region, s, inputs.travel, timings, result.solve.backend)
     report("done", 1.0)
     return Plan(

@@ -5,10 +5,12 @@
 :func:`save_plan` and :func:`load_plan`. A plan folder holds ``centres`` and
 ``assignments`` as GeoParquet (EPSG:27700), GeoJSON (WGS84) and CSV (no
 geometry; centres with ``x, y`` in BNG metres), ``kpis*.csv``,
-``coverage_curve.csv``, ``stability.csv`` (when run), ``scenario.toml`` and
-``plan.json`` (solver, region metadata, provenance). The CSV writer is fixed
-(``\\n`` line ends, ``%.6g`` floats) so that the same plan gives byte-identical
-files.
+``coverage_curve.csv``, ``stability.csv`` (when run), ``scenario.toml``,
+``plan.json`` (solver, region metadata, provenance) and ``manifest.json``
+(SHA-256 of each file, checked on loading). Saves are atomic
+(:mod:`nhc_planner._atomic`). CSVs are written by :mod:`nhc_planner._csv`
+(spreadsheet-safe text, plain decimals, ``\\n`` line ends), so the same plan
+gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from nhc_planner._errors import DataFileError
+from nhc_planner._atomic import MANIFEST, atomic_folder, verify_folder
+from nhc_planner._csv import csv_text, read_csv, write_csv
+from nhc_planner._errors import CorruptFileError, DataFileError, NhcError
 from nhc_planner.region import RegionMeta
 from nhc_planner.scenario import Scenario
 
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "PLAN_FILES",
     "TABLES",
     "centres_csv_text",
     "centres_table",
@@ -43,40 +48,48 @@ FORMAT_VERSION = 1
 #: The plan's plain tables, each saved as ``<name>.csv``.
 TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
 
+#: Files a saved plan owns (checksummed; anything else in the folder is kept as is).
+PLAN_FILES = (
+    "plan.json",
+    "scenario.toml",
+    "stability.csv",
+    *(f"{n}.{ext}" for n in ("centres", "assignments") for ext in ("parquet", "csv", "geojson")),
+    *(f"{t}.csv" for t in TABLES),
+)
+
 _P = TypeVar("_P", bound="Plan")
 
 
 def save_plan(plan: Plan, folder: str | Path) -> Path:
     """Write ``plan`` to ``folder`` (created if needed) and return its path.
 
-    See :meth:`nhc_planner.plan.Plan.save` for the files written.
+    See :meth:`nhc_planner.plan.Plan.save` for the files written. Atomic
+    (:func:`nhc_planner._atomic.atomic_folder`): the files go into a temporary
+    folder, get a ``manifest.json`` of checksums and are swapped in by renames.
     """
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    for name in ("centres", "assignments"):
-        frame: gpd.GeoDataFrame = getattr(plan, name)
-        frame.to_parquet(path / f"{name}.parquet", index=False)
-        table = centres_table(frame) if name == "centres" else _plain(frame, points=False)
-        _write_csv(table, path / f"{name}.csv")
-        _write_geojson(frame, path / f"{name}.geojson")
-    for name in TABLES:
-        _write_csv(getattr(plan, name), path / f"{name}.csv")
-    stability = path / "stability.csv"
-    if plan.stability is not None:
-        _write_csv(plan.stability, stability)
-    elif stability.exists():
-        stability.unlink()
-    plan.scenario.to_toml(path / "scenario.toml")
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "region_meta": plan.region_meta.to_dict(),
-        "solver": _jsonable(plan.solver),
-        "provenance": _jsonable(plan.provenance),
-    }
-    (path / "plan.json").write_text(
-        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-    )
-    return path
+    with atomic_folder(folder, owned=PLAN_FILES) as path:  # old or new folder, whole
+        for name in ("centres", "assignments"):
+            frame: gpd.GeoDataFrame = getattr(plan, name)
+            frame.to_parquet(path / f"{name}.parquet", index=False)
+            table = centres_table(frame) if name == "centres" else _plain(frame, points=False)
+            write_csv(table, path / f"{name}.csv")
+            _write_geojson(frame, path / f"{name}.geojson")
+        for name in TABLES:
+            write_csv(getattr(plan, name), path / f"{name}.csv")
+        if plan.stability is not None:
+            write_csv(plan.stability, path / "stability.csv")
+        plan.scenario.to_toml(path / "scenario.toml")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "region_meta": plan.region_meta.to_dict(),
+            "solver": _jsonable(plan.solver),
+            "provenance": _jsonable(plan.provenance),
+            "checksums": MANIFEST,
+        }
+        (path / "plan.json").write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    return Path(folder)
 
 
 def load_plan(cls: type[_P], folder: str | Path) -> _P:
@@ -86,15 +99,20 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
     ------
     DataFileError
         If ``folder`` is not a saved plan.
+    CorruptFileError
+        If a file does not match the checksums saved with the plan, is missing
+        or comes from another save (or, for a plan saved before checksums,
+        cannot be read).
     """
     path = Path(folder)
+    checked = verify_folder(path, owned=PLAN_FILES, what="plan")
     manifest_path = path / "plan.json"
     if not manifest_path.is_file():
         msg = f"{path}: not a plan folder (no plan.json); write one with Plan.save()"
         raise DataFileError(msg)
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         msg = f"{manifest_path}: not valid JSON ({exc})"
         raise DataFileError(msg) from exc
     needed = [
@@ -107,18 +125,27 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
     if missing:
         msg = f"{path}: plan folder is missing {missing}"
         raise DataFileError(msg)
-    tables = {t: _read_csv(path / f"{t}.csv") for t in TABLES}
-    stability = path / "stability.csv"
-    return cls(
-        scenario=Scenario.from_toml(path / "scenario.toml"),
-        region_meta=RegionMeta.from_dict(manifest["region_meta"]),
-        centres=gpd.read_parquet(path / "centres.parquet"),
-        assignments=gpd.read_parquet(path / "assignments.parquet"),
-        solver=dict(manifest.get("solver", {})),
-        stability=_read_csv(stability) if stability.is_file() else None,
-        provenance=dict(manifest.get("provenance", {})),
-        **tables,
-    )
+    if not checked and manifest.get("checksums"):
+        msg = f"{path}: plan was saved with checksums but {MANIFEST} is missing; save it again"
+        raise CorruptFileError(msg)
+    try:
+        tables = {t: read_csv(path / f"{t}.csv") for t in TABLES}
+        stability = path / "stability.csv"
+        return cls(
+            scenario=Scenario.from_toml(path / "scenario.toml"),
+            region_meta=RegionMeta.from_dict(manifest["region_meta"]),
+            centres=gpd.read_parquet(path / "centres.parquet"),
+            assignments=gpd.read_parquet(path / "assignments.parquet"),
+            solver=dict(manifest.get("solver", {})),
+            stability=read_csv(stability) if stability.is_file() else None,
+            provenance=dict(manifest.get("provenance", {})),
+            **tables,
+        )
+    except NhcError:
+        raise
+    except Exception as exc:  # a damaged file of a plan saved without checksums
+        msg = f"{path}: a plan file cannot be read ({type(exc).__name__}: {exc})"
+        raise CorruptFileError(msg) from exc
 
 
 def centres_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -130,8 +157,8 @@ def centres_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def centres_csv_text(centres: gpd.GeoDataFrame) -> str:
-    """The text of ``centres.csv`` (:func:`centres_table`, the plan's CSV number format)."""
-    return centres_table(centres).to_csv(index=False, lineterminator="\n", float_format="%.6g")
+    """The text of ``centres.csv`` (:func:`centres_table`, written by :mod:`nhc_planner._csv`)."""
+    return csv_text(centres_table(centres))
 
 
 def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
@@ -140,14 +167,6 @@ def _plain(frame: gpd.GeoDataFrame, *, points: bool) -> pd.DataFrame:
         out["x"] = frame.geometry.x.round(2).to_numpy()
         out["y"] = frame.geometry.y.round(2).to_numpy()
     return out
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=True, na_values=[""])
 
 
 def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:

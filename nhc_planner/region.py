@@ -7,6 +7,7 @@ A region is built once (from official files with
     region.json      manifest: name, codes, vintages, attribution, notes
     areas.parquet    GeoParquet, EPSG:27700 (see :mod:`nhc_planner.schema`)
     sites.parquet    GeoParquet, EPSG:27700
+    manifest.json    SHA-256 of each file, checked by :meth:`Region.load`
 """
 
 from __future__ import annotations
@@ -20,13 +21,17 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from nhc_planner._errors import DataFileError
+from nhc_planner._atomic import MANIFEST as CHECKSUMS
+from nhc_planner._atomic import atomic_folder, verify_folder
+from nhc_planner._errors import CorruptFileError, DataFileError
 from nhc_planner.schema import validate_areas, validate_sites
 
 __all__ = ["Region", "RegionMeta", "region_hash"]
 
 MANIFEST = "region.json"
 FORMAT_VERSION = 1
+#: Top-level names a saved region owns (checksummed; other files in the folder are kept).
+REGION_FILES = (MANIFEST, "areas.parquet", "sites.parquet")
 
 
 @dataclass(frozen=True)
@@ -103,14 +108,22 @@ class Region:
         return replace(self, sites=sites)
 
     def save(self, folder: str | Path) -> Path:
-        """Write the region to ``folder`` (created if needed) and return its path."""
-        path = Path(folder)
-        path.mkdir(parents=True, exist_ok=True)
-        self.areas.to_parquet(path / "areas.parquet", index=False)
-        self.sites.to_parquet(path / "sites.parquet", index=False)
-        manifest = {"format_version": FORMAT_VERSION, **self.meta.to_dict()}
-        (path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        return path
+        """Write the region to ``folder`` (created if needed) and return its path.
+
+        Written atomically (a temporary folder swapped in by renames, with a
+        ``manifest.json`` of checksums): an interrupted save leaves the old
+        folder or the new one, whole.
+        """
+        with atomic_folder(folder, owned=REGION_FILES) as path:
+            self.areas.to_parquet(path / "areas.parquet", index=False)
+            self.sites.to_parquet(path / "sites.parquet", index=False)
+            manifest = {
+                "format_version": FORMAT_VERSION,
+                **self.meta.to_dict(),
+                "checksums": CHECKSUMS,
+            }
+            (path / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        return Path(folder)
 
     @classmethod
     def load(cls, folder: str | Path) -> Region:
@@ -120,23 +133,34 @@ class Region:
         ------
         DataFileError
             If the folder is not a saved region.
+        CorruptFileError
+            If a file does not match the checksums saved with it, is missing or
+            comes from another save.
         """
         path = Path(folder)
+        checked = verify_folder(path, owned=REGION_FILES, what="region")
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
             msg = f"{path}: not a region folder (no {MANIFEST}); build one with build_region()"
             raise DataFileError(msg)
         try:
             manifest = json.loads(manifest_path.read_text())
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             msg = f"{manifest_path}: not valid JSON ({exc})"
             raise DataFileError(msg) from exc
         for part in ("areas.parquet", "sites.parquet"):
             if not (path / part).is_file():
                 msg = f"{path}: region folder is missing {part}"
                 raise DataFileError(msg)
-        areas = gpd.read_parquet(path / "areas.parquet")
-        sites = gpd.read_parquet(path / "sites.parquet")
+        if not checked and manifest.get("checksums"):
+            msg = f"{path}: region was saved with checksums but {CHECKSUMS} is missing"
+            raise CorruptFileError(msg)
+        try:
+            areas = gpd.read_parquet(path / "areas.parquet")
+            sites = gpd.read_parquet(path / "sites.parquet")
+        except Exception as exc:  # a damaged file of a region saved without checksums
+            msg = f"{path}: a region file cannot be read ({type(exc).__name__}: {exc})"
+            raise CorruptFileError(msg) from exc
         return cls(areas=areas, sites=sites, meta=RegionMeta.from_dict(manifest))
 
     def summary(self) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nhc_planner._atomic import atomic_write_text
 from nhc_planner._errors import MissingColumnError, NhcRuntimeError
 from nhc_planner.capacity import ROLE_LABELS, ROLES
 from nhc_planner.maps import (
@@ -898,7 +899,7 @@ def write_report(
     )
     page = env.get_template("report.html.j2").render(**context)
     index = out / "index.html"
-    index.write_text(page, encoding="utf-8")
+    atomic_write_text(index, page)  # a temporary file, then a rename
     if pdf:
         import weasyprint
 

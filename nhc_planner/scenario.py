@@ -882,11 +882,10 @@ class Scenario:
             raise ScenarioError(msg) from exc
 
     def to_toml(self, path: str | Path) -> Path:
-        """Write the scenario to a TOML file and return its path."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(self.to_toml_string(), encoding="utf-8")
-        return p
+        """Write the scenario to a TOML file (atomically: a temporary file, then a rename)."""
+        from nhc_planner._atomic import atomic_write_text
+
+        return atomic_write_text(path, self.to_toml_string())
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:

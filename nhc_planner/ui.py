@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
+from nhc_planner._csv import csv_bytes
 from nhc_planner._errors import (
     DataFileError,
     EmptyInputError,
@@ -1015,9 +1016,12 @@ def centres_csv(plan: Plan) -> bytes:
 
 
 def areas_csv(plan: Plan) -> bytes:
-    """Every area with its nearest centre, travel time and coverage, as CSV bytes."""
-    text = _plain(plan.assignments, points=False).to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8")
+    """Every area with its nearest centre, travel time and coverage, as CSV bytes.
+
+    Spreadsheet-safe (:mod:`nhc_planner._csv`): text that a spreadsheet would run
+    as a formula starts with an apostrophe; numbers are plain decimals.
+    """
+    return csv_bytes(_plain(plan.assignments, points=False))
 
 
 def plan_geojson(plan: Plan, *, simplify_m: float = 5.0) -> bytes:

@@ -183,3 +183,103 @@ def test_example_regions_file_is_valid():
     assert [j.demo for j in jobs[:3]] == [0, 1, 2]
     assert Path(jobs[3].sources or "").is_file()
     assert jobs[3].load_scenario().travel.mode == "walk"
+
+
+def test_a_failed_rerun_removes_the_stale_plan(tmp_path):
+    """A region that planned before and fails now keeps no old plan, report or 'ok' status."""
+    import json
+
+    from dask.distributed import LocalCluster
+
+    from nhc_planner._errors import DataFileError
+    from nhc_planner.plan import Plan
+
+    grid_region(4).save(tmp_path / "r0")
+    grid_region(5).save(tmp_path / "r1")
+    entries = "".join(f'[[region]]\nname = "r{i}"\nfolder = "r{i}"\n' for i in range(2))
+    path = _write(tmp_path, '[defaults]\nscenario = "small.toml"\nreport = true\n' + entries)
+    out = tmp_path / "out"
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        first = run_batch(path, out=out, scheduler=cluster.scheduler_address)
+        assert first.n_failed == 0
+        assert Plan.load(out / "r1").region_meta.name == "Grid"
+        assert (out / "r1" / "report" / "index.html").is_file()
+        # r1's region is damaged: its re-run fails (twice: tried, retried)
+        areas = tmp_path / "r1" / "areas.parquet"
+        areas.write_bytes(areas.read_bytes()[:200])
+        again = run_batch(path, out=out, scheduler=cluster.scheduler_address)
+    assert again.n_failed == 1
+    folder = out / "r1"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "FAILED.txt",
+        "manifest.json",
+        "summary.json",
+    ]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert "CorruptFileError" in summary["error"]
+    assert [t["status"] for t in summary["attempts"]] == ["failed", "failed"]
+    with pytest.raises(DataFileError, match="not a plan folder"):
+        Plan.load(folder)
+    batch = json.loads((out / "batch.json").read_text())
+    assert batch["failed"] == ["r1"]
+    assert batch["skipped"] == ["r0"]
+    tries = batch["attempts"]["r1"]
+    assert [t["attempt"] for t in tries] == [1, 2]
+    assert all(t["worker"] and "CorruptFileError" in t["error"] for t in tries)
+    assert batch["worker_deaths"] == {}
+    assert not (out / ".attempts").exists()
+
+
+def test_a_killed_worker_is_recorded_in_batch_json(tmp_path):
+    """SIGKILL the worker planning a region: Dask re-runs it elsewhere; batch.json says so."""
+    import json
+    import os
+    import signal
+    import threading
+    import time
+
+    for i in range(2):
+        grid_region(4 + i).save(tmp_path / f"r{i}")
+    entries = "".join(f'[[region]]\nname = "r{i}"\nfolder = "r{i}"\n' for i in range(2))
+    path = _write(tmp_path, '[defaults]\nscenario = "small.toml"\nreport = false\n' + entries)
+    out = tmp_path / "out"
+    killed: list[int] = []
+
+    def kill_first_start() -> None:
+        log = out / ".attempts" / "r0.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            try:
+                for line in log.read_text().splitlines():
+                    event = json.loads(line)
+                    if event["event"] == "start":
+                        os.kill(event["pid"], signal.SIGKILL)
+                        killed.append(event["pid"])
+                        return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_first_start, daemon=True)
+    killer.start()
+    cmd = [sys.executable, "-m", "nhc_planner", "batch", str(path), "--out", str(out)]
+    run = subprocess.run([*cmd, "--workers", "2"], capture_output=True, text=True, check=False)
+    killer.join(timeout=5)
+    assert killed, "the worker was not killed"
+    assert run.returncode == 0, run.stderr
+    batch = json.loads((out / "batch.json").read_text())
+    assert batch["failed"] == []
+    tries = batch["attempts"]["r0"]
+    assert tries[0]["status"] == "worker died"
+    assert "died" in tries[0]["error"]
+    assert tries[-1]["status"] == "ok"
+    assert batch["worker_deaths"] == {"r0": 1}
+    assert [t["status"] for t in batch["attempts"]["r1"]] == ["ok"]

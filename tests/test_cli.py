@@ -80,6 +80,18 @@ def test_plan_writes_files_log_and_summary(region_folder, small_toml, tmp_path, 
     assert pd.read_csv(out / "kpis.csv")["metric"].tolist()[0] == "centres"
 
 
+def test_plan_over_an_earlier_plan(region_folder, small_toml, tmp_path, capsys):
+    """A second `plan --out` into the same folder replaces the plan whole, keeps logging."""
+    out = tmp_path / "out"
+    args = ["plan", "--region", str(region_folder), "--scenario", str(small_toml)]
+    assert main([*args, "--out", str(out), "--quiet"]) == EXIT_OK
+    assert main([*args, "--out", str(out), "--quiet"]) == EXIT_OK
+    assert "done in" in (out / "run.log").read_text()  # the log of the second run, whole
+    assert (out / "report" / "index.html").is_file()
+    assert Plan.load(out).solver["status"] == "optimal"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
 def test_plan_progress_without_terminal_is_one_line_per_stage(
     region_folder, small_toml, tmp_path, capsys
 ):

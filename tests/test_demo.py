@@ -359,3 +359,31 @@ def test_a_damaged_cache_folder_is_rebuilt(tmp_path: Path, monkeypatch):
     again = demo.demo_region(seed=7, n_areas=40, n_las=2)
     assert (folder / "demo.json").is_file()
     assert again.areas["area_code"].tolist() == first.areas["area_code"].tolist()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "delete_manifest", "extra"])
+def test_a_corrupt_cached_file_is_noticed_logged_and_rebuilt(
+    tmp_path: Path, monkeypatch, caplog, damage
+):
+    """A truncated or changed cached demo file is never read as data: it is regenerated."""
+    import logging
+
+    monkeypatch.setenv("NHC_CACHE_DIR", str(tmp_path))
+    first = demo.demo_region(seed=8, n_areas=40, n_las=2)
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    sites = next(folder.glob("facilities/*epraccur*"))
+    data = sites.read_bytes()
+    if damage == "truncate":
+        sites.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        sites.write_bytes(data[:100] + bytes([data[100] ^ 0x20]) + data[101:])
+    elif damage == "delete_manifest":
+        (folder / "manifest.json").unlink()
+    else:
+        (folder / "facilities" / "more.csv").write_text("x\n")
+    with caplog.at_level(logging.WARNING, logger="nhc_planner.cache"):
+        again = demo.demo_region(seed=8, n_areas=40, n_las=2)
+    assert "regenerating" in caplog.text
+    assert sites.read_bytes() == data
+    assert again.sites["site_id"].tolist() == first.sites["site_id"].tolist()
+    assert len(again.areas) == len(first.areas)

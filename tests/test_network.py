@@ -331,20 +331,20 @@ def test_cache_round_trip(tmp_path):
     path.write_text(OSM_XML)
     cache = tmp_path / "cache"
     first = load_network(path, mode="drive", cache_dir=cache)
-    files = list(cache.glob("*.pickle"))
+    files = list(cache.glob("*.npz"))
     assert len(files) == 1
     second = load_network(path, mode="drive", cache_dir=cache)
     assert second.report == first.report
     assert nx.utils.edges_equal(second.graph.edges, first.graph.edges)
     # Different settings, different entry.
     load_network(path, mode="drive", cache_dir=cache, speeds=Speeds(maxspeed_factor=0.8))
-    assert len(list(cache.glob("*.pickle"))) == 2
+    assert len(list(cache.glob("*.npz"))) == 2
     # The same content elsewhere (another checkout) hits the cache but names its own file.
     moved = tmp_path / "elsewhere" / "tiny.osm"
     moved.parent.mkdir()
     moved.write_text(OSM_XML)
     third = load_network(moved, mode="drive", cache_dir=cache)
-    assert len(list(cache.glob("*.pickle"))) == 2
+    assert len(list(cache.glob("*.npz"))) == 2
     assert third.source == str(moved)
 
 

@@ -381,8 +381,8 @@ def test_cached_demo_follows_the_declared_demo_sources(
         assert "toy_score" not in plain.areas.columns
         folders = sorted(p.name for p in (tmp_path / "cache").iterdir())
         assert folders == [
-            "demo-v1-seed0-areas20-las2-sitesNone",
-            "demo-v1-seed0-areas20-las2-sitesNone-with-toy",
+            "demo-v1-c2-seed0-areas20-las2-sitesNone",
+            "demo-v1-c2-seed0-areas20-las2-sitesNone-with-toy",
         ]
     finally:
         registry.register_source(toy)
