@@ -13,7 +13,7 @@ Session state keys:
 ``tiles``
     Basemap tile URL, or None (offline: no basemap).
 
-Results (regions, travel times, plans, maps) are kept in
+Results (regions, travel times, plans, map layers; never folium maps) are kept in
 :class:`nhc_planner.ui.ResultCache` stores held by ``st.cache_resource``, so
 they are shared between sessions and survive reruns, and the computation
 runs in the page's own script run where it can drive a progress bar.
@@ -24,12 +24,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-from nhc_planner import maps, ui
+from nhc_planner import _format, maps, ui
 from nhc_planner._errors import ValueRangeError
+from nhc_planner.network import load_network
 from nhc_planner.plan import Plan, compute_travel, plan
 from nhc_planner.region import Region
 from nhc_planner.scenario import Scenario
@@ -46,6 +46,7 @@ def stores() -> dict[str, ui.ResultCache]:
         "travel": ui.ResultCache(6),
         "plan": ui.ResultCache(32),
         "map": ui.ResultCache(24),
+        "context": ui.ResultCache(4),
     }
 
 
@@ -181,8 +182,15 @@ def tiles() -> str | None:
     return value
 
 
-def show_map(m: folium.Map, *, key: str, height: int = 560) -> None:
-    """Render a folium map with Leaflet served by the app itself (works offline)."""
+def show_map(layers: maps.MapLayers, *, key: str, height: int = 560) -> None:
+    """Draw a fresh folium map of ``layers`` with Leaflet served by the app itself.
+
+    A new :class:`folium.Map` is made for every render (only the layers are
+    cached): ``st_folium`` rewrites the ids of the map it renders, so a map
+    object drawn a second time (a reload, a direct link, another session)
+    comes out blank.
+    """
+    m = maps.draw_map(layers, tiles=tiles())
     maps.use_local_assets(m, base_url=static_base_url())
     st_folium(
         m,
@@ -193,21 +201,48 @@ def show_map(m: folium.Map, *, key: str, height: int = 560) -> None:
     )
 
 
-def cached_map(kind: str, parts: tuple[Any, ...], build: Any) -> folium.Map:
-    """A folium map from the map store, built by ``build()`` on first use."""
-    m: folium.Map = stores()["map"].get_or_compute((kind, region_key(), *parts), build)
-    return m
+def cached_layers(kind: str, parts: tuple[Any, ...], build: Any) -> maps.MapLayers:
+    """Map layers from the map store (plain data shared by sessions), built on first use."""
+    layers: maps.MapLayers = stores()["map"].get_or_compute((kind, region_key(), *parts), build)
+    return layers
 
 
-def need_map(colour_by: str) -> folium.Map:
-    """The current region's need map coloured by ``colour_by`` (cached per weights and tiles)."""
+def map_context(network: str | None = None) -> maps.MapContext:
+    """Offline map context of the current region: outlines, place names and main roads.
+
+    Roads come from ``network`` (a scenario's ``travel.network``; default the
+    current scenario's), when it is set and can be read; without one the map
+    still has outlines and place names.
+    """
     region = current_region()
     s = current_scenario()
-    tile_url = tiles()
-    return cached_map(
+    source = s.travel.network if network is None else network
+    mode = s.travel.mode
+
+    def build() -> maps.MapContext:
+        roads = None
+        if source:
+            try:
+                roads = load_network(source, mode=mode)
+            except Exception:  # no roads on the map is better than no map
+                roads = None
+        return maps.map_context(region.areas, roads=roads)
+
+    context: maps.MapContext = stores()["context"].get_or_compute(
+        (region_key(), source, mode), build
+    )
+    return context
+
+
+def need_map(colour_by: str) -> maps.MapLayers:
+    """Layers of the current region's need map coloured by ``colour_by`` (cached per weights)."""
+    region = current_region()
+    s = current_scenario()
+    context = map_context()
+    return cached_layers(
         "need",
-        (colour_by, repr(s.need), tile_url),
-        lambda: maps.need_map(region, colour_by=colour_by, tiles=tile_url, need_weights=s.need),
+        (colour_by, repr(s.need), s.travel.network, s.travel.mode),
+        lambda: maps.need_layers(region, colour_by=colour_by, need_weights=s.need, context=context),
     )
 
 
@@ -226,7 +261,7 @@ def sidebar() -> None:
         limit = (
             f"{s.phasing.total_centres} new centres"
             if s.phasing.total_centres is not None
-            else f"{maps.format_gbp(s.phasing.budget_per_year_gbp)} a year"
+            else f"{_format.format_gbp(s.phasing.budget_per_year_gbp)} a year"
         )
         st.markdown(
             f"**Scenario:** {s.name}  \n"

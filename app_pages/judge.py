@@ -7,19 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from nhc_planner import maps, ui
+from nhc_planner import _format, maps, ui
 from nhc_planner.report import solver_summary
 
 BLUE = maps.NHS_BLUE
 ORANGE = "#E69F00"
 
 
-def coverage_chart(curve: pd.DataFrame, chosen: int) -> alt.Chart:
-    """Share within reach against the number of new centres, this plan marked."""
+def coverage_chart(curve: pd.DataFrame, chosen: int, plan_share: float) -> alt.Chart:
+    """Share within reach against the number of new centres; this plan at its own share."""
     data = curve.assign(
         share_pct=100 * curve["share"],
-        people=curve["population_covered"].map(maps.format_count),
-        this_plan=curve["n_centres"] == chosen,
+        people=curve["population_covered"].map(_format.format_count),
     )
     base = alt.Chart(data).encode(
         x=alt.X("n_centres:Q", title="New centres", axis=alt.Axis(tickMinStep=1)),
@@ -33,8 +32,20 @@ def coverage_chart(curve: pd.DataFrame, chosen: int) -> alt.Chart:
         ],
     )
     line = base.mark_line(color=BLUE, point=alt.OverlayMarkDef(color=BLUE, size=40))
-    mark = base.transform_filter(alt.datum.this_plan).mark_point(
-        color=ORANGE, size=220, filled=True, shape="diamond"
+    here = pd.DataFrame(
+        {"n_centres": [chosen], "share_pct": [100 * plan_share], "what": ["This plan"]}
+    )
+    mark = (
+        alt.Chart(here)
+        .mark_point(color=ORANGE, size=220, filled=True, shape="diamond")
+        .encode(
+            x="n_centres:Q",
+            y="share_pct:Q",
+            tooltip=[
+                alt.Tooltip("what:N", title=""),
+                alt.Tooltip("share_pct:Q", title="Share (%)", format=".1f"),
+            ],
+        )
     )
     return (line + mark).properties(height=300)
 
@@ -76,10 +87,12 @@ def main() -> None:
         st.subheader("Diminishing returns")
         st.caption(
             "Share of residents within the standard against the number of new centres "
-            "(each step adds the site that reaches the most need). The diamond is this plan."
+            "(each step adds the site that reaches the most need). The diamond is this plan, "
+            "optimised over all its years together, at the share in the headline."
         )
         chosen = len(p.new_centres)
-        st.altair_chart(coverage_chart(p.coverage_curve, chosen), width="stretch")
+        plan_share = p.kpi("share_covered")
+        st.altair_chart(coverage_chart(p.coverage_curve, chosen, plan_share), width="stretch")
     with right:
         st.subheader("By deprivation")
         d = p.kpis_by_decile

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from nhc_planner import maps
+from nhc_planner import _format
 
 COLOUR_BY = {
     "need_score": "Need score",
@@ -48,13 +48,13 @@ def main() -> None:
     a = region.areas
     dep = a["imd_decile"] <= s.need.most_deprived_deciles
     c1, c2, c3 = st.columns(3)
-    c1.metric("Residents", maps.format_count(a["population"].sum()))
+    c1.metric("Residents", _format.format_count(a["population"].sum()))
     c2.metric(
         f"In IMD deciles 1–{s.need.most_deprived_deciles}",
-        maps.format_percent(a.loc[dep, "population"].sum() / max(a["population"].sum(), 1)),
+        _format.format_percent(a.loc[dep, "population"].sum() / max(a["population"].sum(), 1)),
     )
     hle = (a["hle_years"] * a["population"]).sum() / max(a["population"].sum(), 1)
-    c3.metric("Healthy life expectancy (estimate, mean)", maps.format_years(hle))
+    c3.metric("Healthy life expectancy (estimate, mean)", _format.format_years(hle))
     st.page_link(
         "app_pages/policy.py", label="Next: set the policy", icon=":material/arrow_forward:"
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from nhc_planner import maps, ui
+from nhc_planner import _format, maps, ui
 
 COLOUR_BY = {
     "catchment": "Catchment of each centre",
     "coverage": "When each area comes within reach",
+    "utilisation": "How full each centre is",
     "need_score": "Need score",
     "imd_decile": "IMD decile",
 }
@@ -33,9 +34,9 @@ def main() -> None:
     st.markdown(
         f"**{len(new)} new centres** over {len(per_year)} year(s) ({by_year}); "
         f"{int((p.centres['status'] == 'existing').sum())} already open. "
-        f"{maps.format_percent(p.kpi('share_covered'))} of residents within "
+        f"{_format.format_percent(p.kpi('share_covered'))} of residents within "
         f"{s.travel.standard_min:g} minutes' {s.travel.mode} "
-        f"(now {maps.format_percent(p.kpi('share_covered', 'before'))})."
+        f"(now {_format.format_percent(p.kpi('share_covered', 'before'))})."
     )
     estimated = int(p.provenance.get("areas_straight_line", 0) or 0)
     if estimated:
@@ -50,32 +51,43 @@ def main() -> None:
         horizontal=True,
         key="plan_colour_by",
     )
-    tiles = common.tiles()
     try:
-        m = common.cached_map(
+        context = common.map_context(s.travel.network)
+        layers = common.cached_layers(
             "plan",
-            (ui.plan_key(s), colour_by, tiles),
-            lambda: maps.plan_map(p, colour_by=colour_by, tiles=tiles),
+            (ui.plan_key(s), colour_by, s.travel.network, s.travel.mode),
+            lambda: maps.plan_layers(p, colour_by=colour_by, context=context),
         )
-        common.show_map(m, key="plan_map", height=600)
+        common.show_map(layers, key="plan_map", height=600)
     except Exception as exc:  # shown in words, never a traceback
         common.show_error(exc)
+    over = ui.over_capacity_words(p)
+    if over:
+        st.warning(over, icon=":material/warning:")
+
+    hoods = ui.neighbourhood_rows(p)
+    if hoods is not None:
+        st.subheader("Neighbourhoods and the order their centres open")
+        st.caption(str(p.solver.get("message", "")))
+        st.dataframe(hoods, hide_index=True, width="stretch")
 
     st.subheader("Why each centre was chosen")
     if new.empty:
         st.info("This plan opens no new centres.")
     else:
-        labels = {str(r["site_id"]): ui.centre_label(r) for _, r in new.iterrows()}
+        labels = dict(
+            zip(new["site_id"].astype(str), ui.centre_labels(new, p.assignments), strict=True)
+        )
         sid = st.selectbox("Centre", list(labels), format_func=labels.__getitem__, key="why_centre")
         row = new[new["site_id"].astype(str) == sid].iloc[0]
         st.info(str(row["why"]), icon=":material/lightbulb:")
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Residents newly within reach", maps.format_count(row["pop_newly_covered"]))
-        c2.metric("of whom most deprived", maps.format_count(row["pop_newly_covered_imd12"]))
-        c3.metric("Catchment HLE (estimate)", maps.format_years(row["catchment_hle_mean"]))
+        c1.metric("Residents newly within reach", _format.format_count(row["pop_newly_covered"]))
+        c2.metric("of whom most deprived", _format.format_count(row["pop_newly_covered_imd12"]))
+        c3.metric("Catchment HLE (estimate)", _format.format_years(row["catchment_hle_mean"]))
         c4.metric(
             "Clinical rooms",
-            maps.format_count(row["rooms"]),
+            _format.format_count(row["rooms"]),
             help=f"Size template: {row['size']}.",
         )
     st.page_link("app_pages/judge.py", label="Next: judge it", icon=":material/arrow_forward:")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from nhc_planner import maps, ui
+from nhc_planner import _format, ui
 from nhc_planner.planning import model_labels
 
 OBJECTIVES = {
@@ -16,6 +16,12 @@ OBJECTIVES = {
     "maxmin": "Lift the worst-served local authority (max-min)",
 }
 LIMITS = {"centres": "A number of new centres", "budget": "A capital budget per year"}
+NEST = {
+    "la": "Local authority boundaries",
+    "sub_icb": "Sub-ICB boundaries (column sub_icb_code)",
+    "none": "Nothing: neighbourhoods may cross boundaries",
+}
+ORDER = {"hle": "Lowest healthy life expectancy first", "need": "Highest need first"}
 
 
 def _init(values: dict[str, Any]) -> None:
@@ -23,6 +29,72 @@ def _init(values: dict[str, Any]) -> None:
     for key, value in values.items():
         if key != "sizes" and key not in st.session_state:
             st.session_state[key] = value
+
+
+def _neighbourhoods(areas: pd.DataFrame) -> None:
+    """Bounds, nesting, order, hubs and an upload of the planner's own neighbourhoods."""
+    st.subheader("Neighbourhoods")
+    st.caption("Used by the neighbourhoods planning model: a centre for every neighbourhood.")
+    lo, hi = st.columns(2)
+    lo.number_input(
+        "Fewest residents",
+        0.0,
+        1_000_000.0,
+        step=5_000.0,
+        format="%.0f",
+        key="neighbourhoods.min_pop",
+    )
+    hi.number_input(
+        "Most residents",
+        1.0,
+        1_000_000.0,
+        step=5_000.0,
+        format="%.0f",
+        key="neighbourhoods.max_pop",
+    )
+    nest = dict(NEST)
+    for column in areas.columns:
+        if str(column).endswith("_code") and column not in ("area_code", "la_code", "icb_code"):
+            nest.setdefault(str(column), f"Column {column}")
+    current = str(st.session_state.get("neighbourhoods.nest", "la"))
+    nest.setdefault(current, f"Column {current}")
+    st.selectbox(
+        "Neighbourhoods never cross",
+        list(nest),
+        format_func=nest.__getitem__,
+        key="neighbourhoods.nest",
+    )
+    st.radio(
+        "Which get their centre first",
+        list(ORDER),
+        format_func=ORDER.__getitem__,
+        key="neighbourhoods.order",
+    )
+    h1, h2 = st.columns(2)
+    h1.number_input(
+        "Hubs (0 = a centre per neighbourhood)", 0, 500, step=1, key="neighbourhoods.hubs"
+    )
+    h2.number_input(
+        "Hubs open by year (0 = by the phasing)", 0, 30, step=1, key="neighbourhoods.hubs_by_year"
+    )
+    upload = st.file_uploader(
+        "Your own neighbourhoods (optional)",
+        type=[s.lstrip(".") for s in ui.NEIGHBOURHOOD_SUFFIXES],
+        key="neighbourhoods_upload",
+        help="A CSV with columns area_code and neighbourhood, or polygons (GeoPackage or "
+        "GeoJSON) with a neighbourhood column. Neighbourhoods outside the bounds are flagged.",
+    )
+    if upload is not None:
+        try:
+            path = ui.store_neighbourhoods_upload(upload.name, upload.getvalue())
+        except Exception as exc:  # shown in words, never a traceback
+            common.show_error(exc)
+        else:
+            st.session_state["neighbourhoods.file"] = str(path)
+    elif st.session_state.get("neighbourhoods.file"):
+        st.caption(f"Neighbourhoods from {st.session_state['neighbourhoods.file']}.")
+        if st.button("Delineate neighbourhoods instead", key="neighbourhoods_clear"):
+            st.session_state["neighbourhoods.file"] = ""
 
 
 def _travel_widgets() -> None:
@@ -50,7 +122,7 @@ def _travel_widgets() -> None:
     )
     if engine in ("auto", "road"):
         st.text_input(
-            "Road network (file on this computer, or demo)",
+            "Road network (file in the app's data folder, or demo)",
             key="travel.network",
             placeholder="empty: straight-line estimates",
             help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
@@ -59,7 +131,7 @@ def _travel_widgets() -> None:
         )
     if engine == "matrix":
         st.text_input(
-            "Travel-time matrix (CSV or Parquet file on this computer)",
+            "Travel-time matrix (CSV or Parquet file in the app's data folder)",
             key="travel.matrix",
             help="One row per area and site that can be reached: area_code, site_id, "
             "minutes. Pairs not in the file count as out of reach.",
@@ -191,6 +263,7 @@ def main() -> None:
             key="policy.model",
             help="The model that decides which sites open, when and at what size.",
         )
+        _neighbourhoods(region.areas)
         st.subheader("Centres")
         h, d = st.columns(2)
         h.slider("Opening hours per day", 4.0, 24.0, step=1.0, key="capacity.hours_per_day")
@@ -224,7 +297,7 @@ def main() -> None:
     amount = (
         f"{total} new centres"
         if total is not None
-        else f"{maps.format_gbp(scenario.phasing.budget_per_year_gbp)} of capital a year"
+        else f"{_format.format_gbp(scenario.phasing.budget_per_year_gbp)} of capital a year"
     )
     st.success(
         f"**{scenario.name}:** {amount} over {scenario.phasing.years} years, within "

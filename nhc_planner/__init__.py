@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from nhc_planner.scenario import (
         CapacitySettings,
         NeedWeights,
+        NeighbourhoodSettings,
         PhasingSettings,
         PolicySettings,
         Scenario,
@@ -79,6 +80,7 @@ _LAZY: dict[str, tuple[str, str]] = {
         for n in (
             "CapacitySettings",
             "NeedWeights",
+            "NeighbourhoodSettings",
             "PhasingSettings",
             "PolicySettings",
             "Scenario",
@@ -143,6 +145,7 @@ __all__ = [
     "JoinReport",
     "MissingColumnError",
     "NeedWeights",
+    "NeighbourhoodSettings",
     "NetworkError",
     "NhcError",
     "NhcInputError",

@@ -34,7 +34,14 @@ from nhc_planner._errors import (
     ValueRangeError,
 )
 from nhc_planner.region import Region, RegionMeta
-from nhc_planner.schema import AGE_BANDS, AREA_COLUMNS, BNG, SITE_COLUMNS, SITE_OVERRIDES
+from nhc_planner.schema import (
+    AGE_BANDS,
+    AREA_COLUMNS,
+    BNG,
+    PLACE_NAME_COLUMNS,
+    SITE_COLUMNS,
+    SITE_OVERRIDES,
+)
 from nhc_planner.sources import registry
 from nhc_planner.sources.boundaries import read_boundaries, read_centroids
 from nhc_planner.sources.hle import (
@@ -864,8 +871,9 @@ def build_region_report(
         notes=notes,
         vintages=vintages,
     )
+    places = [c for c in PLACE_NAME_COLUMNS if c in base.columns and c not in added]
     region_areas = gpd.GeoDataFrame(
-        base[[*AREA_COLUMNS, *added]], geometry=geoms.to_numpy(), crs=BNG
+        base[[*AREA_COLUMNS, *places, *added]], geometry=geoms.to_numpy(), crs=BNG
     )
     for col in ("population", *AGE_BANDS, "imd_score", "imd_rank", "hle_years"):
         region_areas[col] = region_areas[col].astype(float)

@@ -71,14 +71,12 @@ class _ProgressBar:
         self._bar: Any = None
         self._stage = ""
         self._t0 = time.perf_counter()
+        self._stage_t0 = self._t0
 
     def __call__(self, stage: str, fraction: float) -> None:
         if stage != self._stage:
-            if self.log is not None:
-                self.log.info("stage %-28s started at %6.1f s", stage, self._elapsed())
-            if self.enabled and not self.tty:
-                print(f"nhc-planner: {stage} ({self._elapsed():.1f} s)", file=sys.stderr)
-            self._stage = stage
+            self._finish_stage()
+            self._stage, self._stage_t0 = stage, time.perf_counter()
         if not (self.enabled and self.tty):
             return
         if self._bar is None:
@@ -91,10 +89,22 @@ class _ProgressBar:
         self._bar.n = round(100 * min(max(fraction, 0.0), 1.0))
         self._bar.refresh()
 
+    def _finish_stage(self) -> None:
+        """Say which stage ran and how long it took (once it has ended, not when it starts)."""
+        stage, self._stage = self._stage, ""
+        if not stage or stage == "done":  # "done" marks the end; it is not a stage of work
+            return
+        took = time.perf_counter() - self._stage_t0
+        if self.log is not None:
+            self.log.info("stage %-28s took %6.1f s", stage, took)
+        if self.enabled and not self.tty:
+            print(f"nhc-planner: {stage} took {took:.1f} s", file=sys.stderr)
+
     def _elapsed(self) -> float:
         return time.perf_counter() - self._t0
 
     def close(self) -> None:
+        self._finish_stage()
         if self._bar is not None:
             self._bar.close()
             self._bar = None

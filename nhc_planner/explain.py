@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from nhc_planner._errors import ValueRangeError
+from nhc_planner._format import NEED_WORDS, is_tie
 from nhc_planner.optimize._common import (
     as_cost_matrix,
     as_weights,
@@ -300,7 +301,7 @@ def explain_centres(
             "best_alternative": best_alt,
             "best_alternative_name": None if k < 0 or site_names is None else site_names[k],
         }
-        row["why"] = _why(row, n_new, standard, unit, decile is not None)
+        row["why"] = _why(row, n_new, standard, unit, decile is not None, covered_total)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(EXPLAIN_COLUMNS))
 
@@ -375,8 +376,20 @@ def _hle_mean(hle: np.ndarray | None, weights: np.ndarray, catch: np.ndarray) ->
     return float(np.average(hle[ok], weights=weights[ok])) if ok.any() else float("nan")
 
 
-def _why(row: dict[str, Any], new_rank: int, standard: float, unit: str, has_decile: bool) -> str:
-    """A few plain-English sentences about a centre (``new_rank``: its number among new ones)."""
+def _why(
+    row: dict[str, Any],
+    new_rank: int,
+    standard: float,
+    unit: str,
+    has_decile: bool,
+    covered_total: float,
+) -> str:
+    """A few plain-English sentences about a centre (``new_rank``: its number among new ones).
+
+    Need is named in plain words (:data:`nhc_planner._format.NEED_WORDS`); a swap
+    loss within rounding of zero relative to ``covered_total`` is a tie
+    (:func:`nhc_planner._format.is_tie`), said as such.
+    """
     within = f"within {_fmt_standard(standard, unit)}"
     if row["status"] == "existing":
         head = f"Already open (centre {row['order']})."
@@ -388,7 +401,7 @@ def _why(row: dict[str, Any], new_rank: int, standard: float, unit: str, has_dec
         base, dep = row["pop_newly_covered"], row["pop_newly_covered_imd12"]
     else:
         need = _fmt_int(row["need_newly_covered"])
-        reach = f"It brings {need} units of need {within} for the first time"
+        reach = f"It brings {need} {NEED_WORDS} {within} for the first time"
         base, dep = row["need_newly_covered"], row["need_newly_covered_imd12"]
     if base <= 0:
         reach = f"It adds no one new {within} (its area is already served); it adds capacity"
@@ -411,18 +424,21 @@ def _why(row: dict[str, Any], new_rank: int, standard: float, unit: str, has_dec
         alt = row["best_alternative"]
         name = row["best_alternative_name"]
         named = f"{name} ({alt})" if name else f"Site {alt}"
-        if row["swap_loss"] > 0:
+        if is_tie(row["swap_loss"], covered_total):
+            parts.append(
+                f"{named} would reach exactly as much need (a tie); either site serves the plan "
+                "equally well."
+            )
+        elif row["swap_loss"] > 0:
             which = f", {name} ({alt})," if name else f" ({alt})"
             parts.append(
                 f"Swapping it for the best alternative site{which} would leave "
-                f"{_fmt_int(row['swap_loss'])} units of need ({_fmt_pct(row['swap_loss_share'])} "
-                "of the plan's coverage) outside the standard."
+                f"{_fmt_int(row['swap_loss'])} {NEED_WORDS} "
+                f"({_fmt_pct(row['swap_loss_share'])} of the plan's coverage) outside the standard."
             )
-        elif row["swap_loss"] == 0:
-            parts.append(f"{named} would serve as well; this one was preferred by the plan.")
         else:
             parts.append(
-                f"{named} would cover {_fmt_int(-row['swap_loss'])} more units of need at the "
+                f"{named} would reach {_fmt_int(-row['swap_loss'])} more {NEED_WORDS} at the "
                 "end of the plan; this one was chosen for earlier years, capacity or equity floors."
             )
     return " ".join(parts)

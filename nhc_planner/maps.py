@@ -23,19 +23,29 @@ Colour scales are colour-blind safe: viridis for ordered values, darker always
 meaning worse (higher need, more deprived, shorter healthy life), and the
 Okabe-Ito palette for categories (site kinds, phases).
 
-Figures are formatted for people by :func:`format_count`,
-:func:`format_percent`, :func:`format_minutes`, :func:`format_years` and
-:func:`format_gbp`, which the report and the app share.
+Maps are built in two steps: ``need_layers`` / ``plan_layers`` compute
+everything a map draws as plain immutable data (:class:`MapLayers`: GeoJSON
+strings, markers, the legend), which may be cached and shared between
+sessions; :func:`draw_map` makes a new :class:`folium.Map` from it for every
+render. A folium map must never be rendered twice (``streamlit-folium``
+rewrites the element ids of the map it renders, so a second render is blank).
+:func:`map_context` adds offline context from the region's own data: main
+roads from its road network, place names, authority outlines (see
+:mod:`nhc_planner.map_context`).
+
+Figures are formatted for people by :mod:`nhc_planner._format`.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 import re
 import shutil
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -43,13 +53,23 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from nhc_planner._atomic import atomic_write_text
 from nhc_planner._errors import MissingColumnError, NhcInputError, ValueRangeError
+from nhc_planner._format import (
+    _absent,
+    _missing,
+    describe_alternative,
+    format_count,
+    format_gbp,
+    format_minutes,
+    format_percent,
+    format_years,
+    site_labels,
+)
 from nhc_planner.region import Region, RegionMeta
 from nhc_planner.scenario import NeedWeights
 
@@ -59,22 +79,26 @@ __all__ = [
     "NHS_BLUE",
     "PHASE_COLOURS",
     "PLAN_COLOUR_BY",
+    "UTILISATION_CLASSES",
+    "MapContext",
+    "MapLayers",
+    "MapMarker",
     "PlanLike",
     "copy_assets",
-    "describe_alternative",
-    "format_count",
-    "format_gbp",
-    "format_minutes",
-    "format_percent",
-    "format_years",
+    "draw_map",
+    "map_context",
     "map_html",
+    "need_layers",
     "need_map",
+    "over_capacity",
     "phase_colour",
+    "plan_layers",
     "plan_map",
     "save_map",
     "static_dir",
     "static_map_png",
     "use_local_assets",
+    "utilisation_colour",
 ]
 
 #: NHS identity blue, used for outlines and accents.
@@ -84,7 +108,7 @@ NHS_BLUE = "#005EB8"
 AREA_COLOUR_BY: tuple[str, ...] = ("need_score", "imd_decile", "hle_years")
 
 #: Ways to colour areas on :func:`plan_map`.
-PLAN_COLOUR_BY: tuple[str, ...] = ("catchment", "coverage", *AREA_COLOUR_BY)
+PLAN_COLOUR_BY: tuple[str, ...] = ("catchment", "coverage", "utilisation", *AREA_COLOUR_BY)
 
 #: Okabe-Ito colours for phases (year 1, 2, ...), repeated beyond seven years.
 PHASE_COLOURS: tuple[str, ...] = (
@@ -110,18 +134,6 @@ KIND_STYLES: dict[str, tuple[str, str, str]] = {
     "other": ("#777777", "circle", "Other site"),
 }
 
-# Paul Tol's "muted" qualitative palette for catchments (colour-blind safe).
-_CATCHMENT_COLOURS: tuple[str, ...] = (
-    "#88CCEE",
-    "#CC6677",
-    "#DDCC77",
-    "#117733",
-    "#332288",
-    "#AA4499",
-    "#44AA99",
-    "#999933",
-    "#882255",
-)
 _NOT_COVERED = "#DDDDDD"
 _COVERED_BEFORE = "#BFD7EA"
 _N_CLASSES = 5
@@ -189,104 +201,6 @@ class PlanLike(Protocol):
         """The solver's status, bound and gap."""
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _absent(value: Any) -> bool:
-    """Missing, or not a finite number."""
-    if _missing(value):
-        return True
-    try:
-        return not math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return True
-
-
-def format_count(value: Any) -> str:
-    """Format a count of people or things with thousands separators.
-
-    Examples
-    --------
-    >>> format_count(1234567.4)
-    '1,234,567'
-    >>> format_count(float("nan"))
-    '–'
-    """
-    if _absent(value):
-        return "–"
-    return f"{float(value):,.0f}"
-
-
-def format_percent(share: Any, *, digits: int = 0) -> str:
-    """Format a share in 0..1 as a percentage.
-
-    Examples
-    --------
-    >>> format_percent(0.4567)
-    '46%'
-    >>> format_percent(0.4567, digits=1)
-    '45.7%'
-    """
-    if _absent(share):
-        return "–"
-    return f"{100 * float(share):.{digits}f}%"
-
-
-def format_minutes(value: Any) -> str:
-    """Format a travel time in minutes.
-
-    Examples
-    --------
-    >>> format_minutes(12.34)
-    '12.3 min'
-    >>> format_minutes(float("inf"))
-    'beyond the standard'
-    """
-    if _missing(value):
-        return "–"
-    if math.isinf(float(value)):
-        return "beyond the standard"
-    return f"{float(value):.1f} min"
-
-
-def format_years(value: Any) -> str:
-    """Format a number of years (healthy life expectancy).
-
-    Examples
-    --------
-    >>> format_years(61.26)
-    '61.3 years'
-    """
-    if _absent(value):
-        return "–"
-    return f"{float(value):.1f} years"
-
-
-def format_gbp(value: Any) -> str:
-    """Format pounds sterling, in millions from £1m.
-
-    Examples
-    --------
-    >>> format_gbp(2_345_000)
-    '£2.35m'
-    >>> format_gbp(85_000)
-    '£85,000'
-    """
-    if _absent(value):
-        return "–"
-    v = float(value)
-    if abs(v) >= 1_000_000:
-        return f"£{v / 1_000_000:,.2f}m"
-    return f"£{v:,.0f}"
-
-
 # --------------------------------------------------------------------------- colours
 
 
@@ -306,32 +220,6 @@ def _tint(colour: str, amount: float = 0.5) -> str:
     """Blend ``colour`` towards white by ``amount`` (0 = unchanged, 1 = white)."""
     rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     return _hex([c + (1 - c) * amount for c in rgb])
-
-
-def describe_alternative(name: str, swap_loss: Any) -> str:
-    """Say what swapping a centre for its best alternative site would change.
-
-    ``swap_loss`` is in units of need (the optimiser's weights), positive when
-    the chosen site is better by the final year of the plan.
-
-    Examples
-    --------
-    >>> describe_alternative("Demo Library", 1234.0)
-    'Demo Library (would leave 1,234 units of need outside the standard)'
-    >>> describe_alternative("Demo Library", -50.0)[:47]
-    'Demo Library (would cover 50 more units of need'
-    """
-    if _missing(swap_loss):
-        return name
-    loss = float(swap_loss)
-    if loss > 0:
-        return f"{name} (would leave {format_count(loss)} units of need outside the standard)"
-    if loss == 0:
-        return f"{name} (would serve as well)"
-    return (
-        f"{name} (would cover {format_count(-loss)} more units of need by the final year; "
-        "this site was chosen for earlier years, capacity or equity floors)"
-    )
 
 
 def phase_colour(phase: Any) -> str:
@@ -464,12 +352,18 @@ def _legend_html(sections: Sequence[tuple[str, Sequence[tuple[str, str, str]]]])
             continue
         parts.append(f'<div style="font-weight:600;margin:2px 0 4px">{html.escape(title)}</div>')
         for colour, shape, label in rows:
-            swatch = (
-                _swatch(colour, shape)
-                if shape in ("square", "circle")
-                else f'<span style="display:inline-block;width:12px;margin-right:6px">'
-                f"{_marker_html(colour, shape, size=11)}</span>"
-            )
+            if shape in ("square", "circle"):
+                swatch = _swatch(colour, shape)
+            elif shape == "line":
+                swatch = (
+                    f'<span style="display:inline-block;width:14px;height:0;margin-right:6px;'
+                    f'border-top:3px solid {colour};vertical-align:3px"></span>'
+                )
+            else:
+                swatch = (
+                    f'<span style="display:inline-block;width:12px;margin-right:6px">'
+                    f"{_marker_html(colour, shape, size=11)}</span>"
+                )
             parts.append(
                 f'<div style="display:flex;align-items:center">{swatch}'
                 f"<span>{html.escape(label)}</span></div>"
@@ -504,6 +398,130 @@ def _marker_html(colour: str, shape: str, *, size: int = 12, text: str = "") -> 
     return f'<div style="{style}">{html.escape(text)}</div>'
 
 
+@dataclass(frozen=True)
+class MapMarker:
+    """A marker drawn with inline HTML (no icon font): a site or a centre."""
+
+    lat: float
+    lon: float
+    html: str
+    size: int
+    class_name: str
+    tooltip: str
+    popup: str = ""
+    z_index_offset: int = 0
+
+
+@dataclass(frozen=True)
+class MapLayers:
+    """Everything one map draws, as plain immutable data (strings, numbers, markers).
+
+    Safe to cache and to share between sessions and threads: :func:`draw_map`
+    builds a fresh :class:`folium.Map` from it for every render. (A folium map
+    must never be rendered twice: ``streamlit-folium`` rewrites the element
+    ids of the map it renders, so a second render draws nothing.)
+
+    Attributes
+    ----------
+    bounds
+        ``minx, miny, maxx, maxy`` in WGS84 (longitude, latitude).
+    areas
+        GeoJSON FeatureCollection of the areas; each feature's properties hold
+        the tooltip fields (already formatted and escaped) and ``_fill``.
+    area_fields
+        The tooltip fields, in order.
+    outline
+        GeoJSON of the local authority boundaries (property ``Local authority``), or "".
+    roads
+        GeoJSON of the main roads (properties ``road_class``, ``name``, ``width``), or "".
+    labels
+        Place names: ``(lat, lon, text, level)``; level 1 authorities, 2 wards/MSOAs.
+    markers
+        ``(group name, markers)`` per marker layer, drawn in order.
+    legend
+        The legend's HTML.
+    neighbourhoods
+        GeoJSON of the plan's neighbourhood boundaries (properties ``Neighbourhood``,
+        ``Residents``, ``Centre opens``), or "" for plans without neighbourhoods.
+    """
+
+    bounds: tuple[float, float, float, float]
+    areas: str
+    area_fields: tuple[str, ...]
+    outline: str = ""
+    roads: str = ""
+    labels: tuple[tuple[float, float, str, int], ...] = ()
+    markers: tuple[tuple[str, tuple[MapMarker, ...]], ...] = ()
+    legend: str = ""
+    neighbourhoods: str = ""
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """Offline context of a region, as map-ready data (see :func:`map_context`)."""
+
+    outline: str = ""
+    roads: str = ""
+    labels: tuple[tuple[float, float, str, int], ...] = ()
+    road_rows: tuple[tuple[str, str, str], ...] = ()
+
+
+_ROAD_COLOURS = {"Motorway": "#1F4E96", "A road": "#5A6872", "B road": "#8A959D"}
+
+
+def map_context(areas: gpd.GeoDataFrame, *, roads: Any | None = None) -> MapContext:
+    """Authority outlines, place names and (given a road network) main roads of ``areas``.
+
+    Parameters
+    ----------
+    areas
+        The areas (EPSG:27700).
+    roads
+        A :class:`~nhc_planner.network.RoadNetwork`, a networkx road graph, or None.
+    """
+    from nhc_planner import map_context as ctx
+
+    outline = ""
+    las = ctx.authority_outlines(areas)
+    if las is not None:
+        web = _web_frame(las, 10.0)
+        web["Local authority"] = [
+            html.escape(str(r.get("la_name", r["la_code"])))
+            + f" ({html.escape(str(r['la_code']))})"
+            for _, r in web.iterrows()
+        ]
+        outline = _geojson(web[["Local authority", "geometry"]])
+    labels = ctx.place_labels(areas)
+    label_rows: tuple[tuple[float, float, str, int], ...] = ()
+    if len(labels):
+        pts = gpd.GeoSeries(gpd.points_from_xy(labels["x"], labels["y"]), crs=areas.crs)
+        pts = pts.to_crs(4326)
+        label_rows = tuple(
+            (round(p.y, 6), round(p.x, 6), str(t), int(lv))
+            for p, t, lv in zip(pts, labels["text"], labels["level"], strict=True)
+        )
+    road_json = ""
+    road_rows: tuple[tuple[str, str, str], ...] = ()
+    graph = roads if hasattr(roads, "edges") else getattr(roads, "graph", None)
+    if graph is not None:
+        lines = ctx.road_lines(graph, areas)
+        if len(lines):
+            web = lines.to_crs(4326)
+            web["colour"] = web["road_class"].map(_ROAD_COLOURS)
+            road_json = _geojson(web)
+            road_rows = tuple(
+                (_ROAD_COLOURS[label], "line", label)
+                for _, label, _ in ctx.ROAD_CLASSES
+                if label in set(web["road_class"])
+            )
+    return MapContext(outline=outline, roads=road_json, labels=label_rows, road_rows=road_rows)
+
+
+def _geojson(frame: gpd.GeoDataFrame) -> str:
+    """GeoJSON text of a WGS84 frame, coordinates to 6 decimals (about 0.1 m)."""
+    return str(frame.reset_index(drop=True).to_json(drop_id=False, to_wgs84=False, na="null"))
+
+
 def _new_map(
     bounds_4326: Sequence[float], tiles: str | None, tile_attribution: str | None
 ) -> folium.Map:
@@ -523,6 +541,211 @@ def _new_map(
         ).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
+
+
+class _OverCapacityStyle(MacroElement):
+    """CSS that rings centres over capacity and marks them "!" (kept out of their text)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .nhc-over{border-radius:50%;box-shadow:0 0 0 2px #fff,0 0 0 5px #212B32}
+        .nhc-over::after{content:"!";position:absolute;top:-10px;right:-10px;width:15px;
+          height:15px;border-radius:50%;background:#212B32;color:#fff;text-align:center;
+          font:700 11px/14px system-ui,Arial,sans-serif}
+        </style>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "OverCapacityStyle"
+
+
+class _Labels(MacroElement):
+    """Place names as non-interactive text; ward/MSOA names only when zoomed in."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .nhc-label{background:none;border:none;white-space:nowrap;pointer-events:none;
+          font:600 11px/1.2 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;
+          color:#212B32;text-align:center;
+          text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}
+        .nhc-label-1{font-size:14px;font-weight:700;letter-spacing:.03em;color:#003087}
+        .nhc-label-2{display:none}
+        .nhc-near .nhc-label-2{display:block}
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var rows = {{ this.rows|tojson }};
+            var group = L.layerGroup();
+            rows.forEach(function (r) {
+                L.marker([r[0], r[1]], {
+                    interactive: false, keyboard: false,
+                    icon: L.divIcon({className: "nhc-label nhc-label-" + r[3],
+                                     html: r[2].replace(/&/g, "&amp;").replace(/</g, "&lt;"),
+                                     iconSize: null})
+                }).addTo(group);
+            });
+            group.addTo(map);
+            function near() {
+                var c = map.getContainer();
+                if (map.getZoom() >= {{ this.near_zoom }}) { c.classList.add("nhc-near"); }
+                else { c.classList.remove("nhc-near"); }
+            }
+            map.on("zoomend", near);
+            near();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: Sequence[tuple[float, float, str, int]], near_zoom: int) -> None:
+        super().__init__()
+        self._name = "PlaceLabels"
+        self.rows = [list(r) for r in rows]
+        self.near_zoom = int(near_zoom)
+
+
+def _near_zoom(n_labels: int) -> int:
+    """Zoom from which ward/MSOA names show: sooner when there are few of them."""
+    return 11 if n_labels <= 40 else 12
+
+
+def draw_map(
+    layers: MapLayers, *, tiles: str | None = None, tile_attribution: str | None = None
+) -> folium.Map:
+    """A fresh folium map of ``layers`` (never render one folium map twice).
+
+    Parameters
+    ----------
+    layers
+        From :func:`need_layers` or :func:`plan_layers` (may be cached and shared).
+    tiles, tile_attribution
+        Optional basemap, as in :func:`need_map`.
+    """
+    m = _new_map(layers.bounds, tiles, tile_attribution)
+    fields = list(layers.area_fields)
+    folium.GeoJson(
+        json.loads(layers.areas),
+        name="Areas",
+        style_function=_area_style,
+        highlight_function=_area_highlight,
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=fields, sticky=True),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=fields),
+        smooth_factor=0.5,
+    ).add_to(m)
+    if layers.roads:
+        folium.GeoJson(
+            json.loads(layers.roads),
+            name="Main roads",
+            style_function=_road_style,
+            interactive=False,
+            smooth_factor=1.0,
+        ).add_to(m)
+    if layers.neighbourhoods:
+        fields = ["Neighbourhood", "Residents", "Centre opens"]
+        folium.GeoJson(
+            json.loads(layers.neighbourhoods),
+            name="Neighbourhoods",
+            style_function=_neighbourhood_style,
+            tooltip=folium.GeoJsonTooltip(fields=fields, aliases=fields, sticky=True),
+        ).add_to(m)
+    if layers.outline:
+        folium.GeoJson(
+            json.loads(layers.outline),
+            name="Local authority boundary",
+            style_function=_outline_style,
+            tooltip=folium.GeoJsonTooltip(fields=["Local authority"], labels=False),
+        ).add_to(m)
+    for name, markers in layers.markers:
+        group = folium.FeatureGroup(name=name)
+        for mk in markers:
+            marker = folium.Marker(
+                [mk.lat, mk.lon],
+                icon=folium.DivIcon(
+                    html=mk.html,
+                    icon_size=(mk.size, mk.size),
+                    icon_anchor=(mk.size // 2, mk.size // 2),
+                    class_name=mk.class_name,
+                ),
+                tooltip=folium.Tooltip(mk.tooltip),
+                z_index_offset=mk.z_index_offset,
+            )
+            if mk.popup:
+                _BoundPopup(mk.popup).add_to(marker)
+            marker.add_to(group)
+        group.add_to(m)
+    if any("nhc-over" in mk.class_name for _, group in layers.markers for mk in group):
+        _OverCapacityStyle().add_to(m)
+    if layers.labels:
+        n_minor = sum(1 for r in layers.labels if r[3] > 1)
+        _Labels(layers.labels, _near_zoom(n_minor)).add_to(m)
+    if layers.legend:
+        _HtmlControl(layers.legend).add_to(m)
+    return m
+
+
+def _area_style(feature: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fillColor": feature["properties"]["_fill"],
+        "color": "#FFFFFF",
+        "weight": 0.6,
+        "fillOpacity": 0.78,
+    }
+
+
+def _area_highlight(feature: dict[str, Any]) -> dict[str, Any]:
+    return {"weight": 2.5, "color": "#212B32"}
+
+
+def _road_style(feature: dict[str, Any]) -> dict[str, Any]:
+    props = feature["properties"]
+    return {"color": props["colour"], "weight": props["width"], "opacity": 0.85}
+
+
+def _outline_style(feature: dict[str, Any]) -> dict[str, Any]:
+    return {"color": "#212B32", "weight": 2.2, "fill": False}
+
+
+#: Colour of neighbourhood boundaries on the plan map (NHS dark blue, dashed).
+NEIGHBOURHOOD_COLOUR = "#003087"
+
+
+def _neighbourhood_style(feature: dict[str, Any]) -> dict[str, Any]:
+    return {"color": NEIGHBOURHOOD_COLOUR, "weight": 2.0, "dashArray": "6 4", "fill": False}
+
+
+def neighbourhood_layer(plan: PlanLike, simplify_m: float = 5.0) -> str:
+    """GeoJSON of a plan's neighbourhood boundaries, or "" when it has none.
+
+    One feature per neighbourhood (its areas dissolved), with its name, residents and
+    the year its centre opens, for the plan map's boundary layer.
+    """
+    hoods = getattr(plan, "neighbourhoods", None)
+    if hoods is None or len(hoods) == 0:
+        return ""
+    from nhc_planner.plan_io import dissolved_neighbourhoods
+
+    shapes = dissolved_neighbourhoods(hoods)
+    year = pd.to_numeric(shapes.get("opening_year"), errors="coerce")
+    pop = pd.to_numeric(shapes.get("population"), errors="coerce")
+    out = gpd.GeoDataFrame(
+        {
+            "Neighbourhood": shapes["neighbourhood_name"].astype(str).map(html.escape),
+            "Residents": pop.map(format_count),
+            "Centre opens": year.map(lambda y: f"year {int(y)}" if pd.notna(y) else "–"),
+        },
+        geometry=shapes.geometry.to_numpy(),
+        crs=shapes.crs,
+    )
+    return _geojson(_web_frame(out, simplify_m))
 
 
 def _web_frame(frame: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
@@ -566,26 +789,18 @@ def _format_area_value(col: str, value: Any) -> str:
     return html.escape(str(value)) if not _missing(value) else "–"
 
 
-def _area_web_frame(areas: gpd.GeoDataFrame, simplify_m: float) -> gpd.GeoDataFrame:
-    """The areas' tooltip columns and simplified polygons in WGS84 (projected once per map)."""
-    return _web_frame(areas[[*_area_fields(areas), "geometry"]], simplify_m)
-
-
-def _add_areas(
-    m: folium.Map,
+def _area_layer(
     areas: gpd.GeoDataFrame,
-    web: gpd.GeoDataFrame,
     colours: pd.Series,
-    extra: dict[str, pd.Series] | None = None,
-    *,
-    name: str = "Areas",
-) -> None:
-    """Add the area polygons; ``web`` is :func:`_area_web_frame` of ``areas``."""
+    extra: dict[str, pd.Series] | None,
+    simplify_m: float,
+) -> tuple[str, tuple[str, ...], tuple[float, float, float, float]]:
+    """The areas' GeoJSON (tooltip fields and ``_fill``), its fields and WGS84 bounds."""
     fields = _area_fields(areas)
-    keep = list(fields)
+    web = _web_frame(areas[[*fields, "geometry"]], simplify_m)
     props = pd.DataFrame(index=web.index)
-    for col in keep:
-        props[fields[col]] = [_format_area_value(col, v) for v in web[col]]
+    for col, label in fields.items():
+        props[label] = [_format_area_value(col, v) for v in web[col]]
     if "area_code" in areas.columns:
         codes = areas["area_code"].reindex(web.index).astype(str).map(html.escape)
         label = fields.get("area_name", "Area")
@@ -595,73 +810,108 @@ def _add_areas(
         props[label] = series.reindex(web.index).astype(str).to_numpy()
     props["_fill"] = colours.reindex(web.index).fillna(_NOT_COVERED).to_numpy()
     data = gpd.GeoDataFrame(props, geometry=web.geometry, crs=web.crs)
-    labels = [c for c in props.columns if c != "_fill"]
-    folium.GeoJson(
-        data.__geo_interface__,
-        name=name,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["_fill"],
-            "color": "#FFFFFF",
-            "weight": 0.6,
-            "fillOpacity": 0.78,
-        },
-        highlight_function=lambda f: {"weight": 2.5, "color": "#212B32"},
-        tooltip=folium.GeoJsonTooltip(fields=labels, aliases=labels, sticky=True),
-        popup=folium.GeoJsonPopup(fields=labels, aliases=labels),
-        smooth_factor=0.5,
-    ).add_to(m)
+    labels = tuple(c for c in props.columns if c != "_fill")
+    minx, miny, maxx, maxy = (float(b) for b in web.total_bounds)
+    return _geojson(data), labels, (minx, miny, maxx, maxy)
 
 
-def _add_outline(m: folium.Map, areas: gpd.GeoDataFrame) -> None:
-    if "la_code" not in areas.columns:
-        return
-    cols = ["la_code", "la_name"] if "la_name" in areas.columns else ["la_code"]
-    las = areas[[*cols, "geometry"]].dissolve(by=cols, as_index=False)
-    las["geometry"] = las.geometry.boundary
-    web = _web_frame(las, 10.0)
-    web["Local authority"] = [
-        html.escape(str(r.get("la_name", r["la_code"]))) + f" ({html.escape(str(r['la_code']))})"
-        for _, r in web.iterrows()
-    ]
-    folium.GeoJson(
-        web[["Local authority", "geometry"]].__geo_interface__,
-        name="Local authority boundary",
-        style_function=lambda f: {"color": "#212B32", "weight": 2.2, "fill": False},
-        tooltip=folium.GeoJsonTooltip(fields=["Local authority"], labels=False),
-    ).add_to(m)
-
-
-def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame) -> list[tuple[str, str, str]]:
+def _site_markers(
+    sites: gpd.GeoDataFrame,
+) -> tuple[tuple[MapMarker, ...], list[tuple[str, str, str]]]:
     if len(sites) == 0:
-        return []
+        return (), []
     web = sites.to_crs(4326)
-    group = folium.FeatureGroup(name="Existing and candidate sites")
+    names = site_labels(web) if "name" in web.columns else web["site_id"].astype(str)
     used: dict[str, tuple[str, str, str]] = {}
-    for _, row in web.iterrows():
+    out = []
+    for (_, row), name in zip(web.iterrows(), names, strict=True):
         kind = str(row.get("kind", "other"))
         colour, shape, label = KIND_STYLES.get(kind, KIND_STYLES["other"])
         used[kind] = (colour, shape, label)
         status = str(row.get("status", ""))
-        marker = folium.Marker(
-            [row.geometry.y, row.geometry.x],
-            icon=folium.DivIcon(
+        out.append(
+            MapMarker(
+                lat=float(row.geometry.y),
+                lon=float(row.geometry.x),
                 html=_marker_html(colour, shape, size=11),
-                icon_size=(11, 11),
-                icon_anchor=(5, 5),
+                size=11,
                 class_name="nhc-site",
-            ),
-            tooltip=folium.Tooltip(
-                f"{html.escape(str(row.get('name', row.get('site_id', ''))))}"
-                f" &middot; {html.escape(label)}"
-                + (f" &middot; {html.escape(status)}" if status else "")
-            ),
+                tooltip=f"{html.escape(str(name))} &middot; {html.escape(label)}"
+                + (f" &middot; {html.escape(status)}" if status else ""),
+            )
         )
-        marker.add_to(group)
-    group.add_to(m)
-    return [used[k] for k in KIND_STYLES if k in used]
+    return tuple(out), [used[k] for k in KIND_STYLES if k in used]
+
+
+def _legend_with_context(
+    sections: list[tuple[str, list[tuple[str, str, str]]]], context: MapContext | None
+) -> str:
+    if context is not None and context.road_rows:
+        sections = [*sections, ("Main roads", list(context.road_rows))]
+    return _legend_html(sections)
 
 
 # --------------------------------------------------------------------------- public maps
+
+
+def need_layers(
+    region: Region | gpd.GeoDataFrame,
+    *,
+    sites: bool | gpd.GeoDataFrame = True,
+    colour_by: str = "need_score",
+    outline: bool = True,
+    simplify_m: float = 5.0,
+    need_weights: NeedWeights | None = None,
+    context: MapContext | None = None,
+) -> MapLayers:
+    """The layers of :func:`need_map`, as cacheable data (see :class:`MapLayers`).
+
+    ``context`` (from :func:`map_context`) adds roads and place names and
+    replaces the outline computed here.
+    """
+    if colour_by not in AREA_COLOUR_BY:
+        msg = f"need_map: colour_by={colour_by!r}; expected one of {list(AREA_COLOUR_BY)}"
+        raise ValueRangeError(msg)
+    if isinstance(region, Region):
+        areas = region.areas
+        site_frame = region.sites if sites is True else None
+    else:
+        areas = region
+        site_frame = None
+    if isinstance(sites, gpd.GeoDataFrame):
+        site_frame = sites
+    if colour_by == "need_score" and "need_score" not in areas.columns:
+        from nhc_planner.need import need_score
+
+        areas = areas.assign(need_score=need_score(areas, need_weights))
+    if colour_by not in areas.columns:
+        msg = f"need_map: areas have no column '{colour_by}' to colour by"
+        raise MissingColumnError(msg)
+    scale = _Scale(areas[colour_by], colour_by)
+    geo, fields, bounds = _area_layer(areas, scale.colours, None, simplify_m)
+    if context is None and outline:
+        context = map_context(areas)
+    markers: tuple[MapMarker, ...] = ()
+    site_rows: list[tuple[str, str, str]] = []
+    if site_frame is not None and sites is not False:
+        from nhc_planner.map_context import with_places
+
+        markers, site_rows = _site_markers(with_places(site_frame, areas))
+    legend: list[tuple[str, list[tuple[str, str, str]]]] = [
+        (scale.title, [(c, "square", lab) for c, lab in scale.rows])
+    ]
+    if site_rows:
+        legend.append(("Sites", list(site_rows)))
+    return MapLayers(
+        bounds=bounds,
+        areas=geo,
+        area_fields=fields,
+        outline=context.outline if context is not None and outline else "",
+        roads=context.roads if context is not None else "",
+        labels=context.labels if context is not None else (),
+        markers=(("Existing and candidate sites", markers),) if markers else (),
+        legend=_legend_with_context(legend, context),
+    )
 
 
 def need_map(
@@ -674,6 +924,7 @@ def need_map(
     tile_attribution: str | None = None,
     simplify_m: float = 5.0,
     need_weights: NeedWeights | None = None,
+    context: MapContext | None = None,
 ) -> folium.Map:
     """Map the areas of a region coloured by need, deprivation or healthy life expectancy.
 
@@ -699,12 +950,17 @@ def need_map(
         Tolerance in metres used to simplify polygons for the browser.
     need_weights
         Weights for a need score computed here (default weights if None).
+    context
+        Offline context from :func:`map_context` (main roads, place names,
+        authority outlines); default: outlines and place names (no roads).
 
     Returns
     -------
     folium.Map
-        Render it with :func:`map_html` / :func:`save_map`, or hand it to
-        ``streamlit_folium.st_folium`` after :func:`use_local_assets`.
+        A new map each call. Render it once, with :func:`map_html` /
+        :func:`save_map`, or hand it to ``streamlit_folium.st_folium`` after
+        :func:`use_local_assets`. To draw the same map again, cache
+        :func:`need_layers` and call :func:`draw_map`.
 
     Raises
     ------
@@ -713,41 +969,48 @@ def need_map(
     MissingColumnError
         If the colour column (or an input of the need score) is absent.
     """
-    if colour_by not in AREA_COLOUR_BY:
-        msg = f"need_map: colour_by={colour_by!r}; expected one of {list(AREA_COLOUR_BY)}"
-        raise ValueRangeError(msg)
-    if isinstance(region, Region):
-        areas = region.areas
-        site_frame = region.sites if sites is True else None
-    else:
-        areas = region
-        site_frame = None
-    if isinstance(sites, gpd.GeoDataFrame):
-        site_frame = sites
-    if colour_by == "need_score" and "need_score" not in areas.columns:
-        from nhc_planner.need import need_score
-
-        areas = areas.assign(need_score=need_score(areas, need_weights))
-    if colour_by not in areas.columns:
-        msg = f"need_map: areas have no column '{colour_by}' to colour by"
-        raise MissingColumnError(msg)
-    scale = _Scale(areas[colour_by], colour_by)
-    web_areas = _area_web_frame(areas, simplify_m)
-    m = _new_map(web_areas.total_bounds, tiles, tile_attribution)
-    _add_areas(m, areas, web_areas, scale.colours)
-    if outline:
-        _add_outline(m, areas)
-    site_rows: list[tuple[str, str, str]] = []
-    if site_frame is not None and sites is not False:
-        site_rows = _add_sites(m, site_frame)
-    legend = [(scale.title, [(c, "square", lab) for c, lab in scale.rows])]
-    if site_rows:
-        legend.append(("Sites", [(c, s, lab) for c, s, lab in site_rows]))
-    _HtmlControl(_legend_html(legend)).add_to(m)
-    return m
+    layers = need_layers(
+        region,
+        sites=sites,
+        colour_by=colour_by,
+        outline=outline,
+        simplify_m=simplify_m,
+        need_weights=need_weights,
+        context=context,
+    )
+    return draw_map(layers, tiles=tiles, tile_attribution=tile_attribution)
 
 
-def _centre_popup(row: pd.Series, names: dict[str, str]) -> str:
+#: Utilisation classes of a centre: (upper limit, colour, label); over 100% is flagged.
+UTILISATION_CLASSES: tuple[tuple[float, str, str], ...] = (
+    (0.70, "#C6DBEF", "Under 70% of capacity"),
+    (0.85, "#6BAED6", "70–85%"),
+    (1.00 + 1e-9, "#2171B5", "85–100%"),
+    (math.inf, "#A50F15", "Over capacity (more than 100%)"),
+)
+_OVER = "#A50F15"
+_FLAG = "#212B32"
+
+
+def utilisation_colour(share: Any) -> str:
+    """Colour of a centre's utilisation class (dark red over 100%).
+
+    Examples
+    --------
+    >>> utilisation_colour(0.5), utilisation_colour(1.6)
+    ('#C6DBEF', '#A50F15')
+    """
+    if _absent(share):
+        return _NOT_COVERED
+    return next(c for limit, c, _ in UTILISATION_CLASSES if float(share) < limit)
+
+
+def over_capacity(share: Any) -> bool:
+    """True when a utilisation share is above 100% (beyond rounding)."""
+    return not _absent(share) and float(share) > 1.0 + 1e-9
+
+
+def _centre_popup(row: pd.Series, names: dict[str, str], label: str, scale: float) -> str:
     def get(col: str) -> Any:
         return row[col] if col in row.index else None
 
@@ -757,6 +1020,13 @@ def _centre_popup(row: pd.Series, names: dict[str, str]) -> str:
         if _missing(phase) or int(phase) <= 0
         else f"Year {int(phase)}, opening no. {int(get('order') or 0)}"
     )
+    use = get("utilisation")
+    use_text = format_percent(use)
+    if over_capacity(use):
+        use_text = (
+            f'<b style="color:{_OVER}">{use_text} — over capacity: demand exceeds what '
+            "its rooms can serve</b>"
+        )
     rows = [
         ("Opens", opening),
         ("Population newly within reach", format_count(get("pop_newly_covered"))),
@@ -766,7 +1036,7 @@ def _centre_popup(row: pd.Series, names: dict[str, str]) -> str:
         ("Clinical rooms", format_count(get("rooms"))),
         ("Weekly capacity (appointments)", format_count(get("weekly_capacity"))),
         ("Weekly demand served", format_count(get("weekly_demand_served"))),
-        ("Utilisation", format_percent(get("utilisation"))),
+        ("Utilisation", use_text),
         ("Capital cost", format_gbp(get("capex_gbp"))),
     ]
     alt = get("best_alternative")
@@ -776,7 +1046,10 @@ def _centre_popup(row: pd.Series, names: dict[str, str]) -> str:
         if not _missing(given) and str(given):
             alt_name = str(given)
         rows.append(
-            ("Next-best alternative", html.escape(describe_alternative(alt_name, get("swap_loss"))))
+            (
+                "Next-best alternative",
+                html.escape(describe_alternative(alt_name, get("swap_loss"), scale=scale)),
+            )
         )
     table = "".join(
         f'<tr><th style="text-align:left;font-weight:500;padding:2px 8px 2px 0;color:#425563">'
@@ -790,9 +1063,154 @@ def _centre_popup(row: pd.Series, names: dict[str, str]) -> str:
     return (
         f"<div style=\"font:13px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;"
         f'color:#212B32"><div style="font-weight:700;font-size:14px;color:{NHS_BLUE}">'
-        f"{html.escape(str(get('name')))}</div>"
+        f"{html.escape(label)}</div>"
         f'<div style="color:#425563">{html.escape(str(get("site_id")))}</div>'
         f'{why_html}<table style="border-collapse:collapse">{table}</table></div>'
+    )
+
+
+def _plan_colours(
+    areas: gpd.GeoDataFrame,
+    centres: pd.DataFrame,
+    colour_by: str,
+    labels: dict[str, str],
+) -> tuple[pd.Series, tuple[str, list[tuple[str, str, str]]]]:
+    """Area colours of a plan map and the legend section that explains them."""
+    from nhc_planner.map_context import neighbour_colours
+
+    covered_after = areas["covered_after"].fillna(False).astype(bool)
+    if colour_by == "catchment":
+        order = _centre_order(centres)
+        palette = neighbour_colours(areas[covered_after], "site_id", order)
+        colours = areas["site_id"].astype(str).map(palette).where(covered_after)
+        numbered = {
+            str(r["site_id"]): _centre_title(r, labels[str(r["site_id"])])
+            for _, r in centres.iterrows()
+        }
+        rows = [(palette[s], "square", numbered.get(s, s)) for s in order if s in palette]
+        rows.append((_NOT_COVERED, "square", "Beyond the travel standard"))
+        return colours, ("Catchment of each centre", rows)
+    if colour_by == "coverage":
+        colours, rows = _coverage_colours(areas)
+        return colours, ("Within the travel standard", rows)
+    if colour_by == "utilisation":
+        use = dict(
+            zip(centres["site_id"].astype(str), pd.to_numeric(centres["utilisation"]), strict=True)
+        )
+        colours = areas["site_id"].astype(str).map(lambda s: utilisation_colour(use.get(s)))
+        colours = colours.where(covered_after)
+        rows = [(c, "square", lab) for _, c, lab in UTILISATION_CLASSES]
+        rows.append((_NOT_COVERED, "square", "Beyond the travel standard"))
+        return colours, ("Use of the nearest centre's capacity", rows)
+    _check_columns(areas, [colour_by], "plan.assignments")
+    scale = _Scale(areas[colour_by], colour_by)
+    return scale.colours, (scale.title, [(c, "square", lab) for c, lab in scale.rows])
+
+
+def _centre_title(row: Any, label: str) -> str:
+    phase = row["phase"]
+    if _missing(phase) or int(phase) <= 0 or _missing(row["order"]):
+        return f"{label} (already open)"
+    return f"{int(row['order'])}. {label}"
+
+
+def _centre_markers(
+    centres: gpd.GeoDataFrame, labels: dict[str, str], names: dict[str, str], scale: float
+) -> tuple[tuple[MapMarker, ...], dict[int, str], bool]:
+    web = centres.to_crs(4326)
+    phases: dict[int, str] = {}
+    out: list[MapMarker] = []
+    any_over = False
+    for _, row in web.sort_values(["phase", "order"], kind="stable").iterrows():
+        phase = 0 if _missing(row["phase"]) else int(row["phase"])
+        colour = phase_colour(phase)
+        phases[phase] = colour
+        existing = phase <= 0
+        text = "" if existing or _missing(row["order"]) else str(int(row["order"]))
+        size = 18 if existing else 26
+        use = row["utilisation"] if "utilisation" in row.index else None
+        over = over_capacity(use)
+        any_over = any_over or over
+        inner = _marker_html(colour, "square" if existing else "circle", size=size, text=text)
+        label = labels[str(row["site_id"])]
+        tip = (
+            (f"{text}. " if text else "")
+            + html.escape(label)
+            + (" (already open)" if existing else f" · year {phase}")
+        )
+        if over:
+            tip += f" · over capacity ({format_percent(use)})"
+        out.append(
+            MapMarker(
+                lat=float(row.geometry.y),
+                lon=float(row.geometry.x),
+                html=inner,
+                size=size,
+                class_name="nhc-centre nhc-over" if over else "nhc-centre",
+                tooltip=tip,
+                popup=_centre_popup(row, names, label, scale),
+                z_index_offset=1000,
+            )
+        )
+    return tuple(out), phases, any_over
+
+
+def plan_layers(
+    plan: PlanLike,
+    *,
+    colour_by: str = "catchment",
+    simplify_m: float = 5.0,
+    context: MapContext | None = None,
+) -> MapLayers:
+    """The layers of :func:`plan_map`, as cacheable data (see :class:`MapLayers`)."""
+    if colour_by not in PLAN_COLOUR_BY:
+        msg = f"plan_map: colour_by={colour_by!r}; expected one of {list(PLAN_COLOUR_BY)}"
+        raise ValueRangeError(msg)
+    areas, centres = plan.assignments, plan.centres
+    _check_columns(areas, ["area_code", "site_id", "covered_after", "geometry"], "plan.assignments")
+    _check_columns(centres, ["site_id", "name", "phase", "order", "geometry"], "plan.centres")
+    if colour_by == "utilisation":
+        _check_columns(centres, ["utilisation"], "plan.centres")
+    ids = centres["site_id"].astype(str)
+    from nhc_planner.map_context import with_places
+
+    labels = dict(zip(ids, site_labels(with_places(centres, areas)), strict=True))
+    names = dict(zip(ids, centres["name"].astype(str), strict=True))
+    colours, section = _plan_colours(areas, centres, colour_by, labels)
+    covered_after = areas["covered_after"].fillna(False).astype(bool)
+    extra = {
+        "Nearest centre in plan": areas["site_id"]
+        .astype(str)
+        .map(lambda s: html.escape(labels.get(s, "–"))),
+    }
+    if "minutes" in areas.columns:
+        extra["Travel time"] = areas["minutes"].map(format_minutes)
+    extra["Within standard after plan"] = covered_after.map({True: "yes", False: "no"})
+    geo, fields, bounds = _area_layer(areas, colours, extra, simplify_m)
+    if context is None:
+        context = map_context(areas)
+    covered = float(pd.to_numeric(centres.get("pop_newly_covered"), errors="coerce").sum())
+    markers, phases, any_over = _centre_markers(centres, labels, names, max(covered, 1.0))
+    centre_rows = [
+        (c, "square" if p <= 0 else "circle", "Already open" if p <= 0 else f"Year {p}")
+        for p, c in sorted(phases.items())
+    ]
+    if any_over:
+        centre_rows.append((_FLAG, "circle", "Over capacity (more than 100%): dark ring and !"))
+    legend = [section, ("Centres (number = opening order)", centre_rows)]
+    hoods = neighbourhood_layer(plan, simplify_m)
+    if hoods:
+        legend.append(("Boundaries", [(NEIGHBOURHOOD_COLOUR, "line", "Neighbourhood")]))
+    return MapLayers(
+        bounds=bounds,
+        areas=geo,
+        area_fields=fields,
+        outline=context.outline,
+        roads=context.roads,
+        labels=context.labels,
+        markers=(("Centres", markers),),
+        legend=_legend_with_context(legend, context),
+        neighbourhoods=hoods,
     )
 
 
@@ -803,6 +1221,7 @@ def plan_map(
     tiles: str | None = None,
     tile_attribution: str | None = None,
     simplify_m: float = 5.0,
+    context: MapContext | None = None,
 ) -> folium.Map:
     """Map a plan: numbered centres coloured by phase, with their catchments.
 
@@ -812,16 +1231,20 @@ def plan_map(
         A :class:`nhc_planner.plan.Plan` (or any object with its ``centres`` and
         ``assignments`` frames).
     colour_by
-        ``"catchment"`` (areas coloured by assigned centre; grey = beyond the
-        travel standard), ``"coverage"`` (within reach before the plan, newly
-        within reach by phase, or not), or an area measure as in :func:`need_map`.
-    tiles, tile_attribution, simplify_m
+        ``"catchment"`` (areas coloured by assigned centre, neighbouring
+        catchments always in different colours, each centre in the legend;
+        grey = beyond the travel standard), ``"coverage"`` (within reach before
+        the plan, newly within reach by phase, or not), ``"utilisation"`` (areas
+        by how full their centre is; over 100% in dark red), or an area
+        measure as in :func:`need_map`. Centres over capacity are ringed and
+        marked "!" whatever the colouring.
+    tiles, tile_attribution, simplify_m, context
         As in :func:`need_map`.
 
     Returns
     -------
     folium.Map
-        Clicking a centre shows why it was chosen and its figures.
+        A new map each call. Clicking a centre shows why it was chosen and its figures.
 
     Raises
     ------
@@ -830,87 +1253,8 @@ def plan_map(
     MissingColumnError
         If the plan's frames lack a column the map needs.
     """
-    if colour_by not in PLAN_COLOUR_BY:
-        msg = f"plan_map: colour_by={colour_by!r}; expected one of {list(PLAN_COLOUR_BY)}"
-        raise ValueRangeError(msg)
-    areas, centres = plan.assignments, plan.centres
-    _check_columns(areas, ["area_code", "site_id", "covered_after", "geometry"], "plan.assignments")
-    _check_columns(centres, ["site_id", "name", "phase", "order", "geometry"], "plan.centres")
-    names = dict(zip(centres["site_id"].astype(str), centres["name"].astype(str), strict=True))
-    order = _centre_order(centres)
-    covered_after = areas["covered_after"].fillna(False).astype(bool)
-    legend: list[tuple[str, list[tuple[str, str, str]]]] = []
-    if colour_by == "catchment":
-        palette = _catchment_palette(areas[covered_after], order)
-        colours = areas["site_id"].astype(str).map(palette).where(covered_after)
-        legend.append(
-            (
-                "Catchments",
-                [
-                    ("#88CCEE", "square", "Area within reach (colour per centre)"),
-                    (_NOT_COVERED, "square", "Beyond the travel standard"),
-                ],
-            )
-        )
-    elif colour_by == "coverage":
-        colours, rows = _coverage_colours(areas)
-        legend.append(("Within the travel standard", rows))
-    else:
-        _check_columns(areas, [colour_by], "plan.assignments")
-        scale = _Scale(areas[colour_by], colour_by)
-        colours = scale.colours
-        legend.append((scale.title, [(c, "square", lab) for c, lab in scale.rows]))
-    extra = {
-        "Nearest centre in plan": areas["site_id"]
-        .astype(str)
-        .map(lambda s: html.escape(names.get(s, "–"))),
-    }
-    if "minutes" in areas.columns:
-        extra["Travel time"] = areas["minutes"].map(format_minutes)
-    extra["Within standard after plan"] = covered_after.map({True: "yes", False: "no"})
-    web_areas = _area_web_frame(areas, simplify_m)
-    m = _new_map(web_areas.total_bounds, tiles, tile_attribution)
-    _add_areas(m, areas, web_areas, colours, extra, name="Areas")
-    _add_outline(m, areas)
-    group = folium.FeatureGroup(name="Centres")
-    web = centres.to_crs(4326)
-    phases: dict[int, str] = {}
-    for _, row in web.sort_values(["phase", "order"], kind="stable").iterrows():
-        phase = 0 if _missing(row["phase"]) else int(row["phase"])
-        colour = phase_colour(phase)
-        phases[phase] = colour
-        existing = phase <= 0
-        text = "" if existing or _missing(row["order"]) else str(int(row["order"]))
-        size = 18 if existing else 26
-        marker = folium.Marker(
-            [row.geometry.y, row.geometry.x],
-            icon=folium.DivIcon(
-                html=_marker_html(colour, "square" if existing else "circle", size=size, text=text),
-                icon_size=(size, size),
-                icon_anchor=(size // 2, size // 2),
-                class_name="nhc-centre",
-            ),
-            tooltip=folium.Tooltip(
-                (f"{text}. " if text else "")
-                + html.escape(str(row["name"]))
-                + (" (already open)" if existing else f" · year {phase}")
-            ),
-            z_index_offset=1000,
-        )
-        _BoundPopup(_centre_popup(row, names)).add_to(marker)
-        marker.add_to(group)
-    group.add_to(m)
-    legend.append(
-        (
-            "Centres (number = opening order)",
-            [
-                (c, "square" if p <= 0 else "circle", "Already open" if p <= 0 else f"Year {p}")
-                for p, c in sorted(phases.items())
-            ],
-        )
-    )
-    _HtmlControl(_legend_html(legend)).add_to(m)
-    return m
+    layers = plan_layers(plan, colour_by=colour_by, simplify_m=simplify_m, context=context)
+    return draw_map(layers, tiles=tiles, tile_attribution=tile_attribution)
 
 
 def _centre_order(centres: pd.DataFrame) -> list[str]:
@@ -922,27 +1266,10 @@ def _centre_order(centres: pd.DataFrame) -> list[str]:
 
 
 def _catchment_palette(covered: gpd.GeoDataFrame, order: Sequence[str]) -> dict[str, str]:
-    """A colour per centre such that neighbouring catchments differ where possible.
+    """A colour per centre such that neighbouring catchments never share one."""
+    from nhc_planner.map_context import neighbour_colours
 
-    Greedy colouring in opening order over the graph of catchments that touch;
-    falls back to cycling the palette when every colour is taken by a neighbour.
-    """
-    catchments = covered[["site_id", "geometry"]].assign(site_id=covered["site_id"].astype(str))
-    catchments = catchments.dissolve(by="site_id")
-    ids = [str(s) for s in catchments.index]
-    geoms = catchments.geometry.buffer(1.0).to_numpy()
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="intersects")
-    neighbours: dict[str, set[str]] = {sid: set() for sid in ids}
-    for i, j in zip(left, right, strict=True):
-        if i != j:
-            neighbours[ids[i]].add(ids[j])
-    palette: dict[str, str] = {}
-    for rank, sid in enumerate(order):
-        taken = {palette[n] for n in neighbours.get(sid, ()) if n in palette}
-        free = [c for c in _CATCHMENT_COLOURS if c not in taken]
-        palette[sid] = free[0] if free else _CATCHMENT_COLOURS[rank % len(_CATCHMENT_COLOURS)]
-    return palette
+    return neighbour_colours(covered, "site_id", order)
 
 
 def _coverage_colours(areas: pd.DataFrame) -> tuple[pd.Series, list[tuple[str, str, str]]]:

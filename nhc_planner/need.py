@@ -110,28 +110,28 @@ def need_score(areas: pd.DataFrame, weights: NeedWeights | None = None) -> np.nd
 def hle_quintiles(hle_years: np.ndarray, population: np.ndarray) -> np.ndarray:
     """Population-weighted HLE quintile per area: 1 = lowest HLE fifth of residents.
 
-    Areas are sorted by HLE (ties kept in input order); an area falls in the
-    quintile containing the midpoint of its share of the cumulative
-    population, so each quintile holds about a fifth of the residents.
+    Areas with the same HLE form one group (estimates are often shared by many
+    areas, e.g. every area of a deprivation decile); a group falls in the
+    quintile containing the midpoint of its share of the cumulative population,
+    so each quintile holds about a fifth of the residents and tied areas are
+    never split between fifths.
 
     Examples
     --------
     >>> hle_quintiles(np.array([60.0, 50, 70, 55, 65]), np.ones(5)).tolist()
     [3, 1, 5, 2, 4]
+    >>> hle_quintiles(np.array([60.0, 60, 60, 70, 50]), np.ones(5)).tolist()
+    [3, 3, 3, 5, 1]
     """
     h = np.asarray(hle_years, dtype=float)
     pop = np.asarray(population, dtype=float)
     n = len(h)
     if n == 0:
         return np.zeros(0, dtype=int)
-    order = np.argsort(h, kind="stable")
-    p = pop[order]
-    total = p.sum()
-    if total <= 0:
-        p = np.ones(n)
-        total = float(n)
-    mid = (np.cumsum(p) - p / 2.0) / total
+    if pop.sum() <= 0:
+        pop = np.ones(n)
+    values, group = np.unique(h, return_inverse=True)  # NaN sorts last, as one group
+    p = np.bincount(group, weights=pop, minlength=len(values))
+    mid = (np.cumsum(p) - p / 2.0) / p.sum()
     q = np.minimum(np.floor(mid * 5.0).astype(int) + 1, 5)
-    out = np.empty(n, dtype=int)
-    out[order] = q
-    return out
+    return q[group].astype(int)

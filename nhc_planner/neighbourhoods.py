@@ -279,6 +279,9 @@ def neighbourhood_names(
 ) -> list[str]:
     """Name each neighbourhood after its most populous ward / MSOA, else ``<group> <n>``.
 
+    Without a ward or MSOA name column, MSOA names are read from official LSOA names
+    (see :func:`nhc_planner.map_context.place_names`).
+
     Parameters
     ----------
     areas
@@ -295,8 +298,14 @@ def neighbourhood_names(
     list of str
         One unique name per neighbourhood (repeats get " (2)", " (3)", ...).
     """
+    from nhc_planner.map_context import place_names
+
     if column is None:
-        column = next((c for c in NAME_COLUMNS if c in areas.columns), None)
+        column = next(
+            (c for c in NAME_COLUMNS if c in areas.columns and areas[c].notna().any()), None
+        )
+    # else MSOA names read from official LSOA names ("Leeds 001A" lies in "Leeds 001")
+    place = areas[column].astype("string") if column is not None else place_names(areas)
     k = int(labels.max()) + 1 if labels.size else 0
     pop = areas["population"].to_numpy(dtype=float)
     names: list[str] = []
@@ -304,9 +313,8 @@ def neighbourhood_names(
     for d in range(k):
         members = np.flatnonzero(labels == d)
         group = int(groups.codes[members[0]])
-        if column is not None:
-            frame = pd.DataFrame({"n": areas[column].astype(str).to_numpy()[members]})
-            frame["p"] = pop[members]
+        if place is not None and place.iloc[members].notna().any():
+            frame = pd.DataFrame({"n": place.to_numpy()[members], "p": pop[members]}).dropna()
             totals = frame.groupby("n", sort=True)["p"].sum()
             names.append(str(totals.idxmax()))
         else:

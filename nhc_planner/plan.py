@@ -9,7 +9,9 @@ Steps (each reported to ``progress(stage, fraction)``):
    on the region and ``scenario.travel``). Steps 1-2 give the shared
    :class:`~nhc_planner.planning.PlanInputs` (:func:`plan_inputs`);
 3. **planning model**: the model named by ``scenario.policy.model``
-   (:mod:`nhc_planner.planning`; the default ``"coverage"`` model,
+   (:mod:`nhc_planner.planning`; the default ``"neighbourhoods"`` model,
+   :mod:`nhc_planner.model_neighbourhoods`, delineates neighbourhoods and
+   gives each a centre, lowest HLE first; the ``"coverage"`` model,
    :mod:`nhc_planner.model_coverage`, runs
    :func:`nhc_planner.optimize.phased.phased_coverage`) chooses new centres,
    the year they open, their size and the centre serving each area;
@@ -178,6 +180,13 @@ class Plan:
         ``site_id, share_chosen`` from the sensitivity run, or None.
     provenance
         Versions, hashes, data vintages and timings.
+    neighbourhoods
+        GeoDataFrame (area polygons, EPSG:27700), one row per area with its
+        neighbourhood (``area_code, neighbourhood_id, neighbourhood_name,
+        population`` of the neighbourhood, ``hle_mean, imd_mix`` (share in IMD
+        deciles 1-2), ``site_id`` of its centre, ``opening_year``, ...: see
+        :data:`nhc_planner.model_neighbourhoods.NEIGHBOURHOOD_COLUMNS`), or
+        None for models without neighbourhoods.
     """
 
     scenario: Scenario
@@ -192,6 +201,7 @@ class Plan:
     solver: dict[str, Any]
     stability: pd.DataFrame | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    neighbourhoods: gpd.GeoDataFrame | None = None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -253,7 +263,10 @@ class Plan:
         GeoJSON (WGS84) and CSV (no geometry; centres with ``x, y`` in BNG
         metres); ``kpis*.csv``, ``coverage_curve.csv``, ``stability.csv``
         (when run); ``scenario.toml``; ``plan.json`` (solver, region
-        metadata, provenance); ``manifest.json`` (SHA-256 of each, checked by
+        metadata, provenance); for plans with neighbourhoods,
+        ``neighbourhoods.csv`` (one row per area), ``neighbourhoods.geojson``
+        (dissolved polygons, WGS84) and ``neighbourhoods.parquet``;
+        ``manifest.json`` (SHA-256 of each, checked by
         :meth:`load`). Written by :func:`nhc_planner.plan_io.save_plan` into a
         temporary folder swapped in by renames: an interrupted save leaves the
         old plan or the new one, whole. Other files in ``folder`` are kept.
@@ -394,7 +407,9 @@ def plan(
     --------
     >>> from nhc_planner.demo import demo_region
     >>> region = demo_region()  # synthetic
-    >>> s = Scenario().replace(**{"phasing.years": 2, "phasing.new_per_year": 1})
+    >>> s = Scenario().replace(
+    ...     **{"policy.model": "coverage", "phasing.years": 2, "phasing.new_per_year": 1}
+    ... )
     >>> p = plan(region, s)  # straight-line travel times (no network set)
     >>> p.new_centres[["phase", "order"]].values.tolist()
     [[1, 1], [2, 2]]
@@ -468,6 +483,7 @@ def plan(
         solver=solver,
         stability=stability,
         provenance=provenance,
+        neighbourhoods=tables.neighbourhoods,
     )
 
 

@@ -7,7 +7,10 @@
 geometry; centres with ``x, y`` in BNG metres), ``kpis*.csv``,
 ``coverage_curve.csv``, ``stability.csv`` (when run), ``scenario.toml``,
 ``plan.json`` (solver, region metadata, provenance) and ``manifest.json``
-(SHA-256 of each file, checked on loading). Saves are atomic
+(SHA-256 of each file, checked on loading); plans with neighbourhoods add
+``neighbourhoods.csv`` (one row per area), ``neighbourhoods.geojson`` (one
+dissolved polygon per neighbourhood, WGS84) and ``neighbourhoods.parquet`` (one
+row per area, EPSG:27700, read back by :func:`load_plan`). Saves are atomic
 (:mod:`nhc_planner._atomic`). CSVs are written by :mod:`nhc_planner._csv`
 (spreadsheet-safe text, plain decimals, ``\\n`` line ends), so the same plan
 gives byte-identical files.
@@ -39,6 +42,7 @@ __all__ = [
     "TABLES",
     "centres_csv_text",
     "centres_table",
+    "dissolved_neighbourhoods",
     "load_plan",
     "save_plan",
 ]
@@ -55,6 +59,7 @@ PLAN_FILES = (
     "stability.csv",
     *(f"{n}.{ext}" for n in ("centres", "assignments") for ext in ("parquet", "csv", "geojson")),
     *(f"{t}.csv" for t in TABLES),
+    *(f"neighbourhoods.{ext}" for ext in ("parquet", "csv", "geojson")),
 )
 
 _P = TypeVar("_P", bound="Plan")
@@ -78,6 +83,7 @@ def save_plan(plan: Plan, folder: str | Path) -> Path:
             write_csv(getattr(plan, name), path / f"{name}.csv")
         if plan.stability is not None:
             write_csv(plan.stability, path / "stability.csv")
+        _save_neighbourhoods(plan.neighbourhoods, path)
         plan.scenario.to_toml(path / "scenario.toml")
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -131,6 +137,7 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
     try:
         tables = {t: read_csv(path / f"{t}.csv") for t in TABLES}
         stability = path / "stability.csv"
+        hoods = path / "neighbourhoods.parquet"
         return cls(
             scenario=Scenario.from_toml(path / "scenario.toml"),
             region_meta=RegionMeta.from_dict(manifest["region_meta"]),
@@ -139,6 +146,7 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
             solver=dict(manifest.get("solver", {})),
             stability=read_csv(stability) if stability.is_file() else None,
             provenance=dict(manifest.get("provenance", {})),
+            neighbourhoods=gpd.read_parquet(hoods) if hoods.is_file() else None,
             **tables,
         )
     except NhcError:
@@ -146,6 +154,33 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
     except Exception as exc:  # a damaged file of a plan saved without checksums
         msg = f"{path}: a plan file cannot be read ({type(exc).__name__}: {exc})"
         raise CorruptFileError(msg) from exc
+
+
+def dissolved_neighbourhoods(hoods: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One polygon per neighbourhood (the areas dissolved), with its per-neighbourhood columns.
+
+    Parameters
+    ----------
+    hoods
+        A plan's ``neighbourhoods`` table (one row per area).
+    """
+    per_area = {"area_code"}
+    keep = [c for c in hoods.columns if c not in per_area and c != hoods.geometry.name]
+    first = hoods.drop_duplicates("neighbourhood_id")[keep].set_index("neighbourhood_id")
+    shapes = hoods[["neighbourhood_id", hoods.geometry.name]].dissolve(
+        by="neighbourhood_id", sort=True
+    )
+    out = shapes.join(first).reset_index()
+    return gpd.GeoDataFrame(out, geometry=shapes.geometry.name, crs=hoods.crs)
+
+
+def _save_neighbourhoods(hoods: gpd.GeoDataFrame | None, path: Path) -> None:
+    """Write the neighbourhood files into ``path`` (the save's temporary folder)."""
+    if hoods is None:
+        return  # the atomic save drops the previous plan's neighbourhood files
+    hoods.to_parquet(path / "neighbourhoods.parquet", index=False)
+    write_csv(_plain(hoods, points=False), path / "neighbourhoods.csv")
+    _write_geojson(dissolved_neighbourhoods(hoods), path / "neighbourhoods.geojson")
 
 
 def centres_table(centres: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -253,7 +253,7 @@ class SupportsStability(Protocol):
 _MODELS: dict[str, type[Any]] = {}
 
 #: Modules that define the built-in models; imported on first look-up.
-_BUILT_IN: tuple[str, ...] = ("nhc_planner.model_coverage",)
+_BUILT_IN: tuple[str, ...] = ("nhc_planner.model_coverage", "nhc_planner.model_neighbourhoods")
 
 _T = TypeVar("_T")
 

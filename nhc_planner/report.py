@@ -23,6 +23,7 @@ HLE figure in the report says so.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +34,23 @@ import pandas as pd
 
 from nhc_planner._atomic import atomic_write_text
 from nhc_planner._errors import MissingColumnError, NhcRuntimeError
-from nhc_planner.capacity import ROLE_LABELS, ROLES
-from nhc_planner.maps import (
-    NHS_BLUE,
-    PlanLike,
+from nhc_planner._format import (
     describe_alternative,
     format_count,
     format_gbp,
     format_minutes,
     format_percent,
     format_years,
+    site_labels,
+    source_label,
+)
+from nhc_planner.capacity import ROLE_LABELS, ROLES
+from nhc_planner.kpis import share
+from nhc_planner.map_context import with_places
+from nhc_planner.maps import (
+    NHS_BLUE,
+    PlanLike,
+    over_capacity,
     phase_colour,
     plan_map,
     save_map,
@@ -52,6 +60,7 @@ from nhc_planner.maps import (
 __all__ = ["solver_summary", "write_report"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+_FILE_NOTE = re.compile(r"^\S+\.(csv|gpkg|geojson|json|parquet|zip|shp|xlsx|fgb|pbf|osm)\b", re.I)
 _GREY = "#AEB7BD"
 _TEXT = "#212B32"
 _MODE_PHRASE = {"drive": "by car", "walk": "on foot", "cycle": "by bicycle"}
@@ -258,10 +267,6 @@ def _coverage(assignments: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _share(part: float, whole: float) -> float:
-    return part / whole if whole > 0 else math.nan
-
-
 def _new_figure(width: float = 7.0, height: float = 3.2) -> Any:
     from matplotlib.figure import Figure
 
@@ -300,6 +305,7 @@ def _phasing_rows(plan: PlanLike) -> list[dict[str, Any]]:
     )
     phases = pd.to_numeric(centres["phase"], errors="coerce").fillna(0).astype(int)
     years = sorted(p for p in set(phases) | set(phase_cov[new].dropna().astype(int)) if p > 0)
+    shown = site_labels(with_places(centres, a))
     rows = []
     cumulative = cov["before"]
     for year in years:
@@ -311,11 +317,11 @@ def _phasing_rows(plan: PlanLike) -> list[dict[str, Any]]:
                 "year": year,
                 "centres": [
                     (f"{int(o)}" if math.isfinite(_num(o)) else "", str(n))
-                    for o, n in zip(opening["order"], opening["name"], strict=True)
+                    for o, n in zip(opening["order"], shown[opening.index], strict=True)
                 ],
                 "gained": gained,
                 "cumulative": cumulative,
-                "share": _share(cumulative, cov["total"]),
+                "share": share(cumulative, cov["total"]),
                 "capex": float(pd.to_numeric(opening.get("capex_gbp"), errors="coerce").sum())
                 if "capex_gbp" in opening
                 else math.nan,
@@ -357,18 +363,18 @@ def _phasing_chart(rows: Sequence[Mapping[str, Any]], before_share: float, path:
     return path
 
 
-def _coverage_curve_chart(curve: pd.DataFrame, chosen: int, path: Path) -> Path:
+def _coverage_curve_chart(curve: pd.DataFrame, chosen: int, plan_share: float, path: Path) -> Path:
+    """The greedy curve, with this plan marked at its own share (the headline's figure)."""
     fig = _new_figure(7.0, 3.0)
     ax = fig.add_subplot()
     x = curve["n_centres"].astype(float).to_numpy()
     y = curve["share"].astype(float).to_numpy()
     ax.plot(x, y, color=NHS_BLUE, linewidth=2, marker="o", markersize=4)
-    if chosen in set(x.astype(int)):
-        yy = float(y[list(x.astype(int)).index(chosen)])
-        ax.scatter([chosen], [yy], s=80, color="#DA291C", zorder=3)
+    if math.isfinite(plan_share):
+        ax.scatter([chosen], [plan_share], s=80, color="#DA291C", zorder=3)
         ax.annotate(
-            f"this plan: {format_percent(yy)}",
-            (chosen, yy),
+            f"this plan: {format_percent(plan_share)}",
+            (chosen, plan_share),
             xytext=(8, -14),
             textcoords="offset points",
             fontsize=8,
@@ -479,6 +485,10 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
             zip(stab["site_id"].astype(str), stab["share_chosen"].astype(float), strict=True)
         )
     names = dict(zip(c["site_id"].astype(str), c["name"].astype(str), strict=True))
+    labels = dict(
+        zip(c["site_id"].astype(str), site_labels(with_places(c, plan.assignments)), strict=True)
+    )
+    covered = float(pd.to_numeric(c.get("pop_newly_covered"), errors="coerce").sum())
     cards = []
     ranked = c.assign(
         _p=pd.to_numeric(c["phase"], errors="coerce").fillna(0),
@@ -498,7 +508,7 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
             ("Size", f"{val('size')} · {format_count(val('rooms'))} rooms"),
             ("Weekly capacity", f"{format_count(val('weekly_capacity'))} appointments"),
             ("Weekly demand served", format_count(val("weekly_demand_served"))),
-            ("Utilisation", format_percent(val("utilisation"))),
+            ("Utilisation", _use_text(val("utilisation"))),
             ("Capital cost", format_gbp(val("capex_gbp"))),
             ("Running cost a year", format_gbp(val("annual_cost_gbp"))),
         ]
@@ -509,7 +519,10 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
                 str(given) if isinstance(given, str) and given else names.get(str(alt), str(alt))
             )
             figures.append(
-                ("Next-best alternative", describe_alternative(alt_name, val("swap_loss")))
+                (
+                    "Next-best alternative",
+                    describe_alternative(alt_name, val("swap_loss"), scale=max(covered, 1.0)),
+                )
             )
         sid = str(val("site_id"))
         if sid in stability:
@@ -523,8 +536,9 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
         cards.append(
             {
                 "site_id": sid,
-                "name": str(val("name")),
+                "name": labels.get(sid, str(val("name"))),
                 "kind": str(val("kind") or "").replace("_", " "),
+                "over": over_capacity(val("utilisation")),
                 "badge": "" if existing or not math.isfinite(order) else f"{order:.0f}",
                 "colour": phase_colour(phase),
                 "when": "Already open" if existing else f"Opens in year {phase}",
@@ -536,6 +550,11 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
             }
         )
     return cards
+
+
+def _use_text(value: Any) -> str:
+    text = format_percent(value)
+    return f"{text} — over capacity" if over_capacity(value) else text
 
 
 def _staffing_table(plan: PlanLike) -> _Table | None:
@@ -612,7 +631,8 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     cov = _coverage(a)
     phases = pd.to_numeric(c["phase"], errors="coerce").fillna(0)
     n_new = int((phases > 0).sum())
-    n_years = int(phases.max()) if len(phases) else 0
+    last_year = int(phases.max()) if len(phases) else 0
+    n_years = int(facts.get("years") or last_year)
     n_existing = int((phases <= 0).sum())
     mode_word = {"drive": "drive", "walk": "walk", "cycle": "cycle ride"}.get(
         str(facts["mode"]), str(facts["mode"])
@@ -625,19 +645,20 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     lines = [
         f"The plan opens {n_new} new neighbourhood health centre{'s' if n_new != 1 else ''}"
         + (f" over {n_years} year{'s' if n_years != 1 else ''}" if n_years else "")
+        + (f" (the last opens in year {last_year})" if n_new and 0 < last_year < n_years else "")
         + (f", alongside {n_existing} already open" if n_existing else "")
         + ".",
         f"Residents within {standard} of a centre rise from {format_count(cov['before'])} "
-        f"({format_percent(_share(cov['before'], cov['total']))}) to {format_count(cov['after'])} "
-        f"({format_percent(_share(cov['after'], cov['total']))}) of "
+        f"({format_percent(share(cov['before'], cov['total']))}) to {format_count(cov['after'])} "
+        f"({format_percent(share(cov['after'], cov['total']))}) of "
         f"{format_count(cov['total'])}.",
     ]
     if cov["total12"] > 0:
         lines.append(
             "In the most deprived areas (IMD deciles 1–2, "
             f"{format_count(cov['total12'])} residents) the share within reach rises from "
-            f"{format_percent(_share(cov['before12'], cov['total12']))} to "
-            f"{format_percent(_share(cov['after12'], cov['total12']))}."
+            f"{format_percent(share(cov['before12'], cov['total12']))} to "
+            f"{format_percent(share(cov['after12'], cov['total12']))}."
         )
     capex = pd.to_numeric(c.get("capex_gbp"), errors="coerce") if "capex_gbp" in c else None
     if capex is not None and n_new:
@@ -647,14 +668,45 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _demand_point(plan: PlanLike) -> str:
+    """Which point of an area travel is measured from, true to the data used."""
+    source = plan.assignments.get("demand_source")
+    if source is None:
+        given = "centroids" in dict(plan.region_meta.vintages)
+        return "its population-weighted centre" if given else "a point inside it"
+    kinds = set(source.astype(str))
+    if kinds == {"pwc"}:
+        return "its population-weighted centre"
+    if "pwc" in kinds:
+        return "its population-weighted centre (or, for areas without one, a point inside the area)"
+    return "a point inside it (no population-weighted centres were given)"
+
+
+def _is_join_note(note: str) -> bool:
+    """A note on how the input files were read and joined (for the appendix)."""
+    return (
+        note.startswith(("Join report", "HLE published figures"))
+        or bool(_FILE_NOTE.match(note))
+        or " -> " in note
+    )
+
+
+def _split_notes(notes: Sequence[str]) -> dict[str, list[str]]:
+    """The region's notes on method (``notes``) and on reading files (``join_notes``)."""
+    return {
+        "notes": [n for n in notes if not _is_join_note(n)],
+        "join_notes": [n for n in notes if _is_join_note(n)],
+    }
+
+
 def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     a = plan.assignments
     items = []
     mode = str(facts["mode"])
     if math.isfinite(facts["standard"]):
         items.append(
-            f"Travel standard: an area counts as within reach when its population-weighted "
-            f"centre is within {facts['standard']:.0f} minutes {_MODE_PHRASE.get(mode, mode)} "
+            f"Travel standard: an area counts as within reach when {_demand_point(plan)} "
+            f"is within {facts['standard']:.0f} minutes {_MODE_PHRASE.get(mode, mode)} "
             "of an open centre"
             + (
                 f"; times beyond {facts['cutoff']:.0f} minutes count as unreachable."
@@ -722,8 +774,8 @@ def _sources(plan: PlanLike) -> tuple[list[list[str]], list[str]]:
 
 
 def _input_label(key: str) -> str:
-    labels = {"imd": "Deprivation (IMD)", "hle": "Healthy life expectancy", "osm": "Roads"}
-    return labels.get(key.lower(), key.replace("_", " ").capitalize())
+    labels = {"imd": "Deprivation (IMD)", "osm": "Roads"}
+    return labels.get(key.lower(), source_label(key))
 
 
 def _provenance_rows(provenance: Mapping[str, Any] | None) -> list[list[str]]:
@@ -752,6 +804,32 @@ def _require(plan: Any) -> None:
                 f"found {list(plan.centres.columns)}"
             )
             raise MissingColumnError(msg)
+
+
+def _neighbourhood_table(plan: PlanLike) -> _Table | None:
+    """The neighbourhoods in opening order (plans made by the neighbourhood model)."""
+    hoods = getattr(plan, "neighbourhoods", None)
+    if hoods is None or len(hoods) == 0:
+        return None
+    from nhc_planner.model_neighbourhoods import neighbourhood_summary
+
+    table = neighbourhood_summary(hoods).drop(columns=["neighbourhood_id"])
+    table = table.rename(
+        columns={
+            "opening_rank": "order",
+            "neighbourhood_name": "neighbourhood",
+            "population": "residents",
+            "hle_mean": "mean estimated HLE",
+            "imd_mix": "share in IMD deciles 1-2",
+            "site_name": "centre",
+            "opening_year": "year",
+        }
+    )
+    return _table(
+        table,
+        "Neighbourhoods and the order their centres open",
+        "Year 0: served by a centre already open.",
+    )
 
 
 def write_report(
@@ -806,7 +884,7 @@ def write_report(
     static_map_png(plan, figures / "map.png")
     save_map(plan_map(plan), out / "map.html", offline="relative")
     phasing = _phasing_rows(plan)
-    _phasing_chart(phasing, _share(cov["before"], cov["total"]), figures / "phasing.png")
+    _phasing_chart(phasing, share(cov["before"], cov["total"]), figures / "phasing.png")
     _decile_chart(plan.assignments, figures / "equity_decile.png")
     curve: pd.DataFrame | None = getattr(plan, "coverage_curve", None)
     if curve is not None and (len(curve) < 2 or "share" not in curve.columns):
@@ -815,19 +893,27 @@ def write_report(
     n_new = int((pd.to_numeric(plan.centres["phase"], errors="coerce").fillna(0) > 0).sum())
     curve_note = ""
     if curve is not None:
-        _coverage_curve_chart(curve, n_new, figures / "coverage_curve.png")
+        plan_share = share(cov["after"], cov["total"])  # the headline's figure
+        _coverage_curve_chart(curve, n_new, plan_share, figures / "coverage_curve.png")
         shares = curve.sort_values("n_centres")["share"].astype(float).to_numpy()
         gains = np.diff(shares)
         if len(gains) >= 2:
             curve_note = (
                 f"The first new centre adds {format_percent(gains[0], digits=1)} of residents; "
-                f"the last one on the curve adds {format_percent(gains[-1], digits=1)}."
+                f"the last one on the curve adds {format_percent(gains[-1], digits=1)}. "
+                "The curve adds one site at a time, each where it reaches the most need; "
+                f"the plan, optimised over all its years together, reaches "
+                f"{format_percent(plan_share)} with {n_new} new centres (the red point)."
             )
 
-    hle_note = "HLE quintiles are population-weighted fifths of the estimated HLE of areas."
+    hle_note = (
+        "HLE quintiles are population-weighted fifths of the estimated HLE of areas; "
+        "areas with the same estimate always fall in the same fifth."
+    )
     tables = [
         t
         for t in (
+            _neighbourhood_table(plan),
             _table(
                 getattr(plan, "kpis_by_decile", None), "Coverage by IMD decile (1 = most deprived)"
             ),
@@ -876,14 +962,14 @@ def write_report(
             for r in phasing
         ],
         "before_text": f"{format_count(cov['before'])} "
-        f"({format_percent(_share(cov['before'], cov['total']))})",
+        f"({format_percent(share(cov['before'], cov['total']))})",
         "cards": _centre_cards(plan),
         "staffing": _staffing_table(plan),
         "tables": tables,
         "has_curve": has_curve,
         "curve_note": curve_note,
         "method": _method(plan, facts),
-        "notes": list(meta.notes),
+        **_split_notes(meta.notes),
         "settings": _settings_rows(getattr(plan, "scenario", None)),
         "vintages": vintages,
         "attribution": attribution,

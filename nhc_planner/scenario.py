@@ -14,6 +14,7 @@ It is a frozen dataclass made of nested frozen parts, one per TOML table::
     [capacity]          # how big a centre is and how long it opens
     [phasing]           # how many centres, over how many years
     [policy]            # sites kept or excluded, equity floors, objective, model
+    [neighbourhoods]    # neighbourhood bounds, nesting, own file, hubs, order
     [solver]            # time limit, threads, seed, sensitivity runs
 
 Every field has a default, a unit and an allowed range, listed by
@@ -56,6 +57,7 @@ from nhc_planner._errors import ScenarioError
 __all__ = [
     "CapacitySettings",
     "NeedWeights",
+    "NeighbourhoodSettings",
     "PhasingSettings",
     "PolicySettings",
     "Scenario",
@@ -676,7 +678,10 @@ class PolicySettings(_Part):
         ``"maxmin"`` (maximise the worst local authority's coverage share).
     model
         Name of the planning model that decides (:mod:`nhc_planner.planning`):
-        ``"coverage"`` (default) is the phased coverage model. Any registered
+        ``"neighbourhoods"`` (default) delineates neighbourhoods and gives each a
+        centre, lowest healthy life expectancy first (settings in
+        ``[neighbourhoods]``); ``"coverage"`` is the phased coverage model (the
+        centres that bring the most need within the standard). Any registered
         model's name is accepted.
     """
 
@@ -713,7 +718,7 @@ class PolicySettings(_Part):
         hi=1,
     )
     objective: str = _spec("weighted", "objective", kind="str", choices=("weighted", "maxmin"))
-    model: str = _spec("coverage", "planning model that decides", kind="str")
+    model: str = _spec("neighbourhoods", "planning model that decides", kind="str")
 
     def _check(self) -> None:
         both = sorted(set(self.keep) & set(self.exclude))
@@ -728,6 +733,85 @@ class PolicySettings(_Part):
                 f"policy.model: expected one of the planning models {list(names)}; "
                 f"found {self.model!r}"
             )
+            raise ScenarioError(msg)
+
+
+#: Values of ``neighbourhoods.nest`` with a meaning of their own (anything else is a column).
+NEST_CHOICES: tuple[str, ...] = ("la", "none", "sub_icb")
+
+
+@dataclass(frozen=True)
+class NeighbourhoodSettings(_Part):
+    """Neighbourhoods of the ``"neighbourhoods"`` planning model (``[neighbourhoods]``).
+
+    Parameters
+    ----------
+    min_pop, max_pop
+        Residents of a neighbourhood (default 30,000-50,000, the Primary Care
+        Network guidance and the neighbourhood contract's ~50,000).
+    nest
+        Boundaries neighbourhoods never cross: ``"la"`` (local authority,
+        default), ``"none"``, ``"sub_icb"`` (column ``sub_icb_code``) or the name
+        of an area column (e.g. a Primary Care Network code).
+    file
+        The ICB's own neighbourhoods: a CSV (``area_code, neighbourhood``) or
+        polygons (GeoPackage/GeoJSON with a ``neighbourhood`` column). When
+        given, nothing is delineated; neighbourhoods outside the bounds are
+        flagged, not refused.
+    gap
+        Relative gap at which the delineation stops once proven (default 0.02).
+    hubs
+        New hubs, each serving several neighbourhoods (e.g. the ICB's share of
+        the 120 centres due by 2030). Omitted = a centre per neighbourhood.
+    hubs_by_year
+        Year by which the hubs are open (they open over years 1..this); needs
+        ``hubs``. Omitted = the hubs follow ``phasing``.
+    order
+        Which neighbourhoods get their centre first: ``"hle"`` (lowest
+        estimated healthy life expectancy, default) or ``"need"`` (highest
+        mean need score).
+    """
+
+    _section: ClassVar[str] = "neighbourhoods"
+
+    min_pop: float = _spec(
+        30_000.0, "fewest residents of a neighbourhood", kind="float", unit="people", lo=0, hi=1e7
+    )
+    max_pop: float = _spec(
+        50_000.0, "most residents of a neighbourhood", kind="float", unit="people", lo=1, hi=1e7
+    )
+    nest: str = _spec("la", "boundaries neighbourhoods never cross", kind="str")
+    file: str | None = _spec(None, "the ICB's own neighbourhoods file", kind="opt_str")
+    gap: float = _spec(
+        0.02, "delineation stops once proven within", kind="float", unit="share", lo=0, hi=0.5
+    )
+    hubs: int | None = _spec(None, "new hubs", kind="opt_int", unit="centres", lo=1, hi=5000)
+    hubs_by_year: int | None = _spec(
+        None, "year by which the hubs are open", kind="opt_int", unit="year", lo=1, hi=30
+    )
+    order: str = _spec("hle", "which neighbourhoods first", kind="str", choices=("hle", "need"))
+
+    def _check(self) -> None:
+        if self.min_pop > self.max_pop:
+            msg = (
+                f"neighbourhoods: min_pop ({self.min_pop:,.0f}) must not exceed max_pop "
+                f"({self.max_pop:,.0f})"
+            )
+            raise ScenarioError(msg)
+        if self.hubs_by_year is not None and self.hubs is None:
+            msg = (
+                f"neighbourhoods.hubs_by_year: needs neighbourhoods.hubs (how many hubs); "
+                f"found hubs_by_year={self.hubs_by_year} and no hubs"
+            )
+            raise ScenarioError(msg)
+        if not self.nest.strip():
+            msg = (
+                f"neighbourhoods.nest: expected one of {list(NEST_CHOICES)} or an area column "
+                "name; found ''"
+            )
+            raise ScenarioError(msg)
+        if self.file is not None and not self.file.strip():
+            msg = "neighbourhoods.file: expected a file path (or omit the key); found ''"
             raise ScenarioError(msg)
 
 
@@ -790,6 +874,7 @@ _PARTS: dict[str, type[_Part]] = {
     "capacity": CapacitySettings,
     "phasing": PhasingSettings,
     "policy": PolicySettings,
+    "neighbourhoods": NeighbourhoodSettings,
     "solver": SolverSettings,
 }
 _TOP = ("name", "description")
@@ -805,7 +890,7 @@ class Scenario:
         Short label shown in reports, e.g. ``"15 min drive, 10 centres"``.
     description
         Free text.
-    travel, need, capacity, phasing, policy, solver
+    travel, need, capacity, phasing, policy, neighbourhoods, solver
         The nested parts (defaults when omitted).
     """
 
@@ -816,6 +901,7 @@ class Scenario:
     capacity: CapacitySettings = field(default_factory=CapacitySettings)
     phasing: PhasingSettings = field(default_factory=PhasingSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
+    neighbourhoods: NeighbourhoodSettings = field(default_factory=NeighbourhoodSettings)
     solver: SolverSettings = field(default_factory=SolverSettings)
 
     def __post_init__(self) -> None:

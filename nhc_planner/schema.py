@@ -66,6 +66,7 @@ __all__ = [
     "AGE_BANDS",
     "AREA_COLUMNS",
     "BNG",
+    "PLACE_NAME_COLUMNS",
     "SITE_COLUMNS",
     "SITE_KINDS",
     "SITE_OVERRIDES",
@@ -81,6 +82,10 @@ BNG = "EPSG:27700"
 
 #: Age-band population columns (0-15, 16-64, 65+).
 AGE_BANDS: tuple[str, ...] = ("pop_0_15", "pop_16_64", "pop_65_plus")
+
+#: Optional text columns of areas: the ward and MSOA an area lies in, when the
+#: boundary file gives them (used to name neighbourhoods and label maps).
+PLACE_NAME_COLUMNS: tuple[str, ...] = ("ward_name", "msoa_name")
 
 AREA_COLUMNS: tuple[str, ...] = (
     "area_code",

@@ -36,6 +36,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
 import tempfile
 import threading
@@ -56,13 +57,14 @@ from nhc_planner._errors import (
     ScenarioError,
     ValueRangeError,
 )
-from nhc_planner.capacity import ROLE_LABELS
-from nhc_planner.maps import (
+from nhc_planner._format import (
     format_count,
     format_gbp,
     format_minutes,
     format_percent,
+    site_labels,
 )
+from nhc_planner.capacity import ROLE_LABELS
 from nhc_planner.scenario import Scenario, SizeSpec
 from nhc_planner.sources.validate import check_geojson_positions, check_zip_archive, scan_vector
 
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APP_CUTOFF_MIN",
+    "DATA_DIR_ENV",
     "MAX_UPLOAD_BYTES",
     "UPLOAD_ROLES",
     "KpiCard",
@@ -83,12 +86,17 @@ __all__ = [
     "areas_csv",
     "capacity_table",
     "centre_label",
+    "centre_labels",
     "centres_csv",
     "check_upload",
     "compare_plans",
+    "confined_path",
     "coverage_by_year",
+    "data_roots",
     "friendly_error",
     "kpi_cards",
+    "neighbourhood_rows",
+    "over_capacity_words",
     "overall_progress",
     "parse_upload",
     "phasing_table",
@@ -103,6 +111,7 @@ __all__ = [
     "sizes_from_rows",
     "sizes_to_rows",
     "stability_words",
+    "store_neighbourhoods_upload",
     "travel_engine_choices",
     "travel_mode_choices",
     "upload_digest",
@@ -454,6 +463,10 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "policy.exclude",
     "policy.objective",
     "policy.model",
+    "neighbourhoods.min_pop",
+    "neighbourhoods.max_pop",
+    "neighbourhoods.nest",
+    "neighbourhoods.order",
     "capacity.hours_per_day",
     "capacity.days_per_week",
     "solver.sensitivity_runs",
@@ -575,7 +588,68 @@ def policy_values(scenario: Scenario) -> dict[str, Any]:
     floor = scenario.policy.equity_floor
     out["equity_floor_pct"] = 0 if floor is None else round(100 * floor)
     out["sizes"] = sizes_to_rows(scenario.capacity.sizes)
+    nb = scenario.neighbourhoods
+    out["neighbourhoods.file"] = nb.file or ""
+    out["neighbourhoods.hubs"] = 0 if nb.hubs is None else int(nb.hubs)
+    out["neighbourhoods.hubs_by_year"] = 0 if nb.hubs_by_year is None else int(nb.hubs_by_year)
     return out
+
+
+#: Environment variable naming the folder(s) whose files the app may read (os.pathsep-separated).
+DATA_DIR_ENV = "NHC_DATA_DIR"
+
+
+def data_roots() -> tuple[Path, ...]:
+    """The folders the app may read files from, when a planner types a path.
+
+    ``$NHC_DATA_DIR`` (one folder, or several separated by ``os.pathsep``) if
+    set; else ``data/`` in the current folder and the network cache
+    (:func:`nhc_planner.network.default_cache_dir`).
+    """
+    from nhc_planner.network import default_cache_dir
+
+    raw = os.environ.get(DATA_DIR_ENV, "").strip()
+    if raw:
+        return tuple(Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip())
+    return (Path.cwd().joinpath("data").resolve(), default_cache_dir().expanduser().resolve())
+
+
+def confined_path(text: str, what: str, roots: Sequence[Path] | None = None) -> Path:
+    """``text`` as a path inside one of the app's data folders (:func:`data_roots`).
+
+    A relative path is taken relative to the first data folder. The check is
+    made on the resolved path (``..`` and links followed) before anything is
+    read, so a planner cannot learn which files exist elsewhere on the server.
+
+    Raises
+    ------
+    DataFileError
+        The path is outside every data folder (the message names the folders
+        and how to change them, not what is on the disk).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.gettempdir()).resolve()
+    >>> confined_path("regions/leeds", "Region folder", [root]) == root / "regions" / "leeds"
+    True
+    >>> confined_path("/etc/passwd", "Region folder", [root])
+    Traceback (most recent call last):
+    ...
+    nhc_planner._errors.DataFileError: Region folder '/etc/passwd' is outside the data ...
+    """
+    folders = tuple(roots) if roots is not None else data_roots()
+    raw = Path(str(text).strip()).expanduser()
+    path = (raw if raw.is_absolute() else folders[0] / raw).resolve()
+    if any(path == root or path.is_relative_to(root) for root in folders):
+        return path
+    shown = ", ".join(str(r) for r in folders)
+    msg = (
+        f"{what} {str(text).strip()!r} is outside the data folder(s) this app may read "
+        f"({shown}). Put it in one of them, or have whoever runs the app set "
+        f"{DATA_DIR_ENV} to the folder holding your data."
+    )
+    raise DataFileError(msg)
 
 
 def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
@@ -598,9 +672,12 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
         if key in values:
             value = values[key]
             changes[key] = tuple(value) if isinstance(value, list) else value
-    for key in ("travel.network", "travel.matrix"):
+    for key, what in (("travel.network", "Road network"), ("travel.matrix", "Travel-time matrix")):
         if key in changes:
-            changes[key] = str(changes[key] or "").strip() or None
+            text = str(changes[key] or "").strip()
+            if text and text != "demo" and text != getattr(base.travel, key.split(".")[1]):
+                text = str(confined_path(text, what))
+            changes[key] = text or None
     if "travel.standard_min" in changes:
         standard = float(changes["travel.standard_min"])
         changes["travel.standard_min"] = standard
@@ -630,7 +707,106 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
         changes["policy.equity_floor"] = None if pct <= 0 else pct / 100
     if "sizes" in values:
         changes["capacity.sizes"] = sizes_from_rows(values["sizes"])
+    _neighbourhood_changes(values, changes)
     return base.replace(**changes)
+
+
+def _neighbourhood_changes(values: Mapping[str, Any], changes: dict[str, Any]) -> None:
+    """The ``[neighbourhoods]`` widget values as scenario changes (0 hubs = none)."""
+    for key in ("neighbourhoods.min_pop", "neighbourhoods.max_pop"):
+        if key in changes:
+            changes[key] = float(changes[key])
+    if "neighbourhoods.file" in values:
+        changes["neighbourhoods.file"] = str(values["neighbourhoods.file"] or "").strip() or None
+    for key in ("neighbourhoods.hubs", "neighbourhoods.hubs_by_year"):
+        if key in values:
+            n = int(values[key] or 0)
+            changes[key] = n if n > 0 else None
+    if changes.get("neighbourhoods.hubs") is None:
+        changes["neighbourhoods.hubs_by_year"] = None
+
+
+#: File endings accepted for a planner's own neighbourhoods.
+NEIGHBOURHOOD_SUFFIXES: tuple[str, ...] = (".csv", ".gpkg", ".geojson", ".json")
+
+
+def store_neighbourhoods_upload(name: str, data: bytes, folder: str | Path | None = None) -> Path:
+    """Check an uploaded neighbourhoods file and store it under a name made from its content.
+
+    Parameters
+    ----------
+    name
+        The uploaded file's name (its ending says the format).
+    data
+        Its content: a CSV (``area_code, neighbourhood``) or polygons
+        (GeoPackage or GeoJSON with a ``neighbourhood`` column).
+    folder
+        Where to keep it (default: ``nhc-planner-neighbourhoods`` in the
+        system's temporary folder). The same content gets the same path, so a
+        plan made from it is cached like any other.
+
+    Returns
+    -------
+    pathlib.Path
+        The stored file, for ``neighbourhoods.file``.
+
+    Raises
+    ------
+    EmptyInputError, DataFileError
+        An empty file, a wrong ending, or content not of the declared type.
+    """
+    if len(data) == 0:
+        msg = f"{name}: the file is empty (0 bytes); expected neighbourhoods"
+        raise EmptyInputError(msg)
+    if len(data) > MAX_UPLOAD_BYTES:
+        msg = f"{name}: the file is {_size_words(len(data))}, larger than the upload limit"
+        raise DataFileError(msg)
+    suffix = _suffix(name)
+    if suffix not in NEIGHBOURHOOD_SUFFIXES:
+        found = f"'{suffix}'" if suffix else "no extension"
+        msg = (
+            f"{name}: a neighbourhoods file must be one of {list(NEIGHBOURHOOD_SUFFIXES)}; "
+            f"found {found}"
+        )
+        raise DataFileError(msg)
+    if suffix == ".gpkg" and not data.startswith(_SIGNATURES[".gpkg"][0]):
+        msg = f"{name}: the content is not a GeoPackage although the name ends in '.gpkg'"
+        raise DataFileError(msg)
+    if suffix != ".gpkg" and b"\x00" in data[:65536]:
+        msg = f"{name}: expected a text file ({suffix}); found binary content"
+        raise DataFileError(msg)
+    base = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    target_dir = base / "nhc-planner-neighbourhoods"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    path = target_dir / f"neighbourhoods-{digest}{suffix}"
+    if not path.is_file():
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def neighbourhood_rows(plan: Plan) -> pd.DataFrame | None:
+    """The plan's neighbourhoods in opening order, with column names for people (or None)."""
+    hoods = getattr(plan, "neighbourhoods", None)
+    if hoods is None or len(hoods) == 0:
+        return None
+    from nhc_planner.model_neighbourhoods import neighbourhood_summary
+
+    table = neighbourhood_summary(hoods)
+    return pd.DataFrame(
+        {
+            "Order": table["opening_rank"].astype(int),
+            "Neighbourhood": table["neighbourhood_name"].astype(str),
+            "Residents": table["population"].round().astype(int),
+            "Mean estimated HLE (years)": table["hle_mean"].round(1),
+            "Share in IMD deciles 1-2": (100 * table["imd_mix"]).round(1).astype(str) + "%",
+            "Centre": table["site_name"].astype(str),
+            "Opening year": table["opening_year"].astype(int),
+            "Why this place in the order": table["why"].astype(str),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -732,8 +908,11 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
     return cards
 
 
-def centre_label(row: Any) -> str:
+def centre_label(row: Any, name: str | None = None) -> str:
     """How a centre is named in lists: ``"3. Name (year 2)"`` or ``"Name (already open)"``.
+
+    ``name`` replaces the row's name, e.g. a label from
+    :func:`nhc_planner._format.site_labels` that tells apart sites sharing a name.
 
     Examples
     --------
@@ -743,10 +922,69 @@ def centre_label(row: Any) -> str:
     'Town NHC (already open)'
     """
     get = row.get if isinstance(row, Mapping) else row.__getitem__
+    shown = get("name") if name is None else name
     phase = get("phase")
     if phase is None or pd.isna(phase) or int(phase) <= 0:
-        return f"{get('name')} (already open)"
-    return f"{int(get('order'))}. {get('name')} (year {int(phase)})"
+        return f"{shown} (already open)"
+    return f"{int(get('order'))}. {shown} (year {int(phase)})"
+
+
+def centre_labels(centres: pd.DataFrame, areas: pd.DataFrame | None = None) -> pd.Series:
+    """:func:`centre_label` of every centre, sites sharing a name told apart.
+
+    With ``areas`` (e.g. ``plan.assignments``), a repeated name is told apart
+    by the ward or neighbourhood the site lies in (see
+    :func:`nhc_planner.map_context.with_places`).
+    """
+    if areas is not None and hasattr(centres, "geometry"):
+        from nhc_planner.map_context import with_places
+
+        centres = with_places(centres, areas)
+    names = site_labels(centres)
+    return pd.Series(
+        [centre_label(r, n) for (_, r), n in zip(centres.iterrows(), names, strict=True)],
+        index=centres.index,
+        dtype=object,
+    )
+
+
+def _use_text(value: Any) -> str:
+    """Utilisation as a percentage, flagged when over 100%."""
+    text = format_percent(value)
+    if over_capacity(value):
+        return f"{text} ⚠ over capacity"
+    return text
+
+
+def over_capacity(value: Any) -> bool:
+    """True when a utilisation share is above 100% (beyond rounding)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(v) and v > 1.0 + 1e-9
+
+
+def over_capacity_words(plan: Plan) -> str | None:
+    """Plain words naming the centres whose demand exceeds their capacity (None if none)."""
+    centres = plan.centres
+    if "utilisation" not in centres.columns:
+        return None
+    labels = centre_labels(centres, plan.assignments)
+    over = [
+        f"{labels[i]}: {format_percent(u)}"
+        for i, u in centres["utilisation"].items()
+        if over_capacity(u)
+    ]
+    if not over:
+        return None
+    many = len(over) > 1
+    return (
+        f"**{len(over)} centre{'s are' if many else ' is'} over capacity** "
+        f"(expected demand above what {'their' if many else 'its'} rooms can serve): "
+        + "; ".join(over)
+        + ". Consider a larger size, longer hours or another centre nearby."
+    )
 
 
 def phasing_table(plan: Plan) -> pd.DataFrame:
@@ -826,7 +1064,7 @@ _CAPACITY_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("rooms", "Clinical rooms", format_count),
     ("weekly_capacity", "Weekly capacity (appointments)", format_count),
     ("weekly_demand_served", "Weekly demand served (appointments)", format_count),
-    ("utilisation", "Utilisation", format_percent),
+    ("utilisation", "Utilisation", _use_text),
     ("capex_gbp", "Capital cost", format_gbp),
     ("annual_cost_gbp", "Running cost per year", format_gbp),
 )
@@ -835,7 +1073,7 @@ _CAPACITY_COLUMNS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 def capacity_table(plan: Plan) -> pd.DataFrame:
     """Capacity, cost and staffing (whole-time equivalents) per centre, formatted for people."""
     centres = plan.centres.sort_values(["phase", "order"], kind="stable")
-    out = pd.DataFrame({"Centre": [centre_label(r) for _, r in centres.iterrows()]})
+    out = pd.DataFrame({"Centre": centre_labels(centres, plan.assignments).to_list()})
     for col, label, fmt in _CAPACITY_COLUMNS:
         if col in centres.columns:
             out[label] = [fmt(v) for v in centres[col]]
@@ -950,8 +1188,20 @@ def compare_plans(a: Plan, b: Plan) -> PlanComparison:
     new_b = b.centres[b.centres["status"] == "new"]
     ids_a = [str(s) for s in new_a["site_id"]]
     ids_b = [str(s) for s in new_b["site_id"]]
-    label_a = {str(r["site_id"]): centre_label(r) for _, r in new_a.iterrows()}
-    label_b = {str(r["site_id"]): centre_label(r) for _, r in new_b.iterrows()}
+    label_a = dict(
+        zip(
+            new_a["site_id"].astype(str),
+            centre_labels(new_a, getattr(a, "assignments", None)),
+            strict=True,
+        )
+    )
+    label_b = dict(
+        zip(
+            new_b["site_id"].astype(str),
+            centre_labels(new_b, getattr(b, "assignments", None)),
+            strict=True,
+        )
+    )
     names = {
         **dict(zip(new_b["site_id"].astype(str), new_b["name"].astype(str), strict=True)),
         **dict(zip(new_a["site_id"].astype(str), new_a["name"].astype(str), strict=True)),

@@ -57,12 +57,19 @@ def test_every_page_runs_without_error(page: str) -> None:
     assert at.title, f"page {page} shows no title"
 
 
+def _coverage_model(at: AppTest) -> AppTest:
+    """Choose the coverage planning model on the policy page (tests of its behaviour)."""
+    at = _page(at, "policy")
+    at.selectbox(key="policy.model").set_value("coverage")
+    return at.run()
+
+
 def _kpis(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
 def test_changing_centres_and_standard_replans_and_updates_kpis() -> None:
-    at = _page(_fresh(), "judge")
+    at = _page(_coverage_model(_fresh()), "judge")
     _assert_clean(at)
     before = _kpis(at)
     assert "Residents within 15 minutes' drive" in before
@@ -121,7 +128,7 @@ def test_downloads_are_produced() -> None:
 
 
 def test_compare_two_saved_scenarios() -> None:
-    at = _page(_fresh(), "compare")
+    at = _page(_coverage_model(_fresh()), "compare")
     at.text_input(key="save_name").set_value("Ten centres")
     at.button(key="save").click().run()
     _assert_clean(at)
@@ -196,3 +203,41 @@ def test_build_region_from_good_uploads() -> None:
     region = at.session_state["uploaded_region"]
     assert region.meta.name == "Synthtown"
     assert len(region.areas) == 4
+
+
+def test_plan_page_shows_neighbourhoods_and_policy_sets_their_bounds() -> None:
+    at = _page(_fresh(), "plan")
+    _assert_clean(at)
+    assert any("Neighbourhoods and the order" in h.value for h in at.subheader)
+    table = at.dataframe[0].value
+    assert {"Neighbourhood", "Opening year", "Mean estimated HLE (years)"} <= set(table.columns)
+    assert table["Order"].tolist() == sorted(table["Order"])
+
+    at = _page(at, "policy")
+    _assert_clean(at)
+    at.number_input(key="neighbourhoods.max_pop").set_value(60_000.0)
+    at.radio(key="neighbourhoods.order").set_value("need")
+    at.run()
+    _assert_clean(at)
+    s = at.session_state["scenario"]
+    assert s.neighbourhoods.max_pop == 60_000.0
+    assert s.neighbourhoods.order == "need"
+
+
+def test_region_folder_outside_the_data_folders_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NHC_DATA_DIR", str(tmp_path))
+    at = _fresh()
+    at.radio(key="area_source").set_value("folder").run()
+    at.text_input(key="region_folder").set_value("/etc").run()
+    at.button(key="load").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("Region folder '/etc' is outside the data folder" in e for e in errors), errors
+    assert at.session_state["region_key"] == "demo:0"
+
+
+def test_plan_page_names_centres_over_capacity() -> None:
+    at = _page(_fresh(), "plan")
+    _assert_clean(at)
+    warnings = [w.value for w in at.warning]
+    assert any("over capacity" in w for w in warnings), warnings

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_maps_render_offline_and_explain_centres(server: str) -> None:
             page.goto(server, wait_until="domcontentloaded")
             expect(page.get_by_text("In use: Demoshire")).to_be_visible(timeout=90_000)
             need = page.frame_locator(MAP_FRAME).first
-            expect(need.locator(".leaflet-container")).to_be_visible()
+            expect(need.locator(".leaflet-container")).to_be_visible(timeout=60_000)
             expect(need.locator("path.leaflet-interactive").nth(100)).to_be_attached()
             page.wait_for_timeout(1000)  # let tiles-free panes settle for the picture
             page.screenshot(path=str(ARTIFACTS / "app_first_screen.png"))
@@ -141,3 +142,115 @@ def test_maps_render_offline_and_explain_centres(server: str) -> None:
     # Leaflet came from the app's own static folder
     assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in served)
     assert any(u.endswith("/app/static/leaflet/leaflet.css") for u in served)
+
+
+# --------------------------------------------------------------------------- every render draws
+
+# Opened by a direct link (``/plan``), Streamlit's frontend first probes the page's
+# path as a base URL (``/plan/_stcore/health``, ``.../host-config``), gets 404 and
+# falls back to ``/``: Streamlit's own probing, not an error of the app.
+_STREAMLIT_PROBE = re.compile(r"/[\w-]+/_stcore/(health|host-config)$")
+
+
+def _watch(page: Any, errors: list[str]) -> None:
+    """Collect the page's (and its frames') console errors and uncaught exceptions."""
+
+    def console(m: Any) -> None:
+        url = str(m.location.get("url", ""))
+        if m.type == "error" and not _STREAMLIT_PROBE.search(url):
+            errors.append(f"console: {m.text} ({url})")
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+
+
+def _map_draws(page: Any, *, min_paths: int = 100, timeout_ms: int = 120_000) -> None:
+    """The page's first map has its Leaflet panes and at least ``min_paths`` drawn paths."""
+    from playwright.sync_api import expect
+
+    frame = page.frame_locator(MAP_FRAME).first
+    expect(frame.locator(".leaflet-container")).to_be_visible(timeout=timeout_ms)
+    expect(frame.locator(".leaflet-overlay-pane")).to_be_attached(timeout=timeout_ms)
+    expect(frame.locator("path.leaflet-interactive").nth(min_paths)).to_be_attached(
+        timeout=timeout_ms
+    )
+
+
+def _server_exceptions(log: Path) -> list[str]:
+    text = log.read_text(encoding="utf-8", errors="replace")
+    return [line for line in text.splitlines() if "Traceback" in line or "Exception" in line]
+
+
+def test_maps_draw_after_reload_direct_links_and_in_two_sessions(server: str) -> None:
+    """Regression: a cached folium.Map drew once per server process, then stayed blank."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
+        try:
+            one = browser.new_context(viewport={"width": 1280, "height": 900})
+            two = browser.new_context(viewport={"width": 1280, "height": 900})
+            a, b = one.new_page(), two.new_page()
+            for p in (a, b):
+                _watch(p, errors)
+                p.set_default_timeout(120_000)
+            # two sessions open the first page at once
+            a.goto(server, wait_until="domcontentloaded")
+            b.goto(server, wait_until="domcontentloaded")
+            _map_draws(a)
+            _map_draws(b)
+            # a reload draws again
+            a.reload(wait_until="domcontentloaded")
+            _map_draws(a)
+            a.screenshot(path=str(ARTIFACTS / "app_area_after_reload.png"))
+            # pages opened by direct link, in both sessions
+            for path in ("need", "plan"):
+                a.goto(f"{server}/{path}", wait_until="domcontentloaded")
+                b.goto(f"{server}/{path}", wait_until="domcontentloaded")
+                _map_draws(a)
+                _map_draws(b)
+                a.screenshot(path=str(ARTIFACTS / f"app_{path}_direct.png"))
+            b.reload(wait_until="domcontentloaded")
+            _map_draws(b)
+            a.wait_for_timeout(500)
+        finally:
+            browser.close()
+    assert not errors, errors[:5]
+
+
+def test_four_sessions_replanning_at_once_raise_nothing(server: str) -> None:
+    """Four sessions change the number of centres and open the plan at the same time."""
+    from playwright.sync_api import expect, sync_playwright
+
+    errors: list[str] = []
+    log = ARTIFACTS / "app_server.log"
+    before = len(_server_exceptions(log))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_or_skip(), args=CHROMIUM_ARGS)
+        try:
+            pages = []
+            for _ in range(4):
+                p = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                _watch(p, errors)
+                p.set_default_timeout(180_000)
+                p.goto(f"{server}/policy", wait_until="domcontentloaded")
+                pages.append(p)
+            for i, p in enumerate(pages):
+                box = p.get_by_label("New centres in all")
+                expect(box).to_be_visible(timeout=180_000)  # the first visit makes the region
+                box.fill(str(4 + i))
+                box.press("Enter")
+            for p in pages:
+                p.wait_for_timeout(300)
+                p.get_by_role("link", name="4. Get the plan").click()
+            for i, p in enumerate(pages):
+                expect(p.get_by_text(f"{4 + i} new centres", exact=False).first).to_be_visible(
+                    timeout=180_000
+                )
+                _map_draws(p, timeout_ms=180_000)
+            pages[0].screenshot(path=str(ARTIFACTS / "app_plan_concurrent.png"))
+        finally:
+            browser.close()
+    assert not errors, errors[:5]
+    assert _server_exceptions(log)[before:] == []

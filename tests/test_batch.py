@@ -17,6 +17,7 @@ from tests.test_plan import grid_region
 #: A small, fast scenario: straight-line travel, 3 centres in one year.
 SMALL = Scenario(name="batch test").replace(
     **{
+        "policy.model": "coverage",  # the CLI and batch tests check the coverage model's plan
         "travel.standard_min": 10.0,
         "travel.cutoff_min": 30.0,
         "phasing.years": 1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,7 @@ def test_plan_writes_files_log_and_summary(region_folder, small_toml, tmp_path, 
     assert (out / "report" / "index.html").is_file()
     log = (out / "run.log").read_text()
     assert "stage optimising" in log
+    assert re.search(r"stage optimising +took +\d+\.\d s", log)  # duration, not start time
     assert "done in" in log
     text = capsys.readouterr().out
     assert "Population within 10 minutes' drive" in text
@@ -100,9 +102,10 @@ def test_plan_progress_without_terminal_is_one_line_per_stage(
     assert main([*args, "--out", str(tmp_path / "out")]) == EXIT_OK
     err = capsys.readouterr().err
     assert "\r" not in err
-    assert err.count("nhc-planner: optimising (") == 1
-    assert "nhc-planner: done (" in err
-    assert "nhc-planner: writing plan files (" in err
+    # each line names a stage once it has ended and says how long it took
+    assert err.count("nhc-planner: optimising took ") == 1
+    assert re.search(r"nhc-planner: writing plan files took \d+\.\d s", err)
+    assert "nhc-planner: done" not in err  # the end marker is not a stage of work
     assert main([*args, "--out", str(tmp_path / "quiet"), "--quiet"]) == EXIT_OK
     assert "nhc-planner: optimising" not in capsys.readouterr().err
 
@@ -116,6 +119,7 @@ def test_plan_exit_codes(region_folder, tmp_path, capsys):
     # infeasible policy -> 3
     tight = Scenario().replace(
         **{
+            "policy.model": "coverage",
             "policy.equity_floor": 1.0,
             "need.most_deprived_deciles": 5,
             "travel.standard_min": 5.0,
@@ -228,7 +232,8 @@ def test_python_dash_m():
 
 def test_demo_command_full_plan_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--quiet"]) == EXIT_OK
+    coverage = Scenario().replace(**{"policy.model": "coverage"}).to_toml(tmp_path / "c.toml")
+    assert main(["demo", "--out", str(out), "--quiet", "--scenario", str(coverage)]) == EXIT_OK
     text = capsys.readouterr().out
     assert "Region: Demoshire" in text  # the region summary ...
     assert "SYNTHETIC" in text

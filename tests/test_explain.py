@@ -96,7 +96,8 @@ def test_why_sentences_are_readable(table):
     assert "58.3 years" in s0
     assert "60% of 100 appointments a week" in s0
     assert "best alternative site (S3)" in s0
-    assert "4 units of need (40% of the plan's coverage)" in s0
+    assert "4 need-weighted residents (40% of the plan's coverage)" in s0
+    assert "units of need" not in s0
 
 
 def test_thousands_separators():
@@ -120,7 +121,7 @@ def test_negative_swap_loss_is_explained():
     )
     table = explain_centres(cost, sol, [1.0, 1.0], 5)
     assert table["swap_loss"].iloc[0] == -1.0
-    assert "would cover 1 more units of need" in table["why"].iloc[0]
+    assert "would reach 1 more need-weighted residents" in table["why"].iloc[0]
 
 
 def test_opening_order_greedy_within_period():
@@ -221,3 +222,22 @@ def test_site_names_name_the_alternative_and_number_new_centres():
     assert "(centre 2 in opening order)" in rows.loc["S1", "why"]
     with pytest.raises(ValueRangeError, match="site_names"):
         explain_centres(COST, _solution(), WEIGHTS, 10, site_names=names[:2])
+
+
+def test_zero_swap_loss_is_said_as_a_tie():
+    # sites 0 and 1 reach exactly the same areas: swapping one for the other changes nothing
+    cost = np.array([[1.0, 1.0], [2.0, 2.0]])
+    sol = Solution(
+        open=np.array([0]),
+        assignment=np.array([0, 0]),
+        objective=2.0,
+        bound=2.0,
+        gap=0.0,
+        status="optimal",
+        solve_seconds=0.0,
+    )
+    table = explain_centres(cost, sol, [5.4e6, 1.0], 5)
+    why = table["why"].iloc[0]
+    assert "would reach exactly as much need (a tie)" in why
+    assert "would serve as well" not in why
+    assert "more need-weighted residents" not in why

@@ -340,3 +340,157 @@ def test_catchment_colours_differ_between_neighbours():
     palette = maps._catchment_palette(covered, ["S1", "S3", "S5"])
     # S5's catchment (areas 2, 6) touches both S1's and S3's
     assert len({palette["S1"], palette["S3"], palette["S5"]}) == 3
+
+
+# --------------------------------------------------------------------------- layers, context
+
+
+def _graph_with_roads():
+    """A tiny road graph over the tiny region: one motorway, one A road, one residential."""
+    import networkx as nx
+
+    from tests.report_helpers import X0, Y0
+
+    g = nx.MultiDiGraph()
+    pts = {
+        1: (X0, Y0 + 1500),
+        2: (X0 + 4000, Y0 + 1500),
+        3: (X0 + 2000, Y0),
+        4: (X0 + 2000, Y0 + 3000),
+    }
+    for n, (x, y) in pts.items():
+        g.add_node(n, x=x, y=y)
+    g.add_edge(1, 2, highway="motorway", ref="M1")
+    g.add_edge(2, 1, highway="motorway", ref="M1")
+    g.add_edge(3, 4, highway="primary", name="Market Street")
+    g.add_edge(1, 3, highway="residential")
+    return g
+
+
+def test_draw_map_makes_a_fresh_map_from_shared_layers():
+    layers = maps.plan_layers(tiny_plan())
+    first, second = maps.draw_map(layers), maps.draw_map(layers)
+    assert first is not second
+    a, b = maps.map_html(first), maps.map_html(second)
+    # both complete: the same polygons and markers, and the cached layers are unchanged
+    assert a.count('"_fill"') == b.count('"_fill"') > 0
+    assert a.count("nhc-centre") == b.count("nhc-centre") >= 3
+    assert layers == maps.plan_layers(tiny_plan())
+
+
+def test_context_roads_and_place_names_offline():
+    region = tiny_region()
+    areas = region.areas.assign(
+        area_name=[f"Tinyton {i // 4:03d}{'ABCD'[i % 4]}" for i in range(12)]
+    )
+    context = maps.map_context(areas, roads=_graph_with_roads())
+    roads = json.loads(context.roads)
+    classes = {f["properties"]["road_class"] for f in roads["features"]}
+    assert classes == {"Motorway", "A road"}  # residential streets are left out
+    names = {f["properties"]["name"] for f in roads["features"]}
+    assert {"M1", "Market Street"} <= names
+    texts = {(t, level) for _, _, t, level in context.labels}
+    assert ("Westshire", 1) in texts
+    assert ("Eastborough", 1) in texts
+    assert {("Tinyton 000", 2), ("Tinyton 001", 2), ("Tinyton 002", 2)} <= texts
+    page = maps.map_html(maps.need_map(areas, context=context, sites=False))
+    assert_offline(page)
+    assert "Motorway" in page
+    assert "nhc-label" in page
+    assert "Tinyton 001" in page
+    assert "tile.openstreetmap.org" not in page
+
+
+def test_catchment_legend_names_each_centre_in_its_colour():
+    plan = tiny_plan()
+    layers = maps.plan_layers(plan, colour_by="catchment")
+    covered = plan.assignments[plan.assignments["covered_after"]]
+    palette = maps._catchment_palette(covered, ["S1", "S3", "S5"])
+    for sid, label in (("S1", "Existing Health Centre"), ("S3", "1. Tinyton General")):
+        assert palette[sid] in layers.legend
+        assert label in layers.legend
+    assert "Beyond the travel standard" in layers.legend
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=11), min_size=48, max_size=48))
+def test_neighbouring_catchments_never_share_a_colour(owner):
+    """Any split of an 8 x 6 grid into up to 12 catchments: touching ones differ."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from nhc_planner.map_context import neighbour_colours
+
+    cells = [box(c, r, c + 1, r + 1) for r in range(6) for c in range(8)]
+    frame = gpd.GeoDataFrame({"site_id": [f"S{o}" for o in owner]}, geometry=cells)
+    colours = neighbour_colours(frame, "site_id", sorted(set(frame["site_id"])))
+    for i in range(48):
+        for j in range(48):
+            if owner[i] != owner[j] and cells[i].distance(cells[j]) < 1e-9:
+                assert colours[f"S{owner[i]}"] != colours[f"S{owner[j]}"]
+
+
+def test_over_capacity_centres_are_flagged():
+    plan = tiny_plan()
+    plan.centres.loc[plan.centres["site_id"] == "S3", "utilisation"] = 1.6
+    layers = maps.plan_layers(plan)
+    ((_, markers),) = layers.markers
+    flagged = [m for m in markers if "nhc-over" in m.class_name]
+    assert len(flagged) == 1
+    assert "over capacity (160%)" in flagged[0].tooltip
+    assert "over capacity" in flagged[0].popup
+    assert "Over capacity (more than 100%)" in layers.legend
+    by_use = maps.plan_layers(plan, colour_by="utilisation")
+    fills = {
+        f["properties"]["Nearest centre in plan"]: f["properties"]["_fill"]
+        for f in json.loads(by_use.areas)["features"]
+    }
+    assert fills["Tinyton General"] == maps.utilisation_colour(1.6) == "#A50F15"
+    assert fills["Existing Health Centre"] != "#A50F15"
+
+
+def test_sites_sharing_a_name_are_told_apart_on_the_map():
+    region = tiny_region()
+    sites = region.sites.assign(name=["Boots", "Boots", "Tinyton General", "Boots", "Hub"])
+    layers = maps.need_layers(region.areas, sites=sites)
+    ((_, markers),) = layers.markers
+    tips = [m.tooltip for m in markers]
+    # kind, then the area each lies in (the tiny areas' names carry no MSOA part)
+    assert (
+        "Boots (health centre, Tinyton 000A &amp; Co) &middot; Existing health centre "
+        "&middot; existing" in tips
+    )
+    assert any(t.startswith("Boots (GP practice, Tinyton 005A &amp; Co)") for t in tips)
+    assert "Hub &middot; Community building &middot; candidate" in tips  # unique: as is
+
+
+@pytest.mark.slow
+def test_leeds_map_has_roads_and_place_names_offline(tmp_path):
+    """Real Leeds LSOAs with the OSM extract of central Leeds: main roads and names, no tiles."""
+    import geopandas as gpd
+
+    pytest.importorskip("osmium", reason="reading the .osm.pbf extract needs pyosmium")
+
+    from nhc_planner.network import load_network
+
+    bounds = gpd.read_file(require_fixture("boundaries", "leeds_lsoa21_bsc.gpkg"))
+    areas = bounds.rename(
+        columns={
+            "lsoa21_code": "area_code",
+            "lsoa21_name": "area_name",
+            "ltla24_code": "la_code",
+            "ltla24_name": "la_name",
+        }
+    ).to_crs("EPSG:27700")
+    areas["imd_decile"] = 5
+    net = load_network(require_fixture("osm", "leeds_its_example.osm.pbf"), cache_dir=tmp_path)
+    context = maps.map_context(areas, roads=net)
+    assert context.roads, "no main roads drawn from the Leeds OSM extract"
+    assert len(json.loads(context.roads)["features"]) >= 3
+    names = {t for _, _, t, level in context.labels if level == 2}
+    assert len(names) >= 100
+    assert "Leeds 054" in names
+    page = maps.map_html(maps.need_map(areas, colour_by="imd_decile", sites=False, context=context))
+    assert_offline(page)
+    assert "Leeds 054" in page
+    assert "A road" in page

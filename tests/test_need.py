@@ -105,3 +105,28 @@ def test_properties(rows, w_dep, w_hle):
     # lower HLE never gets a higher quintile
     order = np.argsort(areas["hle_years"].to_numpy(), kind="stable")
     assert np.all(np.diff(q[order]) >= 0)
+
+
+def test_hle_quintiles_keep_tied_areas_together() -> None:
+    # 10 areas share one HLE (a decile's estimate): before, they were split across fifths
+    hle = np.array([58.0] * 10 + [60.0, 62.0, 64.0, 66.0, 68.0])
+    q = hle_quintiles(hle, np.ones(hle.size))
+    assert len(set(q[:10].tolist())) == 1
+    # a higher HLE never falls in a lower fifth
+    order = np.argsort(hle, kind="stable")
+    assert (np.diff(q[order]) >= 0).all()
+
+
+@given(
+    st.lists(st.sampled_from([55.0, 58.5, 61.0, 63.2, 66.0]), min_size=1, max_size=40),
+    st.lists(st.floats(1, 3000), min_size=40, max_size=40),
+)
+def test_hle_quintiles_ties_and_order_property(hle: list[float], pop: list[float]) -> None:
+    h = np.array(hle)
+    q = hle_quintiles(h, np.array(pop[: h.size]))
+    for value in np.unique(h):
+        assert len(set(q[h == value].tolist())) == 1
+    assert q.min() >= 1
+    assert q.max() <= 5
+    order = np.argsort(h, kind="stable")
+    assert (np.diff(q[order]) >= 0).all()

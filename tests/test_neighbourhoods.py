@@ -108,6 +108,19 @@ def test_names_from_ward_column_and_fallback() -> None:
     assert neighbourhood_names(areas, labels, groups) == ["Dale", "Dale (2)"]
 
 
+def test_names_from_official_lsoa_names_when_no_ward_or_msoa_column() -> None:
+    # official LSOA names are the MSOA's name plus a letter: "Leeds 001A" lies in "Leeds 001"
+    areas = squares(1, 4)
+    areas["area_name"] = ["Leeds 001A", "Leeds 001B", "Leeds 002A", "Leeds 002B"]
+    areas.loc[2, "population"] = 1
+    groups = area_groups(areas, None)
+    names = neighbourhood_names(areas, np.array([0, 0, 1, 1]), groups)
+    assert names == ["Leeds 001", "Leeds 002"]
+    # a ward column with gaps still names from the wards it has
+    areas["ward_name"] = pd.array([None, "Hunslet", None, "Beeston"], dtype="string")
+    assert neighbourhood_names(areas, np.array([0, 0, 1, 1]), groups) == ["Hunslet", "Beeston"]
+
+
 def test_delineate_region_small() -> None:
     areas = squares(3, 4)  # 12 x 10,000; two LAs of 60,000
     nb = delineate_region(areas, min_pop=20_000, max_pop=40_000)

@@ -65,6 +65,7 @@ def grid_region(n: int = 6, *, n_sites: int = 16, existing: bool = True) -> Regi
 
 FAST = Scenario(name="test").replace(
     **{
+        "policy.model": "coverage",  # these tests check the coverage model
         "travel.standard_min": 5.0,
         "phasing.years": 2,
         "phasing.new_per_year": 2,
@@ -217,7 +218,12 @@ def test_hand_checkable_instance():
     # three areas in a row; candidates at each end; one centre: the end with more need wins
     region = grid_region(3, n_sites=2, existing=False)
     s = Scenario().replace(
-        **{"travel.standard_min": 4.0, "phasing.years": 1, "phasing.new_per_year": 1}
+        **{
+            "policy.model": "coverage",
+            "travel.standard_min": 4.0,
+            "phasing.years": 1,
+            "phasing.new_per_year": 1,
+        }
     )
     p = plan(region, s)
     assert len(p.centres) == 1

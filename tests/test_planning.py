@@ -92,8 +92,9 @@ def _toy_scenario(k: int = 2) -> Scenario:
 
 
 def test_built_in_coverage_model_is_registered_and_default() -> None:
+    # issue 11 made "neighbourhoods" the default; the coverage model stays available by name
     assert "coverage" in model_names()
-    assert Scenario().policy.model == "coverage"
+    assert Scenario().policy.model == "neighbourhoods"
     model = get_model("coverage")
     assert isinstance(model, CoverageModel)
     assert isinstance(model, PlanningModel)
@@ -126,7 +127,7 @@ def test_toy_model_is_chosen_by_name_and_unregistered_after(toy: str) -> None:
     assert Scenario.from_toml_string(s.to_toml_string()).policy.model == toy
     rows = {r["key"]: r for r in describe()}
     assert toy in rows["policy.model"]["allowed"]
-    assert rows["policy.model"]["default"] == "coverage"
+    assert rows["policy.model"]["default"] == "neighbourhoods"  # issue 11
 
 
 def test_toy_is_gone_after_its_fixture() -> None:

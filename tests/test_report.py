@@ -61,7 +61,12 @@ def test_folder_is_self_contained(report_dir, page):
 
 def test_summary_in_words_and_numbers(page):
     text = text_of(page)
-    assert "The plan opens 2 new neighbourhood health centres over 2 years" in text
+    # one horizon everywhere: the scenario's 5 years (as the CLI summary says), and when
+    # the last centre opens
+    assert (
+        "The plan opens 2 new neighbourhood health centres over 5 years "
+        "(the last opens in year 2)" in text
+    )
     assert "1 already open" in text
     # 5 of 12 areas (1,000 residents each) within reach before, 11 after
     assert "rise from 5,000 (42%) to 11,000 (92%) of 12,000" in text
@@ -77,7 +82,8 @@ def test_centre_cards_give_reasons_capacity_and_staffing(page):
     assert "Already open" in text
     assert "4,300 appointments" in text
     assert "large · 20 rooms" in text
-    alternative = "(would leave 1,500 units of need outside the standard)"
+    alternative = "(would leave 1,500 need-weighted residents outside the standard)"
+    assert "units of need" not in text
     assert "Corner Pharmacy" in text or f"S4 {alternative}" in text
     assert "Chosen in sensitivity runs" in text
     assert "Total WTE" in text
@@ -227,3 +233,105 @@ def test_demo_region_report_in_headless_chromium(tmp_path):
     assert n_new > 0
     assert external == []
     assert errors == []
+
+
+def _plan_with_words_to_check():
+    """The tiny plan with a tie, an over-full centre, join notes and lookup vintages."""
+    from dataclasses import replace
+
+    plan = tiny_plan(synthetic=False)
+    c = plan.centres
+    c.loc[c["site_id"] == "S3", "utilisation"] = 1.6
+    c.loc[c["site_id"] == "S5", "swap_loss"] = -7.27596e-12
+    c.loc[c["site_id"] == "S5", "name"] = "Tinyton General"  # shares S3's name
+    meta = replace(
+        plan.region_meta,
+        vintages={**plan.region_meta.vintages, "lsoa_icb": "lookup_lsoa21_icb24.csv"},
+        notes=(
+            *plan.region_meta.notes,
+            "Join report: 12 area(s) built of 12 selected (12 in the boundary file).",
+            "census.csv (population by age): Census age categories mapped to bands: "
+            "'Aged 15 years and under' -> pop_0_15",
+        ),
+    )
+    return replace(plan, region_meta=meta)
+
+
+@pytest.fixture(scope="module")
+def worded(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("worded")
+    return text_of(write_report(_plan_with_words_to_check(), folder).read_text(encoding="utf-8"))
+
+
+def test_ties_over_capacity_and_repeated_names_are_worded(worded):
+    assert "a tie: it would reach exactly as much need" in worded
+    assert "more need-weighted residents by the final year" not in worded  # no false trade-off
+    assert "160% — over capacity" in worded
+    assert "Over capacity: expected demand is above" in worded
+    assert "Tinyton General (hospital, Tinyton 011B &amp; Co)" in worded
+    assert "Tinyton General (community building, Tinyton 007B &amp; Co)" in worded
+
+
+def test_sources_readable_and_join_notes_in_an_appendix(worded):
+    assert "LSOA to ICB lookup" in worded
+    assert "Lsoa icb" not in worded
+    method = worded.split("Method and assumptions", 1)[1].split("Data sources", 1)[0]
+    assert "Join report" not in method
+    assert "pop_0_15" not in method
+    assert "HLE per area is estimated" in method  # a note about the method stays there
+    appendix = worded.split("Appendix: how the data files were read and joined", 1)[1]
+    assert "Join report: 12 area(s)" in appendix
+    assert "pop_0_15" in appendix
+
+
+def test_demand_point_wording_follows_the_data(tmp_path, worded):
+    from dataclasses import replace
+
+    # the tiny plan's areas were measured from a point inside each (no centroids given)
+    assert "population-weighted" not in worded.split("Travel standard:", 1)[1][:200]
+    assert "a point inside it" in worded
+    plan = _plan_with_words_to_check()
+    pwc = plan.assignments.assign(demand_source="pwc")
+    text = text_of(write_report(replace(plan, assignments=pwc), tmp_path).read_text())
+    assert "when its population-weighted centre is within" in text
+
+
+@pytest.mark.browser
+def test_report_first_page_screenshot(report_dir):
+    """The first screen of the report: title, headline and KPI cards, drawn (not blank)."""
+    import io
+
+    from PIL import Image
+
+    with chromium_page(width=1200, height=900) as (page, external, errors):
+        page.goto((report_dir / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = page.screenshot(path=str(ARTIFACTS / "report_first_page.png"))
+        for text in ("Neighbourhood health centre plan: Tinyton", "SYNTHETIC DATA"):
+            box = page.get_by_text(text, exact=False).first.bounding_box()
+            assert box is not None, text
+            assert 0 <= box["y"] < 900, f"{text!r} is below the first screen"
+        assert page.locator(".kpi").count() >= 3
+        assert page.locator(".kpi").first.bounding_box()["y"] < 900
+    image = Image.open(io.BytesIO(shot)).convert("RGB")
+    assert image.size == (1200, 900)
+    pixels = list(image.getdata())
+    ink = sum(1 for p in pixels if sum(p) < 600) / len(pixels)
+    assert 0.02 < ink < 0.6, f"first page is {ink:.0%} ink: blank or a solid block"
+    blue = sum(1 for r, g, b in pixels if b > 150 and r < 40 and 70 < g < 120)
+    assert blue > 500  # NHS blue accents are drawn
+    assert external == []
+    assert errors == []
+
+
+def test_coverage_curve_marks_the_plan_at_the_headline_share(page):
+    text = text_of(page)
+    # the headline says 92% (11,000 of 12,000); the curve's note and marker say the same,
+    # not the greedy curve's value at 2 centres
+    assert "rise from 5,000 (42%) to 11,000 (92%)" in text
+    assert "reaches 92% with 2 new centres (the red point)" in text
+
+
+def test_hle_fifths_note_says_ties_stay_together(page):
+    assert "areas with the same estimate always fall in the same fifth" in text_of(page)

@@ -208,3 +208,57 @@ def test_example_scenarios_are_valid():
     assert s.travel.standard_min == 15.0
     assert s.phasing.total_centres == 10
     assert Scenario.from_toml(examples / "walk.toml").travel.mode == "walk"
+
+
+# --------------------------------------------------------------------------- [neighbourhoods]
+
+
+def test_neighbourhood_settings_defaults_and_round_trip() -> None:
+    from nhc_planner.scenario import NeighbourhoodSettings
+
+    s = Scenario()
+    assert s.neighbourhoods == NeighbourhoodSettings()
+    nb = s.neighbourhoods
+    assert (nb.min_pop, nb.max_pop, nb.nest, nb.file, nb.hubs, nb.hubs_by_year, nb.order) == (
+        30_000.0,
+        50_000.0,
+        "la",
+        None,
+        None,
+        None,
+        "hle",
+    )
+    assert s.policy.model == "neighbourhoods"
+    s2 = s.replace(
+        **{
+            "neighbourhoods.nest": "pcn_code",
+            "neighbourhoods.hubs": 6,
+            "neighbourhoods.hubs_by_year": 4,
+            "neighbourhoods.file": "ours.csv",
+            "neighbourhoods.order": "need",
+        }
+    )
+    assert Scenario.from_toml_string(s2.to_toml_string()) == s2
+    assert "[neighbourhoods]" in s2.to_toml_string()
+    keys = {r["key"] for r in describe()}
+    assert {"neighbourhoods.min_pop", "neighbourhoods.hubs_by_year"} <= keys
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"neighbourhoods.min_pop": 60_000}, "min_pop .60,000. must not exceed max_pop"),
+        ({"neighbourhoods.hubs_by_year": 3}, "needs neighbourhoods.hubs"),
+        ({"neighbourhoods.order": "size"}, "neighbourhoods.order: expected one of"),
+        ({"neighbourhoods.hubs": 0}, "neighbourhoods.hubs: expected"),
+        ({"neighbourhoods.nest": " "}, "neighbourhoods.nest"),
+    ],
+)
+def test_neighbourhood_settings_validation(changes: dict, match: str) -> None:
+    with pytest.raises(ScenarioError, match=match):
+        Scenario().replace(**changes)
+
+
+def test_unknown_neighbourhood_key_is_named() -> None:
+    with pytest.raises(ScenarioError, match=r"neighbourhoods\.max_pops"):
+        Scenario.from_dict({"neighbourhoods": {"max_pops": 3}})

@@ -268,3 +268,21 @@ def test_dense_polygon_is_simplified_with_a_note(tmp_path) -> None:
     assert shapely.get_num_coordinates(out.geometry.iloc[0]) <= 20_000
     assert out.geometry.iloc[0].area == pytest.approx(circle.area, rel=1e-2)
     assert any("simplified" in n and "X1" in n for n in out.attrs["notes"])
+
+
+def test_ward_and_msoa_names_are_kept(tmp_path) -> None:
+    frame = _squares(["E01000001", "E01000002"])
+    frame["WD24NM"] = ["Hunslet & Riverside", "Beeston & Holbeck"]
+    frame["msoa21_name"] = ["Leeds 101", "Leeds 102"]
+    path = tmp_path / "b.gpkg"
+    frame.to_file(path)
+    areas = read_boundaries(path)
+    assert areas["ward_name"].tolist() == ["Hunslet & Riverside", "Beeston & Holbeck"]
+    assert areas["msoa_name"].tolist() == ["Leeds 101", "Leeds 102"]
+    assert "ward_name" not in read_boundaries(_write(tmp_path, _squares(["E01000003"])))
+
+
+def _write(tmp_path: Path, frame: gpd.GeoDataFrame) -> Path:
+    path = tmp_path / "plain.gpkg"
+    frame.to_file(path)
+    return path

@@ -47,10 +47,11 @@ def region() -> Region:
 @pytest.fixture(scope="module")
 def plans(region: Region) -> tuple[Plan, Plan]:
     """Two plans of the small region: one centre within 15 min, two within 2 min."""
-    a = plan(region, Scenario().replace(**{"phasing.years": 1, "phasing.new_per_year": 1}))
+    coverage = Scenario().replace(**{"policy.model": "coverage"})  # the coverage model's tables
+    a = plan(region, coverage.replace(**{"phasing.years": 1, "phasing.new_per_year": 1}))
     b = plan(
         region,
-        Scenario().replace(
+        coverage.replace(
             **{"phasing.years": 2, "phasing.new_per_year": 1, "travel.standard_min": 2.0}
         ),
     )
@@ -436,6 +437,140 @@ def test_friendly_error_and_filename() -> None:
     )
 
 
+# --------------------------------------------------------------------------- neighbourhoods
+
+
+def test_neighbourhood_policy_values_round_trip() -> None:
+    values = ui.policy_values(Scenario())
+    assert values["neighbourhoods.min_pop"] == 30_000.0
+    assert values["neighbourhoods.hubs"] == 0
+    assert values["neighbourhoods.file"] == ""
+    changed = {
+        **values,
+        "neighbourhoods.min_pop": 20_000,
+        "neighbourhoods.hubs": 5,
+        "neighbourhoods.hubs_by_year": 3,
+        "neighbourhoods.order": "need",
+        "neighbourhoods.file": " ours.csv ",
+    }
+    s = ui.scenario_from_values(Scenario(), changed)
+    nb = s.neighbourhoods
+    assert (nb.min_pop, nb.hubs, nb.hubs_by_year, nb.order, nb.file) == (
+        20_000.0,
+        5,
+        3,
+        "need",
+        "ours.csv",
+    )
+    again = ui.scenario_from_values(s, {**changed, "neighbourhoods.hubs": 0})
+    assert again.neighbourhoods.hubs is None
+    assert again.neighbourhoods.hubs_by_year is None
+    assert ui.policy_values(s)["neighbourhoods.hubs_by_year"] == 3
+
+
+def test_store_neighbourhoods_upload(tmp_path: Path) -> None:
+    data = b"area_code,neighbourhood\nE01000001,North\n"
+    path = ui.store_neighbourhoods_upload("ours.csv", data, folder=tmp_path)
+    assert path.read_bytes() == data
+    assert path.suffix == ".csv"
+    assert ui.store_neighbourhoods_upload("again.csv", data, folder=tmp_path) == path
+    with pytest.raises(DataFileError, match=r"ours.xlsx: a neighbourhoods file must be one of"):
+        ui.store_neighbourhoods_upload("ours.xlsx", data, folder=tmp_path)
+    with pytest.raises(DataFileError, match="not a GeoPackage"):
+        ui.store_neighbourhoods_upload("ours.gpkg", data, folder=tmp_path)
+    with pytest.raises(EmptyInputError, match="empty"):
+        ui.store_neighbourhoods_upload("ours.csv", b"", folder=tmp_path)
+
+
+# --------------------------------------------------------------------------- data folders
+
+
+def test_paths_typed_into_the_app_stay_in_the_data_folders(tmp_path, monkeypatch) -> None:
+    data = tmp_path / "data"
+    (data / "regions" / "leeds").mkdir(parents=True)
+    monkeypatch.setenv(ui.DATA_DIR_ENV, str(data))
+    assert ui.data_roots() == (data.resolve(),)
+    assert ui.confined_path("regions/leeds", "Region folder") == data / "regions" / "leeds"
+    assert ui.confined_path(str(data / "x.osm.pbf"), "Road network") == data / "x.osm.pbf"
+    for outside in ("/etc", "/etc/passwd", "../", "regions/../../secret", str(tmp_path)):
+        with pytest.raises(DataFileError, match="outside the data folder") as info:
+            ui.confined_path(outside, "Region folder")
+        assert str(data) in str(info.value)  # names where files may be, not what exists
+        assert ui.DATA_DIR_ENV in str(info.value)
+
+
+def test_default_data_folders_are_data_and_the_cache(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(ui.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv("NHC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    assert ui.data_roots() == ((tmp_path / "data").resolve(), (tmp_path / "cache").resolve())
+
+
+def test_network_path_outside_the_data_folders_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(ui.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(DataFileError, match="Road network '/etc/hosts' is outside"):
+        ui.scenario_from_values(Scenario(), {"travel.network": "/etc/hosts"})
+    inside = ui.scenario_from_values(Scenario(), {"travel.network": "roads.osm.pbf"})
+    assert inside.travel.network == str(tmp_path.resolve() / "roads.osm.pbf")
+    assert ui.scenario_from_values(Scenario(), {"travel.network": "demo"}).travel.network == "demo"
+
+
+def test_over_capacity_words_and_flag_in_the_capacity_table() -> None:
+    from tests.report_helpers import tiny_plan
+
+    p = tiny_plan()
+    assert ui.over_capacity_words(p) is None  # type: ignore[arg-type]
+    p.centres.loc[p.centres["site_id"] == "S3", "utilisation"] = 3.48
+    words = ui.over_capacity_words(p)  # type: ignore[arg-type]
+    assert words is not None
+    assert "1 centre is over capacity" in words
+    assert "1. Tinyton General (year 1): 348%" in words
+    table = ui.capacity_table(p)  # type: ignore[arg-type]
+    assert "348% ⚠ over capacity" in table["Utilisation"].to_list()
+
+
+def test_centre_labels_tell_apart_sites_sharing_a_name() -> None:
+    from tests.report_helpers import tiny_plan
+
+    p = tiny_plan()
+    p.centres["name"] = "Demochester Leisure Centre"
+    labels = ui.centre_labels(p.centres).to_list()
+    assert len(set(labels)) == 3
+    assert "1. Demochester Leisure Centre (hospital) (year 1)" in labels
+
+
+def test_centre_labels_name_the_place_when_kinds_repeat_too() -> None:
+    from tests.report_helpers import tiny_plan
+
+    p = tiny_plan()
+    p.centres["name"] = "Demochester Leisure Centre"
+    p.centres["kind"] = "community_building"
+    areas = p.assignments.assign(
+        area_name=[f"Tinyton {i % 4:03d}{'ABC'[i // 4]}" for i in range(12)]
+    )
+    labels = ui.centre_labels(p.centres, areas).to_list()
+    # S1 lies in column 0, S3 in column 3, S5 in column 3 too (MSOA "Tinyton 003")
+    assert (
+        labels[0] == "Demochester Leisure Centre (community building, Tinyton 000) (already open)"
+    )
+    assert labels[1].startswith(
+        "1. Demochester Leisure Centre (community building, Tinyton 003, S3)"
+    )
+    assert len(set(labels)) == 3
+
+
+def test_area_csv_download_holds_plain_decimals() -> None:
+    """The areas CSV: plain decimals (the centres CSV is plan_io's, shared with saved plans)."""
+    from tests.report_helpers import tiny_plan
+
+    p = tiny_plan()
+    p.assignments["need_score"] = [5.4e6] * 6 + [-7.27596e-12] * 6
+    text = ui.areas_csv(p).decode("utf-8")  # type: ignore[arg-type]
+    assert not re.search(r"\d[eE][+-]?\d", text), text[:400]
+    frame = pd.read_csv(io.StringIO(text))
+    assert frame["need_score"].tolist() == [5_400_000] * 6 + [0] * 6
+
+
 # Issue 15: uploads cannot exhaust the server.
 
 _FEATURE = (
@@ -609,3 +744,9 @@ def test_vertex_and_feature_limits_are_checked_a_batch_at_a_time(tmp_path: Path)
     parquet = tmp_path / "areas.parquet"
     gpd.read_file(path).to_parquet(parquet)
     assert scan_vector(parquet, name="areas.parquet") == (10, 10 * 1001)
+
+
+def test_matrix_path_outside_the_data_folders_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(ui.DATA_DIR_ENV, str(tmp_path))
+    with pytest.raises(DataFileError, match="Travel-time matrix '/etc/shadow' is outside"):
+        ui.scenario_from_values(Scenario(), {"travel.matrix": "/etc/shadow"})

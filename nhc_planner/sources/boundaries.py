@@ -55,6 +55,32 @@ __all__ = [
 GB_BOUNDS_BNG: tuple[float, float, float, float] = BNG_BOUNDS
 
 
+#: Place names some boundary files carry (e.g. ward and MSOA names joined to LSOAs);
+#: kept as ``ward_name`` / ``msoa_name`` so neighbourhoods and maps can use names
+#: people recognise.
+PLACE_NAME_ALIASES: dict[str, tuple[str, ...]] = {
+    "ward_name": (
+        "ward_name",
+        "ward24_name",
+        "ward23_name",
+        "ward22_name",
+        "wd24nm",
+        "wd23nm",
+        "wd22nm",
+        "wd21nm",
+    ),
+    "msoa_name": (
+        "msoa_name",
+        "msoa21hclnm",
+        "msoa21_name",
+        "msoa21nm",
+        "msoa11hclnm",
+        "msoa11_name",
+        "msoa11nm",
+    ),
+}
+
+
 def read_vector(path: Path, *, layer: str | None, what: str) -> gpd.GeoDataFrame:
     """Read a vector file (any GDAL format, or GeoParquet) with clear errors.
 
@@ -208,6 +234,10 @@ def read_boundaries(
         geometry=geoms.to_numpy(),
         crs=frame.crs,
     )
+    for column, aliases in PLACE_NAME_ALIASES.items():
+        found = find_column(frame, aliases, what=what, role=column, required=False)
+        if found is not None:
+            out[column] = frame[found].astype("string").to_numpy()
     out = to_bng(out, what=what)
     check_lsoa_areas(out.geometry, out["area_code"], what=what)
     simplified, dense = simplify_dense(out.geometry, out["area_code"], what=what)
