@@ -41,6 +41,7 @@ def test_transit_engine_needs_a_feed() -> None:
 
     class S:
         standard_min, cutoff_min = 30.0, 60.0
+        transit_feed = transit_day = transit_window = transit_percentile = None
 
     with pytest.raises(ScenarioError, match=r"travel\.transit_feed"):
         TransitEngine().check(S())  # type: ignore[arg-type]
@@ -51,3 +52,39 @@ def test_transit_engine_needs_a_feed() -> None:
 def test_window_departures() -> None:
     deps = TransitSettings("f", DAY, ("08:00", "08:03")).departures()
     assert deps.tolist() == [28800, 28860, 28920, 28980]
+
+
+def test_transit_engine_from_the_scenario_keys(tmp_path: Path) -> None:
+    import pytest
+
+    from nhc_planner import ScenarioError
+    from nhc_planner.scenario import Scenario, TravelSettings
+
+    case = {"stops": [(LAT0, LON0), (LAT0 + 0.01, LON0)], "origins": [(0, 0)], "dests": [(10, 0)]}
+    net = make_network({**case, "trips": [[(0, 29400, 29400), (1, 30000, 30000)]], "rides": 1},
+                   tmp_path / "n")  # fmt: skip
+    areas = pd.DataFrame({"area_code": ["A"], "demand_x": net.feed.stop_xy[:1, 0],
+                          "demand_y": net.feed.stop_xy[:1, 1]})  # fmt: skip
+    xy = net.feed.stop_xy[1:]
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S"]}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700
+    )
+    keys = {
+        "travel.engine": "transit",
+        "travel.mode": "transit",
+        "travel.standard_min": 30.0,
+        "travel.transit_feed": str(tmp_path / "n"),
+        "travel.transit_day": DAY,
+        "travel.transit_window": "08:00-08:10",
+    }
+    s = Scenario().replace(**keys)
+    assert Scenario.from_toml_string(s.to_toml_string()) == s  # the keys round-trip
+    tt = get_engine("transit").travel_times(areas, sites, s.travel)
+    assert tt.long["minutes"].tolist() == [15.0]  # as the explicit settings above
+    pct90 = s.travel.replace(transit_percentile=90.0)
+    assert get_engine("transit").travel_times(areas, sites, pct90).long["minutes"].iloc[0] > 15
+    for bad in ("8-20", "20:00-08:00", "08:00"):
+        with pytest.raises(ScenarioError, match=r"travel\.transit_window"):
+            Scenario().replace(**{**keys, "travel.transit_window": bad})
+    with pytest.raises(ScenarioError, match=r"travel\.transit_feed"):
+        TravelSettings(engine="transit", mode="transit")

@@ -5,10 +5,9 @@ does) of the door-to-door travel time over every departure minute of a
 window, and the share of those departures that arrive within the access
 standard. See ``docs/transit.md``.
 
-The scenario does not have ``[travel]`` keys for the feed yet: the engine
-reads ``transit_feed``, ``transit_day``, ``transit_window`` and
-``transit_percentile`` from the settings when they are there, and otherwise
-uses an explicit :class:`TransitSettings` given to the engine.
+The scenario's ``[travel]`` keys ``transit_feed``, ``transit_day``,
+``transit_window`` (``"HH:MM-HH:MM"``) and ``transit_percentile`` set it up;
+an explicit :class:`TransitSettings` given to the engine overrides them.
 """
 
 from __future__ import annotations
@@ -126,6 +125,26 @@ def transit_times(
     return TransitResult(times, pct, share, deps)
 
 
+def _window(text: str) -> tuple[str, str]:
+    """``"08:00-20:00"`` -> ``("08:00", "20:00")``; a named error otherwise."""
+    parts = [p.strip() for p in str(text).split("-")]
+    ok = len(parts) == 2 and all(len(p) == 5 and p[2] == ":" for p in parts)
+    if ok:
+        try:
+            start, end = (int(p[:2]) * 60 + int(p[3:]) for p in parts)
+        except ValueError:
+            ok = False
+        else:
+            ok = start < end
+    if not ok:
+        msg = (
+            f'travel.transit_window: expected "HH:MM-HH:MM" with the start before the end '
+            f'(e.g. "08:00-20:00"); found {text!r}'
+        )
+        raise ScenarioError(msg)
+    return parts[0], parts[1]
+
+
 @register_engine
 class TransitEngine:
     """Public transport from a GTFS timetable, by range RAPTOR (``travel.mode = "transit"``)."""
@@ -140,17 +159,16 @@ class TransitEngine:
     def _settings(self, settings: TravelSettings) -> TransitSettings:
         if self.transit is not None:
             return self.transit
-        feed = getattr(settings, "transit_feed", None)
-        day = getattr(settings, "transit_day", None)
+        feed, day = settings.transit_feed, settings.transit_day
         if feed is None or day is None:
             msg = (
                 "travel.transit_feed / travel.transit_day: the transit engine needs a GTFS feed "
                 f"(zip or folder) and a service date; found feed={feed!r}, day={day!r}"
             )
             raise ScenarioError(msg)
-        window = getattr(settings, "transit_window", None) or ("08:00", "20:00")
-        pct = getattr(settings, "transit_percentile", None) or 50.0
-        return TransitSettings(str(feed), str(day), tuple(window), float(pct))  # type: ignore[arg-type]
+        window = _window(settings.transit_window or "08:00-20:00")
+        pct = 50.0 if settings.transit_percentile is None else settings.transit_percentile
+        return TransitSettings(str(feed), str(day), window, float(pct))
 
     def check(self, settings: TravelSettings) -> None:
         """Require a feed that exists and a service date."""
