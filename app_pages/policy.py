@@ -146,6 +146,30 @@ def _travel_widgets() -> None:
             help="One row per area and site that can be reached: area_code, site_id, "
             "minutes. Pairs not in the file count as out of reach.",
         )
+    if engine == "transit":
+        st.text_input(
+            "Bus timetable (GTFS zip or folder in the app's data folder)",
+            key="travel.transit_feed",
+            help="A GTFS feed as published by the Bus Open Data Service or an operator.",
+        )
+        left, mid, right = st.columns(3)
+        left.text_input("Timetable day (YYYY-MM-DD)", key="travel.transit_day")
+        mid.text_input(
+            "Departures between",
+            key="travel.transit_window",
+            placeholder="08:00-20:00",
+            help="One departure a minute in this window; empty: 08:00-20:00, the hours "
+            "the centres open.",
+        )
+        right.slider(
+            "Travel time counted (percentile)",
+            min_value=10,
+            max_value=90,
+            step=5,
+            key="travel.transit_percentile",
+            help="50: the median over the departures, as R5 does. 80: a time met by 8 "
+            "departures in 10.",
+        )
 
 
 def _solver_widgets(name: str) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "DataFileError",
     "DuplicateKeyError",
     "EmptyInputError",
+    "GtfsError",
     "InfeasibleError",
     "JoinError",
     "MissingColumnError",
@@ -66,6 +67,14 @@ class DuplicateKeyError(DataFileError):
 
 class EmptyInputError(DataFileError):
     """A file or table has no usable rows."""
+
+
+class GtfsError(DataFileError):
+    """A GTFS feed is missing a file or column, or holds values that cannot be used.
+
+    The message names the feed, the file (e.g. ``stop_times.txt``), the column
+    and the row (1-based, header excluded) concerned.
+    """
 
 
 class ValueRangeError(NhcInputError):

@@ -182,7 +182,9 @@ def area_costs(
         ``area_code``, ``demand_x``, ``demand_y`` (EPSG:27700 metres).
     mode, circuity, speed_kmh
         Straight-line estimate: crow-fly distance x circuity / speed (defaults of
-        :mod:`nhc_planner.travel`).
+        :mod:`nhc_planner.travel`). A mode with no straight-line defaults (e.g. a
+        public-transport or plug-in mode) is timed at the drive defaults: compactness
+        only compares distances, so any one speed gives the same neighbourhoods.
     network
         Optional road network (anything :func:`nhc_planner.travel.travel_times`
         accepts); pairs it cannot time fall back to the straight line.
@@ -196,8 +198,9 @@ def area_costs(
     if not np.isfinite(xy).all():
         msg = "area_costs: demand_x/demand_y must be finite for every area"
         raise ValueRangeError(msg)
-    circ = CIRCUITY[mode] if circuity is None else float(circuity)
-    speed = STRAIGHT_LINE_SPEED_KMH[mode] if speed_kmh is None else float(speed_kmh)
+    base = mode if mode in CIRCUITY and mode in STRAIGHT_LINE_SPEED_KMH else "drive"
+    circ = CIRCUITY[base] if circuity is None else float(circuity)
+    speed = STRAIGHT_LINE_SPEED_KMH[base] if speed_kmh is None else float(speed_kmh)
     if circ < 1.0 or speed <= 0:
         msg = f"area_costs: circuity={circ} (>= 1) and speed_kmh={speed} (> 0) out of range"
         raise ValueRangeError(msg)

@@ -405,6 +405,30 @@ class TravelSettings(_Part):
         "travel-time matrix file (CSV/Parquet: area_code, site_id, minutes) for the matrix engine",
         kind="opt_str",
     )
+    transit_feed: str | None = _spec(
+        None,
+        "GTFS feed (zip or folder, e.g. from the Bus Open Data Service) for the transit engine",
+        kind="opt_str",
+    )
+    transit_day: str | None = _spec(
+        None,
+        "service date of the timetable for the transit engine (YYYY-MM-DD)",
+        kind="opt_str",
+    )
+    transit_window: str | None = _spec(
+        None,
+        'departure window for the transit engine, "HH:MM-HH:MM" (default "08:00-20:00", '
+        "the centres' opening hours)",
+        kind="opt_str",
+    )
+    transit_percentile: float | None = _spec(
+        None,
+        "percentile of travel time over the window's departures (default 50, the median)",
+        kind="opt_float",
+        unit="percent",
+        lo=1,
+        hi=99,
+    )
 
     def _check(self) -> None:
         if self.cutoff_min < self.standard_min:

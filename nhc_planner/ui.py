@@ -455,6 +455,10 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "travel.standard_min",
     "travel.network",
     "travel.matrix",
+    "travel.transit_feed",
+    "travel.transit_day",
+    "travel.transit_window",
+    "travel.transit_percentile",
     "phasing.years",
     "need.deprivation_weight",
     "need.hle_weight",
@@ -579,6 +583,11 @@ def policy_values(scenario: Scenario) -> dict[str, Any]:
         out[key] = list(value) if isinstance(value, tuple) else value
     out["travel.network"] = scenario.travel.network or ""
     out["travel.matrix"] = scenario.travel.matrix or ""
+    out["travel.transit_feed"] = scenario.travel.transit_feed or ""
+    out["travel.transit_day"] = scenario.travel.transit_day or ""
+    out["travel.transit_window"] = scenario.travel.transit_window or ""
+    pct = scenario.travel.transit_percentile
+    out["travel.transit_percentile"] = 50 if pct is None else round(pct)
     ph = scenario.phasing
     out["limit_by"] = "budget" if ph.budget_per_year_gbp is not None else "centres"
     out["total_new"] = int(ph.total_centres) if ph.total_centres is not None else 10
@@ -672,12 +681,22 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
         if key in values:
             value = values[key]
             changes[key] = tuple(value) if isinstance(value, list) else value
-    for key, what in (("travel.network", "Road network"), ("travel.matrix", "Travel-time matrix")):
+    for key, what in (
+        ("travel.network", "Road network"),
+        ("travel.matrix", "Travel-time matrix"),
+        ("travel.transit_feed", "Bus timetable"),
+    ):
         if key in changes:
             text = str(changes[key] or "").strip()
             if text and text != "demo" and text != getattr(base.travel, key.split(".")[1]):
                 text = str(confined_path(text, what))
             changes[key] = text or None
+    for key in ("travel.transit_day", "travel.transit_window"):
+        if key in changes:
+            changes[key] = str(changes[key] or "").strip() or None
+    if "travel.transit_percentile" in changes:
+        pct = changes["travel.transit_percentile"]
+        changes["travel.transit_percentile"] = None if pct in (None, 50) else float(pct)
     if "travel.standard_min" in changes:
         standard = float(changes["travel.standard_min"])
         changes["travel.standard_min"] = standard

@@ -83,6 +83,8 @@ def test_area_costs_straight_line() -> None:
     assert minutes[0, 0] == 0.0
     with pytest.raises(ValueRangeError, match="circuity"):
         area_costs(areas, circuity=0.5)
+    # a mode with no straight-line defaults (transit, a plug-in) is timed as drive
+    np.testing.assert_array_equal(area_costs(areas, mode="transit"), area_costs(areas))
 
 
 def test_area_groups() -> None:

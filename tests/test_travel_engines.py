@@ -184,7 +184,7 @@ def test_auto_resolves_by_inputs(changes, engine):
         ({"travel.network": "demo", "travel.matrix": "m.csv"}, ["travel.engine", "'auto'"]),
         ({"travel.engine": "road"}, ["travel.network", "road engine"]),
         ({"travel.engine": "matrix"}, ["travel.matrix", "area_code, site_id, minutes"]),
-        ({"travel.mode": "transit"}, ["travel.mode", "'transit'", "['matrix']"]),
+        ({"travel.mode": "transit"}, ["travel.mode", "'transit'", "['matrix', 'transit']"]),
     ],
 )
 def test_engine_inputs_are_checked_by_name(changes, fragments):
@@ -257,6 +257,7 @@ def test_toy_engine_plans_with_no_change_to_the_optimiser(teleport):
             "phasing.years": 2,
             "phasing.new_per_year": 2,
             "solver.time_limit_s": 20.0,
+            "policy.model": "coverage",  # counts below are the coverage model's
         },
     )
     before = TeleportEngine.calls

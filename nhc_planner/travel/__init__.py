@@ -62,6 +62,7 @@ from nhc_planner.travel.straight import (
     StraightLineEngine,
     straight_line_times,
 )
+from nhc_planner.travel.transit import TransitEngine
 
 __all__ = [
     "AUTO",
@@ -78,6 +79,7 @@ __all__ = [
     "RoadEngine",
     "SnapWarning",
     "StraightLineEngine",
+    "TransitEngine",
     "TravelEngine",
     "TravelTimes",
     "check_travel_settings",

@@ -1,0 +1,204 @@
+"""The public-transport engine: range RAPTOR on a GTFS feed (``travel.engine = "transit"``).
+
+For each area and site: the chosen percentile (median by default, as R5
+does) of the door-to-door travel time over every departure minute of a
+window, and the share of those departures that arrive within the access
+standard. See ``docs/transit.md``.
+
+The scenario's ``[travel]`` keys ``transit_feed``, ``transit_day``,
+``transit_window`` (``"HH:MM-HH:MM"``) and ``transit_percentile`` set it up;
+an explicit :class:`TransitSettings` given to the engine overrides them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from nhc_planner._errors import ScenarioError, ValueRangeError
+from nhc_planner.travel._times import TravelTimes, points
+from nhc_planner.travel.engines import Progress, register_engine
+
+if TYPE_CHECKING:
+    from nhc_planner.scenario import TravelSettings
+
+__all__ = ["TransitEngine", "TransitResult", "TransitSettings", "transit_times"]
+
+
+@dataclass(frozen=True)
+class TransitSettings:
+    """Inputs of the public-transport engine.
+
+    Parameters
+    ----------
+    feed
+        GTFS feed, zip or folder.
+    day
+        Service date (``"YYYY-MM-DD"``); pick a normal weekday, or a Saturday.
+    window
+        First and last departure, ``"HH:MM"`` (default the opening window
+        08:00-20:00); one departure a minute.
+    percentile
+        Percentile of travel time over the window (default 50, the median).
+    """
+
+    feed: str
+    day: str
+    window: tuple[str, str] = ("08:00", "20:00")
+    percentile: float = 50.0
+
+    def departures(self) -> np.ndarray:
+        """Departure seconds, one a minute from the window's start to its end."""
+        start, end = (_hhmm(w) for w in self.window)
+        if end < start:
+            msg = f"transit window: end {self.window[1]!r} is before start {self.window[0]!r}"
+            raise ValueRangeError(msg)
+        return np.arange(start, end + 1, 60, dtype=np.int64)
+
+
+def _hhmm(text: str) -> int:
+    try:
+        h, m = (int(x) for x in str(text).split(":"))
+    except ValueError as exc:
+        msg = f"transit window: cannot read {text!r}; expected HH:MM"
+        raise ValueRangeError(msg) from exc
+    if not (0 <= h <= 47 and 0 <= m < 60):
+        msg = f"transit window: {text!r} out of range; expected HH:MM with hours 0-47"
+        raise ValueRangeError(msg)
+    return h * 3600 + m * 60
+
+
+@dataclass(frozen=True)
+class TransitResult:
+    """Per area x site: percentile minutes (``inf`` unreachable) and share within the standard."""
+
+    times: TravelTimes
+    percentile_min: np.ndarray
+    share_within: np.ndarray
+    departures: np.ndarray
+
+
+def transit_times(
+    areas: pd.DataFrame,
+    sites: pd.DataFrame,
+    transit: TransitSettings,
+    *,
+    standard_min: float,
+    cutoff_min: float,
+    threads: int = 2,
+) -> TransitResult:
+    """Range-RAPTOR travel times from every area's demand point to every site."""
+    from nhc_planner._raptor import build_network, transit_summary
+    from nhc_planner.gtfs import read_gtfs
+
+    area_codes, a_xy = points(areas, "areas")
+    site_ids, s_xy = points(sites, "sites")
+    feed = read_gtfs(transit.feed, transit.day)
+    deps = transit.departures()
+    net = build_network(feed, a_xy, s_xy)
+    pct, share = transit_summary(
+        net,
+        deps,
+        cutoff_s=round(cutoff_min * 60),
+        percentile=transit.percentile,
+        standard_s=round(standard_min * 60),
+        threads=threads,
+    )
+    r, c = np.nonzero(pct <= cutoff_min)
+    times = TravelTimes(
+        area_codes=area_codes,
+        site_ids=site_ids,
+        mode="transit",
+        cutoff_min=float(cutoff_min),
+        rows=r.astype(np.int64),
+        cols=c.astype(np.int64),
+        minutes=pct[r, c],
+        straight_line=np.zeros(len(r), dtype=bool),
+        snaps=pd.DataFrame(),
+        method="transit",
+    )
+    return TransitResult(times, pct, share, deps)
+
+
+def _window(text: str) -> tuple[str, str]:
+    """``"08:00-20:00"`` -> ``("08:00", "20:00")``; a named error otherwise."""
+    parts = [p.strip() for p in str(text).split("-")]
+    ok = len(parts) == 2 and all(len(p) == 5 and p[2] == ":" for p in parts)
+    if ok:
+        try:
+            start, end = (int(p[:2]) * 60 + int(p[3:]) for p in parts)
+        except ValueError:
+            ok = False
+        else:
+            ok = start < end
+    if not ok:
+        msg = (
+            f'travel.transit_window: expected "HH:MM-HH:MM" with the start before the end '
+            f'(e.g. "08:00-20:00"); found {text!r}'
+        )
+        raise ScenarioError(msg)
+    return parts[0], parts[1]
+
+
+@register_engine
+class TransitEngine:
+    """Public transport from a GTFS timetable, by range RAPTOR (``travel.mode = "transit"``)."""
+
+    name: ClassVar[str] = "transit"
+    modes: ClassVar[tuple[str, ...]] = ("transit",)
+    label: ClassVar[str] = "Public transport timetable (GTFS feed, range RAPTOR)"
+
+    def __init__(self, transit: TransitSettings | None = None) -> None:
+        self.transit = transit
+
+    def _settings(self, settings: TravelSettings) -> TransitSettings:
+        if self.transit is not None:
+            return self.transit
+        feed, day = settings.transit_feed, settings.transit_day
+        if feed is None or day is None:
+            msg = (
+                "travel.transit_feed / travel.transit_day: the transit engine needs a GTFS feed "
+                f"(zip or folder) and a service date; found feed={feed!r}, day={day!r}"
+            )
+            raise ScenarioError(msg)
+        window = _window(settings.transit_window or "08:00-20:00")
+        pct = 50.0 if settings.transit_percentile is None else settings.transit_percentile
+        return TransitSettings(str(feed), str(day), window, float(pct))
+
+    def check(self, settings: TravelSettings) -> None:
+        """Require a feed that exists and a service date."""
+        t = self._settings(settings)
+        if not Path(t.feed).exists():
+            msg = f"travel.transit_feed: {t.feed!r} not found (a GTFS zip or folder)"
+            raise ScenarioError(msg)
+        try:
+            dt.date.fromisoformat(t.day)
+        except ValueError as exc:
+            msg = f"travel.transit_day: expected YYYY-MM-DD; found {t.day!r}"
+            raise ScenarioError(msg) from exc
+
+    def travel_times(
+        self,
+        areas: pd.DataFrame,
+        sites: pd.DataFrame,
+        settings: TravelSettings,
+        *,
+        progress: Progress | None = None,
+    ) -> TravelTimes:
+        """The percentile travel time of each area-site pair within ``settings.cutoff_min``."""
+        self.check(settings)
+        if progress is not None:
+            progress("public transport times", 0.1)
+        res = transit_times(
+            areas,
+            sites,
+            self._settings(settings),
+            standard_min=settings.standard_min,
+            cutoff_min=settings.cutoff_min,
+        )
+        return res.times
