@@ -76,6 +76,20 @@ def main() -> None:
         st.success(words, icon=":material/verified:")
     else:
         st.warning(words, icon=":material/schedule:")
+    capacity_words = p.capacity_line()
+    if capacity_words.startswith("Capacity NOT applied"):
+        st.error(capacity_words, icon=":material/warning:")
+    else:
+        st.info(capacity_words, icon=":material/meeting_room:")
+    if p.unmet is not None and p.unmet.total > 0.5:
+        with st.expander(f"Unmet demand: {p.unmet.total:,.0f} weekly appointments"):
+            st.caption(
+                "Weekly appointments no centre can serve within the standard and its capacity "
+                "in the final year, by IMD decile (1 = most deprived), HLE fifth and authority."
+            )
+            st.dataframe(p.unmet.by_imd_decile, hide_index=True, width="stretch")
+            st.dataframe(p.unmet.by_hle_quintile, hide_index=True, width="stretch")
+            st.dataframe(p.unmet.by_authority, hide_index=True, width="stretch")
     stability = ui.stability_words(p)
     if stability is not None:
         st.info(f"**Stability:** {stability}", icon=":material/balance:")

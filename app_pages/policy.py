@@ -31,6 +31,16 @@ def _init(values: dict[str, Any]) -> None:
             st.session_state[key] = value
 
 
+def _suggestion(region: Any) -> str:
+    """The region's share of the Plan's centres (120 by 2030, 250 by 2035), in words."""
+    from nhc_planner.capacity import suggested_centres
+
+    population = float(region.areas["population"].sum())
+    by_2030 = suggested_centres(population, 2030)
+    by_2035 = suggested_centres(population, 2035)
+    return f"{by_2030.note} By 2035: about {by_2035.centres}."
+
+
 def _neighbourhoods(areas: pd.DataFrame) -> None:
     """Bounds, nesting, order, hubs and an upload of the planner's own neighbourhoods."""
     st.subheader("Neighbourhoods")
@@ -233,6 +243,7 @@ def main() -> None:
                 help="Each centre costs its size's capital cost.",
             )
         st.slider("Over how many years", min_value=1, max_value=10, key="phasing.years")
+        st.caption(f"Suggestion: {_suggestion(region)}")
         st.subheader("Sites")
         sites = region.sites
         names = dict(zip(sites["site_id"].astype(str), sites["name"].astype(str), strict=True))

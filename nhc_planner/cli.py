@@ -300,7 +300,37 @@ def _cmd_scenario(args: argparse.Namespace) -> int:
             default = "(omitted)" if row["default"] is None else repr(row["default"])
             unit = f" [{row['unit']}]" if row["unit"] else ""
             print(f"{row['key']:<34} {default:<24} {row['allowed']}{unit}: {row['doc']}")
+        print()
+        print(_suggestion_text(args))
     return EXIT_OK
+
+
+def _suggestion_text(args: argparse.Namespace) -> str:
+    """The Plan's centres as the region's population share (``--region`` or ``--population``)."""
+    from nhc_planner.capacity import NATIONAL_CENTRE_TARGETS, suggested_centres
+
+    population = args.population
+    where = "this population"
+    if population is None and args.region:
+        from nhc_planner.region import Region
+
+        region = Region.load(args.region)
+        population = float(region.areas["population"].sum())
+        where = region.name
+    if population is None:
+        targets = ", ".join(f"{n} by {y}" for y, n in sorted(NATIONAL_CENTRE_TARGETS.items()))
+        return (
+            f"Suggested centres: the Plan's national figures ({targets}) shared by population; "
+            "give --region FOLDER or --population N to see the suggestion for a region."
+        )
+    lines = [f"Suggested centres for {where} (a suggestion, not a default):"]
+    for year in sorted(NATIONAL_CENTRE_TARGETS):
+        s = suggested_centres(population, year)
+        lines.append(
+            f"  by {year}: {s.centres} centre(s) (phasing.years = {s.horizon_years}, "
+            f"phasing.new_per_year = {s.per_year}). {s.note}"
+        )
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- parser
@@ -377,6 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-default", metavar="FILE", help="write the default scenario to FILE")
     p.add_argument("--check", metavar="FILE", help="validate a scenario file")
     p.add_argument("--describe", action="store_true", help="list every key with default and unit")
+    p.add_argument(
+        "--region", metavar="FOLDER", help="with --describe: suggest centres for this region"
+    )
+    p.add_argument(
+        "--population",
+        type=float,
+        metavar="N",
+        help="with --describe: suggest centres for N residents",
+    )
     p.set_defaults(func=_cmd_scenario)
     return parser
 

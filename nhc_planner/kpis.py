@@ -75,7 +75,10 @@ def kpi_tables(
     Returns
     -------
     tuple of pandas.DataFrame
-        ``kpis`` (``metric, before, after, unit``), ``kpis_by_decile``,
+        ``kpis`` (``metric, before, after, unit``; with ``weekly_unmet`` in ``a``
+        also ``unmet_weekly_appointments`` and ``unmet_share`` of weekly demand in
+        the final year, ``before`` NaN: not computed for the existing centres alone),
+        ``kpis_by_decile``,
         ``kpis_by_hle_quintile``, ``kpis_by_la``.
     """
     pop = a["population"].to_numpy(float)
@@ -149,6 +152,13 @@ def kpi_tables(
             "WTE",
         ),
     ]
+    if "weekly_unmet" in a and "weekly_demand" in a:
+        unmet = float(a["weekly_unmet"].to_numpy(float).sum())
+        demand = float(a["weekly_demand"].to_numpy(float).sum())
+        rows += [
+            ("unmet_weekly_appointments", float("nan"), unmet, "appointments per week"),
+            ("unmet_share", float("nan"), share(unmet, demand), "share"),
+        ]
     kpis = pd.DataFrame(rows, columns=["metric", "before", "after", "unit"])
     plain = pd.DataFrame(a.drop(columns=a.geometry.name))
     by_decile = _group_kpis(plain, ["imd_decile"])

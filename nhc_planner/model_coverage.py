@@ -1,14 +1,23 @@
 """The phased coverage planning model (``policy.model = "coverage"``).
 
-It opens, year by year, the centres that bring the most need within the travel
-standard: :func:`nhc_planner.optimize.phased.phased_coverage` (formulation in
-its docstring and ``docs/phasing.md``) with the scenario's kept and excluded
-sites, openings per year or capital budget, equity floor, per-authority
-minimum, objective and, with ``capacity.constrain``, sizes and capacities.
-Each area is served by its nearest open centre within the cutoff (the
-solver's assignment when capacities are constrained); each centre gets the
-solver's size, or else the smallest size template that serves its catchment
-(kept within a capital budget by :func:`nhc_planner.capacity.fit_sizes_to_budget`).
+With ``capacity.constrain = true`` (the default) it opens, year by year, the
+centres and sizes that *serve* the most need within the travel standard without
+any centre above its capacity:
+:func:`nhc_planner.optimize.capacitated_phased.capacitated_phased` (formulation in
+its docstring and ``docs/capacitated_phased.md``), with the scenario's kept and
+excluded sites, openings per year or capital budget and the equity floor and
+per-authority minimum as floors on *served* need. Each area is assigned to the
+centre serving the largest share of its demand in the final year (else its
+nearest open centre); each centre's load is what the solver routes to it (never
+above its capacity) and demand no centre can serve is reported as unmet.
+
+With ``capacity.constrain = false`` ("capacity not applied") it opens the centres
+that bring the most need within the standard:
+:func:`nhc_planner.optimize.phased.phased_coverage` (``docs/phasing.md``), each
+area served by its nearest open centre and each centre given the smallest size
+template that serves its catchment (kept within a capital budget by
+:func:`nhc_planner.capacity.fit_sizes_to_budget`); a centre can then be planned
+above its capacity, and the plan says so.
 """
 
 from __future__ import annotations
@@ -19,16 +28,37 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from nhc_planner._errors import InfeasibleError, SolverError
-from nhc_planner.plan_tables import PlanContext, assignments_table, centres_table, nearest_open
+from nhc_planner._errors import InfeasibleError, ScenarioError, SolverError
+from nhc_planner.plan_tables import (
+    PlanContext,
+    assignments_table,
+    centres_table,
+    nearest_open,
+    over_capacity_note,
+)
 from nhc_planner.planning import ModelResult, PlanTables, SolveReport, register_model
 
 if TYPE_CHECKING:
     from nhc_planner.optimize import PhasedSolution
+    from nhc_planner.optimize.capacitated_phased import CapacitatedPhasedResult
     from nhc_planner.planning import PlanInputs, Progress
     from nhc_planner.scenario import Scenario
 
-__all__ = ["CoverageArrays", "CoverageModel", "CoverageResult", "phased_options"]
+#: Instances up to this many area x candidate x year cells run the capacitated
+#: solver's MIP stages whatever the time limit (a few seconds at most).
+MIP_MAX_CELLS = 200_000
+#: From this ``solver.time_limit_s`` on, larger instances run the MIP stages too.
+MIP_MIN_TIME_LIMIT_S = 120.0
+
+__all__ = [
+    "MIP_MAX_CELLS",
+    "MIP_MIN_TIME_LIMIT_S",
+    "CoverageArrays",
+    "CoverageModel",
+    "CoverageResult",
+    "capacitated_options",
+    "phased_options",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,13 +75,18 @@ class CoverageArrays:
         The settings (travel standard, solver limits, capacity, phasing).
     options : dict
         Keyword options of :func:`~nhc_planner.optimize.phased.phased_coverage`
-        (:func:`phased_options`).
+        (:func:`phased_options`; coverage only, also used by the sensitivity run).
+    capacity_options : dict or None
+        Keyword options of
+        :func:`~nhc_planner.optimize.capacitated_phased.capacitated_phased`
+        (:func:`capacitated_options`) when ``capacity.constrain``; else None.
     """
 
     cost: np.ndarray
     ctx: PlanContext
     scenario: Scenario
     options: dict[str, Any]
+    capacity_options: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,24 +96,44 @@ class CoverageResult(ModelResult):
     Attributes
     ----------
     load : numpy.ndarray
-        Per site: weekly appointments of its catchment (0 where not open).
+        Per site: weekly appointments it serves in the final year (0 where not
+        open); with capacity applied, the solver's routing (never above capacity).
     capacity : numpy.ndarray
         Per site: weekly appointments of its size (NaN where not open).
     min_group_share : float or None
         Worst local authority's covered share, when per-authority coverage
-        was constrained or maximised.
-    solution : PhasedSolution
+        was constrained or maximised (coverage only).
+    solution : PhasedSolution or CapacitatedPhasedResult
         The optimiser's own result (before kept sites are moved to year 1).
+    unmet : numpy.ndarray
+        Per area: weekly appointments no centre serves in the final year. With
+        capacity applied, the solver's unmet demand; without, the demand of areas
+        with no open centre within the standard (overloads are not counted).
+    capacity_applied : bool
+        True when every centre was kept within its capacity by the optimiser.
     """
 
     load: np.ndarray
     capacity: np.ndarray
     min_group_share: float | None
-    solution: PhasedSolution
+    solution: PhasedSolution | CapacitatedPhasedResult
+    unmet: np.ndarray
+    capacity_applied: bool = True
 
     def solver_summary(self) -> dict[str, Any]:
-        """:meth:`ModelResult.solver_summary` with ``min_group_share``."""
-        return {**super().solver_summary(), "min_group_share": self.min_group_share}
+        """:meth:`ModelResult.solver_summary` with ``min_group_share``, capacity and unmet."""
+        over = np.flatnonzero(self.load > self.capacity * (1 + 1e-9))
+        util = np.where(
+            self.capacity > 0, self.load / np.where(self.capacity > 0, self.capacity, 1), 0
+        )
+        return {
+            **super().solver_summary(),
+            "min_group_share": self.min_group_share,
+            "capacity_applied": bool(self.capacity_applied),
+            "centres_over_capacity": int(over.size),
+            "max_utilisation": float(np.nanmax(util, initial=0.0)),
+            "unmet_weekly_appointments": float(self.unmet.sum()),
+        }
 
 
 def _openings(s: Scenario, n_keep: int) -> tuple[list[int] | None, float | None]:
@@ -95,12 +150,20 @@ def _openings(s: Scenario, n_keep: int) -> tuple[list[int] | None, float | None]
     return slots, None
 
 
+def _fixed(ctx: PlanContext) -> np.ndarray:
+    """Sites in the model from year 0: already open, or kept by the policy."""
+    return np.flatnonzero(ctx.open_now | np.isin(np.arange(len(ctx.open_now)), ctx.keep))
+
+
 def phased_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
-    """Keyword options of :func:`~nhc_planner.optimize.phased.phased_coverage` for ``s``."""
+    """Keyword options of :func:`~nhc_planner.optimize.phased.phased_coverage` for ``s``.
+
+    Coverage only (no capacities): the plan with ``capacity.constrain = false``
+    and the sensitivity run's re-solves.
+    """
     from nhc_planner.optimize.phased import CoverageFloor, SizeOption
 
     slots, budget = _openings(s, len(ctx.keep))
-    fixed = np.flatnonzero(ctx.open_now | np.isin(np.arange(len(ctx.open_now)), ctx.keep))
     floors = []
     if s.policy.equity_floor is not None:
         k = s.need.most_deprived_deciles
@@ -118,7 +181,7 @@ def phased_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
         "budget_per_period": budget,
         "floors": floors,
         "objective": s.policy.objective,
-        "fixed": fixed,
+        "fixed": _fixed(ctx),
         "excluded": np.flatnonzero(~ctx.open_now & ~ctx.allowed),
         "time_limit_s": s.solver.time_limit_s,
         "mip_gap": s.solver.gap_tolerance,
@@ -129,17 +192,7 @@ def phased_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
         kwargs.update(
             groups=ctx.la, group_floor=s.policy.la_min_coverage, group_weights=ctx.population
         )
-    if s.capacity.constrain:
-        kwargs.update(
-            sizes=[
-                SizeOption(t.name, capacity=c, capex_gbp=t.capex_gbp)
-                for t, c in zip(ctx.templates, ctx.capacities, strict=True)
-            ],
-            site_capex=ctx.site_capex,
-            allowed_sizes=ctx.allowed_sizes,
-            demand=ctx.demand,
-        )
-    elif budget is not None:
+    if budget is not None:
         # without capacities each new centre is costed at the middle size template
         middle = ctx.templates[len(ctx.templates) // 2]
         kwargs.update(
@@ -148,8 +201,92 @@ def phased_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
     return kwargs
 
 
+def _fixed_capacity(ctx: PlanContext, fixed: np.ndarray) -> np.ndarray:
+    """Weekly capacity of each fixed site: the largest size its room cap allows."""
+    caps = np.asarray(ctx.capacities, dtype=float)
+    allowed = ctx.allowed_sizes[fixed]
+    return np.where(allowed, caps[np.newaxis, :], -np.inf).max(axis=1, initial=-np.inf)
+
+
+def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
+    """Keyword options of :func:`~nhc_planner.optimize.capacitated_phased.capacitated_phased`.
+
+    The equity floor becomes a floor on the *served* share of the most deprived
+    deciles' residents by the final year; ``policy.la_min_coverage`` one such
+    floor per local authority. Existing and kept centres are fixed, each with
+    the capacity of the largest size its room cap allows. The solver's MIP stages
+    run on small instances (at most :data:`MIP_MAX_CELLS` area x candidate x year
+    cells) or when ``solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S``, with up to 10
+    rounds of link rows for the LP bound; otherwise the plan is the best
+    capacity-aware greedy or LP-rounded plan with the bound of the LP with capacity
+    rows only (no link rounds: they tighten the bound, not the plan; deterministic,
+    about a second on the demo), and the message says how far from proven it is.
+
+    Raises
+    ------
+    ScenarioError
+        For ``policy.objective = "maxmin"`` (coverage only).
+    """
+    from nhc_planner.optimize.capacitated_phased import ServiceFloor
+    from nhc_planner.optimize.phased import SizeOption
+
+    if s.policy.objective == "maxmin":
+        msg = (
+            'policy.objective = "maxmin" is a coverage-only objective; set '
+            "capacity.constrain = false to use it (capacity is then not applied), or use "
+            'policy.objective = "weighted" with policy.la_min_coverage'
+        )
+        raise ScenarioError(msg)
+    slots, budget = _openings(s, len(ctx.keep))
+    floors = []
+    if s.policy.equity_floor is not None:
+        k = s.need.most_deprived_deciles
+        floors.append(
+            ServiceFloor(
+                members=ctx.decile <= k,
+                share=s.policy.equity_floor,
+                name=f"IMD deciles 1-{k}" if k > 1 else "IMD decile 1",
+                weights=ctx.population,
+            )
+        )
+    if s.policy.la_min_coverage is not None:
+        for la in sorted(set(ctx.la.tolist())):
+            floors.append(
+                ServiceFloor(
+                    members=ctx.la == la,
+                    share=s.policy.la_min_coverage,
+                    name=f"local authority {la}",
+                    weights=ctx.population,
+                )
+            )
+    fixed = _fixed(ctx)
+    cells = len(ctx.need) * int(ctx.allowed.sum()) * s.phasing.years
+    run_mip = cells <= MIP_MAX_CELLS or s.solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S
+    return {
+        "mip_nodes": 2_000 if run_mip else 0,
+        "max_cut_rounds": 10 if run_mip else 0,
+        "sizes": [
+            SizeOption(t.name, capacity=c, capex_gbp=t.capex_gbp)
+            for t, c in zip(ctx.templates, ctx.capacities, strict=True)
+        ],
+        "periods": s.phasing.years,
+        "new_per_period": slots,
+        "budget_per_period": budget,
+        "site_capex": ctx.site_capex,
+        "allowed_sizes": ctx.allowed_sizes,
+        "fixed": fixed,
+        "fixed_capacity": _fixed_capacity(ctx, fixed),
+        "excluded": np.flatnonzero(~ctx.open_now & ~ctx.allowed),
+        "floors": floors,
+        "mip_gap": s.solver.gap_tolerance,
+        "time_limit_s": s.solver.time_limit_s,
+        "threads": s.solver.threads,
+        "seed": s.solver.seed,
+    }
+
+
 def _plain_words(sol: PhasedSolution, s: Scenario, *, n_new: int) -> str:
-    """What the solve proved, for a planner."""
+    """What the coverage-only solve proved, for a planner."""
     std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}"
     if sol.status == "optimal":
         return (
@@ -170,8 +307,58 @@ def _plain_words(sol: PhasedSolution, s: Scenario, *, n_new: int) -> str:
     )
 
 
+def _capacity_words(sol: CapacitatedPhasedResult, s: Scenario, *, n_new: int) -> str:
+    """What the capacity-true solve proved, for a planner (never more than it proved)."""
+    std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}"
+    what = (
+        f"choice, timing and size of {n_new} new centre(s) serves more need within {std} "
+        "with no centre above its capacity"
+    )
+    if sol.status == "optimal":
+        text = f"Optimal: the solver proved that no other {what} (solved in {sol.seconds:.1f} s)."
+    elif sol.gap <= s.solver.gap_tolerance + 1e-12:
+        text = (
+            f"Near-optimal: the solver proved that no other {what} by more than {sol.gap:.2%} "
+            f"(inside solver.gap_tolerance of {s.solver.gap_tolerance:.2%}; solved in "
+            f"{sol.seconds:.1f} s)."
+        )
+    elif not np.isfinite(sol.gap):
+        text = (
+            "Not proven: every centre is within its capacity, but the solver proved no bound "
+            f"on the best possible plan before its safety stop (solver.time_limit_s = "
+            f"{s.solver.time_limit_s:g} s, {sol.seconds:.1f} s used); raise solver.time_limit_s."
+        )
+    else:
+        hint = (
+            f" Raise solver.time_limit_s to {MIP_MIN_TIME_LIMIT_S:g} s or more to search further."
+            if s.solver.time_limit_s < MIP_MIN_TIME_LIMIT_S
+            else ""
+        )
+        text = (
+            f"Good but not proven best: every centre is within its capacity, but the solver "
+            f"only proved this plan within {sol.gap:.1%} of the best possible (solved in "
+            f"{sol.seconds:.1f} s).{hint}"
+        )
+    if sol.allowed_unused:
+        text += (
+            f" {sol.allowed_unused} allowed opening(s) left unused: no further site would "
+            "serve more need or relieve a centre."
+        )
+    return text
+
+
+def _unmet_words(unmet: float, demand: float) -> str:
+    share = unmet / demand if demand > 0 else 0.0
+    if unmet <= 0.5:
+        return " All weekly demand within reach is served within capacity in the final year."
+    return (
+        f" {unmet:,.0f} weekly appointments ({share:.1%} of demand) cannot be served within "
+        "the standard and the centres' capacity in the final year (reported as unmet)."
+    )
+
+
 def _solve_phased(built: CoverageArrays) -> PhasedSolution:
-    """Run the optimiser; raise when the policy cannot be met or no plan was found."""
+    """Run the coverage optimiser; raise when the policy cannot be met or no plan was found."""
     from nhc_planner.optimize.phased import phased_coverage
 
     s = built.scenario
@@ -190,78 +377,164 @@ def _solve_phased(built: CoverageArrays) -> PhasedSolution:
     return sol
 
 
+def _solve_capacitated(built: CoverageArrays) -> CapacitatedPhasedResult:
+    """Run the capacity-true optimiser; raise when no plan meets the policy or none was found."""
+    from nhc_planner.optimize.capacitated_phased import capacitated_phased
+
+    s, ctx = built.scenario, built.ctx
+    assert built.capacity_options is not None
+    sol = capacitated_phased(
+        built.cost, ctx.need, ctx.demand, s.travel.standard_min, **built.capacity_options
+    )
+    if sol.status == "infeasible":
+        msg = (
+            "the policy cannot be met within the centres' capacity: "
+            f"{sol.message or 'no plan meets the floors'}"
+        )
+        raise InfeasibleError(msg)
+    if not sol.has_plan:
+        msg = (
+            f"the capacity-true solver found no plan within solver.time_limit_s = "
+            f"{s.solver.time_limit_s:g} s ({sol.message or sol.status}); raise the time limit, "
+            "lower a floor or set capacity.constrain = false (capacity then not applied)"
+        )
+        raise SolverError(msg)
+    return sol
+
+
+def _capacitated_result(built: CoverageArrays, sol: CapacitatedPhasedResult) -> CoverageResult:
+    """The plan of a capacity-true solve: solver's sites, sizes, routing and unmet demand."""
+    from nhc_planner.plan_tables import centre_sizes
+
+    s, ctx, cost = built.scenario, built.ctx, built.cost
+    open_period = np.asarray(sol.open_period, dtype=np.int64).copy()
+    open_period[ctx.keep] = 1  # kept sites are fixed in the model and open in year 1
+    nearest, _ = nearest_open(cost, open_period >= 0)
+    solver_idx = np.asarray(sol.assignment, dtype=np.int64)
+    assignment = np.where(solver_idx >= 0, solver_idx, nearest)
+    load = np.asarray(sol.load[-1], dtype=float) if sol.load.size else np.zeros(cost.shape[1])
+    size = np.full(cost.shape[1], "", dtype=object)
+    chosen = sol.size_index >= 0
+    size[chosen] = [sol.size_names[k] for k in sol.size_index[chosen]]
+    draft = ModelResult(open_period, assignment, size, _report_cap(sol, s, 0, 0.0, 1.0))
+    templates = centre_sizes(ctx, draft, load)
+    capacity = np.array(
+        [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
+    )
+    unmet = np.asarray(sol.unmet[:, -1], dtype=float) if sol.unmet.size else ctx.demand.copy()
+    n_new = int((open_period >= 1).sum())
+    report = _report_cap(sol, s, n_new, float(unmet.sum()), float(ctx.demand.sum()))
+    return CoverageResult(
+        open_period=open_period,
+        assignment=assignment,
+        size=np.array([t.name if t is not None else "" for t in templates], dtype=object),
+        solve=report,
+        load=load,
+        capacity=capacity,
+        min_group_share=None,
+        solution=sol,
+        unmet=unmet,
+        capacity_applied=True,
+    )
+
+
+def _coverage_result(built: CoverageArrays, sol: PhasedSolution) -> CoverageResult:
+    """The plan of a coverage-only solve ("capacity not applied")."""
+    from nhc_planner.capacity import fit_sizes_to_budget
+    from nhc_planner.plan_tables import centre_sizes, site_loads
+
+    s, ctx, cost = built.scenario, built.ctx, built.cost
+    open_period = np.asarray(sol.open_period, dtype=np.int64).copy()
+    open_period[ctx.keep] = 1  # kept sites are fixed in the model and open in year 1
+    assignment, _ = nearest_open(cost, open_period >= 0)
+    load = site_loads(ctx, assignment, cost.shape[1])
+    draft = ModelResult(open_period, assignment, None, _report(sol, s, 0))
+    templates = centre_sizes(ctx, draft, load)
+    budget = s.phasing.budget_per_year_gbp if s.phasing.per_year() is None else None
+    if budget is not None:
+        fit_sizes_to_budget(
+            templates,
+            open_period,
+            load,
+            templates=ctx.templates,
+            capacities=ctx.capacities,
+            allowed_sizes=ctx.allowed_sizes,
+            site_capex=ctx.site_capex,
+            budget=float(budget),
+        )
+    capacity = np.array(
+        [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
+    )
+    within = (cost <= s.travel.standard_min) & (open_period >= 0)[np.newaxis, :]
+    unmet = np.where(within.any(axis=1), 0.0, ctx.demand)
+    report = _report(sol, s, int((open_period >= 1).sum()))
+    over = load > capacity * (1 + 1e-9)
+    note = over_capacity_note(int(over.sum()), load, capacity)
+    report = SolveReport(**{**report.__dict__, "message": f"{report.message} {note}"})
+    share = sol.min_group_share
+    return CoverageResult(
+        open_period=open_period,
+        assignment=assignment,
+        size=np.array([t.name if t is not None else "" for t in templates], dtype=object),
+        solve=report,
+        load=load,
+        capacity=capacity,
+        min_group_share=None if share is None else float(share),
+        solution=sol,
+        unmet=unmet,
+        capacity_applied=False,
+    )
+
+
 @register_model
 class CoverageModel:
-    """The phased coverage model: the centres that bring the most need within the standard.
+    """The phased coverage model: the centres that serve the most need within the standard.
 
-    Formulation: :func:`nhc_planner.optimize.phased.phased_coverage` (maximise
-    the need within ``travel.standard_min`` of an open centre, summed over the
-    years, subject to openings per year or a capital budget, the policy's
-    floors and, optionally, sizes and capacities).
+    Formulation: with ``capacity.constrain`` (default),
+    :func:`nhc_planner.optimize.capacitated_phased.capacitated_phased` (maximise
+    the need *served* within ``travel.standard_min``, summed over the years, with
+    no centre above its capacity, subject to openings per year or a capital
+    budget and the policy's floors on served need); without,
+    :func:`nhc_planner.optimize.phased.phased_coverage` (maximise the need
+    *covered*, capacity not applied).
     """
 
     name = "coverage"
-    label = "Phased coverage: open the centres that bring the most need within the standard"
+    label = "Phased coverage: open the centres that serve the most need within the standard"
 
     def build(self, inputs: PlanInputs) -> CoverageArrays:
         """The cost matrix, the context and the optimiser's options."""
         ctx = PlanContext.from_inputs(inputs)
+        s = inputs.scenario
         return CoverageArrays(
             cost=inputs.cost,
             ctx=ctx,
-            scenario=inputs.scenario,
-            options=phased_options(ctx, inputs.scenario),
+            scenario=s,
+            options=phased_options(ctx, s),
+            capacity_options=capacitated_options(ctx, s) if s.capacity.constrain else None,
         )
 
     def solve(self, built: CoverageArrays) -> CoverageResult:
         """Solve, then assign each area and size each centre as delivered."""
-        from nhc_planner.capacity import fit_sizes_to_budget
-        from nhc_planner.plan_tables import centre_sizes, site_loads
-
-        s, ctx, cost = built.scenario, built.ctx, built.cost
-        sol = _solve_phased(built)
-        open_period = np.asarray(sol.open_period, dtype=np.int64).copy()
-        open_period[ctx.keep] = 1  # kept sites are fixed in the model and open in year 1
-        assignment, _ = nearest_open(cost, open_period >= 0)
-        if s.capacity.constrain and sol.fractions is not None:
-            solver_idx = np.asarray(sol.assignment)
-            assignment = np.where(solver_idx >= 0, solver_idx, assignment)
-        load = site_loads(ctx, assignment, cost.shape[1])
-        solver_sizes = sol.size if s.capacity.constrain else None
-        draft = ModelResult(open_period, assignment, solver_sizes, _report(sol, s, 0))
-        templates = centre_sizes(ctx, draft, load)
-        budget = s.phasing.budget_per_year_gbp if s.phasing.per_year() is None else None
-        if budget is not None and not s.capacity.constrain:
-            fit_sizes_to_budget(
-                templates,
-                open_period,
-                load,
-                templates=ctx.templates,
-                capacities=ctx.capacities,
-                allowed_sizes=ctx.allowed_sizes,
-                site_capex=ctx.site_capex,
-                budget=float(budget),
-            )
-        capacity = np.array(
-            [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
-        )
-        share = sol.min_group_share
-        return CoverageResult(
-            open_period=open_period,
-            assignment=assignment,
-            size=np.array([t.name if t is not None else "" for t in templates], dtype=object),
-            solve=_report(sol, s, int((open_period >= 1).sum())),
-            load=load,
-            capacity=capacity,
-            min_group_share=None if share is None else float(share),
-            solution=sol,
-        )
+        if built.capacity_options is not None:
+            return _capacitated_result(built, _solve_capacitated(built))
+        return _coverage_result(built, _solve_phased(built))
 
     def tables(self, inputs: PlanInputs, built: CoverageArrays, result: ModelResult) -> PlanTables:
         """Assignments and centres through the shared helpers."""
+        load = getattr(result, "load", None)
+        unmet = getattr(result, "unmet", None)
+        applied = bool(getattr(result, "capacity_applied", True))
+        sizes = None
+        if isinstance(result, CoverageResult) and result.size is not None:
+            sizes = [built.ctx.template(str(n)) if n else None for n in result.size.tolist()]
         return PlanTables(
-            centres=centres_table(inputs, built.ctx, result),
-            assignments=assignments_table(inputs, built.ctx, result.assignment, result.open_period),
+            centres=centres_table(
+                inputs, built.ctx, result, sizes, load=load, capacity_applied=applied
+            ),
+            assignments=assignments_table(
+                inputs, built.ctx, result.assignment, result.open_period, unmet=unmet
+            ),
         )
 
     def stability(
@@ -272,6 +545,8 @@ class CoverageModel:
         Runs: the time standard shifted by ``-/+ solver.sensitivity_shift_min``
         with the base need, then ``solver.sensitivity_runs`` runs with need
         multiplied by mean-one log-normal noise of ``solver.sensitivity_noise``.
+        The re-solves are coverage-only (capacity not applied), whatever
+        ``capacity.constrain``: they measure how robust the choice of places is.
         """
         from nhc_planner.sensitivity import default_runs, stability
 
@@ -321,4 +596,19 @@ def _report(sol: PhasedSolution, s: Scenario, n_new: int) -> SolveReport:
         message=_plain_words(sol, s, n_new=n_new),
         detail=sol.message,
         backend=sol.backend,
+    )
+
+
+def _report_cap(
+    sol: CapacitatedPhasedResult, s: Scenario, n_new: int, unmet: float, demand: float
+) -> SolveReport:
+    return SolveReport(
+        status=sol.status,
+        objective=float(sol.objective),
+        bound=float(sol.bound),
+        gap=float(sol.gap),
+        seconds=float(sol.seconds),
+        message=_capacity_words(sol, s, n_new=n_new) + _unmet_words(unmet, demand),
+        detail=sol.message,
+        backend="highs",
     )

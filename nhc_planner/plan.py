@@ -61,6 +61,7 @@ from nhc_planner.region import RegionMeta, region_hash
 from nhc_planner.scenario import Scenario, TravelSettings
 
 if TYPE_CHECKING:
+    from nhc_planner.capacity import UnmetDemandTables
     from nhc_planner.optimize.curve import coverage_curve
     from nhc_planner.planning import PlanInputs
     from nhc_planner.region import Region
@@ -180,6 +181,11 @@ class Plan:
         ``site_id, share_chosen`` from the sensitivity run, or None.
     provenance
         Versions, hashes, data vintages and timings.
+    unmet
+        Weekly appointments no centre serves in the final year, by area, IMD
+        decile, HLE fifth and local authority
+        (:class:`~nhc_planner.capacity.UnmetDemandTables`, from the assignments'
+        ``weekly_unmet``); None for plans saved before it existed.
     neighbourhoods
         GeoDataFrame (area polygons, EPSG:27700), one row per area with its
         neighbourhood (``area_code, neighbourhood_id, neighbourhood_name,
@@ -201,6 +207,7 @@ class Plan:
     solver: dict[str, Any]
     stability: pd.DataFrame | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    unmet: UnmetDemandTables | None = None
     neighbourhoods: gpd.GeoDataFrame | None = None
 
     # -- reading -----------------------------------------------------------------------
@@ -244,6 +251,7 @@ class Plan:
         if math.isfinite(mm):
             lines.append(f"  Mean travel time to the nearest centre: {mm:.1f} minutes")
         lines.append(f"  Capital cost: GBP {self.kpi('capex_gbp'):,.0f}")
+        lines.append(f"  {self.capacity_line()}")
         for phase, group in new.groupby("phase", sort=True):
             names = ", ".join(f"{int(r.order)}. {r.name}" for r in group.itertuples())
             lines.append(f"  Year {int(phase)}: {names}")
@@ -253,6 +261,37 @@ class Plan:
             stable = float(np.mean([st.get(sid, 0.0) >= 0.8 for sid in new["site_id"]]))
             lines.append(f"  Stability: {stable:.0%} of new centres chosen in >= 80% of runs")
         return "\n".join(lines)
+
+    def capacity_line(self) -> str:
+        """One sentence: whether capacity was applied, utilisation and unmet demand, in numbers."""
+        c = self.centres
+        util = pd.to_numeric(c["utilisation"], errors="coerce").to_numpy(float)
+        over = int(np.sum(util > 1 + 1e-9))
+        top = float(np.nanmax(util)) if util.size and np.isfinite(util).any() else 0.0
+        applied = bool(self.solver.get("capacity_applied", self.scenario.capacity.constrain))
+        unmet = self.kpi_or_nan("unmet_weekly_appointments")
+        unmet_share = self.kpi_or_nan("unmet_share")
+        unmet_text = (
+            f"; {unmet:,.0f} weekly appointments unmet ({unmet_share:.1%} of demand)"
+            if math.isfinite(unmet) and math.isfinite(unmet_share)
+            else ""
+        )
+        if not applied:
+            return (
+                f"Capacity NOT applied (capacity.constrain = false): {over} centre(s) above "
+                f"capacity, highest utilisation {top:.0%}{unmet_text} (areas out of reach only)"
+            )
+        if over:
+            return (
+                f"Capacity NOT respected: {over} centre(s) above capacity, highest utilisation "
+                f"{top:.0%}{unmet_text}"
+            )
+        return f"Capacity applied: every centre within its capacity (highest {top:.0%}){unmet_text}"
+
+    def kpi_or_nan(self, metric: str, when: str = "after") -> float:
+        """:meth:`kpi`, or NaN when the plan has no such KPI (plans saved by older versions)."""
+        rows = self.kpis.loc[self.kpis["metric"] == metric, when]
+        return float(rows.iloc[0]) if not rows.empty else float("nan")
 
     # -- files -------------------------------------------------------------------------
 
@@ -413,8 +452,10 @@ def plan(
     >>> p = plan(region, s)  # straight-line travel times (no network set)
     >>> p.new_centres[["phase", "order"]].values.tolist()
     [[1, 1], [2, 2]]
-    >>> p.solver["status"], p.kpi("share_covered") > p.kpi("share_covered", "before")
-    ('optimal', True)
+    >>> p.solver["capacity_applied"], bool((p.centres["utilisation"] <= 1).all())
+    (True, True)
+    >>> p.kpi("share_covered") > p.kpi("share_covered", "before")
+    True
     """
     from nhc_planner.optimize.curve import coverage_curve
     from nhc_planner.planning import SupportsStability, get_model
@@ -468,6 +509,7 @@ def plan(
 
     timings["total"] = time.perf_counter() - t_start
     solver = with_notices(result.solver_summary(), notices, s, n_new=n_new)
+    unmet = _unmet_tables(assignments)
     provenance = _provenance(region, s, inputs.travel, timings, result.solve.backend)
     report("done", 1.0)
     return Plan(
@@ -483,7 +525,20 @@ def plan(
         solver=solver,
         stability=stability,
         provenance=provenance,
+        unmet=unmet,
         neighbourhoods=tables.neighbourhoods,
+    )
+
+
+def _unmet_tables(assignments: gpd.GeoDataFrame) -> UnmetDemandTables | None:
+    """The unmet-demand tables of the plan's assignments (None without ``weekly_unmet``)."""
+    from nhc_planner.capacity import unmet_demand_tables
+
+    if "weekly_unmet" not in assignments or "weekly_demand" not in assignments:
+        return None
+    plain = pd.DataFrame(assignments.drop(columns=assignments.geometry.name))
+    return unmet_demand_tables(
+        plain, plain["weekly_unmet"].to_numpy(float), plain["weekly_demand"].to_numpy(float)
     )
 
 

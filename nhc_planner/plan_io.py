@@ -5,6 +5,11 @@
 :func:`save_plan` and :func:`load_plan`. A plan folder holds ``centres`` and
 ``assignments`` as GeoParquet (EPSG:27700), GeoJSON (WGS84) and CSV (no
 geometry; centres with ``x, y`` in BNG metres), ``kpis*.csv``,
+``coverage_curve.csv``, ``stability.csv`` (when run), ``unmet_by_area.csv``,
+``unmet_by_imd_decile.csv``, ``unmet_by_hle_quintile.csv`` and
+``unmet_by_authority.csv`` (unmet weekly demand, when the plan has them),
+``scenario.toml``, ``plan.json`` (solver, region metadata, provenance) and
+``manifest.json`` (SHA-256 of each file, checked on loading). Saves are atomic
 ``coverage_curve.csv``, ``stability.csv`` (when run), ``scenario.toml``,
 ``plan.json`` (solver, region metadata, provenance) and ``manifest.json``
 (SHA-256 of each file, checked on loading); plans with neighbourhoods add
@@ -34,12 +39,14 @@ from nhc_planner.region import RegionMeta
 from nhc_planner.scenario import Scenario
 
 if TYPE_CHECKING:
+    from nhc_planner.capacity import UnmetDemandTables
     from nhc_planner.plan import Plan
 
 __all__ = [
     "FORMAT_VERSION",
     "PLAN_FILES",
     "TABLES",
+    "UNMET_TABLES",
     "centres_csv_text",
     "centres_table",
     "dissolved_neighbourhoods",
@@ -52,6 +59,14 @@ FORMAT_VERSION = 1
 #: The plan's plain tables, each saved as ``<name>.csv``.
 TABLES = ("kpis", "kpis_by_decile", "kpis_by_hle_quintile", "kpis_by_la", "coverage_curve")
 
+#: The plan's unmet-demand tables: file name -> attribute of UnmetDemandTables.
+UNMET_TABLES = {
+    "unmet_by_area": "by_area",
+    "unmet_by_imd_decile": "by_imd_decile",
+    "unmet_by_hle_quintile": "by_hle_quintile",
+    "unmet_by_authority": "by_authority",
+}
+
 #: Files a saved plan owns (checksummed; anything else in the folder is kept as is).
 PLAN_FILES = (
     "plan.json",
@@ -59,6 +74,7 @@ PLAN_FILES = (
     "stability.csv",
     *(f"{n}.{ext}" for n in ("centres", "assignments") for ext in ("parquet", "csv", "geojson")),
     *(f"{t}.csv" for t in TABLES),
+    *(f"{t}.csv" for t in UNMET_TABLES),
     *(f"neighbourhoods.{ext}" for ext in ("parquet", "csv", "geojson")),
 )
 
@@ -81,6 +97,9 @@ def save_plan(plan: Plan, folder: str | Path) -> Path:
             _write_geojson(frame, path / f"{name}.geojson")
         for name in TABLES:
             write_csv(getattr(plan, name), path / f"{name}.csv")
+        if plan.unmet is not None:
+            for name, attr in UNMET_TABLES.items():
+                write_csv(getattr(plan.unmet, attr), path / f"{name}.csv")
         if plan.stability is not None:
             write_csv(plan.stability, path / "stability.csv")
         _save_neighbourhoods(plan.neighbourhoods, path)
@@ -146,6 +165,7 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
             solver=dict(manifest.get("solver", {})),
             stability=read_csv(stability) if stability.is_file() else None,
             provenance=dict(manifest.get("provenance", {})),
+            unmet=_load_unmet(path),
             neighbourhoods=gpd.read_parquet(hoods) if hoods.is_file() else None,
             **tables,
         )
@@ -154,6 +174,22 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
     except Exception as exc:  # a damaged file of a plan saved without checksums
         msg = f"{path}: a plan file cannot be read ({type(exc).__name__}: {exc})"
         raise CorruptFileError(msg) from exc
+
+
+def _load_unmet(path: Path) -> UnmetDemandTables | None:
+    """The unmet-demand tables saved in ``path``, or None (plans saved before them)."""
+    from nhc_planner.capacity import UnmetDemandTables
+
+    files = {name: path / f"{name}.csv" for name in UNMET_TABLES}
+    if not all(f.is_file() for f in files.values()):
+        return None
+    frames = {attr: read_csv(files[name]) for name, attr in UNMET_TABLES.items()}
+    for key in ("area_code", "la_code", "la_name"):
+        for frame in frames.values():
+            if key in frame:
+                frame[key] = frame[key].astype(str)
+    total = float(frames["by_area"]["unmet"].sum())
+    return UnmetDemandTables(total=total, **frames)
 
 
 def dissolved_neighbourhoods(hoods: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -35,6 +35,7 @@ __all__ = [
     "assignments_table",
     "centres_table",
     "nearest_open",
+    "over_capacity_note",
 ]
 
 #: Columns of the plan's ``centres`` table (before the geometry), in order.
@@ -204,6 +205,28 @@ def nearest_open(cost: np.ndarray, is_open: np.ndarray) -> tuple[np.ndarray, np.
     return np.where(ok, idx, -1), np.where(ok, minutes, np.nan)
 
 
+def over_capacity_note(n_over: int, load: np.ndarray, capacity: np.ndarray) -> str:
+    """Plain words for a plan made with capacity not applied (``capacity.constrain = false``).
+
+    Parameters
+    ----------
+    n_over
+        Centres whose load is above their capacity.
+    load, capacity
+        Per site: weekly appointments served and offered (NaN capacity where closed).
+    """
+    base = "Capacity not applied (capacity.constrain = false):"
+    if n_over == 0:
+        return f"{base} no centre is above its capacity in this plan."
+    ok = np.isfinite(capacity) & (capacity > 0)
+    worst = float(np.max(load[ok] / capacity[ok])) if ok.any() else float("nan")
+    excess = float(np.sum(np.clip(load[ok] - capacity[ok], 0.0, None)))
+    return (
+        f"{base} {n_over} centre(s) are planned above their capacity (up to {worst:.0%} of it; "
+        f"{excess:,.0f} weekly appointments beyond what their rooms can offer)."
+    )
+
+
 def _travel_method(travel: Any, area_codes: list[str]) -> np.ndarray:
     # "straight_line" where estimated, else the engine's method ("network", "matrix", ...)
     method = travel.area_method.reindex(area_codes).fillna("straight_line")
@@ -211,9 +234,17 @@ def _travel_method(travel: Any, area_codes: list[str]) -> np.ndarray:
 
 
 def assignments_table(
-    inputs: PlanInputs, ctx: PlanContext, assignment: np.ndarray, open_period: np.ndarray
+    inputs: PlanInputs,
+    ctx: PlanContext,
+    assignment: np.ndarray,
+    open_period: np.ndarray,
+    *,
+    unmet: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per area: the centre that serves it, travel minutes and coverage before/after.
+
+    ``weekly_unmet`` is ``unmet`` when given (the model's unmet demand in the final
+    year), else the ``weekly_demand`` of areas with no open centre within the standard.
 
     Parameters
     ----------
@@ -223,6 +254,8 @@ def assignments_table(
         Per area: index of the site serving it, ``-1`` if none.
     open_period
         Per site: ``-1`` not opened, ``0`` already open, ``t >= 1`` opens in year ``t``.
+    unmet
+        Per area: weekly appointments no centre serves, or None.
     """
     from nhc_planner.need import hle_quintiles
 
@@ -265,6 +298,11 @@ def assignments_table(
             "phase_covered": phase_cov,
             "travel_method": np.where(idx >= 0, method, ""),
             "weekly_demand": ctx.demand,
+            "weekly_unmet": (
+                np.where(after, 0.0, ctx.demand)
+                if unmet is None
+                else np.minimum(np.asarray(unmet, dtype=float), ctx.demand)
+            ),
         },
         geometry=areas.geometry.to_numpy(),
         crs=areas.crs,
@@ -336,21 +374,31 @@ def centres_table(
     ctx: PlanContext,
     result: ModelResult,
     sizes: list[SizeTemplate | None] | None = None,
+    *,
+    load: np.ndarray | None = None,
+    capacity_applied: bool = True,
 ) -> gpd.GeoDataFrame:
     """One row per open centre: size, capacity, costs, staff and the reasons it was chosen.
 
-    Loads follow ``result.assignment``; sizes are ``sizes`` when given (one
-    template or None per site), else :func:`centre_sizes`.
+    Loads are ``load`` when given (per site, weekly appointments served, e.g. a
+    capacitated solver's routing), else the demand of the areas assigned by
+    ``result.assignment``; sizes are ``sizes`` when given (one template or None
+    per site), else :func:`centre_sizes`. Staff follow the capacity offered:
+    :func:`nhc_planner.capacity.staffing_for_capacity` of ``min(load, capacity)``.
+    With ``capacity_applied=False`` each centre's ``why`` starts "Capacity not
+    applied".
     :func:`nhc_planner.explain.explain_centres` gives the opening order, people
     newly covered, catchment HLE, swap loss and the ``why`` sentence. Columns
     :data:`CENTRE_COLUMNS`; existing centres first, then new ones by opening order.
     """
-    from nhc_planner.capacity import staffing
+    from nhc_planner.capacity import staffing_for_capacity
 
     s, frame_sites = inputs.scenario, inputs.sites
     ids = frame_sites["site_id"].astype(str).to_numpy()
     assignment = np.asarray(result.assignment, dtype=np.int64)
-    load = site_loads(ctx, assignment, len(ids))
+    if load is None:
+        load = site_loads(ctx, assignment, len(ids))
+    load = np.asarray(load, dtype=float)
     templates = sizes if sizes is not None else centre_sizes(ctx, result, load)
     capacity = np.array(
         [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
@@ -367,10 +415,12 @@ def centres_table(
         why = str(r["why"])
         if ids[j] in s.policy.keep:
             why += " Kept by policy."
+        if not capacity_applied:
+            why = "Capacity not applied (capacity.constrain = false). " + why
         if r["utilisation"] > 1:
             why += (
-                " Its catchment needs more than the largest size offers: consider a second "
-                "site nearby or a larger size template."
+                f" Its catchment needs {r['utilisation']:.0%} of what its size offers: "
+                "consider a second site nearby or a larger size template."
             )
         capex = 0.0
         if is_new:
@@ -408,7 +458,11 @@ def centres_table(
         )
     frame = pd.DataFrame(rows, columns=[*CENTRE_COLUMNS[: -len(ROLES)], "_index"])
     frame = frame.sort_values(["phase", "order"], kind="stable").reset_index(drop=True)
-    staff = staffing(frame["weekly_demand_served"].to_numpy(float), ctx.staffing)
+    staff = staffing_for_capacity(
+        frame["weekly_capacity"].to_numpy(float),
+        frame["weekly_demand_served"].to_numpy(float),
+        ctx.staffing,
+    )
     for role in ROLES:
         frame[f"wte_{role}"] = staff[role].to_numpy()
     geometry = frame_sites.geometry.to_numpy()[frame["_index"].to_numpy(dtype=np.int64)]

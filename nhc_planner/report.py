@@ -543,6 +543,7 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
                 "colour": phase_colour(phase),
                 "when": "Already open" if existing else f"Opens in year {phase}",
                 "why": str(val("why") or ""),
+                "util_class": utilisation_class(val("utilisation")),
                 "figures": figures,
                 "staff": staff,
                 "staff_total": f"{sum(float(v) for _, v in staff):.1f}",
@@ -550,6 +551,62 @@ def _centre_cards(plan: PlanLike) -> list[dict[str, Any]]:
             }
         )
     return cards
+
+
+def utilisation_class(value: Any) -> str:
+    """CSS class of a centre's utilisation: ``util-ok`` (< 85%), ``util-full`` (85-100%),
+    ``util-over`` (above capacity) or ``""`` when unknown.
+
+    Examples
+    --------
+    >>> utilisation_class(0.5), utilisation_class(1.0), utilisation_class(1.4)
+    ('util-ok', 'util-full', 'util-over')
+    """
+    u = _num(value)
+    if not math.isfinite(u):
+        return ""
+    if u > 1 + 1e-9:
+        return "util-over"
+    return "util-full" if u >= 0.85 else "util-ok"
+
+
+def _capacity_headline(plan: PlanLike) -> list[str]:
+    """Whether capacity was applied, centres above it and unmet demand, in plain words."""
+    c, solver = plan.centres, dict(getattr(plan, "solver", {}) or {})
+    util = pd.to_numeric(c["utilisation"], errors="coerce") if "utilisation" in c else None
+    scenario = getattr(plan, "scenario", None)
+    constrain = getattr(getattr(scenario, "capacity", None), "constrain", None)
+    applied = solver.get("capacity_applied", constrain)
+    lines = []
+    if util is not None and len(util):
+        over = int((util > 1 + 1e-9).sum())
+        top = format_percent(float(util.max()))
+        if applied is False:
+            lines.append(
+                "Capacity not applied (capacity.constrain = false): "
+                f"{over} centre{'s' if over != 1 else ''} planned above capacity "
+                f"(highest utilisation {top}); demand beyond capacity is not counted as unmet."
+            )
+        elif over:
+            lines.append(
+                f"{over} centre{'s' if over != 1 else ''} planned above capacity "
+                f"(highest utilisation {top})."
+            )
+        elif applied:
+            lines.append(
+                f"Every centre is planned within its capacity (highest utilisation {top})."
+            )
+    a = plan.assignments
+    if "weekly_unmet" in a and "weekly_demand" in a:
+        unmet = float(pd.to_numeric(a["weekly_unmet"], errors="coerce").sum())
+        demand = float(pd.to_numeric(a["weekly_demand"], errors="coerce").sum())
+        if unmet > 0.5:
+            lines.append(
+                f"{format_count(unmet)} weekly appointments "
+                f"({format_percent(share(unmet, demand))} of demand) cannot be served within "
+                "the standard and the centres' capacity in the final year (unmet demand)."
+            )
+    return lines
 
 
 def _use_text(value: Any) -> str:
@@ -665,7 +722,7 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"Capital cost of the new centres: {format_gbp(float(capex[phases > 0].sum()))}."
         )
-    return lines
+    return lines + _capacity_headline(plan)
 
 
 def _demand_point(plan: PlanLike) -> str:

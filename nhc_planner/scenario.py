@@ -547,9 +547,12 @@ class CapacitySettings(_Part):
         ``capex_gbp_per_m2``, ``annual_gbp_per_m2``, ``admin_per_clinical_wte``;
         see :mod:`nhc_planner.capacity` for their defaults and sources.
     constrain
-        If true, the optimiser sizes centres and respects their capacity
-        (slower); if false (default), capacity and staffing are computed for
-        the chosen centres after the location model.
+        If true (default), the optimiser sizes centres and never plans a centre
+        above its capacity; demand no centre can serve is reported as unmet
+        (:func:`nhc_planner.optimize.capacitated_phased.capacitated_phased`).
+        If false, the coverage-only model places centres and capacity and
+        staffing are computed afterwards ("capacity not applied": centres can
+        be planned above their capacity).
     """
 
     _section: ClassVar[str] = "capacity"
@@ -562,7 +565,7 @@ class CapacitySettings(_Part):
     assumptions: tuple[tuple[str, float], ...] = _spec(
         (), "capacity model overrides", kind="assumptions", choices=CAPACITY_ASSUMPTIONS
     )
-    constrain: bool = _spec(False, "size centres inside the optimiser", kind="bool")
+    constrain: bool = _spec(True, "respect each centre's capacity in the optimiser", kind="bool")
 
     def assumption_dict(self) -> dict[str, float]:
         """The assumption overrides as a plain dict."""

@@ -237,7 +237,15 @@ def test_region_folder_outside_the_data_folders_is_refused(tmp_path, monkeypatch
 
 
 def test_plan_page_names_centres_over_capacity() -> None:
-    at = _page(_fresh(), "plan")
+    from app_pages.common import default_scenario
+
+    at = _fresh()
+    # capacity is applied by default (issue 16); coverage only can overload centres
+    base = default_scenario(at.session_state["region_key"])
+    at.session_state["scenario"] = base.replace(
+        **{"capacity.constrain": False, "policy.model": "coverage"}
+    )
+    at = _page(at, "plan")
     _assert_clean(at)
     warnings = [w.value for w in at.warning]
     assert any("over capacity" in w for w in warnings), warnings

@@ -1307,7 +1307,8 @@ def capacitated_phased(
     max_cut_rounds
         Rounds of link-row generation for the LP bound (a work limit).
     mip_nodes
-        Branch-and-bound nodes per MIP stage (a work limit).
+        Branch-and-bound nodes per MIP stage (a work limit); 0 skips the MIP stages
+        (the plan is then the best greedy or LP-rounded plan, the bound the LP's).
     time_limit_s
         Safety stop for the whole call; a result stopped by it says so.
     threads, seed
@@ -1511,7 +1512,7 @@ def _improve_by_mip(
     def gap_of(p: _Plan | None) -> float:
         return relative_gap(p.objective, bound) if p is not None else float("inf")
 
-    if lp.h is None or gap_of(best) <= mip_gap:
+    if lp.h is None or mip_nodes <= 0 or gap_of(best) <= mip_gap:
         return best, bound, stopped, source
     pool = np.zeros(m.nc, dtype=bool)
     pool[m.qj[lp.y[-1] > 1e-6]] = True
