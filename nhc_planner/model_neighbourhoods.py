@@ -676,10 +676,11 @@ def _plain_words(
             f"{none} neighbourhood(s) have no site reaching all their residents within "
             f"{s.travel.cutoff_min:g} minutes: add candidate sites there."
         )
-    if unmet.sum() > 0:
+    short = np.where(site_of >= 0, unmet, 0.0)
+    if short.sum() > 0:
         parts.append(
-            f"{int((unmet > 0).sum())} centre(s) cannot be sized for their neighbourhood: "
-            f"{unmet.sum():,.0f} weekly appointments are unmet; allow a larger size template."
+            f"{int((short > 0).sum())} centre(s) cannot be sized for their neighbourhood: "
+            f"{short.sum():,.0f} weekly appointments are unmet; allow a larger size template."
         )
     return " ".join(p for p in parts if p)
 
@@ -739,6 +740,8 @@ class NeighbourhoodModel:
         taken[site_of[site_of >= 0]] = True
         own, unmet = _assign_own(built, np.flatnonzero(site_of < 0), taken)
         site_of = np.where(site_of >= 0, site_of, own)
+        # a neighbourhood no site can reach is unmet whole, not only a size's shortfall
+        unmet = np.where(site_of >= 0, unmet, built.demand)
         sizes, load, capacity = _sizes(built, site_of, n_sites)
         open_period = _phase(built, site_of, hub, sizes)
         for j in np.flatnonzero((open_period >= 0) & np.array([z is None for z in sizes])):
@@ -815,11 +818,28 @@ class NeighbourhoodModel:
         ctx = built.ctx
         names = result.size if result.size is not None else np.full(result.open_period.size, "")
         sizes = [ctx.template(str(z)) if z else None for z in names]
-        centres = centres_table(inputs, ctx, result, sizes=sizes)
+        # served loads (a centre never takes more than its capacity) and each area's share
+        # of its neighbourhood's unmet demand, so the KPIs and unmet tables agree with the model
+        served = np.where(
+            np.isfinite(result.capacity), np.minimum(result.load, result.capacity), result.load
+        )
+        share = np.divide(
+            result.unmet,
+            built.demand,
+            out=np.zeros(built.k, dtype=float),
+            where=built.demand > 0,
+        )
+        centres = centres_table(inputs, ctx, result, sizes=sizes, load=served)
         centres = _centre_columns(centres, built, result)
         return PlanTables(
             centres=centres,
-            assignments=assignments_table(inputs, ctx, result.assignment, result.open_period),
+            assignments=assignments_table(
+                inputs,
+                ctx,
+                result.assignment,
+                result.open_period,
+                unmet=ctx.demand * share[built.labels],
+            ),
             neighbourhoods=neighbourhoods_table(inputs, built, result),
         )
 

@@ -142,6 +142,13 @@ def compute_travel(
 # --------------------------------------------------------------------------- the Plan
 
 
+def _within_horizon(new: pd.DataFrame, years: int) -> str:
+    """``10 new centre(s) over 5 year(s)``, and how many open after the horizon, if any."""
+    late = int((pd.to_numeric(new["phase"], errors="coerce") > years).sum())
+    text = f"{len(new) - late} new centre(s) over {years} year(s)"
+    return text + (f", {late} more after it at the same pace" if late else "")
+
+
 @dataclass(frozen=True, eq=False)
 class Plan:
     """The result of :func:`plan`: tidy frames, the solver's verdict and provenance.
@@ -233,7 +240,7 @@ class Plan:
         new = self.new_centres
         lines = [
             f"Plan for {self.region_meta.name}{label}: scenario {s.name!r}",
-            f"  {len(new)} new centre(s) over {s.phasing.years} year(s); "
+            f"  {_within_horizon(new, s.phasing.years)}; "
             f"{int((self.centres['status'] == 'existing').sum())} already open",
         ]
         total = self.assignments["population"].sum()

@@ -699,10 +699,17 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
         if math.isfinite(facts["standard"])
         else "the travel standard"
     )
+    n_late = int((phases > n_years).sum()) if n_years > 0 else 0
+    n_in = n_new - n_late
     lines = [
-        f"The plan opens {n_new} new neighbourhood health centre{'s' if n_new != 1 else ''}"
+        f"The plan opens {n_in} new neighbourhood health centre{'s' if n_in != 1 else ''}"
         + (f" over {n_years} year{'s' if n_years != 1 else ''}" if n_years else "")
         + (f" (the last opens in year {last_year})" if n_new and 0 < last_year < n_years else "")
+        + (
+            f", and {n_late} more after the {n_years}-year horizon at the same pace"
+            if n_late
+            else ""
+        )
         + (f", alongside {n_existing} already open" if n_existing else "")
         + ".",
         f"Residents within {standard} of a centre rise from {format_count(cov['before'])} "

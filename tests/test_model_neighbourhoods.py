@@ -320,3 +320,25 @@ def test_grid_open_centre_is_used_first(tmp_path: Path) -> None:
     assert summary.loc["WS", "site_id"] == "S00"
     assert summary["opening_year"].to_dict() == {"WS": 0, "WN": 1, "ES": 2, "EN": 3}
     assert summary.loc["WS", "why"].startswith("served by the existing centre")
+
+
+def test_unmet_and_loads_agree_with_the_model(default_plan: Plan) -> None:
+    # the KPIs and unmet tables count what the model counts: a capacity shortfall or a
+    # neighbourhood no site reaches, not areas beyond the travel standard of their centre
+    unmet = default_plan.kpi("unmet_weekly_appointments")
+    assert unmet == pytest.approx(default_plan.solver["unmet_weekly_demand"])
+    c = default_plan.centres
+    assert (c["weekly_demand_served"] <= c["weekly_capacity"] + 1e-6).all()
+
+
+def test_summary_and_headline_count_centres_after_the_horizon(
+    default_plan: Plan, tmp_path: Path
+) -> None:
+    years = default_plan.scenario.phasing.years
+    new = default_plan.new_centres
+    late = int((new["phase"] > years).sum())
+    assert late > 0  # the demo has more neighbourhoods than 5 years x 2 a year
+    line = default_plan.summary().splitlines()[1]
+    assert line.startswith(f"  {len(new) - late} new centre(s) over {years} year(s), {late} more")
+    text = default_plan.to_html(tmp_path / "r").read_text(encoding="utf-8")
+    assert f"and {late} more after the {years}-year horizon at the same pace" in text
