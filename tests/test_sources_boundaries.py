@@ -279,10 +279,5 @@ def test_ward_and_msoa_names_are_kept(tmp_path) -> None:
     areas = read_boundaries(path)
     assert areas["ward_name"].tolist() == ["Hunslet & Riverside", "Beeston & Holbeck"]
     assert areas["msoa_name"].tolist() == ["Leeds 101", "Leeds 102"]
-    assert "ward_name" not in read_boundaries(_write(tmp_path, _squares(["E01000003"])))
-
-
-def _write(tmp_path: Path, frame: gpd.GeoDataFrame) -> Path:
-    path = tmp_path / "plain.gpkg"
-    frame.to_file(path)
-    return path
+    plain = _write(_squares(["E01000003"]), tmp_path / "plain.gpkg")
+    assert "ward_name" not in read_boundaries(plain)
