@@ -263,6 +263,48 @@ def as_cost_matrix(cost: Any, name: str = "cost") -> np.ndarray:
     return arr
 
 
+def floor_members(floor: Any, weights: np.ndarray, periods: int) -> tuple[int, np.ndarray]:
+    """Check one coverage or service floor; return its year and its members' weights.
+
+    ``floor`` has ``name``, ``members`` (bool per demand point), ``share`` in
+    [0, 1], ``period`` (1..``periods``, or None for the last) and optional
+    ``weights`` (default ``weights``). Shared by the phased models.
+
+    Returns
+    -------
+    tuple of (int, numpy.ndarray)
+        The floor's year (1-based) and, per demand point, its weight if a member
+        else 0.
+
+    Raises
+    ------
+    ValueRangeError
+        A mask of the wrong shape or type, a share outside [0, 1], a year outside
+        the horizon, or bad weights; the message names the floor.
+    """
+    n = weights.size
+    members = np.asarray(floor.members)
+    if members.shape != (n,) or members.dtype != bool:
+        msg = (
+            f"floor {floor.name!r}: members must be a boolean mask with one entry per "
+            f"demand point ({n}); found dtype {members.dtype}, shape {members.shape}"
+        )
+        raise ValueRangeError(msg)
+    if not 0 <= floor.share <= 1:
+        msg = f"floor {floor.name!r}: share must be in [0, 1]; found {floor.share}"
+        raise ValueRangeError(msg)
+    period = periods if floor.period is None else int(floor.period)
+    if not 1 <= period <= periods:
+        msg = f"floor {floor.name!r}: period must be in 1..{periods}; found {floor.period}"
+        raise ValueRangeError(msg)
+    v = (
+        weights
+        if floor.weights is None
+        else as_weights(floor.weights, n, f"floor {floor.name!r} weights")
+    )
+    return period, np.where(members, v, 0.0)
+
+
 def as_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
     """Return ``weights`` as a 1-D float64 array of ``n`` finite non-negative values.
 

@@ -90,6 +90,7 @@ from nhc_planner.optimize._common import (
     as_cost_matrix,
     as_weights,
     check_max_cost,
+    floor_members,
     parse_options,
     relative_gap,
 )
@@ -1201,22 +1202,8 @@ def _validate(
             raise ValueRangeError(msg)
     floor_list: list[tuple[str, int, float, _F]] = []
     for f in floors:
-        members = np.asarray(f.members)
-        if members.shape != (n,) or members.dtype != bool:
-            msg = (
-                f"floor {f.name!r}: members must be a boolean mask with one entry per area "
-                f"({n}); found dtype {members.dtype}, shape {members.shape}"
-            )
-            raise ValueRangeError(msg)
-        if not 0 <= f.share <= 1:
-            msg = f"floor {f.name!r}: share must be in [0, 1]; found {f.share}"
-            raise ValueRangeError(msg)
-        per = T if f.period is None else int(f.period)
-        if not 1 <= per <= T:
-            msg = f"floor {f.name!r}: period must be in 1..{T}; found {f.period}"
-            raise ValueRangeError(msg)
-        v = w if f.weights is None else as_weights(f.weights, n, f"floor {f.name!r} weights")
-        floor_list.append((f.name, per - 1, float(f.share), np.where(members, v, 0.0)))
+        per, fw = floor_members(f, w, T)
+        floor_list.append((f.name, per - 1, float(f.share), fw))
     cand_mask = opts.allowed & ~opts.fixed_mask & ok_js.any(axis=1)
     return _Inputs(
         c=c,

@@ -113,6 +113,7 @@ from nhc_planner.optimize._common import (
     check_max_cost,
     coverage_matrix,
     dominated_columns,
+    floor_members,
     infeasible_solution,
     no_solution,
     parse_options,
@@ -268,22 +269,7 @@ def _floors(
     n = weights.size
     out: list[_Floor] = []
     for f in floors:
-        members = np.asarray(f.members)
-        if members.shape != (n,) or members.dtype != bool:
-            msg = (
-                f"floor {f.name!r}: members must be a boolean mask with one entry per "
-                f"demand point ({n}); found dtype {members.dtype}, shape {members.shape}"
-            )
-            raise ValueRangeError(msg)
-        if not 0 <= f.share <= 1:
-            msg = f"floor {f.name!r}: share must be in [0, 1]; found {f.share}"
-            raise ValueRangeError(msg)
-        period = periods if f.period is None else int(f.period)
-        if not 1 <= period <= periods:
-            msg = f"floor {f.name!r}: period must be in 1..{periods}; found {f.period}"
-            raise ValueRangeError(msg)
-        v = weights if f.weights is None else as_weights(f.weights, n, f"floor {f.name!r} weights")
-        fw = np.where(members, v, 0.0)
+        period, fw = floor_members(f, weights, periods)
         out.append(_Floor(f.name, period, float(f.share), fw, float(fw.sum())))
     if groups is None:
         if group_floor is not None:
