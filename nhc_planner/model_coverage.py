@@ -136,6 +136,22 @@ class CoverageResult(ModelResult):
         }
 
 
+def _equity_floor(kind: Any, ctx: PlanContext, s: Scenario) -> list[Any]:
+    """``policy.equity_floor`` as a floor of ``kind`` (coverage or service) on the most
+    deprived deciles' residents; empty when the policy sets none."""
+    if s.policy.equity_floor is None:
+        return []
+    k = s.need.most_deprived_deciles
+    return [
+        kind(
+            members=ctx.decile <= k,
+            share=s.policy.equity_floor,
+            name=f"IMD deciles 1-{k}" if k > 1 else "IMD decile 1",
+            weights=ctx.population,
+        )
+    ]
+
+
 def _openings(s: Scenario, n_keep: int) -> tuple[list[int] | None, float | None]:
     """New centres per year (kept sites use up year-1 places first), or a budget."""
     per_year = s.phasing.per_year()
@@ -164,17 +180,7 @@ def phased_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
     from nhc_planner.optimize.phased import CoverageFloor, SizeOption
 
     slots, budget = _openings(s, len(ctx.keep))
-    floors = []
-    if s.policy.equity_floor is not None:
-        k = s.need.most_deprived_deciles
-        floors.append(
-            CoverageFloor(
-                members=ctx.decile <= k,
-                share=s.policy.equity_floor,
-                name=f"IMD deciles 1-{k}" if k > 1 else "IMD decile 1",
-                weights=ctx.population,
-            )
-        )
+    floors = _equity_floor(CoverageFloor, ctx, s)
     kwargs: dict[str, Any] = {
         "periods": s.phasing.years,
         "new_per_period": slots,
@@ -238,17 +244,7 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
         )
         raise ScenarioError(msg)
     slots, budget = _openings(s, len(ctx.keep))
-    floors = []
-    if s.policy.equity_floor is not None:
-        k = s.need.most_deprived_deciles
-        floors.append(
-            ServiceFloor(
-                members=ctx.decile <= k,
-                share=s.policy.equity_floor,
-                name=f"IMD deciles 1-{k}" if k > 1 else "IMD decile 1",
-                weights=ctx.population,
-            )
-        )
+    floors = _equity_floor(ServiceFloor, ctx, s)
     if s.policy.la_min_coverage is not None:
         for la in sorted(set(ctx.la.tolist())):
             floors.append(
