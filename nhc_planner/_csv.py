@@ -137,7 +137,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 def read_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV written by :func:`write_csv`, undoing the apostrophe of neutralised text."""
-    frame = pd.read_csv(path, keep_default_na=True, na_values=[""])
+    # only an empty cell is missing: a site called "NA", "NULL" or "None" stays text
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     for name in frame.columns:
         col = frame[name]
         if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):

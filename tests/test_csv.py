@@ -106,6 +106,16 @@ def test_text_round_trips_exactly(tmp_path_factory, values):
             assert g == w
 
 
+def test_words_pandas_reads_as_missing_stay_text(tmp_path):
+    path = tmp_path / "t.csv"
+    names = ["NULL", "NA", "None", "nan", "N/A", "#N/A", "n/a"]
+    write_csv(pd.DataFrame({"name": names, "x": [1.0, np.nan, np.inf, 2.0, 3.0, 4.0, 5.0]}), path)
+    back = read_csv(path)
+    assert back["name"].tolist() == names
+    assert np.isnan(back["x"][1])
+    assert back["x"][2] == np.inf
+
+
 def test_hostile_frame(tmp_path):
     frame = pd.DataFrame({"name": HOSTILE, "value": [1.5e6, -3.0, 1e-13, 0.25, 2.0, 7.0, 1.0]})
     text = csv_text(frame)
