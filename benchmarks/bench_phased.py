@@ -170,6 +170,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="only the base case with HiGHS")
     parser.add_argument("--backends", default="highs")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=HERE / "results_phased.md",
+        help="results file (default results_phased.md beside this script)",
+    )
     args = parser.parse_args()
     n_areas, n_sites = 1_500, 1_000
     inst = demo_instance(n_areas, n_sites, args.seed) or seeded_instance(
@@ -256,7 +262,8 @@ def main() -> None:
         if r["explanation"]:
             lines.append(f"  - explanation: {r['explanation']}")
     lines.append("")
-    (HERE / "results_phased.md").write_text("\n".join(lines), encoding="utf-8")
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -349,6 +349,9 @@ def england_section(lines: list[str], *, n_areas: int, n_sites: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help=f"results file (default: {OUT.name} here)"
+    )
     args = parser.parse_args(argv)
     lines = [
         "# Travel-time benchmarks",
@@ -368,8 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         icb_section(lines, n_nodes=20_000, n_areas=150, n_sites=100, sample=10)
     else:
         icb_section(lines, n_nodes=300_000, n_areas=1_500, n_sites=1_000, sample=20)
-    OUT.write_text("\n".join(lines) + "\n")
-    print(f"wrote {OUT}")
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
     return 0
 
 
