@@ -136,14 +136,16 @@ class CoverageResult(ModelResult):
         }
 
 
-def _equity_floor(kind: Any, ctx: PlanContext, s: Scenario) -> list[Any]:
-    """``policy.equity_floor`` as a floor of ``kind`` (coverage or service) on the most
-    deprived deciles' residents; empty when the policy sets none."""
+def _equity_floor(ctx: PlanContext, s: Scenario) -> list[Any]:
+    """``policy.equity_floor`` as a floor on the most deprived deciles' residents (covered
+    without capacities, served with them); empty when the policy sets none."""
+    from nhc_planner.optimize.phased import CoverageFloor
+
     if s.policy.equity_floor is None:
         return []
     k = s.need.most_deprived_deciles
     return [
-        kind(
+        CoverageFloor(
             members=ctx.decile <= k,
             share=s.policy.equity_floor,
             name=f"IMD deciles 1-{k}" if k > 1 else "IMD decile 1",
@@ -177,10 +179,10 @@ def phased_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
     Coverage only (no capacities): the plan with ``capacity.constrain = false``
     and the sensitivity run's re-solves.
     """
-    from nhc_planner.optimize.phased import CoverageFloor, SizeOption
+    from nhc_planner.optimize.phased import SizeOption
 
     slots, budget = _openings(s, len(ctx.keep))
-    floors = _equity_floor(CoverageFloor, ctx, s)
+    floors = _equity_floor(ctx, s)
     kwargs: dict[str, Any] = {
         "periods": s.phasing.years,
         "new_per_period": slots,
@@ -244,7 +246,7 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
         )
         raise ScenarioError(msg)
     slots, budget = _openings(s, len(ctx.keep))
-    floors = _equity_floor(ServiceFloor, ctx, s)
+    floors = _equity_floor(ctx, s)
     if s.policy.la_min_coverage is not None:
         for la in sorted(set(ctx.la.tolist())):
             floors.append(

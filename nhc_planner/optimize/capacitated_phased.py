@@ -94,6 +94,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     relative_gap,
 )
+from nhc_planner.optimize.phased import CoverageFloor
 from nhc_planner.planning import SolveReport, SolveStatus
 
 __all__ = [
@@ -125,29 +126,10 @@ class SizeLike(Protocol):
     def capex_gbp(self) -> float: ...
 
 
-@dataclass(frozen=True)
-class ServiceFloor:
-    """A floor on served need: a group's served share must reach ``share`` by ``period``.
-
-    Attributes
-    ----------
-    members
-        Boolean mask over areas (e.g. ``imd_decile == 1``).
-    share
-        Required served share of the group's weight, in [0, 1].
-    name
-        Label used in messages.
-    weights
-        Weights measuring the group; the model's ``weights`` when None.
-    period
-        Period (1..T) by which the floor must hold; the final period when None.
-    """
-
-    members: npt.ArrayLike
-    share: float
-    name: str = "floor"
-    weights: npt.ArrayLike | None = None
-    period: int | None = None
+#: A floor on *served* need: ``share`` of the members' weight must be served (within
+#: the standard and within capacity) by ``period``. The same fields as the coverage
+#: model's floor (members, share, name, weights, period), so one class serves both.
+ServiceFloor = CoverageFloor
 
 
 @dataclass(frozen=True, eq=False)
