@@ -11,9 +11,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from hypothesis import strategies as st
+
+if TYPE_CHECKING:
+    from nhc_planner.build import RegionInputs
 
 SMALL = Path(__file__).parent / "data_small"
 
@@ -66,3 +70,33 @@ def cost_instances(
     weights = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), dtype=float)
     fixed, excluded = draw(site_roles(m, one_allowed=True))
     return cost, weights, fixed, excluded
+
+
+def leeds_inputs(*, sites: bool = True) -> RegionInputs:
+    """The real Leeds inputs from the shared fixtures (LSOA 2021, IoD2025), with its
+    GP practices, hospitals and pharmacies unless ``sites`` is False."""
+    from nhc_planner.build import RegionInputs
+    from nhc_planner.testing import require_fixture
+
+    def nat(name: str) -> Path:
+        return require_fixture("national", name)
+
+    extra: dict[str, Path] = {}
+    if sites:
+        facilities = {
+            "gp_practices": "leeds_gp_practices_epraccur_geocoded.geojson",
+            "hospitals": "leeds_nhs_hospitals_nhswebsite.geojson",
+            "pharmacies": "leeds_nhs_pharmacies_nhswebsite_2020.geojson",
+        }
+        extra = {role: require_fixture("facilities", f) for role, f in facilities.items()}
+    return RegionInputs(
+        boundaries=require_fixture("boundaries", "leeds_lsoa21_bsc.gpkg"),
+        imd=nat("imd2025_england_lsoa21.csv"),
+        population=nat("census21_lsoa21_usual_residents_total.csv"),
+        population_age=nat("census21_lsoa21_usual_residents_by_age6.csv"),
+        hle=nat("healthy_life_expectancy_at_birth_fingertips_utla.csv"),
+        lsoa_la=nat("lookup_lsoa21_ward24_ltla24.csv"),
+        lsoa_icb=nat("lookup_lsoa21_icb24.csv"),
+        lsoa11_lsoa21=nat("lookup_lsoa11_lsoa21_ltla22.csv"),
+        **extra,
+    )

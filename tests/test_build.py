@@ -28,6 +28,7 @@ from nhc_planner.schema import AGE_BANDS
 from nhc_planner.sources.hle import HLE_ESTIMATE_NOTE
 from nhc_planner.sources.population import read_census_total
 from nhc_planner.testing import require_fixture
+from tests.builders import leeds_inputs
 
 DATA_SMALL = Path(__file__).parent / "data_small"
 CODES = ["X01000001", "X01000002", "X01000003", "X01000004"]
@@ -332,14 +333,7 @@ def _real_inputs(boundaries: tuple[str, str], imd: str, **paths: Path) -> Region
 
 @pytest.fixture(scope="module")
 def leeds() -> tuple[Region, JoinReport]:
-    inputs = _real_inputs(
-        ("boundaries", "leeds_lsoa21_bsc.gpkg"),
-        "imd2025_england_lsoa21.csv",
-        gp_practices=require_fixture("facilities", "leeds_gp_practices_epraccur_geocoded.geojson"),
-        hospitals=require_fixture("facilities", "leeds_nhs_hospitals_nhswebsite.geojson"),
-        pharmacies=require_fixture("facilities", "leeds_nhs_pharmacies_nhswebsite_2020.geojson"),
-    )
-    return build_region_report(inputs, la_codes=["E08000035"])
+    return build_region_report(leeds_inputs(), la_codes=["E08000035"])
 
 
 @pytest.mark.slow

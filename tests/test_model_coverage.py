@@ -199,16 +199,9 @@ def test_demo_default_scenario_within_capacity() -> None:
 @pytest.mark.slow
 def test_leeds_default_scenario_within_capacity() -> None:
     from nhc_planner.build import build_region_report
-    from nhc_planner.testing import require_fixture
-    from tests.test_build import _real_inputs
+    from tests.builders import leeds_inputs
 
-    inputs = _real_inputs(
-        ("boundaries", "leeds_lsoa21_bsc.gpkg"),
-        "imd2025_england_lsoa21.csv",
-        gp_practices=require_fixture("facilities", "leeds_gp_practices_epraccur_geocoded.geojson"),
-        hospitals=require_fixture("facilities", "leeds_nhs_hospitals_nhswebsite.geojson"),
-        pharmacies=require_fixture("facilities", "leeds_nhs_pharmacies_nhswebsite_2020.geojson"),
-    )
+    inputs = leeds_inputs()
     region, _ = build_region_report(inputs, la_codes=["E08000035"])
     p = plan(region, Scenario().replace(**{"policy.model": "coverage"}))
     centres = pd.DataFrame(p.centres.drop(columns="geometry"))

@@ -17,7 +17,6 @@ from nhc_planner.plan import Plan, plan
 from nhc_planner.planning import model_names
 from nhc_planner.region import Region
 from nhc_planner.scenario import Scenario, SizeSpec
-from nhc_planner.testing import require_fixture
 
 FAST = {"solver.time_limit_s": 20.0}
 
@@ -204,24 +203,10 @@ def test_budget_years_hand_checked(region: Region) -> None:
 
 @pytest.mark.slow
 def test_leeds_acceptance() -> None:
-    from nhc_planner.build import RegionInputs, build_region
+    from nhc_planner.build import build_region
+    from tests.builders import leeds_inputs
 
-    def nat(name: str) -> Path:
-        return require_fixture("national", name)
-
-    inputs = RegionInputs(
-        boundaries=require_fixture("boundaries", "leeds_lsoa21_bsc.gpkg"),
-        imd=nat("imd2025_england_lsoa21.csv"),
-        population=nat("census21_lsoa21_usual_residents_total.csv"),
-        population_age=nat("census21_lsoa21_usual_residents_by_age6.csv"),
-        hle=nat("healthy_life_expectancy_at_birth_fingertips_utla.csv"),
-        lsoa_la=nat("lookup_lsoa21_ward24_ltla24.csv"),
-        lsoa_icb=nat("lookup_lsoa21_icb24.csv"),
-        lsoa11_lsoa21=nat("lookup_lsoa11_lsoa21_ltla22.csv"),
-        gp_practices=require_fixture("facilities", "leeds_gp_practices_epraccur_geocoded.geojson"),
-        hospitals=require_fixture("facilities", "leeds_nhs_hospitals_nhswebsite.geojson"),
-        pharmacies=require_fixture("facilities", "leeds_nhs_pharmacies_nhswebsite_2020.geojson"),
-    )
+    inputs = leeds_inputs()
     region = build_region(inputs, la_codes=["E08000035"])
     p = plan(region, Scenario().replace(**FAST))
     check_neighbourhood_plan(p, region.areas, lo=30_000, hi=50_000)

@@ -213,21 +213,10 @@ def test_read_polygons_largest_overlap(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_leeds_neighbourhoods() -> None:
-    from nhc_planner.build import RegionInputs, build_region
+    from nhc_planner.build import build_region
+    from tests.builders import leeds_inputs
 
-    def nat(name: str) -> Path:
-        return require_fixture("national", name)
-
-    inputs = RegionInputs(
-        boundaries=require_fixture("boundaries", "leeds_lsoa21_bsc.gpkg"),
-        imd=nat("imd2025_england_lsoa21.csv"),
-        population=nat("census21_lsoa21_usual_residents_total.csv"),
-        population_age=nat("census21_lsoa21_usual_residents_by_age6.csv"),
-        hle=nat("healthy_life_expectancy_at_birth_fingertips_utla.csv"),
-        lsoa_la=nat("lookup_lsoa21_ward24_ltla24.csv"),
-        lsoa_icb=nat("lookup_lsoa21_icb24.csv"),
-        lsoa11_lsoa21=nat("lookup_lsoa11_lsoa21_ltla22.csv"),
-    )
+    inputs = leeds_inputs(sites=False)
     areas = build_region(inputs, la_codes=["E08000035"]).areas
     # ward names from the boundary file, as a planner would add them
     bounds = gpd.read_file(require_fixture("boundaries", "leeds_lsoa21_bsc.gpkg"))
