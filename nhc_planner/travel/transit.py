@@ -127,21 +127,16 @@ def transit_times(
 
 def _window(text: str) -> tuple[str, str]:
     """``"08:00-20:00"`` -> ``("08:00", "20:00")``; a named error otherwise."""
-    parts = [p.strip() for p in str(text).split("-")]
-    ok = len(parts) == 2 and all(len(p) == 5 and p[2] == ":" for p in parts)
-    if ok:
-        try:
-            start, end = (int(p[:2]) * 60 + int(p[3:]) for p in parts)
-        except ValueError:
-            ok = False
-        else:
-            ok = start < end
-    if not ok:
+    parts = tuple(p.strip() for p in str(text).split("-"))
+    try:
+        if len(parts) != 2 or _hhmm(parts[0]) >= _hhmm(parts[1]):
+            raise ValueRangeError(text)
+    except ValueRangeError as exc:
         msg = (
             f'travel.transit_window: expected "HH:MM-HH:MM" with the start before the end '
             f'(e.g. "08:00-20:00"); found {text!r}'
         )
-        raise ScenarioError(msg)
+        raise ScenarioError(msg) from exc
     return parts[0], parts[1]
 
 
