@@ -117,7 +117,7 @@ def run_uncapacitated(case: str, seed: int) -> dict[str, Any]:
         **kw,
     )
     wall = time.perf_counter() - t0
-    share = sol.extras.get("coverage_share_by_period")
+    share = sol.coverage_share_by_period if sol.coverage_share_by_period.size else None
     return {
         "solver": "phased_coverage, uncapacitated (no demand)",
         "status": sol.status,
