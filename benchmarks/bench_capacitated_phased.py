@@ -234,9 +234,9 @@ def main() -> None:
         "",
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()} "
         f"({os.cpu_count()} cores visible), threads=2, time limit {LIMIT:g} s per solve; load "
-        f"average at start {load_before[0]:.2f} (1 min) -- the machine was shared with other "
-        "sessions, so times are pessimistic. Each row ran in a fresh process (peak memory is "
-        "that process's maximum resident set).",
+        f"average at start {load_before[0]:.2f} (1 min; each row's own load is in the last "
+        "column: above 2 the 2 cores were shared and times are pessimistic). Each row ran in "
+        "a fresh process (peak memory is that process's maximum resident set).",
         "",
         f"Instance: {inst.source}; {N_AREAS:,} areas x {N_SITES:,} candidate sites, seed "
         f"{args.seed}, cost-matrix sha256 {digest}, {STANDARD:g}-minute standard (sites within "
