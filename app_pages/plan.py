@@ -32,7 +32,7 @@ def main() -> None:
     per_year = new["phase"].astype(int).value_counts().sort_index()
     by_year = ", ".join(f"year {y}: {n}" for y, n in per_year.items())
     st.markdown(
-        f"**{len(new)} new centres** over {len(per_year)} year(s) ({by_year}); "
+        f"**{len(new)} new centres**: {p.openings()} ({by_year}); "
         f"{int((p.centres['status'] == 'existing').sum())} already open. "
         f"{_format.format_percent(p.kpi('share_covered'))} of residents within "
         f"{s.travel.standard_min:g} minutes' {s.travel.mode} "

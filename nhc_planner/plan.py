@@ -232,6 +232,11 @@ class Plan:
         """The centres this plan opens (phase >= 1), in opening order."""
         return self.centres[self.centres["status"] == "new"]
 
+    def openings(self) -> str:
+        """``"10 new centre(s) over 5 year(s), 11 more after it at the same pace"``: the
+        new centres within the scenario's horizon, and those the plan opens after it."""
+        return _within_horizon(self.new_centres, self.scenario.phasing.years)
+
     def summary(self) -> str:
         """A concise plain-text summary for the terminal."""
         s = self.scenario
@@ -240,7 +245,7 @@ class Plan:
         new = self.new_centres
         lines = [
             f"Plan for {self.region_meta.name}{label}: scenario {s.name!r}",
-            f"  {_within_horizon(new, s.phasing.years)}; "
+            f"  {self.openings()}; "
             f"{int((self.centres['status'] == 'existing').sum())} already open",
         ]
         total = self.assignments["population"].sum()
