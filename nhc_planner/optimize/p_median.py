@@ -187,6 +187,7 @@ def _solve_reduced(
     *,
     backend: MipBackend,
     lagrangian_iterations: int,
+    tree_work: float = 2e9,
 ) -> PMedianSolution:
     """Heuristic, Lagrangian bound and reduction, then the radius MIP if still needed."""
     n = c.shape[0]
@@ -217,9 +218,30 @@ def _solve_reduced(
     # ---------------------------------------------------------------- model and solve
     status = "optimal"
     lower = lagrange.bound
-    if lagrange.bound >= best_cost - 1e-9 * max(1.0, abs(best_cost)):
+    proven = lagrange.bound >= best_cost - 1e-9 * max(1.0, abs(best_cost))
+    if proven:
         info["message"] = "heuristic proven optimal by the Lagrangian bound"
-    else:
+    elif lagrange.lam is not None and tree_work > 0:
+        local = np.flatnonzero(keep)
+        tree = _tree_search(
+            uniq[:, local],
+            agg_w,
+            p,
+            force[local],
+            np.searchsorted(local, best_open),
+            best_cost,
+            lagrange.lam,
+            max_work=tree_work,
+        )
+        info["tree_nodes"] = tree.nodes
+        if tree.cost < best_cost:
+            best_open, best_cost = local[tree.best_open], tree.cost
+            reach = _reach_limits(uniq, agg_w, p, fixed_local, keep, lagrange.lam, best_cost)
+        lower = max(lower, tree.bound)
+        proven = tree.proven
+        if proven:
+            info["message"] = f"proven optimal by Lagrangian branch and bound ({tree.nodes} nodes)"
+    if not proven:
         local = np.flatnonzero(keep)
         sub = uniq[:, local]
         left = max(0.05, opts.time_limit_s - (time.perf_counter() - start))
@@ -429,11 +451,15 @@ def _solve_radius_highs(
     integrality[:m] = [highspy.HighsVarType.kInteger] * m
     lp.integrality_ = integrality
     h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h.setOptionValue("output_flag", bool(__import__("os").environ.get("PMDBG")))
     h.setOptionValue("threads", int(opts.threads))
     h.setOptionValue("random_seed", int(opts.seed))
     h.setOptionValue("time_limit", float(max(opts.time_limit_s, 0.05)))
     h.setOptionValue("mip_rel_gap", 0.0)
+    for kv in __import__("os").environ.get("PMOPT", "").split(","):
+        if kv:
+            key, val = kv.split("=")
+            h.setOptionValue(key, float(val) if "." in val else int(val))
     h.passModel(lp)
     if start_open is not None:
         h.setSolution(_start_vector(rows, start_open, z_levels, n_cols))
@@ -644,6 +670,141 @@ def _reach_limits(
         hi = np.where(ok, mid, hi)
         lo = np.where(ok, lo, mid + 1)
     return thresholds[idx, lo]
+
+
+@dataclass(frozen=True)
+class _TreeResult:
+    proven: bool  # the incumbent is optimal
+    best_open: np.ndarray  # best solution found (candidate positions)
+    cost: float
+    bound: float  # lower bound over the whole tree (valid when not proven)
+    nodes: int
+
+
+def _subgradient(
+    wc: np.ndarray,
+    q: int,
+    opened_fixed: np.ndarray,
+    free: np.ndarray,
+    lam: np.ndarray,
+    upper: float,
+    iters: int,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A short subgradient run on one node; return (bound, lam, rho, opened, candidates).
+
+    ``candidates`` stacks the distinct site sets the relaxation opened (as boolean
+    rows) so that the caller can price them as solutions.
+    """
+    best, best_lam, best_rho, best_open = -np.inf, lam, np.zeros(wc.shape[1]), opened_fixed
+    step, stall = 1.0, 0
+    seen: list[np.ndarray] = []
+    for _ in range(iters):
+        diff = wc - lam[:, np.newaxis]
+        rho = np.minimum(diff, 0.0).sum(axis=0)
+        rho_free = np.where(free, rho, np.inf)
+        order = np.argsort(rho_free, kind="stable")[:q]
+        opened = opened_fixed.copy()
+        opened[order] = True
+        value = float(lam.sum() + rho[opened].sum())
+        if not seen or not np.array_equal(seen[-1], opened):
+            seen.append(opened)
+        if value > best + 1e-9 * max(1.0, abs(value)):
+            best, best_lam, best_rho, best_open, stall = value, lam, rho, opened, 0
+        else:
+            stall += 1
+            if stall >= 10:
+                step, stall = step / 2, 0
+        if best >= upper or step < 1e-3:
+            break
+        grad = 1.0 - ((diff < 0.0) & opened[np.newaxis, :]).sum(axis=1)
+        norm = float(grad @ grad)
+        if norm == 0.0:
+            break
+        lam = np.maximum(lam + step * (upper - value) / norm * grad, 0.0)
+    return best, best_lam, best_rho, best_open, np.array(seen[-8:])
+
+
+def _tree_search(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    p: int,
+    forced: np.ndarray,
+    incumbent: np.ndarray,
+    upper: float,
+    lam: np.ndarray,
+    *,
+    max_work: float,
+) -> _TreeResult:
+    """Lagrangian branch and bound over the site variables (Beasley 1993 style).
+
+    Each node fixes some sites open and some closed; its bound is the Lagrangian
+    relaxation of the assignment rows over the sites still free, improved by a short
+    subgradient run started from the parent's multipliers. Sites whose swap test
+    exceeds the incumbent are fixed at the node; a node is pruned when its bound
+    reaches the incumbent. Branching opens / closes the relaxation's open free site
+    whose closure raises the bound most. Nodes are taken best bound first (ties by
+    creation order); the search stops after ``max_work`` matrix-element updates, a
+    count, never the clock, so the outcome is the same on any machine.
+    """
+    import heapq
+
+    r, m = rows.shape
+    wc = weights[:, np.newaxis] * rows
+    finite = np.isfinite(rows)
+    best_open, best_cost = incumbent, upper
+    tol = 1e-9 * max(1.0, abs(upper))
+    heap: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]] = []
+    heapq.heappush(heap, (-np.inf, 0, forced.copy(), np.zeros(m, dtype=bool), lam))
+    counter, nodes, work = 1, 0, 0.0
+    while heap:
+        if work > max_work:
+            bound = min(heap[0][0], best_cost)
+            return _TreeResult(False, best_open, best_cost, bound, nodes)
+        parent_bound, _, o_mask, c_mask, lam0 = heapq.heappop(heap)
+        if parent_bound >= best_cost - tol:
+            continue
+        nodes += 1
+        q = p - int(o_mask.sum())
+        free = ~o_mask & ~c_mask
+        if q < 0 or free.sum() < q or not (finite[:, ~c_mask]).any(axis=1).all():
+            continue
+        iters = 200 if nodes == 1 else 60
+        bound, lam_n, rho, opened, seen = _subgradient(wc, q, o_mask, free, lam0, best_cost, iters)
+        work += float(iters) * r * m
+        for cand_mask in seen:
+            cand = np.flatnonzero(cand_mask)
+            cost = _true_cost(rows, weights, cand)
+            if cost < best_cost - tol:
+                cand = _heuristic(rows, weights, p, o_mask, start=cand)
+                cost = _true_cost(rows, weights, cand)
+                work += float(p) * r * m
+                if cost < best_cost - tol:
+                    best_open, best_cost = cand, cost
+                    tol = 1e-9 * max(1.0, abs(best_cost))
+        if bound >= best_cost - tol or q == 0 or free.sum() == q:
+            continue
+        # node reductions: swap tests against the q-th / (q+1)-th smallest free rho
+        rho_free = np.where(free, rho, np.inf)
+        order = np.argsort(rho_free, kind="stable")
+        pth = rho_free[order[q - 1]]
+        nxt = rho_free[order[q]] if free.sum() > q else np.inf
+        c_mask = c_mask | (free & ~opened & (bound + rho - pth >= best_cost - tol))
+        close_gain = np.where(free & opened, bound - rho + nxt, -np.inf)
+        o_mask = o_mask | (free & opened & (close_gain >= best_cost - tol))
+        cand_j = np.flatnonzero(free & opened & ~o_mask)
+        if cand_j.size == 0:  # reductions changed the node: re-evaluate it
+            heapq.heappush(heap, (bound, counter, o_mask, c_mask, lam_n))
+            counter += 1
+            continue
+        j = int(cand_j[np.argmax(close_gain[cand_j])])
+        child_open = o_mask.copy()
+        child_open[j] = True
+        child_closed = c_mask.copy()
+        child_closed[j] = True
+        heapq.heappush(heap, (bound, counter, child_open, c_mask, lam_n))
+        heapq.heappush(heap, (float(close_gain[j]), counter + 1, o_mask, child_closed, lam_n))
+        counter += 2
+    return _TreeResult(True, best_open, best_cost, best_cost, nodes)
 
 
 def _nearest(rows: np.ndarray, open_local: np.ndarray) -> np.ndarray:
