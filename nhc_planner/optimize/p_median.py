@@ -187,7 +187,7 @@ def _solve_reduced(
     *,
     backend: MipBackend,
     lagrangian_iterations: int,
-    tree_work: float = 2e9,
+    tree_work: float = 1e9,
 ) -> PMedianSolution:
     """Heuristic, Lagrangian bound and reduction, then the radius MIP if still needed."""
     n = c.shape[0]
@@ -232,6 +232,7 @@ def _solve_reduced(
             best_cost,
             lagrange.lam,
             max_work=tree_work,
+            integral=_is_integral(uniq, agg_w),
         )
         info["tree_nodes"] = tree.nodes
         if tree.cost < best_cost:
@@ -734,6 +735,7 @@ def _tree_search(
     lam: np.ndarray,
     *,
     max_work: float,
+    integral: bool = False,
 ) -> _TreeResult:
     """Lagrangian branch and bound over the site variables (Beasley 1993 style).
 
@@ -744,7 +746,9 @@ def _tree_search(
     reaches the incumbent. Branching opens / closes the relaxation's open free site
     whose closure raises the bound most. Nodes are taken best bound first (ties by
     creation order); the search stops after ``max_work`` matrix-element updates, a
-    count, never the clock, so the outcome is the same on any machine.
+    count, never the clock, so the outcome is the same on any machine. With
+    ``integral`` (every finite ``weights * rows`` an integer) a node is pruned once its
+    bound exceeds the incumbent minus one.
     """
     import heapq
 
@@ -753,6 +757,11 @@ def _tree_search(
     finite = np.isfinite(rows)
     best_open, best_cost = incumbent, upper
     tol = 1e-9 * max(1.0, abs(upper))
+
+    def slack() -> float:  # prune at bound >= best_cost - slack()
+        scale = max(1.0, abs(best_cost))
+        return 1.0 - 1e-7 * scale if integral and scale < 1e6 else 1e-9 * scale
+
     heap: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]] = []
     heapq.heappush(heap, (-np.inf, 0, forced.copy(), np.zeros(m, dtype=bool), lam))
     counter, nodes, work = 1, 0, 0.0
@@ -761,7 +770,7 @@ def _tree_search(
             bound = min(heap[0][0], best_cost)
             return _TreeResult(False, best_open, best_cost, bound, nodes)
         parent_bound, _, o_mask, c_mask, lam0 = heapq.heappop(heap)
-        if parent_bound >= best_cost - tol:
+        if parent_bound >= best_cost - slack():
             continue
         nodes += 1
         q = p - int(o_mask.sum())
@@ -781,16 +790,17 @@ def _tree_search(
                 if cost < best_cost - tol:
                     best_open, best_cost = cand, cost
                     tol = 1e-9 * max(1.0, abs(best_cost))
-        if bound >= best_cost - tol or q == 0 or free.sum() == q:
+        cut = best_cost - slack()
+        if bound >= cut or q == 0 or free.sum() == q:
             continue
         # node reductions: swap tests against the q-th / (q+1)-th smallest free rho
         rho_free = np.where(free, rho, np.inf)
         order = np.argsort(rho_free, kind="stable")
         pth = rho_free[order[q - 1]]
         nxt = rho_free[order[q]] if free.sum() > q else np.inf
-        c_mask = c_mask | (free & ~opened & (bound + rho - pth >= best_cost - tol))
+        c_mask = c_mask | (free & ~opened & (bound + rho - pth >= cut))
         close_gain = np.where(free & opened, bound - rho + nxt, -np.inf)
-        o_mask = o_mask | (free & opened & (close_gain >= best_cost - tol))
+        o_mask = o_mask | (free & opened & (close_gain >= cut))
         cand_j = np.flatnonzero(free & opened & ~o_mask)
         if cand_j.size == 0:  # reductions changed the node: re-evaluate it
             heapq.heappush(heap, (bound, counter, o_mask, c_mask, lam_n))
@@ -805,6 +815,13 @@ def _tree_search(
         heapq.heappush(heap, (float(close_gain[j]), counter + 1, o_mask, child_closed, lam_n))
         counter += 2
     return _TreeResult(True, best_open, best_cost, best_cost, nodes)
+
+
+def _is_integral(rows: np.ndarray, weights: np.ndarray) -> bool:
+    """True when every weight and every finite weighted cost is an integer."""
+    wc = weights[:, np.newaxis] * rows
+    finite = wc[np.isfinite(wc)]
+    return bool(np.all(weights == np.round(weights)) and np.all(finite == np.round(finite)))
 
 
 def _nearest(rows: np.ndarray, open_local: np.ndarray) -> np.ndarray:
