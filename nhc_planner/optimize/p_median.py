@@ -39,6 +39,7 @@ def p_median(
     seed: int = 0,
     backend: MipBackend = "highs",
     lagrangian_iterations: int = 3000,
+    tree_work: float = 1e9,
 ) -> PMedianSolution:
     r"""Open ``p`` sites minimising the weighted cost of serving every demand point.
 
@@ -59,8 +60,13 @@ def p_median(
     backend
         MIP solver: ``"highs"`` (default, measured fastest here) or ``"scip"``.
     lagrangian_iterations
-        Subgradient iterations of the Lagrangian bound and reduction (0 skips it and
-        solves the radius MIP over all allowed sites; for tests and benchmarks).
+        Subgradient iterations of the Lagrangian bound and reduction (0 skips it, and
+        the branch and bound, and solves the radius MIP over all allowed sites; for
+        tests and benchmarks).
+    tree_work
+        Work budget of the Lagrangian branch and bound run before the MIP, in
+        matrix-element updates (about 1e9 is 5-10 s on one core; 0 skips it). A count,
+        not a time, so the same inputs give the same plan on any machine.
 
     Returns
     -------
@@ -173,6 +179,7 @@ def p_median(
         allowed_idx,
         backend=backend,
         lagrangian_iterations=lagrangian_iterations,
+        tree_work=tree_work,
     )
 
 
@@ -187,7 +194,7 @@ def _solve_reduced(
     *,
     backend: MipBackend,
     lagrangian_iterations: int,
-    tree_work: float = 1e9,
+    tree_work: float,
 ) -> PMedianSolution:
     """Heuristic, Lagrangian bound and reduction, then the radius MIP if still needed."""
     n = c.shape[0]
