@@ -771,12 +771,22 @@ def _tree_search(
 
     heap: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]] = []
     heapq.heappush(heap, (-np.inf, 0, forced.copy(), np.zeros(m, dtype=bool), lam))
-    counter, nodes, work = 1, 0, 0.0
+    counter, nodes, work, mark = 1, 0, 0.0, -np.inf
     while heap:
         if work > max_work:
             bound = min(heap[0][0], best_cost)
             return _TreeResult(False, best_open, best_cost, bound, nodes)
         parent_bound, _, o_mask, c_mask, lam0 = heapq.heappop(heap)
+        if nodes and nodes % 50 == 0 and np.isfinite(parent_bound):
+            # best bound first: parent_bound is the tree's bound; give up when its
+            # progress over the last 50 nodes projects past the work budget
+            if np.isfinite(mark) and nodes >= 100:
+                rate = (parent_bound - mark) / 50.0
+                need = best_cost - slack() - parent_bound
+                if rate <= 0 or work + need / rate * (work / nodes) > max_work:
+                    heapq.heappush(heap, (parent_bound, counter, o_mask, c_mask, lam0))
+                    return _TreeResult(False, best_open, best_cost, parent_bound, nodes)
+            mark = parent_bound
         if parent_bound >= best_cost - slack():
             continue
         nodes += 1
@@ -786,6 +796,7 @@ def _tree_search(
             continue
         iters = 200 if nodes == 1 else 60
         bound, lam_n, rho, opened, seen = _subgradient(wc, q, o_mask, free, lam0, best_cost, iters)
+        bound = max(bound, parent_bound)  # both are valid bounds of the node
         work += float(iters) * r * m
         for cand_mask in seen:
             cand = np.flatnonzero(cand_mask)
