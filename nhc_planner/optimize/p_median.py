@@ -201,11 +201,20 @@ def _solve_reduced(
     fixed_local = opts.fixed_mask[allowed_idx]
     # ---------------------------------------------------------------- bounds and reduction
     start = time.perf_counter()
+    deadline = start + opts.time_limit_s
     best_open = _heuristic(uniq, agg_w, p, fixed_local)
     best_cost = _true_cost(uniq, agg_w, best_open)
     lagrange = _lagrangian(
-        uniq, agg_w, p, fixed_local, best_cost, best_open, max_iter=lagrangian_iterations
+        uniq,
+        agg_w,
+        p,
+        fixed_local,
+        best_cost,
+        best_open,
+        max_iter=lagrangian_iterations,
+        deadline=deadline,
     )
+    stopped = lagrange.timed_out
     if lagrange.cost < best_cost:
         best_open, best_cost = lagrange.best_open, lagrange.cost
     keep = ~lagrange.closed
@@ -228,7 +237,7 @@ def _solve_reduced(
     proven = lagrange.bound >= best_cost - 1e-9 * max(1.0, abs(best_cost))
     if proven:
         info["message"] = "heuristic proven optimal by the Lagrangian bound"
-    elif lagrange.lam is not None and tree_work > 0:
+    elif lagrange.lam is not None and tree_work > 0 and not stopped:
         local = np.flatnonzero(keep)
         tree = _tree_search(
             uniq[:, local],
@@ -240,7 +249,9 @@ def _solve_reduced(
             lagrange.lam,
             max_work=tree_work,
             integral=_is_integral(uniq, agg_w),
+            deadline=deadline,
         )
+        stopped = tree.timed_out
         info["tree_nodes"] = tree.nodes
         if tree.cost < best_cost:
             best_open, best_cost = local[tree.best_open], tree.cost
@@ -249,7 +260,12 @@ def _solve_reduced(
         proven = tree.proven
         if proven:
             info["message"] = f"proven optimal by Lagrangian branch and bound ({tree.nodes} nodes)"
-    if not proven:
+    if not proven and stopped:
+        status = "feasible"
+        info["message"] = (
+            f"stopped by the time limit ({opts.time_limit_s:g} s) before the MIP could run"
+        )
+    elif not proven:
         local = np.flatnonzero(keep)
         sub = uniq[:, local]
         left = max(0.05, opts.time_limit_s - (time.perf_counter() - start))
@@ -566,6 +582,7 @@ class _Lagrange:
     best_open: np.ndarray  # best solution met on the way
     cost: float  # its cost
     lam: np.ndarray | None  # multipliers of the best bound (None: no iteration ran)
+    timed_out: bool = False  # stopped by the solve's time limit
 
 
 def _lagrangian(
@@ -577,6 +594,7 @@ def _lagrangian(
     incumbent: np.ndarray,
     *,
     max_iter: int = 3000,
+    deadline: float = np.inf,
 ) -> _Lagrange:
     """Subgradient optimisation of the Lagrangian relaxation of the assignment rows.
 
@@ -585,7 +603,8 @@ def _lagrangian(
     Reduction tests with every bound met are accumulated (each is valid on its own).
     Polyak steps towards the incumbent's cost, the step factor halved after 30
     iterations without a better bound; the run stops on an iteration count, never on
-    the clock, so the result does not depend on the machine's speed or load.
+    the clock, so the result does not depend on the machine's speed or load
+    (``deadline``, the solve's time limit, only stops it: then ``timed_out``).
     """
     m = rows.shape[1]
     closed = np.zeros(m, dtype=bool)
@@ -602,7 +621,11 @@ def _lagrangian(
     step = 2.0
     stall = 0
     tol = 1e-9 * max(1.0, abs(upper))
-    for _ in range(max_iter):
+    timed_out = False
+    for it in range(max_iter):
+        if it % 10 == 0 and time.perf_counter() > deadline:
+            timed_out = True
+            break
         diff = wc - lam[:, np.newaxis]
         rho = np.minimum(diff, 0.0).sum(axis=0)
         rho_free = np.where(free, rho, np.inf)
@@ -635,7 +658,7 @@ def _lagrangian(
         if norm == 0.0:
             break
         lam = np.maximum(lam + step * (upper - value) / norm * grad, 0.0)
-    return _Lagrange(bound, closed, forced, best_open, best_cost, best_lam)
+    return _Lagrange(bound, closed, forced, best_open, best_cost, best_lam, timed_out)
 
 
 def _reach_limits(
@@ -687,6 +710,7 @@ class _TreeResult:
     cost: float
     bound: float  # lower bound over the whole tree (valid when not proven)
     nodes: int
+    timed_out: bool = False  # stopped by the solve's time limit
 
 
 def _subgradient(
@@ -743,6 +767,7 @@ def _tree_search(
     *,
     max_work: float,
     integral: bool = False,
+    deadline: float = np.inf,
 ) -> _TreeResult:
     """Lagrangian branch and bound over the site variables (Beasley 1993 style).
 
@@ -773,9 +798,10 @@ def _tree_search(
     heapq.heappush(heap, (-np.inf, 0, forced.copy(), np.zeros(m, dtype=bool), lam))
     counter, nodes, work, mark = 1, 0, 0.0, -np.inf
     while heap:
-        if work > max_work:
+        if work > max_work or time.perf_counter() > deadline:
             bound = min(heap[0][0], best_cost)
-            return _TreeResult(False, best_open, best_cost, bound, nodes)
+            late = work <= max_work
+            return _TreeResult(False, best_open, best_cost, bound, nodes, late)
         parent_bound, _, o_mask, c_mask, lam0 = heapq.heappop(heap)
         if nodes and nodes % 50 == 0 and np.isfinite(parent_bound):
             # best bound first: parent_bound is the tree's bound; give up when its
