@@ -58,7 +58,9 @@ def p_median(
     time_limit_s, threads, seed
         Solver time limit (always set), threads and random seed.
     backend
-        MIP solver: ``"highs"`` (default, measured fastest here) or ``"scip"``.
+        MIP solver: ``"highs"`` (default: HiGHS through ``highspy``, the model built
+        from arrays, the best plan kept at the time limit) or ``"scip"`` / ``"cbc"``
+        through OR-Tools.
     lagrangian_iterations
         Subgradient iterations of the Lagrangian bound and reduction (0 skips it, and
         the branch and bound, and solves the radius MIP over all allowed sites; for
@@ -122,14 +124,30 @@ def p_median(
     (:math:`p+1`-th) smallest :math:`\rho`; when that bound exceeds :math:`UB`, no
     solution better than the heuristic opens (closes) :math:`j`, so it is excluded
     (fixed) in the MIP, and the answer is the better of the MIP and the heuristic.
-    Each point's radius list stops at its nearest fixed site (always open) and at the
+    Each point's radius list stops at its nearest fixed site (always open), at the
     first radius enclosing :math:`m_{allowed} - p + 1` sites (at most
-    :math:`m_{allowed} - p` are closed, so one of them is open).
+    :math:`m_{allowed} - p` are closed, so one of them is open), and at its *reach
+    limit*: the smallest radius :math:`r` such that closing every free site within
+    :math:`r` of the point lifts :math:`L(\lambda)` (the :math:`p` smallest
+    :math:`\rho` over the sites left) above :math:`UB`.
+
+    *Search (exact).* Before the MIP, a Lagrangian branch and bound over the
+    :math:`y_j` (Beasley 1993 style): best bound first, a short subgradient run per
+    node from its parent's multipliers, the swap tests above applied at each node,
+    branching on the relaxation's open site whose closure raises the bound most;
+    with integer data a node is pruned once its bound exceeds :math:`UB - 1`. It runs
+    on a work budget (``tree_work`` matrix-element updates) and gives up early when
+    its bound's progress over 50 nodes projects past that budget; then the radius
+    MIP (HiGHS through ``highspy``, built from arrays, the incumbent as MIP start)
+    finishes the proof. Every stage stops on counts, never on the clock, so the same
+    inputs give the same plan on any machine; the time limit only stops the solve,
+    which then returns its best plan as ``"feasible"`` with the best bound proven.
 
     References
     ----------
     J. E. Beasley, "A note on solving large p-median problems", Eur. J. Oper. Res. 21
-    (1985) 270-273.
+    (1985) 270-273. J. E. Beasley, "Lagrangean heuristics for location problems",
+    Eur. J. Oper. Res. 65 (1993) 383-399.
     S. Elloumi, "A tighter formulation of the p-median problem", J. Comb. Optim. 19
     (2010) 69-83. S. García, M. Labbé, A. Marín, "Solving large p-median problems with
     a radius formulation", INFORMS J. Comput. 23 (2011) 546-556.
