@@ -717,6 +717,12 @@ def _reach_limits(
     return thresholds[idx, lo]
 
 
+_CALL_WORK = 20_000.0
+"""Work units charged per subgradient iteration on top of its matrix size (numpy call
+overhead, about 20,000 element updates), so that tiny instances do not run millions of
+cheap nodes."""
+
+
 @dataclass(frozen=True)
 class _TreeResult:
     proven: bool  # the incumbent is optimal
@@ -837,7 +843,7 @@ def _tree_search(
         iters = 200 if nodes == 1 else 30
         bound, lam_n, rho, opened, seen = _subgradient(wc, q, o_mask, free, lam0, best_cost, iters)
         bound = max(bound, parent_bound)  # both are valid bounds of the node
-        work += float(iters) * r * m
+        work += float(iters) * (r * m + _CALL_WORK)
         for cand_mask in seen:
             cand = np.flatnonzero(cand_mask)
             cost = _true_cost(rows, weights, cand)
