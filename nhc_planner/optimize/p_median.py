@@ -640,8 +640,8 @@ def _lagrangian(
         if it % 10 == 0 and time.perf_counter() > deadline:
             timed_out = True
             break
-        diff = wc - lam[:, np.newaxis]
-        rho = np.minimum(diff, 0.0).sum(axis=0)
+        diff = np.minimum(wc - lam[:, np.newaxis], 0.0)  # w_i c_ij - lam_i, capped at 0
+        rho = diff.sum(axis=0)
         rho_free = np.where(free, rho, np.inf)
         order = np.argsort(rho_free, kind="stable")
         opened = fixed.copy()
@@ -667,7 +667,7 @@ def _lagrangian(
             tol = 1e-9 * max(1.0, abs(upper))
         if bound >= upper - tol or step < 1e-5:
             break
-        grad = 1.0 - ((diff < 0.0) & opened[np.newaxis, :]).sum(axis=1)
+        grad = 1.0 - (diff[:, opened] < 0.0).sum(axis=1)
         norm = float(grad @ grad)
         if norm == 0.0:
             break
@@ -751,8 +751,8 @@ def _subgradient(
     step, stall = 1.0, 0
     seen: list[np.ndarray] = []
     for _ in range(iters):
-        diff = wc - lam[:, np.newaxis]
-        rho = np.minimum(diff, 0.0).sum(axis=0)
+        diff = np.minimum(wc - lam[:, np.newaxis], 0.0)  # w_i c_ij - lam_i, capped at 0
+        rho = diff.sum(axis=0)
         rho_free = np.where(free, rho, np.inf)
         order = np.argsort(rho_free, kind="stable")[:q]
         opened = opened_fixed.copy()
@@ -768,7 +768,7 @@ def _subgradient(
                 step, stall = step / 2, 0
         if best >= upper or step < 1e-3:
             break
-        grad = 1.0 - ((diff < 0.0) & opened[np.newaxis, :]).sum(axis=1)
+        grad = 1.0 - (diff[:, opened] < 0.0).sum(axis=1)
         norm = float(grad @ grad)
         if norm == 0.0:
             break
