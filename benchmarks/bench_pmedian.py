@@ -162,7 +162,12 @@ def run_spopt(inst: Instance, limit: float) -> Row:
     n = inst.cost.shape[0]
     t0 = time.perf_counter()
     model = PMedian.from_cost_matrix(inst.cost, np.ones(n), p_facilities=inst.p)
-    model = model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit))
+    try:
+        model = model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit))
+    except RuntimeError:  # spopt raises when CBC stops without a solution it trusts
+        seconds = time.perf_counter() - t0
+        status = f"no solution at {limit:g} s"
+        return Row(inst.name, "spopt + CBC", float("nan"), status, seconds, float("nan"), load)
     seconds = time.perf_counter() - t0
     objective = float(pulp.value(model.problem.objective))
     proven = model.problem.sol_status == pulp.LpSolutionOptimal and seconds < limit * 0.98
