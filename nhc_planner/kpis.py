@@ -1,6 +1,9 @@
 """The plan's key performance indicators: before and after, overall and by group.
 
 Before = the already-open centres only; after = every centre of the plan.
+The ``*_today`` rows (when the assignments carry ``covered_today``) compare
+today's access to primary care (open GP practices and already-open centres)
+with today's access plus the plan's centres (:mod:`nhc_planner.access_today`).
 Computed from the plan's ``assignments`` and ``centres`` tables alone, so any
 planning model's tables give the same KPIs (see ``docs/architecture.md``).
 """
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from nhc_planner.access_today import access_kpi_rows
 from nhc_planner.capacity import ROLES
 from nhc_planner.need import hle_gap_factor
 
@@ -159,6 +163,7 @@ def kpi_tables(
             ("unmet_weekly_appointments", float("nan"), unmet, "appointments per week"),
             ("unmet_share", float("nan"), share(unmet, demand), "share"),
         ]
+    rows += access_kpi_rows(a, centres)  # today's access, registrations, anchors
     kpis = pd.DataFrame(rows, columns=["metric", "before", "after", "unit"])
     plain = pd.DataFrame(a.drop(columns=a.geometry.name))
     by_decile = _group_kpis(plain, ["imd_decile"])
