@@ -86,9 +86,8 @@ def synthetic_gp_registrations(
     frame = pd.DataFrame(
         rows, columns=["PRACTICE_CODE", "PRACTICE_NAME", "LSOA_CODE", "SEX", "NUMBER_OF_PATIENTS"]
     )
-    frame = frame.groupby(
-        ["PRACTICE_CODE", "PRACTICE_NAME", "LSOA_CODE", "SEX"], as_index=False, sort=True
-    )["NUMBER_OF_PATIENTS"].sum()
+    keys = ["PRACTICE_CODE", "PRACTICE_NAME", "LSOA_CODE", "SEX"]
+    frame = frame.groupby(keys, sort=True)["NUMBER_OF_PATIENTS"].sum().reset_index()
     frame.insert(0, "EXTRACT_DATE", extract_date)
     frame.insert(0, "PUBLICATION", SYNTHETIC_PUBLICATION)
     return frame[list(REGISTRATION_COLUMNS)].reset_index(drop=True)

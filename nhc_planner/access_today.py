@@ -234,6 +234,9 @@ def anchor_table(
     chosen = sites[ids.isin(codes)]
     where = _practice_areas(chosen, areas)
     centre = centres.set_index(centres["site_id"].astype(str))
+    phase_of = dict(
+        zip(centres["site_id"].astype(str), centres["phase"].astype(int).tolist(), strict=True)
+    )
     serving = assignments.set_index(assignments["area_code"].astype(str))["site_id"].astype(str)
     rows = []
     for r in chosen.itertuples(index=False):
@@ -254,7 +257,7 @@ def anchor_table(
                 "centre_site_id": target,
                 "joined": joined,
                 "status": str(centre.loc[target, "status"]) if target else "",
-                "phase": int(centre.loc[target, "phase"]) if target else -1,
+                "phase": phase_of.get(target, -1),
             }
         )
     return pd.DataFrame(rows).sort_values("practice_code", kind="stable").reset_index(drop=True)
@@ -294,7 +297,8 @@ def with_access_today(
         c = centres.copy()
         ids = c["site_id"].astype(str)
         groups = joined.groupby("centre_site_id")
-        c["anchor_practices"] = ids.map(groups["practice_code"].agg(", ".join)).fillna("")
+        names = groups["practice_code"].agg(", ".join).to_dict()
+        c["anchor_practices"] = [names.get(i, "") for i in ids]
         c["anchor_patients"] = ids.map(groups["list_size"].sum()).fillna(0.0).to_numpy(float)
     return a, c, today.words
 
@@ -330,7 +334,12 @@ def access_kpi_rows(a: pd.DataFrame, centres: pd.DataFrame) -> list[tuple[str, f
 
     rows = [
         ("population_covered_today", float(pop[today].sum()), float(pop[after].sum()), "people"),
-        ("share_covered_today", share(pop[today].sum(), total), share(pop[after].sum(), total), "share"),
+        (
+            "share_covered_today",
+            share(pop[today].sum(), total),
+            share(pop[after].sum(), total),
+            "share",
+        ),
         (
             "imd12_share_covered_today",
             share(pop[today & dep].sum(), pop[dep].sum()),

@@ -118,9 +118,7 @@ def _long_rows(raw: pd.DataFrame, *, what: str) -> tuple[pd.DataFrame, str]:
         sexes = raw[sex] if sex else pd.Series("ALL", index=raw.index)
         frame = pd.DataFrame({**base, "sex": sexes, "count": raw[count], "_col": count})
         return frame, lsoa
-    wide = {
-        s: find_column(raw, (c,), what=what, role=c, required=False) for s, c in _WIDE.items()
-    }
+    wide = {s: find_column(raw, (c,), what=what, role=c, required=False) for s, c in _WIDE.items()}
     if not any(wide.values()):
         find_column(raw, _COUNT, what=what, role="patients (NUMBER_OF_PATIENTS)")
     parts = [
@@ -252,11 +250,7 @@ def read_gp_registrations(
             f"{out.loc[no_area.to_numpy(), 'patients'].sum():,.0f} patient(s) count "
             "towards their practice's list but no area"
         )
-    table = (
-        read_lsoa11_lsoa21(lsoa_lookup)
-        if isinstance(lsoa_lookup, str | Path)
-        else lsoa_lookup
-    )
+    table = read_lsoa11_lsoa21(lsoa_lookup) if isinstance(lsoa_lookup, str | Path) else lsoa_lookup
     year = _code_year(out.loc[~no_area.to_numpy(), "area_code"], lsoa_col, table, notes, what)
     out.attrs.update(
         code_year=year,
