@@ -53,6 +53,7 @@ __all__ = [
     "access_kpi_rows",
     "access_today",
     "anchor_table",
+    "check_anchors",
     "demand_areas",
     "with_access_today",
 ]
@@ -193,6 +194,38 @@ def _practice_areas(sites: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Seri
     return joined.drop_duplicates("site_id").set_index("site_id")["area_code"]
 
 
+def check_anchors(sites: pd.DataFrame, scenario: Scenario) -> None:
+    """Refuse anchor practices that are no GP practice of the region, or lack list sizes.
+
+    Raises
+    ------
+    ScenarioError
+        A code that is no ``gp_practice`` site, or sites without ``registered_list``
+        (the region was built without a GP registrations file).
+    """
+    _check_codes(sites, scenario.demand.anchor_practices)
+
+
+def _check_codes(sites: pd.DataFrame, codes: tuple[str, ...]) -> None:
+    if not codes:
+        return
+    gp = sites[sites["kind"].astype(str).eq("gp_practice")]
+    unknown = sorted(set(codes) - set(gp["site_id"].astype(str)))
+    if unknown:
+        examples = sorted(gp["site_id"].astype(str))[:5]
+        msg = (
+            f"demand.anchor_practices: {unknown[:5]} are not GP practices of this region "
+            f"(ODS codes of its gp_practice sites, e.g. {examples})"
+        )
+        raise ScenarioError(msg)
+    if "registered_list" not in sites:
+        msg = (
+            "demand.anchor_practices: the region has no practice list sizes; build it with a "
+            "gp_registrations file (NHS England 'Patients Registered at a GP Practice')"
+        )
+        raise ScenarioError(msg)
+
+
 def anchor_table(
     codes: tuple[str, ...],
     sites: gpd.GeoDataFrame,
@@ -215,22 +248,8 @@ def anchor_table(
         A code that is no GP practice site of the region, or a region without
         list sizes (built without a GP registrations file).
     """
+    _check_codes(sites, tuple(codes))
     ids = sites["site_id"].astype(str)
-    gp = sites[sites["kind"].astype(str).eq("gp_practice")]
-    unknown = sorted(set(codes) - set(gp["site_id"].astype(str)))
-    if unknown:
-        examples = sorted(gp["site_id"].astype(str))[:5]
-        msg = (
-            f"demand.anchor_practices: {unknown[:5]} are not GP practices of this region "
-            f"(ODS codes of its gp_practice sites, e.g. {examples})"
-        )
-        raise ScenarioError(msg)
-    if "registered_list" not in sites:
-        msg = (
-            "demand.anchor_practices: the region has no practice list sizes; build it with a "
-            "gp_registrations file (NHS England 'Patients Registered at a GP Practice')"
-        )
-        raise ScenarioError(msg)
     chosen = sites[ids.isin(codes)]
     where = _practice_areas(chosen, areas)
     centre = centres.set_index(centres["site_id"].astype(str))

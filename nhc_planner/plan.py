@@ -54,7 +54,7 @@ from nhc_planner._errors import (
     ScenarioError,
     UnknownKeyError,
 )
-from nhc_planner.access_today import demand_areas, with_access_today
+from nhc_planner.access_today import check_anchors, demand_areas, with_access_today
 from nhc_planner.feasibility import check_scenario_fits, with_notices
 from nhc_planner.kpis import kpi_tables
 from nhc_planner.need import need_score
@@ -260,6 +260,12 @@ class Plan:
             f"{self.kpi('imd12_share_covered', 'before'):.0%} -> "
             f"{self.kpi('imd12_share_covered'):.0%}"
         )
+        today = self.kpi_or_nan("share_covered_today", "before")
+        if math.isfinite(today):
+            lines.append(
+                f"  Within {std} of an open GP practice or centre today: {today:.0%} -> "
+                f"{self.kpi('share_covered_today'):.0%} with the plan's centres"
+            )
         mm = self.kpi("mean_minutes")
         if math.isfinite(mm):
             lines.append(f"  Mean travel time to the nearest centre: {mm:.1f} minutes")
@@ -480,6 +486,7 @@ def plan(
     timings: dict[str, float] = {}
 
     notices = check_scenario_fits(region, s)  # refuses what cannot be honoured, notes the rest
+    check_anchors(region.sites, s)  # anchor practices known before any solving
     # 1-2. need, sites, travel: the model's shared inputs
     inputs = plan_inputs(region, s, travel=travel, progress=report, timings=timings)
 

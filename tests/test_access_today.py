@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
+from nhc_planner import ui
 from nhc_planner._errors import ScenarioError
 from nhc_planner.access_today import (
     access_kpi_rows,
@@ -207,6 +208,11 @@ def test_demo_plan_shows_the_baseline_and_registrations() -> None:
     assert p.assignments["population"].sum() == pytest.approx(region.areas["population"].sum())
     assert "GP-registered patients" in p.provenance["demand"]
     assert "anchor_patients_served" in k.index
+    words = ui.today_access_words(p)
+    assert words is not None
+    assert "registered patients" in words
+    assert "Anchor practices bring" in words
+    assert "open GP practice or centre today" in p.summary()
 
 
 @pytest.mark.slow
@@ -248,3 +254,13 @@ def test_leeds_plan_with_synthetic_registrations(tmp_path: Path) -> None:
     assert 0 < k.loc["share_covered_today", "before"] <= k.loc["share_covered_today", "after"]
     assert k.loc["registered_patients_covered", "after"] > 0
     assert "scaled by" in p.provenance["demand"]
+
+
+def test_unknown_anchor_is_refused_before_solving() -> None:
+    from nhc_planner.demo import demo_region
+    from nhc_planner.plan import plan
+
+    region = demo_region(n_areas=60, n_las=2)
+    s = Scenario().replace(**{"demand.anchor_practices": ("NOPE1",)})
+    with pytest.raises(ScenarioError, match=r"NOPE1.*not GP practices"):
+        plan(region, s)
