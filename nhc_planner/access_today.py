@@ -55,6 +55,7 @@ __all__ = [
     "anchor_table",
     "check_anchors",
     "demand_areas",
+    "today_by_group",
     "with_access_today",
 ]
 
@@ -402,3 +403,25 @@ def access_kpi_rows(a: pd.DataFrame, centres: pd.DataFrame) -> list[tuple[str, f
             )
         )
     return rows
+
+
+def today_by_group(plain: pd.DataFrame, keys: list[str]) -> pd.DataFrame | None:
+    """Per group, the share within reach of primary care today and with the plan's centres.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``keys`` plus ``share_today`` (open GP practices and already-open
+        centres) and ``share_today_after`` (today's access together with the
+        plan's centres), population-weighted; None without ``covered_today``.
+    """
+    if "covered_today" not in plain:
+        return None
+    pop = plain["population"].to_numpy(float)
+    today = plain["covered_today"].to_numpy(bool)
+    after = today | plain["covered_after"].to_numpy(bool)
+    frame = plain[keys].assign(_p=pop, _t=pop * today, _a=pop * after)
+    g = frame.groupby(keys, sort=True)[["_p", "_t", "_a"]].sum()
+    den = g["_p"].where(g["_p"] > 0)
+    out = pd.DataFrame({"share_today": g["_t"] / den, "share_today_after": g["_a"] / den})
+    return out.reset_index()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from nhc_planner.access_today import access_kpi_rows
+from nhc_planner.access_today import access_kpi_rows, today_by_group
 from nhc_planner.capacity import ROLES
 from nhc_planner.need import hle_gap_factor
 
@@ -60,6 +60,12 @@ def _group_kpis(a: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     g["mean_minutes_before"] = g["_mins_b"] / g["_reach_b"].where(g["_reach_b"] > 0)
     g["mean_minutes_after"] = g["_mins"] / g["_reach"].where(g["_reach"] > 0)
     return g.drop(columns=["_mins", "_reach", "_mins_b", "_reach_b", "_hle"]).reset_index()
+
+
+def _with_today(table: pd.DataFrame, plain: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``table`` with today's-access shares per group (unchanged without ``covered_today``)."""
+    today = today_by_group(plain, keys)
+    return table if today is None else table.merge(today, on=keys, how="left")
 
 
 def kpi_tables(
@@ -172,4 +178,12 @@ def kpi_tables(
     by_quintile["hle_min"] = ranges["min"].to_numpy()
     by_quintile["hle_max"] = ranges["max"].to_numpy()
     by_la = _group_kpis(plain, ["la_code", "la_name"])
+    by_decile, by_quintile, by_la = (
+        _with_today(t, plain, keys)
+        for t, keys in (
+            (by_decile, ["imd_decile"]),
+            (by_quintile, ["hle_quintile"]),
+            (by_la, ["la_code", "la_name"]),
+        )
+    )
     return kpis, by_decile, by_quintile, by_la

@@ -102,6 +102,8 @@ _COLUMN_LABELS = {
     "n_areas": "Areas",
     "share_before": "Share reached before",
     "share_after": "Share reached after",
+    "share_today": "Share within reach of primary care today",
+    "share_today_after": "Share within reach of primary care with the plan",
     "covered_before": "Reached before",
     "covered_after": "Reached after",
     "population_covered_before": "Residents within standard before",
@@ -421,6 +423,13 @@ def _decile_chart(assignments: pd.DataFrame, path: Path) -> Path:
     w = 0.38
     ax.bar(deciles - w / 2, np.nan_to_num(before), w, color=_GREY, label="Before the plan")
     ax.bar(deciles + w / 2, np.nan_to_num(after), w, color=NHS_BLUE, label="After the plan")
+    if "covered_today" in assignments.columns:  # today's primary care: GP practices, centres
+        t = assignments["covered_today"].fillna(False).astype(bool) * assignments["population"]
+        pop = assignments.groupby("imd_decile")["population"].sum().reindex(deciles)
+        today = (t.groupby(assignments["imd_decile"]).sum().reindex(deciles) / pop).to_numpy(float)
+        ax.plot(
+            deciles, today, "D", color=_TEXT, markersize=4, label="Today: GP practice or centre"
+        )
     _style_axes(ax)
     _percent_axis(ax)
     ax.set_xticks(
@@ -428,7 +437,7 @@ def _decile_chart(assignments: pd.DataFrame, path: Path) -> Path:
     )
     ax.set_xlabel("IMD decile (1 = most deprived 10% of England)")
     ax.set_ylabel("Residents within the standard")
-    ax.legend(frameon=False, fontsize=8, loc="upper right", bbox_to_anchor=(1, 1.18), ncols=2)
+    ax.legend(frameon=False, fontsize=8, loc="upper right", bbox_to_anchor=(1, 1.18), ncols=3)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     return path
