@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nhc_planner._atomic import atomic_write_text
+from nhc_planner._csv import write_csv
 from nhc_planner.sources.registrations import REGISTRATION_COLUMNS
 
 __all__ = ["synthetic_gp_registrations", "write_synthetic_gp_registrations"]
@@ -97,5 +97,4 @@ def write_synthetic_gp_registrations(path: str | Path, frame: pd.DataFrame) -> P
     """Write :func:`synthetic_gp_registrations` output as CSV, atomically."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(p, frame.to_csv(index=False, lineterminator="\n"))
-    return p
+    return write_csv(frame, p)
