@@ -467,6 +467,9 @@ def _scenario_facts(scenario: Any) -> dict[str, Any]:
         "years": getattr(phasing, "years", None),
         "deprivation_weight": getattr(need, "deprivation_weight", None),
         "hle_weight": getattr(need, "hle_weight", None),
+        "who": "Registered patients"
+        if getattr(part("demand"), "basis", "residents") == "registrations"
+        else "Residents",
     }
 
 
@@ -735,7 +738,8 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
         )
         + (f", alongside {n_existing} already open" if n_existing else "")
         + ".",
-        f"Residents within {standard} of a centre rise from {format_count(cov['before'])} "
+        f"{facts.get('who', 'Residents')} within {standard} of a centre rise from "
+        f"{format_count(cov['before'])} "
         f"({format_percent(share(cov['before'], cov['total']))}) to {format_count(cov['after'])} "
         f"({format_percent(share(cov['after'], cov['total']))}) of "
         f"{format_count(cov['total'])}.",

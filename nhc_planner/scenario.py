@@ -540,7 +540,10 @@ class DemandSettings(_Part):
         (), "GP practices whose whole list moves into their centre", kind="str_tuple"
     )
     baseline_kinds: tuple[str, ...] = _spec(
-        ("gp_practice",), "site kinds giving today's access", kind="str_tuple"
+        ("gp_practice",),
+        "site kinds giving today's access",
+        kind="str_tuple",
+        choices=(*DEFAULT_CANDIDATE_KINDS, "existing_nhc"),
     )
 
 

@@ -185,7 +185,7 @@ def test_with_access_today_and_kpi_rows_by_hand() -> None:
     assert access_kpi_rows(assignments, centres) == []  # without the columns: no rows
 
 
-def test_demo_plan_shows_the_baseline_and_registrations() -> None:
+def test_demo_plan_shows_the_baseline_and_registrations(tmp_path: Path) -> None:
     from nhc_planner.demo import demo_region
     from nhc_planner.plan import plan
 
@@ -213,6 +213,10 @@ def test_demo_plan_shows_the_baseline_and_registrations() -> None:
     assert "registered patients" in words
     assert "Anchor practices bring" in words
     assert "open GP practice or centre today" in p.summary()
+    html = p.to_html(tmp_path / "report").read_text(encoding="utf-8")
+    assert "Registered patients within" in html
+    assert "GP-registered patients" in html  # the demand line of the method
+    assert "live within 5 minutes" in html  # what the plan adds to today's access
 
 
 @pytest.mark.slow
