@@ -1,4 +1,33 @@
-"""The p-median problem, solved with the radius (Elloumi) formulation."""
+r"""The p-median problem, solved with the radius (Elloumi) formulation.
+
+*Preprocessing (exact).* Demand points with identical cost rows over the allowed
+sites are merged (weights summed). A greedy + vertex-interchange heuristic gives an
+upper bound :math:`UB`. A Lagrangian relaxation of the assignment constraints
+(Beasley 1985; subgradient optimisation) gives lower bounds :math:`L(\lambda)`;
+with :math:`\rho_j(\lambda) = \sum_i \min(0, w_i c_{ij} - \lambda_i)`, forcing
+site :math:`j` open (closed) raises the bound by a swap against the :math:`p`-th
+(:math:`p+1`-th) smallest :math:`\rho`; when that bound exceeds :math:`UB`, no
+solution better than the heuristic opens (closes) :math:`j`, so it is excluded
+(fixed) in the MIP, and the answer is the better of the MIP and the heuristic.
+Each point's radius list stops at its nearest fixed site (always open), at the
+first radius enclosing :math:`m_{allowed} - p + 1` sites (at most
+:math:`m_{allowed} - p` are closed, so one of them is open), and at its *reach
+limit*: the smallest radius :math:`r` such that closing every free site within
+:math:`r` of the point lifts :math:`L(\lambda)` (the :math:`p` smallest
+:math:`\rho` over the sites left) above :math:`UB`.
+
+*Search (exact).* Before the MIP, a Lagrangian branch and bound over the
+:math:`y_j` (Beasley 1993 style): best bound first, a short subgradient run per
+node from its parent's multipliers, the swap tests above applied at each node,
+branching on the relaxation's open site whose closure raises the bound most;
+with integer data a node is pruned once its bound exceeds :math:`UB - 1`. It runs
+on a work budget (``tree_work`` matrix-element updates) and gives up early when
+its bound's progress over 50 nodes projects past that budget; then the radius
+MIP (HiGHS through ``highspy``, built from arrays, the incumbent as MIP start)
+finishes the proof. Every stage stops on counts, never on the clock, so the same
+inputs give the same plan on any machine; the time limit only stops the solve,
+which then returns its best plan as ``"feasible"`` with the best bound proven.
+"""
 
 from __future__ import annotations
 
@@ -115,33 +144,7 @@ def p_median(
     non-zero per (point, site) instead of :math:`O(m^2)` per point and the same LP
     bound, which is much tighter than the classical :math:`x_{ij}` formulation.
 
-    *Preprocessing (exact).* Demand points with identical cost rows over the allowed
-    sites are merged (weights summed). A greedy + vertex-interchange heuristic gives an
-    upper bound :math:`UB`. A Lagrangian relaxation of the assignment constraints
-    (Beasley 1985; subgradient optimisation) gives lower bounds :math:`L(\lambda)`;
-    with :math:`\rho_j(\lambda) = \sum_i \min(0, w_i c_{ij} - \lambda_i)`, forcing
-    site :math:`j` open (closed) raises the bound by a swap against the :math:`p`-th
-    (:math:`p+1`-th) smallest :math:`\rho`; when that bound exceeds :math:`UB`, no
-    solution better than the heuristic opens (closes) :math:`j`, so it is excluded
-    (fixed) in the MIP, and the answer is the better of the MIP and the heuristic.
-    Each point's radius list stops at its nearest fixed site (always open), at the
-    first radius enclosing :math:`m_{allowed} - p + 1` sites (at most
-    :math:`m_{allowed} - p` are closed, so one of them is open), and at its *reach
-    limit*: the smallest radius :math:`r` such that closing every free site within
-    :math:`r` of the point lifts :math:`L(\lambda)` (the :math:`p` smallest
-    :math:`\rho` over the sites left) above :math:`UB`.
-
-    *Search (exact).* Before the MIP, a Lagrangian branch and bound over the
-    :math:`y_j` (Beasley 1993 style): best bound first, a short subgradient run per
-    node from its parent's multipliers, the swap tests above applied at each node,
-    branching on the relaxation's open site whose closure raises the bound most;
-    with integer data a node is pruned once its bound exceeds :math:`UB - 1`. It runs
-    on a work budget (``tree_work`` matrix-element updates) and gives up early when
-    its bound's progress over 50 nodes projects past that budget; then the radius
-    MIP (HiGHS through ``highspy``, built from arrays, the incumbent as MIP start)
-    finishes the proof. Every stage stops on counts, never on the clock, so the same
-    inputs give the same plan on any machine; the time limit only stops the solve,
-    which then returns its best plan as ``"feasible"`` with the best bound proven.
+    *Preprocessing and search (exact)*: see the module docstring.
 
     References
     ----------
@@ -313,13 +316,9 @@ def _solve_reduced(
                     f"no choice of p={p} sites reaches every demand point with positive "
                     "weight (each needs an open site with finite cost)"
                 )
-                return infeasible_solution(
-                    n,
-                    explanation,
-                    seconds=time.perf_counter() - start,
-                    kind=PMedianSolution,
-                    **info,
-                )
+                seconds = time.perf_counter() - start
+                kind = PMedianSolution
+                return infeasible_solution(n, explanation, seconds=seconds, kind=kind, **info)
             # no solution better than the heuristic exists: it is optimal
             lower = best_cost
         else:
