@@ -55,6 +55,7 @@ _B = npt.NDArray[np.bool_]
 _VIOLATION = 1e-6
 _MAX_ROUNDS = 200
 _MAX_EVALS = 60
+_DIRECT_ARCS = 5000  # up to this many arcs, one MIP on the full strong model
 _NEAREST = 10  # arcs per demand point in the first restricted LP
 _ENTER = 3  # arcs per demand point entering per pricing round
 _BIG = 1e9  # cost of serving a point from nowhere (artificial columns)
@@ -425,7 +426,7 @@ def _tighten(p: _Cflp, root: _Root, upper: float) -> tuple[_F, _F, int, int]:
 
 def _mip(
     p: _Cflp,
-    root: _Root,
+    links: _B,
     lo: _F,
     up: _F,
     start: _F | None,
@@ -437,7 +438,7 @@ def _mip(
     ``lo``, ``up`` and ``start`` run over y then all arcs; the returned columns too.
     """
     keep = up[p.ny :] > 0
-    lp = _build(p, keep, root.sel | _always_linked(p), artificial=False, x_up=up[p.ny :])
+    lp = _build(p, keep, links | _always_linked(p), artificial=False, x_up=up[p.ny :])
     lp.col_lo[: p.ny] = lo[: p.ny]
     lp.col_up[: p.ny] = up[: p.ny]
     h = new_highs(opts.threads, opts.seed, deadline - time.perf_counter())
@@ -483,6 +484,15 @@ def solve_cflp_highs(
     deadline = t0 + opts.time_limit_s
     n = c.shape[0]
     p = _instance(c, d, cap, f, opts, arcs, single_source)
+    if p.ai.size <= _DIRECT_ARCS:
+        # small: HiGHS on the full strong model proves it faster than the stages below
+        lo, up = _full_bounds(p)
+        every = np.ones(p.ai.size, dtype=bool)
+        mip = _mip(p, every, lo, up, None, opts, deadline)
+        root = _Root("optimal", float("nan"), np.zeros(0), np.zeros(0), every, 0)
+        words = [f"full strong model ({p.ai.size} arcs, every link)"]
+        words.append(f"MIP {mip.status} after {mip.nodes} node(s)")
+        return _finish(p, root, None, mip, words, t0)
     root = _root(p, opts, deadline)
     words = [
         f"LP bound {root.bound:.10g} over {int(root.sel.sum())} of {p.ai.size} arcs "
@@ -516,7 +526,7 @@ def solve_cflp_highs(
             lo, up, closed, opened = _tighten(p, root, upper)
             words.append(f"reduced costs close {closed} and open {opened} site(s)")
         start = inc.columns(p) if inc is not None else None
-        mip = _mip(p, root, lo, up, start, opts, deadline)
+        mip = _mip(p, root.sel, lo, up, start, opts, deadline)
         words.append(f"MIP over {mip.arcs} arcs {mip.status} after {mip.nodes} node(s)")
     return _finish(p, root, inc, mip, words, t0)
 
