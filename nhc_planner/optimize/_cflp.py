@@ -30,13 +30,14 @@ OR-Library and capa-sized instances; see ``benchmarks/results_capacitated_locati
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from nhc_planner.optimize._cflp_lagrangian import fix_sites, lagrangian_bound
 from nhc_planner.optimize._common import SolveOptions, infeasible_solution, relative_gap
 from nhc_planner.optimize._highs import (
     new_highs,
@@ -56,6 +57,7 @@ _VIOLATION = 1e-6
 _MAX_ROUNDS = 200
 _MAX_EVALS = 60
 _DIRECT_ARCS = 5000  # up to this many arcs, one MIP on the full strong model
+_LAG_ITERS = 300  # subgradient iterations per Lagrangian phase
 _NEAREST = 10  # arcs per demand point in the first restricted LP
 _ENTER = 3  # arcs per demand point entering per pricing round
 _BIG = 1e9  # cost of serving a point from nowhere (artificial columns)
@@ -211,6 +213,7 @@ class _Root:
     value: _F  # LP solution over y then all arcs (empty if none)
     reduced: _F  # reduced costs over y then all arcs
     sel: _B  # arcs the LP holds (each with its link)
+    binding: _B  # arcs whose link has a nonzero dual in the final LP
     rounds: int
 
 
@@ -252,14 +255,18 @@ def _root(p: _Cflp, opts: SolveOptions, deadline: float) -> _Root:
             status, _ = run(h)
     if status != "optimal" or lp is None or h is None:
         empty = np.zeros(0)
-        return _Root(status, float("nan"), empty, empty, sel, rounds)
+        return _Root(status, float("nan"), empty, empty, sel, sel, rounds)
     col_value = np.asarray(h.getSolution().col_value)
     value = np.zeros(p.n_cols)
     value[: p.ny] = col_value[: p.ny]
     value[p.ny + lp.arcs] = col_value[lp.x0 :]
     reduced = np.concatenate([np.asarray(h.getSolution().col_dual)[: p.ny], _arc_reduced(p, lp, h)])
     bound = float(h.getInfo().objective_function_value)
-    return _Root(status, bound, value, reduced, sel, rounds)
+    # links with a zero dual can leave without changing the LP optimum
+    link_dual = np.asarray(h.getSolution().row_dual)[lp.row_lo.size - lp.arcs.size :]
+    binding = np.zeros(p.ai.size, dtype=bool)
+    binding[lp.arcs[np.abs(link_dual) > 1e-9]] = True
+    return _Root(status, bound, value, reduced, sel, binding, rounds)
 
 
 def _entering(p: _Cflp, sel: _B, reduced: _F) -> _B:
@@ -334,9 +341,14 @@ class _Incumbent:
         return np.concatenate([self.open_y.astype(float), self.x])
 
 
-def _local_search(p: _Cflp, root: _Root, opts: SolveOptions, deadline: float) -> _Incumbent | None:
-    """Sites the LP opens, then drop and add-drop moves, each evaluated exactly."""
-    y = root.value[: p.ny]
+def _local_search(
+    p: _Cflp, y: _F, site_red: _F, opts: SolveOptions, deadline: float
+) -> _Incumbent | None:
+    """Sites a relaxation opens (``y > 0``), then drop and add-drop moves, evaluated exactly.
+
+    Drops try the sites of smallest ``y`` first; adds the closed sites of smallest
+    ``site_red`` (a reduced cost or Lagrangian value).
+    """
     start = (y > 1e-6) | p.fixed
     evals = 1
     best = _transport(p, start, opts, deadline)
@@ -366,7 +378,7 @@ def _local_search(p: _Cflp, root: _Root, opts: SolveOptions, deadline: float) ->
             attempt(cand)
     # add one closed site with a small reduced cost, then drop the least loaded other
     closed = np.flatnonzero(~inc.open_y)
-    red = root.reduced[: p.ny][closed] if root.reduced.size else np.zeros(closed.size)
+    red = site_red[closed]
     for j in closed[np.lexsort((closed, red))][:10]:
         cand = inc.open_y.copy()
         cand[j] = True
@@ -489,10 +501,12 @@ def solve_cflp_highs(
         lo, up = _full_bounds(p)
         every = np.ones(p.ai.size, dtype=bool)
         mip = _mip(p, every, lo, up, None, opts, deadline)
-        root = _Root("optimal", float("nan"), np.zeros(0), np.zeros(0), every, 0)
+        root = _Root("optimal", float("nan"), np.zeros(0), np.zeros(0), every, every, 0)
         words = [f"full strong model ({p.ai.size} arcs, every link)"]
         words.append(f"MIP {mip.status} after {mip.nodes} node(s)")
         return _finish(p, root, None, mip, words, t0)
+    if not single_source:
+        return _solve_lagrangian(p, opts, deadline, t0)
     root = _root(p, opts, deadline)
     words = [
         f"LP bound {root.bound:.10g} over {int(root.sel.sum())} of {p.ai.size} arcs "
@@ -512,7 +526,7 @@ def solve_cflp_highs(
         )
     inc = None
     if root.status == "optimal" and not single_source:
-        inc = _local_search(p, root, opts, deadline)
+        inc = _local_search(p, root.value[: p.ny], root.reduced[: p.ny], opts, deadline)
         if inc is not None:
             words.append(
                 f"heuristic {inc.cost:.10g} from {inc.evals} allocation LPs "
@@ -526,8 +540,64 @@ def solve_cflp_highs(
             lo, up, closed, opened = _tighten(p, root, upper)
             words.append(f"reduced costs close {closed} and open {opened} site(s)")
         start = inc.columns(p) if inc is not None else None
-        mip = _mip(p, root.sel, lo, up, start, opts, deadline)
+        mip = _mip(p, root.binding, lo, up, start, opts, deadline)
         words.append(f"MIP over {mip.arcs} arcs {mip.status} after {mip.nodes} node(s)")
+    return _finish(p, root, inc, mip, words, t0)
+
+
+def _solve_lagrangian(
+    p: _Cflp, opts: SolveOptions, deadline: float, t0: float
+) -> CapacitatedSolution:
+    """Split demand, large: Lagrangian bound, local search, site fixing, MIP on what is left."""
+    n = p.d.size
+    dense = np.full((n, p.ny), np.inf)
+    dense[p.ai, p.ay] = p.ac
+    cap, f = p.cap[p.sites], p.f[p.sites]
+    demand = float(p.d.sum())
+    lag = lagrangian_bound(dense, p.d, cap, f, p.fixed, np.inf, iterations=_LAG_ITERS)
+    words = [f"Lagrangian bound {lag.bound:.10g}"]
+    inc = _local_search(p, lag.y, lag.v, opts, deadline)
+    if inc is None:
+        if time.perf_counter() < deadline:
+            # no allocation fits even with every allowed site open
+            return infeasible_solution(
+                n,
+                "no choice of open sites can serve every demand point within the capacities "
+                "(not even all allowed sites together)",
+                seconds=time.perf_counter() - t0,
+                kind=CapacitatedSolution,
+                backend="highs",
+                message="HiGHS (highspy): the allocation LP with every site open is infeasible",
+            )
+        none = np.zeros(p.ai.size, dtype=bool)
+        stopped = _Root("time_limit", lag.bound, np.zeros(0), np.zeros(0), none, none, 0)
+        return _finish(p, stopped, None, None, words, t0)
+    words.append(
+        f"heuristic {inc.cost:.10g} from {inc.evals} allocation LPs ({time.perf_counter() - t0:.1f} s)"
+    )
+    lag2 = lagrangian_bound(dense, p.d, cap, f, p.fixed, inc.cost, iterations=_LAG_ITERS, u0=lag.u)
+    if lag2.bound > lag.bound:
+        lag = lag2
+    closed, opened = fix_sites(lag, cap, p.fixed, demand, inc.cost)
+    words.append(
+        f"Lagrangian bound {lag.bound:.10g} closes {int(closed.sum())} and opens "
+        f"{int(opened.sum())} site(s) ({time.perf_counter() - t0:.1f} s)"
+    )
+    lo, up = _full_bounds(p)
+    lo[: p.ny][opened] = 1.0
+    up[: p.ny][closed] = 0.0
+    up[p.ny :][closed[p.ay]] = 0.0
+    live = up[p.ny :] > 0
+    sub = replace(p, ai=p.ai[live], ay=p.ay[live], ac=p.ac[live])
+    links = _nearest(sub, _NEAREST)
+    links_all = np.zeros(p.ai.size, dtype=bool)
+    links_all[np.flatnonzero(live)[links]] = True
+    links_all |= inc.x > 0
+    mip = None
+    if time.perf_counter() < deadline:
+        mip = _mip(p, links_all, lo, up, inc.columns(p), opts, deadline)
+        words.append(f"MIP over {mip.arcs} arcs {mip.status} after {mip.nodes} node(s)")
+    root = _Root("optimal", lag.bound, np.zeros(0), np.zeros(0), links_all, links_all, 0)
     return _finish(p, root, inc, mip, words, t0)
 
 
