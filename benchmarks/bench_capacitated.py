@@ -260,7 +260,9 @@ def verdict(row: Row, optimum: float) -> str:
     return "= published" if ok else f"{(row.objective - optimum) / optimum:+.4%} vs published"
 
 
-def write(rows: list[Row], insts: dict[str, Instance], out: Path, limit: float, wall: float) -> None:
+def write(
+    rows: list[Row], insts: dict[str, Instance], out: Path, limit: float, wall: float
+) -> None:
     load = os.getloadavg()
     lines = [
         "# Capacitated facility location (split demand): OR-Library and capa-sized instances",

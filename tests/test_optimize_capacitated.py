@@ -134,7 +134,8 @@ def test_cap41_proven_by_the_staged_method():
     assert sol.status == "optimal"
     assert sol.gap == 0.0
     assert sol.objective == pytest.approx(1040444.375, abs=1e-3)
-    assert "heuristic" in sol.message and "Lagrangian bound" in sol.message
+    assert "heuristic" in sol.message
+    assert "Lagrangian bound" in sol.message
     assert np.all(sol.load <= capacity + 1e-6)
 
 
@@ -165,7 +166,8 @@ def test_time_limit_keeps_the_best_solution():
     with staged(), mock.patch.object(_cflp, "_mip", side_effect=_stopped_mip):
         sol = capacitated_location(cost, demand, capacity, fixed_cost)
     assert sol.status == "feasible"
-    assert np.isfinite(sol.objective) and sol.bound <= sol.objective
+    assert np.isfinite(sol.objective)
+    assert sol.bound <= sol.objective
     assert sol.gap == pytest.approx((sol.objective - sol.bound) / sol.objective)
     assert np.all(sol.load <= capacity + 1e-6)
     assert "time limit" in sol.message

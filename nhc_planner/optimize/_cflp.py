@@ -1,30 +1,28 @@
 """The capacitated facility location solver on HiGHS (``highspy``), from arrays.
 
 Formulation: the strong CFLP of :func:`~nhc_planner.optimize.capacitated_location`.
-Method, each step keeping a proven bound:
+Which method runs is decided by the instance alone (never by the clock):
 
-1. **Root bound by row generation.** The LP relaxation with the assignment, capacity
-   and aggregate-capacity rows; the strong links ``x_ij <= y_j`` are added only where
-   the LP violates them (dual simplex warm started after each round) until none is
-   violated. The final LP equals the strong LP bound; every round's optimum is a valid
-   lower bound. Links of points with zero demand and of sites without a capacity are
-   always in the model (no capacity row implies them).
-2. **Incumbent** (split demand): the sites the LP opens, each evaluated exactly by its
-   transportation LP, then a drop pass (close the least-used sites while that lowers
-   the cost) and an add-drop pass over sites with the smallest reduced costs; a fixed
-   number of LP evaluations, so the result does not depend on the machine.
-3. **Reduced-cost tightening.** With the LP optimum ``L`` and the incumbent ``U``, a
-   site whose reduced cost exceeds ``U - L`` stays closed (or open, for a negative
-   one), and a share ``x_ij`` with reduced cost ``r`` is bounded by ``(U - L) / r``:
-   no solution better than ``U`` is cut off.
-4. **MIP.** HiGHS branch and bound on the tightened model with the generated links,
-   started from the incumbent; gap tolerance 0. The links left out are implied by the
-   capacity rows once ``y`` is integral (a closed site has capacity 0), so the MIP is
-   exact. The time limit is a safety stop; the best solution found is kept and its
-   bound reported when it stops.
+* **Up to ``_DIRECT_ARCS`` arcs**: one HiGHS MIP on the full strong model (every link
+  ``x_ij <= y_j``); fastest on OR-Library cap41-cap74.
+* **Split demand, larger** (:func:`_solve_lagrangian`): a Lagrangian bound relaxing the
+  assignment rows (:mod:`._cflp_lagrangian`, fixed iteration count); an incumbent from
+  the sites it opens, improved by drop and add-drop moves each evaluated exactly by its
+  transportation LP (at most ``_MAX_EVALS`` per pass); a second Lagrangian phase aimed
+  at the incumbent and a second local search; Lagrangian site fixing (a site whose
+  forced opening or closing pushes the bound above the incumbent is fixed); then HiGHS
+  MIP over the sites left, started from the incumbent, with links for each point's
+  ``_NEAREST`` cheapest arcs and the incumbent's arcs (the others are implied by the
+  capacity rows once ``y`` is integral, so the MIP is exact).
+* **Single source, larger**: the strong LP over all arcs by column generation (each
+  point's cheapest arcs with their links, arcs of negative reduced cost added per round;
+  interior point with crossover), then the MIP with reduced-cost tightening of the
+  columns and links where the LP's were binding.
 
-Benders decomposition (Fischetti, Ljubić & Sinnl 2016) was measured against this on the
-OR-Library and capa-sized instances; see ``benchmarks/results_capacitated_location.md``.
+Gap tolerance 0; the time limit is a safety stop: the best solution found (heuristic or
+MIP) is returned as ``"feasible"`` with its proven bound. Measured in
+``benchmarks/results_capacitated_location.md``. Benders decomposition (Fischetti, Ljubić
+& Sinnl 2016) was not built this round.
 """
 
 from __future__ import annotations
@@ -500,11 +498,11 @@ def solve_cflp_highs(
         # small: HiGHS on the full strong model proves it faster than the stages below
         lo, up = _full_bounds(p)
         every = np.ones(p.ai.size, dtype=bool)
-        mip = _mip(p, every, lo, up, None, opts, deadline)
+        direct = _mip(p, every, lo, up, None, opts, deadline)
         root = _Root("optimal", float("nan"), np.zeros(0), np.zeros(0), every, every, 0)
         words = [f"full strong model ({p.ai.size} arcs, every link)"]
-        words.append(f"MIP {mip.status} after {mip.nodes} node(s)")
-        return _finish(p, root, None, mip, words, t0)
+        words.append(f"MIP {direct.status} after {direct.nodes} node(s)")
+        return _finish(p, root, None, direct, words, t0)
     if not single_source:
         return _solve_lagrangian(p, opts, deadline, t0)
     root = _root(p, opts, deadline)
@@ -532,7 +530,7 @@ def solve_cflp_highs(
                 f"heuristic {inc.cost:.10g} from {inc.evals} allocation LPs "
                 f"({time.perf_counter() - t0:.1f} s)"
             )
-    mip = None
+    mip: _Mip | None = None
     if root.status == "optimal" and time.perf_counter() < deadline:
         upper = inc.cost if inc is not None else float("inf")
         lo, up = _full_bounds(p)
@@ -573,11 +571,17 @@ def _solve_lagrangian(
         stopped = _Root("time_limit", lag.bound, np.zeros(0), np.zeros(0), none, none, 0)
         return _finish(p, stopped, None, None, words, t0)
     words.append(
-        f"heuristic {inc.cost:.10g} from {inc.evals} allocation LPs ({time.perf_counter() - t0:.1f} s)"
+        f"heuristic {inc.cost:.10g} from {inc.evals} allocation LPs "
+        f"({time.perf_counter() - t0:.1f} s)"
     )
     lag2 = lagrangian_bound(dense, p.d, cap, f, p.fixed, inc.cost, iterations=_LAG_ITERS, u0=lag.u)
     if lag2.bound > lag.bound:
         lag = lag2
+        # a second local search from the better multipliers' choice of sites
+        again = _local_search(p, lag.y, lag.v, opts, deadline)
+        if again is not None and again.cost < inc.cost - 1e-9 * max(1.0, abs(inc.cost)):
+            again.evals += inc.evals
+            inc = again
     closed, opened = fix_sites(lag, cap, p.fixed, demand, inc.cost)
     words.append(
         f"Lagrangian bound {lag.bound:.10g} closes {int(closed.sum())} and opens "
