@@ -176,7 +176,7 @@ def test_time_limit_keeps_the_best_solution():
     assert sol.bound <= full.objective + 1e-6 <= sol.objective + 2e-6
 
 
-def _stopped_mip(p, links, lo, up, start, opts, deadline):
+def _stopped_mip(p, links, lo, up, start, opts, deadline, max_nodes=None):
     """A MIP that the clock stopped before it found anything."""
     return _cflp._Mip("time_limit", float("inf"), None, float("nan"), 0, 0)
 

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from nhc_planner.optimize._cflp_lagrangian import fix_sites, lagrangian_bound
+from nhc_planner.optimize._cflp_lagrangian import LagrangianResult, fix_sites, lagrangian_bound
 from nhc_planner.optimize._common import SolveOptions, infeasible_solution, relative_gap
 from nhc_planner.optimize._highs import (
     new_highs,
@@ -55,6 +55,8 @@ _VIOLATION = 1e-6
 _MAX_ROUNDS = 200
 _MAX_EVALS = 60
 _DIRECT_ARCS = 5000  # up to this many arcs, one MIP on the full strong model
+_KERNEL_SITES = 30  # sites of smallest Lagrangian value in the kernel MIP
+_KERNEL_NODES = 500  # node limit of the kernel MIP
 _LAG_ITERS = 300  # subgradient iterations per Lagrangian phase
 _NEAREST = 10  # arcs per demand point in the first restricted LP
 _ENTER = 3  # arcs per demand point entering per pricing round
@@ -442,6 +444,7 @@ def _mip(
     start: _F | None,
     opts: SolveOptions,
     deadline: float,
+    max_nodes: int | None = None,
 ) -> _Mip:
     """Branch and bound over the arcs left open by ``up``, links where the LP had them.
 
@@ -457,6 +460,8 @@ def _mip(
     ints = np.arange(n_int, dtype=np.int32)
     h.changeColsIntegrality(ints.size, ints, np.ones(ints.size, dtype=np.uint8))
     h.setOptionValue("mip_rel_gap", 0.0)
+    if max_nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(max_nodes))
     if start is not None:
         local = np.concatenate([start[: p.ny], start[p.ny + lp.arcs]])
         cols = np.arange(local.size, dtype=np.int32)
@@ -543,6 +548,33 @@ def solve_cflp_highs(
     return _finish(p, root, inc, mip, words, t0)
 
 
+def _kernel_search(
+    p: _Cflp, lag: LagrangianResult, inc: _Incumbent, opts: SolveOptions, deadline: float
+) -> _Incumbent | None:
+    """A better incumbent: the MIP restricted to a kernel of promising sites and arcs.
+
+    Kernel: the incumbent's sites and the ``_KERNEL_SITES`` sites of smallest Lagrangian
+    value; per point its ``_NEAREST`` cheapest arcs to them plus the incumbent's arcs
+    (so the incumbent stays feasible). A node limit, not the clock, ends it.
+    """
+    keep_site = inc.open_y.copy()
+    keep_site[np.lexsort((np.arange(p.ny), lag.v))[:_KERNEL_SITES]] = True
+    on = keep_site[p.ay]
+    sub = replace(p, ai=p.ai[on], ay=p.ay[on], ac=p.ac[on])
+    arcs = np.zeros(p.ai.size, dtype=bool)
+    arcs[np.flatnonzero(on)[_nearest(sub, _NEAREST)]] = True
+    arcs |= inc.x > 0
+    lo, up = _full_bounds(p)
+    up[: p.ny][~keep_site] = 0.0
+    up[p.ny :][~arcs] = 0.0
+    lo[: p.ny][~keep_site] = 0.0
+    mip = _mip(p, arcs, lo, up, inc.columns(p), opts, deadline, max_nodes=_KERNEL_NODES)
+    if mip.cols is None or mip.cost >= inc.cost - 1e-9 * max(1.0, abs(inc.cost)):
+        return None
+    y = mip.cols[: p.ny] > 0.5
+    return _Incumbent(mip.cost, y, mip.cols[p.ny :], inc.evals)
+
+
 def _solve_lagrangian(
     p: _Cflp, opts: SolveOptions, deadline: float, t0: float
 ) -> CapacitatedSolution:
@@ -552,7 +584,9 @@ def _solve_lagrangian(
     dense[p.ai, p.ay] = p.ac
     cap, f = p.cap[p.sites], p.f[p.sites]
     demand = float(p.d.sum())
-    lag = lagrangian_bound(dense, p.d, cap, f, p.fixed, np.inf, iterations=_LAG_ITERS)
+    lag = lagrangian_bound(
+        dense, p.d, cap, f, p.fixed, np.inf, iterations=_LAG_ITERS, deadline=deadline
+    )
     words = [f"Lagrangian bound {lag.bound:.10g}"]
     inc = _local_search(p, lag.y, lag.v, opts, deadline)
     if inc is None:
@@ -574,7 +608,9 @@ def _solve_lagrangian(
         f"heuristic {inc.cost:.10g} from {inc.evals} allocation LPs "
         f"({time.perf_counter() - t0:.1f} s)"
     )
-    lag2 = lagrangian_bound(dense, p.d, cap, f, p.fixed, inc.cost, iterations=_LAG_ITERS, u0=lag.u)
+    lag2 = lagrangian_bound(
+        dense, p.d, cap, f, p.fixed, inc.cost, iterations=_LAG_ITERS, u0=lag.u, deadline=deadline
+    )
     if lag2.bound > lag.bound:
         lag = lag2
         # a second local search from the better multipliers' choice of sites
@@ -582,6 +618,22 @@ def _solve_lagrangian(
         if again is not None and again.cost < inc.cost - 1e-9 * max(1.0, abs(inc.cost)):
             again.evals += inc.evals
             inc = again
+    kernel = _kernel_search(p, lag, inc, opts, deadline)
+    if kernel is not None:
+        inc = kernel
+        words.append(f"kernel MIP {inc.cost:.10g} ({time.perf_counter() - t0:.1f} s)")
+        lag3 = lagrangian_bound(
+            dense,
+            p.d,
+            cap,
+            f,
+            p.fixed,
+            inc.cost,
+            iterations=_LAG_ITERS,
+            u0=lag.u,
+            deadline=deadline,
+        )
+        lag = lag3 if lag3.bound > lag.bound else lag
     closed, opened = fix_sites(lag, cap, p.fixed, demand, inc.cost)
     words.append(
         f"Lagrangian bound {lag.bound:.10g} closes {int(closed.sum())} and opens "

@@ -17,6 +17,7 @@ no better solution has it open (closed).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +90,7 @@ def lagrangian_bound(
     *,
     iterations: int = 300,
     u0: _F | None = None,
+    deadline: float = float("inf"),
 ) -> LagrangianResult:
     """Subgradient ascent on ``L(u)``; ``cost`` is ``(n, m)`` with ``np.inf`` for no arc."""
     demand = float(d.sum())
@@ -114,6 +116,8 @@ def lagrangian_bound(
         g = 1.0 - x @ y
         norm = float(g @ g)
         if norm < 1e-12 or step < 1e-6 or not np.isfinite(bound):
+            break
+        if time.perf_counter() > deadline:  # safety stop only
             break
         target = upper if np.isfinite(upper) else bound + 0.01 * abs(bound) + 1.0
         u = u + step * max(target - bound, 1e-9 * max(1.0, abs(bound))) / norm * g
