@@ -634,6 +634,12 @@ def _solve_lagrangian(
             deadline=deadline,
         )
         lag = lag3 if lag3.bound > lag.bound else lag
+    if lag.bound >= inc.cost - 1e-9 * max(1.0, abs(inc.cost)):
+        words.append(f"Lagrangian bound {lag.bound:.10g} meets the incumbent: proven")
+        proven = _Mip("optimal", inc.cost, inc.columns(p), lag.bound, 0, 0)
+        none = np.zeros(p.ai.size, dtype=bool)
+        done = _Root("optimal", lag.bound, np.zeros(0), np.zeros(0), none, none, 0)
+        return _finish(p, done, inc, proven, words, t0)
     closed, opened = fix_sites(lag, cap, p.fixed, demand, inc.cost)
     words.append(
         f"Lagrangian bound {lag.bound:.10g} closes {int(closed.sum())} and opens "

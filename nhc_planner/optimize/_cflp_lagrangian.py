@@ -3,8 +3,10 @@
 Relax the assignment rows ``sum_j x_ij = 1`` with multipliers ``u_i``. For fixed ``u``
 the problem splits by site: ``v_j = f_j + min sum_i (c_ij - u_i) x_ij`` over
 ``sum_i d_i x_ij <= s_j``, ``0 <= x_ij <= 1`` (a continuous knapsack: take the points of
-most negative ``(c_ij - u_i) / d_i`` first), and the sites are chosen by the LP relaxation
-of ``min sum_j v_j y_j`` s.t. ``sum_j s_j y_j >= sum_i d_i`` (fixed sites forced open).
+most negative ``(c_ij - u_i) / d_i`` first), and the sites are chosen by ``min sum_j v_j y_j`` s.t.
+``sum_j s_j y_j >= sum_i d_i`` (fixed sites forced open): exactly in binary ``y`` when
+the capacities are equal (the cheapest sites up to the count needed, which makes the
+bound stronger than the LP's), else its LP relaxation.
 ``L(u) = sum_i u_i + that minimum`` is a lower bound on the CFLP optimum for every ``u``.
 The multipliers follow the subgradient ``1 - sum_j x_ij y_j`` with Polyak steps towards
 the incumbent's cost, a fixed number of iterations (no clock), so the bound is
@@ -62,21 +64,35 @@ def _site_values(cost: _F, d: _F, cap: _F, f: _F, u: _F) -> tuple[_F, _F]:
     return value, x
 
 
-def _choose(v: _F, cap: _F, fixed: _B, demand: float) -> tuple[float, _F]:
-    """LP knapsack: min ``v @ y`` s.t. ``cap @ y >= demand``, fixed sites open, y in [0, 1]."""
-    y = np.where(fixed | (v < 0), 1.0, 0.0)
+def _choose(v: _F, cap: _F, must: _B, demand: float, banned: _B | None = None) -> tuple[float, _F]:
+    """Min ``v @ y`` s.t. ``cap @ y >= demand``, ``must`` open, ``banned`` closed.
+
+    Exact (binary ``y``) when every allowed capacity is the same finite number: the
+    cheapest sites up to the count the demand needs. Otherwise the LP relaxation (a
+    weaker but valid bound). No capacity row when a capacity is infinite.
+    """
+    ban = np.zeros(v.size, dtype=bool) if banned is None else banned
+    y = np.where(must | ((v < 0) & ~ban), 1.0, 0.0)
+    if not np.isfinite(cap).all():
+        return float(v @ y), y
     short = demand - float(cap[y > 0].sum())
-    if short > 1e-9 and np.isfinite(cap).all():
-        rest = np.flatnonzero(y == 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            key = np.where(cap[rest] > 0, v[rest] / cap[rest], np.inf)
-        for j in rest[np.lexsort((rest, key))]:
-            if short <= 1e-9 or cap[j] <= 0:
-                break
-            y[j] = min(1.0, short / cap[j])
-            short -= y[j] * cap[j]
-        if short > 1e-9:
+    if short <= 1e-9:
+        return float(v @ y), y
+    rest = np.flatnonzero((y == 0) & ~ban & (cap > 0))
+    if rest.size and np.all(cap[rest] == cap[rest[0]]):
+        need = int(np.ceil(short / cap[rest[0]] - 1e-9))
+        if need > rest.size:
             return np.inf, y
+        y[rest[np.lexsort((rest, v[rest]))[:need]]] = 1.0
+        return float(v @ y), y
+    key = v[rest] / cap[rest]
+    for j in rest[np.lexsort((rest, key))]:
+        if short <= 1e-9:
+            break
+        y[j] = min(1.0, short / cap[j])
+        short -= y[j] * cap[j]
+    if short > 1e-9:
+        return np.inf, y
     return float(v @ y), y
 
 
@@ -142,9 +158,9 @@ def fix_sites(
         if base + val > upper + tol:
             closed[j] = True
             continue
-        cap0 = cap.copy()
-        cap0[j] = 0.0
-        val0, _ = _choose(np.where(np.arange(m) == j, 0.0, res.v), cap0, fixed, demand)
+        ban = np.zeros(m, dtype=bool)
+        ban[j] = True
+        val0, _ = _choose(res.v, cap, fixed, demand, ban)
         if base + val0 > upper + tol:
             opened[j] = True
     return closed, opened
