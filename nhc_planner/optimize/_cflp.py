@@ -9,8 +9,10 @@ Which method runs is decided by the instance alone (never by the clock):
   assignment rows (:mod:`._cflp_lagrangian`, fixed iteration count); an incumbent from
   the sites it opens, improved by drop and add-drop moves each evaluated exactly by its
   transportation LP (at most ``_MAX_EVALS`` per pass); a second Lagrangian phase aimed
-  at the incumbent and a second local search; Lagrangian site fixing (a site whose
-  forced opening or closing pushes the bound above the incumbent is fixed); then HiGHS
+  at the incumbent; a kernel MIP (:func:`_kernel_search`, node limit) for a better
+  incumbent; a bound meeting the incumbent proves it; else Lagrangian site fixing (a
+  site whose forced opening or closing pushes the bound above the incumbent is fixed)
+  and HiGHS
   MIP over the sites left, started from the incumbent, with links for each point's
   ``_NEAREST`` cheapest arcs and the incumbent's arcs (the others are implied by the
   capacity rows once ``y`` is integral, so the MIP is exact).
@@ -613,11 +615,6 @@ def _solve_lagrangian(
     )
     if lag2.bound > lag.bound:
         lag = lag2
-        # a second local search from the better multipliers' choice of sites
-        again = _local_search(p, lag.y, lag.v, opts, deadline)
-        if again is not None and again.cost < inc.cost - 1e-9 * max(1.0, abs(inc.cost)):
-            again.evals += inc.evals
-            inc = again
     kernel = _kernel_search(p, lag, inc, opts, deadline)
     if kernel is not None:
         inc = kernel

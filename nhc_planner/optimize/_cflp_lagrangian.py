@@ -49,7 +49,7 @@ def _site_values(cost: _F, d: _F, cap: _F, f: _F, u: _F) -> tuple[_F, _F]:
     dd = np.broadcast_to(d[:, np.newaxis], red.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(neg, np.where(dd > 0, red / dd, -np.inf), np.inf)
-    order = np.argsort(ratio, axis=0, kind="stable")
+    order = np.argsort(ratio, axis=0)
     r_s = np.take_along_axis(red, order, axis=0)
     d_s = np.take_along_axis(dd, order, axis=0)
     n_s = np.take_along_axis(neg, order, axis=0)
@@ -135,6 +135,8 @@ def lagrangian_bound(
             break
         if time.perf_counter() > deadline:  # safety stop only
             break
+        if best.bound >= upper - 1e-9 * max(1.0, abs(upper)):
+            break  # the incumbent is proven optimal
         target = upper if np.isfinite(upper) else bound + 0.01 * abs(bound) + 1.0
         u = u + step * max(target - bound, 1e-9 * max(1.0, abs(bound))) / norm * g
     return best
