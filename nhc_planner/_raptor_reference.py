@@ -6,8 +6,12 @@ runs Dijkstra on the time-expanded states ``(stop, rides used, how reached)``,
 where boarding tries *every* trip event leaving the stop at or after the
 current time, and riding reaches *every* later stop of that trip. The journey
 model (access, direct walk, one footpath after a ride, egress after a ride,
-at most ``max_rides`` rides, the cutoff) is the one documented in
-:mod:`nhc_planner._raptor`. Used by the tests and the benchmark only.
+at most ``max_rides`` rides, the cutoff, the minimum change time at a stop)
+is the one documented in :mod:`nhc_planner._raptor`. The walking legs are
+inputs: it reads the same access, egress, direct-walk and footpath seconds
+(``net.acc_*``, ``eg_*``, ``dr_*``, ``fp_*``, straight-line or from the walk
+network) and change times (``net.change_s``) as the engine. Used by the tests
+and the benchmark only.
 """
 
 from __future__ import annotations
@@ -59,9 +63,10 @@ def _one(
                 heapq.heappush(heap, (time + int(net.fp_s[e]), int(net.fp_to[e]), k, 0))
         if k >= net.walk.max_rides:
             continue
+        ready = time + int(net.change_s[s]) if ride else time  # a change at the stop
         for trip, i in at[s]:
             base = f.trip_time_ptr[trip]
-            if f.departure[base + i] < time:
+            if f.departure[base + i] < ready:
                 continue
             p = pat_of_trip[trip]
             stops = f.pattern_stops[f.pattern_stop_ptr[p] : f.pattern_stop_ptr[p + 1]]
