@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import multiprocessing as mp
 import os
 import resource
@@ -207,9 +208,10 @@ def _ferrobus_links(net: Any, o_xy: np.ndarray, d_xy: np.ndarray, s_xy: np.ndarr
     )
     lon, lat = np.radians(np.round(lon, 7)), np.radians(np.round(lat, 7))
     i, j = coo.row, coo.col
-    h = np.sin((lat[j] - lat[i]) / 2) ** 2 + np.cos(lat[i]) * np.cos(lat[j]) * np.sin(
-        (lon[j] - lon[i]) / 2
-    ) ** 2
+    h = (
+        np.sin((lat[j] - lat[i]) / 2) ** 2
+        + np.cos(lat[i]) * np.cos(lat[j]) * np.sin((lon[j] - lon[i]) / 2) ** 2
+    )
     length = 2 * 6_371_008.8 * np.arcsin(np.sqrt(h))
     w = np.maximum(np.floor(length / FB_SPEED_MPS), 1e-9)
     g = sp.csr_matrix((np.r_[w, w], (np.r_[coo.row, coo.col], np.r_[coo.col, coo.row])))
@@ -300,13 +302,13 @@ def run_ours(args: dict[str, Any], q: Any) -> None:
     out["ref_s"] = time.perf_counter() - t
     out["ref_equal"] = bool((range_raptor(small, sub, cutoff_s=CUTOFF_S) == want).all())
     out["peak_default_mb"] = _peak_mb()
-    # ferrobus's walking rules (4 rides = ferrobus's max_transfers 3)
+    # ferrobus's walking rules, and its max_transfers=3 allows 3 rides (found by testing)
     fb_net = load_network(
         args["pbf"], mode="walk", use_cache=False, split_every_m=None,
         speeds=Speeds(walk=FB_SPEED_MPS * 3.6),
     )  # fmt: skip
     links = _ferrobus_links(fb_net, o_xy, d_xy, feed.stop_xy)
-    fnet = build_network(feed, o_xy, d_xy, WalkParams(), links=links)
+    fnet = build_network(feed, o_xy, d_xy, WalkParams(max_rides=3), links=links)
     t = time.perf_counter()
     transit_summary(fnet, deps, cutoff_s=CUTOFF_S, standard_s=STANDARD_S, threads=2)
     out["raptor_fb_rules_s"] = time.perf_counter() - t
@@ -369,6 +371,19 @@ def run_ferrobus(args: dict[str, Any], q: Any) -> None:
         rows = list(pool.map(lambda od: one(*od), [(int(o), int(d)) for o in few for d in deps]))
     out["window_s"] = time.perf_counter() - t
     out["window"] = np.stack(rows).reshape(len(few), len(deps), n_d)
+    # its own itinerary for a sample of the first departure's journeys
+    rng = np.random.default_rng(5)
+    oo, dd = np.nonzero(first >= 0)
+    pick = rng.choice(len(oo), min(args["detail_pairs"], len(oo)), replace=False)
+    detail = []
+    for k in pick:
+        o, d = int(oo[k]), int(dd[k])
+        text = ferrobus.detailed_journey(model, o_pts[o], d_pts[d], int(deps[0]), 3)
+        feats = json.loads(text)["features"] if text and text != "null" else []
+        ends = [f["properties"].get("arrival_time") for f in feats]
+        ends = [e for e in ends if e is not None]
+        detail.append((o, d, (max(ends) - int(deps[0])) if ends else -1))
+    out["detail"] = np.array(detail, np.int64).reshape(-1, 3)
     out["unsnapped"] = sum(p is None for p in o_pts + d_pts)
     out["peak_mb"] = _peak_mb()
     q.put(out)
@@ -391,10 +406,12 @@ def _agree(theirs: np.ndarray, ours: np.ndarray, label: str) -> str:
     """``theirs`` travel seconds (-1 unreachable) against ours (travel seconds, -1)."""
     both = (theirs >= 0) & (ours >= 0)
     d = (theirs[both] - ours[both]) / 60.0
+    only_ours = int(((ours >= 0) & (theirs < 0)).sum())
+    only_theirs = int(((theirs >= 0) & (ours < 0)).sum())
     txt = (
-        f"{label}: reachable by both {int(both.sum())}, only ours {int(((ours >= 0) & (theirs < 0)).sum())}, "
-        f"only ferrobus {int(((theirs >= 0) & (ours < 0)).sum())}"
-    )  # fmt: skip
+        f"{label}: reachable by both {int(both.sum())}, only ours {only_ours}, "
+        f"only ferrobus {only_theirs}"
+    )
     if len(d):
         txt += (
             f"; ferrobus minus ours (min): median {np.median(d):+.1f}, min {d.min():+.1f}, "
@@ -430,6 +447,7 @@ def main() -> None:
     parser.add_argument("--dests", type=int, default=1000)
     parser.add_argument("--window-min", type=int, default=120)
     parser.add_argument("--ferrobus-window-origins", type=int, default=10)
+    parser.add_argument("--detail-pairs", type=int, default=300)
     parser.add_argument("--append", action="store_true", help="append to --out")
     args = parser.parse_args()
 
@@ -457,13 +475,15 @@ def main() -> None:
             f"{n_nodes} street nodes (OSM PBF), {n_stops} stops, {n_trips} trips, {args.lines} "
             f"lines; {args.origins} origins x {args.dests} destinations on street nodes; "
             f"{len(deps)} departures 08:00-{_hms(int(deps[-1]))[:5]} a minute apart; cutoff "
-            f"{CUTOFF_S // 60} min; at most 4 rides (ferrobus max_transfers 3).\n"
+            f"{CUTOFF_S // 60} min; at most 4 rides (3 with ferrobus's rules: its "
+            "max_transfers=3).\n"
         )
         common = {
             "pbf": streets["pbf"],
             "feed": feed,
             "deps": deps,
             "fb_origins": few,
+            "detail_pairs": args.detail_pairs,
             "o_xy": streets["xy"][o],
             "d_xy": streets["xy"][d],
             "o_ll": (streets["lat"][o], streets["lon"][o]),
@@ -482,7 +502,14 @@ def main() -> None:
     print(text)
 
 
-def _report(log: Any, args: Any, ours: dict[str, Any], fb: dict[str, Any], deps: np.ndarray, few: np.ndarray) -> None:  # fmt: skip
+def _report(
+    log: Any,
+    args: Any,
+    ours: dict[str, Any],
+    fb: dict[str, Any],
+    deps: np.ndarray,
+    few: np.ndarray,
+) -> None:
     log("## This project's range RAPTOR (numba), 2 threads\n")
     log(
         f"- read GTFS {ours['read_s']:.1f} s; walk network from the PBF {ours['streets_s']:.1f} s "
@@ -497,7 +524,8 @@ def _report(log: Any, args: Any, ours: dict[str, Any], fb: dict[str, Any], deps:
         f"reachable for {ours['reach']:.1%} of pairs; mean share within 30 min {ours['share']:.3f}"
     )
     log(
-        f"- brute-force reference, 1 origin x {len(deps[::40])} departures ({ours['ref_s']:.0f} s): "
+        f"- brute-force reference, 1 origin x {len(deps[::40])} departures "
+        f"({ours['ref_s']:.0f} s): "
         f"engine equal on every destination and departure: {ours['ref_equal']}"
     )
     log(f"- same run with ferrobus's walking rules: {ours['raptor_fb_rules_s']:.1f} s")
@@ -525,11 +553,28 @@ def _report(log: Any, args: Any, ours: dict[str, Any], fb: dict[str, Any], deps:
     log(f"- peak memory (ru_maxrss of the child process): {fb['peak_mb']:.0f} MB\n")
     log("## Agreement\n")
     first_fb = fb["first"]
-    log("- " + _agree(first_fb, _travel(ours["first_fb_rules"], deps[:1]), "first departure, ours with ferrobus's walking rules"))  # fmt: skip
-    log("- " + _agree(first_fb, _travel(ours["first_default"], deps[:1]), "first departure, ours (default model)"))  # fmt: skip
+    rules, default = "ours with ferrobus's walking rules", "ours (default model)"
+    for key, label in (("first_fb_rules", rules), ("first_default", default)):
+        got = _travel(ours[key], deps[:1])
+        log("- " + _agree(first_fb, got, f"first departure, {label}"))
     med_fb = _median(fb["window"])
-    log("- " + _agree(med_fb, _median(_travel(ours["window_fb_rules"], deps)), f"median over the window ({len(few)} origins), ours with ferrobus's walking rules"))  # fmt: skip
-    log("- " + _agree(med_fb, _median(_travel(ours["window_default"], deps)), f"median over the window ({len(few)} origins), ours (default model)"))  # fmt: skip
+    for key, label in (("window_fb_rules", rules), ("window_default", default)):
+        got = _median(_travel(ours[key], deps))
+        log("- " + _agree(med_fb, got, f"median over the window ({len(few)} origins), {label}"))
+    det = fb["detail"]
+    o, d, t_det = det[:, 0], det[:, 1], det[:, 2]
+    t_o2m = first_fb[o, d]
+    t_ours = _travel(ours["first_fb_rules"], deps[:1])[o, d]
+    found = t_det >= 0
+    log(
+        f"- ferrobus's own itinerary (`detailed_journey`) for {len(det)} random journeys of the "
+        f"first departure: found for {int(found.sum())}; its one-to-many time is shorter than "
+        f"its own itinerary for {int((t_o2m[found] < t_det[found]).sum())} "
+        f"(by up to {int(np.max(t_det[found] - t_o2m[found], initial=0)) // 60} min); the "
+        f"itinerary is more than 1 min faster than ours with its rules for "
+        f"{int(((t_ours[found] >= 0) & (t_det[found] < t_ours[found] - 60)).sum())}, slower "
+        f"for {int(((t_ours[found] >= 0) & (t_det[found] > t_ours[found] + 60)).sum())}"
+    )
 
 
 if __name__ == "__main__":
