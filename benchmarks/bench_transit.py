@@ -313,6 +313,10 @@ def run_ours(args: dict[str, Any], q: Any) -> None:
     transit_summary(fnet, deps, cutoff_s=CUTOFF_S, standard_s=STANDARD_S, threads=2)
     out["raptor_fb_rules_s"] = time.perf_counter() - t
     out["first_fb_rules"] = range_raptor(fnet, deps[:1], cutoff_s=CUTOFF_S)[:, 0, :]
+    one = np.array([0])
+    want = reference_profiles(fnet, sub, cutoff_s=CUTOFF_S, origins=one)
+    got = range_raptor(fnet, sub, cutoff_s=CUTOFF_S, origins=one)
+    out["ref_fb_equal"] = bool((got == want).all())
     out["window_fb_rules"] = range_raptor(fnet, deps, cutoff_s=CUTOFF_S, origins=few)
     out["peak_mb"] = _peak_mb()
     q.put(out)
@@ -528,7 +532,10 @@ def _report(
         f"({ours['ref_s']:.0f} s): "
         f"engine equal on every destination and departure: {ours['ref_equal']}"
     )
-    log(f"- same run with ferrobus's walking rules: {ours['raptor_fb_rules_s']:.1f} s")
+    log(
+        f"- same run with ferrobus's walking rules: {ours['raptor_fb_rules_s']:.1f} s; equal to "
+        f"the reference (1 origin, the same departures): {ours['ref_fb_equal']}"
+    )
     log(
         f"- peak memory (ru_maxrss of the child process): {ours['peak_default_mb']:.0f} MB after "
         f"the default run, {ours['peak_mb']:.0f} MB at the end\n"

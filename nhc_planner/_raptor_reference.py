@@ -76,12 +76,20 @@ def _one(
     return out
 
 
-def reference_profiles(net: TransitNetwork, departures: np.ndarray, *, cutoff_s: int) -> np.ndarray:
-    """Arrival seconds ``(n_origins, n_departures, n_dests)``, as :func:`range_raptor`."""
+def reference_profiles(
+    net: TransitNetwork,
+    departures: np.ndarray,
+    *,
+    cutoff_s: int,
+    origins: np.ndarray | None = None,
+) -> np.ndarray:
+    """Arrival seconds ``(n_origins, n_departures, n_dests)``, as :func:`range_raptor`
+    (``origins``: the origin indices to compute, default all)."""
     at = _trip_events(net)
     deps = np.asarray(departures, np.int64)
-    out = np.empty((net.n_origins, len(deps), net.n_dests), np.int64)
-    for o in range(net.n_origins):
+    which = np.arange(net.n_origins) if origins is None else np.asarray(origins, np.int64)
+    out = np.empty((len(which), len(deps), net.n_dests), np.int64)
+    for r, o in enumerate(which):
         for j, t in enumerate(deps):
-            out[o, j] = _one(net, at, o, int(t), cutoff_s)
+            out[r, j] = _one(net, at, int(o), int(t), cutoff_s)
     return out
