@@ -437,14 +437,14 @@ def _transfers(reader: _Reader, stop_index: pd.Index) -> tuple[np.ndarray, np.nd
     mtt = (
         tf["min_transfer_time"] if "min_transfer_time" in tf.columns else pd.Series([""] * len(tf))
     )
-    empty = (mtt.str.strip() == "").to_numpy()
-    secs = pd.to_numeric(mtt.where(~empty, "0"), errors="coerce").to_numpy(dtype=float)
+    blank = (mtt.str.strip() == "").to_numpy()
+    secs = pd.to_numeric(mtt.where(~blank, "0"), errors="coerce").to_numpy(dtype=float)
     if (~np.isfinite(secs) | (secs < 0)).any():
         i = int(np.flatnonzero(~np.isfinite(secs) | (secs < 0))[0])
         msg = f"{where}, column min_transfer_time, row {i + 1}: expected seconds >= 0; "
         msg += f"found {mtt.iloc[i]!r}"
         raise GtfsError(msg)
-    secs[empty] = -1
+    secs[blank] = -1
     return frm.astype(np.int64), to.astype(np.int64), np.ceil(secs).astype(np.int64)
 
 
