@@ -214,6 +214,7 @@ def generate_demo_files(
     if network:
         nodes = network_nodes or round(_NODES_PER_AREA * n_areas)
         _write_network(world, out / files.NETWORK_FILE, nodes=nodes, seed=seed)
+        _write_gtfs(world, out / files.NETWORK_FILE, out / files.GTFS_FILE, seed=seed)
     (out / _MANIFEST).write_text(_manifest_text(network), encoding="utf-8")
     description = _description(seed, n_areas, n_las, n_sites, nodes)
     (out / _DEMO_JSON).write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
@@ -222,11 +223,9 @@ def generate_demo_files(
 
 
 def _write_network(world: DemoWorld, path: Path, *, nodes: int, seed: int) -> None:
-    """Generate the demo world's road network and write it as gzipped GraphML, with the
-    synthetic bus timetable on its roads (:data:`files.GTFS_FILE`) next to it."""
+    """Generate the demo world's road network and write it as gzipped GraphML."""
     graph = synthetic_road_network(world.areas, n_nodes_target=nodes, seed=seed)
     files.write_graphml_gz(graph, path)
-    _write_gtfs(world, path, path.parent.parent / files.GTFS_FILE, seed=seed)
 
 
 def _write_gtfs(world: DemoWorld, network: Path, path: Path, *, seed: int) -> None:
@@ -492,10 +491,9 @@ def demo_gtfs_path(
         msg = f"{path}: the committed demo has no bus timetable; regenerate data/ (docs/demo.md)"
         raise DataFileError(msg)
     network = demo_network_path(seed=seed, n_areas=n_areas, n_las=n_las, n_sites=n_sites)
-    if not path.is_file():  # a network cached before the timetable existed
-        world = make_world(seed=seed, n_areas=n_areas, n_las=n_las)
-        _write_gtfs(world, network, path, seed=seed)
-        write_manifest(folder)
+    world = make_world(seed=seed, n_areas=n_areas, n_las=n_las)
+    _write_gtfs(world, network, path, seed=seed)  # atomically
+    write_manifest(folder)  # now with the timetable's checksum
     return path
 
 
