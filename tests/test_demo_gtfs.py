@@ -115,3 +115,12 @@ def test_the_demo_plans_by_public_transport(committed_region) -> None:  # type: 
     assert scenario.travel.transit_feed is None  # the demo's timetable by default
     result = plan(committed_region, scenario)
     assert result.coverage_curve["population_covered"].max() > 0
+    # every neighbourhood gets a centre even where the buses leave some residents
+    # beyond the cutoff; the plan says how many
+    hoods = result.neighbourhoods
+    assert hoods is not None
+    assert (hoods["site_id"] != "").all()
+    assert (hoods["opening_year"] >= 0).all()
+    assert hoods["share_beyond_cutoff"].between(0.0, 1.0).all()
+    if (hoods["share_beyond_cutoff"] > 0).any():
+        assert "beyond the 90-minute cutoff" in result.solver.message
