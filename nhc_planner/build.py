@@ -137,6 +137,10 @@ class RegionInputs:
         Population-weighted centroids (optional; else a point inside each polygon).
     population_age
         Population by age band when ``population`` has totals only.
+    population_projection
+        ONS subnational population projections
+        (:func:`~nhc_planner.sources.projections.read_snpp`), joined per authority
+        as growth ratios for ``phasing.population = "projection"``.
     lsoa11_lsoa21
         LSOA 2011 -> 2021 lookup, needed when a table uses 2011 codes.
     lsoa_icb
@@ -167,6 +171,7 @@ class RegionInputs:
     lsoa_la: Path
     centroids: Path | None = None
     population_age: Path | None = None
+    population_projection: Path | None = None
     lsoa11_lsoa21: Path | None = None
     lsoa_icb: Path | None = None
     ltla_utla: Path | None = None

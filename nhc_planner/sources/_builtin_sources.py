@@ -26,6 +26,7 @@ from nhc_planner.sources.lookups import (
     read_ltla_utla,
 )
 from nhc_planner.sources.population import read_population
+from nhc_planner.sources.projections import read_snpp
 
 __all__ = ["BUILTIN"]
 
@@ -66,6 +67,12 @@ def _demo_population(ctx: DemoContext) -> None:
     from nhc_planner import _demo_files
 
     _demo_files.write_population(ctx.world, ctx.folder)
+
+
+def _demo_projections(ctx: DemoContext) -> None:
+    from nhc_planner import _demo_files
+
+    _demo_files.write_projections(ctx.world, ctx.folder)
 
 
 def _demo_hle(ctx: DemoContext) -> None:
@@ -217,6 +224,24 @@ BUILTIN: tuple[DataSource, ...] = (
         demo_writer=_demo_population,
         publisher="ONS (Census 2021, via Nomis)",
         vintage="Census 2021",
+    ),
+    DataSource(
+        role="population_projection",
+        label="Population projections",
+        reader=read_snpp,
+        join="la",
+        short="population projections",
+        upload=(".csv",),
+        help="ONS 2022-based subnational population projections, '2022 SNPP Population "
+        "persons.csv' (AREA_CODE, AREA_NAME, COMPONENT, SEX, AGE_GROUP, 2022, 2023, ...); "
+        "used when phasing.population = 'projection'. Download by hand from ONS: "
+        "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/"
+        "populationprojections/datasets/localauthoritiesinenglandtable2 (the zip's persons "
+        "CSV); no direct file URL is published, so 'data fetch' does not get it.",
+        demo_path="population/synthetic_2022_snpp_population_persons.csv",
+        demo_writer=_demo_projections,
+        publisher="ONS (subnational population projections)",
+        vintage="2022-based (published 24 June 2025), mid-2022 to mid-2047",
     ),
     DataSource(
         role="hle",
