@@ -141,6 +141,10 @@ class RegionInputs:
         ONS subnational population projections
         (:func:`~nhc_planner.sources.projections.read_snpp`), joined per authority
         as growth ratios for ``phasing.population = "projection"``.
+    imd_health
+        IoD2025 Health Deprivation and Disability domain (File 7) and/or its
+        indicators (File 8) (:func:`~nhc_planner.sources.imd_health.read_imd_health`),
+        joined per area for the need terms ``need.health_weight``, ``need.yll_weight``, ...
     lsoa11_lsoa21
         LSOA 2011 -> 2021 lookup, needed when a table uses 2011 codes.
     lsoa_icb
@@ -172,6 +176,7 @@ class RegionInputs:
     centroids: Path | None = None
     population_age: Path | None = None
     population_projection: Path | None = None
+    imd_health: Path | None = None
     lsoa11_lsoa21: Path | None = None
     lsoa_icb: Path | None = None
     ltla_utla: Path | None = None

@@ -56,7 +56,8 @@ from nhc_planner._errors import (
 )
 from nhc_planner.feasibility import check_scenario_fits, with_notices
 from nhc_planner.kpis import kpi_tables
-from nhc_planner.need import need_score
+from nhc_planner.need import need_correlation, need_score
+from nhc_planner.projections import population_by_year
 from nhc_planner.region import RegionMeta, region_hash
 from nhc_planner.scenario import Scenario, TravelSettings
 
@@ -200,6 +201,15 @@ class Plan:
         deciles 1-2), ``site_id`` of its centre, ``opening_year``, ...: see
         :data:`nhc_planner.model_neighbourhoods.NEIGHBOURHOOD_COLUMNS`), or
         None for models without neighbourhoods.
+    population_basis
+        Which year's population each year of the plan was weighed with and how
+        it was made (``phasing.population``; see
+        :class:`~nhc_planner.projections.PopulationByYear`); ``""`` for plans
+        saved before it existed.
+    need_correlation
+        Population-weighted correlation between the need terms in use
+        (:func:`nhc_planner.need.need_correlation`: ``term`` and one column per
+        term), so that double counting is visible; None for plans saved before it.
     """
 
     scenario: Scenario
@@ -216,6 +226,8 @@ class Plan:
     provenance: dict[str, Any] = field(default_factory=dict)
     unmet: UnmetDemandTables | None = None
     neighbourhoods: gpd.GeoDataFrame | None = None
+    population_basis: str = ""
+    need_correlation: pd.DataFrame | None = None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -539,6 +551,8 @@ def plan(
         provenance=provenance,
         unmet=unmet,
         neighbourhoods=tables.neighbourhoods,
+        population_basis=inputs.by_year.description if inputs.by_year is not None else "",
+        need_correlation=need_correlation(inputs.areas, s.need),
     )
 
 
@@ -591,6 +605,13 @@ def plan_inputs(
     report("need score", 0.0)
     areas = region.areas.reset_index(drop=True)
     need = need_score(areas, s.need)
+    first = s.phasing.first_year
+    by_year = population_by_year(
+        areas,
+        range(first, first + s.phasing.years),
+        basis=s.phasing.population,
+        vintage=region.meta.vintages.get("population_projection", ""),
+    )
     sel = _select_sites(region.sites, s)
     clock["need"] = time.perf_counter() - t
 
@@ -615,6 +636,7 @@ def plan_inputs(
         keep=sel.keep,
         travel=travel,
         progress=report,
+        by_year=by_year,
     )
 
 

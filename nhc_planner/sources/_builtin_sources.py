@@ -19,6 +19,7 @@ from nhc_planner.sources.facilities import (
 )
 from nhc_planner.sources.hle import read_hle
 from nhc_planner.sources.imd import read_imd
+from nhc_planner.sources.imd_health import read_imd_health
 from nhc_planner.sources.lookups import (
     read_lsoa11_lsoa21,
     read_lsoa_icb,
@@ -175,6 +176,31 @@ BUILTIN: tuple[DataSource, ...] = (
         demo_writer=_demo_imd,
         publisher="MHCLG",
         vintage="IoD2025 (IoD2019 accepted)",
+    ),
+    DataSource(
+        role="imd_health",
+        label="IMD health deprivation and disability domain",
+        reader=read_imd_health,
+        short="IMD health domain",
+        upload=(".csv",),
+        help="IoD2025 File 7 (Health Deprivation and Disability domain) and/or File 8 "
+        "(its indicators: years of potential life lost, comparative illness and disability "
+        "ratio, acute morbidity, mood and anxiety disorders), MHCLG; need terms "
+        "need.health_weight, need.yll_weight, ... (0 by default).",
+        download=Download(
+            title="English Indices of Deprivation 2025, File 7: all ranks, scores, deciles and "
+            "population denominators (MHCLG); the health domain's indicators are in File 8 "
+            "(by hand)",
+            url="https://assets.publishing.service.gov.uk/media/691ded56d140bbbaa59a2a7d/"
+            "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv",
+            attribution="Ministry of Housing, Communities and Local Government: English Indices "
+            "of Deprivation 2025. Contains public sector information licensed under the OGL v3.0",
+            format="CSV (England, LSOA 2021) -> CSV rows of the area, same columns",
+            fetch="lsoa_csv",
+            out_file="IoD2025_health_domain_area.csv",
+        ),
+        publisher="MHCLG",
+        vintage="IoD2025",
     ),
     DataSource(
         role="population",
