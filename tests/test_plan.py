@@ -397,7 +397,9 @@ def _with_projection(region: Region, ratio: dict[str, dict[int, float]]) -> Regi
     areas = region.areas.copy()
     for year in (2026, 2027):
         for band in ("all", "pop_0_15", "pop_16_64", "pop_65_plus"):
-            areas[f"snpp_{year}_{band}"] = areas["la_code"].map({la: r[year] for la, r in ratio.items()})
+            areas[f"snpp_{year}_{band}"] = areas["la_code"].map(
+                {la: r[year] for la, r in ratio.items()}
+            )
     return Region(areas=areas, sites=region.sites, meta=region.meta)
 
 
