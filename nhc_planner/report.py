@@ -830,9 +830,14 @@ def _need_overlap(corr: pd.DataFrame | None) -> str:
     terms = corr["term"].astype(str).tolist()
     labels = dict(zip(terms, corr.get("label", corr["term"]).astype(str), strict=True))
     best: tuple[float, str, str] | None = None
+    values = {
+        t: pd.to_numeric(corr[t], errors="coerce").to_numpy(dtype=float)
+        for t in terms
+        if t in corr.columns
+    }
     for i, a in enumerate(terms):
         for b in terms[i + 1 :]:
-            r = float(corr.loc[i, b]) if b in corr.columns else float("nan")
+            r = float(values[b][i]) if b in values else float("nan")
             if math.isfinite(r) and (best is None or abs(r) > abs(best[0])):
                 best = (r, a, b)
     if best is None:
