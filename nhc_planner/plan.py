@@ -276,6 +276,8 @@ class Plan:
             lines.append(f"  Mean travel time to the nearest centre: {mm:.1f} minutes")
         lines.append(f"  Capital cost: GBP {self.kpi('capex_gbp'):,.0f}")
         lines.append(f"  {self.capacity_line()}")
+        if self.population_basis:
+            lines.append(f"  {self.population_basis.split(';')[0]}")
         for phase, group in new.groupby("phase", sort=True):
             names = ", ".join(f"{int(r.order)}. {r.name}" for r in group.itertuples())
             lines.append(f"  Year {int(phase)}: {names}")
