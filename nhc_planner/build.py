@@ -46,9 +46,11 @@ from nhc_planner.sources import registry
 from nhc_planner.sources.boundaries import read_boundaries, read_centroids
 from nhc_planner.sources.hle import (
     HLE_ESTIMATE_NOTE,
+    HLE_GRADIENTS,
     ONS_HLE_GRADIENT_MALE_2015_17,
     estimate_area_hle,
     read_hle,
+    read_hle_gradient,
 )
 from nhc_planner.sources.imd import read_imd
 from nhc_planner.sources.lookups import (
@@ -83,6 +85,26 @@ NHS_ATTRIBUTION = (
 _PATH_FIELDS: tuple[str, ...] = tuple(
     s.role for s in registry.data_sources() if s.is_input and s.role in registry.BUILTIN_ROLES
 )
+
+
+def _gradient_of(value: Any, manifest: Path) -> tuple[float, ...]:
+    """``hle_gradient`` of a manifest: 10 numbers, a built-in name, or an ONS figure CSV."""
+    if isinstance(value, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        return tuple(float(v) for v in value)
+    if isinstance(value, str):
+        if value in HLE_GRADIENTS:
+            return HLE_GRADIENTS[value]
+        q = Path(value).expanduser()
+        q = q if q.is_absolute() else (manifest.parent / q)
+        if q.is_file():
+            return read_hle_gradient(q)
+    msg = (
+        f"{manifest}: key 'hle_gradient' must be a list of 10 numbers, one of "
+        f"{sorted(HLE_GRADIENTS)} or the path of an ONS HLE-by-IMD-decile CSV; got {value!r}"
+    )
+    raise DataFileError(msg)
 
 
 def _extra_paths(extra: Mapping[str, str | Path] | None) -> dict[str, Path]:
@@ -298,10 +320,7 @@ class RegionInputs:
                 else:
                     extra[key] = q
             elif key == "hle_gradient":
-                if not (isinstance(value, list) and all(isinstance(v, int | float) for v in value)):
-                    msg = f"{p}: key 'hle_gradient' must be a list of 10 numbers; got {value!r}"
-                    raise DataFileError(msg)
-                kwargs[key] = tuple(float(v) for v in value)
+                kwargs[key] = _gradient_of(value, p)
             elif key == "site_buffer_m":
                 if not isinstance(value, int | float) or isinstance(value, bool):
                     msg = f"{p}: key 'site_buffer_m' must be a number of metres; got {value!r}"
