@@ -260,10 +260,10 @@ BUILTIN: tuple[DataSource, ...] = (
         upload=(".csv",),
         help="ONS 2022-based subnational population projections, '2022 SNPP Population "
         "persons.csv' (AREA_CODE, AREA_NAME, COMPONENT, SEX, AGE_GROUP, 2022, 2023, ...); "
-        "used when phasing.population = 'projection'. Download by hand from ONS: "
-        "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/"
-        "populationprojections/datasets/localauthoritiesinenglandtable2 (the zip's persons "
-        "CSV); no direct file URL is published, so 'data fetch' does not get it.",
+        "used when phasing.population = 'projection'. Download by hand from the ONS page "
+        "(the zip's persons CSV): 'data fetch' does not get it.",
+        page="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/"
+        "populationprojections/datasets/localauthoritiesinenglandtable2",
         demo_path="population/synthetic_2022_snpp_population_persons.csv",
         demo_writer=_demo_projections,
         publisher="ONS (subnational population projections)",
