@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the generator's output changes (invalidates cached demos).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 #: The synthetic ICB that holds every demo area.
 DEMO_ICB_CODE = files.ICB_CODE

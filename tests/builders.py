@@ -29,6 +29,7 @@ GOOD_FILES: dict[str, str] = {
     "population": "census_total.csv",
     "population_age": "census_age6.csv",
     "population_projection": "snpp2022_persons.csv",
+    "gp_registrations": "gp-reg-pat-prac-lsoa-all.csv",
     "hle": "hle_fingertips.csv",
     "lsoa_la": "lsoa_la.csv",
     "user_sites": "user_sites.csv",
