@@ -625,6 +625,9 @@ def plan_inputs(
         range(first, first + s.phasing.years),
         basis=s.phasing.population,
         vintage=region.meta.vintages.get("population_projection", ""),
+        today="GP-registered patients"
+        if s.demand.basis == "registrations"
+        else "Census 2021 usual residents",
     )
     sel = _select_sites(region.sites, s)
     clock["need"] = time.perf_counter() - t

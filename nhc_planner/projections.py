@@ -145,7 +145,12 @@ def projected_population(areas: pd.DataFrame, year: int) -> np.ndarray:
 
 
 def population_by_year(
-    areas: pd.DataFrame, years: Sequence[int], *, basis: str = "census", vintage: str = ""
+    areas: pd.DataFrame,
+    years: Sequence[int],
+    *,
+    basis: str = "census",
+    vintage: str = "",
+    today: str = "Census 2021 usual residents",
 ) -> PopulationByYear:
     """The population of each period: the census in every year, or the projection of its year.
 
@@ -160,6 +165,10 @@ def population_by_year(
         ``"census"`` or ``"projection"``.
     vintage
         Projection vintage for the description (e.g. from the region's vintages).
+    today
+        What ``areas["population"]`` counts, for the description (e.g. GP-registered
+        patients when the demand basis is registrations: they then grow with the
+        projection in the same way).
 
     Raises
     ------
@@ -175,7 +184,7 @@ def population_by_year(
             "census",
             years,
             np.tile(census, (len(years), 1)),
-            "Population: Census 2021 usual residents in every year of the plan.",
+            f"Population: {today} in every year of the plan.",
         )
     if basis != "projection":
         msg = f"phasing.population: expected 'census' or 'projection'; found {basis!r}"
@@ -188,6 +197,6 @@ def population_by_year(
         "projection",
         years,
         pop,
-        f"Population: each year's own projected residents, {span}{source}, "
-        f"{change:+.1%} on Census 2021 by {years[-1]}; {APPORTION_METHOD}.",
+        f"Population: each year's own projected population, {span}{source}, "
+        f"{change:+.1%} on {today} by {years[-1]}; {APPORTION_METHOD}.",
     )

@@ -419,9 +419,9 @@ def test_projected_population_weighs_each_year(region, travel, result):
     s = FAST.replace(**{"phasing.population": "projection", "phasing.first_year": 2026})
     got = plan(doubled, s, travel=travel)
     assert got.population_basis.startswith(
-        "Population: each year's own projected residents, 2026-2027"
+        "Population: each year's own projected population, 2026-2027"
     )
-    assert "+100.0% on Census 2021 by 2027" in got.population_basis
+    assert "+100.0% on Census 2021 usual residents by 2027" in got.population_basis
     # every weight doubled: the same plan, twice the objective
     assert got.solver["objective"] == pytest.approx(2 * result.solver["objective"], rel=1e-6)
     assert got.centres["site_id"].tolist() == result.centres["site_id"].tolist()

@@ -52,7 +52,7 @@ def test_population_by_year_census_and_projection() -> None:
     proj = population_by_year(areas, [2026, 2027], basis="projection", vintage="test SNPP")
     assert proj.population.shape == (2, 3)
     assert proj.description.startswith(
-        "Population: each year's own projected residents, 2026-2027 (test SNPP)"
+        "Population: each year's own projected population, 2026-2027 (test SNPP)"
     )
     need = proj.need(np.array([300.0, 100.0, 0.0]), areas["population"].to_numpy())
     np.testing.assert_allclose(need[1, 0], 3.0 * proj.population[1, 0])
