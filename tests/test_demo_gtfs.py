@@ -125,4 +125,4 @@ def test_the_demo_plans_by_public_transport(committed_region) -> None:  # type: 
     assert (hoods.loc[~served, "opening_year"] == -1).all()
     assert hoods["share_beyond_cutoff"].between(0.0, 1.0).all()
     if (hoods["share_beyond_cutoff"] > 0).any():
-        assert "beyond the 90-minute cutoff" in result.solver.message
+        assert "beyond the 90-minute cutoff" in result.solver["message"]
