@@ -35,7 +35,7 @@ _EPS = 1e-9
 _RELAX_STEPS = (0.05, 0.1, 0.2, 0.4)  # bound widening tried, as shares of the band
 _MIP_NODES = 200  # branch-and-bound nodes of one contiguity MIP (the work limit)
 _MIP_SAFETY_S = 30.0  # safety stop of one contiguity MIP
-_NODE_ITERATIONS = 150  # subgradient iterations per branch-and-bound node
+_NODE_ITERATIONS = 60  # subgradient iterations per branch-and-bound node
 _PRIMAL_AT = frozenset((1, 3, 10, 25, 50, 100, 150, 200, 300))  # iterations that seed a plan
 
 
@@ -180,7 +180,7 @@ def delineate(
     max_iterations: int = 400,
     group_names: Sequence[str] | None = None,
     polish: bool = False,
-    max_nodes: int = 60,
+    max_nodes: int = 150,
 ) -> DistrictingResult:
     r"""Partition areas into contiguous districts within population bounds, compactly.
 
@@ -217,6 +217,9 @@ def delineate(
         Also reassign the three best plans by the shortest-path contiguity MIP (HiGHS,
         200 nodes, 30 s safety stop each). Often 0.5-1% better, but slow on a loaded
         machine, and the answer can then depend on load when the safety stop fires.
+    max_nodes
+        Branch-and-bound nodes per group and district count (the work limit of the
+        bound; 0 keeps the plain Lagrangian bound). See *Branching* below.
 
     Returns
     -------
@@ -248,8 +251,21 @@ def delineate(
     :math:`\min \sum_i (p_i c_{ij} - \lambda_i) x_{ij}` over :math:`x_{jj} = 1`,
     :math:`L \le \sum_i p_i x_{ij} \le U`, :math:`0 \le x_{ij} \le 1` (solved exactly by
     sorting on :math:`(p_i c_{ij} - \lambda_i)/p_i`). Every :math:`L(\lambda)` is a lower
-    bound; subgradient optimisation (Polyak steps against the best plan) raises it. The
-    reported bound is the sum over groups of the best :math:`L(\lambda)` met.
+    bound; subgradient optimisation (Polyak steps against the best plan) raises it. In
+    :math:`L(\lambda)` every district holds at least :math:`\max(L, P - (k-1)U)` and at
+    most :math:`\min(U, P - (k-1)L)` residents (:math:`P` the piece's population), true
+    of every :math:`k`-partition, which tightens the knapsacks where the bounds are tight.
+
+    *Branching.* :math:`\max_\lambda L(\lambda)` equals the LP bound, which is weak
+    where population is uneven: the LP moves fractions of districts from a cheap city to
+    a costly rural fringe. When the root is not within ``gap``, a best-bound-first
+    branch-and-bound (``nhc_planner.optimize.districting_bound``) splits on the number
+    of seeds in a *zone* (a district of the best plan; the count is an integer in every
+    plan) and, when every zone's count is near-integral, on single seeds; each node
+    reruns the subgradient (60 iterations from its parent's multipliers) with its
+    rule, and tries a plan from its seeds. Seeds whose :math:`L(\lambda)` with them
+    forced in exceeds the best plan are dropped first (reduced-cost fixing). The bound
+    is the least bound over the open nodes, summed over groups.
 
     *Plan (primal heuristic).* From seeds (a greedy + interchange :math:`k`-median at
     the start, then the Lagrangian's chosen :math:`S`): bounded transportation LP
@@ -446,7 +462,7 @@ class _Settings:
     districts: DistrictCount
     max_iterations: int
     polish: bool = False
-    max_nodes: int = 60
+    max_nodes: int = 150
 
 
 @dataclass(frozen=True)

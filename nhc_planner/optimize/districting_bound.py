@@ -33,6 +33,7 @@ import numpy as np
 __all__ = ["SeedRule", "branch_and_bound"]
 
 _FRACTIONAL = 0.1  # an averaged count this far from an integer is branched on
+_NODE_STEP = 2.0  # first subgradient step of a node (as a multiple of the Polyak step)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def _subgradient(
     zone_avg = np.zeros(rule.lo.size)
     seed_avg = np.zeros(n)
     averaged = 0
-    step, stall, it = 2.0, 0, 0
+    step, stall, it = _NODE_STEP, 0, 0
     for it in range(1, iterations + 1):
         value, chosen, x = evaluate(lam, rule)
         if chosen is None:
