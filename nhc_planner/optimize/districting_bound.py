@@ -17,9 +17,10 @@ count. So every node's :math:`L(\lambda)` is a valid bound on the plans obeying 
 a child's bound is at least its parent's, and the least bound over the open nodes is a
 valid bound for the group. Nodes are taken best-bound first; the search stops when that
 least bound is within the target gap of the best plan, or after ``max_nodes`` nodes
-(the work limit), or when the bound's progress over the last 24 nodes, carried on at the
-same rate, would not reach the target within ``max_nodes`` (a hopeless search stops
-early), or at the safety deadline. Seeds of the first 20 nodes, then of every third, are
+(the work limit), or (from node 48 on, checked every 24 nodes) when the bound's progress
+over the last 24 nodes, carried on at the same rate, would need more than three times
+the nodes left to reach the target (a hopeless search stops early), or at the safety
+deadline. Seeds of the first 20 nodes, then of every third, are
 tried as plans. Every decision uses counts, never the clock.
 """
 
@@ -37,6 +38,7 @@ __all__ = ["SeedRule", "branch_and_bound"]
 
 _FRACTIONAL = 0.1  # an averaged count this far from an integer is branched on
 _CHECK_EVERY = 24  # nodes between progress checks (see branch_and_bound)
+_GIVE_UP = 3.0  # ... stop if the target needs this many times the nodes left
 _ATTEMPT_ALL = 20  # nodes whose seeds are all tried as plans; then every third
 _NODE_STEP = 2.0  # first subgradient step of a node (as a multiple of the Polyak step)
 
@@ -269,10 +271,12 @@ def branch_and_bound(
         bound, _, node = heap[0]
         if bound >= upper() * (1.0 - target) or nodes >= max_nodes:
             break
-        if nodes - checked[0] >= _CHECK_EVERY:  # give up when the target is out of reach
+        if nodes - checked[0] >= _CHECK_EVERY:  # give up when the target is far out of reach
             rate = (bound - checked[1]) / (nodes - checked[0])
             need = upper() * (1.0 - target) - bound
-            if rate <= 0.0 or need / rate > max_nodes - nodes:
+            if nodes >= 2 * _CHECK_EVERY and (
+                rate <= 0.0 or need / rate > _GIVE_UP * (max_nodes - nodes)
+            ):
                 break
             checked = (nodes, bound)
         if time.perf_counter() > deadline:
