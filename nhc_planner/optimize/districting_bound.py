@@ -20,7 +20,7 @@ least bound is within the target gap of the best plan, or after ``max_nodes`` no
 (the work limit), or (from node 48 on, checked every 24 nodes) when the bound's progress
 over the last 24 nodes, carried on at the same rate, would need more than three times
 the nodes left to reach the target (a hopeless search stops early), or at the safety
-deadline. Seeds of the first 20 nodes, then of every third, are
+deadline. Seeds of the first 10 nodes, then of every fourth, are
 tried as plans. Every decision uses counts, never the clock.
 """
 
@@ -39,7 +39,7 @@ __all__ = ["SeedRule", "branch_and_bound"]
 _FRACTIONAL = 0.1  # an averaged count this far from an integer is branched on
 _CHECK_EVERY = 24  # nodes between progress checks (see branch_and_bound)
 _GIVE_UP = 3.0  # ... stop if the target needs this many times the nodes left
-_ATTEMPT_ALL = 20  # nodes whose seeds are all tried as plans; then every third
+_ATTEMPT_ALL = 10  # nodes whose seeds are all tried as plans; then every fourth
 _NODE_STEP = 2.0  # first subgradient step of a node (as a multiple of the Polyak step)
 
 
@@ -292,7 +292,7 @@ def branch_and_bound(
             )
             its += used
             nodes += 1
-            if child.chosen is not None and (nodes <= _ATTEMPT_ALL or nodes % 3 == 0):
+            if child.chosen is not None and (nodes <= _ATTEMPT_ALL or nodes % 4 == 0):
                 attempt(child.chosen)
             if math.isfinite(child.bound):
                 heapq.heappush(heap, (child.bound, serial, child))
