@@ -17,7 +17,7 @@ count. So every node's :math:`L(\lambda)` is a valid bound on the plans obeying 
 a child's bound is at least its parent's, and the least bound over the open nodes is a
 valid bound for the group. Nodes are taken best-bound first; the search stops when that
 least bound is within the target gap of the best plan, or after ``max_nodes`` nodes
-(the work limit), or (from node 48 on, checked every 24 nodes) when the bound's progress
+(the work limit), or (checked every 24 nodes) when the bound's progress
 over the last 24 nodes, carried on at the same rate, would need more than three times
 the nodes left to reach the target (a hopeless search stops early), or at the safety
 deadline. Seeds of the first 10 nodes, then of every fourth, are
@@ -274,7 +274,7 @@ def branch_and_bound(
         if nodes - checked[0] >= _CHECK_EVERY:  # give up when the target is far out of reach
             rate = (bound - checked[1]) / (nodes - checked[0])
             need = upper() * (1.0 - target) - bound
-            if nodes >= 2 * _CHECK_EVERY and (
+            if nodes >= _CHECK_EVERY and (
                 rate <= 0.0 or need / rate > _GIVE_UP * (max_nodes - nodes)
             ):
                 break
