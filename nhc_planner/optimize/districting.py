@@ -180,7 +180,7 @@ def delineate(
     max_iterations: int = 400,
     group_names: Sequence[str] | None = None,
     polish: bool = False,
-    max_nodes: int = 100,
+    max_nodes: int = 120,
 ) -> DistrictingResult:
     r"""Partition areas into contiguous districts within population bounds, compactly.
 
@@ -462,7 +462,7 @@ class _Settings:
     districts: DistrictCount
     max_iterations: int
     polish: bool = False
-    max_nodes: int = 100
+    max_nodes: int = 120
 
 
 @dataclass(frozen=True)

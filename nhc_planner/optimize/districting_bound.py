@@ -18,7 +18,7 @@ a child's bound is at least its parent's, and the least bound over the open node
 valid bound for the group. Nodes are taken best-bound first; the search stops when that
 least bound is within the target gap of the best plan, or after ``max_nodes`` nodes
 (the work limit), or (checked every 24 nodes) when the bound's progress
-over the last 24 nodes, carried on at the same rate, would need more than three times
+over the last 24 nodes, carried on at the same rate, would need more than five times
 the nodes left to reach the target (a hopeless search stops early), or at the safety
 deadline. Seeds of the first 10 nodes, then of every fourth, are
 tried as plans. Every decision uses counts, never the clock.
@@ -38,7 +38,7 @@ __all__ = ["SeedRule", "branch_and_bound"]
 
 _FRACTIONAL = 0.1  # an averaged count this far from an integer is branched on
 _CHECK_EVERY = 24  # nodes between progress checks (see branch_and_bound)
-_GIVE_UP = 3.0  # ... stop if the target needs this many times the nodes left
+_GIVE_UP = 5.0  # ... stop if the target needs this many times the nodes left
 _ATTEMPT_ALL = 10  # nodes whose seeds are all tried as plans; then every fourth
 _NODE_STEP = 2.0  # first subgradient step of a node (as a multiple of the Polyak step)
 
