@@ -87,7 +87,7 @@ def test_nomis_api_long_form_with_total_category(tmp_path: Path) -> None:
 
 def test_missing_column_is_named(tmp_path: Path) -> None:
     text = f'geography code,"{P}Total: All households"\nE01000001,10\n'
-    with pytest.raises(MissingColumnError, match="no cars? or van"):
+    with pytest.raises(MissingColumnError, match=r"no cars? or van"):
         read_car_availability(_write(tmp_path, text))
 
 
@@ -134,14 +134,17 @@ def test_no_car_share_needs_the_columns() -> None:
     share = no_car_share(
         pd.DataFrame({"households": [0.0, 10.0, np.nan], "households_no_car": [0.0, 4.0, 1.0]})
     )
-    assert share[:2].tolist() == [0.0, 0.4] and np.isnan(share[2])
+    assert share[:2].tolist() == [0.0, 0.4]
+    assert np.isnan(share[2])
 
 
 def test_declared_once_as_a_source() -> None:
     source = registry.get_source("car_availability")
     assert source.adds == ("households", "households_no_car")
-    assert source.additive and source.demo_writer is not None
-    assert source.download is not None and "TS045" in source.download.title
+    assert source.additive
+    assert source.demo_writer is not None
+    assert source.download is not None
+    assert "TS045" in source.download.title
 
 
 def test_demo_region_has_households_without_a_car() -> None:
@@ -149,7 +152,8 @@ def test_demo_region_has_households_without_a_car() -> None:
 
     areas = demo_region().areas
     share = no_car_share(areas)
-    assert np.isfinite(share).all() and 0.0 < share.mean() < 0.4
+    assert np.isfinite(share).all()
+    assert 0.0 < share.mean() < 0.4
     # the gradient by deprivation: more households without a car in decile 1 than 10
     by_decile = pd.Series(share).groupby(areas["imd_decile"].to_numpy()).mean()
     assert by_decile.loc[1] > by_decile.loc[10]

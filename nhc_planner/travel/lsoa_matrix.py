@@ -163,9 +163,7 @@ def read_lsoa_matrix(
         raw = raw[(values == time_of_day.lower()).to_numpy(dtype=bool)].reset_index(drop=True)
     from nhc_planner.travel.matrix import read_travel_matrix
 
-    renamed = pd.DataFrame(
-        {"area_code": raw[o_col], "site_id": raw[d_col], "minutes": raw[m_col]}
-    )
+    renamed = pd.DataFrame({"area_code": raw[o_col], "site_id": raw[d_col], "minutes": raw[m_col]})
     try:
         table = read_travel_matrix(renamed)
     except (ValueRangeError, DuplicateKeyError, MissingColumnError) as exc:
@@ -177,7 +175,9 @@ def read_lsoa_matrix(
     return LsoaMatrix(table, m_col, what)
 
 
-def site_lsoas(areas: pd.DataFrame, sites: pd.DataFrame, *, snap_m: float = SITE_SNAP_M) -> np.ndarray:
+def site_lsoas(
+    areas: pd.DataFrame, sites: pd.DataFrame, *, snap_m: float = SITE_SNAP_M
+) -> np.ndarray:
     """The area code each site stands in (``site_lsoa`` column, else point in polygon).
 
     A site outside every area polygon takes the nearest area within ``snap_m``.
@@ -194,8 +194,9 @@ def site_lsoas(areas: pd.DataFrame, sites: pd.DataFrame, *, snap_m: float = SITE
     if "site_lsoa" in sites.columns:
         given = sites["site_lsoa"].astype("string").str.strip().fillna("")
         if (given == "").any():
-            bad = np.asarray(site_ids)[(given == "").to_numpy()][:5].tolist()
-            msg = f"sites: column 'site_lsoa' is blank for {int((given == '').sum())} site(s), e.g. {bad}"
+            blank = (given == "").to_numpy()
+            bad = np.asarray(site_ids)[blank][:5].tolist()
+            msg = f"sites: column 'site_lsoa' is blank for {int(blank.sum())} site(s), e.g. {bad}"
             raise ValueRangeError(msg)
         return given.to_numpy(dtype=object).astype(str)
     if not isinstance(areas, gpd.GeoDataFrame) or areas.geometry.name not in areas.columns:
@@ -210,7 +211,9 @@ def site_lsoas(areas: pd.DataFrame, sites: pd.DataFrame, *, snap_m: float = SITE
         crs=areas.crs,
     )
     pts = gpd.GeoDataFrame(
-        {"i": np.arange(len(site_ids))}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=areas.crs
+        {"i": np.arange(len(site_ids))},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=areas.crs,
     )
     hit = gpd.sjoin(pts, polys, how="left", predicate="within")
     hit = hit[~hit.index.duplicated(keep="first")].sort_values("i")
@@ -258,7 +261,11 @@ def lsoa_matrix_times(
     if not cutoff_min > 0:
         msg = f"cutoff_min must be > 0; got {cutoff_min}"
         raise ValueRangeError(msg)
-    lm = matrix if isinstance(matrix, LsoaMatrix) else read_lsoa_matrix(matrix, percentile=percentile)
+    lm = (
+        matrix
+        if isinstance(matrix, LsoaMatrix)
+        else read_lsoa_matrix(matrix, percentile=percentile)
+    )
     area_codes = labels_of(areas, "areas")
     site_ids = labels_of(sites, "sites")
     site_area = site_lsoas(areas, sites)
@@ -276,8 +283,10 @@ def lsoa_matrix_times(
     rows = rows[rows >= 0]
     # each destination LSOA may hold several sites (or none)
     dest = pd.DataFrame({"destination": site_area, "col": np.arange(len(site_ids))})
-    merged = pd.DataFrame({"row": rows, "destination": t["destination"].to_numpy(),
-                           "minutes": t["minutes"].to_numpy()}).merge(dest, on="destination")  # fmt: skip
+    pairs = pd.DataFrame(
+        {"row": rows, "destination": t["destination"].to_numpy(), "minutes": t["minutes"]}
+    )
+    merged = pairs.merge(dest, on="destination")
     keep = merged["minutes"].to_numpy(float) <= cutoff_min
     merged = merged[keep]
     return TravelTimes(

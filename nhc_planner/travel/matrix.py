@@ -67,7 +67,9 @@ def _examples(values: pd.Series | pd.Index) -> list[str]:
     return sorted({str(v) for v in values})[:5]
 
 
-def read_travel_matrix(source: str | Path | pd.DataFrame, *, what: str | None = None) -> pd.DataFrame:
+def read_travel_matrix(
+    source: str | Path | pd.DataFrame, *, what: str | None = None
+) -> pd.DataFrame:
     """Read and check a travel-time matrix: ``area_code, site_id, minutes``.
 
     Parameters

@@ -17,12 +17,15 @@ share of households without a car, and — for the optimiser — **one combined
 area x site matrix** (the formulation chosen over two demand points per area,
 so that every planning model and table reads it unchanged):
 
-    combined[i, j] = c_i * car[i, j] + (1 - c_i) * no_car[i, j]
+    combined[i, j] = (1 - s_i) * car[i, j] + s_i * min(no_car[i, j], cutoff)
 
-with ``c_i`` the share of area *i*'s households with a car: the average
-door-to-door time of the area's households, each by their own means. A pair
-is reachable only when *both* groups reach the site within the cutoff (else
-it is absent, ``inf``). An objective that weighs an area's need by its time
+with ``s_i`` the share of area *i*'s households without a car: the average
+door-to-door time of the area's households, each by their own means.
+Households without a car that cannot reach the site within the cutoff count
+at the cutoff (a lower bound on their time), so that an area stays in the
+plan where its drivers can reach a centre; a pair is unreachable (absent,
+``inf``) when the drive is beyond the cutoff, or when every household is
+without a car and none of them can reach it. An objective that weighs an area's need by its time
 (the neighbourhood model's siting, ``need x minutes``) therefore weighs
 ``need x c`` by the drive time plus ``need x (1 - c)`` by the bus/walk time —
 the split weights exactly; a coverage objective counts an area as covered
@@ -104,7 +107,7 @@ def combine_mixed(
     no_car_share
         Per area, share of households without a car (0..1; NaN not allowed).
     cutoff_min
-        Pairs slower than this (for either group) are unreachable.
+        Drives slower than this are unreachable; bus/walk times beyond it count as it.
 
     Examples
     --------
@@ -120,7 +123,10 @@ def combine_mixed(
     """
     share = np.asarray(no_car_share, dtype=float)
     d, t = dense_times(car), dense_times(no_car)
-    combined = (1.0 - share)[:, None] * d + share[:, None] * t
+    no_car_part = np.where(share[:, None] > 0, share[:, None] * np.minimum(t, cutoff_min), 0.0)
+    car_part = np.where(share[:, None] < 1.0, (1.0 - share)[:, None] * d, 0.0)
+    combined = car_part + no_car_part
+    combined[(share[:, None] >= 1.0) & ~(t <= cutoff_min)] = np.inf
     est = np.zeros(d.shape, dtype=bool)
     est[car.rows, car.cols] = car.straight_line
     rows, cols, minutes, flags = _from_dense(combined, cutoff_min=cutoff_min, estimated=est)
