@@ -123,8 +123,9 @@ def combine_mixed(
     """
     share = np.asarray(no_car_share, dtype=float)
     d, t = dense_times(car), dense_times(no_car)
-    no_car_part = np.where(share[:, None] > 0, share[:, None] * np.minimum(t, cutoff_min), 0.0)
-    car_part = np.where(share[:, None] < 1.0, (1.0 - share)[:, None] * d, 0.0)
+    # a group with no households adds nothing, whatever its time (no 0 x inf)
+    no_car_part = share[:, None] * np.where(share[:, None] > 0, np.minimum(t, cutoff_min), 0.0)
+    car_part = (1.0 - share)[:, None] * np.where(share[:, None] < 1.0, d, 0.0)
     combined = car_part + no_car_part
     combined[(share[:, None] >= 1.0) & ~(t <= cutoff_min)] = np.inf
     est = np.zeros(d.shape, dtype=bool)
