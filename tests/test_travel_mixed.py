@@ -64,7 +64,7 @@ def test_combined_matrix_by_hand() -> None:
     np.testing.assert_allclose(out.matrix(), [[5.0, 22.0], [np.inf, 50.0]])
     # everybody without a car and no bus: unreachable
     alone = combine_mixed(car, bus, np.array([1.0, 1.0]), cutoff_min=60)
-    np.testing.assert_allclose(alone.matrix(), [[8.0, 40.0], [np.inf, np.inf]])
+    np.testing.assert_allclose(alone.matrix(), [[8.0, 40.0], [50.0, np.inf]])
     assert out.no_car_share.tolist() == [0.25, 0.75]
     np.testing.assert_array_equal(out.no_car.matrix(), bus.matrix())
     assert set(out.long["method"]) == {"mixed"}
