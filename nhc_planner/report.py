@@ -666,6 +666,7 @@ _HEADLINE_KPIS = (
     "imd12_share_covered",
     "hle_weighted_coverage",
     "mean_minutes",
+    "no_car_share_covered",  # only with Census TS045 data, in a mode that counts it
 )
 
 

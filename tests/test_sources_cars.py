@@ -157,3 +157,11 @@ def test_demo_region_has_households_without_a_car() -> None:
     # the gradient by deprivation: more households without a car in decile 1 than 10
     by_decile = pd.Series(share).groupby(areas["imd_decile"].to_numpy()).mean()
     assert by_decile.loc[1] > by_decile.loc[10]
+
+
+def test_nomis_api_codes_without_names(tmp_path: Path) -> None:
+    # NM_2063_1: C2021_CARS_5 0 = Total: All households, 1 = No cars or vans, 2.. = cars
+    text = "GEOGRAPHY_CODE,C2021_CARS_5,OBS_VALUE\n"
+    text += "".join(f"E01000001,{k},{n}\n" for k, n in enumerate([300, 90, 150, 50, 10]))
+    out = read_car_availability(_write(tmp_path, text))
+    assert (out["households"].tolist(), out["households_no_car"].tolist()) == ([300.0], [90.0])

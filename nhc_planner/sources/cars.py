@@ -9,7 +9,9 @@ Two published layouts are read:
 * **ONS custom dataset** (long form): ``Lower layer Super Output Areas Code``,
   ``Car or van availability (5 categories) Code``, ``Car or van availability
   (5 categories)`` and ``Observation``, one row per area and category
-  (category ``-8`` "Does not apply" is ignored; ``0`` is "No cars or vans").
+  (category ``-8`` "Does not apply" is ignored; ``0`` is "No cars or vans"); and
+  the Nomis API CSV of dataset NM_2063_1 (``GEOGRAPHY_CODE, C2021_CARS_5,
+  C2021_CARS_5_NAME, OBS_VALUE``; there code 0 is the total, 1 no car).
 
 Counts may carry thousands separators (``"1,234"``). The result has one row
 per area: ``area_code``, ``households`` and ``households_no_car``; the build
@@ -33,6 +35,7 @@ from nhc_planner.sources._tables import (
     code_year_of,
     drop_non_data_rows,
     find_column,
+    normalise_name,
     read_table,
     to_number,
 )
@@ -123,6 +126,8 @@ def _categories(raw: pd.DataFrame, cat_col: str, what: str) -> tuple[np.ndarray,
         skip = names.str.contains("does not apply", regex=False).to_numpy(dtype=bool)
         return total & ~skip, none & ~skip
     cat = to_number(raw[cat_col], what=what, column=cat_col, allow_missing=False).to_numpy()
+    if normalise_name(cat_col) == normalise_name("c2021_cars_5"):  # Nomis API codes: 0 total, 1 no car
+        return cat == 0, cat == 1
     return np.zeros(len(cat), dtype=bool), cat == 0
 
 
@@ -183,6 +188,8 @@ def _categories_kept(raw: pd.DataFrame, cat_col: str, what: str, total: np.ndarr
         skip = names.str.contains("does not apply", regex=False).to_numpy(dtype=bool)
         return ~skip & ~total
     cat = to_number(raw[cat_col], what=what, column=cat_col, allow_missing=False).to_numpy()
+    if normalise_name(cat_col) == normalise_name("c2021_cars_5"):
+        return cat >= 1
     return cat >= 0
 
 
