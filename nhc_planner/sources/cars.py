@@ -126,7 +126,7 @@ def _categories(raw: pd.DataFrame, cat_col: str, what: str) -> tuple[np.ndarray,
         skip = names.str.contains("does not apply", regex=False).to_numpy(dtype=bool)
         return total & ~skip, none & ~skip
     cat = to_number(raw[cat_col], what=what, column=cat_col, allow_missing=False).to_numpy()
-    if normalise_name(cat_col) == normalise_name("c2021_cars_5"):  # Nomis API codes: 0 total, 1 no car
+    if normalise_name(cat_col) == normalise_name("c2021_cars_5"):  # Nomis: 0 total, 1 no car
         return cat == 0, cat == 1
     return np.zeros(len(cat), dtype=bool), cat == 0
 
