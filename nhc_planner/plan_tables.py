@@ -359,9 +359,10 @@ def car_group_columns(
     elif s.travel.mode in NO_CAR_MODES:
         groups["no_car"] = inputs.cost
     for name, cost in groups.items():
-        within = cost <= s.travel.standard_min
-        out[f"{name}_covered_before"] = within[:, open_now].any(axis=1)
-        out[f"{name}_covered_after"] = (within & is_open[np.newaxis, :]).any(axis=1)
+        within = np.asarray(cost <= s.travel.standard_min, dtype=bool)
+        out[f"{name}_covered_before"] = np.asarray(within[:, open_now].any(axis=1), dtype=bool)
+        reach = within & is_open[np.newaxis, :]
+        out[f"{name}_covered_after"] = np.asarray(reach.any(axis=1), dtype=bool)
         out[f"{name}_minutes_before"] = nearest_open(cost, open_now)[1]
         out[f"{name}_minutes_after"] = nearest_open(cost, is_open)[1]
     return out
