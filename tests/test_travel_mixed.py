@@ -204,3 +204,21 @@ def test_demo_plans_by_transit_and_mixed(tmp_path: Path) -> None:
         kpis = result.kpis.set_index("metric")
         assert np.isfinite(kpis.loc["no_car_share_covered", "after"])
         assert kpis.loc["no_car_households_covered", "after"] > 0
+
+
+def test_mixed_reads_a_published_lsoa_matrix(tmp_path: Path) -> None:
+    """No-car public transport from an LSOA-to-LSOA file (sites placed in their LSOA)."""
+    areas, sites = _areas(), _sites()
+    sites = sites.assign(site_lsoa=["A", "B"])
+    path = tmp_path / "ttm_pt.csv"
+    path.write_text("from_id,to_id,travel_time_p50,travel_time_p75\nA,A,3,4\nB,B,9,12\nA,B,30,45\n")
+    settings = TravelSettings(
+        mode="mixed", engine="mixed", matrix=str(path), cutoff_min=60, transit_percentile=75
+    )
+    out = engine_for(settings).travel_times(areas, sites, settings)
+    assert out.no_car.method == "transit_matrix"
+    bus = out.no_car.matrix()
+    # p75 column: A->S 4 (walking 1.6 min is faster), A->T 45, B->T 12; B->S none
+    assert bus[0, 0] == pytest.approx(0.1 * 1.3 / 4.8 * 60)
+    assert (bus[0, 1], bus[1, 1]) == (45.0, 12.0)
+    assert np.isinf(bus[1, 0])
