@@ -48,6 +48,8 @@ __all__ = [
 #: declared by the built-in data sources (``DataSource.demo_path``).
 FILES: dict[str, str] = {s.role: s.demo_path for s in BUILTIN if s.demo_path is not None}
 NETWORK_FILE = "network/synthetic_demoshire_drive.graphml.gz"
+#: The synthetic bus timetable (GTFS zip), written with the road network.
+GTFS_FILE = "transit/synthetic_demoshire_gtfs.zip"
 
 ICB_CODE = "X54000001"
 ICB_CODE_NHS = "XQ1"

@@ -387,3 +387,13 @@ def test_a_corrupt_cached_file_is_noticed_logged_and_rebuilt(
     assert sites.read_bytes() == data
     assert again.sites["site_id"].tolist() == first.sites["site_id"].tolist()
     assert len(again.areas) == len(first.areas)
+
+
+def test_cached_bus_timetable_equals_the_generated_one(small: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("NHC_CACHE_DIR", str(tmp_path))
+    path = demo.demo_gtfs_path(seed=3, n_areas=SMALL["n_areas"], n_las=SMALL["n_las"])
+    reference = demo.generate_demo_files(
+        tmp_path / "ref", seed=3, n_areas=SMALL["n_areas"], n_las=SMALL["n_las"]
+    )
+    assert path.read_bytes() == (reference.parent / _demo_files.GTFS_FILE).read_bytes()
+    assert (small.parent / _demo_files.GTFS_FILE).is_file()

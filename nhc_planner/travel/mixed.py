@@ -8,7 +8,8 @@ TS045 columns ``households`` and ``households_no_car``
   the straight-line estimate);
 * **without a car**: the faster of public transport — the timetable
   (``travel.transit_feed`` and ``transit_day``: the transit engine's chosen
-  percentile over the window) or a published matrix (``travel.matrix``, e.g.
+  percentile over the window; on the demo region, ``network = "demo"``, the
+  demo's own timetable by default) or a published matrix (``travel.matrix``, e.g.
   the GB LSOA-to-LSOA public transport matrices) — and walking (straight line
   x 1.3 at 4.8 km/h);
 
@@ -195,17 +196,18 @@ class MixedEngine:
     def check(self, settings: TravelSettings) -> None:
         """Require a public-transport source: a GTFS feed and day, or ``travel.matrix``."""
         feed, matrix = settings.transit_feed, getattr(settings, "matrix", None)
-        if feed is None and matrix is None:
+        demo = getattr(settings, "network", None) == "demo"  # the demo's own timetable
+        if feed is None and matrix is None and not demo:
             msg = (
                 "travel.transit_feed / travel.matrix: the mixed mode needs public transport "
                 "times for the households without a car: a GTFS feed (travel.transit_feed and "
                 "travel.transit_day) or a published matrix (travel.matrix); found neither"
             )
             raise ScenarioError(msg)
-        if feed is not None:
+        if feed is not None or matrix is None:
             from nhc_planner.travel.transit import TransitEngine
 
-            TransitEngine().check(settings)
+            TransitEngine().check(_as(settings, "transit", "transit"))
 
     def travel_times(
         self,
@@ -240,7 +242,7 @@ class MixedEngine:
         else:
             car = straight_line_times(areas, sites, mode="drive", cutoff_min=cutoff)
         report("public transport times (households without a car)", 0.4)
-        if settings.transit_feed is not None:
+        if settings.transit_feed is not None or settings.matrix is None:
             pt = TransitEngine().travel_times(areas, sites, _as(settings, "transit", "transit"))
             method = "transit"
         else:
