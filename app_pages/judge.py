@@ -71,6 +71,16 @@ def main() -> None:
             help=card.help,
             border=True,
         )
+    no_car = ui.no_car_card(p)
+    if no_car is not None:
+        st.metric(
+            no_car.label,
+            no_car.value,
+            delta=no_car.delta,
+            delta_color=no_car.delta_color,  # type: ignore[arg-type]
+            help=no_car.help,
+            border=True,
+        )
     words = solver_summary(p.solver)
     if p.solver.get("status") == "optimal":
         st.success(words, icon=":material/verified:")

@@ -34,6 +34,7 @@ __all__ = [
     "FILES",
     "to_lonlat",
     "write_boundaries",
+    "write_car_availability",
     "write_centroids",
     "write_facilities",
     "write_graphml_gz",
@@ -182,6 +183,45 @@ def write_imd(world: DemoWorld, folder: Path) -> Path:
         for r in _recs(a)
     ]  # fmt: skip
     path = _target(folder, "imd")
+    _write_csv(path, header, rows)
+    return path
+
+
+def write_car_availability(world: DemoWorld, folder: Path) -> Path:
+    """Census 2021 TS045 in the Nomis bulk layout (wide), synthetic.
+
+    Households are residents / 2.4; the share without a car falls from about
+    28% in IMD decile 1 to 6% in decile 10 (the national gradient by income),
+    with seeded noise; car households split 55/35/10 into 1, 2 and 3+ cars.
+    """
+    a = world.areas
+    rng = np.random.default_rng(2021045)
+    households = np.maximum(1, np.round(a["population"].to_numpy(float) / 2.4)).astype(int)
+    decile = a["imd_decile"].to_numpy(float)
+    share = 0.28 - (decile - 1) * (0.22 / 9) + rng.normal(0.0, 0.03, len(a))
+    none = np.round(households * np.clip(share, 0.01, 0.6)).astype(int)
+    cars = households - none
+    one = np.round(cars * 0.55).astype(int)
+    two = np.round(cars * 0.35).astype(int)
+    three = cars - one - two
+    prefix = "Number of cars or vans: "
+    header = (
+        "date",
+        "geography",
+        "geography code",
+        f"{prefix}Total: All households",
+        f"{prefix}No cars or vans in household",
+        f"{prefix}1 car or van in household",
+        f"{prefix}2 cars or vans in household",
+        f"{prefix}3 or more cars or vans in household",
+    )
+    rows: list[tuple[Any, ...]] = [
+        (2021, name, code, f"{h:,}", n, o, t, th)
+        for name, code, h, n, o, t, th in zip(
+            a["area_name"], a["area_code"], households, none, one, two, three, strict=True
+        )
+    ]
+    path = _target(folder, "car_availability")
     _write_csv(path, header, rows)
     return path
 

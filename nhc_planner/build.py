@@ -177,6 +177,10 @@ class RegionInputs:
         Site files (optional).
     postcodes
         Postcode -> coordinates table for a GP file without coordinates.
+    car_availability
+        Census 2021 TS045 car or van availability by LSOA (optional): adds
+        ``households`` and ``households_no_car`` (the ``mixed`` travel mode, the
+        no-car coverage KPI).
     hle_period
         HLE period such as ``"2022 - 24"``; None = latest.
     hle_sex
@@ -207,6 +211,7 @@ class RegionInputs:
     pharmacies: Path | None = None
     user_sites: Path | None = None
     postcodes: Path | None = None
+    car_availability: Path | None = None
     gp_registrations: Path | None = None
     hle_period: str | None = None
     hle_sex: str = "mean"

@@ -96,6 +96,7 @@ __all__ = [
     "friendly_error",
     "kpi_cards",
     "neighbourhood_rows",
+    "no_car_card",
     "over_capacity_words",
     "overall_progress",
     "parse_upload",
@@ -962,6 +963,31 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
         )
     )
     return cards
+
+
+def no_car_card(plan: Plan) -> KpiCard | None:
+    """Households without a car within reach, before and after (None without TS045 data).
+
+    Shown for the modes that say something about them: ``mixed`` (by bus or on
+    foot), ``transit``, ``walk`` and ``cycle`` (see :func:`nhc_planner.kpis.car_group_kpis`).
+    """
+    from nhc_planner.travel.words import standard_sentence
+
+    after = _kpi(plan, "no_car_share_covered", "after")
+    if math.isnan(after):
+        return None
+    before = _kpi(plan, "no_car_share_covered", "before")
+    ha = _kpi(plan, "no_car_households_covered", "after")
+    hb = _kpi(plan, "no_car_households_covered", "before")
+    return KpiCard(
+        label="Households without a car within reach",
+        value=f"{format_count(ha)} ({format_percent(after)})",
+        delta=None if math.isnan(after - before) else _signed(after - before, _points),
+        delta_color="normal",
+        help="Households with no car or van (Census 2021 TS045) that can reach a centre "
+        f"within the standard: {standard_sentence(plan.scenario.travel)}. Before the plan: "
+        f"{format_count(hb)} ({format_percent(before)}).",
+    )
 
 
 def centre_label(row: Any, name: str | None = None) -> str:

@@ -31,6 +31,7 @@ GOOD_FILES: dict[str, str] = {
     "population_projection": "snpp2022_persons.csv",
     "gp_registrations": "gp-reg-pat-prac-lsoa-all.csv",
     "hle": "hle_fingertips.csv",
+    "car_availability": "census21_ts045.csv",
     "lsoa_la": "lsoa_la.csv",
     "user_sites": "user_sites.csv",
 }

@@ -11,6 +11,7 @@ from typing import Any
 
 from nhc_planner.sources._datasource import DataSource, DemoContext, Download
 from nhc_planner.sources.boundaries import read_boundaries, read_centroids
+from nhc_planner.sources.cars import read_car_availability
 from nhc_planner.sources.facilities import (
     read_epraccur,
     read_nhs_syndication,
@@ -87,6 +88,12 @@ def _demo_lookups(ctx: DemoContext) -> None:
     from nhc_planner import _demo_files
 
     _demo_files.write_lookups(ctx.world, ctx.folder)
+
+
+def _demo_cars(ctx: DemoContext) -> None:
+    from nhc_planner import _demo_files
+
+    _demo_files.write_car_availability(ctx.world, ctx.folder)
 
 
 def _demo_facilities(ctx: DemoContext) -> None:
@@ -347,6 +354,31 @@ BUILTIN: tuple[DataSource, ...] = (
         demo_writer=_demo_hle,
         publisher="OHID Fingertips (ONS data)",
         vintage="latest period in the file (e.g. 2022-24)",
+    ),
+    DataSource(
+        role="car_availability",
+        label="Car or van availability (Census 2021 TS045)",
+        reader=read_car_availability,
+        adds=("households", "households_no_car"),
+        additive=True,
+        short="TS045 cars",
+        upload=(".csv",),
+        help="Census 2021 TS045 by LSOA: the Nomis bulk CSV (census2021-ts045-lsoa.csv) or an "
+        "ONS custom dataset (long form); households, and households without a car or van.",
+        download=Download(
+            title="Census 2021 TS045 Car or van availability (Nomis NM_2063_1)",
+            url="https://www.nomisweb.co.uk/api/v01/dataset/NM_2063_1.data.csv",
+            attribution=_ONS,
+            format="Nomis API CSV for the area's LSOAs (long form: GEOGRAPHY_CODE, "
+            "C2021_CARS_5, OBS_VALUE) -> the same CSV",
+            fetch="nomis_lsoa",
+            out_file="census21_ts045_car_availability.csv",
+            params=(("c2021_cars_5", "0...4"), ("measures", "20100")),
+        ),
+        demo_path="population/synthetic_census21_ts045_car_or_van_availability_lsoa21.csv",
+        demo_writer=_demo_cars,
+        publisher="ONS (Census 2021, via Nomis)",
+        vintage="Census 2021",
     ),
     DataSource(
         role="lsoa_la",
