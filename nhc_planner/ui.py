@@ -909,8 +909,13 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
     Population within the standard, most-deprived population within it,
     mean travel time to the nearest centre and HLE-weighted coverage.
     """
+    from nhc_planner.travel.words import mode_phrase
+
     s = plan.scenario
     std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}"
+    if s.travel.mode not in ("drive", "walk", "cycle"):
+        std = f"{s.travel.standard_min:g} minutes {mode_phrase(s.travel.mode)}"
+    who = "Registered patients" if s.demand.basis == "registrations" else "Residents"
     deciles = s.need.most_deprived_deciles
     dep = "IMD decile 1" if deciles == 1 else f"IMD deciles 1–{deciles}"
     cards = []
@@ -919,7 +924,7 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
     sb = _kpi(plan, "share_covered", "before")
     cards.append(
         KpiCard(
-            label=f"Residents within {std}",
+            label=f"{who} within {std}",
             value=f"{format_count(pa)} ({format_percent(sa)})",
             delta=None if math.isnan(pa - pb) else _signed(pa - pb, format_count) + " people",
             delta_color="normal",
