@@ -343,7 +343,8 @@ def _build(
     relax: bool = False,
 ) -> _Built:
     T = inst.periods
-    model = MipModel(opts, backend=backend, maximize=True)
+    # highspy: node limits are honoured, starts are taken and incumbents kept at limits
+    model = MipModel(opts, backend=backend, maximize=True, engine="highspy")
     solver = model.solver
     y = _site_vars(model, inst, relax=relax)
     cov = _cover_vars(model, inst, y)
@@ -558,8 +559,16 @@ def _solve_or_none(model: MipModel) -> MipOutcome | None:
         return None
 
 
-def _with_time(opts: SolveOptions, seconds: float) -> SolveOptions:
-    return replace(opts, time_limit_s=max(seconds, 0.5))
+#: Branch-and-bound nodes of each intermediate stage (per-period bounds, pool solves,
+#: the max-min stage, the floor checks): a deterministic work limit, so the stages
+#: and hence the plan do not depend on the machine's load. The final full model has
+#: no node limit; every stage's time limit is only the safety stop of the whole solve.
+STAGE_NODES = 2_000
+
+
+def _with_time(opts: SolveOptions, seconds: float, nodes: int | None = STAGE_NODES) -> SolveOptions:
+    """``opts`` with a safety time limit of ``seconds`` and a work limit of ``nodes``."""
+    return replace(opts, time_limit_s=max(seconds, 0.5), max_nodes=nodes)
 
 
 def _single_period(inst: _Instance, t: int) -> _Instance:
@@ -634,11 +643,13 @@ def _solve_weighted(
     # ---- B: the phased model over the pool of sites
     best: _Stage | None = None
 
-    def build(target: _Instance, seconds: float, *, relax: bool = False) -> _Built:
-        """The weighted phased model of ``target`` with a time limit of ``seconds``."""
+    def build(
+        target: _Instance, seconds: float, *, relax: bool = False, nodes: int | None = STAGE_NODES
+    ) -> _Built:
+        """The weighted phased model of ``target``: safety stop ``seconds``, ``nodes`` limit."""
         return _build(
             target,
-            _with_time(opts, seconds),
+            _with_time(opts, seconds, nodes),
             backend,
             floors=floors,
             objective="weighted",
@@ -683,11 +694,11 @@ def _solve_weighted(
 
     large = pool.any() and pool.sum() < inst.cand.size
     if large:
-        pool_solve(pool, max(left() * 0.3, 0.5), "pool")
+        pool_solve(pool, left(), "pool")
         if done("sum of per-period optima"):
             return best  # type: ignore[return-value]
         # ---- B2: LP relaxation of the full model: a (often tighter) bound and more sites
-        lp_model = build(inst, max(left() * 0.5, 0.5), relax=True)
+        lp_model = build(inst, left(), relax=True)
         out_lp = _solve_or_none(lp_model.model)
         if out_lp is not None and out_lp.status == "optimal":
             log["lp_bound"] = (out_lp.objective, round(out_lp.seconds, 2))
@@ -709,14 +720,13 @@ def _solve_weighted(
             if done("LP relaxation bound"):
                 return best  # type: ignore[return-value]
             if grown.sum() > pool.sum() and grown.sum() < inst.cand.size:
-                pool_solve(grown, max(left() * 0.5, 0.5), "pool_lp")
+                pool_solve(grown, left(), "pool_lp")
                 if done("LP relaxation bound"):
                     return best  # type: ignore[return-value]
 
     # ---- C: the full phased model, hinted with B
-    full = build(inst, left())
-    if best is not None and backend == "scip":
-        # (pywraplp's SetHint crashes with HiGHS in OR-Tools 9.15: hint SCIP only)
+    full = build(inst, left(), nodes=None)
+    if best is not None:
         _hint(full, inst, best)
     out_c = _solve_or_none(full.model)
     if out_c is not None and out_c.status == "infeasible":
@@ -764,11 +774,8 @@ def _period_bounds(
     upper = np.zeros(T)
     pool = np.zeros(inst.cand.size, dtype=bool)
     bounds_ok = True
-    budget_a = 0.7 * limit
-    weights_t = np.arange(1, T + 1, dtype=float)
     for t in range(1, T + 1):
         spent = time.perf_counter() - t_start
-        share = weights_t[t - 1] / weights_t[t - 1 :].sum()
         sub = _single_period(inst, t)
         # this period's floors apply in the one-period model; floors of other periods
         # get share 0 (kept so floor columns line up)
@@ -778,7 +785,7 @@ def _period_bounds(
         ]
         built = _build(
             sub,
-            _with_time(opts, (budget_a - spent) * share),
+            _with_time(opts, limit - spent),  # node-limited; the time is a safety stop
             backend,
             floors=relaxed,
             objective="weighted",
@@ -820,7 +827,7 @@ def _hint(full: _Built, inst: _Instance, best: _Stage) -> None:
             for t, var in enumerate(full.y[j][s]):
                 variables.append(var)
                 values.append(1.0 if (s == s_j and p_j > 0 and t + 1 >= p_j) else 0.0)
-    full.model.solver.SetHint(variables, values)
+    full.model.hint(variables, values)
 
 
 def _open_periods(
@@ -1422,8 +1429,19 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
     min_share = None
     stage1: MipOutcome | None = None
     if s.objective == "maxmin":
-        half = replace(opts, time_limit_s=opts.time_limit_s / 2)
-        b1 = _build(inst, half, s.backend, floors=p.floor_list, objective="maxmin")
+        # node-limited (the time limit is the whole solve's safety stop), started from
+        # opening nothing, which is always feasible: a limit keeps a plan
+        b1 = _build(
+            inst,
+            _with_time(opts, opts.time_limit_s),
+            s.backend,
+            floors=p.floor_list,
+            objective="maxmin",
+        )
+        b1.model.hint(
+            [v for per_site in b1.y for per_size in per_site for v in per_size],
+            [0.0] * sum(len(per_size) for per_site in b1.y for per_size in per_site),
+        )
         try:
             stage1 = _solve(b1.model)
         except SolverError as exc:  # a backend that stops abnormally at the time limit
@@ -1432,7 +1450,7 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
             return unsolved(stage1)
         min_share = float(b1.m.solution_value()) - 1e-7
         common["min_group_share_bound"] = float(stage1.bound)
-        rest = max(opts.time_limit_s - stage1.seconds, 0.1 * opts.time_limit_s)
+        rest = max(opts.time_limit_s - (time.perf_counter() - start), 0.5)
         opts = replace(opts, time_limit_s=rest)
     stage = _solve_weighted(inst, p.floor_list, opts, s.backend, min_share, s.mip_gap)
     fallback: _Fallback | None = None
@@ -1751,7 +1769,7 @@ def _explain_infeasible(
     standard: float,
 ) -> str:
     """Say which floor fails and by how much: the best share each floor can reach alone."""
-    sub = replace(opts, time_limit_s=max(opts.time_limit_s / 4, 1.0))
+    sub = _with_time(opts, max(opts.time_limit_s / 4, 1.0))  # node-limited; time = safety
     failing: list[str] = []
     reachable: list[str] = []
     for k, fl in enumerate(floor_list):
