@@ -265,7 +265,8 @@ def test_plan_csvs_do_not_depend_on_machine_load(settings, tmp_path) -> None:
     travel = compute_travel(region, s.travel)
     quiet = _plan_csvs(region, travel, s, tmp_path / "quiet")
     busy = _under_load(lambda: _plan_csvs(region, travel, s, tmp_path / "busy"))
-    assert quiet.keys() == busy.keys() and quiet
+    assert quiet.keys() == busy.keys()
+    assert quiet
     for name in quiet:
         assert quiet[name] == busy[name], name
 

@@ -167,7 +167,8 @@ def test_node_limit_keeps_the_best_plan_and_an_honest_bound():
     sol = max_coverage(cost, w, 12, 0.11, max_nodes=0)
     best = max_coverage(cost, w, 12, 0.11)
     assert best.status == "optimal"
-    assert sol.has_solution and sol.open.size == 12
+    assert sol.has_solution
+    assert sol.open.size == 12
     assert sol.objective <= best.objective + 1e-9
     assert sol.bound >= best.objective - 1e-6  # never claims more than it proved
     if sol.status == "optimal":
@@ -192,7 +193,8 @@ def test_safety_time_limit_keeps_the_incumbent():
     cost = straight_line_times(region.areas, region.sites, mode="drive", cutoff_min=60).matrix()
     w = region.areas["population"].to_numpy(dtype=float)
     sol = max_coverage(cost, w, 20, 20.0, time_limit_s=2.0)
-    assert sol.has_solution and sol.open.size == 20
+    assert sol.has_solution
+    assert sol.open.size == 20
     assert sol.objective == pytest.approx(float(w[sol.covered].sum()))
     assert sol.bound >= sol.objective
     if sol.status == "feasible":
