@@ -692,12 +692,14 @@ def _solve_weighted(
             return True
         return False
 
-    large = pool.any() and pool.sum() < inst.cand.size
+    large = pool.any() and pool.sum() < inst.cand.size and left() > 0
     if large:
         pool_solve(pool, left(), "pool")
         if done("sum of per-period optima"):
             return best  # type: ignore[return-value]
         # ---- B2: LP relaxation of the full model: a (often tighter) bound and more sites
+        if left() <= 0:  # the safety stop: keep what the pool gave
+            return _stopped(best, ub, backend, limit, t_start, log, inst, build)
         lp_model = build(inst, left(), relax=True)
         out_lp = _solve_or_none(lp_model.model)
         if out_lp is not None and out_lp.status == "optimal":
@@ -719,12 +721,14 @@ def _solve_weighted(
             grown = pool | (lp_open > 1e-6)
             if done("LP relaxation bound"):
                 return best  # type: ignore[return-value]
-            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size:
+            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size and left() > 0:
                 pool_solve(grown, left(), "pool_lp")
                 if done("LP relaxation bound"):
                     return best  # type: ignore[return-value]
 
     # ---- C: the full phased model, hinted with B
+    if best is not None and left() <= 0:  # the safety stop: keep the pool's plan
+        return _stopped(best, ub, backend, limit, t_start, log, inst, build)
     full = build(inst, left(), nodes=None)
     if best is not None:
         _hint(full, inst, best)
@@ -755,6 +759,33 @@ def _solve_weighted(
     return best
 
 
+def _stopped(
+    best: _Stage | None,
+    ub: float,
+    backend: str,
+    limit: float,
+    t_start: float,
+    log: dict[str, Any],
+    inst: _Instance,
+    build: Any,
+) -> _Stage:
+    """The best plan so far when the safety time limit ends the staged solve."""
+    if best is None:  # pragma: no cover - callers keep a plan before stopping
+        built = build(inst, 0.5)
+        outcome = MipOutcome(
+            "time_limit_no_solution", np.nan, ub, time.perf_counter() - t_start, backend, ""
+        )
+        return _Stage(outcome.status, np.nan, ub, inst, built, "", outcome)
+    best.bound = ub
+    gap = relative_gap(best.objective, ub)
+    best.message = (
+        f"{backend}: feasible after {time.perf_counter() - t_start:.2f} s (stopped by the "
+        f"{limit:g} s safety time limit; gap {gap:.3%}; best plan kept)"
+    )
+    best.log = log
+    return best
+
+
 def _period_bounds(
     inst: _Instance,
     floors: Sequence[_Floor],
@@ -776,6 +807,9 @@ def _period_bounds(
     bounds_ok = True
     for t in range(1, T + 1):
         spent = time.perf_counter() - t_start
+        if spent >= limit:  # the safety stop: no proven bound for the later periods
+            bounds_ok = False
+            break
         sub = _single_period(inst, t)
         # this period's floors apply in the one-period model; floors of other periods
         # get share 0 (kept so floor columns line up)
