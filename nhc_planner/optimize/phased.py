@@ -49,7 +49,9 @@ Max-min (``objective="maxmin"``)
     First ``max m`` subject to ``sum_{i in g} u_i z_iT >= m sum_{i in g} u_i`` for
     every group ``g`` (the worst-served group's share at the final period);
     then, with ``m`` held at its optimum, the weighted objective above
-    (a lexicographic solve; each stage gets half the time limit).
+    (a lexicographic solve; the first stage is limited by :data:`STAGE_NODES`
+    nodes and starts from opening nothing, which is always feasible, so a
+    limit keeps a plan).
 
 Preprocessing (each step provably keeps the optimum)
     * demand points covered by a fixed site (no capacities) are always
@@ -67,10 +69,15 @@ Preprocessing (each step provably keeps the optimum)
       groups of equal cost). Not applied with capacities, where a second
       site adds capacity.
 
-Solved as MIPs with HiGHS through OR-Tools, in stages that each keep a proven
-bound (per-period relaxations, a phased MIP over the pooled sites of their
-solutions, the LP relaxation, then the full model; see :func:`_solve_weighted`
-and ``docs/phasing.md``). Measured on the ICB-scale benchmark
+Solved as MIPs with HiGHS (built through OR-Tools, solved through ``highspy``:
+:class:`~nhc_planner.optimize._common.MipModel` with ``engine="highspy"``), in
+stages that each keep a proven bound (per-period relaxations, a phased MIP over
+the pooled sites of their solutions, the LP relaxation, then the full model; see
+:func:`_solve_weighted` and ``docs/phasing.md``). Every intermediate stage is
+limited by work (:data:`STAGE_NODES` branch-and-bound nodes), never by a share of
+the wall clock, so the plan does not depend on the machine's load; the time limit
+is the safety stop of the whole solve, and a plan it stops says so and keeps the
+best solution found. The full model starts from the pooled plan. Measured on the ICB-scale benchmark
 (``benchmarks/results_phased.md``): the plain 5-period MIP reached no solution
 (HiGHS) or a 148% gap (SCIP) in 120 s, and SCIP crashed the process on the demo
 instance, so HiGHS is the default; CP-SAT was not measured. The relative gap
@@ -1012,7 +1019,8 @@ def phased_coverage(
         status is ``"optimal"`` only when the gap is proven zero.
     explain_infeasible
         When the floors cannot be met, run diagnostic solves to say which
-        floor fails and by how much (each with the full time limit / 4).
+        floor fails and by how much (each node-limited, with the time limit / 4
+        as its safety stop).
 
     Returns
     -------
