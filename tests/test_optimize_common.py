@@ -223,3 +223,20 @@ def test_highspy_engine_keeps_its_incumbent_at_a_node_limit():
         assert "best plan kept" in out.message
     chosen = MipModel.values(x)
     assert set(np.unique(chosen.round()).tolist()) <= {0.0, 1.0}
+
+
+def test_highspy_engine_maps_a_variable_in_no_row_back_to_its_place():
+    # the MPS exporter writes such a variable only in BOUNDS, so HiGHS reads it last
+    from nhc_planner.optimize._common import MipModel, parse_options
+
+    model = MipModel(parse_options(1), backend="highs", maximize=True, engine="highspy")
+    a = model.bool_vars(1, "a")[0]
+    b = model.num_vars(1, "b", 0.0, 3.0)[0]
+    c = model.bool_vars(1, "c")[0]
+    model.constraint(-np.inf, 1.0, [(a, 1.0), (c, 1.0)])
+    model.set_objective([(a, 1.0), (c, 2.0)])
+    model.hint([a, c], [1.0, 0.0])
+    out = model.solve()
+    assert out.status == "optimal"
+    assert out.objective == pytest.approx(2.0)
+    assert MipModel.values([a, b, c]).tolist() == [0.0, 0.0, 1.0]

@@ -721,11 +721,17 @@ class MipModel:
             with open(path, "w", encoding="ascii") as fh:
                 fh.write(mps)
             h.readModel(path)
-        if h.getNumCol() != n:  # pragma: no cover - the exporter writes every column
-            msg = f"highspy read {h.getNumCol()} columns from a model of {n} variables"
-            raise SolverError(msg)
+        # obfuscated names are "V<index>"; a variable in no row and not in the objective
+        # is read from the BOUNDS section, after the others, so map columns by name
+        names = list(h.getLp().col_names_)
+        order = np.array([int(name[1:]) for name in names], dtype=np.int64)
+        if order.size != n or not np.array_equal(np.sort(order), np.arange(n)):
+            msg = f"highspy read {order.size} columns from a model of {n} variables"
+            raise SolverError(msg)  # pragma: no cover - the exporter writes every variable
+        column = np.empty(n, dtype=np.int32)
+        column[order] = np.arange(n, dtype=np.int32)  # variable index -> HiGHS column
         if self._hint is not None and n:
-            idx = np.array([v.index() for v in self._hint[0]], dtype=np.int32)
+            idx = column[np.array([v.index() for v in self._hint[0]], dtype=np.int64)]
             h.setSolution(idx.size, idx, np.asarray(self._hint[1], dtype=np.float64))
         h.run()
         seconds = time.perf_counter() - start
@@ -755,7 +761,8 @@ class MipModel:
                 if np.isfinite(raw_bound)
                 else (resp.objective_value if status == "optimal" else np.nan)
             )
-            resp.variable_value.extend(np.asarray(h.getSolution().col_value).tolist())
+            values = np.asarray(h.getSolution().col_value, dtype=np.float64)[column]
+            resp.variable_value.extend(values.tolist())
             solver.LoadSolutionFromProto(resp)
         return status, seconds
 
