@@ -38,6 +38,9 @@ def main() -> None:
         f"{s.travel.standard_min:g} minutes' {s.travel.mode} "
         f"(now {_format.format_percent(p.kpi('share_covered', 'before'))})."
     )
+    today = ui.today_access_words(p)
+    if today:
+        st.markdown(f"**What the plan adds to what exists.** {today}")
     estimated = int(p.provenance.get("areas_straight_line", 0) or 0)
     if estimated:
         st.caption(

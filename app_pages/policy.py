@@ -107,6 +107,36 @@ def _neighbourhoods(areas: pd.DataFrame) -> None:
             st.session_state["neighbourhoods.file"] = ""
 
 
+def _demand_widgets(region: Any) -> None:
+    """Residents or GP registrations; anchor practices (when the region has registrations)."""
+    has_reg = "registered_patients" in region.areas.columns
+    st.radio(
+        "Count demand as",
+        ["residents", "registrations"],
+        format_func=lambda b: "GP-registered patients" if b == "registrations" else "Residents",
+        key="demand.basis",
+        horizontal=True,
+        disabled=not has_reg,
+        help="GP registrations need the NHS England registrations file in the region."
+        if not has_reg
+        else "Registrations are scaled to the residents' total when corrected for list "
+        "inflation (lists run about 10% above residents).",
+    )
+    if not has_reg:
+        return
+    st.checkbox("Correct for list inflation", key="demand.correct_list_inflation")
+    sites = region.sites
+    gp = sites[sites["kind"].astype(str).eq("gp_practice")]
+    if "registered_list" in gp.columns:
+        names = dict(zip(gp["site_id"].astype(str), gp["name"].astype(str), strict=True))
+        st.multiselect(
+            "Anchor practices (their whole list moves into the centre they join)",
+            sorted(names, key=lambda sid: (names[sid], sid)),
+            format_func=lambda sid: f"{names.get(sid, sid)} ({sid})",
+            key="demand.anchor_practices",
+        )
+
+
 def _travel_widgets() -> None:
     """The travel standard: engine (from the registry), its modes, the minutes, its inputs."""
     st.subheader("Travel standard")
@@ -298,6 +328,7 @@ def main() -> None:
             key="policy.model",
             help="The model that decides which sites open, when and at what size.",
         )
+        _demand_widgets(region)
         _neighbourhoods(region.areas)
         st.subheader("Centres")
         h, d = st.columns(2)

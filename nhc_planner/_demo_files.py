@@ -362,3 +362,35 @@ def write_graphml_gz(graph: nx.MultiDiGraph, path: Path) -> Path:
         data = plain.read_bytes()
     path.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
     return path
+
+
+def write_gp_registrations(
+    sites: dict[str, pd.DataFrame], world: DemoWorld, folder: Path
+) -> dict[str, Path]:
+    """Synthetic "Patients Registered at a GP Practice" LSOA file (male/female layout).
+
+    Each area's residents, inflated by 10% (list inflation), are registered
+    with its nearest open practices (:mod:`nhc_planner._synthetic_gp`).
+    """
+    from nhc_planner._synthetic_gp import (
+        synthetic_gp_registrations,
+        write_synthetic_gp_registrations,
+    )
+
+    gp = sites["gp"]
+    gp = gp[gp["open"].astype(bool)]
+    practices = pd.DataFrame(
+        {"site_id": gp["code"], "name": gp["name"], "x": gp["x"], "y": gp["y"]}
+    )
+    areas = pd.DataFrame(
+        {
+            "area_code": world.areas["area_code"],
+            "population": world.areas["population"],
+            "demand_x": world.areas["pwc_x"],
+            "demand_y": world.areas["pwc_y"],
+        }
+    )
+    frame = synthetic_gp_registrations(practices, areas, seed=7)
+    path = _target(folder, "gp_registrations")
+    write_synthetic_gp_registrations(path, frame)
+    return {"gp_registrations": path}

@@ -175,6 +175,7 @@ class RegionInputs:
     pharmacies: Path | None = None
     user_sites: Path | None = None
     postcodes: Path | None = None
+    gp_registrations: Path | None = None
     hle_period: str | None = None
     hle_sex: str = "mean"
     hle_gradient: tuple[float, ...] = ONS_HLE_GRADIENT_MALE_2015_17
@@ -880,6 +881,7 @@ def build_region_report(
 
     sites, dropped_sites, site_notes, site_vintages = _sites(inputs, region_areas)
     notes.extend(site_notes)
+    sites = _practice_lists(sites, inputs, notes)
     vintages.update(site_vintages)
     for declared in registry.data_sources():
         path = inputs.path(declared.role) if declared.join == "lookup" else None
@@ -985,6 +987,35 @@ def _sites(
         )
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=BNG)
     return sites, dropped, notes, vintages
+
+
+def _practice_lists(
+    sites: gpd.GeoDataFrame, inputs: RegionInputs, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Each GP practice site's registered list size (``registered_list``), when given.
+
+    From the GP registrations file (``inputs.gp_registrations``), matched on
+    the practice's ODS code (``site_id``); NaN for other sites and practices
+    not in the file. Without the file the sites are returned unchanged.
+    """
+    path = inputs.path("gp_registrations")
+    if path is None:
+        return sites
+    from nhc_planner.sources.registrations import practice_list_sizes, read_gp_registrations
+
+    lists = practice_list_sizes(read_gp_registrations(path, lsoa_lookup=inputs.lsoa11_lsoa21))
+    size = lists.set_index("practice_code")["list_size"]
+    is_gp = sites["kind"].astype(str).eq("gp_practice")
+    values = sites["site_id"].astype(str).str.upper().map(size).where(is_gp)
+    out = sites.copy()
+    out["registered_list"] = values.astype(float).to_numpy()
+    n_gp, n_hit = int(is_gp.sum()), int(values.notna().sum())
+    notes.append(
+        f"GP registrations: list sizes for {n_hit} of {n_gp} GP practice site(s) "
+        f"({values.sum():,.0f} registered patients)"
+        + (f"; {n_gp - n_hit} practice(s) not in the file" if n_gp > n_hit else "")
+    )
+    return out
 
 
 def build_region(

@@ -1,6 +1,9 @@
 """The plan's key performance indicators: before and after, overall and by group.
 
 Before = the already-open centres only; after = every centre of the plan.
+The ``*_today`` rows (when the assignments carry ``covered_today``) compare
+today's access to primary care (open GP practices and already-open centres)
+with today's access plus the plan's centres (:mod:`nhc_planner.access_today`).
 Computed from the plan's ``assignments`` and ``centres`` tables alone, so any
 planning model's tables give the same KPIs (see ``docs/architecture.md``).
 """
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from nhc_planner.access_today import access_kpi_rows, today_by_group
 from nhc_planner.capacity import ROLES
 from nhc_planner.need import hle_gap_factor
 
@@ -56,6 +60,12 @@ def _group_kpis(a: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     g["mean_minutes_before"] = g["_mins_b"] / g["_reach_b"].where(g["_reach_b"] > 0)
     g["mean_minutes_after"] = g["_mins"] / g["_reach"].where(g["_reach"] > 0)
     return g.drop(columns=["_mins", "_reach", "_mins_b", "_reach_b", "_hle"]).reset_index()
+
+
+def _with_today(table: pd.DataFrame, plain: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``table`` with today's-access shares per group (unchanged without ``covered_today``)."""
+    today = today_by_group(plain, keys)
+    return table if today is None else table.merge(today, on=keys, how="left")
 
 
 def kpi_tables(
@@ -159,6 +169,7 @@ def kpi_tables(
             ("unmet_weekly_appointments", float("nan"), unmet, "appointments per week"),
             ("unmet_share", float("nan"), share(unmet, demand), "share"),
         ]
+    rows += access_kpi_rows(a, centres)  # today's access, registrations, anchors
     kpis = pd.DataFrame(rows, columns=["metric", "before", "after", "unit"])
     plain = pd.DataFrame(a.drop(columns=a.geometry.name))
     by_decile = _group_kpis(plain, ["imd_decile"])
@@ -167,4 +178,12 @@ def kpi_tables(
     by_quintile["hle_min"] = ranges["min"].to_numpy()
     by_quintile["hle_max"] = ranges["max"].to_numpy()
     by_la = _group_kpis(plain, ["la_code", "la_name"])
+    by_decile, by_quintile, by_la = (
+        _with_today(t, plain, keys)
+        for t, keys in (
+            (by_decile, ["imd_decile"]),
+            (by_quintile, ["hle_quintile"]),
+            (by_la, ["la_code", "la_name"]),
+        )
+    )
     return kpis, by_decile, by_quintile, by_la

@@ -54,6 +54,7 @@ from nhc_planner._errors import (
     ScenarioError,
     UnknownKeyError,
 )
+from nhc_planner.access_today import check_anchors, demand_areas, with_access_today
 from nhc_planner.feasibility import check_scenario_fits, with_notices
 from nhc_planner.kpis import kpi_tables
 from nhc_planner.need import need_score
@@ -259,6 +260,12 @@ class Plan:
             f"{self.kpi('imd12_share_covered', 'before'):.0%} -> "
             f"{self.kpi('imd12_share_covered'):.0%}"
         )
+        today = self.kpi_or_nan("share_covered_today", "before")
+        if math.isfinite(today):
+            lines.append(
+                f"  Within {std} of an open GP practice or centre today: {today:.0%} -> "
+                f"{self.kpi('share_covered_today'):.0%} with the plan's centres"
+            )
         mm = self.kpi("mean_minutes")
         if math.isfinite(mm):
             lines.append(f"  Mean travel time to the nearest centre: {mm:.1f} minutes")
@@ -479,6 +486,7 @@ def plan(
     timings: dict[str, float] = {}
 
     notices = check_scenario_fits(region, s)  # refuses what cannot be honoured, notes the rest
+    check_anchors(region.sites, s)  # anchor practices known before any solving
     # 1-2. need, sites, travel: the model's shared inputs
     inputs = plan_inputs(region, s, travel=travel, progress=report, timings=timings)
 
@@ -496,7 +504,9 @@ def plan(
     t = time.perf_counter()
     tables = model.tables(inputs, built, result)
     timings["explain"] = time.perf_counter() - t
-    centres, assignments = tables.centres, tables.assignments
+    assignments, centres, today_words = with_access_today(
+        tables.assignments, tables.centres, region.sites, inputs.areas, inputs.travel, s
+    )
     kpis, by_decile, by_quintile, by_la = kpi_tables(assignments, centres, s.need)
     n_new = int((centres["status"] == "new").sum())
     curve = coverage_curve(
@@ -523,6 +533,8 @@ def plan(
     solver = with_notices(result.solver_summary(), notices, s, n_new=n_new)
     unmet = _unmet_tables(assignments)
     provenance = _provenance(region, s, inputs.travel, timings, result.solve.backend)
+    provenance["demand"] = demand_areas(region.areas, s)[1]
+    provenance["access_today"] = today_words
     report("done", 1.0)
     return Plan(
         scenario=s,
@@ -589,7 +601,7 @@ def plan_inputs(
     clock = timings if timings is not None else {}
     t = time.perf_counter()
     report("need score", 0.0)
-    areas = region.areas.reset_index(drop=True)
+    areas, _ = demand_areas(region.areas.reset_index(drop=True), s)
     need = need_score(areas, s.need)
     sel = _select_sites(region.sites, s)
     clock["need"] = time.perf_counter() - t

@@ -77,6 +77,20 @@ _KPI_LABELS = {
     "imd12_share_covered": "Share of most deprived residents (IMD deciles 1–2) within the standard",
     "mean_minutes": "Mean travel time to the nearest centre",
     "hle_weighted_coverage": "HLE-weighted coverage (HLE is estimated)",
+    "population_covered_today": "People within the standard of primary care today (GP practice "
+    "or centre); after: with the plan's centres",
+    "share_covered_today": "Share within the standard of primary care today; after: with the "
+    "plan's centres",
+    "imd12_share_covered_today": "Share of most deprived (IMD deciles 1–2) within reach of "
+    "primary care today; after: with the plan",
+    "need_weighted_coverage_today": "Need-weighted access to primary care today; after: with "
+    "the plan",
+    "mean_minutes_today": "Mean travel to the nearest GP practice or centre today; after: or "
+    "the plan's centres",
+    "registered_patients_covered": "GP-registered patients within the standard of a centre",
+    "registered_patients_covered_today": "GP-registered patients within reach of primary care "
+    "today; after: with the plan",
+    "anchor_patients_served": "Patients of anchor practices served by the centre they join",
 }
 _COLUMN_LABELS = {
     "imd_decile": "IMD decile",
@@ -88,6 +102,8 @@ _COLUMN_LABELS = {
     "n_areas": "Areas",
     "share_before": "Share reached before",
     "share_after": "Share reached after",
+    "share_today": "Share within reach of primary care today",
+    "share_today_after": "Share within reach of primary care with the plan",
     "covered_before": "Reached before",
     "covered_after": "Reached after",
     "population_covered_before": "Residents within standard before",
@@ -407,6 +423,13 @@ def _decile_chart(assignments: pd.DataFrame, path: Path) -> Path:
     w = 0.38
     ax.bar(deciles - w / 2, np.nan_to_num(before), w, color=_GREY, label="Before the plan")
     ax.bar(deciles + w / 2, np.nan_to_num(after), w, color=NHS_BLUE, label="After the plan")
+    if "covered_today" in assignments.columns:  # today's primary care: GP practices, centres
+        t = assignments["covered_today"].fillna(False).astype(bool) * assignments["population"]
+        pop = assignments.groupby("imd_decile")["population"].sum().reindex(deciles)
+        today = (t.groupby(assignments["imd_decile"]).sum().reindex(deciles) / pop).to_numpy(float)
+        ax.plot(
+            deciles, today, "D", color=_TEXT, markersize=4, label="Today: GP practice or centre"
+        )
     _style_axes(ax)
     _percent_axis(ax)
     ax.set_xticks(
@@ -414,7 +437,7 @@ def _decile_chart(assignments: pd.DataFrame, path: Path) -> Path:
     )
     ax.set_xlabel("IMD decile (1 = most deprived 10% of England)")
     ax.set_ylabel("Residents within the standard")
-    ax.legend(frameon=False, fontsize=8, loc="upper right", bbox_to_anchor=(1, 1.18), ncols=2)
+    ax.legend(frameon=False, fontsize=8, loc="upper right", bbox_to_anchor=(1, 1.18), ncols=3)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     return path
@@ -444,6 +467,9 @@ def _scenario_facts(scenario: Any) -> dict[str, Any]:
         "years": getattr(phasing, "years", None),
         "deprivation_weight": getattr(need, "deprivation_weight", None),
         "hle_weight": getattr(need, "hle_weight", None),
+        "who": "Registered patients"
+        if getattr(part("demand"), "basis", "residents") == "registrations"
+        else "Residents",
     }
 
 
@@ -712,7 +738,8 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
         )
         + (f", alongside {n_existing} already open" if n_existing else "")
         + ".",
-        f"Residents within {standard} of a centre rise from {format_count(cov['before'])} "
+        f"{facts.get('who', 'Residents')} within {standard} of a centre rise from "
+        f"{format_count(cov['before'])} "
         f"({format_percent(share(cov['before'], cov['total']))}) to {format_count(cov['after'])} "
         f"({format_percent(share(cov['after'], cov['total']))}) of "
         f"{format_count(cov['total'])}.",
@@ -729,7 +756,25 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"Capital cost of the new centres: {format_gbp(float(capex[phases > 0].sum()))}."
         )
-    return lines + _capacity_headline(plan)
+    return lines + _today_headline(a, standard) + _capacity_headline(plan)
+
+
+def _today_headline(a: pd.DataFrame, standard: str) -> list[str]:
+    """What the plan adds to today's access (open GP practices and centres), if computed."""
+    if "covered_today" not in a.columns:
+        return []
+    pop = pd.to_numeric(a["population"], errors="coerce").fillna(0.0)
+    today = a["covered_today"].fillna(False).astype(bool)
+    after = today | a["covered_after"].fillna(False).astype(bool)
+    total = float(pop.sum())
+    added = float(pop[after & ~today].sum())
+    return [
+        f"Today {format_count(float(pop[today].sum()))} "
+        f"({format_percent(share(float(pop[today].sum()), total))}) live within {standard} of "
+        "an open GP practice or centre; the plan's new centres bring "
+        f"{format_count(added)} more within reach of primary care "
+        f"({format_percent(share(float(pop[after].sum()), total))} in all)."
+    ]
 
 
 def _demand_point(plan: PlanLike) -> str:
@@ -795,6 +840,7 @@ def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
             else:
                 source = "the road network"
             items.append(f"Travel times follow {source}, from each area to each site.")
+    items += _demand_and_today(getattr(plan, "provenance", None))
     items.append(
         "Healthy life expectancy (HLE) is published for local authorities, not small areas: "
         "each area's HLE is an estimate from its authority's figure and the national "
@@ -813,6 +859,22 @@ def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
             "a week; weekly capacity is clinical rooms × opening hours × appointments per "
             "room-hour, and staffing follows from the appointments offered"
             + (f". Size templates: {sizes}." if sizes else ".")
+        )
+    return items
+
+
+def _demand_and_today(provenance: Mapping[str, Any] | None) -> list[str]:
+    """The plan's demand basis and what "today" counts, in words (when recorded)."""
+    p = dict(provenance or {})
+    items = []
+    if p.get("demand"):
+        items.append(f"Demand — {str(p['demand']).removeprefix('demand: ')}.")
+    if p.get("access_today"):
+        today = str(p["access_today"]).removeprefix("today's access: ")
+        items.append(
+            "Before and today: 'before' counts the neighbourhood health centres already open; "
+            f"'today' counts areas {today}: today's access to primary care, the baseline the "
+            "plan adds to."
         )
     return items
 

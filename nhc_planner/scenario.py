@@ -11,6 +11,7 @@ It is a frozen dataclass made of nested frozen parts, one per TOML table::
     standard_min = 15.0
     ...
     [need]              # how need is scored
+    [demand]            # residents or GP registrations; anchor practices; today's access
     [capacity]          # how big a centre is and how long it opens
     [phasing]           # how many centres, over how many years
     [policy]            # sites kept or excluded, equity floors, objective, model
@@ -56,6 +57,7 @@ from nhc_planner._errors import ScenarioError
 
 __all__ = [
     "CapacitySettings",
+    "DemandSettings",
     "NeedWeights",
     "NeighbourhoodSettings",
     "PhasingSettings",
@@ -494,6 +496,58 @@ class NeedWeights(_Part):
 
 
 @dataclass(frozen=True)
+class DemandSettings(_Part):
+    """Whose demand the plan counts and what access people have today (``[demand]``).
+
+    Parameters
+    ----------
+    basis
+        ``"residents"`` (Census or mid-year residents, default) or
+        ``"registrations"``: each area's patients registered at GP practices
+        (the region's ``registered_patients`` column, from the NHS England
+        LSOA file), which then stand in for its population in need, coverage,
+        capacity and KPIs (age bands scaled alike). Areas without a
+        registration count keep their residents (noted).
+    correct_list_inflation
+        With ``basis = "registrations"``, scale the registrations so that the
+        region's total equals its residents (registered lists run about 10%
+        above the resident population: people who moved away are still
+        registered). The spatial pattern of registrations is kept; only the
+        level is corrected. Default true.
+    anchor_practices
+        ODS codes of GP practices that move their whole list into the centre
+        they join (see :func:`nhc_planner.access_today.anchor_table`): the
+        centre opened on the practice's own site or, when none opens there,
+        the centre serving the small area the practice stands in. All its
+        registered patients count as served by that centre, wherever they
+        live. Default none.
+    baseline_kinds
+        Site kinds that give today's access to primary care (besides the
+        already-open centres of ``policy.open_kinds``): an area within
+        ``travel.standard_min`` of one of them is covered today. Default
+        ``["gp_practice"]`` (open GP practices).
+    """
+
+    _section: ClassVar[str] = "demand"
+
+    basis: str = _spec(
+        "residents", "whose demand", kind="str", choices=("residents", "registrations")
+    )
+    correct_list_inflation: bool = _spec(
+        True, "scale registrations to the residents' total", kind="bool"
+    )
+    anchor_practices: tuple[str, ...] = _spec(
+        (), "GP practices whose whole list moves into their centre", kind="str_tuple"
+    )
+    baseline_kinds: tuple[str, ...] = _spec(
+        ("gp_practice",),
+        "site kinds giving today's access",
+        kind="str_tuple",
+        choices=(*DEFAULT_CANDIDATE_KINDS, "existing_nhc"),
+    )
+
+
+@dataclass(frozen=True)
 class SizeSpec(_Part):
     """One centre size template (an entry of ``capacity.sizes``).
 
@@ -898,6 +952,7 @@ class SolverSettings(_Part):
 _PARTS: dict[str, type[_Part]] = {
     "travel": TravelSettings,
     "need": NeedWeights,
+    "demand": DemandSettings,
     "capacity": CapacitySettings,
     "phasing": PhasingSettings,
     "policy": PolicySettings,
@@ -917,7 +972,7 @@ class Scenario:
         Short label shown in reports, e.g. ``"15 min drive, 10 centres"``.
     description
         Free text.
-    travel, need, capacity, phasing, policy, neighbourhoods, solver
+    travel, need, demand, capacity, phasing, policy, neighbourhoods, solver
         The nested parts (defaults when omitted).
     """
 
@@ -925,6 +980,7 @@ class Scenario:
     description: str = ""
     travel: TravelSettings = field(default_factory=TravelSettings)
     need: NeedWeights = field(default_factory=NeedWeights)
+    demand: DemandSettings = field(default_factory=DemandSettings)
     capacity: CapacitySettings = field(default_factory=CapacitySettings)
     phasing: PhasingSettings = field(default_factory=PhasingSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)

@@ -463,6 +463,9 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "need.deprivation_weight",
     "need.hle_weight",
     "need.older_weight",
+    "demand.basis",
+    "demand.correct_list_inflation",
+    "demand.anchor_practices",
     "policy.keep",
     "policy.exclude",
     "policy.objective",
@@ -863,6 +866,36 @@ def _signed(value: float, fmt: Callable[[float], str]) -> str:
 
 def _points(share: float) -> str:
     return f"{100 * share:.1f} points"
+
+
+def today_access_words(plan: Plan) -> str | None:
+    """What the plan adds to today's access to primary care, in one sentence (None if not computed).
+
+    Today = within the standard of an open GP practice or an already-open
+    centre (:mod:`nhc_planner.access_today`); the plan's new centres add the
+    areas they bring within reach that today's access does not.
+    """
+    if "share_covered_today" not in set(plan.kpis["metric"]):
+        return None
+    s = plan.scenario
+    before = _kpi(plan, "share_covered_today", "before")
+    after = _kpi(plan, "share_covered_today", "after")
+    added = _kpi(plan, "population_covered_today", "after") - _kpi(
+        plan, "population_covered_today", "before"
+    )
+    who = "registered patients" if s.demand.basis == "registrations" else "residents"
+    text = (
+        f"Today {format_percent(before)} of {who} live within {s.travel.standard_min:g} minutes' "
+        f"{s.travel.mode} of an open GP practice or centre; the plan adds "
+        f"{format_count(added)} more ({format_percent(after)} in all)."
+    )
+    if "anchor_patients_served" in set(plan.kpis["metric"]):
+        served = _kpi(plan, "anchor_patients_served", "after")
+        text += (
+            f" Anchor practices bring {format_count(served)} registered patients into the "
+            "centres they join."
+        )
+    return text
 
 
 def kpi_cards(plan: Plan) -> list[KpiCard]:

@@ -27,6 +27,7 @@ GOOD_FILES: dict[str, str] = {
     "imd": "imd_file7_style.csv",
     "population": "census_total.csv",
     "population_age": "census_age6.csv",
+    "gp_registrations": "gp-reg-pat-prac-lsoa-all.csv",
     "hle": "hle_fingertips.csv",
     "lsoa_la": "lsoa_la.csv",
     "user_sites": "user_sites.csv",

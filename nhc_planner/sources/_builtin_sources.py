@@ -26,6 +26,7 @@ from nhc_planner.sources.lookups import (
     read_ltla_utla,
 )
 from nhc_planner.sources.population import read_population
+from nhc_planner.sources.registrations import read_gp_registrations_areas
 
 __all__ = ["BUILTIN"]
 
@@ -84,6 +85,27 @@ def _demo_facilities(ctx: DemoContext) -> None:
     from nhc_planner import _demo_files
 
     _demo_files.write_facilities(ctx.sites, ctx.world, ctx.folder)
+
+
+def _demo_gp_registrations(ctx: DemoContext) -> None:
+    from nhc_planner import _demo_files
+
+    _demo_files.write_gp_registrations(ctx.sites, ctx.world, ctx.folder)
+
+
+def _registrations_by_hand(ctx: Any, source: Any) -> None:
+    """``data fetch``: each quarter's file has its own address, so it is supplied by hand."""
+    import logging
+
+    logging.getLogger("nhc_planner.download").info(
+        "GP registrations: download the quarter's gp-reg-pat-prac-lsoa-all file from %s and "
+        "add gp_registrations = '<file>' to sources.toml",
+        source.url,
+    )
+
+
+def _registrations_options(inputs: Any) -> dict[str, Any]:
+    return {"lsoa_lookup": inputs.lsoa11_lsoa21}
 
 
 def _hle_options(inputs: Any) -> dict[str, Any]:
@@ -217,6 +239,34 @@ BUILTIN: tuple[DataSource, ...] = (
         demo_writer=_demo_population,
         publisher="ONS (Census 2021, via Nomis)",
         vintage="Census 2021",
+    ),
+    DataSource(
+        role="gp_registrations",
+        label="Patients registered at a GP practice (by LSOA)",
+        reader=read_gp_registrations_areas,
+        adds=("registered_patients",),
+        additive=True,
+        reader_options=_registrations_options,
+        short="GP registrations",
+        upload=(".csv",),
+        help="NHS England 'Patients Registered at a GP Practice' LSOA file "
+        "(gp-reg-pat-prac-lsoa-all.csv or the male-female file): PRACTICE_CODE, LSOA_CODE, "
+        "SEX, NUMBER_OF_PATIENTS.",
+        download=Download(
+            title="Patients Registered at a GP Practice (quarterly LSOA files, NHS England)",
+            url="https://digital.nhs.uk/data-and-information/publications/statistical/"
+            "patients-registered-at-a-gp-practice",
+            attribution="NHS England: Patients Registered at a GP Practice. Contains public "
+            "sector information licensed under the OGL v3.0",
+            format="zip of gp-reg-pat-prac-lsoa-all.csv (one quarter); each quarter's file has "
+            "its own address on the publication page, so it is downloaded by hand",
+            fetch=_registrations_by_hand,
+            out_file="gp-reg-pat-prac-lsoa-all.csv",
+        ),
+        demo_path="population/synthetic_gp-reg-pat-prac-lsoa-male-female.csv",
+        demo_writer=_demo_gp_registrations,
+        publisher="NHS England (formerly NHS Digital)",
+        vintage="quarterly (January, April, July, October); 2021 LSOAs since 2025",
     ),
     DataSource(
         role="hle",
