@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages import common
 from nhc_planner import _format, ui
 from nhc_planner.planning import model_labels
+from nhc_planner.projections import projection_years
 
 OBJECTIVES = {
     "weighted": "Reach the most need (weighted coverage)",
@@ -273,6 +274,23 @@ def main() -> None:
                 help="Each centre costs its size's capital cost.",
             )
         st.slider("Over how many years", min_value=1, max_value=10, key="phasing.years")
+        if projection_years(region.areas):
+            st.radio(
+                "Population of each year",
+                ["census", "projection"],
+                format_func={
+                    "census": "Census 2021 residents",
+                    "projection": "projected for that year (ONS 2022-based)",
+                }.__getitem__,
+                key="phasing.population",
+                horizontal=True,
+                help="Weigh each year's coverage with the population projected for that year, "
+                "apportioned to small areas by their age structure.",
+            )
+            st.number_input(
+                "Year 1 of the plan", min_value=2000, max_value=2100, step=1,
+                key="phasing.first_year",
+            )  # fmt: skip
         st.caption(f"Suggestion: {_suggestion(region)}")
         st.subheader("Sites")
         sites = region.sites

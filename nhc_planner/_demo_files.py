@@ -41,12 +41,15 @@ __all__ = [
     "write_imd",
     "write_lookups",
     "write_population",
+    "write_projections",
 ]
 
 #: Relative paths of the generated files (the ``sources.toml`` keys they feed), as
 #: declared by the built-in data sources (``DataSource.demo_path``).
 FILES: dict[str, str] = {s.role: s.demo_path for s in BUILTIN if s.demo_path is not None}
 NETWORK_FILE = "network/synthetic_demoshire_drive.graphml.gz"
+#: The synthetic bus timetable (GTFS zip), written with the road network.
+GTFS_FILE = "transit/synthetic_demoshire_gtfs.zip"
 
 ICB_CODE = "X54000001"
 ICB_CODE_NHS = "XQ1"
@@ -202,6 +205,48 @@ def write_population(world: DemoWorld, folder: Path) -> tuple[Path, Path]:
     _write_csv(age, ("lsoa21_code", "lsoa21_name", "age_group", "usual_residents"), rows,
                quote_all=True)  # fmt: skip
     return total, age
+
+
+#: Synthetic yearly growth of each age band (0-15, 16-64, 65+) in the demo projections;
+#: authority k adds ``0.001 * k`` to every band so the authorities differ.
+_SNPP_GROWTH = (-0.003, 0.002, 0.02)
+#: First single year of age of each ``AGE6_LABELS`` band, and 91 (ages run 0..90+).
+_AGE6_FROM = (0, 16, 25, 35, 50, 65, 91)
+SNPP_YEARS = tuple(range(2022, 2048))
+
+
+def write_projections(world: DemoWorld, folder: Path) -> Path:
+    """ONS 2022-based SNPP persons file (official layout), SYNTHETIC figures.
+
+    Mid-2022 residents by single year of age are the authority's Census age
+    bands spread evenly over the band's ages; later years grow each of 0-15,
+    16-64 and 65+ at a fixed synthetic rate (:data:`_SNPP_GROWTH`).
+    """
+    a = world.areas
+    rows: list[tuple[Any, ...]] = []
+    for k, (code, name) in enumerate(zip(world.las["la_code"], world.las["la_name"], strict=True)):
+        counts = a.loc[a["la_code"] == code, [f"age6_{b}" for b in range(6)]].to_numpy().sum(axis=0)
+        single = np.zeros(91)
+        for b in range(6):
+            lo, hi = _AGE6_FROM[b], _AGE6_FROM[b + 1]
+            single[lo:hi] = counts[b] / (hi - lo)
+        band = np.where(np.arange(91) <= 15, 0, np.where(np.arange(91) <= 64, 1, 2))
+        rate = np.array(_SNPP_GROWTH)[band] + 0.001 * k
+        steps = np.arange(len(SNPP_YEARS))
+        table = np.round(single[:, np.newaxis] * (1.0 + rate[:, np.newaxis]) ** steps, 0)
+        for age in range(91):
+            label = "90 and over" if age == 90 else str(age)
+            rows.append((code, name, "Population", "persons", label, *table[age].astype(int)))
+        rows.append(
+            (code, name, "Population", "persons", "All ages", *table.sum(axis=0).astype(int))
+        )
+    path = _target(folder, "population_projection")
+    _write_csv(
+        path,
+        ("AREA_CODE", "AREA_NAME", "COMPONENT", "SEX", "AGE_GROUP", *map(str, SNPP_YEARS)),
+        rows,
+    )
+    return path
 
 
 def write_hle(world: DemoWorld, folder: Path) -> Path:

@@ -1,23 +1,26 @@
 """Range RAPTOR: public-transport arrival times for every departure in a window (numba).
 
 The journey model (the brute-force reference in :mod:`nhc_planner._raptor_reference`
-uses the same one):
+uses the same one, reading the same walking legs):
 
-* leave the origin at departure time ``t``; walk straight to any stop within
-  ``max_access_m`` (*access*), or straight to the destination if it is within
-  ``max_access_m`` (*direct walk*, no bus);
+* leave the origin at departure time ``t``; walk to any stop within the
+  access budget (*access*), or to the destination if it is within it
+  (*direct walk*, no bus);
 * board any trip that departs a stop at or after the time one is there
-  (waiting is free, a same-stop change takes no time), ride it, alight at any
-  later stop of the trip; at most ``max_rides`` rides;
-* after alighting, optionally walk one *footpath* to another stop (straight
-  line within ``max_transfer_m``, or a ``transfers.txt`` time) and board
-  there;
-* after alighting, walk to the destination from a stop within
-  ``max_access_m`` (*egress*).
+  (waiting is free; changing vehicles at the same stop takes the stop's
+  minimum change time from ``transfers.txt``, 0 where none is given), ride
+  it, alight at any later stop of the trip; at most ``max_rides`` rides;
+* after alighting, optionally walk one *footpath* to another stop (within
+  the transfer budget, or a ``transfers.txt`` time) and board there;
+* after alighting, walk to the destination from a stop within the access
+  budget (*egress*).
 
-Walking time is ``ceil(distance x circuity / speed)`` seconds (default 4.8
-km/h and circuity 1.3, as the straight-line engine). Arrivals more than
-``cutoff_s`` after ``t`` count as unreachable.
+Walking legs (:mod:`nhc_planner._transit_walk`) follow the OSM walk network
+where one is given, else walk straight: ``ceil(distance x circuity / speed)``
+seconds (default 4.8 km/h and circuity 1.3, as the straight-line engine).
+Either way an access/egress/direct leg may take at most the time of a
+straight ``max_access_m`` walk and a footpath that of ``max_transfer_m``.
+Arrivals more than ``cutoff_s`` after ``t`` count as unreachable.
 
 Method: RAPTOR (Delling, Pajor and Werneck 2015, "Round-Based Public Transit
 Routing", Transportation Science 49(3)), run as *range* RAPTOR: departures
@@ -40,14 +43,17 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numba import njit
-from scipy.spatial import cKDTree
 
 from nhc_planner._errors import ValueRangeError
 from nhc_planner.gtfs import GtfsFeed
+
+if TYPE_CHECKING:
+    from nhc_planner._transit_walk import WalkLinks
+    from nhc_planner.network import RoadNetwork
 
 __all__ = [
     "INF",
@@ -78,10 +84,11 @@ class WalkParams:
     max_access_m
         Longest straight-line walk from the origin to a stop, from a stop to
         the destination, or straight from origin to destination (default
-        1,000 m, about 16 minutes).
+        1,000 m, about 16 minutes); on a walk network, the walking time of
+        this distance is the budget.
     max_transfer_m
         Longest straight-line walk between two stops when changing (default
-        400 m).
+        400 m, about 6.5 minutes); on a walk network, as above.
     max_rides
         Most vehicles boarded in one journey (default 4: three changes).
     """
@@ -117,6 +124,10 @@ class TransitNetwork:
 
     ``*_ptr`` arrays are CSR pointers: origins for ``acc``/``dr``, stops for
     ``eg``/``fp``/``sr``. ``sr`` lists each stop's (pattern, position).
+    ``change_s`` is each stop's minimum change time (seconds between alighting
+    and boarding another vehicle there; from ``transfers.txt``, else 0);
+    ``walk_method`` says how the walking legs were made (``"network"`` or
+    ``"straight_line"``).
     """
 
     feed: GtfsFeed
@@ -138,6 +149,8 @@ class TransitNetwork:
     sr_ptr: np.ndarray
     sr_pat: np.ndarray
     sr_pos: np.ndarray
+    change_s: np.ndarray
+    walk_method: str = "straight_line"
 
 
 def _csr(
@@ -149,64 +162,58 @@ def _csr(
     return np.cumsum(ptr), dst[order].astype(np.int64), secs[order].astype(np.int64)
 
 
-def _pairs(
-    a: np.ndarray, b: np.ndarray, radius: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if len(a) == 0 or len(b) == 0:
-        z = np.zeros(0, np.int64)
-        return z, z, np.zeros(0)
-    m = cKDTree(a).sparse_distance_matrix(cKDTree(b), radius, output_type="ndarray")
-    return m["i"].astype(np.int64), m["j"].astype(np.int64), m["v"].astype(float)
-
-
-def _sparse_pairs_with_zero(
-    a: np.ndarray, b: np.ndarray, radius: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs within ``radius``, including coincident points (sparse matrices drop zeros)."""
-    i, j, d = _pairs(a, b, radius)
-    if len(a) and len(b):
-        hits = cKDTree(b).query_ball_point(a, r=1e-9)
-        zi = np.asarray([k for k, h in enumerate(hits) for _ in h], np.int64)
-        zj = np.asarray([x for h in hits for x in h], np.int64)
-        i, j, d = np.r_[i, zi], np.r_[j, zj], np.r_[d, np.zeros(len(zi))]
-        keep = np.unique(i * (len(b) + 1) + j, return_index=True)[1]
-        i, j, d = i[keep], j[keep], d[keep]
-    return i, j, d
-
-
 def build_network(
-    feed: GtfsFeed, origins_xy: np.ndarray, dests_xy: np.ndarray, walk: WalkParams | None = None
+    feed: GtfsFeed,
+    origins_xy: np.ndarray,
+    dests_xy: np.ndarray,
+    walk: WalkParams | None = None,
+    *,
+    walk_network: RoadNetwork | None = None,
+    links: WalkLinks | None = None,
 ) -> TransitNetwork:
-    """Link a feed to origins and destinations (BNG metres) by straight-line walking.
+    """Link a feed to origins and destinations (BNG metres) by walking.
 
-    Footpaths join stops within ``walk.max_transfer_m``; a ``transfers.txt``
-    row replaces the straight-line time of its pair (or adds the pair).
+    Walking legs come from :func:`nhc_planner._transit_walk.walk_links`: on
+    ``walk_network`` (a network loaded with ``mode="walk"``) where given,
+    straight x circuity otherwise; or pass ``links`` computed already.
+    ``transfers.txt`` rows then apply: a row between two stops with a
+    ``min_transfer_time`` replaces their footpath time (or adds the pair); a
+    row without one adds the pair at its walking time if it has none; a row
+    from a stop to itself sets that stop's minimum change time (the time
+    between alighting and boarding another vehicle there; 0 elsewhere).
     """
+    from nhc_planner._transit_walk import walk_links
+
     walk = walk or WalkParams()
     o_xy = np.asarray(origins_xy, float).reshape(-1, 2)
     d_xy = np.asarray(dests_xy, float).reshape(-1, 2)
-    s_xy = feed.stop_xy
     n_s = feed.n_stops
-    i, j, m = _sparse_pairs_with_zero(o_xy, s_xy, walk.max_access_m)
-    acc = _csr(i, j, walk.seconds(m), len(o_xy))
-    i, j, m = _sparse_pairs_with_zero(s_xy, d_xy, walk.max_access_m)
-    eg = _csr(i, j, walk.seconds(m), n_s)
-    i, j, m = _sparse_pairs_with_zero(o_xy, d_xy, walk.max_access_m)
-    dr = _csr(i, j, walk.seconds(m), len(o_xy))
-    i, j, m = _sparse_pairs_with_zero(s_xy, s_xy, walk.max_transfer_m)
-    secs = walk.seconds(m)
+    if links is None:
+        links = walk_links(o_xy, d_xy, feed.stop_xy, walk, walk_network)
+    i, j, secs = links.footpaths
+    change = np.zeros(n_s, np.int64)
     tf_from, tf_to, tf_s = feed.transfers
     if len(tf_from):
-        key = i * n_s + j
-        tkey = tf_from * n_s + tf_to
-        _, last = np.unique(tkey[::-1], return_index=True)
-        last = len(tkey) - 1 - last  # the last row of a repeated pair wins
-        keep = ~np.isin(key, tkey)
-        i = np.r_[i[keep], tf_from[last]]
-        j = np.r_[j[keep], tf_to[last]]
-        secs = np.r_[secs[keep], tf_s[last]]
-    off = i != j
-    fp = _csr(i[off], j[off], secs[off], n_s)
+        _, last = np.unique((tf_from * n_s + tf_to)[::-1], return_index=True)
+        last = np.sort(len(tf_from) - 1 - last)  # the last row of a repeated pair wins
+        f, t, ts = tf_from[last], tf_to[last], tf_s[last]
+        same = f == t
+        change[f[same & (ts > 0)]] = ts[same & (ts > 0)]
+        f, t, ts = f[~same], t[~same], ts[~same]
+        key, tkey = i * n_s + j, f * n_s + t
+        # a pair without a time keeps its walk, or walks straight if it has none
+        no_time = ts < 0
+        straight = walk.seconds(np.hypot(*(feed.stop_xy[f] - feed.stop_xy[t]).T))
+        ts = np.where(no_time, straight, ts)
+        given = ~no_time | ~np.isin(tkey, key)
+        keep = ~np.isin(key, tkey[given])
+        i = np.r_[i[keep], f[given]]
+        j = np.r_[j[keep], t[given]]
+        secs = np.r_[secs[keep], ts[given]]
+    fp = _csr(i, j, secs, n_s)
+    acc = _csr(*links.access, len(o_xy))
+    eg = _csr(*links.egress, n_s)
+    dr = _csr(*links.direct, len(o_xy))
     # each stop's (pattern, position)
     counts = np.diff(feed.pattern_stop_ptr)
     pat = np.repeat(np.arange(feed.n_patterns, dtype=np.int64), counts)
@@ -215,8 +222,9 @@ def build_network(
     )
     sr = _csr(feed.pattern_stops, pat, pos, n_s)
     return TransitNetwork(
-        feed, walk, len(o_xy), len(d_xy), *acc, *eg, *dr, *fp, sr[0], sr[1], sr[2]
-    )
+        feed, walk, len(o_xy), len(d_xy), *acc, *eg, *dr, *fp, sr[0], sr[1], sr[2], change,
+        links.method,
+    )  # fmt: skip
 
 
 @_jit
@@ -243,6 +251,7 @@ def _scan_pattern(
     p: int, start: int, k: int, limit: np.int64, psp: np.ndarray, pstops: np.ndarray,
     ptp: np.ndarray, ttp: np.ndarray, arr: np.ndarray, dep: np.ndarray, tau: np.ndarray,
     rtau: np.ndarray, ride_val: np.ndarray, in_rm: np.ndarray, rm: np.ndarray, n_rm: int,
+    chg: np.ndarray,
 ) -> int:  # fmt: skip
     base = psp[p]
     n = psp[p + 1] - base
@@ -254,7 +263,7 @@ def _scan_pattern(
             a = arr[ttp[cur] + i]
             if a <= limit and a < rtau[k, s]:
                 _set_label(rtau, k, s, a)
-                _set_label(tau, k, s, a)
+                _set_label(tau, k, s, a + chg[s])
                 ride_val[s] = a
                 if not in_rm[s]:
                     in_rm[s] = True
@@ -276,7 +285,7 @@ def _origin_profile(
     sr_ptr: np.ndarray, sr_pat: np.ndarray, sr_pos: np.ndarray, fp_ptr: np.ndarray,
     fp_to: np.ndarray, fp_s: np.ndarray, acc_ptr: np.ndarray, acc_stop: np.ndarray,
     acc_s: np.ndarray, eg_ptr: np.ndarray, eg_dest: np.ndarray, eg_s: np.ndarray,
-    dr_ptr: np.ndarray, dr_dest: np.ndarray, dr_s: np.ndarray, out: np.ndarray,
+    dr_ptr: np.ndarray, dr_dest: np.ndarray, dr_s: np.ndarray, chg: np.ndarray, out: np.ndarray,
 ) -> None:  # fmt: skip
     """Fill ``out[j, d]``: arrival at ``d`` leaving origin ``o`` at ``deps[j]`` (or INF)."""
     n_stops = sr_ptr.shape[0] - 1
@@ -330,7 +339,7 @@ def _origin_profile(
                 p = qlist[m]
                 n_rm = _scan_pattern(
                     p, qpos[p], k, limit, psp, pstops, ptp, ttp, arr, dep, tau, rtau, ride_val,
-                    in_rm, rm, n_rm,
+                    in_rm, rm, n_rm, chg,
                 )  # fmt: skip
                 qpos[p] = -1
             for m in range(n_rm):
@@ -379,7 +388,7 @@ def _kernel_args(net: TransitNetwork) -> tuple[Any, ...]:
         f.pattern_stop_ptr, f.pattern_stops, f.pattern_trip_ptr, f.trip_time_ptr, f.arrival,
         f.departure, net.sr_ptr, net.sr_pat, net.sr_pos, net.fp_ptr, net.fp_to, net.fp_s,
         net.acc_ptr, net.acc_stop, net.acc_s, net.eg_ptr, net.eg_dest, net.eg_s, net.dr_ptr,
-        net.dr_dest, net.dr_s,
+        net.dr_dest, net.dr_s, net.change_s,
     )  # fmt: skip
 
 

@@ -6,8 +6,12 @@ runs Dijkstra on the time-expanded states ``(stop, rides used, how reached)``,
 where boarding tries *every* trip event leaving the stop at or after the
 current time, and riding reaches *every* later stop of that trip. The journey
 model (access, direct walk, one footpath after a ride, egress after a ride,
-at most ``max_rides`` rides, the cutoff) is the one documented in
-:mod:`nhc_planner._raptor`. Used by the tests and the benchmark only.
+at most ``max_rides`` rides, the cutoff, the minimum change time at a stop)
+is the one documented in :mod:`nhc_planner._raptor`. The walking legs are
+inputs: it reads the same access, egress, direct-walk and footpath seconds
+(``net.acc_*``, ``eg_*``, ``dr_*``, ``fp_*``, straight-line or from the walk
+network) and change times (``net.change_s``) as the engine. Used by the tests
+and the benchmark only.
 """
 
 from __future__ import annotations
@@ -59,9 +63,10 @@ def _one(
                 heapq.heappush(heap, (time + int(net.fp_s[e]), int(net.fp_to[e]), k, 0))
         if k >= net.walk.max_rides:
             continue
+        ready = time + int(net.change_s[s]) if ride else time  # a change at the stop
         for trip, i in at[s]:
             base = f.trip_time_ptr[trip]
-            if f.departure[base + i] < time:
+            if f.departure[base + i] < ready:
                 continue
             p = pat_of_trip[trip]
             stops = f.pattern_stops[f.pattern_stop_ptr[p] : f.pattern_stop_ptr[p + 1]]
@@ -71,12 +76,20 @@ def _one(
     return out
 
 
-def reference_profiles(net: TransitNetwork, departures: np.ndarray, *, cutoff_s: int) -> np.ndarray:
-    """Arrival seconds ``(n_origins, n_departures, n_dests)``, as :func:`range_raptor`."""
+def reference_profiles(
+    net: TransitNetwork,
+    departures: np.ndarray,
+    *,
+    cutoff_s: int,
+    origins: np.ndarray | None = None,
+) -> np.ndarray:
+    """Arrival seconds ``(n_origins, n_departures, n_dests)``, as :func:`range_raptor`
+    (``origins``: the origin indices to compute, default all)."""
     at = _trip_events(net)
     deps = np.asarray(departures, np.int64)
-    out = np.empty((net.n_origins, len(deps), net.n_dests), np.int64)
-    for o in range(net.n_origins):
+    which = np.arange(net.n_origins) if origins is None else np.asarray(origins, np.int64)
+    out = np.empty((len(which), len(deps), net.n_dests), np.int64)
+    for r, o in enumerate(which):
         for j, t in enumerate(deps):
-            out[o, j] = _one(net, at, o, int(t), cutoff_s)
+            out[r, j] = _one(net, at, int(o), int(t), cutoff_s)
     return out

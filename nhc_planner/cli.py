@@ -110,10 +110,33 @@ class _ProgressBar:
             self._bar = None
 
 
-def _load_scenario(path: str | None) -> Scenario:
+def _load_scenario(path: str | None, *, demo: bool = False) -> Scenario:
     from nhc_planner.scenario import Scenario
 
-    return Scenario() if path is None else Scenario.from_toml(path)
+    if path is None:
+        return Scenario()
+    if not demo:
+        return Scenario.from_toml(path)
+    # The demo's defaults go in before validation: a scenario with only
+    # travel.mode = "transit" needs the demo's timetable to validate.
+    import tomllib
+
+    import tomli_w
+
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return Scenario.from_toml(p)  # its own message for a missing or broken file
+    travel = data.get("travel")
+    if isinstance(travel, dict) and _wants_demo_network(travel):
+        data["travel"] = {**travel, "network": "demo"}
+    return Scenario.from_toml_string(tomli_w.dumps(data), source=str(p))
+
+
+def _wants_demo_network(travel: dict[str, Any]) -> bool:
+    no_files = travel.get("network") is None and travel.get("matrix") is None
+    return no_files and travel.get("engine", "auto") in ("auto", "road", "transit")
 
 
 def _load_region(args: argparse.Namespace) -> Region:
@@ -128,9 +151,10 @@ def _load_region(args: argparse.Namespace) -> Region:
 
 def _demo_scenario(scenario: Scenario) -> Scenario:
     # The demo region ships its own synthetic road network (used unless the scenario
-    # names another travel engine or gives a matrix file).
+    # names another travel engine or gives a matrix file) and bus timetable (the transit
+    # engine takes it, and walks on the network, when travel.network is "demo").
     t = scenario.travel
-    if t.network is None and t.matrix is None and t.engine in ("auto", "road"):
+    if t.network is None and t.matrix is None and t.engine in ("auto", "road", "transit"):
         return scenario.replace(**{"travel.network": "demo"})
     return scenario
 
@@ -206,13 +230,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     region = demo_region(seed=args.seed)
     print(region.summary())
     print()
-    scenario = _demo_scenario(_load_scenario(args.scenario))
+    scenario = _demo_scenario(_load_scenario(args.scenario, demo=True))
     _run_plan(region, scenario, Path(args.out), quiet=args.quiet, report=not args.no_report)
     return EXIT_OK
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    scenario = _load_scenario(args.scenario)
+    scenario = _load_scenario(args.scenario, demo=args.demo)
     region = _load_region(args)
     if args.demo:
         scenario = _demo_scenario(scenario)

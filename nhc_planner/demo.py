@@ -61,6 +61,7 @@ __all__ = [
     "DEMO_ICB_CODE",
     "GENERATOR_VERSION",
     "SYNTHETIC_NOTE",
+    "demo_gtfs_path",
     "demo_network_path",
     "demo_region",
     "generate_demo_files",
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the generator's output changes (invalidates cached demos).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 
 #: The synthetic ICB that holds every demo area.
 DEMO_ICB_CODE = files.ICB_CODE
@@ -184,8 +185,10 @@ def generate_demo_files(
     n_las
         Number of local authorities.
     network
-        Also write the road network (``network/*.graphml.gz``). Skip it for
-        straight-line-only instances (England scale).
+        Also write the road network (``network/*.graphml.gz``) and the
+        synthetic bus timetable on its roads (``transit/*_gtfs.zip``, see
+        :mod:`nhc_planner._demo_gtfs`). Skip them for straight-line-only
+        instances (England scale).
     n_sites
         Number of existing sites (default: one per 5,000 people).
     network_nodes
@@ -211,6 +214,7 @@ def generate_demo_files(
     if network:
         nodes = network_nodes or round(_NODES_PER_AREA * n_areas)
         _write_network(world, out / files.NETWORK_FILE, nodes=nodes, seed=seed)
+        _write_gtfs(world, out / files.NETWORK_FILE, out / files.GTFS_FILE, seed=seed)
     (out / _MANIFEST).write_text(_manifest_text(network), encoding="utf-8")
     description = _description(seed, n_areas, n_las, n_sites, nodes)
     (out / _DEMO_JSON).write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
@@ -222,6 +226,15 @@ def _write_network(world: DemoWorld, path: Path, *, nodes: int, seed: int) -> No
     """Generate the demo world's road network and write it as gzipped GraphML."""
     graph = synthetic_road_network(world.areas, n_nodes_target=nodes, seed=seed)
     files.write_graphml_gz(graph, path)
+
+
+def _write_gtfs(world: DemoWorld, network: Path, path: Path, *, seed: int) -> None:
+    """Write the demo's synthetic GTFS feed, its buses following the roads of ``network``."""
+    from nhc_planner._demo_gtfs import write_demo_gtfs
+    from nhc_planner.network import load_network
+
+    road = load_network(network, mode="drive", use_cache=False)
+    write_demo_gtfs(world, road, path, seed=seed)
 
 
 def _readme(description: dict[str, Any]) -> str:
@@ -456,6 +469,31 @@ def demo_network_path(
     _write_network(world, tmp, nodes=round(_NODES_PER_AREA * n_areas), seed=seed)
     tmp.replace(path)
     write_manifest(folder)  # now with the network's checksum
+    return path
+
+
+def demo_gtfs_path(
+    *, seed: int = 0, n_areas: int = 550, n_las: int = 4, n_sites: int | None = None
+) -> Path:
+    """Path of the demo region's SYNTHETIC bus timetable (GTFS zip).
+
+    The committed file for the default demo, else a cached one, generated on
+    first use from the demo's road network (:func:`demo_network_path`). Its
+    weekday service runs on :data:`nhc_planner._demo_gtfs.DEMO_TRANSIT_DAY`
+    (any Monday to Friday in 2025-2030 works as well).
+    """
+    _check_size(n_areas, n_las, n_sites)
+    folder = _demo_folder(seed, n_areas, n_las, n_sites)
+    path = folder / files.GTFS_FILE
+    if path.is_file():
+        return path
+    if folder == _repo_data_dir():
+        msg = f"{path}: the committed demo has no bus timetable; regenerate data/ (docs/demo.md)"
+        raise DataFileError(msg)
+    network = demo_network_path(seed=seed, n_areas=n_areas, n_las=n_las, n_sites=n_sites)
+    world = make_world(seed=seed, n_areas=n_areas, n_las=n_las)
+    _write_gtfs(world, network, path, seed=seed)  # atomically
+    write_manifest(folder)  # now with the timetable's checksum
     return path
 
 

@@ -93,7 +93,9 @@ class GtfsFeed:
     transfers
         ``(from_stop, to_stop, seconds)`` rows from ``transfers.txt``
         (``transfer_type`` 0-2; type 3, "not possible", is dropped), as
-        ``int64`` arrays; empty when the feed has none.
+        ``int64`` arrays; ``seconds`` is ``min_transfer_time`` rounded up,
+        ``-1`` where it is empty; a row may join a stop to itself (a minimum
+        change time at that stop). Empty when the feed has none.
     """
 
     source: str
@@ -435,14 +437,15 @@ def _transfers(reader: _Reader, stop_index: pd.Index) -> tuple[np.ndarray, np.nd
     mtt = (
         tf["min_transfer_time"] if "min_transfer_time" in tf.columns else pd.Series([""] * len(tf))
     )
-    secs = pd.to_numeric(mtt.replace("", "0"), errors="coerce").to_numpy(dtype=float)
+    blank = (mtt.str.strip() == "").to_numpy()
+    secs = pd.to_numeric(mtt.where(~blank, "0"), errors="coerce").to_numpy(dtype=float)
     if (~np.isfinite(secs) | (secs < 0)).any():
         i = int(np.flatnonzero(~np.isfinite(secs) | (secs < 0))[0])
         msg = f"{where}, column min_transfer_time, row {i + 1}: expected seconds >= 0; "
         msg += f"found {mtt.iloc[i]!r}"
         raise GtfsError(msg)
-    keep = frm != to
-    return frm[keep].astype(np.int64), to[keep].astype(np.int64), secs[keep].astype(np.int64)
+    secs[blank] = -1
+    return frm.astype(np.int64), to.astype(np.int64), np.ceil(secs).astype(np.int64)
 
 
 def read_gtfs(path: str | Path, service_date: dt.date | str) -> GtfsFeed:

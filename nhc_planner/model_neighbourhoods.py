@@ -17,8 +17,11 @@ expectancy (HLE) is lowest. This model plans exactly that:
 
 2. **A centre for every neighbourhood** (:meth:`NeighbourhoodModel.solve`).
    Let :math:`t_{dj} = \sum_{i \in d} p_i c_{ij} / P_d` be the population-weighted
-   mean minutes from neighbourhood :math:`d`'s residents to site :math:`j`
-   (:math:`\infty` when a resident is beyond ``travel.cutoff_min``), :math:`D_d`
+   mean minutes from neighbourhood :math:`d`'s residents to site :math:`j`, where a
+   resident beyond ``travel.cutoff_min`` counts at twice the cutoff (so a site that
+   reaches more of the neighbourhood is preferred, and a sparse bus network still
+   gives every neighbourhood a centre; :math:`\infty` only when the site reaches none
+   of its residents), :math:`D_d`
    its weekly demand and :math:`C_j` the weekly capacity of the largest size
    template site :math:`j`'s room cap allows.
 
@@ -108,6 +111,7 @@ NEIGHBOURHOOD_COLUMNS: tuple[str, ...] = (
     "site_status",
     "hub",
     "minutes_mean",
+    "share_beyond_cutoff",
     "unmet_weekly_demand",
     "opening_year",
     "opening_rank",
@@ -156,6 +160,10 @@ class NeighbourhoodArrays:
         The delineation's result (None for neighbourhoods read from a file).
     note : str
         Plain words on where the neighbourhoods came from and any exception.
+    need_by_year : numpy.ndarray or None
+        ``(T, k)`` population-weighted mean need of each neighbourhood in each year
+        of the plan, when the plan weighs each year with its projected population
+        (``phasing.population = "projection"``); else None.
     """
 
     labels: np.ndarray
@@ -168,12 +176,15 @@ class NeighbourhoodArrays:
     demand: np.ndarray
     within_bounds: np.ndarray
     minutes: np.ndarray
+    minutes_reached: np.ndarray
+    beyond_share: np.ndarray
     ctx: PlanContext
     scenario: Scenario
     site_ids: tuple[str, ...]
     site_names: tuple[str, ...]
     delineation: DistrictingResult | None
     note: str
+    need_by_year: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -290,21 +301,36 @@ def _labels(
     )
 
 
-def _mean_minutes(cost: np.ndarray, labels: np.ndarray, pop: np.ndarray, k: int) -> np.ndarray:
-    """``(k, m)`` population-weighted mean minutes; ``inf`` where a resident is out of reach."""
+def _mean_minutes(
+    cost: np.ndarray, labels: np.ndarray, pop: np.ndarray, k: int, beyond: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per neighbourhood and site: mean minutes counting residents out of reach at
+    ``beyond``, mean minutes of the residents reached, and the share out of reach.
+
+    Each is ``(k, m)``; the first two are ``inf`` where the site reaches none of the
+    neighbourhood's residents (the share is then 1).
+    """
     m = cost.shape[1]
-    out = np.full((k, m), np.inf)
+    scored = np.full((k, m), np.inf)
+    reached = np.full((k, m), np.inf)
+    out_share = np.ones((k, m))
     finite = np.isfinite(cost)
     for d in range(k):
         members = labels == d
-        w = pop[members]
-        reach = finite[members].all(axis=0)
-        if not reach.any():
+        sub = cost[members]
+        ok = finite[members]
+        w = pop[members] if pop[members].sum() > 0 else np.ones(int(members.sum()))
+        any_reach = ok.any(axis=0)
+        if not any_reach.any():
             continue
-        sub = cost[members][:, reach]
         total = max(float(w.sum()), 1e-9)
-        out[d, reach] = (w[:, None] * sub).sum(axis=0) / total if w.sum() > 0 else sub.mean(axis=0)
-    return out
+        w_in = w @ ok
+        clean = np.where(ok, sub, 0.0)
+        time_in = w @ clean
+        scored[d, any_reach] = (time_in + beyond * (total - w_in))[any_reach] / total
+        reached[d, any_reach] = time_in[any_reach] / np.maximum(w_in[any_reach], 1e-9)
+        out_share[d] = 1.0 - w_in / total
+    return scored, reached, out_share
 
 
 def _weighted(values: np.ndarray, labels: np.ndarray, pop: np.ndarray, k: int) -> np.ndarray:
@@ -491,6 +517,32 @@ def _priority(built: NeighbourhoodArrays, members: np.ndarray) -> tuple[float, s
     return float(np.nanmin(built.hle[members])), built.ids[int(members[0])]
 
 
+def _by_year_need(
+    built: NeighbourhoodArrays, site_of: np.ndarray, sites: list[int], years: list[int]
+) -> list[int]:
+    """``sites`` reordered so that each year's slots go to the highest need *in that year*.
+
+    With per-year need (projected populations), the centre opened in year ``y`` is
+    the one whose neighbourhoods have the highest need in ``y`` among those not yet
+    opened (years after the horizon use its last year); ties by neighbourhood id.
+    """
+    assert built.need_by_year is not None
+    left = list(sites)
+    order: list[int] = []
+    T = built.need_by_year.shape[0]
+    for y in years:
+        row = built.need_by_year[min(max(y, 1), T) - 1]
+
+        def key(j: int, row: np.ndarray = row) -> tuple[float, str]:
+            members = np.flatnonzero(site_of == j)
+            return -float(np.nanmax(row[members])), built.ids[int(members[0])]
+
+        best = min(left, key=key)
+        order.append(best)
+        left.remove(best)
+    return order
+
+
 def _slots(built: NeighbourhoodArrays, first_year: int, count: int) -> list[int]:
     """Opening year of the ``count`` centres opened from ``first_year``, one per centre in
     order, by ``phasing.new_per_year`` (continued after the horizon) — or the budget."""
@@ -559,6 +611,8 @@ def _phase(
         years = _budget_years(built, capex, start, spent)
     else:
         years = _slots(built, start, len(rest) + n_kept)[n_kept:]
+        if s.neighbourhoods.order == "need" and built.need_by_year is not None:
+            rest = _by_year_need(built, site_of, rest, years)
     for j, y in zip(rest, years, strict=True):
         open_period[j] = y
     return open_period
@@ -601,7 +655,7 @@ def _why(
     for d in range(k):
         j = int(site_of[d])
         if j < 0:
-            words.append("no centre: no site reaches all its residents within the travel cutoff")
+            words.append("no centre: no site reaches any of its residents within the travel cutoff")
             continue
         y = int(years[d])
         site = built.site_names[j]
@@ -618,6 +672,11 @@ def _why(
             text = f"opens in year {y}: kept by policy; {basis}"
         if hub[d]:
             text += f"; served by the hub at {site}"
+        if built.beyond_share[d, j] > 0:
+            text += (
+                f"; {built.beyond_share[d, j]:.0%} of its residents are beyond the "
+                f"{built.scenario.travel.cutoff_min:g}-minute cutoff from {site}"
+            )
         if y > horizon:
             text += f"; after the {horizon}-year horizon at the same pace"
         words.append(text)
@@ -673,8 +732,16 @@ def _plain_words(
     none = int((site_of < 0).sum())
     if none:
         parts.append(
-            f"{none} neighbourhood(s) have no site reaching all their residents within "
+            f"{none} neighbourhood(s) have no site reaching any of their residents within "
             f"{s.travel.cutoff_min:g} minutes: add candidate sites there."
+        )
+    served = np.flatnonzero(site_of >= 0)
+    far = built.beyond_share[served, site_of[served]] * built.population[served]
+    if far.sum() > 0:
+        parts.append(
+            f"{far.sum():,.0f} residents in {int((far > 0).sum())} neighbourhood(s) are beyond "
+            f"the {s.travel.cutoff_min:g}-minute cutoff from their centre (counted at twice "
+            "the cutoff when siting): add candidate sites there or widen travel.cutoff_min."
         )
     short = np.where(site_of >= 0, unmet, 0.0)
     if short.sum() > 0:
@@ -704,6 +771,8 @@ class NeighbourhoodModel:
         k = len(ids)
         pop = ctx.population.astype(float)
         total = np.bincount(labels, weights=pop, minlength=k)
+        penalty = 2.0 * float(inputs.scenario.travel.cutoff_min)
+        scored, reached, beyond = _mean_minutes(inputs.cost, labels, pop, k, penalty)
         return NeighbourhoodArrays(
             labels=labels,
             ids=ids,
@@ -714,13 +783,18 @@ class NeighbourhoodModel:
             need=_weighted(ctx.need, labels, pop, k),
             demand=np.bincount(labels, weights=ctx.demand, minlength=k),
             within_bounds=(total >= nb.min_pop) & (total <= nb.max_pop),
-            minutes=_mean_minutes(inputs.cost, labels, pop, k),
+            minutes=scored,
+            minutes_reached=reached,
+            beyond_share=beyond,
             ctx=ctx,
             scenario=inputs.scenario,
             site_ids=tuple(inputs.sites["site_id"].astype(str)),
             site_names=tuple(str(x) for x in inputs.sites["name"]),
             delineation=result,
             note=note,
+            need_by_year=None
+            if ctx.need_by_year is None
+            else np.vstack([_weighted(row, labels, pop, k) for row in ctx.need_by_year]),
         )
 
     def solve(self, built: NeighbourhoodArrays) -> NeighbourhoodResult:
@@ -887,7 +961,8 @@ def neighbourhoods_table(
     safe = np.maximum(site, 0)
     ids = np.asarray(built.ids, dtype=object)
     status = np.where(built.ctx.open_now[safe], "existing", "new")
-    minutes = built.minutes[np.arange(built.k), np.maximum(result.centre_of, 0)]
+    minutes = built.minutes_reached[np.arange(built.k), np.maximum(result.centre_of, 0)]
+    beyond = built.beyond_share[np.arange(built.k), np.maximum(result.centre_of, 0)]
     frame = pd.DataFrame(
         {
             "area_code": inputs.areas["area_code"].astype(str).to_numpy(),
@@ -905,6 +980,7 @@ def neighbourhoods_table(
             "site_status": np.where(ok, status, ""),
             "hub": result.hub[lab],
             "minutes_mean": np.where(result.centre_of >= 0, minutes, np.nan)[lab],
+            "share_beyond_cutoff": np.where(result.centre_of >= 0, beyond, 1.0)[lab],
             "unmet_weekly_demand": result.unmet[lab],
             "opening_year": result.opening_year[lab].astype(int),
             "opening_rank": result.opening_rank[lab].astype(int),

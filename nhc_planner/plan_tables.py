@@ -116,6 +116,7 @@ class PlanContext:
     site_capex: np.ndarray
     site_annual: np.ndarray
     max_rooms: np.ndarray
+    need_by_year: np.ndarray | None = None  # (T, n) need per year (projected populations)
 
     @classmethod
     def from_inputs(cls, inputs: PlanInputs) -> PlanContext:
@@ -158,6 +159,7 @@ class PlanContext:
             site_capex=pd.to_numeric(frame["capex_gbp"], errors="coerce").to_numpy(float),
             site_annual=pd.to_numeric(frame["annual_cost_gbp"], errors="coerce").to_numpy(float),
             max_rooms=pd.to_numeric(frame["max_rooms"], errors="coerce").to_numpy(float),
+            need_by_year=inputs.need_by_year,
         )
 
     @cached_property

@@ -852,6 +852,12 @@ def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
             f"{facts['deprivation_weight']:g}) and for the HLE gap (weight "
             f"{facts['hle_weight']:g})."
         )
+    basis = str(getattr(plan, "population_basis", "") or "")
+    if basis:
+        items.append(basis)
+    corr = _need_overlap(getattr(plan, "need_correlation", None))
+    if corr:
+        items.append(corr)
     if math.isfinite(facts["hours"]) and math.isfinite(facts["days"]):
         sizes = ", ".join(f"{n} ({r} rooms)" for n, r in facts["sizes"]) if facts["sizes"] else ""
         items.append(
@@ -861,6 +867,33 @@ def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
             + (f". Size templates: {sizes}." if sizes else ".")
         )
     return items
+
+
+def _need_overlap(corr: pd.DataFrame | None) -> str:
+    """One sentence on the strongest correlation between two need terms (double counting)."""
+    if corr is None or len(corr) < 2 or "term" not in corr.columns:
+        return ""
+    terms = corr["term"].astype(str).tolist()
+    labels = dict(zip(terms, corr.get("label", corr["term"]).astype(str), strict=True))
+    best: tuple[float, str, str] | None = None
+    values = {
+        t: pd.to_numeric(corr[t], errors="coerce").to_numpy(dtype=float)
+        for t in terms
+        if t in corr.columns
+    }
+    for i, a in enumerate(terms):
+        for b in terms[i + 1 :]:
+            r = float(values[b][i]) if b in values else float("nan")
+            if math.isfinite(r) and (best is None or abs(r) > abs(best[0])):
+                best = (r, a, b)
+    if best is None:
+        return ""
+    r, a, b = best
+    return (
+        f"Need terms overlap: {labels[a]} and {labels[b]} correlate at {r:.2f} across the "
+        "region's residents (the table of every pair is in the plan's need_correlation); a "
+        "weight on both counts much the same need twice."
+    )
 
 
 def _demand_and_today(provenance: Mapping[str, Any] | None) -> list[str]:
@@ -1049,6 +1082,12 @@ def write_report(
                 hle_note,
             ),
             _table(getattr(plan, "kpis_by_la", None), "Coverage by local authority"),
+            _table(
+                getattr(plan, "need_correlation", None),
+                "Correlation between need terms (population-weighted)",
+                "1 = the same ranking of areas; terms with a weight above 0 count in the need "
+                "score, the others are shown for comparison.",
+            ),
         )
         if t is not None
     ]

@@ -460,6 +460,8 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "travel.transit_window",
     "travel.transit_percentile",
     "phasing.years",
+    "phasing.population",
+    "phasing.first_year",
     "need.deprivation_weight",
     "need.hle_weight",
     "need.older_weight",
@@ -712,6 +714,8 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
             changes[key] = float(changes[key])
     if "capacity.hours_per_day" in changes:
         changes["capacity.hours_per_day"] = float(changes["capacity.hours_per_day"])
+    if "phasing.first_year" in changes:
+        changes["phasing.first_year"] = int(changes["phasing.first_year"])
     years = int(values.get("phasing.years", base.phasing.years))
     limit_by = values.get("limit_by")
     if limit_by == "budget":

@@ -16,10 +16,19 @@ DAY = "2026-12-07"  # a Monday
 
 
 def write_feed(
-    folder: Path, stops: list[tuple[float, float]], trips: list[list[tuple[int, int, int]]]
+    folder: Path,
+    stops: list[tuple[float, float]],
+    trips: list[list[tuple[int, int, int]]],
+    transfers: list[tuple[int, int, int | None]] | None = None,
 ) -> Path:
-    """A GTFS folder: ``stops`` as (lat, lon); each trip a list of (stop, arr_s, dep_s)."""
+    """A GTFS folder: ``stops`` as (lat, lon); each trip a list of (stop, arr_s, dep_s);
+    ``transfers`` rows (from stop, to stop, min_transfer_time or None)."""
     folder.mkdir(parents=True, exist_ok=True)
+    if transfers:
+        (folder / "transfers.txt").write_text(
+            "from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+            + "".join(f"S{a},S{b},2,{'' if t is None else t}\n" for a, b, t in transfers)
+        )
     (folder / "stops.txt").write_text(
         "stop_id,stop_name,stop_lat,stop_lon\n"
         + "".join(f"S{i},Stop {i},{la:.6f},{lo:.6f}\n" for i, (la, lo) in enumerate(stops))
@@ -81,13 +90,53 @@ def feeds(draw: st.DrawFn) -> dict[str, Any]:
     origins = draw(st.lists(pts, min_size=1, max_size=3))
     dests = draw(st.lists(pts, min_size=1, max_size=3))
     rides = draw(st.integers(1, 3))
-    return {"stops": stops, "trips": trips, "origins": origins, "dests": dests, "rides": rides}
+    transfers = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, n_stops - 1),
+                st.integers(0, n_stops - 1),
+                st.one_of(st.none(), st.sampled_from([0, 60, 180, 600])),
+            ),
+            max_size=4,
+        )
+    )
+    return {
+        "stops": stops,
+        "trips": trips,
+        "origins": origins,
+        "dests": dests,
+        "rides": rides,
+        "transfers": transfers,
+    }
 
 
-def make_network(case: dict[str, Any], folder: Path) -> TransitNetwork:
+def grid_walk_network(step_m: float = 150.0, n: int = 12, holes: frozenset[int] = frozenset()):  # type: ignore[no-untyped-def]
+    """A walk network: an ``n`` x ``n`` street grid (``step_m`` apart) over the test
+    feeds' area (south-west corner at ``LAT0, LON0``), without the nodes in ``holes``."""
+    import networkx as nx
     from pyproj import Transformer
 
-    feed = read_gtfs(write_feed(folder, case["stops"], case["trips"]), DAY)
+    from nhc_planner.network import load_network
+
+    x0, y0 = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True).transform(LON0, LAT0)
+    g = nx.MultiDiGraph(crs="EPSG:27700")
+    for a in range(n):
+        for b in range(n):
+            if a * n + b not in holes:
+                g.add_node(a * n + b, x=x0 + b * step_m, y=y0 + a * step_m)
+    for a in range(n):
+        for b in range(n):
+            for c in ((a + 1) * n + b if a + 1 < n else -1, a * n + b + 1 if b + 1 < n else -1):
+                if c >= 0 and a * n + b in g and c in g:
+                    g.add_edge(a * n + b, c, highway="footway")
+                    g.add_edge(c, a * n + b, highway="footway")
+    return load_network(g, mode="walk", use_cache=False, split_every_m=None)
+
+
+def make_network(case: dict[str, Any], folder: Path, walk_network: Any = None) -> TransitNetwork:
+    from pyproj import Transformer
+
+    feed = read_gtfs(write_feed(folder, case["stops"], case["trips"], case.get("transfers")), DAY)
     tr = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
     def xy(pts: list[tuple[int, int]]) -> np.ndarray:
@@ -95,4 +144,6 @@ def make_network(case: dict[str, Any], folder: Path) -> TransitNetwork:
         return np.column_stack([x, y])
 
     walk = WalkParams(max_access_m=600.0, max_transfer_m=300.0, max_rides=case["rides"])
-    return build_network(feed, xy(case["origins"]), xy(case["dests"]), walk)
+    return build_network(
+        feed, xy(case["origins"]), xy(case["dests"]), walk, walk_network=walk_network
+    )

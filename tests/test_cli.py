@@ -263,3 +263,17 @@ def test_region_build_is_strict_unless_allow_drops(tmp_path, capsys):
     code = main([*args, "--out", str(tmp_path / "lenient"), "--allow-drops"])
     assert code == EXIT_OK
     assert len(Region.load(tmp_path / "lenient").areas) == 3
+
+
+def test_a_demo_scenario_by_transit_takes_the_demo_timetable(tmp_path):
+    from nhc_planner.cli import _load_scenario
+
+    toml = tmp_path / "transit.toml"
+    toml.write_text('[travel]\nmode = "transit"\nstandard_min = 30\ncutoff_min = 90\n')
+    s = _load_scenario(str(toml), demo=True)
+    assert (s.travel.mode, s.travel.network, s.travel.transit_feed) == ("transit", "demo", None)
+    from nhc_planner.travel import resolve_engine_name
+
+    assert resolve_engine_name(s.travel) == "transit"
+    with pytest.raises(Exception, match=r"travel\.transit_feed"):
+        _load_scenario(str(toml))  # outside the demo a feed is needed

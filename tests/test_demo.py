@@ -222,8 +222,8 @@ def test_committed_files_match_the_generator(tmp_path: Path):
     if not (data / "demo.json").is_file():
         pytest.skip("the repository's data/ folder is not present (installed package)")
     fresh = demo.generate_demo_files(tmp_path, seed=0, network=False).parent
-    for key in ("imd", "population", "population_age", "hle", "lsoa_la", "lsoa_icb",
-                "gp_practices", "user_sites"):  # fmt: skip
+    for key in ("imd", "population", "population_age", "population_projection", "hle",
+                "lsoa_la", "lsoa_icb", "gp_practices", "user_sites"):  # fmt: skip
         pd.testing.assert_frame_equal(
             pd.read_csv(data / _demo_files.FILES[key]),
             pd.read_csv(fresh / _demo_files.FILES[key]),
@@ -387,3 +387,13 @@ def test_a_corrupt_cached_file_is_noticed_logged_and_rebuilt(
     assert sites.read_bytes() == data
     assert again.sites["site_id"].tolist() == first.sites["site_id"].tolist()
     assert len(again.areas) == len(first.areas)
+
+
+def test_cached_bus_timetable_equals_the_generated_one(small: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("NHC_CACHE_DIR", str(tmp_path))
+    path = demo.demo_gtfs_path(seed=3, n_areas=SMALL["n_areas"], n_las=SMALL["n_las"])
+    reference = demo.generate_demo_files(
+        tmp_path / "ref", seed=3, n_areas=SMALL["n_areas"], n_las=SMALL["n_las"]
+    )
+    assert path.read_bytes() == (reference.parent / _demo_files.GTFS_FILE).read_bytes()
+    assert (small.parent / _demo_files.GTFS_FILE).is_file()

@@ -498,6 +498,7 @@ def test_leeds_manifest_lists_every_input_and_checksums_verify(leeds_fetch: dict
         "boundaries",
         "centroids",
         "imd",
+        "imd_health",
         "population",
         "population_age",
         "hle",

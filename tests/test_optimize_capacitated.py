@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from nhc_planner._errors import ValueRangeError
-from nhc_planner.optimize import capacitated_location
+from nhc_planner.optimize import _cflp, capacitated_location
+from nhc_planner.optimize._highs import reduced_cost_bounds
 from tests.builders import site_roles
 
 ORLIB = Path(__file__).parent / "data_orlib"
@@ -111,6 +113,93 @@ def test_cap41_known_optimum():
     assert np.allclose(sol.fractions.sum(axis=1), 1.0)
 
 
+# capacity and fixed cost of three more instances of cap41's family (same customers; site 11
+# opens for free in all of them) with their OR-Library optima (capopt)
+CAP41_FAMILY = [
+    ("cap44", 5000.0, 25000.0, 1235500.450),
+    ("cap63", 15000.0, 17500.0, 1014062.050),
+    ("cap74", 58268.0, 25000.0, 1034976.975),
+]
+
+
+def staged():
+    """Force the staged method (column generation, heuristic, tightening) on small instances."""
+    return mock.patch.object(_cflp, "_DIRECT_ARCS", 0)
+
+
+def test_cap41_proven_by_the_staged_method():
+    cost, demand, capacity, fixed_cost = read_orlib_cap(ORLIB / "cap41.txt")
+    with staged():
+        sol = capacitated_location(cost, demand, capacity, fixed_cost)
+    assert sol.status == "optimal"
+    assert sol.gap == 0.0
+    assert sol.objective == pytest.approx(1040444.375, abs=1e-3)
+    assert "heuristic" in sol.message
+    assert "Lagrangian bound" in sol.message
+    assert np.all(sol.load <= capacity + 1e-6)
+
+
+@pytest.mark.parametrize(("name", "cap", "fc", "optimum"), CAP41_FAMILY)
+@pytest.mark.parametrize("force_staged", [False, True])
+def test_cap41_family_published_optima(name, cap, fc, optimum, force_staged):
+    cost, demand, capacity, fixed_cost = read_orlib_cap(ORLIB / "cap41.txt")
+    fixed_cost = np.where(fixed_cost == 0, 0.0, fc)
+    capacity = np.full(capacity.size, cap)
+    if force_staged:
+        with staged():
+            sol = capacitated_location(cost, demand, capacity, fixed_cost)
+    else:
+        sol = capacitated_location(cost, demand, capacity, fixed_cost)
+    assert sol.status == "optimal", name
+    assert sol.objective == pytest.approx(optimum, abs=1e-3), name
+
+
+def test_time_limit_keeps_the_best_solution():
+    """A limit that stops the MIP returns the heuristic's plan with an honest bound."""
+    rng = np.random.default_rng(3)
+    n, m = 120, 30
+    pts, sites = rng.uniform(0, 100, (n, 2)), rng.uniform(0, 100, (m, 2))
+    demand = rng.integers(1, 30, n).astype(float)
+    cost = demand[:, None] * np.linalg.norm(pts[:, None] - sites[None], axis=2)
+    capacity = np.full(m, demand.sum() / 6)
+    fixed_cost = rng.uniform(2000, 4000, m)
+    with staged(), mock.patch.object(_cflp, "_mip", side_effect=_stopped_mip):
+        sol = capacitated_location(cost, demand, capacity, fixed_cost)
+    assert sol.status == "feasible"
+    assert np.isfinite(sol.objective)
+    assert sol.bound <= sol.objective
+    assert sol.gap == pytest.approx((sol.objective - sol.bound) / sol.objective)
+    assert np.all(sol.load <= capacity + 1e-6)
+    assert "time limit" in sol.message
+    full = capacitated_location(cost, demand, capacity, fixed_cost)
+    assert full.status == "optimal"
+    assert sol.bound <= full.objective + 1e-6 <= sol.objective + 2e-6
+
+
+def _stopped_mip(p, links, lo, up, start, opts, deadline, max_nodes=None):
+    """A MIP that the clock stopped before it found anything."""
+    return _cflp._Mip("time_limit", float("inf"), None, float("nan"), 0, 0)
+
+
+def test_deterministic():
+    cost, demand, capacity, fixed_cost = read_orlib_cap(ORLIB / "cap41.txt")
+    with staged():
+        a = capacitated_location(cost, demand, capacity, fixed_cost)
+        b = capacitated_location(cost, demand, capacity, fixed_cost)
+    assert np.array_equal(a.fractions, b.fractions)
+    assert a.open.tolist() == b.open.tolist()
+
+
+def test_reduced_cost_bounds():
+    lo, up = reduced_cost_bounds(
+        np.array([0.0, 1.0, 0.3]), np.array([4.0, -1.0, 0.0]), np.zeros(3), np.ones(3), 2.0
+    )
+    assert lo.tolist() == [0.0, 0.0, 0.0]
+    assert up.tolist() == [0.5, 1.0, 1.0]
+    lo, up = reduced_cost_bounds(np.array([1.0]), np.array([-4.0]), np.zeros(1), np.ones(1), 1.0)
+    assert lo.tolist() == [0.75]
+
+
 def test_cap41_single_source_is_infeasible_with_explanation():
     cost, demand, capacity, fixed_cost = read_orlib_cap(ORLIB / "cap41.txt")
     sol = capacitated_location(cost, demand, capacity, fixed_cost, single_source=True)
@@ -141,21 +230,23 @@ def test_split_demand_is_split():
     assert single.fractions[0].tolist() == [0.0, 1.0]
 
 
+@pytest.mark.parametrize("force_staged", [False, True])
 @pytest.mark.parametrize("single_source", [False, True])
 @settings(max_examples=40, deadline=None)
 @given(instances())
-def test_matches_brute_force(single_source, inst):
+def test_matches_brute_force(single_source, force_staged, inst):
     cost, demand, capacity, fixed_cost, fixed, excluded = inst
     expected = brute_force(cost, demand, capacity, fixed_cost, single_source, fixed, excluded)
-    sol = capacitated_location(
-        cost,
-        demand,
-        capacity,
-        fixed_cost,
-        single_source=single_source,
-        fixed=fixed,
-        excluded=excluded,
-    )
+    with mock.patch.object(_cflp, "_DIRECT_ARCS", 0 if force_staged else _cflp._DIRECT_ARCS):
+        sol = capacitated_location(
+            cost,
+            demand,
+            capacity,
+            fixed_cost,
+            single_source=single_source,
+            fixed=fixed,
+            excluded=excluded,
+        )
     if not np.isfinite(expected):
         assert sol.status == "infeasible"
         assert sol.explanation

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from nhc_planner._raptor import INF, range_raptor, summarise_profiles, transit_summary
 from nhc_planner._raptor_reference import reference_profiles
-from tests.gtfs_helpers import LAT0, LON0, feeds, make_network
+from tests.gtfs_helpers import LAT0, LON0, feeds, grid_walk_network, make_network
 
 DEPS = np.arange(7 * 3600, 9 * 3600 + 1, 300)
 CUTOFF = 75 * 60
@@ -28,6 +28,23 @@ def test_raptor_equals_reference(case: dict[str, Any]) -> None:
     want = reference_profiles(net, DEPS, cutoff_s=CUTOFF)
     np.testing.assert_array_equal(got, want)
     # a later departure never arrives earlier (an earlier one may be cut off: INF)
+    assert ((np.diff(got, axis=1) >= 0) | (got[:, :-1] == INF)).all()
+
+
+_WALK_NET = grid_walk_network(holes=frozenset({13, 14, 25, 26, 40, 41, 42, 77, 78, 89}))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feeds())
+def test_raptor_equals_reference_on_a_walk_network(case: dict[str, Any]) -> None:
+    # walking legs on a street grid with holes (so network walks differ from straight ones),
+    # transfers.txt rows (pair times, pairs without a time, same-stop change times)
+    with tempfile.TemporaryDirectory() as tmp:
+        net = make_network(case, Path(tmp) / "feed", walk_network=_WALK_NET)
+    assert net.walk_method == "network"
+    got = range_raptor(net, DEPS, cutoff_s=CUTOFF)
+    want = reference_profiles(net, DEPS, cutoff_s=CUTOFF)
+    np.testing.assert_array_equal(got, want)
     assert ((np.diff(got, axis=1) >= 0) | (got[:, :-1] == INF)).all()
 
 
@@ -72,3 +89,27 @@ def test_hand_checked_line(tmp_path: Path) -> None:
     pct2, share2 = transit_summary(net, deps, cutoff_s=3600, standard_s=20 * 60, threads=2)
     np.testing.assert_array_equal(pct2, pct)
     np.testing.assert_array_equal(share2, share)
+
+
+def test_change_time_at_a_stop(tmp_path: Path) -> None:
+    # Trip A: stop 0 08:00 -> stop 1 08:10. Trip B: stop 1 08:12 -> stop 2 08:20.
+    # Trip C: stop 1 08:20 -> stop 2 08:28. Without a change time the 08:12 connects;
+    # with a 180 s minimum change time at stop 1 (transfers.txt S1 -> S1) only the 08:20 does.
+    stops = [(LAT0, LON0), (LAT0 + 0.02, LON0), (LAT0 + 0.04, LON0)]
+    trips = [
+        [(0, 28800, 28800), (1, 29400, 29400)],
+        [(1, 29520, 29520), (2, 30000, 30000)],
+        [(1, 30000, 30000), (2, 30480, 30480)],
+    ]
+    base = {"stops": stops, "trips": trips, "origins": [(0, 0)], "dests": [(40, 0)], "rides": 2}
+    deps = np.array([28800])
+    free = make_network(base, tmp_path / "a")
+    egress = int(free.eg_s[free.eg_ptr[2]])  # the destination is at stop 2 (0-1 s to round)
+    assert egress <= 1
+    assert range_raptor(free, deps, cutoff_s=7200)[0, 0, 0] == 30000 + egress
+    timed = make_network({**base, "transfers": [(1, 1, 180)]}, tmp_path / "b")
+    assert timed.change_s.tolist() == [0, 180, 0]
+    assert range_raptor(timed, deps, cutoff_s=7200)[0, 0, 0] == 30480 + egress
+    np.testing.assert_array_equal(
+        reference_profiles(timed, deps, cutoff_s=7200), range_raptor(timed, deps, cutoff_s=7200)
+    )

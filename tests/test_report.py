@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 
+import pandas as pd
 import pytest
 
 from nhc_planner._errors import MissingColumnError, NhcRuntimeError
@@ -335,3 +336,22 @@ def test_coverage_curve_marks_the_plan_at_the_headline_share(page):
 
 def test_hle_fifths_note_says_ties_stay_together(page):
     assert "areas with the same estimate always fall in the same fifth" in text_of(page)
+
+
+def test_need_overlap_names_the_most_correlated_pair():
+    from nhc_planner.report import _need_overlap
+
+    corr = pd.DataFrame(
+        {
+            "term": ["deprivation", "hle_gap", "older"],
+            "label": ["deprivation (IMD decile)", "HLE gap", "share aged 65+"],
+            "weight": [1.0, 1.0, 0.0],
+            "deprivation": [1.0, 0.97, -0.2],
+            "hle_gap": [0.97, 1.0, -0.1],
+            "older": [-0.2, -0.1, 1.0],
+        }
+    )
+    text = _need_overlap(corr)
+    assert "deprivation (IMD decile) and HLE gap correlate at 0.97" in text
+    assert _need_overlap(None) == ""
+    assert _need_overlap(corr.iloc[:1]) == ""

@@ -184,7 +184,12 @@ def test_auto_resolves_by_inputs(changes, engine):
         ({"travel.network": "demo", "travel.matrix": "m.csv"}, ["travel.engine", "'auto'"]),
         ({"travel.engine": "road"}, ["travel.network", "road engine"]),
         ({"travel.engine": "matrix"}, ["travel.matrix", "area_code, site_id, minutes"]),
-        ({"travel.mode": "transit"}, ["travel.mode", "'transit'", "['matrix', 'transit']"]),
+        # "auto" picks the transit engine for mode "transit" (issue 13), which needs a feed
+        ({"travel.mode": "transit"}, ["travel.transit_feed", "GTFS feed"]),
+        (
+            {"travel.engine": "road", "travel.network": "demo", "travel.mode": "transit"},
+            ["travel.mode", "'transit'", "['matrix', 'transit']"],
+        ),
     ],
 )
 def test_engine_inputs_are_checked_by_name(changes, fragments):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from nhc_planner._errors import ValueRangeError
+from nhc_planner.optimize._cflp import solve_cflp_highs
 from nhc_planner.optimize._common import (
     DEFAULT_TIME_LIMIT_S,
     MipBackend,
@@ -138,9 +139,27 @@ def capacitated_location(
         )
         return infeasible_solution(n, explanation, kind=CapacitatedSolution)
 
-    model, y, x = _model(c, d, cap, f, opts, arcs, single_source=single_source, backend=backend)
+    if backend != "highs":
+        return _solve_ortools(
+            c, d, cap, f, opts, arcs, single_source=single_source, backend=backend
+        )
+    return solve_cflp_highs(c, d, cap, f, opts, arcs, single_source=single_source)
 
-    # ---------------------------------------------------------------- solve
+
+def _solve_ortools(
+    c: np.ndarray,
+    d: np.ndarray,
+    cap: np.ndarray,
+    f: np.ndarray,
+    opts: Any,
+    arcs: np.ndarray,
+    *,
+    single_source: bool,
+    backend: MipBackend,
+) -> CapacitatedSolution:
+    """The strong model through OR-Tools' ``pywraplp`` (backends other than HiGHS)."""
+    n = c.shape[0]
+    model, y, x = _model(c, d, cap, f, opts, arcs, single_source=single_source, backend=backend)
     outcome = model.solve()
     info: dict[str, Any] = {"backend": outcome.backend, "message": outcome.message}
     if outcome.status == "infeasible":

@@ -19,6 +19,7 @@ from nhc_planner.sources.facilities import (
 )
 from nhc_planner.sources.hle import read_hle
 from nhc_planner.sources.imd import read_imd
+from nhc_planner.sources.imd_health import read_imd_health
 from nhc_planner.sources.lookups import (
     read_lsoa11_lsoa21,
     read_lsoa_icb,
@@ -26,6 +27,7 @@ from nhc_planner.sources.lookups import (
     read_ltla_utla,
 )
 from nhc_planner.sources.population import read_population
+from nhc_planner.sources.projections import read_snpp
 from nhc_planner.sources.registrations import read_gp_registrations_areas
 
 __all__ = ["BUILTIN"]
@@ -67,6 +69,12 @@ def _demo_population(ctx: DemoContext) -> None:
     from nhc_planner import _demo_files
 
     _demo_files.write_population(ctx.world, ctx.folder)
+
+
+def _demo_projections(ctx: DemoContext) -> None:
+    from nhc_planner import _demo_files
+
+    _demo_files.write_projections(ctx.world, ctx.folder)
 
 
 def _demo_hle(ctx: DemoContext) -> None:
@@ -192,6 +200,31 @@ BUILTIN: tuple[DataSource, ...] = (
         vintage="IoD2025 (IoD2019 accepted)",
     ),
     DataSource(
+        role="imd_health",
+        label="IMD health deprivation and disability domain",
+        reader=read_imd_health,
+        short="IMD health domain",
+        upload=(".csv",),
+        help="IoD2025 File 7 (Health Deprivation and Disability domain) and/or File 8 "
+        "(its indicators: years of potential life lost, comparative illness and disability "
+        "ratio, acute morbidity, mood and anxiety disorders), MHCLG; need terms "
+        "need.health_weight, need.yll_weight, ... (0 by default).",
+        download=Download(
+            title="English Indices of Deprivation 2025, File 7: all ranks, scores, deciles and "
+            "population denominators (MHCLG); the health domain's indicators are in File 8 "
+            "(by hand)",
+            url="https://assets.publishing.service.gov.uk/media/691ded56d140bbbaa59a2a7d/"
+            "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv",
+            attribution="Ministry of Housing, Communities and Local Government: English Indices "
+            "of Deprivation 2025. Contains public sector information licensed under the OGL v3.0",
+            format="CSV (England, LSOA 2021) -> CSV rows of the area, same columns",
+            fetch="lsoa_csv",
+            out_file="IoD2025_health_domain_area.csv",
+        ),
+        publisher="MHCLG",
+        vintage="IoD2025",
+    ),
+    DataSource(
         role="population",
         label="Population",
         reader=read_population,
@@ -239,6 +272,24 @@ BUILTIN: tuple[DataSource, ...] = (
         demo_writer=_demo_population,
         publisher="ONS (Census 2021, via Nomis)",
         vintage="Census 2021",
+    ),
+    DataSource(
+        role="population_projection",
+        label="Population projections",
+        reader=read_snpp,
+        join="la",
+        short="population projections",
+        upload=(".csv",),
+        help="ONS 2022-based subnational population projections, '2022 SNPP Population "
+        "persons.csv' (AREA_CODE, AREA_NAME, COMPONENT, SEX, AGE_GROUP, 2022, 2023, ...); "
+        "used when phasing.population = 'projection'. Download by hand from the ONS page "
+        "(the zip's persons CSV): 'data fetch' does not get it.",
+        page="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/"
+        "populationprojections/datasets/localauthoritiesinenglandtable2",
+        demo_path="population/synthetic_2022_snpp_population_persons.csv",
+        demo_writer=_demo_projections,
+        publisher="ONS (subnational population projections)",
+        vintage="2022-based (published 24 June 2025), mid-2022 to mid-2047",
     ),
     DataSource(
         role="gp_registrations",

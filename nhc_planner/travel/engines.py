@@ -205,7 +205,9 @@ def resolve_engine_name(settings: TravelSettings) -> str:
     """The engine ``settings`` asks for, with ``"auto"`` resolved.
 
     ``"auto"``: ``"matrix"`` when ``settings.matrix`` is given, ``"road"`` when
-    ``settings.network`` is given, ``"straight_line"`` otherwise.
+    ``settings.network`` is given, ``"straight_line"`` otherwise; but when that
+    engine does not serve ``settings.mode`` and exactly one registered engine
+    other than ``"matrix"`` does (``"transit"`` for mode ``"transit"``), that one.
 
     Raises
     ------
@@ -224,7 +226,11 @@ def resolve_engine_name(settings: TravelSettings) -> str:
         raise ScenarioError(msg)
     if matrix is not None:
         return "matrix"
-    return "road" if network is not None else "straight_line"
+    chosen = "road" if network is not None else "straight_line"
+    serving = [e for e in engines_for_mode(settings.mode) if e != "matrix"]  # no matrix given
+    if chosen in _ENGINES and settings.mode not in _ENGINES[chosen].modes and len(serving) == 1:
+        return serving[0]  # e.g. mode "transit": the one engine that serves it without a file
+    return chosen
 
 
 def check_travel_settings(settings: TravelSettings) -> None:

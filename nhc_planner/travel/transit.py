@@ -8,6 +8,11 @@ standard. See ``docs/transit.md``.
 The scenario's ``[travel]`` keys ``transit_feed``, ``transit_day``,
 ``transit_window`` (``"HH:MM-HH:MM"``) and ``transit_percentile`` set it up;
 an explicit :class:`TransitSettings` given to the engine overrides them.
+``transit_feed = "demo"`` is the demo region's synthetic bus timetable, and
+the default when ``travel.network = "demo"`` (as the CLI and the app set for
+the demo region), with the demo's weekday as the default day. Walking legs
+follow the walk network of ``travel.network`` when one is given (see
+:mod:`nhc_planner._transit_walk`), straight lines otherwise.
 """
 
 from __future__ import annotations
@@ -25,9 +30,20 @@ from nhc_planner.travel._times import TravelTimes, points
 from nhc_planner.travel.engines import Progress, register_engine
 
 if TYPE_CHECKING:
+    from nhc_planner.network import RoadNetwork
     from nhc_planner.scenario import TravelSettings
 
-__all__ = ["TransitEngine", "TransitResult", "TransitSettings", "transit_times"]
+__all__ = [
+    "DEMO_FEED",
+    "TransitEngine",
+    "TransitResult",
+    "TransitSettings",
+    "feed_path",
+    "transit_times",
+]
+
+#: ``travel.transit_feed`` value naming the demo region's synthetic timetable.
+DEMO_FEED = "demo"
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,15 @@ class TransitResult:
     departures: np.ndarray
 
 
+def feed_path(feed: str) -> str:
+    """The file behind a ``travel.transit_feed`` value (``"demo"``: the demo's timetable)."""
+    if feed == DEMO_FEED:
+        from nhc_planner.demo import demo_gtfs_path
+
+        return str(demo_gtfs_path())
+    return feed
+
+
 def transit_times(
     areas: pd.DataFrame,
     sites: pd.DataFrame,
@@ -91,16 +116,44 @@ def transit_times(
     standard_min: float,
     cutoff_min: float,
     threads: int = 2,
+    walk_network: RoadNetwork | str | None = None,
 ) -> TransitResult:
-    """Range-RAPTOR travel times from every area's demand point to every site."""
+    """Range-RAPTOR travel times from every area's demand point to every site.
+
+    Parameters
+    ----------
+    areas, sites
+        As for any travel engine (EPSG:27700).
+    transit
+        Feed, day, window and percentile (``feed="demo"``: the demo's timetable).
+    standard_min
+        The access standard: :attr:`TransitResult.share_within` counts the
+        departures arriving within it.
+    cutoff_min
+        Longer journeys count as unreachable.
+    threads
+        Threads for the range RAPTOR (results do not depend on it).
+    walk_network
+        Walking legs on this walk network (a :class:`RoadNetwork` loaded with
+        ``mode="walk"``, or anything :func:`~nhc_planner.network.load_network`
+        reads, e.g. ``"demo"``); straight x circuity when None.
+
+    Returns
+    -------
+    TransitResult
+        ``percentile_min`` and ``share_within``, ``(n_areas, n_sites)``, and
+        the pairs within the cutoff as :class:`TravelTimes`.
+    """
     from nhc_planner._raptor import build_network, transit_summary
     from nhc_planner.gtfs import read_gtfs
+    from nhc_planner.network import load_network
 
     area_codes, a_xy = points(areas, "areas")
     site_ids, s_xy = points(sites, "sites")
-    feed = read_gtfs(transit.feed, transit.day)
+    feed = read_gtfs(feed_path(transit.feed), transit.day)
     deps = transit.departures()
-    net = build_network(feed, a_xy, s_xy)
+    walk_net = None if walk_network is None else load_network(walk_network, mode="walk")
+    net = build_network(feed, a_xy, s_xy, walk_network=walk_net)
     pct, share = transit_summary(
         net,
         deps,
@@ -155,6 +208,12 @@ class TransitEngine:
         if self.transit is not None:
             return self.transit
         feed, day = settings.transit_feed, settings.transit_day
+        if feed is None and getattr(settings, "network", None) == "demo":
+            feed = DEMO_FEED
+        if feed == DEMO_FEED and day is None:
+            from nhc_planner._demo_gtfs import DEMO_TRANSIT_DAY
+
+            day = DEMO_TRANSIT_DAY
         if feed is None or day is None:
             msg = (
                 "travel.transit_feed / travel.transit_day: the transit engine needs a GTFS feed "
@@ -168,7 +227,7 @@ class TransitEngine:
     def check(self, settings: TravelSettings) -> None:
         """Require a feed that exists and a service date."""
         t = self._settings(settings)
-        if not Path(t.feed).exists():
+        if t.feed != DEMO_FEED and not Path(t.feed).exists():
             msg = f"travel.transit_feed: {t.feed!r} not found (a GTFS zip or folder)"
             raise ScenarioError(msg)
         try:
@@ -189,11 +248,19 @@ class TransitEngine:
         self.check(settings)
         if progress is not None:
             progress("public transport times", 0.1)
-        res = transit_times(
+        return self.result(areas, sites, settings).times
+
+    def result(
+        self, areas: pd.DataFrame, sites: pd.DataFrame, settings: TravelSettings
+    ) -> TransitResult:
+        """The full :class:`TransitResult` (percentile minutes and share within the
+        standard for every area and site) under the scenario's ``[travel]`` settings."""
+        self.check(settings)
+        return transit_times(
             areas,
             sites,
             self._settings(settings),
             standard_min=settings.standard_min,
             cutoff_min=settings.cutoff_min,
+            walk_network=getattr(settings, "network", None),
         )
-        return res.times
