@@ -298,6 +298,13 @@ def _plain_words(sol: PhasedSolution, s: Scenario, *, n_new: int) -> str:
             f"the accepted solver.gap_tolerance of {s.solver.gap_tolerance:.2%} "
             f"(solved in {sol.solve_seconds:.1f} s)."
         )
+    if not np.isfinite(sol.gap):
+        return (
+            f"Not proven: the solver's safety stop (solver.time_limit_s = "
+            f"{s.solver.time_limit_s:g} s) ended the search before it proved any bound on the "
+            f"best possible plan ({sol.solve_seconds:.1f} s used); this is the best plan it "
+            "found. Raise solver.time_limit_s to prove how good it is."
+        )
     return (
         f"Good but not proven best: the solver reached its {s.solver.time_limit_s:g} s time "
         f"limit; this plan is within {sol.gap:.1%} of the best possible. Raise "

@@ -174,3 +174,69 @@ def test_mip_model_unknown_backend():
 
     with pytest.raises(SolverError, match="not available"):
         MipModel(parse_options(1), backend="gurobi")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------- MipModel through highspy
+
+
+def _knapsack(engine: str, **opts):
+    from nhc_planner.optimize._common import MipModel, parse_options
+
+    rng = np.random.default_rng(5)
+    n = 60
+    value, size = rng.integers(10, 99, n), rng.integers(10, 99, n)
+    model = MipModel(parse_options(1, **opts), backend="highs", maximize=True, engine=engine)
+    x = model.bool_vars(n, "x")
+    model.constraint(
+        -np.inf, float(size.sum() // 3), [(v, float(c)) for v, c in zip(x, size, strict=True)]
+    )
+    model.set_objective([(v, float(c)) for v, c in zip(x, value, strict=True)], offset=1.0)
+    return model, x
+
+
+def test_highspy_engine_agrees_with_ortools():
+    from nhc_planner.optimize._common import MipModel
+
+    results = []
+    for engine in ("ortools", "highspy"):
+        model, x = _knapsack(engine)
+        out = model.solve()
+        assert out.status == "optimal"
+        results.append((out.objective, MipModel.values(x).round().tolist()))
+    assert results[0][0] == pytest.approx(results[1][0])
+
+
+def test_highspy_engine_keeps_its_incumbent_at_a_node_limit():
+    import dataclasses
+
+    from nhc_planner.optimize._common import MipModel
+
+    model, x = _knapsack("highspy")
+    model.opts = dataclasses.replace(model.opts, max_nodes=1)
+    model.hint(x, [0.0] * len(x))  # opening nothing is feasible: a start to keep
+    out = model.solve()
+    assert out.status in ("optimal", "feasible")
+    assert np.isfinite(out.objective)
+    assert out.bound >= out.objective - 1e-6
+    if out.status == "feasible":
+        assert "node limit" in out.message
+        assert "best plan kept" in out.message
+    chosen = MipModel.values(x)
+    assert set(np.unique(chosen.round()).tolist()) <= {0.0, 1.0}
+
+
+def test_highspy_engine_maps_a_variable_in_no_row_back_to_its_place():
+    # the MPS exporter writes such a variable only in BOUNDS, so HiGHS reads it last
+    from nhc_planner.optimize._common import MipModel, parse_options
+
+    model = MipModel(parse_options(1), backend="highs", maximize=True, engine="highspy")
+    a = model.bool_vars(1, "a")[0]
+    b = model.num_vars(1, "b", 0.0, 3.0)[0]
+    c = model.bool_vars(1, "c")[0]
+    model.constraint(-np.inf, 1.0, [(a, 1.0), (c, 1.0)])
+    model.set_objective([(a, 1.0), (c, 2.0)])
+    model.hint([a, c], [1.0, 0.0])
+    out = model.solve()
+    assert out.status == "optimal"
+    assert out.objective == pytest.approx(2.0)
+    assert MipModel.values([a, b, c]).tolist() == [0.0, 0.0, 1.0]

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from nhc_planner.optimize import max_coverage
 from nhc_planner.optimize._common import parse_options
-from nhc_planner.optimize._mclp import cover_within, drop_superset_rows, mclp_lp_bound
+from nhc_planner.optimize._mclp import (
+    cover_within,
+    covered_weight,
+    drop_superset_rows,
+    greedy_swap,
+    mclp_lp_bound,
+    solve_reduced,
+)
 
 
 @st.composite
@@ -77,14 +84,16 @@ def test_max_coverage_uses_the_cover_shortcut_when_p_covers_everyone():
     cost = np.array(
         [[1.0, 9, 9, 9], [2, 9, 9, 4], [9, 1, 9, 4], [9, 2, 9, 9], [9, 9, 1, 9], [9, 9, 9, 9]]
     )
-    sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], 3, 5.0)
+    # the OR-Tools path (backend="cbc") keeps the set-cover shortcut; the default
+    # exact core (HiGHS) proves this instance already with its local-search plan
+    sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], 3, 5.0, backend="cbc")
     assert sol.status == "optimal"
     assert sol.shortcut == "set_cover"
     assert sol.open.tolist() == [0, 1, 2]
     assert sol.objective == pytest.approx(15.0)
     assert sol.bound == pytest.approx(15.0)
     # p = 2 cannot cover everyone: the MIP decides (no shortcut)
-    sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], 2, 5.0)
+    sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], 2, 5.0, backend="cbc")
     assert not sol.shortcut
     assert sol.objective == pytest.approx(12.0)
 
@@ -98,8 +107,96 @@ def test_max_coverage_backends_agree(backend, p):
     sol = max_coverage(cost, [1, 2, 3, 4, 5, 6], p, 5.0, backend=backend)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx({2: 12.0, 3: 15.0}[p])
-    if p == 3:  # the set-cover shortcut runs on HiGHS unless SCIP was asked for
+    if backend == "highs":  # the exact core names the stage that proved the plan
+        assert sol.shortcut in ("heuristic", "set_cover", "mip")
+        assert sol.backend == "highs"
+    elif p == 3:  # the set-cover shortcut runs on HiGHS unless SCIP was asked for
         assert sol.shortcut == "set_cover"
         assert sol.backend == ("scip" if backend == "scip" else "highs")
     else:
         assert sol.backend == backend
+
+
+# ----------------------------------------------------------------- the exact core
+
+
+@settings(max_examples=80, deadline=None)
+@given(matrices(max_rows=9, max_cols=7), st.data())
+def test_solve_reduced_matches_brute_force(inst, data):
+    a, w = inst
+    keep = a.any(axis=1)
+    a, w = a[keep], w[keep]
+    if a.shape[0] == 0 or a.shape[1] < 2:
+        return
+    p = data.draw(st.integers(1, a.shape[1] - 1))
+    core = solve_reduced(a, w, p, time_limit_s=30)
+    assert core.status == "optimal"
+    assert core.chosen.size <= p
+    assert core.objective == pytest.approx(covered_weight(a, w, core.chosen))
+    assert core.objective == pytest.approx(best_coverage(a, w, p))
+    assert core.bound == pytest.approx(core.objective)
+
+
+def test_greedy_swap_escapes_the_greedy_trap():
+    # greedy takes the big middle column first; two side columns cover more
+    a = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 1, 1], [1, 0, 0], [0, 0, 1]], dtype=bool)
+    w = np.array([1.0, 1, 1, 1, 1.5, 1.5])
+    assert greedy_swap(a, w, 2).tolist() == [0, 2]
+    assert greedy_swap(a, w, 1).tolist() == [1]
+
+
+def _hard_instance(seed: int, n: int = 120, m: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    pts, sites = rng.random((n, 2)), rng.random((m, 2))
+    d = np.linalg.norm(pts[:, None, :] - sites[None, :, :], axis=2)
+    return d, rng.integers(1, 100, n).astype(float)
+
+
+@pytest.mark.parametrize("p", [3, 6, 9])
+def test_core_equals_the_or_tools_model(p):
+    cost, w = _hard_instance(p)
+    ours = max_coverage(cost, w, p, 0.18)
+    ref = max_coverage(cost, w, p, 0.18, backend="cbc")
+    assert ours.status == ref.status == "optimal"
+    assert ours.objective == pytest.approx(ref.objective)
+    assert ours.open.size == p
+
+
+def test_node_limit_keeps_the_best_plan_and_an_honest_bound():
+    cost, w = _hard_instance(9, n=400, m=200)  # reaches the MIP stage
+    sol = max_coverage(cost, w, 12, 0.11, max_nodes=0)
+    best = max_coverage(cost, w, 12, 0.11)
+    assert best.status == "optimal"
+    assert sol.has_solution
+    assert sol.open.size == 12
+    assert sol.objective <= best.objective + 1e-9
+    assert sol.bound >= best.objective - 1e-6  # never claims more than it proved
+    if sol.status == "optimal":
+        assert sol.objective == pytest.approx(best.objective)
+    else:
+        assert "node limit" in sol.message
+
+
+def test_core_is_deterministic():
+    cost, w = _hard_instance(11, n=200, m=90)
+    runs = [max_coverage(cost, w, 7, 0.15, seed=3) for _ in range(2)]
+    assert runs[0].open.tolist() == runs[1].open.tolist()
+    assert runs[0].objective == runs[1].objective
+
+
+def test_safety_time_limit_keeps_the_incumbent():
+    # the demo ICB at p = 20 needs branching; a 2 s safety stop ends it early
+    from nhc_planner.demo import demo_region
+    from nhc_planner.travel import straight_line_times
+
+    region = demo_region(seed=1, n_areas=1500, n_las=6, n_sites=1000)
+    cost = straight_line_times(region.areas, region.sites, mode="drive", cutoff_min=60).matrix()
+    w = region.areas["population"].to_numpy(dtype=float)
+    sol = max_coverage(cost, w, 20, 20.0, time_limit_s=2.0)
+    assert sol.has_solution
+    assert sol.open.size == 20
+    assert sol.objective == pytest.approx(float(w[sol.covered].sum()))
+    assert sol.bound >= sol.objective
+    if sol.status == "feasible":
+        assert "safety time limit" in sol.message
+        assert 0 < sol.gap < 0.05

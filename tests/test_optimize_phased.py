@@ -512,6 +512,30 @@ def test_settings_group_the_options_and_keywords_override_them() -> None:
         phased_coverage(cost, [1.0, 1.0, 1.0], 10, period=2)
 
 
+@pytest.mark.parametrize(("seed", "per_period"), [(1, False), (2, False), (3, True)])
+def test_mclp_core_period_bounds_equal_the_generic_model(seed, per_period, monkeypatch):
+    # without floors, budgets or capacities each one-period relaxation is a plain MCLP:
+    # the exact MCLP core must give the same plan value and bounds as the generic MIP
+    import nhc_planner.optimize.phased as phased
+
+    rng = np.random.default_rng(seed)
+    pts, sites = rng.uniform(0, 10, size=(60, 2)), rng.uniform(0, 10, size=(25, 2))
+    cost = np.sqrt(((pts[:, None] - sites[None]) ** 2).sum(axis=2)) * 3.0
+    w = rng.integers(1, 20, size=60).astype(float)
+    if per_period:  # one weight row per period (e.g. projected population)
+        w = np.vstack([w, w * 1.1, rng.integers(1, 20, size=60).astype(float)])
+    kwargs = {"periods": 3, "new_per_period": [2, 1, 1]}
+    fast = phased_coverage(cost, w, 8.0, **kwargs)
+    bounds = fast.stages["period_bounds"]
+    assert all(b[-1] == "mclp core" for b in bounds)
+    monkeypatch.setattr(phased, "_mclp_bound", lambda *a, **k: None)
+    slow = phased_coverage(cost, w, 8.0, **kwargs)
+    assert fast.status == slow.status == "optimal"
+    assert fast.objective == pytest.approx(slow.objective)
+    generic = slow.stages["period_bounds"]
+    assert [round(b[3], 6) for b in bounds] == [round(b[3], 6) for b in generic]
+
+
 # --------------------------------------------------------------------------- weights per period
 
 

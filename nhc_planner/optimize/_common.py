@@ -20,6 +20,8 @@ sites are never open.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +90,9 @@ class SolveOptions:
         Solver threads (>= 1).
     seed
         Solver random seed (>= 0).
+    max_nodes
+        Deterministic work limit: branch-and-bound nodes of a MIP solved through
+        ``highspy`` (:class:`MipModel` with ``engine="highspy"``); None = no limit.
     """
 
     n_sites: int
@@ -96,6 +101,7 @@ class SolveOptions:
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     threads: int = 1
     seed: int = 0
+    max_nodes: int | None = None
 
     @property
     def allowed(self) -> np.ndarray:
@@ -567,6 +573,14 @@ class MipModel:
         ``"highs"`` (default), ``"scip"`` or ``"cbc"``.
     maximize
         Objective sense.
+    engine
+        ``"ortools"`` (default): the backend solves through ``pywraplp``.
+        ``"highspy"`` (``backend="highs"`` only): the model is exported (MPS, names
+        obfuscated so column order is kept) and solved by HiGHS through ``highspy``,
+        which honours ``opts.max_nodes`` (a deterministic work limit), takes a
+        start from :meth:`hint` and returns its incumbent when a limit stops it
+        (OR-Tools' wrapper drops it); the solution is loaded back so
+        :meth:`values` and :meth:`incumbent` work unchanged.
 
     Notes
     -----
@@ -575,7 +589,12 @@ class MipModel:
     """
 
     def __init__(
-        self, opts: SolveOptions, *, backend: MipBackend = "highs", maximize: bool = False
+        self,
+        opts: SolveOptions,
+        *,
+        backend: MipBackend = "highs",
+        maximize: bool = False,
+        engine: Literal["ortools", "highspy"] = "ortools",
     ):
         name = _BACKEND_NAMES.get(backend)
         solver = pywraplp.Solver.CreateSolver(name) if name else None
@@ -589,6 +608,16 @@ class MipModel:
         self.backend = backend
         self.maximize = maximize
         self.opts = opts
+        self.engine = engine if backend == "highs" else "ortools"
+        self.stop_reason = ""
+        self._hint: tuple[list[Any], list[float]] | None = None
+
+    def hint(self, variables: Sequence[Any], values: Sequence[float]) -> None:
+        """A starting solution (``engine="highspy"``: a HiGHS start; SCIP: a pywraplp hint)."""
+        if self.engine == "highspy":
+            self._hint = (list(variables), [float(v) for v in values])
+        elif self.backend == "scip":  # pywraplp's SetHint crashes with HiGHS in OR-Tools 9.15
+            self.solver.SetHint(list(variables), [float(v) for v in values])
 
     def bool_vars(self, n: int, prefix: str) -> list[Any]:
         """Create ``n`` binary variables."""
@@ -631,6 +660,8 @@ class MipModel:
         status, seconds
             The :data:`~nhc_planner.optimize.Status` and the wall-clock solve time.
         """
+        if self.engine == "highspy":
+            return self._run_highspy()
         solver = self.solver
         solver.SetTimeLimit(max(1, round(self.opts.time_limit_s * 1000)))
         solver.SetNumThreads(self.opts.threads)
@@ -665,6 +696,76 @@ class MipModel:
             raise SolverError(msg)
         return status, seconds
 
+    def _run_highspy(self) -> tuple[Status, float]:
+        """:meth:`run` through ``highspy``; the solution is loaded back into the solver."""
+        import highspy
+        from ortools.linear_solver import linear_solver_pb2
+
+        solver = self.solver
+        start = time.perf_counter()
+        h = highspy.Highs()
+        for key, value in (
+            ("output_flag", False),
+            ("threads", int(self.opts.threads)),
+            ("random_seed", int(self.opts.seed)),
+            ("mip_rel_gap", 0.0),
+            ("time_limit", float(self.opts.time_limit_s)),
+        ):
+            h.setOptionValue(key, value)
+        if self.opts.max_nodes is not None:
+            h.setOptionValue("mip_max_nodes", int(self.opts.max_nodes))
+        n = solver.NumVariables()
+        mps = solver.ExportModelAsMpsFormat(False, True)  # free format, obfuscated names
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.mps")
+            with open(path, "w", encoding="ascii") as fh:
+                fh.write(mps)
+            h.readModel(path)
+        # obfuscated names are "V<index>"; a variable in no row and not in the objective
+        # is read from the BOUNDS section, after the others, so map columns by name
+        names = list(h.getLp().col_names_)
+        order = np.array([int(name[1:]) for name in names], dtype=np.int64)
+        if order.size != n or not np.array_equal(np.sort(order), np.arange(n)):
+            msg = f"highspy read {order.size} columns from a model of {n} variables"
+            raise SolverError(msg)  # pragma: no cover - the exporter writes every variable
+        column = np.empty(n, dtype=np.int32)
+        column[order] = np.arange(n, dtype=np.int32)  # variable index -> HiGHS column
+        if self._hint is not None and n:
+            idx = column[np.array([v.index() for v in self._hint[0]], dtype=np.int64)]
+            h.setSolution(idx.size, idx, np.asarray(self._hint[1], dtype=np.float64))
+        h.run()
+        seconds = time.perf_counter() - start
+        ms = h.getModelStatus()
+        kind = highspy.HighsModelStatus
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2
+        if ms in (kind.kOptimal, kind.kModelEmpty):
+            status: Status = "optimal"
+        elif ms in (kind.kInfeasible, kind.kUnboundedOrInfeasible):
+            status = "infeasible"
+        else:
+            status = "feasible" if has_solution else "time_limit_no_solution"
+            self.stop_reason = (
+                f"node limit ({self.opts.max_nodes})"
+                if ms == kind.kSolutionLimit
+                else f"time limit ({self.opts.time_limit_s:g} s)"
+            )
+        if status in ("optimal", "feasible"):
+            resp = linear_solver_pb2.MPSolutionResponse()
+            resp.status = linear_solver_pb2.MPSOLVER_FEASIBLE
+            resp.objective_value = float(info.objective_function_value)
+            integer = any(v.integer() for v in solver.variables())
+            raw_bound = float(info.mip_dual_bound) if integer else resp.objective_value
+            resp.best_objective_bound = (
+                raw_bound
+                if np.isfinite(raw_bound)
+                else (resp.objective_value if status == "optimal" else np.nan)
+            )
+            values = np.asarray(h.getSolution().col_value, dtype=np.float64)[column]
+            resp.variable_value.extend(values.tolist())
+            solver.LoadSolutionFromProto(resp)
+        return status, seconds
+
     def incumbent(self) -> tuple[float, float]:
         """Objective and raw best bound of the incumbent of an optimal or feasible :meth:`run`.
 
@@ -680,7 +781,8 @@ class MipModel:
         message = f"{self.backend}: {status} in {seconds:.2f} s"
         if status == "feasible":
             gap = relative_gap(objective, bound)
-            message += f" (time limit {self.opts.time_limit_s:g} s; gap {gap:.3%})"
+            limit = self.stop_reason or f"time limit {self.opts.time_limit_s:g} s"
+            message += f" (stopped by the {limit}; gap {gap:.3%}; best plan kept)"
         return MipOutcome(status, objective, bound, seconds, self.backend, message)
 
     def solve(self) -> MipOutcome:

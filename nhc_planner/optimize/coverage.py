@@ -28,7 +28,12 @@ from nhc_planner.optimize._common import (
     parse_options,
     relative_gap,
 )
-from nhc_planner.optimize._mclp import cover_within, drop_superset_rows, mclp_lp_bound
+from nhc_planner.optimize._mclp import (
+    cover_within,
+    drop_superset_rows,
+    mclp_lp_bound,
+    solve_reduced,
+)
 from nhc_planner.optimize._solution import CoverageSolution
 
 __all__ = ["max_coverage", "set_cover"]
@@ -45,7 +50,8 @@ def max_coverage(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     threads: int = 1,
     seed: int = 0,
-    backend: MipBackend = "cbc",
+    backend: MipBackend = "highs",
+    max_nodes: int | None = None,
 ) -> CoverageSolution:
     r"""Open ``p`` sites maximising the weight within ``max_cost`` of an open site (MCLP).
 
@@ -62,12 +68,20 @@ def max_coverage(
         ``cost[i, j] <= max_cost``.
     fixed, excluded
         Sites that must be open / closed (indices or boolean masks).
-    time_limit_s, threads, seed
-        Solver time limit (always set), threads and random seed.
+    time_limit_s
+        Safety stop in seconds (always set). The plan does not depend on it unless
+        it fires, and then the message says so and the best plan found is kept.
+    threads, seed
+        Solver threads and random seed (the plan is deterministic for given values).
     backend
-        MIP solver: ``"cbc"`` (default; measured fastest on these models and, unlike
-        HiGHS through OR-Tools, it returns its incumbent at the time limit),
-        ``"highs"`` or ``"scip"``.
+        ``"highs"`` (default): the exact core of :func:`~nhc_planner.optimize._mclp.solve_reduced`
+        (Lagrangian bound, local-search primal, set cover, reduced-cost fixing, then
+        HiGHS through ``highspy`` on what is left). ``"cbc"`` and ``"scip"`` solve the
+        reduced MCLP through OR-Tools instead (kept for comparison).
+    max_nodes
+        Deterministic work limit: branch-and-bound nodes of the HiGHS MIP (None: no
+        limit; ``"highs"`` only). When it stops the search the best plan is kept
+        and the gap is reported.
 
     Returns
     -------
@@ -106,15 +120,16 @@ def max_coverage(
     dominating site never loses coverage, which is valid because the count of sites
     is bounded above and all sites cost the same. Fixed sites are never removed.
 
-    *Set-cover shortcut (exact).* The coverable weight :math:`\sum_i w_i` bounds the
-    objective. When the linear relaxation reaches it (necessary for ``p'`` sites to
-    cover everyone), a set-cover MIP with :math:`\sum_j x_j \le p'`
-    (:func:`~nhc_planner.optimize._mclp.cover_within`, given half the time limit;
-    HiGHS, or SCIP when ``backend="scip"``: CBC is slow on set covers) looks
-    for such a cover; one found attains the bound, so it is optimal
-    (``shortcut = "set_cover"``). Otherwise the MCLP MIP runs with the
-    time left. The MIP struggles to *find* a full cover whose value it already
-    knows; the set cover finds one quickly.
+    *Exact core* (``backend="highs"``,
+    :func:`~nhc_planner.optimize._mclp.solve_reduced`). A greedy + 1-swap plan and
+    the same search from the LP solution give the incumbent; the LP relaxation's
+    duals give a Lagrangian bound (valid for any multipliers). An incumbent at the
+    bound is optimal. When the bound is the whole coverable weight, a set cover of
+    at most ``p'`` sites proves it (``shortcut = "set_cover"``). Otherwise
+    reduced-cost fixing closes (opens) every site whose forced opening (closing)
+    drops the Lagrangian bound below the incumbent, and HiGHS solves the rest from
+    arrays, started from the incumbent. ``shortcut`` names the stage that proved
+    the plan (``"heuristic"``, ``"set_cover"``, ``"mip"``).
 
     Examples
     --------
@@ -139,10 +154,15 @@ def max_coverage(
     info: dict[str, Any] = {"n_rows": int(a.shape[0]), "n_candidates": int(cand.size)}
 
     # ---------------------------------------------------------------- model and solve
-    chosen_or_none = _mclp_choose(a, agg_w, cand, p_free, constant, opts, backend, info)
-    if isinstance(chosen_or_none, MipOutcome):
-        return no_solution(n, chosen_or_none, kind=CoverageSolution, **info)
-    chosen, status, bound, seconds, message = chosen_or_none
+    if backend == "highs":
+        chosen, status, bound, seconds, message = _core_choose(
+            a, agg_w, cand, p_free, constant, opts, max_nodes, info
+        )
+    else:
+        chosen_or_none = _mclp_choose(a, agg_w, cand, p_free, constant, opts, backend, info)
+        if isinstance(chosen_or_none, MipOutcome):
+            return no_solution(n, chosen_or_none, kind=CoverageSolution, **info)
+        chosen, status, bound, seconds, message = chosen_or_none
     info.setdefault("message", message)
 
     open_sites = np.union1d(opts.fixed, chosen)
@@ -165,6 +185,34 @@ def max_coverage(
         seconds=seconds,
         info=info,
     )
+
+
+def _core_choose(
+    a: np.ndarray,
+    agg_w: np.ndarray,
+    cand: np.ndarray,
+    p_free: int,
+    constant: float,
+    opts: SolveOptions,
+    max_nodes: int | None,
+    info: dict[str, Any],
+) -> tuple[np.ndarray, str, float, float, str]:
+    """The free sites to open through the exact core; status, bound, seconds, message."""
+    if p_free == 0 or a.shape[0] == 0 or cand.size <= p_free:
+        chosen = cand if p_free > 0 and a.shape[0] > 0 else np.zeros(0, dtype=np.int64)
+        return chosen, "optimal", np.nan, 0.0, "solved by preprocessing"
+    core = solve_reduced(
+        a,
+        agg_w,
+        p_free,
+        time_limit_s=opts.time_limit_s,
+        threads=opts.threads,
+        seed=opts.seed,
+        max_nodes=max_nodes,
+    )
+    message = f"highs: {core.message} in {core.seconds:.2f} s"
+    info.update(backend="highs", message=message, shortcut=core.stage)
+    return cand[core.chosen], core.status, constant + core.bound, core.seconds, message
 
 
 def _mclp_choose(

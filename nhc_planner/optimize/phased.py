@@ -51,7 +51,9 @@ Max-min (``objective="maxmin"``)
     First ``max m`` subject to ``sum_{i in g} u_i z_iT >= m sum_{i in g} u_i`` for
     every group ``g`` (the worst-served group's share at the final period);
     then, with ``m`` held at its optimum, the weighted objective above
-    (a lexicographic solve; each stage gets half the time limit).
+    (a lexicographic solve; the first stage is limited by :data:`STAGE_NODES`
+    nodes and starts from opening nothing, which is always feasible, so a
+    limit keeps a plan).
 
 Preprocessing (each step provably keeps the optimum)
     * demand points covered by a fixed site (no capacities) are always
@@ -69,10 +71,15 @@ Preprocessing (each step provably keeps the optimum)
       groups of equal cost). Not applied with capacities, where a second
       site adds capacity.
 
-Solved as MIPs with HiGHS through OR-Tools, in stages that each keep a proven
-bound (per-period relaxations, a phased MIP over the pooled sites of their
-solutions, the LP relaxation, then the full model; see :func:`_solve_weighted`
-and ``docs/phasing.md``). Measured on the ICB-scale benchmark
+Solved as MIPs with HiGHS (built through OR-Tools, solved through ``highspy``:
+:class:`~nhc_planner.optimize._common.MipModel` with ``engine="highspy"``), in
+stages that each keep a proven bound (per-period relaxations, a phased MIP over
+the pooled sites of their solutions, the LP relaxation, then the full model; see
+:func:`_solve_weighted` and ``docs/phasing.md``). Every intermediate stage is
+limited by work (:data:`STAGE_NODES` branch-and-bound nodes), never by a share of
+the wall clock, so the plan does not depend on the machine's load; the time limit
+is the safety stop of the whole solve, and a plan it stops says so and keeps the
+best solution found. The full model starts from the pooled plan. Measured on the ICB-scale benchmark
 (``benchmarks/results_phased.md``): the plain 5-period MIP reached no solution
 (HiGHS) or a 148% gap (SCIP) in 120 s, and SCIP crashed the process on the demo
 instance, so HiGHS is the default; CP-SAT was not measured. The relative gap
@@ -347,7 +354,8 @@ def _build(
     relax: bool = False,
 ) -> _Built:
     T = inst.periods
-    model = MipModel(opts, backend=backend, maximize=True)
+    # highspy: node limits are honoured, starts are taken and incumbents kept at limits
+    model = MipModel(opts, backend=backend, maximize=True, engine="highspy")
     solver = model.solver
     y = _site_vars(model, inst, relax=relax)
     cov = _cover_vars(model, inst, y)
@@ -562,8 +570,16 @@ def _solve_or_none(model: MipModel) -> MipOutcome | None:
         return None
 
 
-def _with_time(opts: SolveOptions, seconds: float) -> SolveOptions:
-    return replace(opts, time_limit_s=max(seconds, 0.5))
+#: Branch-and-bound nodes of each intermediate stage (per-period bounds, pool solves,
+#: the max-min stage, the floor checks): a deterministic work limit, so the stages
+#: and hence the plan do not depend on the machine's load. The final full model has
+#: no node limit; every stage's time limit is only the safety stop of the whole solve.
+STAGE_NODES = 2_000
+
+
+def _with_time(opts: SolveOptions, seconds: float, nodes: int | None = STAGE_NODES) -> SolveOptions:
+    """``opts`` with a safety time limit of ``seconds`` and a work limit of ``nodes``."""
+    return replace(opts, time_limit_s=max(seconds, 0.5), max_nodes=nodes)
 
 
 def _single_period(inst: _Instance, t: int) -> _Instance:
@@ -640,11 +656,13 @@ def _solve_weighted(
     # ---- B: the phased model over the pool of sites
     best: _Stage | None = None
 
-    def build(target: _Instance, seconds: float, *, relax: bool = False) -> _Built:
-        """The weighted phased model of ``target`` with a time limit of ``seconds``."""
+    def build(
+        target: _Instance, seconds: float, *, relax: bool = False, nodes: int | None = STAGE_NODES
+    ) -> _Built:
+        """The weighted phased model of ``target``: safety stop ``seconds``, ``nodes`` limit."""
         return _build(
             target,
-            _with_time(opts, seconds),
+            _with_time(opts, seconds, nodes),
             backend,
             floors=floors,
             objective="weighted",
@@ -687,13 +705,15 @@ def _solve_weighted(
             return True
         return False
 
-    large = pool.any() and pool.sum() < inst.cand.size
+    large = pool.any() and pool.sum() < inst.cand.size and left() > 0
     if large:
-        pool_solve(pool, max(left() * 0.3, 0.5), "pool")
+        pool_solve(pool, left(), "pool")
         if done("sum of per-period optima"):
             return best  # type: ignore[return-value]
         # ---- B2: LP relaxation of the full model: a (often tighter) bound and more sites
-        lp_model = build(inst, max(left() * 0.5, 0.5), relax=True)
+        if left() <= 0:  # the safety stop: keep what the pool gave
+            return _stopped(best, ub, backend, limit, t_start, log, inst, build)
+        lp_model = build(inst, left(), relax=True)
         out_lp = _solve_or_none(lp_model.model)
         if out_lp is not None and out_lp.status == "optimal":
             log["lp_bound"] = (out_lp.objective, round(out_lp.seconds, 2))
@@ -714,15 +734,16 @@ def _solve_weighted(
             grown = pool | (lp_open > 1e-6)
             if done("LP relaxation bound"):
                 return best  # type: ignore[return-value]
-            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size:
-                pool_solve(grown, max(left() * 0.5, 0.5), "pool_lp")
+            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size and left() > 0:
+                pool_solve(grown, left(), "pool_lp")
                 if done("LP relaxation bound"):
                     return best  # type: ignore[return-value]
 
     # ---- C: the full phased model, hinted with B
-    full = build(inst, left())
-    if best is not None and backend == "scip":
-        # (pywraplp's SetHint crashes with HiGHS in OR-Tools 9.15: hint SCIP only)
+    if best is not None and left() <= 0:  # the safety stop: keep the pool's plan
+        return _stopped(best, ub, backend, limit, t_start, log, inst, build)
+    full = build(inst, left(), nodes=None)
+    if best is not None:
         _hint(full, inst, best)
     out_c = _solve_or_none(full.model)
     if out_c is not None and out_c.status == "infeasible":
@@ -751,6 +772,33 @@ def _solve_weighted(
     return best
 
 
+def _stopped(
+    best: _Stage | None,
+    ub: float,
+    backend: str,
+    limit: float,
+    t_start: float,
+    log: dict[str, Any],
+    inst: _Instance,
+    build: Any,
+) -> _Stage:
+    """The best plan so far when the safety time limit ends the staged solve."""
+    if best is None:  # pragma: no cover - callers keep a plan before stopping
+        built = build(inst, 0.5)
+        outcome = MipOutcome(
+            "time_limit_no_solution", np.nan, ub, time.perf_counter() - t_start, backend, ""
+        )
+        return _Stage(outcome.status, np.nan, ub, inst, built, "", outcome)
+    best.bound = ub
+    gap = relative_gap(best.objective, ub)
+    best.message = (
+        f"{backend}: feasible after {time.perf_counter() - t_start:.2f} s (stopped by the "
+        f"{limit:g} s safety time limit; gap {gap:.3%}; best plan kept)"
+    )
+    best.log = log
+    return best
+
+
 def _period_bounds(
     inst: _Instance,
     floors: Sequence[_Floor],
@@ -770,11 +818,11 @@ def _period_bounds(
     upper = np.zeros(T)
     pool = np.zeros(inst.cand.size, dtype=bool)
     bounds_ok = True
-    budget_a = 0.7 * limit
-    weights_t = np.arange(1, T + 1, dtype=float)
     for t in range(1, T + 1):
         spent = time.perf_counter() - t_start
-        share = weights_t[t - 1] / weights_t[t - 1 :].sum()
+        if spent >= limit:  # the safety stop: no proven bound for the later periods
+            bounds_ok = False
+            break
         sub = _single_period(inst, t)
         # this period's floors apply in the one-period model; floors of other periods
         # get share 0 (kept so floor columns line up)
@@ -782,9 +830,18 @@ def _period_bounds(
             replace(fl, period=1) if fl.period == t else replace(fl, period=1, share=0.0, total=0.0)
             for fl in floors
         ]
+        fast = _mclp_bound(sub, relaxed, min_share if t == T else None, opts, limit - spent)
+        if fast is not None:  # a plain count-limited MCLP: the exact MCLP core bounds it
+            bound_t, value_t, status_t, open_t, seconds_t = fast
+            upper[t - 1] = bound_t
+            log["period_bounds"].append(
+                (t, status_t, round(value_t, 3), round(bound_t, 3), seconds_t, "mclp core")
+            )
+            pool |= open_t
+            continue
         built = _build(
             sub,
-            _with_time(opts, (budget_a - spent) * share),
+            _with_time(opts, limit - spent),  # node-limited; the time is a safety stop
             backend,
             floors=relaxed,
             objective="weighted",
@@ -809,6 +866,67 @@ def _period_bounds(
     return upper, pool, bounds_ok
 
 
+def _mclp_bound(
+    sub: _Instance,
+    floors: Sequence[_Floor],
+    min_share: float | None,
+    opts: SolveOptions,
+    seconds: float,
+) -> tuple[float, float, str, npt.NDArray[np.bool_], float] | None:
+    """A one-period relaxation that is a plain MCLP, bounded by the exact MCLP core.
+
+    Applies without capacities, budgets, live floors or a max-min share: then the
+    one-period model is "cover the most weight with at most ``K`` new sites", and
+    :func:`~nhc_planner.optimize._mclp.solve_reduced` (exact reductions, Lagrangian
+    bound, local search, reduced-cost fixing, HiGHS on the rest) gives a proven
+    bound and a plan much faster than the generic model. Node-limited
+    (:data:`STAGE_NODES`); ``seconds`` is a safety stop. Returns the bound and
+    the plan's value (the model's objective, constants included), the status, the sites opened (mask
+    over ``sub.cand``) and the seconds; None when it does not apply.
+    """
+    from nhc_planner.optimize._mclp import solve_reduced
+
+    live = any(fl.share > 0 and fl.total > 0 for fl in floors)
+    if sub.cap is not None or sub.budget is not None or sub.new_per_period is None:
+        return None
+    if live or min_share is not None:
+        return None
+    start = time.perf_counter()
+    k = round(float(sub.new_per_period[0]))
+    n_cand = sub.cand.size
+    can_open: npt.NDArray[np.bool_] = np.asarray(sub.size_ok.any(axis=1), dtype=bool)
+    a_w = sub.a_t[0]  # the one period's weight per row (per-period weights: its row)
+    const = float(sub.a_const_t[0])
+    cover = np.zeros((a_w.size, n_cand), dtype=bool)
+    for r, js in enumerate(sub.rows_cand):
+        cover[r, js] = True
+    cover &= can_open[np.newaxis, :]
+    rows = np.flatnonzero(cover.any(axis=1) & (a_w > 0))
+    uniq, w, _ = aggregate_rows(cover[rows], a_w[rows])
+    cols = np.flatnonzero(can_open & ~dominated_columns(uniq, can_open))
+    a = uniq[:, cols]
+    opened = np.zeros(n_cand, dtype=bool)
+    if k <= 0 or a.shape[0] == 0:
+        value = const
+        return value, value, "optimal", opened, round(time.perf_counter() - start, 2)
+    if cols.size <= k:
+        opened[cols] = True
+        bound = const + float(w.sum())
+        return bound, bound, "optimal", opened, round(time.perf_counter() - start, 2)
+    core = solve_reduced(
+        a,
+        w,
+        k,
+        time_limit_s=max(seconds, 0.5),
+        threads=opts.threads,
+        seed=opts.seed,
+        max_nodes=STAGE_NODES,
+    )
+    opened[cols[core.chosen]] = True
+    bound, value = const + float(core.bound), const + float(core.objective)
+    return bound, value, core.status, opened, round(time.perf_counter() - start, 2)
+
+
 def _hint(full: _Built, inst: _Instance, best: _Stage) -> None:
     """Give the full model the plan of a restricted solve as a starting point."""
     period_b, size_b = _open_periods(best.inst, best.built)
@@ -826,7 +944,7 @@ def _hint(full: _Built, inst: _Instance, best: _Stage) -> None:
             for t, var in enumerate(full.y[j][s]):
                 variables.append(var)
                 values.append(1.0 if (s == s_j and p_j > 0 and t + 1 >= p_j) else 0.0)
-    full.model.solver.SetHint(variables, values)
+    full.model.hint(variables, values)
 
 
 def _open_periods(
@@ -980,7 +1098,8 @@ def phased_coverage(
         status is ``"optimal"`` only when the gap is proven zero.
     explain_infeasible
         When the floors cannot be met, run diagnostic solves to say which
-        floor fails and by how much (each with the full time limit / 4).
+        floor fails and by how much (each node-limited, with the time limit / 4
+        as its safety stop).
 
     Returns
     -------
@@ -1456,8 +1575,19 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
     min_share = None
     stage1: MipOutcome | None = None
     if s.objective == "maxmin":
-        half = replace(opts, time_limit_s=opts.time_limit_s / 2)
-        b1 = _build(inst, half, s.backend, floors=p.floor_list, objective="maxmin")
+        # node-limited (the time limit is the whole solve's safety stop), started from
+        # opening nothing, which is always feasible: a limit keeps a plan
+        b1 = _build(
+            inst,
+            _with_time(opts, opts.time_limit_s),
+            s.backend,
+            floors=p.floor_list,
+            objective="maxmin",
+        )
+        b1.model.hint(
+            [v for per_site in b1.y for per_size in per_site for v in per_size],
+            [0.0] * sum(len(per_size) for per_site in b1.y for per_size in per_site),
+        )
         try:
             stage1 = _solve(b1.model)
         except SolverError as exc:  # a backend that stops abnormally at the time limit
@@ -1466,7 +1596,7 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
             return unsolved(stage1)
         min_share = float(b1.m.solution_value()) - 1e-7
         common["min_group_share_bound"] = float(stage1.bound)
-        rest = max(opts.time_limit_s - stage1.seconds, 0.1 * opts.time_limit_s)
+        rest = max(opts.time_limit_s - (time.perf_counter() - start), 0.5)
         opts = replace(opts, time_limit_s=rest)
     stage = _solve_weighted(inst, p.floor_list, opts, s.backend, min_share, s.mip_gap)
     fallback: _Fallback | None = None
@@ -1790,7 +1920,7 @@ def _explain_infeasible(
     standard: float,
 ) -> str:
     """Say which floor fails and by how much: the best share each floor can reach alone."""
-    sub = replace(opts, time_limit_s=max(opts.time_limit_s / 4, 1.0))
+    sub = _with_time(opts, max(opts.time_limit_s / 4, 1.0))  # node-limited; time = safety
     failing: list[str] = []
     reachable: list[str] = []
     for k, fl in enumerate(floor_list):
