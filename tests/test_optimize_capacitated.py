@@ -296,3 +296,13 @@ def test_bad_input(kwargs, match):
             args.pop("fixed_cost"),
             **args,
         )
+
+
+def test_new_highs_prints_no_banner() -> None:
+    """highspy's copyright banner must not land in the CLI's output."""
+    import subprocess
+    import sys
+
+    code = "from nhc_planner.optimize._highs import new_highs; new_highs(1, 0, 1.0); print('done')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "done\n"

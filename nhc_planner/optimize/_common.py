@@ -703,15 +703,10 @@ class MipModel:
 
         solver = self.solver
         start = time.perf_counter()
-        h = highspy.Highs()
-        for key, value in (
-            ("output_flag", False),
-            ("threads", int(self.opts.threads)),
-            ("random_seed", int(self.opts.seed)),
-            ("mip_rel_gap", 0.0),
-            ("time_limit", float(self.opts.time_limit_s)),
-        ):
-            h.setOptionValue(key, value)
+        from nhc_planner.optimize._highs import new_highs
+
+        opts = self.opts
+        h = new_highs(opts.threads, opts.seed, opts.time_limit_s, mip_rel_gap=0.0)
         if self.opts.max_nodes is not None:
             h.setOptionValue("mip_max_nodes", int(self.opts.max_nodes))
         n = solver.NumVariables()

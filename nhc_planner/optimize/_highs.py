@@ -9,6 +9,9 @@ the same model gives the same answer on any machine; the time limit is a safety 
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
 import time
 
 import highspy
@@ -30,13 +33,41 @@ _F = npt.NDArray[np.float64]
 _MS = highspy.HighsModelStatus
 
 
-def new_highs(threads: int, seed: int, time_limit: float) -> highspy.Highs:
-    """A quiet HiGHS instance with ``threads``, ``seed`` and a safety ``time_limit`` (s)."""
+@functools.cache
+def _banner_shown() -> bool:
+    """Build one HiGHS instance with standard output closed, once per process.
+
+    ``highspy`` prints its copyright banner to the C-level standard output when the
+    first ``Highs`` object of a process is made, before any option can turn output off;
+    it would land in the CLI's summary and in piped output. Later instances are silent.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return True
+
+
+def new_highs(
+    threads: int, seed: int, time_limit: float, *, mip_rel_gap: float | None = None
+) -> highspy.Highs:
+    """A quiet HiGHS instance with ``threads``, ``seed`` and a safety ``time_limit`` (s).
+
+    ``mip_rel_gap`` is set when given (HiGHS's default, 1e-4, otherwise).
+    """
+    _banner_shown()
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", int(threads))
     h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("time_limit", float(max(time_limit, 0.1)))
+    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    if mip_rel_gap is not None:
+        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     return h
 
 

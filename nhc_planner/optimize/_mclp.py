@@ -285,13 +285,9 @@ def _lagrangian(
 
 
 def _highs(threads: int, seed: int, time_limit_s: float) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", int(threads))
-    h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("time_limit", float(max(time_limit_s, 0.01)))
-    return h
+    from nhc_planner.optimize._highs import new_highs
+
+    return new_highs(threads, seed, time_limit_s, mip_rel_gap=0.0)
 
 
 def _pass_mclp(h: highspy.Highs, a: np.ndarray, w: np.ndarray, p: int, *, integer: bool) -> None:

@@ -433,12 +433,9 @@ def _objective(m: _Model) -> _F:
 
 
 def _highs(threads: int, seed: int, time_limit: float) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", int(threads))
-    h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("time_limit", float(max(time_limit, 0.1)))
-    return h
+    from nhc_planner.optimize._highs import new_highs
+
+    return new_highs(threads, seed, max(time_limit, 0.1))
 
 
 def _pass_lp(

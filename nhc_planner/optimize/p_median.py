@@ -491,12 +491,9 @@ def _solve_radius_highs(
     integrality = [highspy.HighsVarType.kContinuous] * n_cols
     integrality[:m] = [highspy.HighsVarType.kInteger] * m
     lp.integrality_ = integrality
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", int(opts.threads))
-    h.setOptionValue("random_seed", int(opts.seed))
-    h.setOptionValue("time_limit", float(max(opts.time_limit_s, 0.05)))
-    h.setOptionValue("mip_rel_gap", 0.0)
+    from nhc_planner.optimize._highs import new_highs
+
+    h = new_highs(opts.threads, opts.seed, max(opts.time_limit_s, 0.05), mip_rel_gap=0.0)
     h.passModel(lp)
     if start_open is not None:
         h.setSolution(_start_vector(rows, start_open, z_levels, n_cols))
