@@ -71,6 +71,16 @@ def main() -> None:
             help=card.help,
             border=True,
         )
+    no_car = ui.no_car_card(p)
+    if no_car is not None:
+        st.metric(
+            no_car.label,
+            no_car.value,
+            delta=no_car.delta,
+            delta_color=no_car.delta_color,  # type: ignore[arg-type]
+            help=no_car.help,
+            border=True,
+        )
     words = solver_summary(p.solver)
     if p.solver.get("status") == "optimal":
         st.success(words, icon=":material/verified:")
@@ -90,6 +100,15 @@ def main() -> None:
             st.dataframe(p.unmet.by_imd_decile, hide_index=True, width="stretch")
             st.dataframe(p.unmet.by_hle_quintile, hide_index=True, width="stretch")
             st.dataframe(p.unmet.by_authority, hide_index=True, width="stretch")
+    if p.population_basis:
+        st.caption(p.population_basis)
+    if p.need_correlation is not None and len(p.need_correlation) > 1:
+        with st.expander("Need terms: how much they overlap"):
+            st.caption(
+                "Population-weighted correlation between the need terms (1 = the same ranking "
+                "of areas). Two terms in use that correlate highly count the same need twice."
+            )
+            st.dataframe(p.need_correlation.round(2), hide_index=True, width="stretch")
     stability = ui.stability_words(p)
     if stability is not None:
         st.info(f"**Stability:** {stability}", icon=":material/balance:")

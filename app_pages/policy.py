@@ -10,6 +10,8 @@ import streamlit as st
 from app_pages import common
 from nhc_planner import _format, ui
 from nhc_planner.planning import model_labels
+from nhc_planner.projections import projection_years
+from nhc_planner.travel.words import standard_sentence
 
 OBJECTIVES = {
     "weighted": "Reach the most need (weighted coverage)",
@@ -22,6 +24,10 @@ NEST = {
     "none": "Nothing: neighbourhoods may cross boundaries",
 }
 ORDER = {"hle": "Lowest healthy life expectancy first", "need": "Highest need first"}
+PT_SOURCES = {
+    "timetable": "A bus timetable (GTFS)",
+    "matrix": "A published public transport matrix",
+}
 
 
 def _init(values: dict[str, Any]) -> None:
@@ -160,9 +166,10 @@ def _travel_widgets() -> None:
         help="An area counts as covered when its residents can reach a centre within this "
         "time. For example 15 minutes' drive, or 20 minutes' walk.",
     )
-    if engine in ("auto", "road"):
+    if engine in ("auto", "road", "mixed"):
         st.text_input(
-            "Road network (file in the app's data folder, or demo)",
+            "Road network (file in the app's data folder, or demo)"
+            + (" for households with a car" if engine == "mixed" else ""),
             key="travel.network",
             placeholder="empty: straight-line estimates",
             help="A GraphML, OSM XML/PBF or GeoPackage road network covering the region, "
@@ -174,32 +181,76 @@ def _travel_widgets() -> None:
             "Travel-time matrix (CSV or Parquet file in the app's data folder)",
             key="travel.matrix",
             help="One row per area and site that can be reached: area_code, site_id, "
-            "minutes. Pairs not in the file count as out of reach.",
+            "minutes; or a published LSOA-to-LSOA matrix (origin, destination, minutes, "
+            "e.g. the Great Britain public transport travel time matrices), each site "
+            "taking the times of the LSOA it stands in. Pairs not in the file count as "
+            "out of reach.",
         )
-    if engine == "transit":
+    if engine == "mixed":
+        _mixed_widgets()
+    if engine in ("transit", "mixed"):
+        _transit_widgets(engine)
+
+
+def _mixed_widgets() -> None:
+    """Where the no-car households' public transport times come from, and TS045."""
+    st.caption(
+        "Households with a car count by their drive time; households without one by bus or "
+        "on foot, whichever is faster for them. The share without a car comes from the Census "
+        "2021 table TS045 (car or van availability), uploaded with the region's data."
+    )
+    region = common.loaded_region()
+    if region is not None and "households_no_car" not in region.areas.columns:
+        st.warning(
+            "This region has no car or van availability table (Census 2021 TS045): add it "
+            "on page 1 to plan by the mixed mode.",
+            icon=":material/directions_car:",
+        )
+    st.radio(
+        "Public transport times from",
+        list(PT_SOURCES),
+        format_func=PT_SOURCES.__getitem__,
+        key="pt_source",
+    )
+    if st.session_state.get("pt_source") == "matrix":
+        st.session_state["travel.transit_feed"] = ""
         st.text_input(
-            "Bus timetable (GTFS zip or folder in the app's data folder)",
-            key="travel.transit_feed",
-            help="A GTFS feed as published by the Bus Open Data Service or an operator.",
+            "Published public transport matrix (CSV or Parquet in the app's data folder)",
+            key="travel.matrix",
+            help="An LSOA-to-LSOA matrix (origin, destination, minutes; e.g. the Great "
+            "Britain public transport travel time matrices) or area_code, site_id, minutes.",
         )
-        left, mid, right = st.columns(3)
-        left.text_input("Timetable day (YYYY-MM-DD)", key="travel.transit_day")
-        mid.text_input(
-            "Departures between",
-            key="travel.transit_window",
-            placeholder="08:00-20:00",
-            help="One departure a minute in this window; empty: 08:00-20:00, the hours "
-            "the centres open.",
-        )
-        right.slider(
-            "Travel time counted (percentile)",
-            min_value=10,
-            max_value=90,
-            step=5,
-            key="travel.transit_percentile",
-            help="50: the median over the departures, as R5 does. 80: a time met by 8 "
-            "departures in 10.",
-        )
+    else:
+        st.session_state["travel.matrix"] = ""
+
+
+def _transit_widgets(engine: str) -> None:
+    """The bus timetable, its day, the departure window and the percentile counted."""
+    if engine == "mixed" and st.session_state.get("pt_source") == "matrix":
+        return
+    st.text_input(
+        "Bus timetable (GTFS zip or folder in the app's data folder)",
+        key="travel.transit_feed",
+        help="A GTFS feed as published by the Bus Open Data Service or an operator.",
+    )
+    left, mid, right = st.columns(3)
+    left.text_input("Timetable day (YYYY-MM-DD)", key="travel.transit_day")
+    mid.text_input(
+        "Departures between",
+        key="travel.transit_window",
+        placeholder="08:00-20:00",
+        help="One departure a minute in this window; empty: 08:00-20:00, the hours "
+        "the centres open.",
+    )
+    right.slider(
+        "Travel time counted (percentile)",
+        min_value=10,
+        max_value=90,
+        step=5,
+        key="travel.transit_percentile",
+        help="50: the median over the departures, as R5 does. 80: a time met by 8 "
+        "departures in 10.",
+    )
 
 
 def _solver_widgets(name: str) -> None:
@@ -249,6 +300,9 @@ def main() -> None:
     base = common.current_scenario()
     values = ui.policy_values(base)
     _init(values)
+    if "pt_source" not in st.session_state:
+        only_matrix = base.travel.matrix is not None and base.travel.transit_feed is None
+        st.session_state["pt_source"] = "matrix" if only_matrix else "timetable"
     if "sizes_editor" not in st.session_state:
         st.session_state["sizes_base"] = values["sizes"]
 
@@ -273,6 +327,23 @@ def main() -> None:
                 help="Each centre costs its size's capital cost.",
             )
         st.slider("Over how many years", min_value=1, max_value=10, key="phasing.years")
+        if projection_years(region.areas):
+            st.radio(
+                "Population of each year",
+                ["census", "projection"],
+                format_func={
+                    "census": "Census 2021 residents",
+                    "projection": "projected for that year (ONS 2022-based)",
+                }.__getitem__,
+                key="phasing.population",
+                horizontal=True,
+                help="Weigh each year's coverage with the population projected for that year, "
+                "apportioned to small areas by their age structure.",
+            )
+            st.number_input(
+                "Year 1 of the plan", min_value=2000, max_value=2100, step=1,
+                key="phasing.first_year",
+            )  # fmt: skip
         st.caption(f"Suggestion: {_suggestion(region)}")
         st.subheader("Sites")
         sites = region.sites
@@ -366,8 +437,8 @@ def main() -> None:
         else f"{_format.format_gbp(scenario.phasing.budget_per_year_gbp)} of capital a year"
     )
     st.success(
-        f"**{scenario.name}:** {amount} over {scenario.phasing.years} years, within "
-        f"{scenario.travel.standard_min:g} minutes' {scenario.travel.mode}.",
+        f"**{scenario.name}:** {amount} over {scenario.phasing.years} years; an area is within "
+        f"reach when it is {standard_sentence(scenario.travel)}.",
         icon=":material/check:",
     )
     st.page_link("app_pages/plan.py", label="Next: get the plan", icon=":material/arrow_forward:")

@@ -5,7 +5,8 @@ Run by hand (needs the ``bench`` extra: spopt, libpysal)::
     python benchmarks/bench_districting.py --out benchmarks/results_districting.md
 
 Cases: Leeds (488 LSOAs, real fixtures; skipped when absent) and an ICB-sized synthetic
-region (``demo_region(n_areas=1500, n_las=6)``). Methods, side by side in one run on the
+region (``demo_region(n_areas=1500, n_las=6)``; ``--seeds 1 2`` adds regions drawn with
+other seeds, ``delineate`` only). Methods, side by side in one run on the
 same adjacency (rook), the same straight-line minutes and the same groups (local
 authorities, which no neighbourhood crosses):
 
@@ -61,10 +62,10 @@ def leeds_areas() -> pd.DataFrame | None:
     return build_region(inputs, la_codes=["E08000035"]).areas
 
 
-def icb_areas() -> pd.DataFrame:
+def icb_areas(seed: int = 0) -> pd.DataFrame:
     from nhc_planner.demo import demo_region
 
-    return demo_region(n_areas=1500, n_las=6).areas
+    return demo_region(seed=seed, n_areas=1500, n_las=6).areas
 
 
 def metrics(labels: np.ndarray, pop: np.ndarray, cost: np.ndarray) -> dict[str, float]:
@@ -137,7 +138,7 @@ def run_spopt(
     return labels, time.perf_counter() - start, note
 
 
-def case(name: str, areas: pd.DataFrame, lines: list[str], spopt_ok: bool) -> None:
+def case(name: str, areas: pd.DataFrame, lines: list[str], spopt_ok: bool, most: bool) -> None:
     pop = areas["population"].to_numpy(dtype=float)
     t0 = time.perf_counter()
     groups = area_groups(areas)
@@ -156,7 +157,7 @@ def case(name: str, areas: pd.DataFrame, lines: list[str], spopt_ok: bool) -> No
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
 
-    def ours() -> tuple[np.ndarray, float, str, str]:
+    def ours(districts: str = "fewest") -> tuple[np.ndarray, float, str, str]:
         res = delineate(
             pop,
             adj.matrix,
@@ -165,18 +166,25 @@ def case(name: str, areas: pd.DataFrame, lines: list[str], spopt_ok: bool) -> No
             min_pop=MIN_POP,
             max_pop=MAX_POP,
             group_names=groups.names,
+            districts=districts,  # type: ignore[arg-type]
         )
         ours.result = res  # type: ignore[attr-defined]
         return res.labels, res.seconds, f"{res.bound:,.0f}", f"{100 * res.gap:.2f}%"
 
     res_labels, secs, bound, gap = ours()
+    notes = [f"delineate: {ours.result.message}"]  # type: ignore[attr-defined]
     m = metrics(res_labels, pop, cost)
     result = ours.result  # type: ignore[attr-defined]
     lines.append(_row("delineate (this project)", secs, m, bound, gap))
+    if most:
+        labs, secs, bound, gap = ours("most")
+        m_most = metrics(labs, pop, cost)
+        lines.append(_row("delineate, districts='most'", secs, m_most, bound, gap))
+        most_result = ours.result  # type: ignore[attr-defined]
+        notes.append(f"delineate, districts='most': {most_result.message}")
     per_group_k = {
         int(g): int((result.district_groups == g).sum()) for g in np.unique(groups.codes)
     }
-    notes = [f"delineate: {result.message}"]
     if spopt_ok:
         for label, method in (("spopt max-p (floor 30,000)", "maxp"), ("spopt SKATER", "skater")):
             try:
@@ -204,6 +212,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="results file (markdown)")
     parser.add_argument("--skip-spopt", action="store_true")
     parser.add_argument("--only", choices=["leeds", "icb"], default=None)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also delineate ICB-sized regions drawn with these seeds (spopt not run)",
+    )
+    parser.add_argument(
+        "--most",
+        action="store_true",
+        help="also run delineate with districts='most' (floor(P / 30,000) per authority), "
+        "nearer max-p's count",
+    )
     args = parser.parse_args(argv)
     try:
         import spopt  # noqa: F401
@@ -226,10 +247,22 @@ def main(argv: list[str] | None = None) -> int:
         if leeds is None:
             lines += ["### Leeds", "", "skipped: fixtures not found", ""]
         else:
-            case("Leeds (488 LSOAs, real)", leeds, lines, spopt_ok)
+            case("Leeds (488 LSOAs, real)", leeds, lines, spopt_ok, args.most)
     if args.only in (None, "icb"):
         case(
-            "ICB-sized synthetic region (1,500 areas, 6 authorities)", icb_areas(), lines, spopt_ok
+            "ICB-sized synthetic region (1,500 areas, 6 authorities)",
+            icb_areas(),
+            lines,
+            spopt_ok,
+            args.most,
+        )
+    for seed in args.seeds:
+        case(
+            f"ICB-sized synthetic region, seed {seed} (1,500 areas, 6 authorities)",
+            icb_areas(seed),
+            lines,
+            False,
+            False,
         )
     load1 = os.getloadavg()
     lines.append(f"Load average after: {load1[0]:.1f} / {load1[1]:.1f} / {load1[2]:.1f}.")

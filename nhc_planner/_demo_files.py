@@ -34,6 +34,7 @@ __all__ = [
     "FILES",
     "to_lonlat",
     "write_boundaries",
+    "write_car_availability",
     "write_centroids",
     "write_facilities",
     "write_graphml_gz",
@@ -41,6 +42,7 @@ __all__ = [
     "write_imd",
     "write_lookups",
     "write_population",
+    "write_projections",
 ]
 
 #: Relative paths of the generated files (the ``sources.toml`` keys they feed), as
@@ -185,6 +187,45 @@ def write_imd(world: DemoWorld, folder: Path) -> Path:
     return path
 
 
+def write_car_availability(world: DemoWorld, folder: Path) -> Path:
+    """Census 2021 TS045 in the Nomis bulk layout (wide), synthetic.
+
+    Households are residents / 2.4; the share without a car falls from about
+    28% in IMD decile 1 to 6% in decile 10 (the national gradient by income),
+    with seeded noise; car households split 55/35/10 into 1, 2 and 3+ cars.
+    """
+    a = world.areas
+    rng = np.random.default_rng(2021045)
+    households = np.maximum(1, np.round(a["population"].to_numpy(float) / 2.4)).astype(int)
+    decile = a["imd_decile"].to_numpy(float)
+    share = 0.28 - (decile - 1) * (0.22 / 9) + rng.normal(0.0, 0.03, len(a))
+    none = np.round(households * np.clip(share, 0.01, 0.6)).astype(int)
+    cars = households - none
+    one = np.round(cars * 0.55).astype(int)
+    two = np.round(cars * 0.35).astype(int)
+    three = cars - one - two
+    prefix = "Number of cars or vans: "
+    header = (
+        "date",
+        "geography",
+        "geography code",
+        f"{prefix}Total: All households",
+        f"{prefix}No cars or vans in household",
+        f"{prefix}1 car or van in household",
+        f"{prefix}2 cars or vans in household",
+        f"{prefix}3 or more cars or vans in household",
+    )
+    rows: list[tuple[Any, ...]] = [
+        (2021, name, code, f"{h:,}", n, o, t, th)
+        for name, code, h, n, o, t, th in zip(
+            a["area_name"], a["area_code"], households, none, one, two, three, strict=True
+        )
+    ]
+    path = _target(folder, "car_availability")
+    _write_csv(path, header, rows)
+    return path
+
+
 def write_population(world: DemoWorld, folder: Path) -> tuple[Path, Path]:
     """Census 2021 usual residents: totals table and long-form six age bands."""
     a = world.areas
@@ -204,6 +245,48 @@ def write_population(world: DemoWorld, folder: Path) -> tuple[Path, Path]:
     _write_csv(age, ("lsoa21_code", "lsoa21_name", "age_group", "usual_residents"), rows,
                quote_all=True)  # fmt: skip
     return total, age
+
+
+#: Synthetic yearly growth of each age band (0-15, 16-64, 65+) in the demo projections;
+#: authority k adds ``0.001 * k`` to every band so the authorities differ.
+_SNPP_GROWTH = (-0.003, 0.002, 0.02)
+#: First single year of age of each ``AGE6_LABELS`` band, and 91 (ages run 0..90+).
+_AGE6_FROM = (0, 16, 25, 35, 50, 65, 91)
+SNPP_YEARS = tuple(range(2022, 2048))
+
+
+def write_projections(world: DemoWorld, folder: Path) -> Path:
+    """ONS 2022-based SNPP persons file (official layout), SYNTHETIC figures.
+
+    Mid-2022 residents by single year of age are the authority's Census age
+    bands spread evenly over the band's ages; later years grow each of 0-15,
+    16-64 and 65+ at a fixed synthetic rate (:data:`_SNPP_GROWTH`).
+    """
+    a = world.areas
+    rows: list[tuple[Any, ...]] = []
+    for k, (code, name) in enumerate(zip(world.las["la_code"], world.las["la_name"], strict=True)):
+        counts = a.loc[a["la_code"] == code, [f"age6_{b}" for b in range(6)]].to_numpy().sum(axis=0)
+        single = np.zeros(91)
+        for b in range(6):
+            lo, hi = _AGE6_FROM[b], _AGE6_FROM[b + 1]
+            single[lo:hi] = counts[b] / (hi - lo)
+        band = np.where(np.arange(91) <= 15, 0, np.where(np.arange(91) <= 64, 1, 2))
+        rate = np.array(_SNPP_GROWTH)[band] + 0.001 * k
+        steps = np.arange(len(SNPP_YEARS))
+        table = np.round(single[:, np.newaxis] * (1.0 + rate[:, np.newaxis]) ** steps, 0)
+        for age in range(91):
+            label = "90 and over" if age == 90 else str(age)
+            rows.append((code, name, "Population", "persons", label, *table[age].astype(int)))
+        rows.append(
+            (code, name, "Population", "persons", "All ages", *table.sum(axis=0).astype(int))
+        )
+    path = _target(folder, "population_projection")
+    _write_csv(
+        path,
+        ("AREA_CODE", "AREA_NAME", "COMPONENT", "SEX", "AGE_GROUP", *map(str, SNPP_YEARS)),
+        rows,
+    )
+    return path
 
 
 def write_hle(world: DemoWorld, folder: Path) -> Path:

@@ -46,9 +46,11 @@ from nhc_planner.sources import registry
 from nhc_planner.sources.boundaries import read_boundaries, read_centroids
 from nhc_planner.sources.hle import (
     HLE_ESTIMATE_NOTE,
+    HLE_GRADIENTS,
     ONS_HLE_GRADIENT_MALE_2015_17,
     estimate_area_hle,
     read_hle,
+    read_hle_gradient,
 )
 from nhc_planner.sources.imd import read_imd
 from nhc_planner.sources.lookups import (
@@ -83,6 +85,26 @@ NHS_ATTRIBUTION = (
 _PATH_FIELDS: tuple[str, ...] = tuple(
     s.role for s in registry.data_sources() if s.is_input and s.role in registry.BUILTIN_ROLES
 )
+
+
+def _gradient_of(value: Any, manifest: Path) -> tuple[float, ...]:
+    """``hle_gradient`` of a manifest: 10 numbers, a built-in name, or an ONS figure CSV."""
+    if isinstance(value, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        return tuple(float(v) for v in value)
+    if isinstance(value, str):
+        if value in HLE_GRADIENTS:
+            return HLE_GRADIENTS[value]
+        q = Path(value).expanduser()
+        q = q if q.is_absolute() else (manifest.parent / q)
+        if q.is_file():
+            return read_hle_gradient(q)
+    msg = (
+        f"{manifest}: key 'hle_gradient' must be a list of 10 numbers, one of "
+        f"{sorted(HLE_GRADIENTS)} or the path of an ONS HLE-by-IMD-decile CSV; got {value!r}"
+    )
+    raise DataFileError(msg)
 
 
 def _extra_paths(extra: Mapping[str, str | Path] | None) -> dict[str, Path]:
@@ -137,6 +159,14 @@ class RegionInputs:
         Population-weighted centroids (optional; else a point inside each polygon).
     population_age
         Population by age band when ``population`` has totals only.
+    population_projection
+        ONS subnational population projections
+        (:func:`~nhc_planner.sources.projections.read_snpp`), joined per authority
+        as growth ratios for ``phasing.population = "projection"``.
+    imd_health
+        IoD2025 Health Deprivation and Disability domain (File 7) and/or its
+        indicators (File 8) (:func:`~nhc_planner.sources.imd_health.read_imd_health`),
+        joined per area for the need terms ``need.health_weight``, ``need.yll_weight``, ...
     lsoa11_lsoa21
         LSOA 2011 -> 2021 lookup, needed when a table uses 2011 codes.
     lsoa_icb
@@ -147,6 +177,10 @@ class RegionInputs:
         Site files (optional).
     postcodes
         Postcode -> coordinates table for a GP file without coordinates.
+    car_availability
+        Census 2021 TS045 car or van availability by LSOA (optional): adds
+        ``households`` and ``households_no_car`` (the ``mixed`` travel mode, the
+        no-car coverage KPI).
     hle_period
         HLE period such as ``"2022 - 24"``; None = latest.
     hle_sex
@@ -167,6 +201,8 @@ class RegionInputs:
     lsoa_la: Path
     centroids: Path | None = None
     population_age: Path | None = None
+    population_projection: Path | None = None
+    imd_health: Path | None = None
     lsoa11_lsoa21: Path | None = None
     lsoa_icb: Path | None = None
     ltla_utla: Path | None = None
@@ -175,6 +211,7 @@ class RegionInputs:
     pharmacies: Path | None = None
     user_sites: Path | None = None
     postcodes: Path | None = None
+    car_availability: Path | None = None
     gp_registrations: Path | None = None
     hle_period: str | None = None
     hle_sex: str = "mean"
@@ -289,10 +326,7 @@ class RegionInputs:
                 else:
                     extra[key] = q
             elif key == "hle_gradient":
-                if not (isinstance(value, list) and all(isinstance(v, int | float) for v in value)):
-                    msg = f"{p}: key 'hle_gradient' must be a list of 10 numbers; got {value!r}"
-                    raise DataFileError(msg)
-                kwargs[key] = tuple(float(v) for v in value)
+                kwargs[key] = _gradient_of(value, p)
             elif key == "site_buffer_m":
                 if not isinstance(value, int | float) or isinstance(value, bool):
                     msg = f"{p}: key 'site_buffer_m' must be a number of metres; got {value!r}"

@@ -70,7 +70,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the generator's output changes (invalidates cached demos).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 
 #: The synthetic ICB that holds every demo area.
 DEMO_ICB_CODE = files.ICB_CODE

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from nhc_planner.scenario import NeedWeights
 
-__all__ = ["kpi_tables", "share"]
+__all__ = ["car_group_kpis", "kpi_tables", "share"]
 
 
 def share(num: float, den: float) -> float:
@@ -60,6 +60,52 @@ def _group_kpis(a: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     g["mean_minutes_before"] = g["_mins_b"] / g["_reach_b"].where(g["_reach_b"] > 0)
     g["mean_minutes_after"] = g["_mins"] / g["_reach"].where(g["_reach"] > 0)
     return g.drop(columns=["_mins", "_reach", "_mins_b", "_reach_b", "_hle"]).reset_index()
+
+
+def car_group_kpis(a: pd.DataFrame) -> list[tuple[str, float, float, str]]:
+    """KPI rows of households without (and with) a car, when the assignments have them.
+
+    From the columns of :func:`nhc_planner.plan_tables.car_group_columns`:
+    ``no_car_households_covered`` (households), ``no_car_share_covered`` (of
+    households without a car), ``no_car_mean_minutes`` (household-weighted, to
+    the nearest open centre within the cutoff); in ``mixed`` mode also
+    ``car_share_covered`` and ``car_mean_minutes`` for households with a car.
+    Empty without TS045 data or in a mode that says nothing about them (drive).
+    """
+    if "households_no_car" not in a or "no_car_covered_after" not in a:
+        return []
+    hh = a["households"].to_numpy(float)
+    weights = {"no_car": a["households_no_car"].to_numpy(float)}
+    weights["car"] = np.clip(hh - weights["no_car"], 0.0, None)
+    weights = {k: np.nan_to_num(v) for k, v in weights.items()}
+    rows: list[tuple[str, float, float, str]] = []
+    for group in ("no_car", "car"):
+        if f"{group}_covered_after" not in a:
+            continue
+        w = weights[group]
+        cb = a[f"{group}_covered_before"].to_numpy(bool)
+        ca = a[f"{group}_covered_after"].to_numpy(bool)
+
+        def mean_minutes(m: np.ndarray, w: np.ndarray = w) -> float:
+            ok = np.isfinite(m)
+            return share(float((w[ok] * m[ok]).sum()), float(w[ok].sum()))
+
+        mb = a[f"{group}_minutes_before"].to_numpy(float)
+        ma = a[f"{group}_minutes_after"].to_numpy(float)
+        if group == "no_car":
+            rows.append(
+                ("no_car_households_covered", float(w[cb].sum()), float(w[ca].sum()), "households")
+            )
+        rows += [
+            (
+                f"{group}_share_covered",
+                share(w[cb].sum(), w.sum()),
+                share(w[ca].sum(), w.sum()),
+                "share",
+            ),
+            (f"{group}_mean_minutes", mean_minutes(mb), mean_minutes(ma), "minutes"),
+        ]
+    return rows
 
 
 def _with_today(table: pd.DataFrame, plain: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -170,6 +216,7 @@ def kpi_tables(
             ("unmet_share", float("nan"), share(unmet, demand), "share"),
         ]
     rows += access_kpi_rows(a, centres)  # today's access, registrations, anchors
+    rows += car_group_kpis(a)
     kpis = pd.DataFrame(rows, columns=["metric", "before", "after", "unit"])
     plain = pd.DataFrame(a.drop(columns=a.geometry.name))
     by_decile = _group_kpis(plain, ["imd_decile"])

@@ -360,7 +360,9 @@ def _solve_phased(built: CoverageArrays) -> PhasedSolution:
     from nhc_planner.optimize.phased import phased_coverage
 
     s = built.scenario
-    sol = phased_coverage(built.cost, built.ctx.need, s.travel.standard_min, **built.options)
+    ctx = built.ctx
+    weights = ctx.need if ctx.need_by_year is None else ctx.need_by_year
+    sol = phased_coverage(built.cost, weights, s.travel.standard_min, **built.options)
     if sol.status == "infeasible":
         why = sol.explanation or "no choice of sites meets the policy"
         msg = f"the policy cannot be met: {why}"
@@ -381,8 +383,9 @@ def _solve_capacitated(built: CoverageArrays) -> CapacitatedPhasedResult:
 
     s, ctx = built.scenario, built.ctx
     assert built.capacity_options is not None
+    weights = ctx.need if ctx.need_by_year is None else ctx.need_by_year
     sol = capacitated_phased(
-        built.cost, ctx.need, ctx.demand, s.travel.standard_min, **built.capacity_options
+        built.cost, weights, ctx.demand, s.travel.standard_min, **built.capacity_options
     )
     if sol.status == "infeasible":
         msg = (

@@ -160,6 +160,10 @@ class NeighbourhoodArrays:
         The delineation's result (None for neighbourhoods read from a file).
     note : str
         Plain words on where the neighbourhoods came from and any exception.
+    need_by_year : numpy.ndarray or None
+        ``(T, k)`` population-weighted mean need of each neighbourhood in each year
+        of the plan, when the plan weighs each year with its projected population
+        (``phasing.population = "projection"``); else None.
     """
 
     labels: np.ndarray
@@ -180,6 +184,7 @@ class NeighbourhoodArrays:
     site_names: tuple[str, ...]
     delineation: DistrictingResult | None
     note: str
+    need_by_year: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -512,6 +517,32 @@ def _priority(built: NeighbourhoodArrays, members: np.ndarray) -> tuple[float, s
     return float(np.nanmin(built.hle[members])), built.ids[int(members[0])]
 
 
+def _by_year_need(
+    built: NeighbourhoodArrays, site_of: np.ndarray, sites: list[int], years: list[int]
+) -> list[int]:
+    """``sites`` reordered so that each year's slots go to the highest need *in that year*.
+
+    With per-year need (projected populations), the centre opened in year ``y`` is
+    the one whose neighbourhoods have the highest need in ``y`` among those not yet
+    opened (years after the horizon use its last year); ties by neighbourhood id.
+    """
+    assert built.need_by_year is not None
+    left = list(sites)
+    order: list[int] = []
+    T = built.need_by_year.shape[0]
+    for y in years:
+        row = built.need_by_year[min(max(y, 1), T) - 1]
+
+        def key(j: int, row: np.ndarray = row) -> tuple[float, str]:
+            members = np.flatnonzero(site_of == j)
+            return -float(np.nanmax(row[members])), built.ids[int(members[0])]
+
+        best = min(left, key=key)
+        order.append(best)
+        left.remove(best)
+    return order
+
+
 def _slots(built: NeighbourhoodArrays, first_year: int, count: int) -> list[int]:
     """Opening year of the ``count`` centres opened from ``first_year``, one per centre in
     order, by ``phasing.new_per_year`` (continued after the horizon) — or the budget."""
@@ -580,6 +611,8 @@ def _phase(
         years = _budget_years(built, capex, start, spent)
     else:
         years = _slots(built, start, len(rest) + n_kept)[n_kept:]
+        if s.neighbourhoods.order == "need" and built.need_by_year is not None:
+            rest = _by_year_need(built, site_of, rest, years)
     for j, y in zip(rest, years, strict=True):
         open_period[j] = y
     return open_period
@@ -759,6 +792,9 @@ class NeighbourhoodModel:
             site_names=tuple(str(x) for x in inputs.sites["name"]),
             delineation=result,
             note=note,
+            need_by_year=None
+            if ctx.need_by_year is None
+            else np.vstack([_weighted(row, labels, pop, k) for row in ctx.need_by_year]),
         )
 
     def solve(self, built: NeighbourhoodArrays) -> NeighbourhoodResult:

@@ -57,7 +57,8 @@ from nhc_planner._errors import (
 from nhc_planner.access_today import check_anchors, demand_areas, with_access_today
 from nhc_planner.feasibility import check_scenario_fits, with_notices
 from nhc_planner.kpis import kpi_tables
-from nhc_planner.need import need_score
+from nhc_planner.need import need_correlation, need_score
+from nhc_planner.projections import population_by_year
 from nhc_planner.region import RegionMeta, region_hash
 from nhc_planner.scenario import Scenario, TravelSettings
 
@@ -201,6 +202,15 @@ class Plan:
         deciles 1-2), ``site_id`` of its centre, ``opening_year``, ...: see
         :data:`nhc_planner.model_neighbourhoods.NEIGHBOURHOOD_COLUMNS`), or
         None for models without neighbourhoods.
+    population_basis
+        Which year's population each year of the plan was weighed with and how
+        it was made (``phasing.population``; see
+        :class:`~nhc_planner.projections.PopulationByYear`); ``""`` for plans
+        saved before it existed.
+    need_correlation
+        Population-weighted correlation between the need terms in use
+        (:func:`nhc_planner.need.need_correlation`: ``term`` and one column per
+        term), so that double counting is visible; None for plans saved before it.
     """
 
     scenario: Scenario
@@ -217,6 +227,8 @@ class Plan:
     provenance: dict[str, Any] = field(default_factory=dict)
     unmet: UnmetDemandTables | None = None
     neighbourhoods: gpd.GeoDataFrame | None = None
+    population_basis: str = ""
+    need_correlation: pd.DataFrame | None = None
 
     # -- reading -----------------------------------------------------------------------
 
@@ -271,6 +283,8 @@ class Plan:
             lines.append(f"  Mean travel time to the nearest centre: {mm:.1f} minutes")
         lines.append(f"  Capital cost: GBP {self.kpi('capex_gbp'):,.0f}")
         lines.append(f"  {self.capacity_line()}")
+        if self.population_basis:
+            lines.append(f"  {self.population_basis.split(';')[0]}")
         for phase, group in new.groupby("phase", sort=True):
             names = ", ".join(f"{int(r.order)}. {r.name}" for r in group.itertuples())
             lines.append(f"  Year {int(phase)}: {names}")
@@ -551,6 +565,8 @@ def plan(
         provenance=provenance,
         unmet=unmet,
         neighbourhoods=tables.neighbourhoods,
+        population_basis=inputs.by_year.description if inputs.by_year is not None else "",
+        need_correlation=need_correlation(inputs.areas, s.need),
     )
 
 
@@ -603,6 +619,16 @@ def plan_inputs(
     report("need score", 0.0)
     areas, _ = demand_areas(region.areas.reset_index(drop=True), s)
     need = need_score(areas, s.need)
+    first = s.phasing.first_year
+    by_year = population_by_year(
+        areas,
+        range(first, first + s.phasing.years),
+        basis=s.phasing.population,
+        vintage=region.meta.vintages.get("population_projection", ""),
+        today="GP-registered patients"
+        if s.demand.basis == "registrations"
+        else "Census 2021 usual residents",
+    )
     sel = _select_sites(region.sites, s)
     clock["need"] = time.perf_counter() - t
 
@@ -627,6 +653,7 @@ def plan_inputs(
         keep=sel.keep,
         travel=travel,
         progress=report,
+        by_year=by_year,
     )
 
 

@@ -72,6 +72,7 @@ PLAN_FILES = (
     "plan.json",
     "scenario.toml",
     "stability.csv",
+    "need_correlation.csv",
     *(f"{n}.{ext}" for n in ("centres", "assignments") for ext in ("parquet", "csv", "geojson")),
     *(f"{t}.csv" for t in TABLES),
     *(f"{t}.csv" for t in UNMET_TABLES),
@@ -102,6 +103,8 @@ def save_plan(plan: Plan, folder: str | Path) -> Path:
                 write_csv(getattr(plan.unmet, attr), path / f"{name}.csv")
         if plan.stability is not None:
             write_csv(plan.stability, path / "stability.csv")
+        if plan.need_correlation is not None:
+            write_csv(plan.need_correlation, path / "need_correlation.csv")
         _save_neighbourhoods(plan.neighbourhoods, path)
         plan.scenario.to_toml(path / "scenario.toml")
         manifest = {
@@ -109,6 +112,7 @@ def save_plan(plan: Plan, folder: str | Path) -> Path:
             "region_meta": plan.region_meta.to_dict(),
             "solver": _jsonable(plan.solver),
             "provenance": _jsonable(plan.provenance),
+            "population_basis": plan.population_basis,
             "checksums": MANIFEST,
         }
         (path / "plan.json").write_text(
@@ -156,6 +160,7 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
     try:
         tables = {t: read_csv(path / f"{t}.csv") for t in TABLES}
         stability = path / "stability.csv"
+        correlation = path / "need_correlation.csv"
         hoods = path / "neighbourhoods.parquet"
         return cls(
             scenario=Scenario.from_toml(path / "scenario.toml"),
@@ -167,6 +172,8 @@ def load_plan(cls: type[_P], folder: str | Path) -> _P:
             provenance=dict(manifest.get("provenance", {})),
             unmet=_load_unmet(path),
             neighbourhoods=gpd.read_parquet(hoods) if hoods.is_file() else None,
+            population_basis=str(manifest.get("population_basis", "")),
+            need_correlation=read_csv(correlation) if correlation.is_file() else None,
             **tables,
         )
     except NhcError:

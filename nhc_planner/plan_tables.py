@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CENTRE_COLUMNS",
+    "NO_CAR_MODES",
     "PlanContext",
     "assignments_table",
+    "car_group_columns",
     "centres_table",
     "nearest_open",
     "over_capacity_note",
@@ -116,6 +118,7 @@ class PlanContext:
     site_capex: np.ndarray
     site_annual: np.ndarray
     max_rooms: np.ndarray
+    need_by_year: np.ndarray | None = None  # (T, n) need per year (projected populations)
 
     @classmethod
     def from_inputs(cls, inputs: PlanInputs) -> PlanContext:
@@ -158,6 +161,7 @@ class PlanContext:
             site_capex=pd.to_numeric(frame["capex_gbp"], errors="coerce").to_numpy(float),
             site_annual=pd.to_numeric(frame["annual_cost_gbp"], errors="coerce").to_numpy(float),
             max_rooms=pd.to_numeric(frame["max_rooms"], errors="coerce").to_numpy(float),
+            need_by_year=inputs.need_by_year,
         )
 
     @cached_property
@@ -306,7 +310,64 @@ def assignments_table(
         },
         geometry=areas.geometry.to_numpy(),
         crs=areas.crs,
-    )
+    ).assign(**car_group_columns(inputs, ctx.open_now, is_open))
+
+
+#: Modes whose times are those of people without a car (no-car coverage = the plan's coverage).
+NO_CAR_MODES: tuple[str, ...] = ("walk", "cycle", "transit")
+
+
+def _group_cost(travel: Any, part: str, area_codes: list[str], site_ids: list[str]) -> np.ndarray:
+    times = getattr(travel, part)
+    cost = np.asarray(times.matrix(area_codes, site_ids), dtype=float)
+    return np.where(cost <= travel.cutoff_min, cost, np.inf)
+
+
+def car_group_columns(
+    inputs: PlanInputs, open_now: np.ndarray, is_open: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Coverage and minutes of households without (and, in ``mixed`` mode, with) a car.
+
+    Only for regions with the Census 2021 TS045 columns (``households``,
+    ``households_no_car``); else ``{}``. Households without a car are counted
+    by the times of the ``mixed`` mode's bus-or-walking group, or by the plan's
+    own times in a mode that needs no car (:data:`NO_CAR_MODES`); in ``drive``
+    mode only the household counts are added. Minutes are to the nearest open
+    centre (NaN beyond the cutoff); covered means within ``travel.standard_min``.
+
+    Returns
+    -------
+    dict
+        ``households``, ``households_no_car``, and when known
+        ``no_car_covered_before/after`` (bool), ``no_car_minutes_before/after``;
+        in ``mixed`` mode also ``car_covered_before/after``, ``car_minutes_before/after``.
+    """
+    areas, s = inputs.areas, inputs.scenario
+    if not {"households", "households_no_car"} <= set(areas.columns):
+        return {}
+    out: dict[str, np.ndarray] = {
+        "households": pd.to_numeric(areas["households"], errors="coerce").to_numpy(float),
+        "households_no_car": pd.to_numeric(areas["households_no_car"], errors="coerce").to_numpy(
+            float
+        ),
+    }
+    travel = inputs.travel
+    codes = areas["area_code"].astype(str).tolist()
+    ids = inputs.sites["site_id"].astype(str).tolist()
+    groups: dict[str, np.ndarray] = {}
+    if getattr(travel, "no_car", None) is not None and getattr(travel, "car", None) is not None:
+        groups["no_car"] = _group_cost(travel, "no_car", codes, ids)
+        groups["car"] = _group_cost(travel, "car", codes, ids)
+    elif s.travel.mode in NO_CAR_MODES:
+        groups["no_car"] = inputs.cost
+    for name, cost in groups.items():
+        within = np.asarray(cost <= s.travel.standard_min, dtype=bool)
+        out[f"{name}_covered_before"] = np.asarray(within[:, open_now].any(axis=1), dtype=bool)
+        reach = within & is_open[np.newaxis, :]
+        out[f"{name}_covered_after"] = np.asarray(reach.any(axis=1), dtype=bool)
+        out[f"{name}_minutes_before"] = nearest_open(cost, open_now)[1]
+        out[f"{name}_minutes_after"] = nearest_open(cost, is_open)[1]
+    return out
 
 
 def site_loads(ctx: PlanContext, assignment: np.ndarray, n_sites: int) -> np.ndarray:

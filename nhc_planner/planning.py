@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
+    from nhc_planner.projections import PopulationByYear
     from nhc_planner.region import Region
     from nhc_planner.scenario import Scenario
     from nhc_planner.travel import TravelTimes
@@ -110,6 +111,9 @@ class PlanInputs:
         The travel times the cost matrix came from.
     progress : Progress
         Progress callback (never ``None``).
+    by_year : PopulationByYear or None
+        The population of each year of the plan (``phasing.population``); None
+        means Census 2021 residents in every year.
     """
 
     region: Region
@@ -124,6 +128,17 @@ class PlanInputs:
     keep: np.ndarray
     travel: TravelTimes
     progress: Progress
+    by_year: PopulationByYear | None = None
+
+    @property
+    def need_by_year(self) -> np.ndarray | None:
+        """``(T, n)`` need per year when the plan uses projected populations, else None.
+
+        Each area's need scales with its population (its need factor is kept).
+        """
+        if self.by_year is None or self.by_year.basis == "census":
+            return None
+        return self.by_year.need(self.need, self.population)
 
 
 @dataclass(frozen=True)

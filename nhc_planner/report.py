@@ -56,6 +56,7 @@ from nhc_planner.maps import (
     save_map,
     static_map_png,
 )
+from nhc_planner.travel.words import mode_phrase, standard_sentence
 
 __all__ = ["solver_summary", "write_report"]
 
@@ -63,7 +64,7 @@ _TEMPLATES = Path(__file__).resolve().parent / "templates"
 _FILE_NOTE = re.compile(r"^\S+\.(csv|gpkg|geojson|json|parquet|zip|shp|xlsx|fgb|pbf|osm)\b", re.I)
 _GREY = "#AEB7BD"
 _TEXT = "#212B32"
-_MODE_PHRASE = {"drive": "by car", "walk": "on foot", "cycle": "by bicycle"}
+_MODE_PHRASE = {m: mode_phrase(m) for m in ("drive", "walk", "cycle", "transit", "mixed")}
 _KPI_LABELS = {
     "centres": "Centres open",
     "need_weighted_coverage": "Need-weighted coverage",
@@ -77,6 +78,11 @@ _KPI_LABELS = {
     "imd12_share_covered": "Share of most deprived residents (IMD deciles 1–2) within the standard",
     "mean_minutes": "Mean travel time to the nearest centre",
     "hle_weighted_coverage": "HLE-weighted coverage (HLE is estimated)",
+    "no_car_households_covered": "Households without a car within the standard",
+    "no_car_share_covered": "Share of households without a car within the standard",
+    "no_car_mean_minutes": "Mean travel time without a car (bus or on foot)",
+    "car_share_covered": "Share of households with a car within the standard (driving)",
+    "car_mean_minutes": "Mean drive time for households with a car",
     "population_covered_today": "People within the standard of primary care today (GP practice "
     "or centre); after: with the plan's centres",
     "share_covered_today": "Share within the standard of primary care today; after: with the "
@@ -446,6 +452,14 @@ def _decile_chart(assignments: pd.DataFrame, path: Path) -> Path:
 # --------------------------------------------------------------------------- sections
 
 
+def _travel_sentence(travel: Any) -> str:
+    """The standard in a planner's words ("reachable by bus within 30 minutes for ..."), or ""."""
+    try:
+        return standard_sentence(travel)
+    except (AttributeError, TypeError, ValueError):
+        return ""
+
+
 def _scenario_facts(scenario: Any) -> dict[str, Any]:
     def part(name: str) -> Any:
         return getattr(scenario, name, None)
@@ -458,6 +472,7 @@ def _scenario_facts(scenario: Any) -> dict[str, Any]:
         "standard": _num(getattr(travel, "standard_min", math.nan)),
         "cutoff": _num(getattr(travel, "cutoff_min", math.nan)),
         "network": getattr(travel, "network", None),
+        "travel_sentence": _travel_sentence(travel),
         "hours": _num(getattr(capacity, "hours_per_day", math.nan)),
         "days": _num(getattr(capacity, "days_per_week", math.nan)),
         "sizes": [
@@ -677,6 +692,7 @@ _HEADLINE_KPIS = (
     "imd12_share_covered",
     "hle_weighted_coverage",
     "mean_minutes",
+    "no_car_share_covered",  # only with Census TS045 data, in a mode that counts it
 )
 
 
@@ -717,9 +733,13 @@ def _headline(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
     last_year = int(phases.max()) if len(phases) else 0
     n_years = int(facts.get("years") or last_year)
     n_existing = int((phases <= 0).sum())
-    mode_word = {"drive": "drive", "walk": "walk", "cycle": "cycle ride"}.get(
-        str(facts["mode"]), str(facts["mode"])
-    )
+    mode_word = {
+        "drive": "drive",
+        "walk": "walk",
+        "cycle": "cycle ride",
+        "transit": "journey by bus or on foot",
+        "mixed": "journey (by car, or by bus or on foot without a car)",
+    }.get(str(facts["mode"]), str(facts["mode"]))
     standard = (
         f"{facts['standard']:.0f} minutes' {mode_word}"
         if math.isfinite(facts["standard"])
@@ -823,7 +843,22 @@ def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
                 else "."
             )
         )
-    if "travel_method" in a.columns:
+    if mode in ("transit", "mixed") and facts.get("travel_sentence"):
+        items.append(f"In words: an area is within reach when it is {facts['travel_sentence']}.")
+    if mode == "mixed":
+        items.append(
+            "Households with a car count by drive time; households without one (Census 2021 "
+            "TS045, car or van availability) by the faster of public transport and walking. "
+            "The optimiser weighs each area by its households' average time, each household "
+            "by its own means; coverage of households without a car is reported on its own."
+        )
+    if "travel_method" in a.columns and mode in ("transit", "mixed"):
+        items.append(
+            "Public transport times: the chosen percentile of door-to-door time over every "
+            "departure minute of the window (walking to and from stops, waiting, riding and "
+            "changing), from a GTFS timetable or a published public transport matrix."
+        )
+    elif "travel_method" in a.columns:
         counts = a["travel_method"].astype(str).value_counts()
         n_straight = int(counts.get("straight_line", 0))
         if n_straight:
@@ -852,6 +887,12 @@ def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
             f"{facts['deprivation_weight']:g}) and for the HLE gap (weight "
             f"{facts['hle_weight']:g})."
         )
+    basis = str(getattr(plan, "population_basis", "") or "")
+    if basis:
+        items.append(basis)
+    corr = _need_overlap(getattr(plan, "need_correlation", None))
+    if corr:
+        items.append(corr)
     if math.isfinite(facts["hours"]) and math.isfinite(facts["days"]):
         sizes = ", ".join(f"{n} ({r} rooms)" for n, r in facts["sizes"]) if facts["sizes"] else ""
         items.append(
@@ -861,6 +902,33 @@ def _method(plan: PlanLike, facts: Mapping[str, Any]) -> list[str]:
             + (f". Size templates: {sizes}." if sizes else ".")
         )
     return items
+
+
+def _need_overlap(corr: pd.DataFrame | None) -> str:
+    """One sentence on the strongest correlation between two need terms (double counting)."""
+    if corr is None or len(corr) < 2 or "term" not in corr.columns:
+        return ""
+    terms = corr["term"].astype(str).tolist()
+    labels = dict(zip(terms, corr.get("label", corr["term"]).astype(str), strict=True))
+    best: tuple[float, str, str] | None = None
+    values = {
+        t: pd.to_numeric(corr[t], errors="coerce").to_numpy(dtype=float)
+        for t in terms
+        if t in corr.columns
+    }
+    for i, a in enumerate(terms):
+        for b in terms[i + 1 :]:
+            r = float(values[b][i]) if b in values else float("nan")
+            if math.isfinite(r) and (best is None or abs(r) > abs(best[0])):
+                best = (r, a, b)
+    if best is None:
+        return ""
+    r, a, b = best
+    return (
+        f"Need terms overlap: {labels[a]} and {labels[b]} correlate at {r:.2f} across the "
+        "region's residents (the table of every pair is in the plan's need_correlation); a "
+        "weight on both counts much the same need twice."
+    )
 
 
 def _demand_and_today(provenance: Mapping[str, Any] | None) -> list[str]:
@@ -1049,6 +1117,12 @@ def write_report(
                 hle_note,
             ),
             _table(getattr(plan, "kpis_by_la", None), "Coverage by local authority"),
+            _table(
+                getattr(plan, "need_correlation", None),
+                "Correlation between need terms (population-weighted)",
+                "1 = the same ranking of areas; terms with a weight above 0 count in the need "
+                "score, the others are shown for comparison.",
+            ),
         )
         if t is not None
     ]

@@ -477,6 +477,13 @@ class NeedWeights(_Part):
         IMD deciles the equity floor ``policy.equity_floor`` applies to
         (1 = decile 1 only, 2 = deciles 1-2). Default 2. (The ``imd12`` KPIs
         and explanations always count deciles 1-2, the most deprived 20%.)
+    health_weight
+        Weight of the IMD 2025 Health Deprivation and Disability domain
+        (``(10 - decile) / 9``; needs the ``imd_health`` data source). Default 0.
+    yll_weight, cidr_weight, morbidity_weight, mental_health_weight
+        Weights of the domain's indicators (IoD2025 File 8): years of potential
+        life lost, comparative illness and disability ratio, acute morbidity,
+        mood and anxiety disorders; each ``(10 - national decile) / 9``. Default 0.
     """
 
     _section: ClassVar[str] = "need"
@@ -492,6 +499,19 @@ class NeedWeights(_Part):
     )
     most_deprived_deciles: int = _spec(
         2, "IMD deciles 1..k the equity floor applies to", kind="int", unit="deciles", lo=1, hi=5
+    )
+    health_weight: float = _spec(
+        0.0, "weight of the IMD health deprivation domain", kind="float", lo=0, hi=10
+    )
+    yll_weight: float = _spec(
+        0.0, "weight of years of potential life lost", kind="float", lo=0, hi=10
+    )
+    cidr_weight: float = _spec(
+        0.0, "weight of the illness and disability ratio", kind="float", lo=0, hi=10
+    )
+    morbidity_weight: float = _spec(0.0, "weight of acute morbidity", kind="float", lo=0, hi=10)
+    mental_health_weight: float = _spec(
+        0.0, "weight of mood and anxiety disorders", kind="float", lo=0, hi=10
     )
 
 
@@ -644,6 +664,15 @@ class PhasingSettings(_Part):
         (or the site's own ``capex_gbp``). Omitted by default.
     total_new
         Total new centres over the horizon; default ``years x new_per_year``.
+    population
+        Population each year's coverage is weighed with: ``"census"`` (Census
+        2021 residents in every year; the default) or ``"projection"`` (each
+        year's own population from the ONS subnational projections, apportioned
+        to small areas by their age structure; needs the ``population_projection``
+        data source; see :mod:`nhc_planner.projections`).
+    first_year
+        Calendar year of year 1 of the plan (the year whose projected population
+        year 1 uses). Default 2026.
     """
 
     _section: ClassVar[str] = "phasing"
@@ -657,6 +686,15 @@ class PhasingSettings(_Part):
     )
     total_new: int | None = _spec(
         None, "total new centres", kind="opt_int", unit="centres", lo=0, hi=5000
+    )
+    population: str = _spec(
+        "census",
+        "population each year is weighed with",
+        kind="str",
+        choices=("census", "projection"),
+    )
+    first_year: int = _spec(
+        2026, "calendar year of year 1", kind="int", unit="year", lo=2000, hi=2100
     )
 
     @staticmethod

@@ -96,6 +96,7 @@ __all__ = [
     "friendly_error",
     "kpi_cards",
     "neighbourhood_rows",
+    "no_car_card",
     "over_capacity_words",
     "overall_progress",
     "parse_upload",
@@ -460,6 +461,8 @@ _DIRECT_KEYS: tuple[str, ...] = (
     "travel.transit_window",
     "travel.transit_percentile",
     "phasing.years",
+    "phasing.population",
+    "phasing.first_year",
     "need.deprivation_weight",
     "need.hle_weight",
     "need.older_weight",
@@ -712,6 +715,8 @@ def scenario_from_values(base: Scenario, values: Mapping[str, Any]) -> Scenario:
             changes[key] = float(changes[key])
     if "capacity.hours_per_day" in changes:
         changes["capacity.hours_per_day"] = float(changes["capacity.hours_per_day"])
+    if "phasing.first_year" in changes:
+        changes["phasing.first_year"] = int(changes["phasing.first_year"])
     years = int(values.get("phasing.years", base.phasing.years))
     limit_by = values.get("limit_by")
     if limit_by == "budget":
@@ -904,8 +909,13 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
     Population within the standard, most-deprived population within it,
     mean travel time to the nearest centre and HLE-weighted coverage.
     """
+    from nhc_planner.travel.words import mode_phrase
+
     s = plan.scenario
     std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}"
+    if s.travel.mode not in ("drive", "walk", "cycle"):
+        std = f"{s.travel.standard_min:g} minutes {mode_phrase(s.travel.mode)}"
+    who = "Registered patients" if s.demand.basis == "registrations" else "Residents"
     deciles = s.need.most_deprived_deciles
     dep = "IMD decile 1" if deciles == 1 else f"IMD deciles 1–{deciles}"
     cards = []
@@ -914,7 +924,7 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
     sb = _kpi(plan, "share_covered", "before")
     cards.append(
         KpiCard(
-            label=f"Residents within {std}",
+            label=f"{who} within {std}",
             value=f"{format_count(pa)} ({format_percent(sa)})",
             delta=None if math.isnan(pa - pb) else _signed(pa - pb, format_count) + " people",
             delta_color="normal",
@@ -958,6 +968,31 @@ def kpi_cards(plan: Plan) -> list[KpiCard]:
         )
     )
     return cards
+
+
+def no_car_card(plan: Plan) -> KpiCard | None:
+    """Households without a car within reach, before and after (None without TS045 data).
+
+    Shown for the modes that say something about them: ``mixed`` (by bus or on
+    foot), ``transit``, ``walk`` and ``cycle`` (see :func:`nhc_planner.kpis.car_group_kpis`).
+    """
+    from nhc_planner.travel.words import standard_sentence
+
+    after = _kpi(plan, "no_car_share_covered", "after")
+    if math.isnan(after):
+        return None
+    before = _kpi(plan, "no_car_share_covered", "before")
+    ha = _kpi(plan, "no_car_households_covered", "after")
+    hb = _kpi(plan, "no_car_households_covered", "before")
+    return KpiCard(
+        label="Households without a car within reach",
+        value=f"{format_count(ha)} ({format_percent(after)})",
+        delta=None if math.isnan(after - before) else _signed(after - before, _points),
+        delta_color="normal",
+        help="Households with no car or van (Census 2021 TS045) that can reach a centre "
+        f"within the standard: {standard_sentence(plan.scenario.travel)}. Before the plan: "
+        f"{format_count(hb)} ({format_percent(before)}).",
+    )
 
 
 def centre_label(row: Any, name: str | None = None) -> str:

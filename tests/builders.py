@@ -25,10 +25,13 @@ SMALL = Path(__file__).parent / "data_small"
 GOOD_FILES: dict[str, str] = {
     "boundaries": "synthetic_lsoa21.geojson",
     "imd": "imd_file7_style.csv",
+    "imd_health": "imd2025_health_file7_file8.csv",
     "population": "census_total.csv",
     "population_age": "census_age6.csv",
+    "population_projection": "snpp2022_persons.csv",
     "gp_registrations": "gp-reg-pat-prac-lsoa-all.csv",
     "hle": "hle_fingertips.csv",
+    "car_availability": "census21_ts045.csv",
     "lsoa_la": "lsoa_la.csv",
     "user_sites": "user_sites.csv",
 }

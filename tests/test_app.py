@@ -249,3 +249,45 @@ def test_plan_page_names_centres_over_capacity() -> None:
     _assert_clean(at)
     warnings = [w.value for w in at.warning]
     assert any("over capacity" in w for w in warnings), warnings
+
+
+def test_policy_page_offers_public_transport_and_the_mixed_mode(tmp_path, monkeypatch) -> None:
+    """The engines, the window and the percentile, said as a planner says them."""
+    from tests.gtfs_helpers import DAY, write_feed
+
+    feed = write_feed(
+        tmp_path / "gtfs",
+        [(53.80, -1.55), (53.81, -1.55)],
+        [[(0, 8 * 3600, 8 * 3600), (1, 8 * 3600 + 600, 8 * 3600 + 600)]],
+    )
+    matrix = tmp_path / "pt_lsoa.csv"
+    matrix.write_text("from_id,to_id,travel_time_p50\nX01000001,X01000002,25\n")
+    monkeypatch.setenv("NHC_DATA_DIR", str(tmp_path))
+    at = _page(_fresh(), "policy")
+    at.selectbox(key="travel.engine").set_value("transit").run()
+    at.text_input(key="travel.transit_feed").set_value(str(feed))
+    at.text_input(key="travel.transit_day").set_value(DAY)
+    at.text_input(key="travel.transit_window").set_value("08:00-20:00")
+    at.slider(key="travel.transit_percentile").set_value(80)
+    at.slider(key="travel.standard_min").set_value(30.0)
+    at.run()
+    _assert_clean(at)
+    s = at.session_state["scenario"]
+    assert (s.travel.mode, s.travel.transit_percentile) == ("transit", 80.0)
+    words = "reachable by bus within 30 minutes for at least 8 departures in 10 between 8am and 8pm"
+    assert any(words in x.value for x in at.success), [x.value for x in at.success]
+
+    at.selectbox(key="travel.engine").set_value("mixed").run()
+    _assert_clean(at)
+    assert at.radio(key="pt_source").value == "timetable"
+    s = at.session_state["scenario"]
+    assert s.travel.mode == "mixed"
+    assert s.travel.transit_feed == str(feed)
+    assert any("households with a car within 30 minutes' drive" in x.value for x in at.success)
+
+    at.radio(key="pt_source").set_value("matrix").run()
+    at.text_input(key="travel.matrix").set_value(str(matrix)).run()
+    _assert_clean(at)
+    s = at.session_state["scenario"]
+    assert (s.travel.matrix, s.travel.transit_feed) == (str(matrix), None)
+    assert any("published public transport matrix" in x.value for x in at.success)

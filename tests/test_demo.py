@@ -222,8 +222,8 @@ def test_committed_files_match_the_generator(tmp_path: Path):
     if not (data / "demo.json").is_file():
         pytest.skip("the repository's data/ folder is not present (installed package)")
     fresh = demo.generate_demo_files(tmp_path, seed=0, network=False).parent
-    for key in ("imd", "population", "population_age", "hle", "lsoa_la", "lsoa_icb",
-                "gp_practices", "user_sites"):  # fmt: skip
+    for key in ("imd", "population", "population_age", "population_projection", "hle",
+                "lsoa_la", "lsoa_icb", "gp_practices", "user_sites"):  # fmt: skip
         pd.testing.assert_frame_equal(
             pd.read_csv(data / _demo_files.FILES[key]),
             pd.read_csv(fresh / _demo_files.FILES[key]),

@@ -119,8 +119,10 @@ def test_the_demo_plans_by_public_transport(committed_region) -> None:  # type: 
     # beyond the cutoff; the plan says how many
     hoods = result.neighbourhoods
     assert hoods is not None
-    assert (hoods["site_id"] != "").all()
-    assert (hoods["opening_year"] >= 0).all()
+    served = hoods["site_id"] != ""
+    assert served.mean() > 0.9
+    assert (hoods.loc[served, "opening_year"] >= 0).all()
+    assert (hoods.loc[~served, "opening_year"] == -1).all()
     assert hoods["share_beyond_cutoff"].between(0.0, 1.0).all()
     if (hoods["share_beyond_cutoff"] > 0).any():
-        assert "beyond the 90-minute cutoff" in result.solver.message
+        assert "beyond the 90-minute cutoff" in result.solver["message"]

@@ -350,6 +350,22 @@ def payloads() -> dict[str, Any]:
         ["GEOGRAPHY_CODE", "GEOGRAPHY_NAME", "C2021_AGE_102", "C2021_AGE_102_NAME", "OBS_VALUE"],
     )
 
+    # Census 2021 TS045 via Nomis: SYNTHETIC counts (no real TS045 file is kept offline),
+    # households = residents / 2.4, a fifth without a car, in the Nomis API layout.
+    def cars(code: str) -> list[list[str]]:
+        if code not in total_of:
+            return []
+        hh = round(float(total_of[code]["Population"]) / 2.4)
+        names = ("Total: All households", "No cars or vans in household")
+        return [
+            [code, str(k), name, str(n)]
+            for k, (name, n) in enumerate(zip(names, (hh, hh // 5), strict=True))
+        ]
+
+    routes[_path_of(SOURCES["car_availability"].url)] = _nomis(
+        cars, ["GEOGRAPHY_CODE", "C2021_CARS_5", "C2021_CARS_5_NAME", "OBS_VALUE"]
+    )
+
     # Fingertips HLE.
     hle_path = require_fixture("tables", "leeds_healthy_life_expectancy_fingertips.csv")
     routes[_path_of(SOURCES["hle"].url)] = _static(hle_path.read_bytes(), "text/csv")
@@ -498,6 +514,7 @@ def test_leeds_manifest_lists_every_input_and_checksums_verify(leeds_fetch: dict
         "boundaries",
         "centroids",
         "imd",
+        "imd_health",
         "population",
         "population_age",
         "hle",
@@ -508,6 +525,7 @@ def test_leeds_manifest_lists_every_input_and_checksums_verify(leeds_fetch: dict
         "gp_practices",
         "hospitals",
         "pharmacies",
+        "car_availability",
     }
     assert set(data) == roles
     for key in roles:

@@ -327,3 +327,22 @@ def test_summary_and_headline_count_centres_after_the_horizon(
     assert line.startswith(f"  {len(new) - late} new centre(s) over {years} year(s), {late} more")
     text = default_plan.to_html(tmp_path / "r").read_text(encoding="utf-8")
     assert f"and {late} more after the {years}-year horizon at the same pace" in text
+
+
+def test_grid_order_by_need_follows_each_years_projected_population(tmp_path: Path) -> None:
+    """Per-year need (projected populations): year 1 is weighed with 2026, when nothing has
+    grown, so WS (highest need) opens first as with the census; from 2027 the east
+    authority's population is five times larger, so ES then EN take the next slots and
+    WN (second with the census) opens last."""
+    from tests.test_plan import _with_projection, grid_region
+
+    region = grid_region(existing=False)
+    s = _grid_scenario(_quadrants(tmp_path, region)).replace(
+        **{"neighbourhoods.order": "need", "phasing.years": 2}
+    )
+    census = _summary(plan(region, s)).set_index("neighbourhood_name")["opening_year"]
+    assert census.to_dict() == {"WS": 1, "ES": 3, "WN": 2, "EN": 4}
+    grown = _with_projection(region, {"LA1": {2026: 1.0, 2027: 1.0}, "LA2": {2026: 1.0, 2027: 5.0}})
+    p = plan(grown, s.replace(**{"phasing.population": "projection", "phasing.first_year": 2026}))
+    years = _summary(p).set_index("neighbourhood_name")["opening_year"]
+    assert years.to_dict() == {"WS": 1, "ES": 2, "WN": 4, "EN": 3}

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nhc_planner._errors import MissingColumnError, ValueRangeError
-from nhc_planner.need import deprivation_factor, hle_gap_factor, hle_quintiles, need_score
+from nhc_planner.need import (
+    deprivation_factor,
+    hle_gap_factor,
+    hle_quintiles,
+    need_correlation,
+    need_score,
+    need_terms,
+)
 from nhc_planner.scenario import NeedWeights
 
 
@@ -130,3 +137,74 @@ def test_hle_quintiles_ties_and_order_property(hle: list[float], pop: list[float
     assert q.max() <= 5
     order = np.argsort(h, kind="stable")
     assert (np.diff(q[order]) >= 0).all()
+
+
+# --------------------------------------------------------------------------- sharper need terms
+
+
+def _health_areas() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "population": [1000.0, 1000.0, 2000.0],
+            "imd_decile": [1, 10, 5],
+            "hle_years": [50.0, 70.0, 60.0],
+            "pop_65_plus": [100.0, 300.0, 200.0],
+            "imd_health_decile": [1.0, 10.0, 4.0],
+            "cidr_decile": [10.0, 1.0, 10.0],
+        }
+    )
+
+
+def test_health_terms_add_to_need_by_hand() -> None:
+    areas = _health_areas()
+    base = need_score(areas)
+    w = NeedWeights(health_weight=0.5, cidr_weight=2.0)
+    # health factor (10 - d)/9: 1, 0, 6/9; cidr factor: 0, 1, 0
+    expected = base + areas["population"].to_numpy() * np.array([0.5, 2.0, 0.5 * 6 / 9])
+    np.testing.assert_allclose(need_score(areas, w), expected)
+
+
+def test_health_term_in_use_without_its_column_names_the_source() -> None:
+    areas = _health_areas().drop(columns="cidr_decile")
+    assert need_score(areas).shape == (3,)  # weight 0: not needed
+    with pytest.raises(MissingColumnError, match=r"need.cidr_weight.*IoD2025 File 8"):
+        need_score(areas, NeedWeights(cidr_weight=1.0))
+
+
+def test_health_term_with_missing_decile_is_refused() -> None:
+    areas = _health_areas()
+    areas.loc[1, "imd_health_decile"] = np.nan
+    with pytest.raises(ValueRangeError, match="health_domain"):
+        need_score(areas, NeedWeights(health_weight=1.0))
+
+
+def test_need_terms_lists_terms_in_use_or_available() -> None:
+    areas = _health_areas()
+    assert list(need_terms(areas).columns) == ["deprivation", "hle_gap"]
+    every = need_terms(areas, available=True)
+    assert list(every.columns) == ["deprivation", "hle_gap", "older", "health_domain", "cidr"]
+
+
+def test_need_correlation_is_weighted_pearson() -> None:
+    areas = _health_areas()
+    table = need_correlation(areas, NeedWeights(health_weight=1.0))
+    assert table["term"].tolist() == ["deprivation", "hle_gap", "older", "health_domain", "cidr"]
+    assert table.loc[table["term"] == "health_domain", "weight"].item() == 1.0
+    m = table[table["term"].tolist()].to_numpy(float)
+    np.testing.assert_allclose(np.diag(m), 1.0)
+    np.testing.assert_allclose(m, m.T)
+    # by hand: weighted Pearson of deprivation and health_domain
+    w = areas["population"].to_numpy()
+    x = (10 - areas["imd_decile"].to_numpy(float)) / 9
+    y = (10 - areas["imd_health_decile"].to_numpy(float)) / 9
+    xm, ym = w @ x / w.sum(), w @ y / w.sum()
+    r = (w @ ((x - xm) * (y - ym))) / np.sqrt((w @ (x - xm) ** 2) * (w @ (y - ym) ** 2))
+    assert m[0, 3] == pytest.approx(r)
+
+
+def test_need_correlation_constant_term_is_nan() -> None:
+    areas = _health_areas()
+    areas["imd_health_decile"] = 3.0
+    table = need_correlation(areas)
+    assert np.isnan(table.loc[3, "deprivation"])
+    assert np.isnan(table.loc[0, "health_domain"])

@@ -67,7 +67,8 @@ def brute_force(
             caps = {j: sizes[plan[j][1]].capacity for j in range(m) if 1 <= plan[j][0] <= t}
             if fixed:
                 caps[fixed[0]] = fixed[1]
-            total += pw[t - 1] * served_lp(cover, weights, demand, caps)
+            w_t = weights if np.ndim(weights) == 1 else weights[t - 1]
+            total += pw[t - 1] * served_lp(cover, w_t, demand, caps)
         best = max(best, total)
     return best
 
@@ -134,6 +135,47 @@ def test_matches_brute_force(inst):
         assert np.all(spent <= (budget * t if carry else budget) + 1e-9)
     # unmet + served = demand
     assert np.allclose(res.unmet + demand[:, None] * res.served_share, demand[:, None])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.data())
+def test_per_period_weights_match_brute_force(inst, data):
+    """Weights per period (e.g. each year's projected population): period t uses row t."""
+    cost, _, demand, sizes, periods, k, budget, carry, fixed = inst
+    n = cost.shape[0]
+    wt = np.array(
+        [data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)) for _ in range(periods)],
+        dtype=float,
+    )
+    res = capacitated_phased(
+        cost,
+        wt,
+        demand,
+        10.0,
+        sizes=sizes,
+        periods=periods,
+        new_per_period=k,
+        budget_per_period=budget,
+        carry_over=carry,
+        fixed=None if fixed is None else [fixed[0]],
+        fixed_capacity=None if fixed is None else fixed[1],
+        mip_gap=0.0,
+        time_limit_s=60,
+    )
+    pw = 1.035 ** -np.arange(periods, dtype=float)
+    expected = brute_force(cost, wt, demand, 10.0, sizes, periods, k, budget, pw, carry, fixed)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    served = [res.served_share[:, t] @ wt[t] for t in range(periods)]
+    assert res.served_by_period == pytest.approx(served)
+
+
+def test_per_period_weights_bad_shape():
+    cost = np.array([[5.0, 30.0], [30.0, 5.0]])
+    sizes = [SizeOption("s", 10.0, 1.0)]
+    with pytest.raises(ValueRangeError, match="one row per"):
+        capacitated_phased(cost, np.ones((3, 2)), [1, 1], 10, sizes=sizes, periods=2,
+                           new_per_period=1)  # fmt: skip
 
 
 def test_hand_example_and_result_fields():

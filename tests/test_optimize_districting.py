@@ -264,3 +264,21 @@ def test_properties(rows: int, cols: int, seed: int, lo: int, width: int, n_grou
 def test_combinatorics_helper() -> None:
     assert sum(1 for _ in partitions(list(range(5)))) == 52  # Bell(5)
     assert len(list(itertools.islice(partitions([1, 2]), 5))) == 2
+
+
+def test_branching_raises_the_bound_deterministically() -> None:
+    # an uneven region: a dense block and a sparse fringe, so the LP bound is weak
+    rng = np.random.default_rng(11)
+    adj, cost = grid(6, 8)
+    pop = rng.integers(800, 1200, 48).astype(float)
+    pop[:16] *= 4.0
+    kwargs = {"min_pop": 12_000.0, "max_pop": 20_000.0, "gap": 0.0}
+    root = delineate(pop, adj, cost, max_nodes=0, **kwargs)
+    a = delineate(pop, adj, cost, max_nodes=30, **kwargs)
+    b = delineate(pop, adj, cost, max_nodes=30, **kwargs)
+    check_plan(a, pop, adj)
+    assert a.bound >= root.bound - 1e-9 * root.bound
+    assert a.objective <= root.objective + 1e-9 * root.objective
+    assert a.iterations > root.iterations  # the branch-and-bound ran
+    assert np.array_equal(a.labels, b.labels)
+    assert a.bound == b.bound

@@ -74,9 +74,15 @@ def brute_force(
     period_weights=None,
     carry_over=False,
 ):
-    """Best objective over every (opening period, size) choice per site; None if infeasible."""
+    """Best objective over every (opening period, size) choice per site; None if infeasible.
+
+    ``w`` is one weight per point, or one row per period (period t weighs its coverage with
+    row t; floors use the final row).
+    """
     cost = np.asarray(cost, float)
     w = np.asarray(w, float)
+    wt = np.tile(w, (periods, 1)) if w.ndim == 1 else w
+    w = wt[-1]
     n, m = cost.shape
     cover = cost <= max_cost
     pw = discount_weights(periods) if period_weights is None else np.asarray(period_weights)
@@ -119,7 +125,7 @@ def brute_force(
                     cover[:, open_sites].any(axis=1).astype(float) if open_sites else np.zeros(n)
                 )
             else:
-                share = _served(cover, open_sites, cap, d, w)
+                share = _served(cover, open_sites, cap, d, wt[t - 1])
             shares.append(share)
         ok = True
         for f in floors:
@@ -129,7 +135,7 @@ def brute_force(
                 ok = False
         if not ok:
             continue
-        value = float(sum(pw[t] * (shares[t] @ w) for t in range(periods)))
+        value = float(sum(pw[t] * (shares[t] @ wt[t]) for t in range(periods)))
         if best is None or value > best + 1e-9:
             best = value
     return best
@@ -504,3 +510,69 @@ def test_settings_group_the_options_and_keywords_override_them() -> None:
     assert one.open_period.tolist() == [-1, 1]
     with pytest.raises(ValueRangeError, match=r"unknown option\(s\) \['period'\]"):
         phased_coverage(cost, [1.0, 1.0, 1.0], 10, period=2)
+
+
+# --------------------------------------------------------------------------- weights per period
+
+
+@st.composite
+def period_weights_for(draw, inst):
+    """``(T, n)`` weights for an instance: each period its own integer weights."""
+    cost, _, periods, *_ = inst
+    n = cost.shape[0]
+    rows = [draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)) for _ in range(periods)]
+    return np.array(rows, dtype=float)
+
+
+@SETTINGS
+@given(instances(), st.data())
+def test_per_period_weights_equal_brute_force(inst, data):
+    cost, _, periods, k, fixed, excluded = inst
+    wt = data.draw(period_weights_for(inst))
+    sol, best = solve_and_brute_force(
+        cost, wt, 10, periods=periods, new_per_period=k, fixed=fixed, excluded=excluded
+    )
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-6)
+    # each period's coverage is weighed with that period's own weights
+    expected = [sol.point_coverage[:, t] @ wt[max(t - 1, 0)] for t in range(periods + 1)]
+    assert sol.coverage_by_period == pytest.approx(expected)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(instances(max_demand=4, max_sites=3), st.data())
+def test_per_period_weights_capacitated_equal_brute_force(inst, data):
+    cost, _, periods, k, fixed, excluded = inst
+    n = cost.shape[0]
+    wt = data.draw(period_weights_for(inst))
+    demand = np.array(data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), float)
+    sizes = [SizeOption("small", 8.0, 1.0), SizeOption("large", 20.0, 2.0)]
+    sol, best = solve_and_brute_force(
+        cost,
+        wt,
+        10,
+        periods=periods,
+        new_per_period=k,
+        sizes=sizes,
+        demand=demand,
+        fixed=fixed,
+        excluded=excluded,
+        fixed_capacity=12.0,
+    )
+    assert sol.objective == pytest.approx(best, rel=1e-5, abs=1e-5)
+
+
+def test_per_period_weights_change_the_choice():
+    """One centre: area 0 weighs most now, area 1 grows past it later; the plan follows."""
+    cost = np.array([[5.0, 30.0], [30.0, 5.0]])
+    opts = {"periods": 2, "new_per_period": [1, 0], "period_weights": [1, 1]}
+    today = phased_coverage(cost, [[10.0, 1.0], [10.0, 1.0]], 10, **opts)
+    assert today.open_period.tolist() == [1, -1]
+    growing = phased_coverage(cost, [[10.0, 1.0], [1.0, 100.0]], 10, **opts)
+    assert growing.open_period.tolist() == [-1, 1]
+    assert growing.coverage_by_period.tolist() == [0.0, 1.0, 100.0]
+    assert growing.coverage_share_by_period.tolist() == pytest.approx([0.0, 1 / 11, 100 / 101])
+    with pytest.raises(ValueRangeError, match=r"\(2, 2\) \(one row per period\)"):
+        phased_coverage(cost, np.ones((3, 2)), 10, periods=2, new_per_period=1)
+    with pytest.raises(ValueRangeError, match=r"weights\[period 2\]"):
+        phased_coverage(cost, [[1.0, 1.0], [1.0, -1.0]], 10, periods=2, new_per_period=1)

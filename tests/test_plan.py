@@ -387,3 +387,54 @@ def test_gap_tolerance_is_passed_and_stated(region, travel):
     else:
         assert p.solver["message"].startswith("Near-optimal")
         assert "gap_tolerance" in p.solver["message"]
+
+
+# --------------------------------------------------------------------------- population by year
+
+
+def _with_projection(region: Region, ratio: dict[str, dict[int, float]]) -> Region:
+    """``region`` with SNPP growth ratios per authority and year (every band alike)."""
+    areas = region.areas.copy()
+    for year in (2026, 2027):
+        for band in ("all", "pop_0_15", "pop_16_64", "pop_65_plus"):
+            areas[f"snpp_{year}_{band}"] = areas["la_code"].map(
+                {la: r[year] for la, r in ratio.items()}
+            )
+    return Region(areas=areas, sites=region.sites, meta=region.meta)
+
+
+def test_census_basis_is_stated_and_need_terms_correlated(result):
+    assert result.population_basis == (
+        "Population: Census 2021 usual residents in every year of the plan."
+    )
+    corr = result.need_correlation
+    assert corr["term"].tolist() == ["deprivation", "hle_gap", "older"]
+    assert corr.loc[0, "hle_gap"] > 0.9  # the HLE estimate repeats the deprivation term
+
+
+def test_projected_population_weighs_each_year(region, travel, result):
+    doubled = _with_projection(
+        region, {"LA1": {2026: 2.0, 2027: 2.0}, "LA2": {2026: 2.0, 2027: 2.0}}
+    )
+    s = FAST.replace(**{"phasing.population": "projection", "phasing.first_year": 2026})
+    got = plan(doubled, s, travel=travel)
+    assert got.population_basis.startswith(
+        "Population: each year's own projected population, 2026-2027"
+    )
+    assert "+100.0% on Census 2021 usual residents by 2027" in got.population_basis
+    # every weight doubled: the same plan, twice the objective
+    assert got.solver["objective"] == pytest.approx(2 * result.solver["objective"], rel=1e-6)
+    assert got.centres["site_id"].tolist() == result.centres["site_id"].tolist()
+
+
+def test_projected_population_needs_the_projection(region, travel, tmp_path):
+    s = FAST.replace(**{"phasing.population": "projection"})
+    with pytest.raises(NhcInputError, match="no population projections"):
+        plan(region, s, travel=travel)
+    late = _with_projection(region, {"LA1": {2026: 1.0, 2027: 1.0}, "LA2": {2026: 1, 2027: 1}})
+    with pytest.raises(NhcInputError, match="outside"):
+        plan(late, s.replace(**{"phasing.first_year": 2030}), travel=travel)
+    got = plan(late, s.replace(**{"phasing.first_year": 2026}), travel=travel)
+    back = Plan.load(got.save(tmp_path / "p"))
+    assert back.population_basis == got.population_basis
+    pd.testing.assert_frame_equal(back.need_correlation, got.need_correlation, check_dtype=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 
+import pandas as pd
 import pytest
 
 from nhc_planner._errors import MissingColumnError, NhcRuntimeError
@@ -335,3 +336,54 @@ def test_coverage_curve_marks_the_plan_at_the_headline_share(page):
 
 def test_hle_fifths_note_says_ties_stay_together(page):
     assert "areas with the same estimate always fall in the same fifth" in text_of(page)
+
+
+def test_need_overlap_names_the_most_correlated_pair():
+    from nhc_planner.report import _need_overlap
+
+    corr = pd.DataFrame(
+        {
+            "term": ["deprivation", "hle_gap", "older"],
+            "label": ["deprivation (IMD decile)", "HLE gap", "share aged 65+"],
+            "weight": [1.0, 1.0, 0.0],
+            "deprivation": [1.0, 0.97, -0.2],
+            "hle_gap": [0.97, 1.0, -0.1],
+            "older": [-0.2, -0.1, 1.0],
+        }
+    )
+    text = _need_overlap(corr)
+    assert "deprivation (IMD decile) and HLE gap correlate at 0.97" in text
+    assert _need_overlap(None) == ""
+    assert _need_overlap(corr.iloc[:1]) == ""
+
+
+def test_mixed_mode_report_says_the_standard_and_no_car_coverage(tmp_path):
+    """A plan by the mixed mode: the standard in a planner's words, households without a car."""
+    import numpy as np
+    import pandas as pd
+
+    from nhc_planner.plan import plan
+    from nhc_planner.region import Region
+    from tests.test_plan import FAST, grid_region
+
+    region = grid_region()
+    areas = region.areas.copy()
+    areas["households"] = 400.0
+    areas["households_no_car"] = np.where(areas["imd_decile"] <= 3, 120.0, 20.0)
+    region = Region(areas=areas, sites=region.sites, meta=region.meta)
+    # a published matrix: every pair by bus at twice the crow-fly drive estimate
+    from nhc_planner.travel import straight_line_times
+
+    bus = straight_line_times(areas, region.sites, mode="drive", cutoff_min=60).long
+    path = tmp_path / "pt.csv"
+    pd.DataFrame(
+        {"area_code": bus["area_code"], "site_id": bus["site_id"], "minutes": 2 * bus["minutes"]}
+    ).to_csv(path, index=False)
+    scenario = FAST.replace(
+        **{"travel.mode": "mixed", "travel.engine": "mixed", "travel.matrix": str(path)}
+    )
+    html = write_report(plan(region, scenario), tmp_path / "report").read_text(encoding="utf-8")
+    text = text_of(html)
+    assert "Share of households without a car within the standard" in text
+    assert "households without one reachable by bus or on foot within 5 minutes" in text
+    assert "Census 2021 TS045" in text

@@ -174,3 +174,48 @@ def test_implausible_or_cut_hle(tmp_path, text: str, error: type[Exception], mat
     p.write_text(text)
     with pytest.raises(error, match=match):
         read_hle(p, sex="male")
+
+
+# --------------------------------------------------------------------------- HLE gradient files
+
+
+def test_read_hle_gradient_from_the_ons_figure_csv(tmp_path):
+    from nhc_planner.sources.hle import HLE_GRADIENTS, read_hle_gradient
+
+    small = Path(__file__).parent / "data_small" / "ons_hle_by_imd_decile_figure.csv"
+    got = read_hle_gradient(small)
+    assert got[0] == 51.7182
+    assert got[-1] == 70.4463
+    assert tuple(round(v, 1) for v in got) == HLE_GRADIENTS["ons_2015_17_male"]
+    lines = small.read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueRangeError, match=r"deciles 1\.\.10"):
+        read_hle_gradient(bad)
+    bad.write_text("\n".join([*lines[:-1], '"10","1","x"']) + "\n", encoding="utf-8")
+    with pytest.raises(ValueRangeError, match="not a number"):
+        read_hle_gradient(bad)
+    bad.write_text("\n".join([*lines[:-1], '"10","1","99.0"']) + "\n", encoding="utf-8")
+    with pytest.raises(ValueRangeError, match="within"):
+        read_hle_gradient(bad)
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="Decile"):
+        read_hle_gradient(bad)
+
+
+def test_manifest_hle_gradient_by_name_or_file(tmp_path):
+    import shutil
+
+    from nhc_planner.build import RegionInputs
+
+    small = Path(__file__).parent / "data_small"
+    manifest = tmp_path / "sources.toml"
+    base = 'boundaries = "b"\nimd = "i"\npopulation = "p"\nhle = "h"\nlsoa_la = "l"\n'
+    shutil.copy(small / "ons_hle_by_imd_decile_figure.csv", tmp_path / "g.csv")
+    manifest.write_text(base + 'hle_gradient = "ons_2015_17_male"\n', encoding="utf-8")
+    assert RegionInputs.from_toml(manifest).hle_gradient == ONS_HLE_GRADIENT_MALE_2015_17
+    manifest.write_text(base + 'hle_gradient = "g.csv"\n', encoding="utf-8")
+    assert RegionInputs.from_toml(manifest).hle_gradient[0] == 51.7182
+    manifest.write_text(base + 'hle_gradient = "ons_2018_20_male"\n', encoding="utf-8")
+    with pytest.raises(DataFileError, match="ons_2015_17_male"):
+        RegionInputs.from_toml(manifest)

@@ -21,7 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import nhc_planner
-from nhc_planner import ui
+from nhc_planner import demo, ui
 from nhc_planner._errors import (
     DataFileError,
     DuplicateKeyError,
@@ -380,9 +380,10 @@ def test_cached_demo_follows_the_declared_demo_sources(
         plain = demo_region(n_areas=20, n_las=2)  # not the folder with the toy file
         assert "toy_score" not in plain.areas.columns
         folders = sorted(p.name for p in (tmp_path / "cache").iterdir())
+        v = demo.GENERATOR_VERSION
         assert folders == [
-            "demo-v1-c2-seed0-areas20-las2-sitesNone",
-            "demo-v1-c2-seed0-areas20-las2-sitesNone-with-toy",
+            f"demo-v{v}-c2-seed0-areas20-las2-sitesNone",
+            f"demo-v{v}-c2-seed0-areas20-las2-sitesNone-with-toy",
         ]
     finally:
         registry.register_source(toy)

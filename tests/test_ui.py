@@ -750,3 +750,17 @@ def test_matrix_path_outside_the_data_folders_is_refused(tmp_path, monkeypatch) 
     monkeypatch.setenv(ui.DATA_DIR_ENV, str(tmp_path))
     with pytest.raises(DataFileError, match="Travel-time matrix '/etc/shadow' is outside"):
         ui.scenario_from_values(Scenario(), {"travel.matrix": "/etc/shadow"})
+
+
+def test_population_basis_widgets_round_trip():
+    from nhc_planner.scenario import Scenario
+
+    base = Scenario()
+    values = ui.policy_values(base)
+    assert values["phasing.population"] == "census"
+    assert values["phasing.first_year"] == 2026
+    s = ui.scenario_from_values(
+        base, {**values, "phasing.population": "projection", "phasing.first_year": 2028.0}
+    )
+    assert s.phasing.population == "projection"
+    assert s.phasing.first_year == 2028

@@ -14,7 +14,8 @@ Sets
     ``cost[i, j] <= max_cost`` (the standard).
 
 Data
-    ``a_i`` weight (need) of area ``i``; ``d_i`` weekly appointments of ``i``;
+    ``a_it`` weight (need) of area ``i`` in period ``t`` (``a_i`` in every period
+    unless per-period weights are given); ``d_i`` weekly appointments of ``i``;
     ``w_t`` period weight (default the Green Book discount ``1.035^-(t-1)``);
     ``k_t`` new centres allowed in ``t``; ``B_t`` capital budget of ``t``;
     ``c_js`` capital cost and ``K_js`` weekly capacity of site ``j`` at size ``s``
@@ -25,7 +26,7 @@ Variables
     ``x_ijt`` in [0, 1]: share of ``d_i`` served by ``j`` in ``t`` (``j in N(i)``).
 
 Objective
-    ``max sum_t w_t sum_i a_i sum_j x_ijt`` -- weighted need served, period by period.
+    ``max sum_t w_t sum_i a_it sum_j x_ijt`` -- weighted need served, period by period.
 
 Constraints
     * ``sum_j x_ijt <= 1`` (an area is served at most once over);
@@ -241,7 +242,8 @@ class _Model:
     k_t: _F | None
     b_t: _F | None
     carry: bool
-    a: _F  # (R,) weight per merged row
+    a: _F  # (R,) weight per merged row (the greedy's; the periods' mean with per-period weights)
+    at: _F  # (T, R) weight per period and merged row (the objective's)
     d: _F  # (R,) demand per merged row
     fw: _F  # (R, n_floors) floor weights
     floor_need: _F  # (n_floors,)
@@ -423,7 +425,7 @@ def _link_rows(m: _Model, pairs: _I, periods: _I) -> sparse.csr_array:
 def _objective(m: _Model) -> _F:
     c = np.zeros(m.n_cols)
     for t in range(m.T):
-        c[m.xcol(t) : m.xcol(t) + m.P] = m.pw[t] * m.a[m.pr]
+        c[m.xcol(t) : m.xcol(t) + m.P] = m.pw[t] * m.at[t][m.pr]
     return c
 
 
@@ -506,7 +508,7 @@ class _Inputs:
     """Validated inputs in original indices."""
 
     c: _F
-    w: _F
+    w: _F  # weight per area (the final period's)
     d: _F
     standard: float
     T: int
@@ -523,6 +525,7 @@ class _Inputs:
     cand_mask: _B
     cover: _B
     floors: tuple[tuple[str, int, float, _F], ...]  # name, period (0-based), share, weights
+    wt: _F | None = None  # (T, n) weight per period and area; None = ``w`` in every period
 
 
 def _prepare(inp: _Inputs) -> _Model:
@@ -533,12 +536,13 @@ def _prepare(inp: _Inputs) -> _Model:
     sites = np.concatenate([cand, fixed])
     cov = inp.cover[:, sites]
     fw_all = np.column_stack([f[3] for f in inp.floors]) if inp.floors else np.zeros((n, 0))
-    relevant = (inp.w > 0) | (fw_all > 0).any(axis=1)
+    wt = np.tile(inp.w, (inp.T, 1)) if inp.wt is None else inp.wt
+    relevant = (wt > 0).any(axis=0) | (fw_all > 0).any(axis=1)
     keep = cov.any(axis=1) & relevant
     idx = np.flatnonzero(keep)
     # exact merging: same reachable sites, same weight/demand ratio, same floor ratios
     dd = inp.d[idx][:, np.newaxis]
-    num = np.column_stack([inp.w, fw_all])[idx]
+    num = np.column_stack([wt.T, fw_all])[idx]
     ratio = np.where(dd > 0, num / np.where(dd > 0, dd, 1.0), np.where(num > 0, np.inf, -1.0))
     zero_d = (inp.d[idx] <= 0)[:, np.newaxis]
     key = (
@@ -566,7 +570,8 @@ def _prepare(inp: _Inputs) -> _Model:
 
     rows_of_area = np.full(n, -1, dtype=np.int64)
     rows_of_area[idx] = inv
-    a = agg(inp.w)
+    a = agg(inp.w if inp.wt is None else inp.pw @ inp.wt / inp.pw.sum())
+    at = np.vstack([agg(wt[t]) for t in range(inp.T)])
     d = agg(inp.d)
     fw = (
         np.column_stack([agg(fw_all[:, k]) for k in range(fw_all.shape[1])])
@@ -592,6 +597,7 @@ def _prepare(inp: _Inputs) -> _Model:
         b_t=inp.b_t,
         carry=inp.carry,
         a=a,
+        at=at,
         d=d,
         fw=fw,
         floor_need=np.array([f[2] for f in inp.floors]) * floor_total
@@ -668,7 +674,7 @@ def _evaluate(m: _Model, plan: _Plan, threads: int, seed: int, limit: float) -> 
     cost = np.zeros(n_cols)
     for t, sel in enumerate(cols_t):
         k = offs[t] + np.arange(sel.size)
-        cost[k] = m.pw[t] * m.a[m.pr[sel]]
+        cost[k] = m.pw[t] * m.at[t][m.pr[sel]]
         rows += [base + m.pr[sel], base + m.R + m.ps[sel]]
         cols += [k, k]
         vals += [np.ones(sel.size), m.d[m.pr[sel]]]
@@ -1090,6 +1096,24 @@ def _secondary(m: _Model, inp: _Inputs, plan: _Plan) -> tuple[_Plan, list[int], 
 # --------------------------------------------------------------------------- public API
 
 
+def _weights_by_period(weights: npt.ArrayLike, n: int, periods: int) -> tuple[_F, _F | None]:
+    """``(final-period weights, (T, n) weights or None)`` from ``(n,)`` or ``(T, n)`` weights."""
+    try:
+        arr: _F | None = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        arr = None  # as_weights says what is wrong
+    if arr is None or arr.ndim != 2:
+        return as_weights(weights, n), None
+    if arr.shape != (periods, n):
+        msg = (
+            f"weights: expected ({n},) (one per area) or ({periods}, {n}) (one row per "
+            f"period); found shape {arr.shape}"
+        )
+        raise ValueRangeError(msg)
+    wt = np.vstack([as_weights(arr[t], n, f"weights[period {t + 1}]") for t in range(periods)])
+    return wt[-1].copy(), wt
+
+
 def _validate(
     cost: npt.ArrayLike,
     weights: npt.ArrayLike,
@@ -1114,7 +1138,6 @@ def _validate(
 ) -> _Inputs:
     c = as_cost_matrix(cost)
     n, m = c.shape
-    w = as_weights(weights, n)
     d = as_weights(demand, n, "demand")
     standard = check_max_cost(max_cost)
     opts = parse_options(
@@ -1124,6 +1147,7 @@ def _validate(
         msg = f"periods must be an integer >= 1; found {periods!r}"
         raise ValueRangeError(msg)
     T = int(periods)
+    w, wt = _weights_by_period(weights, n, T)
 
     def per_period(value: Any, name: str, integer: bool) -> _F | None:
         if value is None:
@@ -1210,6 +1234,7 @@ def _validate(
         cand_mask=cand_mask,
         cover=c <= standard,
         floors=tuple(floor_list),
+        wt=wt,
     )
 
 
@@ -1248,7 +1273,10 @@ def capacitated_phased(
     cost
         ``(n_areas, n_sites)`` travel times (``np.inf`` = unreachable).
     weights
-        Need weight per area (e.g. population x need score).
+        Need weight per area (e.g. population x need score), ``(n,)``; or one row
+        per period, ``(T, n)`` (e.g. each period's projected population x need
+        factor): period ``t``'s service is weighed with row ``t`` (floors without
+        their own weights use the final row; the greedy uses the periods' mean).
     demand
         Weekly appointments per area (:func:`nhc_planner.capacity.weekly_demand`).
     max_cost
@@ -1548,7 +1576,8 @@ def _result(
     served = np.column_stack([np.asarray(f.sum(axis=1)).reshape(-1) for f in fractions])
     served = np.clip(served, 0.0, 1.0)
     load = np.vstack([np.asarray(f.T @ inp.d).reshape(-1) for f in fractions])
-    served_w = inp.w @ served
+    wt = np.tile(inp.w, (T, 1)) if inp.wt is None else inp.wt
+    served_w = np.einsum("it,ti->t", served, wt)
     capex_site = np.zeros(n_sites)
     capex_site[chosen] = inp.capex_js[chosen, size_index[chosen]]
     return CapacitatedPhasedResult(

@@ -9,6 +9,7 @@ See ``docs/neighbourhoods.md``.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 import time
@@ -24,6 +25,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from nhc_planner._errors import ValueRangeError
 from nhc_planner.optimize._common import relative_gap
+from nhc_planner.optimize.districting_bound import SeedRule, branch_and_bound
 
 __all__ = ["DistrictException", "DistrictingResult", "delineate"]
 
@@ -33,6 +35,7 @@ _EPS = 1e-9
 _RELAX_STEPS = (0.05, 0.1, 0.2, 0.4)  # bound widening tried, as shares of the band
 _MIP_NODES = 200  # branch-and-bound nodes of one contiguity MIP (the work limit)
 _MIP_SAFETY_S = 30.0  # safety stop of one contiguity MIP
+_NODE_ITERATIONS = 60  # subgradient iterations per branch-and-bound node
 _PRIMAL_AT = frozenset((1, 3, 10, 25, 50, 100, 150, 200, 300))  # iterations that seed a plan
 
 
@@ -177,6 +180,7 @@ def delineate(
     max_iterations: int = 400,
     group_names: Sequence[str] | None = None,
     polish: bool = False,
+    max_nodes: int = 120,
 ) -> DistrictingResult:
     r"""Partition areas into contiguous districts within population bounds, compactly.
 
@@ -213,6 +217,9 @@ def delineate(
         Also reassign the three best plans by the shortest-path contiguity MIP (HiGHS,
         200 nodes, 30 s safety stop each). Often 0.5-1% better, but slow on a loaded
         machine, and the answer can then depend on load when the safety stop fires.
+    max_nodes
+        Branch-and-bound nodes per group and district count (the work limit of the
+        bound; 0 keeps the plain Lagrangian bound). See *Branching* below.
 
     Returns
     -------
@@ -244,8 +251,21 @@ def delineate(
     :math:`\min \sum_i (p_i c_{ij} - \lambda_i) x_{ij}` over :math:`x_{jj} = 1`,
     :math:`L \le \sum_i p_i x_{ij} \le U`, :math:`0 \le x_{ij} \le 1` (solved exactly by
     sorting on :math:`(p_i c_{ij} - \lambda_i)/p_i`). Every :math:`L(\lambda)` is a lower
-    bound; subgradient optimisation (Polyak steps against the best plan) raises it. The
-    reported bound is the sum over groups of the best :math:`L(\lambda)` met.
+    bound; subgradient optimisation (Polyak steps against the best plan) raises it. In
+    :math:`L(\lambda)` every district holds at least :math:`\max(L, P - (k-1)U)` and at
+    most :math:`\min(U, P - (k-1)L)` residents (:math:`P` the piece's population), true
+    of every :math:`k`-partition, which tightens the knapsacks where the bounds are tight.
+
+    *Branching.* :math:`\max_\lambda L(\lambda)` equals the LP bound, which is weak
+    where population is uneven: the LP moves fractions of districts from a cheap city to
+    a costly rural fringe. When the root is not within ``gap``, a best-bound-first
+    branch-and-bound (``nhc_planner.optimize.districting_bound``) splits on the number
+    of seeds in a *zone* (a district of the best plan; the count is an integer in every
+    plan) and, when every zone's count is near-integral, on single seeds; each node
+    reruns the subgradient (60 iterations from its parent's multipliers) with its
+    rule, and tries a plan from its seeds. Seeds whose :math:`L(\lambda)` with them
+    forced in exceeds the best plan are dropped first (reduced-cost fixing). The bound
+    is the least bound over the open nodes, summed over groups.
 
     *Plan (primal heuristic).* From seeds (a greedy + interchange :math:`k`-median at
     the start, then the Lagrangian's chosen :math:`S`): bounded transportation LP
@@ -295,7 +315,7 @@ def delineate(
         raise ValueRangeError(msg)
     deadline = start + float(time_limit_s)
     settings = _Settings(
-        float(min_pop), float(max_pop), float(gap), districts, max_iterations, polish
+        float(min_pop), float(max_pop), float(gap), districts, max_iterations, polish, max_nodes
     )
     acc = _solve_groups(pop, adj, c, g, group_names, settings, deadline)
     return _result(acc, pop, c, n_groups=np.unique(g).size, start=start, limit=time_limit_s)
@@ -442,6 +462,7 @@ class _Settings:
     districts: DistrictCount
     max_iterations: int
     polish: bool = False
+    max_nodes: int = 120
 
 
 @dataclass(frozen=True)
@@ -618,16 +639,19 @@ def _solve_k(
             return _KOutcome(None, np.zeros(0, np.int64), math.inf, -math.inf, 0, False)
         return _KOutcome(best[1], best[2], best[0], best[0], 0, False)  # 1-median: exact
     attempt(_kmedian_seeds(pop, ch, k))
-    lag = _Lagrangian(pop, c, k, lo, hi)
+    # every district of a k-partition holds at least P - (k-1) U and at most P - (k-1) L
+    total = float(pop.sum())
+    lag = _Lagrangian(pop, c, k, max(lo, total - (k - 1) * hi), min(hi, total - (k - 1) * lo))
     upper = best[0] if best is not None else math.inf
     lam = pop * (ch[np.arange(n), best[2][best[1]]] if best is not None else ch.min(axis=1))
     bound = -math.inf
+    best_lam = lam
     step, stall, it = 2.0, 0, 0
     timed_out = False
     for it in range(1, s.max_iterations + 1):
         value, chosen, x = lag.evaluate(lam)
         if not math.isfinite(bound) or value > bound + _EPS * max(1.0, abs(bound)):
-            bound, stall = value, 0
+            bound, best_lam, stall = value, lam, 0
         else:
             stall += 1
             if stall >= 20:
@@ -660,6 +684,28 @@ def _solve_k(
         polished = _polish(pop, c, ch, graph, plan[1], plan[2], lo, hi, deadline)
         if polished[0] < best[0] - _EPS * max(1.0, best[0]):
             best = polished
+    if bound < best[0] * (1.0 - s.gap) and s.max_nodes > 0 and time.perf_counter() <= deadline:
+        # seeds that cannot be in a plan better than the best: L(lam | j a seed) >= upper
+        rho = lag.rho(best_lam)
+        kth = float(np.sort(rho)[k - 1])
+        keep = bound + rho - kth < best[0]
+        keep[np.sort(np.argsort(rho, kind="stable")[:k])] = True
+        out = branch_and_bound(
+            lag.restricted(keep).evaluate,
+            best[1],
+            k,
+            best_lam,
+            bound,
+            lambda: best[0] if best is not None else math.inf,
+            attempt,
+            target=s.gap,
+            max_nodes=s.max_nodes,
+            iterations=_NODE_ITERATIONS,
+            deadline=deadline,
+        )
+        bound = max(bound, out.bound)
+        it += out.iterations
+        timed_out |= out.timed_out
     return _KOutcome(best[1], best[2], best[0], min(bound, best[0]), it, timed_out)
 
 
@@ -792,16 +838,58 @@ class _Lagrangian:
         m = math.ceil(hi / small) + 2 if math.isfinite(hi) else n
         self.m = min(n, m)
         self.seed_ok = (pop <= hi + _EPS) & (self.reach + _EPS >= lo)
-        self.diag = np.arange(n)
+        self.rows = np.arange(n)  # candidate seeds evaluated (all unless restricted)
+        self.ct_rows = self.ct
 
-    def evaluate(self, lam: np.ndarray) -> tuple[float, np.ndarray | None, np.ndarray]:
-        """Return ``(L(lam), chosen seeds or None, sum over chosen of x_ij per area)``."""
-        n, pop, diag = self.n, self.pop, self.diag
+    def restricted(self, keep: np.ndarray) -> _Lagrangian:
+        """The same relaxation with seeds outside ``keep`` (bool per area) excluded."""
+        out = copy.copy(self)
+        out.rows = np.flatnonzero(keep & self.seed_ok)
+        out.ct_rows = np.ascontiguousarray(self.ct[out.rows])
+        return out
+
+    def rho(self, lam: np.ndarray) -> np.ndarray:
+        r"""Per area, the knapsack value :math:`\rho_j(\lambda)` (``inf`` if not a seed)."""
+        return self._knapsacks(lam)[0]
+
+    def evaluate(
+        self, lam: np.ndarray, rule: SeedRule | None = None
+    ) -> tuple[float, np.ndarray | None, np.ndarray]:
+        """Return ``(L(lam), chosen seeds or None, sum over chosen of x_ij per area)``.
+
+        ``rule`` restricts the seed sets (a branch-and-bound node); ``None`` allows any.
+        """
+        n = self.n
+        rho, idx, frac, zl, pos = self._knapsacks(lam)
+        if rule is not None:
+            picked = rule.select(rho, self.k)
+            if picked is None:
+                return math.inf, None, np.zeros(n)
+            chosen = picked
+        elif np.isfinite(rho).sum() < self.k:
+            return math.inf, None, np.zeros(n)
+        else:
+            chosen = np.sort(np.argsort(rho, kind="stable")[: self.k])
+        value = float(lam.sum() + rho[chosen].sum())
+        x = np.zeros(n)
+        for j in chosen:
+            np.add.at(x, idx[pos[j]], frac[pos[j]])
+            if self.zero.size:
+                take = self.zero[(self.zero_finite[j] > 0) & (zl < 0) & (self.zero != j)]
+                x[take] += 1.0
+        return value, chosen, x
+
+    def _knapsacks(
+        self, lam: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Knapsack values per area (inf off the rows), items sorted, fractions, row of area."""
+        n, pop, rows = self.n, self.pop, self.rows
+        diag = np.arange(rows.size)
         w_all = np.where(self.positive, pop, 0.0)
         mu = np.where(self.positive, lam / np.where(self.positive, pop, 1.0), 0.0)
-        ratio = self.ct - mu[None, :]  # (p_i c_ij - lam_i) / p_i
+        ratio = self.ct_rows - mu[None, :]  # (p_i c_ij - lam_i) / p_i
         ratio[:, self.zero] = np.inf  # zero-population areas: handled apart
-        ratio[diag, diag] = -np.inf  # the seed is always in its district
+        ratio[diag, rows] = -np.inf  # the seed is always in its district
         neg_weight = (ratio < 0) @ w_all
         target = np.clip(neg_weight, self.lo, self.hi)
         if self.m < n:
@@ -818,24 +906,18 @@ class _Lagrangian:
             frac = np.where(w > 0, frac, 0.0)
             vals = np.where(frac > 0, frac * w * srt, 0.0)
         frac[:, 0] = 1.0  # the seed itself, first in order
-        vals[:, 0] = -lam
+        vals[:, 0] = -lam[rows]
         zl = np.minimum(-lam[self.zero], 0.0)
-        zero_part = self.zero_finite @ zl if self.zero.size else np.zeros(n)
+        zero_part = self.zero_finite[rows] @ zl if self.zero.size else np.zeros(rows.size)
         if self.zero.size:
-            zero_part[self.zero] -= zl  # the seed is not counted twice
-        rho = vals.sum(axis=1) + zero_part
-        rho = np.where(self.seed_ok & np.isfinite(rho), rho, np.inf)
-        if np.isfinite(rho).sum() < self.k:
-            return math.inf, None, np.zeros(n)
-        chosen = np.sort(np.argsort(rho, kind="stable")[: self.k])
-        value = float(lam.sum() + rho[chosen].sum())
-        x = np.zeros(n)
-        for j in chosen:
-            np.add.at(x, idx[j], frac[j])
-            if self.zero.size:
-                take = self.zero[(self.zero_finite[j] > 0) & (zl < 0) & (self.zero != j)]
-                x[take] += 1.0
-        return value, chosen, x
+            is_zero = ~self.positive[rows]
+            zero_part[is_zero] -= np.minimum(-lam[rows[is_zero]], 0.0)  # seed not twice
+        rho_rows = vals.sum(axis=1) + zero_part
+        rho = np.full(n, np.inf)
+        rho[rows] = np.where(self.seed_ok[rows] & np.isfinite(rho_rows), rho_rows, np.inf)
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[rows] = diag
+        return rho, idx, frac, zl, pos
 
 
 def _kmedian_seeds(pop: np.ndarray, ch: np.ndarray, k: int) -> np.ndarray:

@@ -13,7 +13,9 @@ Sets
     ``N(i)`` the sites within the standard ``cost[i, j] <= max_cost``.
 
 Data
-    ``a_i`` weight (need) of demand point ``i``; ``w_t`` period weight
+    ``a_it`` weight (need) of demand point ``i`` in period ``t`` (``a_i`` in every
+    period when one weight per point is given; per period, e.g. the population
+    projected for each period's year, when ``(T, n)`` weights are given); ``w_t`` period weight
     (default the HM Treasury Green Book discount ``1.035^-(t-1)``); ``k_t`` new
     centres allowed in period ``t``; ``B_t`` budget of period ``t`` (GBP);
     ``c_js`` capital cost of opening site ``j`` at size ``s``; ``d_i`` weekly
@@ -27,7 +29,7 @@ Variables
     site ``j`` in ``t``, and ``z_it = sum_j x_ijt``.
 
 Objective (``objective="weighted"``)
-    ``max sum_t w_t sum_i a_i z_it`` -- weighted need covered, period by period,
+    ``max sum_t w_t sum_i a_it z_it`` -- weighted need covered, period by period,
     so earlier coverage of high-need areas counts more.
 
 Constraints
@@ -320,7 +322,9 @@ class _Instance:
     group_w: npt.NDArray[np.float64]  # (n_rows, n_groups)
     group_const: npt.NDArray[np.float64]
     group_total: npt.NDArray[np.float64]
-    a_const: float  # objective weight covered outside the model (every period)
+    a_const: float  # objective weight covered outside the model (final period)
+    a_t: npt.NDArray[np.float64]  # (T, n_rows) objective weight per period and row
+    a_const_t: npt.NDArray[np.float64]  # (T,) weight covered outside the model per period
 
 
 @dataclass
@@ -378,8 +382,8 @@ def _build(
     if objective == "weighted":
         terms: list[tuple[Any, float]] = []
         for t in range(T):
-            terms.extend((v, c * inst.period_weights[t]) for v, c in covered_terms(inst.a, t))
-        model.set_objective(terms, offset=float(inst.a_const * inst.period_weights.sum()))
+            terms.extend((v, c * inst.period_weights[t]) for v, c in covered_terms(inst.a_t[t], t))
+        model.set_objective(terms, offset=float(inst.period_weights @ inst.a_const_t))
     elif objective == "floor":
         fl = floors[floor_index]
         model.set_objective(
@@ -576,6 +580,8 @@ def _single_period(inst: _Instance, t: int) -> _Instance:
         inst,
         periods=1,
         period_weights=np.ones(1),
+        a_t=inst.a_t[t - 1 : t],
+        a_const_t=inst.a_const_t[t - 1 : t],
         new_per_period=cum(inst.new_per_period),
         budget=cum(inst.budget),
         carry_over=False,
@@ -905,7 +911,10 @@ def phased_coverage(
     cost
         ``(n_demand, n_sites)`` travel times (``np.inf`` = unreachable).
     weights
-        Need weight per demand point (e.g. population x need score).
+        Need weight per demand point (e.g. population x need score), ``(n,)``;
+        or one row per period, ``(T, n)`` (e.g. each period's projected
+        population x need factor): period ``t``'s coverage is then weighed with
+        row ``t``. Floors and group weights default to the final period's row.
     max_cost
         The standard: a demand point is covered by a site with ``cost <= max_cost``.
     settings
@@ -1019,7 +1028,8 @@ class _Problem:
     """The validated, normalised inputs of one :func:`phased_coverage` call."""
 
     c: npt.NDArray[np.float64]  # (n, m) cost
-    w: npt.NDArray[np.float64]  # weight per demand point
+    w: npt.NDArray[np.float64]  # weight per demand point (the final period's)
+    wt: npt.NDArray[np.float64]  # (T, n) weight per period and demand point
     standard: float
     opts: SolveOptions
     s: PhasedSettings
@@ -1055,7 +1065,6 @@ def _problem(
     """Check and normalise the inputs (raises :class:`ValueRangeError` on the first problem)."""
     c = as_cost_matrix(cost)
     n, m = c.shape
-    w = as_weights(weights, n)
     standard = check_max_cost(max_cost)
     opts = parse_options(
         m,
@@ -1070,6 +1079,7 @@ def _problem(
         msg = f"periods must be an integer >= 1; found {periods!r}"
         raise ValueRangeError(msg)
     T = int(periods)
+    w, wt = _period_weights_of(weights, n, T)
     k_t = _per_period(s.new_per_period, T, "new_per_period", integer=True)
     b_t = _per_period(s.budget_per_period, T, "budget_per_period", integer=False)
     if k_t is None and b_t is None:
@@ -1100,6 +1110,7 @@ def _problem(
     return _Problem(
         c=c,
         w=w,
+        wt=wt,
         standard=standard,
         opts=opts,
         s=s,
@@ -1120,6 +1131,27 @@ def _problem(
         group_codes=group_codes,
         group_labels=group_labels,
     )
+
+
+def _period_weights_of(
+    weights: npt.ArrayLike, n: int, periods: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``(final-period weights, (T, n) weights)`` from ``(n,)`` or ``(T, n)`` weights."""
+    try:
+        arr: npt.NDArray[np.float64] | None = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        arr = None  # as_weights says what is wrong
+    if arr is not None and arr.ndim == 2:
+        if arr.shape != (periods, n):
+            msg = (
+                f"weights: expected ({n},) (one per demand point) or ({periods}, {n}) (one row "
+                f"per period); found shape {arr.shape}"
+            )
+            raise ValueRangeError(msg)
+        wt = np.vstack([as_weights(arr[t], n, f"weights[period {t + 1}]") for t in range(periods)])
+        return wt[-1].copy(), wt
+    w = as_weights(weights, n)
+    return w, np.tile(w, (periods, 1))
 
 
 def _size_arrays(
@@ -1230,7 +1262,7 @@ def _preprocess(p: _Problem) -> _Reduced:
     Gw = np.zeros((n, n_groups))
     if p.group_codes is not None:
         Gw[np.arange(n), p.group_codes] = p.gw
-    relevant = (p.w > 0) | (Fw > 0).any(axis=1) | (Gw > 0).any(axis=1)
+    relevant = (p.wt > 0).any(axis=0) | (Fw > 0).any(axis=1) | (Gw > 0).any(axis=1)
     stats: dict[str, int] = {"demand_points": n, "sites": m}
     if not p.capacitated:
         const_rows = fixed_cover
@@ -1283,7 +1315,7 @@ def _merge_rows(
         key_parts.append(cover[idx_rows][:, p.fixed_idx])
         # exact only when every weight has the same ratio to demand within a merged row
         dd = d_eff[idx_rows][:, np.newaxis]
-        num = np.column_stack([p.w, Fw, Gw])[idx_rows]
+        num = np.column_stack([p.wt.T, Fw, Gw])[idx_rows]
         ratio = np.where(dd > 0, num / np.where(dd > 0, dd, 1.0), np.where(num > 0, np.inf, 0.0))
         _, rcode = np.unique(ratio, axis=0, return_inverse=True)
         key_parts.append(
@@ -1351,6 +1383,8 @@ def _instance(
         group_const=Gw[const_rows].sum(axis=0),
         group_total=Gw.sum(axis=0),
         a_const=float(p.w[const_rows].sum()),
+        a_t=np.vstack([agg(p.wt[t]) for t in range(p.periods)]),
+        a_const_t=p.wt[:, const_rows].sum(axis=1),
     )
 
 
@@ -1507,7 +1541,7 @@ def _served_shares(
     if run.fallback or run.built is None:
         for t in range(T):
             sites_t = np.flatnonzero((open_period >= 0) & (open_period <= t + 1))
-            frac_t[t] = _serve_lp(cover, sites_t, site_cap[sites_t], red.d_eff, p.w)
+            frac_t[t] = _serve_lp(cover, sites_t, site_cap[sites_t], red.d_eff, p.wt[t])
     else:
         inst, built, cand = run.inst, run.built, run.inst.cand
         for r in range(red.n_rows):
@@ -1520,7 +1554,7 @@ def _served_shares(
                 ):
                     frac_t[t][np.ix_(members, [j])] = max(var.solution_value(), 0.0)
     point_cov[:, 1:] = np.clip(frac_t.sum(axis=2), 0.0, 1.0).T
-    point_cov[:, 0] = _serve_lp(cover, p.fixed_idx, p.fcap, red.d_eff, p.w).sum(axis=1)
+    point_cov[:, 0] = _serve_lp(cover, p.fixed_idx, p.fcap, red.d_eff, p.wt[0]).sum(axis=1)
     fractions = frac_t[T - 1]
     served = fractions.max(axis=1)
     assignment = np.where(served > _EPS, np.argmax(fractions, axis=1), -1)
@@ -1529,7 +1563,7 @@ def _served_shares(
 
 def _assemble(p: _Problem, red: _Reduced, run: _Run, start: float) -> PhasedSolution:
     """The :class:`PhasedSolution` of a plan, with its tables by period."""
-    m, T, w = p.m, p.periods, p.w
+    m, T = p.m, p.periods
     open_period, size_index = run.open_period, run.size_index
     size_names = np.full(m, "", dtype=object)
     size_names[p.fixed_idx] = "existing"
@@ -1552,7 +1586,10 @@ def _assemble(p: _Problem, red: _Reduced, run: _Run, start: float) -> PhasedSolu
     hit = point_cov >= 0.5 - 1e-9
     any_hit = hit.any(axis=1)
     covered_period[any_hit] = np.argmax(hit[any_hit], axis=1)
-    coverage = point_cov.T @ w
+    # period t weighs its coverage with its own weights (period 0 with the first period's)
+    wt0 = np.vstack([p.wt[:1], p.wt])
+    coverage = np.einsum("it,ti->t", point_cov, wt0)
+    totals = wt0.sum(axis=1)
     objective_value = float(p.pw @ coverage[1:])
     bound = max(float(run.raw_bound), objective_value)
     min_group_share = None
@@ -1576,7 +1613,9 @@ def _assemble(p: _Problem, red: _Reduced, run: _Run, start: float) -> PhasedSolu
         point_coverage=point_cov,
         covered_period=covered_period,
         coverage_by_period=coverage,
-        coverage_share_by_period=coverage / w.sum() if w.sum() > 0 else coverage * 0.0,
+        coverage_share_by_period=np.divide(
+            coverage, totals, out=np.zeros_like(coverage), where=totals > 0
+        ),
         capacity=site_cap,
         load=None if fractions is None else fractions.T @ red.d_eff,
         capex_site=capex_site,
@@ -1609,7 +1648,7 @@ def _capacity_fallback(p: _Problem, seconds: float) -> _Fallback | None:
         explain_infeasible=False,
         time_limit_s=max(seconds, 1.0),
     )
-    sol = phased_coverage(p.c, p.w, p.standard, uncapacitated)
+    sol = phased_coverage(p.c, p.wt, p.standard, uncapacitated)
     if not sol.has_solution:
         return None
     op = np.asarray(sol.open_period, dtype=np.int64).copy()

@@ -11,6 +11,7 @@ from typing import Any
 
 from nhc_planner.sources._datasource import DataSource, DemoContext, Download
 from nhc_planner.sources.boundaries import read_boundaries, read_centroids
+from nhc_planner.sources.cars import read_car_availability
 from nhc_planner.sources.facilities import (
     read_epraccur,
     read_nhs_syndication,
@@ -19,6 +20,7 @@ from nhc_planner.sources.facilities import (
 )
 from nhc_planner.sources.hle import read_hle
 from nhc_planner.sources.imd import read_imd
+from nhc_planner.sources.imd_health import read_imd_health
 from nhc_planner.sources.lookups import (
     read_lsoa11_lsoa21,
     read_lsoa_icb,
@@ -26,6 +28,7 @@ from nhc_planner.sources.lookups import (
     read_ltla_utla,
 )
 from nhc_planner.sources.population import read_population
+from nhc_planner.sources.projections import read_snpp
 from nhc_planner.sources.registrations import read_gp_registrations_areas
 
 __all__ = ["BUILTIN"]
@@ -69,6 +72,12 @@ def _demo_population(ctx: DemoContext) -> None:
     _demo_files.write_population(ctx.world, ctx.folder)
 
 
+def _demo_projections(ctx: DemoContext) -> None:
+    from nhc_planner import _demo_files
+
+    _demo_files.write_projections(ctx.world, ctx.folder)
+
+
 def _demo_hle(ctx: DemoContext) -> None:
     from nhc_planner import _demo_files
 
@@ -79,6 +88,12 @@ def _demo_lookups(ctx: DemoContext) -> None:
     from nhc_planner import _demo_files
 
     _demo_files.write_lookups(ctx.world, ctx.folder)
+
+
+def _demo_cars(ctx: DemoContext) -> None:
+    from nhc_planner import _demo_files
+
+    _demo_files.write_car_availability(ctx.world, ctx.folder)
 
 
 def _demo_facilities(ctx: DemoContext) -> None:
@@ -192,6 +207,31 @@ BUILTIN: tuple[DataSource, ...] = (
         vintage="IoD2025 (IoD2019 accepted)",
     ),
     DataSource(
+        role="imd_health",
+        label="IMD health deprivation and disability domain",
+        reader=read_imd_health,
+        short="IMD health domain",
+        upload=(".csv",),
+        help="IoD2025 File 7 (Health Deprivation and Disability domain) and/or File 8 "
+        "(its indicators: years of potential life lost, comparative illness and disability "
+        "ratio, acute morbidity, mood and anxiety disorders), MHCLG; need terms "
+        "need.health_weight, need.yll_weight, ... (0 by default).",
+        download=Download(
+            title="English Indices of Deprivation 2025, File 7: all ranks, scores, deciles and "
+            "population denominators (MHCLG); the health domain's indicators are in File 8 "
+            "(by hand)",
+            url="https://assets.publishing.service.gov.uk/media/691ded56d140bbbaa59a2a7d/"
+            "File_7_IoD2025_All_Ranks_Scores_Deciles_Population_Denominators.csv",
+            attribution="Ministry of Housing, Communities and Local Government: English Indices "
+            "of Deprivation 2025. Contains public sector information licensed under the OGL v3.0",
+            format="CSV (England, LSOA 2021) -> CSV rows of the area, same columns",
+            fetch="lsoa_csv",
+            out_file="IoD2025_health_domain_area.csv",
+        ),
+        publisher="MHCLG",
+        vintage="IoD2025",
+    ),
+    DataSource(
         role="population",
         label="Population",
         reader=read_population,
@@ -239,6 +279,24 @@ BUILTIN: tuple[DataSource, ...] = (
         demo_writer=_demo_population,
         publisher="ONS (Census 2021, via Nomis)",
         vintage="Census 2021",
+    ),
+    DataSource(
+        role="population_projection",
+        label="Population projections",
+        reader=read_snpp,
+        join="la",
+        short="population projections",
+        upload=(".csv",),
+        help="ONS 2022-based subnational population projections, '2022 SNPP Population "
+        "persons.csv' (AREA_CODE, AREA_NAME, COMPONENT, SEX, AGE_GROUP, 2022, 2023, ...); "
+        "used when phasing.population = 'projection'. Download by hand from the ONS page "
+        "(the zip's persons CSV): 'data fetch' does not get it.",
+        page="https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/"
+        "populationprojections/datasets/localauthoritiesinenglandtable2",
+        demo_path="population/synthetic_2022_snpp_population_persons.csv",
+        demo_writer=_demo_projections,
+        publisher="ONS (subnational population projections)",
+        vintage="2022-based (published 24 June 2025), mid-2022 to mid-2047",
     ),
     DataSource(
         role="gp_registrations",
@@ -296,6 +354,31 @@ BUILTIN: tuple[DataSource, ...] = (
         demo_writer=_demo_hle,
         publisher="OHID Fingertips (ONS data)",
         vintage="latest period in the file (e.g. 2022-24)",
+    ),
+    DataSource(
+        role="car_availability",
+        label="Car or van availability (Census 2021 TS045)",
+        reader=read_car_availability,
+        adds=("households", "households_no_car"),
+        additive=True,
+        short="TS045 cars",
+        upload=(".csv",),
+        help="Census 2021 TS045 by LSOA: the Nomis bulk CSV (census2021-ts045-lsoa.csv) or an "
+        "ONS custom dataset (long form); households, and households without a car or van.",
+        download=Download(
+            title="Census 2021 TS045 Car or van availability (Nomis NM_2063_1)",
+            url="https://www.nomisweb.co.uk/api/v01/dataset/NM_2063_1.data.csv",
+            attribution=_ONS,
+            format="Nomis API CSV for the area's LSOAs (long form: GEOGRAPHY_CODE, "
+            "C2021_CARS_5, OBS_VALUE) -> the same CSV",
+            fetch="nomis_lsoa",
+            out_file="census21_ts045_car_availability.csv",
+            params=(("c2021_cars_5", "0...4"), ("measures", "20100")),
+        ),
+        demo_path="population/synthetic_census21_ts045_car_or_van_availability_lsoa21.csv",
+        demo_writer=_demo_cars,
+        publisher="ONS (Census 2021, via Nomis)",
+        vintage="Census 2021",
     ),
     DataSource(
         role="lsoa_la",

@@ -164,6 +164,9 @@ class DataSource:
     is_input
         A ``sources.toml`` / ``RegionInputs`` key (False for download-only
         sources such as the OSM index).
+    page
+        The dataset's web page, for sources ``data fetch`` cannot get (no
+        ``download``): shown in ``docs/data.md`` as where to get it by hand.
     """
 
     role: str
@@ -185,6 +188,7 @@ class DataSource:
     licence: str = _OGL
     vintage: str = ""
     is_input: bool = True
+    page: str = ""
 
     def __post_init__(self) -> None:
         if not _ROLE_RE.match(self.role) or self.role in _RESERVED:
@@ -216,8 +220,8 @@ class DataSource:
 
     @property
     def url(self) -> str:
-        """The download URL, or "" when the file is supplied by hand."""
-        return self.download.url if self.download is not None else ""
+        """The download URL, else the dataset's page (``page``), else ""."""
+        return self.download.url if self.download is not None else self.page
 
     @property
     def joins_columns(self) -> bool:

@@ -41,9 +41,11 @@ from nhc_planner.sources.validate import check_within
 
 __all__ = [
     "HLE_ESTIMATE_NOTE",
+    "HLE_GRADIENTS",
     "ONS_HLE_GRADIENT_MALE_2015_17",
     "estimate_area_hle",
     "read_hle",
+    "read_hle_gradient",
 ]
 
 #: ONS "Health state life expectancies by national deprivation deciles,
@@ -62,6 +64,18 @@ ONS_HLE_GRADIENT_MALE_2015_17: tuple[float, ...] = (
     70.4,
 )
 
+#: Built-in gradients by name (``hle_gradient = "<name>"`` in ``sources.toml``). Source:
+#: ONS, "Health state life expectancies by national deprivation deciles, England and
+#: Wales: 2015 to 2017" (27 March 2019), Figure 3 (males, HLE at birth by IMD 2015
+#: decile). The 2018 to 2020 release (ONS, 25 April 2022; the latest by IMD decile) is
+#: not built in: its per-decile figures were not available to us offline (only its
+#: slope index of inequality, 18.6 years for males and 19.3 for females, was). Download
+#: that release's figure or table as CSV and give its path instead
+#: (:func:`read_hle_gradient`).
+HLE_GRADIENTS: dict[str, tuple[float, ...]] = {
+    "ons_2015_17_male": ONS_HLE_GRADIENT_MALE_2015_17,
+}
+
 #: Plain-language description of the estimate, for notes and reports.
 HLE_ESTIMATE_NOTE = (
     "Healthy life expectancy per area is an ESTIMATE: the ONS national gradient of HLE by "
@@ -77,6 +91,80 @@ _VALUE_ALIASES = ("value", "Value", "hle", "hle_years")
 _SEX_ALIASES = ("inequality", "Sex", "sex")
 _CATEGORY_ALIASES = ("Category Type", "category_type")
 _SEXES = ("mean", "male", "female", "persons")
+
+
+def read_hle_gradient(path: str | Path) -> tuple[float, ...]:
+    """Read an ONS gradient of HLE by national IMD decile (the release's figure as CSV).
+
+    ONS publishes each "Health state life expectancies by national deprivation
+    deciles" release with its charts downloadable as CSV: title and note rows, then
+    a header row starting ``Decile`` with a ``Healthy Life Expectancy`` column, then
+    one row per decile 1..10. Any CSV with such a header row and ten decile rows is
+    accepted.
+
+    Returns
+    -------
+    tuple of float
+        HLE at birth for deciles 1..10 (1 = most deprived).
+
+    Raises
+    ------
+    DataFileError
+        No header row with ``Decile`` and ``Healthy Life Expectancy``.
+    ValueRangeError
+        Deciles other than 1..10 once each, non-numeric values, or values
+        outside :data:`~nhc_planner.sources.limits.HLE_YEARS`.
+    """
+    import csv
+    import io
+
+    from nhc_planner._errors import DataFileError
+    from nhc_planner.sources._tables import decode_text
+
+    p = Path(path)
+    what = f"{p} (HLE gradient by IMD decile)"
+    try:
+        text, _ = decode_text(p.read_bytes(), source=str(p))
+    except OSError as exc:
+        msg = f"{what}: cannot be read ({exc})"
+        raise DataFileError(msg) from exc
+    rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
+    head = next(
+        (
+            k
+            for k, r in enumerate(rows)
+            if r
+            and r[0].lower() == "decile"
+            and any("healthy life expectancy" in c.lower() for c in r)
+        ),
+        None,
+    )
+    if head is None:
+        msg = (
+            f"{what}: no header row starting 'Decile' with a 'Healthy Life Expectancy' column "
+            "(as in the ONS release's figure CSV)"
+        )
+        raise DataFileError(msg)
+    col = next(k for k, c in enumerate(rows[head]) if "healthy life expectancy" in c.lower())
+    values: dict[int, float] = {}
+    for r in rows[head + 1 :]:
+        if not r or not r[0].strip().isdigit():
+            continue
+        dec = int(r[0])
+        try:
+            values[dec] = float(r[col])
+        except (ValueError, IndexError):
+            msg = f"{what}: decile {dec}: '{r[col] if col < len(r) else ''}' is not a number"
+            raise ValueRangeError(msg) from None
+    if sorted(values) != list(range(1, 11)):
+        msg = f"{what}: expected deciles 1..10 once each; found {sorted(values)}"
+        raise ValueRangeError(msg)
+    out = tuple(values[d] for d in range(1, 11))
+    lo, hi = HLE_YEARS
+    if not all(lo <= v <= hi for v in out):
+        msg = f"{what}: HLE values must be within {lo}-{hi} years; found {list(out)}"
+        raise ValueRangeError(msg)
+    return out
 
 
 def _period_start(period: str) -> int:

@@ -171,6 +171,8 @@ def source_table_markdown() -> str:
     ]
     for s in _REGISTRY.values():
         url = f"<{s.url}>" if s.url else "supplied by the user"
+        if s.download is None and s.url:
+            url += " (by hand)"
         lines.append(
             f"| `{s.role}` | {s.label} | {'yes' if s.required else 'no'} | {s.join} | "
             f"{s.publisher or '-'} | {s.licence or '-'} | {s.vintage or '-'} | {url} |"

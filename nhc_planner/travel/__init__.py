@@ -13,7 +13,13 @@ default) and :func:`engine_for` resolves it. The built-in engines:
     Dijkstra or the contraction hierarchy) and a flagged straight-line
     fallback for points far from the network.
 ``"matrix"`` (:mod:`.matrix`)
-    A precomputed ``area_code, site_id, minutes`` file (CSV or Parquet).
+    A precomputed ``area_code, site_id, minutes`` file (CSV or Parquet), or a
+    published LSOA-to-LSOA matrix (:mod:`.lsoa_matrix`).
+``"transit"`` (:mod:`.transit`)
+    Range RAPTOR on a GTFS timetable.
+``"mixed"`` (:mod:`.mixed`)
+    Households with a car by drive time, without one by bus or on foot
+    (Census 2021 TS045 shares); :class:`MixedTravelTimes`.
 
 Each returns :class:`TravelTimes`, a long table ``area_code, site_id, mode,
 minutes, method``. Pairs that are unreachable or beyond the cutoff are
@@ -48,6 +54,7 @@ from nhc_planner.travel.engines import (
 )
 from nhc_planner.travel.isochrones import Isochrones, isochrone
 from nhc_planner.travel.matrix import MATRIX_COLUMNS, MatrixEngine, matrix_times, read_travel_matrix
+from nhc_planner.travel.mixed import MixedEngine, MixedTravelTimes
 from nhc_planner.travel.road import RoadEngine, SnapWarning, travel_times
 from nhc_planner.travel.routing import (
     ENGINES,
@@ -75,6 +82,8 @@ __all__ = [
     "STRAIGHT_LINE_SPEED_KMH",
     "Isochrones",
     "MatrixEngine",
+    "MixedEngine",
+    "MixedTravelTimes",
     "Progress",
     "RoadEngine",
     "SnapWarning",

@@ -70,7 +70,7 @@ _MODE_WORDS: dict[str, str] = {
     "walk": "Walking",
     "cycle": "Cycling",
     "transit": "Public transport",
-    "mixed": "Public transport and walking",
+    "mixed": "Mixed: drive if the household has a car, else bus or walking",
 }
 
 

@@ -32,6 +32,7 @@ from nhc_planner._errors import (
 from nhc_planner.sources._tables import read_table, to_number
 from nhc_planner.travel._times import TravelTimes, labels_of
 from nhc_planner.travel.engines import Progress, register_engine
+from nhc_planner.travel.lsoa_matrix import is_lsoa_matrix, lsoa_matrix_times, read_lsoa_matrix
 
 if TYPE_CHECKING:
     from nhc_planner.scenario import TravelSettings
@@ -66,7 +67,9 @@ def _examples(values: pd.Series | pd.Index) -> list[str]:
     return sorted({str(v) for v in values})[:5]
 
 
-def read_travel_matrix(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+def read_travel_matrix(
+    source: str | Path | pd.DataFrame, *, what: str | None = None
+) -> pd.DataFrame:
     """Read and check a travel-time matrix: ``area_code, site_id, minutes``.
 
     Parameters
@@ -74,6 +77,8 @@ def read_travel_matrix(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     source
         A CSV or Parquet file, or a DataFrame with those columns (e.g. the
         ``long`` table of another :class:`TravelTimes`).
+    what
+        How to name a table in messages (default "travel-time matrix (table)").
 
     Returns
     -------
@@ -92,7 +97,7 @@ def read_travel_matrix(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         An ``(area_code, site_id)`` pair appears more than once.
     """
     if isinstance(source, pd.DataFrame):
-        what, raw = "travel-time matrix (table)", source
+        what, raw = what or "travel-time matrix (table)", source
     else:
         path = Path(source)
         what, raw = f"travel-time matrix {path}", _read_raw(path)
@@ -157,8 +162,14 @@ def matrix_times(
     *,
     mode: str = "drive",
     cutoff_min: float = 60.0,
+    percentile: float | None = None,
 ) -> TravelTimes:
     """Travel times from a precomputed matrix (see :func:`read_travel_matrix`).
+
+    A published LSOA-to-LSOA matrix (origin and destination LSOA codes, e.g.
+    the Great Britain public transport travel time matrices) is recognised by
+    its headers and read by :func:`~nhc_planner.travel.lsoa_matrix.lsoa_matrix_times`
+    (each site placed in the LSOA it stands in).
 
     Parameters
     ----------
@@ -171,6 +182,8 @@ def matrix_times(
         The mode the matrix is for (a label; it is not checked against the file).
     cutoff_min
         Pairs slower than this are dropped.
+    percentile
+        For an LSOA-to-LSOA matrix with ``travel_time_p<n>`` columns: which one.
 
     Returns
     -------
@@ -196,9 +209,16 @@ def matrix_times(
     if not cutoff_min > 0:
         msg = f"cutoff_min must be > 0; got {cutoff_min}"
         raise ValueRangeError(msg)
+    raw = matrix if isinstance(matrix, pd.DataFrame) else _read_raw(Path(matrix))
+    if is_lsoa_matrix(raw.columns):
+        name = None if isinstance(matrix, pd.DataFrame) else f"LSOA travel-time matrix {matrix}"
+        lsoa = read_lsoa_matrix(raw, percentile=percentile, what=name)
+        return lsoa_matrix_times(areas, sites, lsoa, mode=mode, cutoff_min=cutoff_min)
     area_codes = labels_of(areas, "areas")
     site_ids = labels_of(sites, "sites")
-    table = read_travel_matrix(matrix)
+    table = read_travel_matrix(
+        raw, what=None if isinstance(matrix, pd.DataFrame) else f"travel-time matrix {matrix}"
+    )
     where = "the table" if isinstance(matrix, pd.DataFrame) else str(matrix)
     rows = pd.Index(area_codes).get_indexer(pd.Index(table["area_code"]))
     cols = pd.Index(site_ids).get_indexer(pd.Index(table["site_id"]))
@@ -234,6 +254,9 @@ def matrix_times(
 @register_engine
 class MatrixEngine:
     """Travel times read from a precomputed matrix file (``travel.matrix``).
+
+    Either ``area_code, site_id, minutes`` or a published LSOA-to-LSOA matrix
+    (see :mod:`nhc_planner.travel.lsoa_matrix`).
 
     Used by ``travel.engine = "auto"`` when ``travel.matrix`` is given. The
     file's times are taken as they are, for whatever mode they were made for
@@ -275,4 +298,11 @@ class MatrixEngine:
             raise ScenarioError(msg)
         if progress is not None:
             progress("travel times", 0.3)
-        return matrix_times(areas, sites, path, mode=settings.mode, cutoff_min=settings.cutoff_min)
+        return matrix_times(
+            areas,
+            sites,
+            path,
+            mode=settings.mode,
+            cutoff_min=settings.cutoff_min,
+            percentile=getattr(settings, "transit_percentile", None),
+        )
