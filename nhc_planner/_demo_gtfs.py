@@ -10,17 +10,27 @@ road network (see ``docs/demo.md``):
 * **inter-urban lines**: city to each town, and each town to its nearest
   other town, every 30-60 minutes;
 * **rural lines**: each village to its nearest town or city, every 60-120
-  minutes (more often for bigger villages), day time only.
+  minutes (more often for bigger villages), day time only;
+* **local lines**, added greedily until every area's population-weighted
+  centroid is within 400 m of a stop (areas of a city, town or village) or
+  1 km (the countryside): the most populous unserved area gets a line from
+  its town centre (its own, else the nearest town or city) through it and up
+  to five more unserved areas further out; city and town lines carry on
+  through the centre to the far side. City local lines run every 15 minutes,
+  town ones every 20-30, village and country ones every 90-120 (day time
+  only). On the default demo: 176 lines, 1,948 stops, 99% of residents
+  within 800 m of a stop, 95% within 400 m, all within 1 km.
 
 Buses follow the shortest drive path between their waypoints on the demo's
 roads at 80% of the car speed plus 20 s at each stop; stops are every
-~400 m in towns and ~900 m in the countryside, shared by lines that pass
-within 80 m. Timetables (service ``WK`` Monday-Friday, ``SAT``, ``SUN``):
-urban lines run 06:00-23:30 on weekdays with half as many buses after
-19:00 (the last trips run past midnight, written as ``24:xx:xx``); Saturday
-buses are a third rarer and start at 07:00; on Sunday only the city, town
-and inter-urban lines run, half as often, 09:00-18:00; rural lines run
-07:00-19:00 on weekdays and Saturdays only.
+~400 m in towns and ~800 m in the countryside, and at every waypoint,
+shared by lines that pass within 80 m. Timetables (service ``WK``
+Monday-Friday, ``SAT``, ``SUN``): urban lines run 06:00-23:30 on weekdays
+with half as many buses after 19:00 (the last trips run past midnight,
+written as ``24:xx:xx``); Saturday buses are a third rarer and start at
+07:00; on Sunday only the city, town and inter-urban lines run, half as
+often, 09:00-18:00; rural lines run 07:00-19:00 on weekdays and Saturdays
+only.
 
 Everything is labelled synthetic: the agency ("Demoshire Synthetic Buses
 (SYNTHETIC - not a real operator)"), ``feed_info.txt`` and the route names.
