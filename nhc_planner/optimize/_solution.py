@@ -104,6 +104,8 @@ class PMedianSolution(Solution):
         Cost of the best heuristic solution and the Lagrangian lower bound.
     n_levels
         Distinct cost levels in the MIP (None when the heuristic was proven optimal).
+    tree_nodes
+        Nodes of the Lagrangian branch and bound run before the MIP (0 when none ran).
     unreachable_rows
         Demand points no allowed site reaches (infeasible).
     """
@@ -114,6 +116,7 @@ class PMedianSolution(Solution):
     heuristic_cost: float = float("nan")
     lagrangian_bound: float = float("nan")
     n_levels: int | None = None
+    tree_nodes: int = 0
     unreachable_rows: np.ndarray = field(default_factory=_empty_int)
 
 

@@ -307,18 +307,23 @@ def delineate(
     """
     start = time.perf_counter()
     pop, adj, c, g = _check_inputs(population, adjacency, cost, groups, min_pop, max_pop)
-    if not 0 <= gap < 1:
-        msg = f"delineate: gap must be in [0, 1); found {gap}"
-        raise ValueRangeError(msg)
-    if districts not in ("fewest", "most"):
-        msg = f"delineate: districts must be 'fewest' or 'most'; found {districts!r}"
-        raise ValueRangeError(msg)
+    _check_options(gap, districts)
     deadline = start + float(time_limit_s)
     settings = _Settings(
         float(min_pop), float(max_pop), float(gap), districts, max_iterations, polish, max_nodes
     )
     acc = _solve_groups(pop, adj, c, g, group_names, settings, deadline)
     return _result(acc, pop, c, n_groups=np.unique(g).size, start=start, limit=time_limit_s)
+
+
+def _check_options(gap: float, districts: str) -> None:
+    """Refuse a gap outside ``[0, 1)`` or an unknown district-count rule."""
+    if not 0 <= gap < 1:
+        msg = f"delineate: gap must be in [0, 1); found {gap}"
+        raise ValueRangeError(msg)
+    if districts not in ("fewest", "most"):
+        msg = f"delineate: districts must be 'fewest' or 'most'; found {districts!r}"
+        raise ValueRangeError(msg)
 
 
 def _result(

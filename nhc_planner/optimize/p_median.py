@@ -1,4 +1,33 @@
-"""The p-median problem, solved with the radius (Elloumi) formulation."""
+r"""The p-median problem, solved with the radius (Elloumi) formulation.
+
+*Preprocessing (exact).* Demand points with identical cost rows over the allowed
+sites are merged (weights summed). A greedy + vertex-interchange heuristic gives an
+upper bound :math:`UB`. A Lagrangian relaxation of the assignment constraints
+(Beasley 1985; subgradient optimisation) gives lower bounds :math:`L(\lambda)`;
+with :math:`\rho_j(\lambda) = \sum_i \min(0, w_i c_{ij} - \lambda_i)`, forcing
+site :math:`j` open (closed) raises the bound by a swap against the :math:`p`-th
+(:math:`p+1`-th) smallest :math:`\rho`; when that bound exceeds :math:`UB`, no
+solution better than the heuristic opens (closes) :math:`j`, so it is excluded
+(fixed) in the MIP, and the answer is the better of the MIP and the heuristic.
+Each point's radius list stops at its nearest fixed site (always open), at the
+first radius enclosing :math:`m_{allowed} - p + 1` sites (at most
+:math:`m_{allowed} - p` are closed, so one of them is open), and at its *reach
+limit*: the smallest radius :math:`r` such that closing every free site within
+:math:`r` of the point lifts :math:`L(\lambda)` (the :math:`p` smallest
+:math:`\rho` over the sites left) above :math:`UB`.
+
+*Search (exact).* Before the MIP, a Lagrangian branch and bound over the
+:math:`y_j` (Beasley 1993 style): best bound first, a short subgradient run per
+node from its parent's multipliers, the swap tests above applied at each node,
+branching on the relaxation's open site whose closure raises the bound most;
+with integer data a node is pruned once its bound exceeds :math:`UB - 1`. It runs
+on a work budget (``tree_work`` matrix-element updates) and gives up early when
+its bound's progress over 50 nodes projects past that budget; then the radius
+MIP (HiGHS through ``highspy``, built from arrays, the incumbent as MIP start)
+finishes the proof. Every stage stops on counts, never on the clock, so the same
+inputs give the same plan on any machine; the time limit only stops the solve,
+which then returns its best plan as ``"feasible"`` with the best bound proven.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +36,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import highspy
 import numpy as np
+from scipy import sparse
 
 from nhc_planner.optimize._common import (
     DEFAULT_TIME_LIMIT_S,
@@ -37,6 +68,7 @@ def p_median(
     seed: int = 0,
     backend: MipBackend = "highs",
     lagrangian_iterations: int = 3000,
+    tree_work: float = 1e10,
 ) -> PMedianSolution:
     r"""Open ``p`` sites minimising the weighted cost of serving every demand point.
 
@@ -55,10 +87,17 @@ def p_median(
     time_limit_s, threads, seed
         Solver time limit (always set), threads and random seed.
     backend
-        MIP solver: ``"highs"`` (default, measured fastest here) or ``"scip"``.
+        MIP solver: ``"highs"`` (default: HiGHS through ``highspy``, the model built
+        from arrays, the best plan kept at the time limit) or ``"scip"`` / ``"cbc"``
+        through OR-Tools.
     lagrangian_iterations
-        Subgradient iterations of the Lagrangian bound and reduction (0 skips it and
-        solves the radius MIP over all allowed sites; for tests and benchmarks).
+        Subgradient iterations of the Lagrangian bound and reduction (0 skips it, and
+        the branch and bound, and solves the radius MIP over all allowed sites; for
+        tests and benchmarks).
+    tree_work
+        Work budget of the Lagrangian branch and bound run before the MIP, in
+        matrix-element updates (1e10 is about 20 s on one core; 0 skips it). A count,
+        not a time, so the same inputs give the same plan on any machine.
 
     Returns
     -------
@@ -105,23 +144,13 @@ def p_median(
     non-zero per (point, site) instead of :math:`O(m^2)` per point and the same LP
     bound, which is much tighter than the classical :math:`x_{ij}` formulation.
 
-    *Preprocessing (exact).* Demand points with identical cost rows over the allowed
-    sites are merged (weights summed). A greedy + vertex-interchange heuristic gives an
-    upper bound :math:`UB`. A Lagrangian relaxation of the assignment constraints
-    (Beasley 1985; subgradient optimisation) gives lower bounds :math:`L(\lambda)`;
-    with :math:`\rho_j(\lambda) = \sum_i \min(0, w_i c_{ij} - \lambda_i)`, forcing
-    site :math:`j` open (closed) raises the bound by a swap against the :math:`p`-th
-    (:math:`p+1`-th) smallest :math:`\rho`; when that bound exceeds :math:`UB`, no
-    solution better than the heuristic opens (closes) :math:`j`, so it is excluded
-    (fixed) in the MIP, and the answer is the better of the MIP and the heuristic.
-    Each point's radius list stops at its nearest fixed site (always open) and at the
-    first radius enclosing :math:`m_{allowed} - p + 1` sites (at most
-    :math:`m_{allowed} - p` are closed, so one of them is open).
+    *Preprocessing and search (exact)*: see the module docstring.
 
     References
     ----------
     J. E. Beasley, "A note on solving large p-median problems", Eur. J. Oper. Res. 21
-    (1985) 270-273.
+    (1985) 270-273. J. E. Beasley, "Lagrangean heuristics for location problems",
+    Eur. J. Oper. Res. 65 (1993) 383-399.
     S. Elloumi, "A tighter formulation of the p-median problem", J. Comb. Optim. 19
     (2010) 69-83. S. García, M. Labbé, A. Marín, "Solving large p-median problems with
     a radius formulation", INFORMS J. Comput. 23 (2011) 546-556.
@@ -171,6 +200,7 @@ def p_median(
         allowed_idx,
         backend=backend,
         lagrangian_iterations=lagrangian_iterations,
+        tree_work=tree_work,
     )
 
 
@@ -185,13 +215,14 @@ def _solve_reduced(
     *,
     backend: MipBackend,
     lagrangian_iterations: int,
+    tree_work: float,
 ) -> PMedianSolution:
     """Heuristic, Lagrangian bound and reduction, then the radius MIP if still needed."""
     n = c.shape[0]
     fixed_local = opts.fixed_mask[allowed_idx]
     # ---------------------------------------------------------------- bounds and reduction
-    deadline = time.perf_counter() + opts.time_limit_s
     start = time.perf_counter()
+    deadline = start + opts.time_limit_s
     best_open = _heuristic(uniq, agg_w, p, fixed_local)
     best_cost = _true_cost(uniq, agg_w, best_open)
     lagrange = _lagrangian(
@@ -201,14 +232,17 @@ def _solve_reduced(
         fixed_local,
         best_cost,
         best_open,
-        deadline=start + 0.25 * opts.time_limit_s,
         max_iter=lagrangian_iterations,
+        deadline=deadline,
     )
+    stopped = lagrange.timed_out
     if lagrange.cost < best_cost:
         best_open, best_cost = lagrange.best_open, lagrange.cost
     keep = ~lagrange.closed
     force = lagrange.forced & keep
-    pre_seconds = time.perf_counter() - start
+    reach = np.full(uniq.shape[0], np.inf)
+    if lagrange.lam is not None and np.isfinite(best_cost):
+        reach = _reach_limits(uniq, agg_w, p, fixed_local, keep, lagrange.lam, best_cost)
     info: dict[str, Any] = {
         "n_rows": int(uniq.shape[0]),
         "n_candidates": int(keep.sum()),
@@ -221,23 +255,56 @@ def _solve_reduced(
     # ---------------------------------------------------------------- model and solve
     status = "optimal"
     lower = lagrange.bound
-    seconds = pre_seconds
-    if lagrange.bound >= best_cost - 1e-9 * max(1.0, abs(best_cost)):
+    proven = lagrange.bound >= best_cost - 1e-9 * max(1.0, abs(best_cost))
+    if proven:
         info["message"] = "heuristic proven optimal by the Lagrangian bound"
-    else:
+    elif lagrange.lam is not None and tree_work > 0 and not stopped:
+        local = np.flatnonzero(keep)
+        tree = _tree_search(
+            uniq[:, local],
+            agg_w,
+            p,
+            force[local],
+            np.searchsorted(local, best_open),
+            best_cost,
+            lagrange.lam,
+            max_work=tree_work,
+            integral=_is_integral(uniq, agg_w),
+            deadline=deadline,
+        )
+        stopped = tree.timed_out
+        info["tree_nodes"] = tree.nodes
+        if tree.cost < best_cost:
+            best_open, best_cost = local[tree.best_open], tree.cost
+            reach = _reach_limits(uniq, agg_w, p, fixed_local, keep, lagrange.lam, best_cost)
+        lower = max(lower, tree.bound)
+        proven = tree.proven
+        if proven:
+            info["message"] = f"proven optimal by Lagrangian branch and bound ({tree.nodes} nodes)"
+    if not proven and stopped:
+        status = "feasible"
+        info["message"] = (
+            f"stopped by the time limit ({opts.time_limit_s:g} s) before the MIP could run"
+        )
+    elif not proven:
         local = np.flatnonzero(keep)
         sub = uniq[:, local]
-        model = MipModel(
-            replace(opts, time_limit_s=max(0.05, deadline - time.perf_counter())),
-            backend=backend,
-        )
-        y, z_count = _build(model, sub, agg_w, force[local], p)
-        info["n_levels"] = z_count
-        outcome = model.solve()
-        seconds += outcome.seconds
+        left = max(0.05, opts.time_limit_s - (time.perf_counter() - start))
+        if backend == "highs":
+            start_local = np.searchsorted(local, best_open) if np.isfinite(best_cost) else None
+            outcome = _solve_radius_highs(
+                sub, agg_w, force[local], p, reach, replace(opts, time_limit_s=left), start_local
+            )
+        else:
+            model = MipModel(replace(opts, time_limit_s=left), backend=backend)
+            y, z_count = _build(model, sub, agg_w, force[local], p, reach)
+            mip = model.solve()
+            chosen = MipModel.values(y) > 0.5 if mip.status in ("optimal", "feasible") else None
+            outcome = _RadiusOutcome(mip.status, chosen, mip.bound, mip.message, z_count)
+        info["n_levels"] = outcome.n_levels
         info["message"] = outcome.message
-        if outcome.status in ("optimal", "feasible"):
-            cand = local[MipModel.values(y) > 0.5]
+        if outcome.chosen is not None:
+            cand = local[outcome.chosen]
             cand_cost = _true_cost(uniq, agg_w, cand)
             if cand_cost < best_cost:
                 best_open, best_cost = cand, cand_cost
@@ -249,15 +316,16 @@ def _solve_reduced(
                     f"no choice of p={p} sites reaches every demand point with positive "
                     "weight (each needs an open site with finite cost)"
                 )
-                return infeasible_solution(
-                    n, explanation, seconds=seconds, kind=PMedianSolution, **info
-                )
+                seconds = time.perf_counter() - start
+                kind = PMedianSolution
+                return infeasible_solution(n, explanation, seconds=seconds, kind=kind, **info)
             # no solution better than the heuristic exists: it is optimal
             lower = best_cost
         else:
             status = "feasible"
             if np.isfinite(outcome.bound):
                 lower = max(lower, outcome.bound)
+    seconds = time.perf_counter() - start
 
     if not np.isfinite(best_cost):
         return PMedianSolution(
@@ -285,18 +353,31 @@ def _solve_reduced(
     )
 
 
-def _build(
-    model: MipModel, rows: np.ndarray, weights: np.ndarray, fixed: np.ndarray, p: int
-) -> tuple[list[Any], int]:
-    """Build the chained radius model; return the site variables and the number of z's."""
-    solver = model.solver
+@dataclass(frozen=True)
+class _RadiusOutcome:
+    status: str  # "optimal", "feasible", "infeasible", "time_limit" or "error"
+    chosen: np.ndarray | None  # boolean per candidate site of the best solution found
+    bound: float  # dual bound (valid for solutions better than the incumbent)
+    message: str
+    n_levels: int  # radius (z) variables
+
+
+def _chains(
+    rows: np.ndarray, fixed: np.ndarray, p: int, reach: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Per row: sites by cost, distinct levels, level starts/ends, and the last level kept.
+
+    The chain of row ``i`` stops at the first level that must hold an open site: its
+    nearest fixed site, the level enclosing ``m - p + 1`` sites, or the largest level
+    within ``reach[i]`` (a Lagrangian proof that every solution better than the
+    incumbent opens a site within ``reach[i]``). ``last[i] = -1`` when no level fits,
+    i.e. no solution better than the incumbent exists.
+    """
     m = rows.shape[1]
-    y = [solver.IntVar(1.0 if fixed[k] else 0.0, 1.0, f"y{k}") for k in range(m)]
-    model.constraint(p, p, [(v, 1.0) for v in y])
     need = m - p + 1  # any `need` sites include an open one
-    obj_terms: list[tuple[Any, float]] = []
-    offset = 0.0
-    for row, weight in zip(rows, weights, strict=True):
+    orders, levels_l, starts_l, ends_l = [], [], [], []
+    last_all = np.zeros(rows.shape[0], dtype=np.int64)
+    for i, row in enumerate(rows):
         finite = np.flatnonzero(np.isfinite(row))
         order = finite[np.argsort(row[finite], kind="stable")]
         dist = row[order]
@@ -307,6 +388,185 @@ def _build(
         if fixed_pos.size:  # the nearest fixed site is always open
             last = min(last, int(np.searchsorted(levels, dist[fixed_pos[0]])))
         last = min(last, int(np.searchsorted(ends, need)))
+        if np.isfinite(reach[i]):
+            last = min(last, int(np.searchsorted(levels, reach[i], side="right")) - 1)
+        orders.append(order)
+        levels_l.append(levels)
+        starts_l.append(starts)
+        ends_l.append(ends)
+        last_all[i] = last
+    return orders, levels_l, starts_l, ends_l, last_all
+
+
+def _radius_arrays(
+    rows: np.ndarray, weights: np.ndarray, fixed: np.ndarray, p: int, reach: np.ndarray
+) -> tuple[np.ndarray, sparse.csc_array, np.ndarray, float, list[np.ndarray]] | None:
+    """The chained radius model as arrays (columns: ``m`` sites, then the z's).
+
+    Returns ``(col_cost, A, row_lower, offset, z_levels)`` with ``z_levels[i]`` the
+    levels of row ``i`` (its z's cover ``levels[:-1]`` up to the last level kept), or
+    None when some row has no level left (no solution better than the incumbent).
+    """
+    m = rows.shape[1]
+    orders, levels_l, starts_l, ends_l, last_all = _chains(rows, fixed, p, reach)
+    if (last_all < 0).any():
+        return None
+    r_idx: list[np.ndarray] = [np.zeros(m, dtype=np.int64)]
+    c_idx: list[np.ndarray] = [np.arange(m, dtype=np.int64)]
+    vals: list[np.ndarray] = [np.ones(m)]
+    lower: list[np.ndarray] = [np.array([float(p)])]
+    costs: list[np.ndarray] = [np.zeros(m)]
+    z_levels: list[np.ndarray] = []
+    n_rows, n_cols, offset = 1, m, 0.0
+    for i in range(rows.shape[0]):
+        order, levels, starts, ends = orders[i], levels_l[i], starts_l[i], ends_l[i]
+        last = int(last_all[i])
+        offset += float(weights[i]) * float(levels[0])
+        z_levels.append(levels[: last + 1])
+        # constraint k (k = 0..last): z_k - z_{k-1} + sum_{j in J_k} y_j >= [k == 0]
+        count = ends[: last + 1] - starts[: last + 1]
+        ys = np.concatenate([order[starts[k] : ends[k]] for k in range(last + 1)])
+        r_idx.append(n_rows + np.repeat(np.arange(last + 1), count))
+        c_idx.append(ys)
+        vals.append(np.ones(ys.size))
+        zc = n_cols + np.arange(last)
+        r_idx += [n_rows + np.arange(last), n_rows + 1 + np.arange(last)]
+        c_idx += [zc, zc]
+        vals += [np.ones(last), -np.ones(last)]
+        costs.append(float(weights[i]) * np.diff(levels[: last + 1]))
+        lo = np.zeros(last + 1)
+        lo[0] = 1.0
+        lower.append(lo)
+        n_rows += last + 1
+        n_cols += last
+    a_mat = sparse.csc_array(
+        (np.concatenate(vals), (np.concatenate(r_idx), np.concatenate(c_idx))),
+        shape=(n_rows, n_cols),
+    )
+    a_mat.sort_indices()
+    return np.concatenate(costs), a_mat, np.concatenate(lower), offset, z_levels
+
+
+def _solve_radius_highs(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    fixed: np.ndarray,
+    p: int,
+    reach: np.ndarray,
+    opts: Any,
+    start_open: np.ndarray | None,
+) -> _RadiusOutcome:
+    """Build the chained radius model from arrays and solve it with HiGHS (highspy).
+
+    ``start_open`` (candidate positions of the incumbent) is passed as a MIP start.
+    Work is bounded by the time limit only; HiGHS runs single- or multi-threaded as
+    ``opts.threads`` says, with ``opts.seed``, so the same inputs give the same answer
+    whenever the limit is not reached.
+    """
+    m = rows.shape[1]
+    built = _radius_arrays(rows, weights, fixed, p, reach)
+    if built is None:
+        return _RadiusOutcome("infeasible", None, np.inf, "no solution beats the heuristic", 0)
+    cost, a_mat, lower, offset, z_levels = built
+    n_cols = cost.size
+    lp = highspy.HighsLp()
+    lp.num_col_ = int(n_cols)
+    lp.num_row_ = int(a_mat.shape[0])
+    lp.col_cost_ = cost
+    lp.offset_ = offset
+    col_lo = np.zeros(n_cols)
+    col_lo[:m] = fixed.astype(float)
+    lp.col_lower_ = col_lo
+    lp.col_upper_ = np.ones(n_cols)
+    lp.row_lower_ = lower
+    upper = np.full(lower.size, np.inf)
+    upper[0] = float(p)
+    lp.row_upper_ = upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a_mat.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a_mat.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a_mat.data.astype(float)
+    lp.a_matrix_.num_col_ = int(n_cols)
+    lp.a_matrix_.num_row_ = int(a_mat.shape[0])
+    integrality = [highspy.HighsVarType.kContinuous] * n_cols
+    integrality[:m] = [highspy.HighsVarType.kInteger] * m
+    lp.integrality_ = integrality
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", int(opts.threads))
+    h.setOptionValue("random_seed", int(opts.seed))
+    h.setOptionValue("time_limit", float(max(opts.time_limit_s, 0.05)))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.passModel(lp)
+    if start_open is not None:
+        h.setSolution(_start_vector(rows, start_open, z_levels, n_cols))
+    t0 = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - t0
+    info = h.getInfo()
+    status = h.getModelStatus()
+    chosen = None
+    if info.primal_solution_status == 2:  # kSolutionStatusFeasible
+        chosen = np.asarray(h.getSolution().col_value)[:m] > 0.5
+    bound = float(info.mip_dual_bound)
+    ms = highspy.HighsModelStatus
+    if status == ms.kOptimal:
+        return _RadiusOutcome(
+            "optimal", chosen, bound, f"highs: optimal in {seconds:.2f} s", n_cols - m
+        )
+    if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+        return _RadiusOutcome("infeasible", None, np.inf, "highs: infeasible", n_cols - m)
+    word = "time limit" if status == ms.kTimeLimit else h.modelStatusToString(status)
+    return _RadiusOutcome(
+        "feasible" if chosen is not None else "time_limit",
+        chosen,
+        bound if np.isfinite(bound) else -np.inf,
+        f"highs: stopped by {word} after {seconds:.2f} s",
+        n_cols - m,
+    )
+
+
+def _start_vector(
+    rows: np.ndarray, open_local: np.ndarray, z_levels: list[np.ndarray], n_cols: int
+) -> highspy.HighsSolution:
+    """MIP start: ``y`` of the incumbent and each row's z's (1 below its nearest open site)."""
+    m = rows.shape[1]
+    x = np.zeros(n_cols)
+    x[open_local] = 1.0
+    d = rows[:, open_local].min(axis=1)
+    col = m
+    for i, levels in enumerate(z_levels):
+        k = levels.size - 1
+        x[col : col + k] = (levels[:k] < d[i]).astype(float)
+        col += k
+    sol = highspy.HighsSolution()
+    sol.col_value = x.tolist()
+    sol.value_valid = True
+    return sol
+
+
+def _build(
+    model: MipModel,
+    rows: np.ndarray,
+    weights: np.ndarray,
+    fixed: np.ndarray,
+    p: int,
+    reach: np.ndarray,
+) -> tuple[list[Any], int]:
+    """Build the chained radius model through ``model``; return the y's and the z count."""
+    solver = model.solver
+    m = rows.shape[1]
+    y = [solver.IntVar(1.0 if fixed[k] else 0.0, 1.0, f"y{k}") for k in range(m)]
+    model.constraint(p, p, [(v, 1.0) for v in y])
+    orders, levels_l, starts_l, ends_l, last_all = _chains(rows, fixed, p, reach)
+    if (last_all < 0).any():  # no solution better than the incumbent
+        model.constraint(1.0, 1.0, [])
+        return y, 0
+    obj_terms: list[tuple[Any, float]] = []
+    offset = 0.0
+    for i, weight in enumerate(weights):
+        order, levels, starts, ends = orders[i], levels_l[i], starts_l[i], ends_l[i]
+        last = int(last_all[i])
         offset += float(weight) * float(levels[0])
         prev = None
         for k in range(last):
@@ -334,6 +594,8 @@ class _Lagrange:
     forced: np.ndarray  # sites every solution better than the upper bound opens
     best_open: np.ndarray  # best solution met on the way
     cost: float  # its cost
+    lam: np.ndarray | None  # multipliers of the best bound (None: no iteration ran)
+    timed_out: bool = False  # stopped by the solve's time limit
 
 
 def _lagrangian(
@@ -352,43 +614,49 @@ def _lagrangian(
     ``L(lam) = sum_i lam_i + min_{|S| = p, S ⊇ fixed} sum_{j in S} rho_j`` with
     ``rho_j = sum_i min(0, w_i c_ij - lam_i)`` is a lower bound for every ``lam``.
     Reduction tests with every bound met are accumulated (each is valid on its own).
+    Polyak steps towards the incumbent's cost, the step factor halved after 30
+    iterations without a better bound; the run stops on an iteration count, never on
+    the clock, so the result does not depend on the machine's speed or load
+    (``deadline``, the solve's time limit, only stops it: then ``timed_out``).
     """
     m = rows.shape[1]
     closed = np.zeros(m, dtype=bool)
     forced = fixed.copy()
     best_open, best_cost = incumbent, upper
-    if not np.isfinite(upper):
-        return _Lagrange(-np.inf, closed, forced, best_open, best_cost)
+    if not np.isfinite(upper) or max_iter <= 0:
+        return _Lagrange(-np.inf, closed, forced, best_open, best_cost, None)
     wc = weights[:, np.newaxis] * rows  # inf stays inf (weights > 0)
     n_free = p - int(fixed.sum())
     free = ~fixed
     lam = weights * _nearest(rows, incumbent)
+    best_lam = lam
     bound = -np.inf
     step = 2.0
     stall = 0
     tol = 1e-9 * max(1.0, abs(upper))
-    for _ in range(max_iter):
-        reduced = np.minimum(wc - lam[:, np.newaxis], 0.0)
-        rho = reduced.sum(axis=0)
+    timed_out = False
+    for it in range(max_iter):
+        if it % 10 == 0 and time.perf_counter() > deadline:
+            timed_out = True
+            break
+        diff = np.minimum(wc - lam[:, np.newaxis], 0.0)  # w_i c_ij - lam_i, capped at 0
+        rho = diff.sum(axis=0)
         rho_free = np.where(free, rho, np.inf)
         order = np.argsort(rho_free, kind="stable")
-        chosen = order[:n_free]
         opened = fixed.copy()
-        opened[chosen] = True
+        opened[order[:n_free]] = True
         value = float(lam.sum() + rho[opened].sum())
         if value > bound + tol:
-            bound, stall = value, 0
+            bound, stall, best_lam = value, 0, lam
         else:
             stall += 1
-            if stall >= 50:
+            if stall >= 30:
                 step, stall = step / 2, 0
         # reduction tests: swap against the p-th / (p+1)-th smallest free rho
         if n_free > 0 and order.size > n_free:
             pth, next_ = rho_free[order[n_free - 1]], rho_free[order[n_free]]
-            open_j = value + rho - pth  # a closed free site forced open
-            closed |= free & ~opened & (open_j > upper + tol)
-            close_j = value - rho + next_  # an open free site forced closed
-            forced |= free & opened & (close_j > upper + tol)
+            closed |= free & ~opened & (value + rho - pth > upper + tol)
+            forced |= free & opened & (value - rho + next_ > upper + tol)
         cand = np.flatnonzero(opened)
         cost = _true_cost(rows, weights, cand)
         if cost < best_cost - tol:
@@ -396,15 +664,227 @@ def _lagrangian(
             best_open, best_cost = cand, _true_cost(rows, weights, cand)
             upper = best_cost
             tol = 1e-9 * max(1.0, abs(upper))
-        if bound >= upper - tol or step < 1e-6 or time.perf_counter() > deadline:
+        if bound >= upper - tol or step < 1e-5:
             break
-        assigned = (wc - lam[:, np.newaxis] < 0.0) & opened[np.newaxis, :]
-        grad = 1.0 - assigned.sum(axis=1)
+        grad = 1.0 - (diff[:, opened] < 0.0).sum(axis=1)
         norm = float(grad @ grad)
         if norm == 0.0:
             break
         lam = np.maximum(lam + step * (upper - value) / norm * grad, 0.0)
-    return _Lagrange(bound, closed, forced, best_open, best_cost)
+    return _Lagrange(bound, closed, forced, best_open, best_cost, best_lam, timed_out)
+
+
+def _reach_limits(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    p: int,
+    fixed: np.ndarray,
+    keep: np.ndarray,
+    lam: np.ndarray,
+    upper: float,
+) -> np.ndarray:
+    """Per row, a radius within which every solution better than ``upper`` opens a site.
+
+    Closing every free site within ``r`` of row ``i`` turns the Lagrangian bound into
+    ``sum(lam) + sum_fixed rho + (sum of the q smallest rho_j over the free kept sites
+    farther than r)``, ``q = p - |fixed|``. The smallest ``r`` (one of the row's costs)
+    where that exceeds ``upper`` is returned (``inf`` when none does, or ``q = 0``):
+    the row's radius chain can stop there. A vectorised binary search over the rows.
+    """
+    n = rows.shape[0]
+    q = p - int(fixed.sum())
+    free_idx = np.flatnonzero(keep & ~fixed)
+    if q <= 0 or free_idx.size == 0:
+        return np.full(n, np.inf)
+    rho = np.minimum(weights[:, np.newaxis] * rows - lam[:, np.newaxis], 0.0).sum(axis=0)
+    target = upper + 1e-9 * max(1.0, abs(upper)) - float(lam.sum()) - float(rho[fixed].sum())
+    order = free_idx[np.argsort(rho[free_idx], kind="stable")]
+    r_sorted = rho[order]
+    by_rho = rows[:, order]  # costs with columns in increasing rho
+    thresholds = np.sort(by_rho, axis=1)
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.full(n, order.size - 1, dtype=np.int64)
+    idx = np.arange(n)
+    while (lo < hi).any():
+        mid = (lo + hi) // 2
+        left = by_rho > thresholds[idx, mid][:, np.newaxis]  # sites still allowed
+        take = left & (np.cumsum(left, axis=1) <= q)
+        value = np.where(take.sum(axis=1) < q, np.inf, take.astype(float) @ r_sorted)
+        ok = value > target
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid + 1)
+    return thresholds[idx, lo]
+
+
+_CALL_WORK = 20_000.0
+"""Work units charged per subgradient iteration on top of its matrix size (numpy call
+overhead, about 20,000 element updates), so that tiny instances do not run millions of
+cheap nodes."""
+
+
+@dataclass(frozen=True)
+class _TreeResult:
+    proven: bool  # the incumbent is optimal
+    best_open: np.ndarray  # best solution found (candidate positions)
+    cost: float
+    bound: float  # lower bound over the whole tree (valid when not proven)
+    nodes: int
+    timed_out: bool = False  # stopped by the solve's time limit
+
+
+def _subgradient(
+    wc: np.ndarray,
+    q: int,
+    opened_fixed: np.ndarray,
+    free: np.ndarray,
+    lam: np.ndarray,
+    upper: float,
+    iters: int,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A short subgradient run on one node; return (bound, lam, rho, opened, candidates).
+
+    ``candidates`` stacks the distinct site sets the relaxation opened (as boolean
+    rows) so that the caller can price them as solutions.
+    """
+    best, best_lam, best_rho, best_open = -np.inf, lam, np.zeros(wc.shape[1]), opened_fixed
+    step, stall = 1.0, 0
+    seen: list[np.ndarray] = []
+    for _ in range(iters):
+        diff = np.minimum(wc - lam[:, np.newaxis], 0.0)  # w_i c_ij - lam_i, capped at 0
+        rho = diff.sum(axis=0)
+        rho_free = np.where(free, rho, np.inf)
+        order = np.argsort(rho_free, kind="stable")[:q]
+        opened = opened_fixed.copy()
+        opened[order] = True
+        value = float(lam.sum() + rho[opened].sum())
+        if not seen or not np.array_equal(seen[-1], opened):
+            seen.append(opened)
+        if value > best + 1e-9 * max(1.0, abs(value)):
+            best, best_lam, best_rho, best_open, stall = value, lam, rho, opened, 0
+        else:
+            stall += 1
+            if stall >= 10:
+                step, stall = step / 2, 0
+        if best >= upper or step < 1e-3:
+            break
+        grad = 1.0 - (diff[:, opened] < 0.0).sum(axis=1)
+        norm = float(grad @ grad)
+        if norm == 0.0:
+            break
+        lam = np.maximum(lam + step * (upper - value) / norm * grad, 0.0)
+    return best, best_lam, best_rho, best_open, np.array(seen[-8:])
+
+
+def _tree_search(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    p: int,
+    forced: np.ndarray,
+    incumbent: np.ndarray,
+    upper: float,
+    lam: np.ndarray,
+    *,
+    max_work: float,
+    integral: bool = False,
+    deadline: float = np.inf,
+) -> _TreeResult:
+    """Lagrangian branch and bound over the site variables (Beasley 1993 style).
+
+    Each node fixes some sites open and some closed; its bound is the Lagrangian
+    relaxation of the assignment rows over the sites still free, improved by a short
+    subgradient run started from the parent's multipliers. Sites whose swap test
+    exceeds the incumbent are fixed at the node; a node is pruned when its bound
+    reaches the incumbent. Branching opens / closes the relaxation's open free site
+    whose closure raises the bound most. Nodes are taken best bound first (ties by
+    creation order); the search stops after ``max_work`` matrix-element updates, a
+    count, never the clock, so the outcome is the same on any machine. With
+    ``integral`` (every finite ``weights * rows`` an integer) a node is pruned once its
+    bound exceeds the incumbent minus one.
+    """
+    import heapq
+
+    r, m = rows.shape
+    wc = weights[:, np.newaxis] * rows
+    finite = np.isfinite(rows)
+    best_open, best_cost = incumbent, upper
+    tol = 1e-9 * max(1.0, abs(upper))
+
+    def slack() -> float:  # prune at bound >= best_cost - slack()
+        scale = max(1.0, abs(best_cost))
+        return 1.0 - 1e-7 * scale if integral and scale < 1e6 else 1e-9 * scale
+
+    heap: list[tuple[float, int, np.ndarray, np.ndarray, np.ndarray]] = []
+    heapq.heappush(heap, (-np.inf, 0, forced.copy(), np.zeros(m, dtype=bool), lam))
+    counter, nodes, work, mark = 1, 0, 0.0, -np.inf
+    while heap:
+        if work > max_work or time.perf_counter() > deadline:
+            bound = min(heap[0][0], best_cost)
+            late = work <= max_work
+            return _TreeResult(False, best_open, best_cost, bound, nodes, late)
+        parent_bound, _, o_mask, c_mask, lam0 = heapq.heappop(heap)
+        if nodes and nodes % 50 == 0 and np.isfinite(parent_bound):
+            # best bound first: parent_bound is the tree's bound; give up when its
+            # progress over the last 50 nodes projects past the work budget
+            if np.isfinite(mark) and nodes >= 100:
+                rate = (parent_bound - mark) / 50.0
+                need = best_cost - slack() - parent_bound
+                if rate <= 0 or work + need / rate * (work / nodes) > max_work:
+                    heapq.heappush(heap, (parent_bound, counter, o_mask, c_mask, lam0))
+                    return _TreeResult(False, best_open, best_cost, parent_bound, nodes)
+            mark = parent_bound
+        if parent_bound >= best_cost - slack():
+            continue
+        nodes += 1
+        q = p - int(o_mask.sum())
+        free = ~o_mask & ~c_mask
+        if q < 0 or free.sum() < q or not (finite[:, ~c_mask]).any(axis=1).all():
+            continue
+        iters = 200 if nodes == 1 else 30
+        bound, lam_n, rho, opened, seen = _subgradient(wc, q, o_mask, free, lam0, best_cost, iters)
+        bound = max(bound, parent_bound)  # both are valid bounds of the node
+        work += float(iters) * (r * m + _CALL_WORK)
+        for cand_mask in seen:
+            cand = np.flatnonzero(cand_mask)
+            cost = _true_cost(rows, weights, cand)
+            if cost < best_cost - tol:
+                cand = _heuristic(rows, weights, p, o_mask, start=cand)
+                cost = _true_cost(rows, weights, cand)
+                work += float(p) * r * m
+                if cost < best_cost - tol:
+                    best_open, best_cost = cand, cost
+                    tol = 1e-9 * max(1.0, abs(best_cost))
+        cut = best_cost - slack()
+        if bound >= cut or q == 0 or free.sum() == q:
+            continue
+        # node reductions: swap tests against the q-th / (q+1)-th smallest free rho
+        rho_free = np.where(free, rho, np.inf)
+        order = np.argsort(rho_free, kind="stable")
+        pth = rho_free[order[q - 1]]
+        nxt = rho_free[order[q]] if free.sum() > q else np.inf
+        c_mask = c_mask | (free & ~opened & (bound + rho - pth >= cut))
+        close_gain = np.where(free & opened, bound - rho + nxt, -np.inf)
+        o_mask = o_mask | (free & opened & (close_gain >= cut))
+        cand_j = np.flatnonzero(free & opened & ~o_mask)
+        if cand_j.size == 0:  # reductions changed the node: re-evaluate it
+            heapq.heappush(heap, (bound, counter, o_mask, c_mask, lam_n))
+            counter += 1
+            continue
+        j = int(cand_j[np.argmax(close_gain[cand_j])])
+        child_open = o_mask.copy()
+        child_open[j] = True
+        child_closed = c_mask.copy()
+        child_closed[j] = True
+        heapq.heappush(heap, (bound, counter, child_open, c_mask, lam_n))
+        heapq.heappush(heap, (float(close_gain[j]), counter + 1, o_mask, child_closed, lam_n))
+        counter += 2
+    return _TreeResult(True, best_open, best_cost, best_cost, nodes)
+
+
+def _is_integral(rows: np.ndarray, weights: np.ndarray) -> bool:
+    """True when every weight and every finite weighted cost is an integer."""
+    wc = weights[:, np.newaxis] * rows
+    finite = wc[np.isfinite(wc)]
+    return bool(np.all(weights == np.round(weights)) and np.all(finite == np.round(finite)))
 
 
 def _nearest(rows: np.ndarray, open_local: np.ndarray) -> np.ndarray:

@@ -1,0 +1,301 @@
+"""Benchmark :func:`nhc_planner.optimize.p_median` on the OR-Library p-median set, side by side.
+
+Run by hand (needs the ``bench`` extra: spopt, pulp, psutil)::
+
+    python benchmarks/bench_pmedian.py --out /tmp/results_pmedian.md
+    python benchmarks/bench_pmedian.py --only 1-10,26 --peers none --out /tmp/quick.md
+    python benchmarks/bench_pmedian.py --orlib-dir ~/orlib --out benchmarks/results_pmedian.md
+
+Instances: the 40 OR-Library p-median instances pmed1-40 (J. E. Beasley, EJOR 21 (1985)
+270-273; known optima from OR-Library's ``pmedopt``). Each one is read from
+``--orlib-dir/pmedK.txt`` when that file exists (``tests/data_orlib`` ships pmed1 only);
+otherwise a **pmed-like stand-in** of the same size is generated: a random connected graph
+with the instance's number of vertices and edges and integer edge costs uniform in
+1..100 (Beasley's recipe), seed ``K``, cost matrix = all-pairs shortest paths. The
+stand-ins have no published optimum; the table records each instance's source, seed and a
+SHA-256 prefix of its cost matrix so that a rerun can check it solved the same matrices.
+
+Solvers, one after the other on each instance, in one process:
+
+- ``nhc``: :func:`p_median` (HiGHS, one thread) with ``--limit`` seconds;
+- ``spopt + CBC``: PySAL spopt's ``PMedian`` through PuLP's CBC with ``timeLimit=--limit``;
+- ``HiGHS full``: HiGHS through ``highspy`` on the plain full model (``x_ij <= y_j``,
+  one thread) with ``time_limit=--limit``.
+
+``--peers none`` runs ours only; ``--peers-max-n`` skips the peers above a size (the full
+models of n = 900 have 810,000 variables and rows). The load average before and after
+each run is recorded: timings on a shared machine are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import shortest_path
+
+from nhc_planner.optimize import p_median
+
+HERE = Path(__file__).resolve().parent
+ORLIB = HERE.parent / "tests" / "data_orlib"
+
+# (vertices, edges, p, optimum) of pmed1..pmed40, from OR-Library (pmedinfo, pmedopt)
+PMED: dict[int, tuple[int, int, int, int]] = {
+    1: (100, 200, 5, 5819), 2: (100, 200, 10, 4093), 3: (100, 200, 10, 4250),
+    4: (100, 200, 20, 3034), 5: (100, 200, 33, 1355), 6: (200, 800, 5, 7824),
+    7: (200, 800, 10, 5631), 8: (200, 800, 20, 4445), 9: (200, 800, 40, 2734),
+    10: (200, 800, 67, 1255), 11: (300, 1800, 5, 7696), 12: (300, 1800, 10, 6634),
+    13: (300, 1800, 30, 4374), 14: (300, 1800, 60, 2968), 15: (300, 1800, 100, 1729),
+    16: (400, 3200, 5, 8162), 17: (400, 3200, 10, 6999), 18: (400, 3200, 40, 4809),
+    19: (400, 3200, 80, 2845), 20: (400, 3200, 133, 1789), 21: (500, 5000, 5, 9138),
+    22: (500, 5000, 10, 8579), 23: (500, 5000, 50, 4619), 24: (500, 5000, 100, 2961),
+    25: (500, 5000, 167, 1828), 26: (600, 7200, 5, 9917), 27: (600, 7200, 10, 8307),
+    28: (600, 7200, 60, 4498), 29: (600, 7200, 120, 3033), 30: (600, 7200, 200, 1989),
+    31: (700, 9800, 5, 10086), 32: (700, 9800, 10, 9297), 33: (700, 9800, 70, 4700),
+    34: (700, 9800, 140, 3013), 35: (800, 12800, 5, 10400), 36: (800, 12800, 10, 9934),
+    37: (800, 12800, 80, 5057), 38: (900, 16200, 5, 11060), 39: (900, 16200, 10, 9423),
+    40: (900, 16200, 90, 5128),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One p-median instance: cost matrix, p and where it came from."""
+
+    name: str
+    cost: np.ndarray
+    p: int
+    source: str  # "OR-Library file" or "pmed-like stand-in, seed K"
+    optimum: float | None
+
+    @property
+    def digest(self) -> str:
+        """First 12 hex digits of the SHA-256 of the cost matrix (float64, C order)."""
+        return hashlib.sha256(np.ascontiguousarray(self.cost).tobytes()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One solver run on one instance."""
+
+    instance: str
+    solver: str
+    objective: float
+    status: str
+    seconds: float
+    cpu: float  # CPU seconds of this process (less sensitive to the machine's load)
+    load: str
+    note: str = ""
+
+
+def read_pmed(path: Path) -> tuple[np.ndarray, int]:
+    """OR-Library pmed file -> (all-pairs shortest path matrix, p); last duplicate edge wins."""
+    tokens = path.read_text().split()
+    n, n_edges, p = (int(t) for t in tokens[:3])
+    edges = np.array(tokens[3 : 3 + 3 * n_edges], dtype=np.int64).reshape(n_edges, 3)
+    graph = np.zeros((n, n))
+    for i, j, c in edges:
+        graph[i - 1, j - 1] = graph[j - 1, i - 1] = c
+    return shortest_path(graph, directed=False), p
+
+
+def pmed_like(n: int, n_edges: int, seed: int) -> np.ndarray:
+    """A random connected graph (n vertices, n_edges edges, costs 1..100) -> distances."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    edges: set[tuple[int, int]] = set()
+    for k in range(1, n):  # a random spanning tree keeps the graph connected
+        u, v = int(perm[k]), int(perm[rng.integers(0, k)])
+        edges.add((min(u, v), max(u, v)))
+    while len(edges) < n_edges:
+        u, v = (int(x) for x in rng.integers(0, n, 2))
+        if u != v:
+            edges.add((min(u, v), max(u, v)))
+    ed = np.array(sorted(edges))
+    cost = rng.integers(1, 101, len(ed)).astype(float)
+    graph = coo_array((cost, (ed[:, 0], ed[:, 1])), shape=(n, n)).toarray()
+    return shortest_path(graph, directed=False)
+
+
+def load_instance(k: int, orlib_dir: Path) -> Instance:
+    """pmedK from ``orlib_dir`` if present, else its pmed-like stand-in (seed k)."""
+    n, n_edges, p, opt = PMED[k]
+    path = orlib_dir / f"pmed{k}.txt"
+    if path.exists():
+        cost, p_file = read_pmed(path)
+        return Instance(f"pmed{k} (n={n}, p={p_file})", cost, p_file, "OR-Library file", opt)
+    cost = pmed_like(n, n_edges, seed=k)
+    return Instance(f"pmed{k}-like (n={n}, p={p})", cost, p, f"stand-in, seed {k}", None)
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def run_nhc(inst: Instance, limit: float) -> Row:
+    load = _load()
+    t0, c0 = time.perf_counter(), time.process_time()
+    sol = p_median(inst.cost, np.ones(inst.cost.shape[0]), inst.p, time_limit_s=limit)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    note = (
+        f"{sol.n_candidates} candidates, {sol.tree_nodes} tree nodes, "
+        f"{sol.n_levels or 0} radius vars; "
+        f"heuristic {sol.heuristic_cost:g}, Lagrangian {sol.lagrangian_bound:.1f}; "
+        f"bound {sol.bound:g}; {sol.message}"
+    )
+    return Row(inst.name, "nhc", sol.objective, sol.status, seconds, cpu, load, note)
+
+
+def run_spopt(inst: Instance, limit: float) -> Row:
+    import pulp
+    from spopt.locate import PMedian
+
+    load = _load()
+    n = inst.cost.shape[0]
+    t0 = time.perf_counter()
+    model = PMedian.from_cost_matrix(inst.cost, np.ones(n), p_facilities=inst.p)
+    try:
+        model = model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit))
+    except RuntimeError:  # spopt raises when CBC stops without a solution it trusts
+        seconds = time.perf_counter() - t0
+        status = f"no solution at {limit:g} s"
+        return Row(inst.name, "spopt + CBC", float("nan"), status, seconds, float("nan"), load)
+    seconds = time.perf_counter() - t0
+    objective = float(pulp.value(model.problem.objective))
+    proven = model.problem.sol_status == pulp.LpSolutionOptimal and seconds < limit * 0.98
+    status = "optimal" if proven else f"stopped at {limit:g} s"
+    # CBC runs in a child process: its CPU time is not in process_time()
+    return Row(inst.name, "spopt + CBC", objective, status, seconds, float("nan"), load)
+
+
+def run_highs_full(inst: Instance, limit: float) -> Row:
+    """HiGHS on the classical model: min sum c_ij x_ij, sum_j x_ij = 1, x_ij <= y_j."""
+    import highspy
+    from scipy import sparse
+
+    load = _load()
+    t0, c0 = time.perf_counter(), time.process_time()
+    n, m = inst.cost.shape
+    nx = n * m
+    i_idx, j_idx = np.divmod(np.arange(nx), m)
+    assign = sparse.csr_array((np.ones(nx), (i_idx, np.arange(nx))), shape=(n, nx + m))
+    link_rows = np.r_[np.arange(nx), np.arange(nx)]
+    link_cols = np.r_[np.arange(nx), nx + j_idx]
+    link_vals = np.r_[np.ones(nx), -np.ones(nx)]
+    link = sparse.csr_array((link_vals, (link_rows, link_cols)), shape=(nx, nx + m))
+    count = sparse.csr_array((np.ones(m), (np.zeros(m, int), nx + np.arange(m))), shape=(1, nx + m))
+    a_mat = sparse.csc_array(sparse.vstack([assign, link, count]))
+    a_mat.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = nx + m, n + nx + 1
+    lp.col_cost_ = np.r_[inst.cost.ravel(), np.zeros(m)]
+    lp.col_lower_, lp.col_upper_ = np.zeros(nx + m), np.ones(nx + m)
+    lp.row_lower_ = np.r_[np.ones(n), np.full(nx, -np.inf), [inst.p]]
+    lp.row_upper_ = np.r_[np.ones(n), np.zeros(nx), [inst.p]]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a_mat.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a_mat.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a_mat.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = nx + m, n + nx + 1
+    lp.integrality_ = [highspy.HighsVarType.kContinuous] * nx + [highspy.HighsVarType.kInteger] * m
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("time_limit", float(limit))
+    h.passModel(lp)
+    h.run()
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    info = h.getInfo()
+    ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    objective = float(info.objective_function_value) if info.primal_solution_status == 2 else np.nan
+    status = "optimal" if ok else f"stopped ({h.modelStatusToString(h.getModelStatus())})"
+    return Row(inst.name, "HiGHS full", objective, status, seconds, cpu, load)
+
+
+def parse_only(text: str | None) -> list[int]:
+    """``"1-10,26"`` -> [1, ..., 10, 26]; None -> 1..40."""
+    if not text:
+        return list(PMED)
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi or lo) + 1))
+    return [k for k in out if k in PMED]
+
+
+def write(
+    rows: list[Row], insts: dict[str, Instance], out: Path, args: argparse.Namespace, wall: float
+) -> None:
+    """Write the table (atomically: a temporary file renamed over ``out``)."""
+    lines = [
+        "# p-median benchmark: OR-Library pmed1-40, nhc vs spopt + CBC vs HiGHS full model",
+        "",
+        "Written by `benchmarks/bench_pmedian.py` (run by hand); "
+        f"limit {args.limit:g} s per solve, one thread each.",
+        "",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; load average (1/5/15 min) before each run in the "
+        "table, at the end " + _load() + ".",
+        f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; whole run {wall:.0f} s.",
+        "- Instances: OR-Library files where present, else pmed-like stand-ins "
+        "(same n, edges, p; seed and cost-matrix hash below).",
+        "",
+        "| instance | source | sha256[:12] | known optimum | solver | objective | status "
+        "| seconds | CPU s | load | note |",
+        "|---|---|---|---:|---|---:|---|---:|---:|---|---|",
+    ]
+    for r in rows:
+        inst = insts[r.instance]
+        opt = f"{inst.optimum:g}" if inst.optimum is not None else ""
+        lines.append(
+            f"| {r.instance} | {inst.source} | {inst.digest} | {opt} | {r.solver} | "
+            f"{r.objective:,.0f} | {r.status} | {r.seconds:.2f} | {r.cpu:.2f} | {r.load} "
+            f"| {r.note} |"
+        )
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="results file (Markdown)")
+    parser.add_argument("--orlib-dir", type=Path, default=ORLIB)
+    parser.add_argument("--only", default=None, help="instance numbers, e.g. 1-10,26")
+    parser.add_argument("--limit", type=float, default=60.0, help="seconds per solve")
+    parser.add_argument("--peers", choices=["all", "spopt", "highs", "none"], default="all")
+    parser.add_argument("--peers-max-n", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    rows: list[Row] = []
+    insts: dict[str, Instance] = {}
+    start = time.perf_counter()
+    for k in parse_only(args.only):
+        inst = load_instance(k, args.orlib_dir)
+        insts[inst.name] = inst
+        runs = [run_nhc]
+        if inst.cost.shape[0] <= args.peers_max_n:
+            if args.peers in ("all", "spopt"):
+                runs.append(run_spopt)
+            if args.peers in ("all", "highs"):
+                runs.append(run_highs_full)
+        for run in runs:
+            row = run(inst, args.limit)
+            rows.append(row)
+            print(f"{row.instance:28s} {row.solver:12s} {row.objective:>12,.0f} {row.status:14s} "
+                  f"{row.seconds:7.2f} s {row.cpu:7.2f} cpu  load {row.load}",
+                  flush=True)  # fmt: skip
+            write(rows, insts, args.out, args, time.perf_counter() - start)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
