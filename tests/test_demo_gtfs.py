@@ -65,8 +65,10 @@ def test_the_committed_feed_is_valid_gtfs_and_labelled_synthetic(feed_path: Path
 def test_headways_are_realistic(feed_path: Path) -> None:
     with zipfile.ZipFile(feed_path) as z:
         routes = pd.read_csv(z.open("routes.txt"), dtype=str)
-    city = set(routes.loc[routes.route_long_name.str.contains("cross-city"), "route_id"])
-    rural_names = ~routes.route_long_name.str.contains("cross-city| town ")
+    city_names = routes.route_long_name.str.contains("cross-city| city local ")
+    city = set(routes.loc[city_names, "route_id"])
+    assert len(city) > 6  # local city lines beside the cross-city trunk lines
+    rural_names = ~routes.route_long_name.str.contains("cross-city| city local | town ")
     week = read_gtfs(feed_path, DEMO_TRANSIT_DAY)
     for deps in _first_departures(week, city).values():
         day = np.diff(deps[(deps >= 9 * 3600) & (deps < 17 * 3600)])
@@ -77,6 +79,29 @@ def test_headways_are_realistic(feed_path: Path) -> None:
     gaps = [np.diff(d).min() for d in _first_departures(week, rural).values() if len(d) > 1]
     assert min(gaps) >= 30 * 60
     assert max(gaps) >= 90 * 60
+
+
+def test_the_buses_stop_near_the_residents(feed_path: Path, committed_region) -> None:  # type: ignore[no-untyped-def]
+    # issue 13: >= 85% of residents within 800 m of a stop, >= 95% within 1.6 km
+    # (population-weighted area points), most urban residents within 400 m
+    from pyproj import Transformer
+    from scipy.spatial import cKDTree
+
+    with zipfile.ZipFile(feed_path) as z:
+        stops = pd.read_csv(z.open("stops.txt"))
+    x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(
+        stops.stop_lon.to_numpy(), stops.stop_lat.to_numpy()
+    )
+    areas = committed_region.areas
+    metres = cKDTree(np.column_stack([x, y])).query(areas[["demand_x", "demand_y"]].to_numpy())[0]
+    pop = areas["population"].to_numpy(float)
+
+    def share(limit: float) -> float:
+        return float(pop[metres <= limit].sum() / pop.sum())
+
+    assert share(400.0) >= 0.75
+    assert share(800.0) >= 0.85
+    assert share(1_600.0) >= 0.95
 
 
 def test_transit_times_on_the_demo_are_plausible(committed_region) -> None:  # type: ignore[no-untyped-def]
