@@ -278,7 +278,13 @@ def test_leeds_coverage_plan_does_not_depend_on_machine_load(tmp_path) -> None:
 
     region, _ = build_region_report(leeds_inputs(), la_codes=["E08000035"])
     s = Scenario().replace(
-        **{"policy.model": "coverage", "capacity.constrain": False, "solver.time_limit_s": 600}
+        **{
+            "policy.model": "coverage",
+            "capacity.constrain": False,
+            "phasing.years": 2,
+            "phasing.new_per_year": 2,
+            "solver.time_limit_s": 600,
+        }
     )
     travel = compute_travel(region, s.travel)
     quiet = _plan_csvs(region, travel, s, tmp_path / "quiet")
