@@ -326,6 +326,8 @@ class _BoundPopup(MacroElement):
         self.max_width = max_width
 
 
+_LEGEND_ROOM_PX = 270  # the legend's width (max 240 px) plus its padding and margin
+
 _BOX = (
     "background:rgba(255,255,255,0.94);padding:8px 10px;border-radius:4px;"
     "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.35 system-ui,-apple-system,"
@@ -539,7 +541,13 @@ def _new_map(
             attr=tile_attribution or _DEFAULT_TILE_ATTRIBUTION,
             name="Basemap",
         ).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    # keep the area clear of the legend (bottom right, at most 240 px wide plus its
+    # margins), so no centre is drawn under it where it could not be clicked
+    m.fit_bounds(
+        [[miny, minx], [maxy, maxx]],
+        padding_top_left=(12, 12),
+        padding_bottom_right=(_LEGEND_ROOM_PX, 12),
+    )
     return m
 
 

@@ -397,3 +397,30 @@ def test_cached_bus_timetable_equals_the_generated_one(small: Path, tmp_path: Pa
     )
     assert path.read_bytes() == (reference.parent / _demo_files.GTFS_FILE).read_bytes()
     assert (small.parent / _demo_files.GTFS_FILE).is_file()
+
+
+def test_the_demo_plans_on_registrations_and_the_opening_years_population(committed):
+    """Issue 14 on the demo: today's access as the baseline, demand by GP registrations
+    and each year's projected population, all from the demo's synthetic files."""
+    from nhc_planner.plan import plan
+    from nhc_planner.scenario import Scenario
+
+    s = Scenario().replace(
+        **{
+            "demand.basis": "registrations",
+            "phasing.population": "projection",
+            "phasing.first_year": 2026,
+            "phasing.years": 2,
+            "travel.mode": "walk",
+            "travel.standard_min": 15.0,
+        }
+    )
+    p = plan(committed, s)
+    kpis = p.kpis.set_index("metric")
+    # today's access: GP practices and open centres within the standard, before the plan
+    assert 0 < kpis.loc["share_covered_today", "before"] < 1
+    assert kpis.loc["share_covered_today", "after"] >= kpis.loc["share_covered_today", "before"]
+    # demand by registration, and each year's own projected population
+    assert kpis.loc["registered_patients_covered", "after"] > 0
+    assert p.population_basis.startswith("Population: each year's own projected population")
+    assert "registered" in p.population_basis.lower() or "registration" in str(p.provenance)
