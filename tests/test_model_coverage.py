@@ -248,10 +248,9 @@ def _under_load(fn):
     [
         {"policy.model": "coverage", "capacity.constrain": False},
         {"policy.model": "coverage", "capacity.constrain": False, "policy.objective": "maxmin"},
-        {"policy.model": "coverage"},
         {},
     ],
-    ids=["coverage", "maxmin", "coverage-capacity", "default"],
+    ids=["coverage", "maxmin", "default"],
 )
 def test_plan_csvs_do_not_depend_on_machine_load(settings, tmp_path) -> None:
     from nhc_planner.demo import demo_region
