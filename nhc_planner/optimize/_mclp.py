@@ -395,15 +395,8 @@ def solve_reduced(
         return time_limit_s - (time.perf_counter() - start)
 
     def done(cols: np.ndarray, value: float, bound: float, status: str, msg: str, **kw: Any):
-        return MclpCore(
-            np.sort(cols).astype(np.int64),
-            value,
-            bound,
-            status,
-            time.perf_counter() - start,
-            msg,
-            **kw,
-        )
+        cols = np.sort(cols).astype(np.int64)
+        return MclpCore(cols, value, bound, status, time.perf_counter() - start, msg, **kw)
 
     inc = greedy_swap(a, w, p)
     inc_val = covered_weight(a, w, inc)
@@ -428,18 +421,7 @@ def solve_reduced(
             stage="heuristic",
         )
     if bound >= total - tol:
-        cols, _ = cover_within(
-            a,
-            p,
-            SolveOptions(
-                n_sites=m,
-                fixed=np.zeros(0, np.int64),
-                excluded=np.zeros(0, np.int64),
-                threads=threads,
-                seed=seed,
-            ),
-            time_limit_s=max(left() / 2, 0.01),
-        )
+        cols = _cover_all(a, p, threads, seed, max(left() / 2, 0.01))
         if cols is not None:
             return done(
                 cols,
@@ -450,22 +432,10 @@ def solve_reduced(
                 "coverable weight, the upper bound",
                 stage="set_cover",
             )
-    # reduced-cost fixing with the LP multipliers
-    lag, s, order = _lagrangian(a_f, w, lam, p)
-    in_top = np.zeros(m, dtype=bool)
-    in_top[order[:p]] = True
-    s_p, s_next = s[order[p - 1]], (s[order[p]] if p < m else 0.0)
-    fix0 = ~in_top & (lag - s_p + s < inc_val + tol)
-    fix1 = in_top & (lag - s + s_next < inc_val + tol)
-    free = np.flatnonzero(~fix0 & ~fix1)
-    ones = np.flatnonzero(fix1)
-    by_ones = a[:, ones].any(axis=1) if ones.size else np.zeros(n_rows, dtype=bool)
-    rows = np.flatnonzero(~by_ones & a[:, free].any(axis=1))
-    sub, sub_w, p_sub = a[np.ix_(rows, free)], w[rows], p - ones.size
-    base = float(w[by_ones].sum())
-    kw = {"n_fixed_open": int(ones.size), "n_fixed_closed": int(fix0.sum())}
-    if p_sub <= 0 or sub.shape[0] == 0 or free.size <= p_sub:
-        cols = np.concatenate([ones, free[: max(p_sub, 0)]])
+    fx = _fix_by_reduced_cost(a, a_f, w, lam, p, inc_val, tol)
+    kw = {"n_fixed_open": int(fx.ones.size), "n_fixed_closed": fx.n_closed}
+    if fx.p_sub <= 0 or fx.sub.shape[0] == 0 or fx.free.size <= fx.p_sub:
+        cols = np.concatenate([fx.ones, fx.free[: max(fx.p_sub, 0)]])
         val = covered_weight(a, w, cols)
         if val < inc_val:  # pragma: no cover - fixing keeps every plan as good as inc
             cols, val = inc, inc_val
@@ -475,6 +445,118 @@ def solve_reduced(
     h = _highs(threads, seed, max(left(), 0.01))
     if max_nodes is not None:
         h.setOptionValue("mip_max_nodes", int(max_nodes))
+    out = _mip_on_free(h, a, w, p, fx, inc, inc_val, tol)
+    if out.optimal:
+        return done(
+            out.cols,
+            out.value,
+            out.value,
+            "optimal",
+            f"optimal: HiGHS proved it ({out.nodes} nodes on {fx.free.size} of {m} sites "
+            "left after reduced-cost fixing)",
+            nodes=out.nodes,
+            stage="mip",
+            **kw,
+        )
+    if np.isfinite(out.bound):
+        bound = min(bound, max(out.bound, out.value))
+    why = (
+        f"the node limit ({max_nodes})"
+        if out.node_limit
+        else f"the {time_limit_s:g} s safety time limit"
+    )
+    return done(
+        out.cols,
+        out.value,
+        bound,
+        "feasible",
+        f"stopped by {why} after {out.nodes} nodes; best plan kept",
+        nodes=out.nodes,
+        stage="mip",
+        **kw,
+    )
+
+
+def _cover_all(a: np.ndarray, p: int, threads: int, seed: int, seconds: float) -> Any:
+    """A set cover of every row with at most ``p`` columns, or None (step 3)."""
+    m = a.shape[1]
+    none = np.zeros(0, np.int64)
+    opts = SolveOptions(n_sites=m, fixed=none, excluded=none, threads=threads, seed=seed)
+    cols, _ = cover_within(a, p, opts, time_limit_s=seconds)
+    return cols
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """Columns left free after reduced-cost fixing, and the sub-problem over them."""
+
+    free: np.ndarray  # free column indices
+    ones: np.ndarray  # columns fixed open
+    rows: np.ndarray  # rows neither covered by the fixed-open columns nor uncoverable
+    sub: np.ndarray  # coverage of ``rows`` by ``free``
+    sub_w: np.ndarray  # weights of ``rows``
+    p_sub: int  # columns still to choose
+    base: float  # weight covered by the fixed-open columns
+    n_closed: int  # columns fixed closed
+
+
+def _fix_by_reduced_cost(
+    a: np.ndarray,
+    a_f: np.ndarray,
+    w: np.ndarray,
+    lam: np.ndarray,
+    p: int,
+    inc_val: float,
+    tol: float,
+) -> _Fixed:
+    """Fix columns open or closed where the Lagrangian bound with them flipped falls
+    below the incumbent (step 4 of :func:`solve_reduced`)."""
+    m = a.shape[1]
+    lag, s, order = _lagrangian(a_f, w, lam, p)
+    in_top = np.zeros(m, dtype=bool)
+    in_top[order[:p]] = True
+    s_p, s_next = s[order[p - 1]], (s[order[p]] if p < m else 0.0)
+    fix0 = ~in_top & (lag - s_p + s < inc_val + tol)
+    fix1 = in_top & (lag - s + s_next < inc_val + tol)
+    free = np.flatnonzero(~fix0 & ~fix1)
+    ones = np.flatnonzero(fix1)
+    by_ones = a[:, ones].any(axis=1) if ones.size else np.zeros(a.shape[0], dtype=bool)
+    rows = np.flatnonzero(~by_ones & a[:, free].any(axis=1))
+    return _Fixed(
+        free=free,
+        ones=ones,
+        rows=rows,
+        sub=a[np.ix_(rows, free)],
+        sub_w=w[rows],
+        p_sub=p - ones.size,
+        base=float(w[by_ones].sum()),
+        n_closed=int(fix0.sum()),
+    )
+
+
+@dataclass(frozen=True)
+class _MipOut:
+    cols: np.ndarray
+    value: float
+    bound: float  # the MIP's dual bound plus the fixed-open weight (nan if none)
+    nodes: int
+    optimal: bool
+    node_limit: bool
+
+
+def _mip_on_free(
+    h: highspy.Highs,
+    a: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    fx: _Fixed,
+    inc: np.ndarray,
+    inc_val: float,
+    tol: float,
+) -> _MipOut:
+    """HiGHS on the free columns, started from the incumbent (step 5 of
+    :func:`solve_reduced`); the better of HiGHS's plan and the incumbent is kept."""
+    m = a.shape[1]
     # the model is already reduced and started from a local optimum: HiGHS's presolve
     # (probing), primal heuristics and reliability branching's strong-branching LPs
     # cost more than they save here (demo ICB p = 20: 13.0 s against 24.9 s for seed 2,
@@ -485,61 +567,36 @@ def solve_reduced(
         ("mip_pscost_minreliable", 0),
     ):
         h.setOptionValue(key, value)
-    # the incumbent is a valid cutoff: only strictly better plans are of interest
-    _pass_mclp(h, sub, sub_w, p_sub, integer=True)
+    free, ones = fx.free, fx.ones
+    _pass_mclp(h, fx.sub, fx.sub_w, fx.p_sub, integer=True)
     pos = np.full(m, -1, dtype=np.int64)
     pos[free] = np.arange(free.size)
     hint = pos[inc[pos[inc] >= 0]] if np.isin(ones, inc).all() else np.zeros(0, np.int64)
     if hint.size:
-        x0 = np.zeros(free.size + rows.size)
+        x0 = np.zeros(free.size + fx.rows.size)
         x0[hint] = 1.0
-        x0[free.size :] = sub[:, hint].any(axis=1)
+        x0[free.size :] = fx.sub[:, hint].any(axis=1)
         h.setSolution(x0.size, np.arange(x0.size, dtype=np.int32), x0)
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
     nodes = int(info.mip_node_count)
-    mip_bound = base + float(info.mip_dual_bound)
+    mip_bound = fx.base + float(info.mip_dual_bound)
     if status == highspy.HighsModelStatus.kOptimal:
         x = np.asarray(h.getSolution().col_value)[: free.size]
         cols = np.concatenate([ones, free[x > 0.5]])
         val = covered_weight(a, w, cols)
         if val + tol < inc_val:  # pragma: no cover - HiGHS proved its plan optimal
             cols, val = inc, inc_val
-        return done(
-            cols,
-            val,
-            val,
-            "optimal",
-            f"optimal: HiGHS proved it ({nodes} nodes on {free.size} of {m} sites "
-            "left after reduced-cost fixing)",
-            nodes=nodes,
-            stage="mip",
-            **kw,
-        )
+        return _MipOut(cols, val, val, nodes, optimal=True, node_limit=False)
     cols, val = inc, inc_val
     if info.primal_solution_status == 2:  # HiGHS has a feasible incumbent
         x = np.asarray(h.getSolution().col_value)[: free.size]
         mine = np.concatenate([ones, free[x > 0.5]])
         if mine.size <= p and covered_weight(a, w, mine) > val + tol:
             cols, val = mine, covered_weight(a, w, mine)
-    if np.isfinite(mip_bound):
-        bound = min(bound, max(mip_bound, val))
-    why = (
-        f"the node limit ({max_nodes})"
-        if status == highspy.HighsModelStatus.kSolutionLimit
-        else f"the {time_limit_s:g} s safety time limit"
-    )
-    return done(
-        cols,
-        val,
-        bound,
-        "feasible",
-        f"stopped by {why} after {nodes} nodes; best plan kept",
-        nodes=nodes,
-        stage="mip",
-        **kw,
-    )
+    node_limit = status == highspy.HighsModelStatus.kSolutionLimit
+    return _MipOut(cols, val, mip_bound, nodes, optimal=False, node_limit=node_limit)
 
 
 def _cover_highs(

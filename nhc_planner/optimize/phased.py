@@ -639,8 +639,7 @@ def _solve_weighted(
     C. Otherwise the full phased model is solved with the time left, hinted
        with the plan from B; the better plan and the smaller bound are kept.
     """
-    t_start = time.perf_counter()
-    limit = opts.time_limit_s
+    t_start, limit = time.perf_counter(), opts.time_limit_s
 
     def left() -> float:
         return limit - (time.perf_counter() - t_start)
