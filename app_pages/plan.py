@@ -35,8 +35,9 @@ def main() -> None:
         f"**{len(new)} new centres**: {p.openings()} ({by_year}); "
         f"{int((p.centres['status'] == 'existing').sum())} already open. "
         f"{_format.format_percent(p.kpi('share_covered'))} of residents within "
-        f"{s.travel.standard_min:g} minutes' {s.travel.mode} "
-        f"(now {_format.format_percent(p.kpi('share_covered', 'before'))})."
+        f"{s.travel.standard_min:g} minutes' {s.travel.mode} of a neighbourhood health centre "
+        f"({_format.format_percent(p.kpi('share_covered', 'before'))} within reach of the centres "
+        "open today)."
     )
     today = ui.today_access_words(p)
     if today:
