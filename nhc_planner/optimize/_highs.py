@@ -82,8 +82,12 @@ def pass_model(
     *,
     maximize: bool = False,
     offset: float = 0.0,
+    integer: npt.ArrayLike | None = None,
 ) -> None:
-    """Pass the LP ``min/max cost @ x + offset`` s.t. ``row_lo <= A x <= row_up``, bounds."""
+    """Pass the LP ``min/max cost @ x + offset`` s.t. ``row_lo <= A x <= row_up``, bounds.
+
+    ``integer``, a boolean mask over the columns, makes it a MIP with those columns integer.
+    """
     lp = highspy.HighsLp()
     lp.num_col_ = int(cost.size)
     lp.num_row_ = int(a_mat.shape[0])
@@ -103,6 +107,9 @@ def pass_model(
     lp.a_matrix_.value_ = csc.data.astype(np.float64)
     lp.a_matrix_.num_col_ = int(cost.size)
     lp.a_matrix_.num_row_ = int(a_mat.shape[0])
+    if integer is not None:
+        kind = highspy.HighsVarType
+        lp.integrality_ = [kind.kInteger if v else kind.kContinuous for v in np.asarray(integer)]
     h.passModel(lp)
 
 

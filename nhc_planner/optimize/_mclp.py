@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from nhc_planner.optimize._common import MipBackend, MipModel, SolveOptions, dominated_columns
+from nhc_planner.optimize._highs import new_highs, pass_model
 
 __all__ = [
     "MclpCore",
@@ -285,8 +286,6 @@ def _lagrangian(
 
 
 def _highs(threads: int, seed: int, time_limit_s: float) -> highspy.Highs:
-    from nhc_planner.optimize._highs import new_highs
-
     return new_highs(threads, seed, time_limit_s, mip_rel_gap=0.0)
 
 
@@ -295,28 +294,13 @@ def _pass_mclp(h: highspy.Highs, a: np.ndarray, w: np.ndarray, p: int, *, intege
     n_rows, m = a.shape
     coupling = sp.hstack([-sp.csr_array(a.astype(np.float64)), sp.identity(n_rows, format="csr")])
     budget = sp.hstack([sp.csr_array(np.ones((1, m))), sp.csr_array((1, n_rows))])
-    mat = sp.csc_array(sp.vstack([coupling, budget]))
-    mat.sort_indices()
-    lp = highspy.HighsLp()
+    mat = sp.vstack([coupling, budget])
     n = m + n_rows
-    lp.num_col_ = n
-    lp.num_row_ = n_rows + 1
-    lp.col_cost_ = np.concatenate([np.zeros(m), w.astype(np.float64)])
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.ones(n)
-    lp.row_lower_ = np.full(n_rows + 1, -highspy.kHighsInf)
-    lp.row_upper_ = np.concatenate([np.zeros(n_rows), [float(p)]])
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = mat.data.astype(np.float64)
-    lp.a_matrix_.num_col_ = n
-    lp.a_matrix_.num_row_ = n_rows + 1
-    if integer:
-        kind = highspy.HighsVarType
-        lp.integrality_ = [kind.kInteger] * m + [kind.kContinuous] * n_rows
-    h.passModel(lp)
+    row_lo = np.full(n_rows + 1, -highspy.kHighsInf)
+    row_up = np.concatenate([np.zeros(n_rows), [float(p)]])
+    cost = np.concatenate([np.zeros(m), w.astype(np.float64)])
+    mask = np.arange(n) < m if integer else None
+    pass_model(h, cost, mat, row_lo, row_up, np.zeros(n), np.ones(n), maximize=True, integer=mask)
 
 
 def _lp_duals(a: np.ndarray, w: np.ndarray, p: int, threads: int, seed: int, limit: float):
@@ -605,25 +589,12 @@ def _cover_highs(
     """:func:`cover_within` through ``highspy``, the model passed from arrays in one call."""
     start = time.perf_counter()
     n_rows, m = sub.shape
-    mat = sp.csc_array(sp.vstack([sp.csr_array(sub.astype(np.float64)), np.ones((1, m))]))
-    mat.sort_indices()
+    mat = sp.vstack([sp.csr_array(sub.astype(np.float64)), np.ones((1, m))])
     h = _highs(opts.threads, opts.seed, limit)
-    lp = highspy.HighsLp()
-    lp.num_col_ = m
-    lp.num_row_ = n_rows + 1
-    lp.col_cost_ = np.ones(m)
-    lp.col_lower_ = np.zeros(m)
-    lp.col_upper_ = np.ones(m)
-    lp.row_lower_ = np.concatenate([np.ones(n_rows), [-highspy.kHighsInf]])
-    lp.row_upper_ = np.concatenate([np.full(n_rows, highspy.kHighsInf), [float(p)]])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = mat.data.astype(np.float64)
-    lp.a_matrix_.num_col_ = m
-    lp.a_matrix_.num_row_ = n_rows + 1
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * m
-    h.passModel(lp)
+    row_lo = np.concatenate([np.ones(n_rows), [-highspy.kHighsInf]])
+    row_up = np.concatenate([np.full(n_rows, highspy.kHighsInf), [float(p)]])
+    ones = np.ones(m)
+    pass_model(h, ones, mat, row_lo, row_up, np.zeros(m), ones, integer=np.ones(m, dtype=bool))
     h.run()
     seconds = time.perf_counter() - start
     if h.getInfo().primal_solution_status != 2:

@@ -95,6 +95,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     relative_gap,
 )
+from nhc_planner.optimize._highs import add_rows, new_highs, pass_model, run
 from nhc_planner.optimize.phased import CoverageFloor
 from nhc_planner.planning import SolveReport, SolveStatus
 
@@ -433,68 +434,14 @@ def _objective(m: _Model) -> _F:
 
 
 def _highs(threads: int, seed: int, time_limit: float) -> highspy.Highs:
-    from nhc_planner.optimize._highs import new_highs
-
     return new_highs(threads, seed, max(time_limit, 0.1))
 
 
 def _pass_lp(
     h: highspy.Highs, cost: _F, a_mat: sparse.csr_array, lo: _F, up: _F, col_up: _F
 ) -> None:
-    lp = highspy.HighsLp()
-    lp.num_col_ = int(cost.size)
-    lp.num_row_ = int(a_mat.shape[0])
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(cost.size)
-    lp.col_upper_ = col_up
-    lp.row_lower_ = lo
-    lp.row_upper_ = up
-    lp.sense_ = highspy.ObjSense.kMaximize
-    csc = sparse.csc_array(a_mat)
-    csc.sort_indices()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-    lp.a_matrix_.value_ = csc.data.astype(float)
-    lp.a_matrix_.num_col_ = int(cost.size)
-    lp.a_matrix_.num_row_ = int(a_mat.shape[0])
-    h.passModel(lp)
-
-
-def _add_rows(h: highspy.Highs, rows: sparse.csr_array, lo: _F, up: _F) -> None:
-    rows = sparse.csr_array(rows)
-    rows.sort_indices()
-    h.addRows(
-        int(rows.shape[0]),
-        lo,
-        up,
-        int(rows.nnz),
-        rows.indptr[:-1].astype(np.int32),
-        rows.indices.astype(np.int32),
-        rows.data.astype(float),
-    )
-
-
-_MS = highspy.HighsModelStatus
-
-
-def _status(h: highspy.Highs) -> str:
-    s = h.getModelStatus()
-    if s in (_MS.kOptimal, _MS.kModelEmpty):
-        return "optimal"
-    if s in (_MS.kInfeasible, _MS.kUnboundedOrInfeasible):
-        return "infeasible"
-    if s == _MS.kTimeLimit:
-        return "time_limit"
-    if s in (_MS.kIterationLimit, _MS.kSolutionLimit, _MS.kObjectiveBound, _MS.kObjectiveTarget):
-        return "work_limit"
-    return "other"
-
-
-def _run(h: highspy.Highs) -> tuple[str, float]:
-    t0 = time.perf_counter()
-    h.run()
-    return _status(h), time.perf_counter() - t0
+    """Pass the maximisation LP ``cost @ x`` s.t. ``lo <= A x <= up``, ``0 <= x <= col_up``."""
+    pass_model(h, cost, a_mat, lo, up, np.zeros(cost.size), col_up, maximize=True)
 
 
 # --------------------------------------------------------------------------- preprocessing
@@ -690,7 +637,7 @@ def _evaluate(m: _Model, plan: _Plan, threads: int, seed: int, limit: float) -> 
     a_mat = _coo_rows(rows, cols, vals, base, n_cols)
     h = _highs(threads, seed, limit)
     _pass_lp(h, cost, a_mat, np.concatenate(lo), np.concatenate(up), np.ones(n_cols))
-    status, _ = _run(h)
+    status, _ = run(h)
     if status != "optimal":
         return None
     val = np.asarray(h.getSolution().col_value)
@@ -853,7 +800,7 @@ def _lp_bound(
     h = _highs(threads, seed, deadline - time.perf_counter())
     _pass_lp(h, _objective(m), a_mat, lo, up, np.ones(m.n_cols))
     h.setOptionValue("solver", "simplex")
-    status, sec = _run(h)
+    status, sec = run(h)
     rounds = cuts = 0
     bound = float("inf")
     nc_pairs = np.flatnonzero(m.ps < m.nc)
@@ -872,7 +819,7 @@ def _lp_bound(
         if tt.size == 0 or proven or rounds >= max_rounds or time.perf_counter() > deadline:
             break
         rows = _link_rows(m, nc_pairs[pp], tt)
-        _add_rows(h, rows, np.full(tt.size, -np.inf), np.zeros(tt.size))
+        add_rows(h, rows, np.full(tt.size, -np.inf), np.zeros(tt.size))
         cuts += int(tt.size)
         rounds += 1
         # HiGHS's time limit runs on the instance's cumulative clock
@@ -882,7 +829,7 @@ def _lp_bound(
         # from scratch with presolve: measured faster than the warm-started dual simplex,
         # which stalls on this degenerate LP (see benchmarks/results_capacitated.md)
         h.clearSolver()
-        status, sec = _run(h)
+        status, sec = run(h)
     if status == "infeasible":
         return _Bound(
             None,
@@ -972,7 +919,7 @@ def _mip(
         vals = start.columns(m)
         idx = np.arange(vals.size, dtype=np.int32)
         h.setSolution(int(vals.size), idx, vals)
-    status, _ = _run(h)
+    status, _ = run(h)
     info = h.getInfo()
     plan = None
     if info.primal_solution_status == 2:  # kSolutionStatusFeasible
@@ -999,7 +946,7 @@ def _floor_shortfall(m: _Model, threads: int, seed: int, seconds: float) -> str:
         cost[m.xcol(t) : m.xcol(t) + m.P] = m.fw[m.pr, k]
         h = _highs(threads, seed, seconds)
         _pass_lp(h, cost, a_mat, lo, up, np.ones(m.n_cols))
-        status, _ = _run(h)
+        status, _ = run(h)
         if status != "optimal" or m.floor_total[k] <= 0:
             continue
         best = float(h.getInfo().objective_function_value)

@@ -51,6 +51,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     relative_gap,
 )
+from nhc_planner.optimize._highs import new_highs, pass_model
 from nhc_planner.optimize._solution import PMedianSolution
 
 __all__ = ["p_median"]
@@ -469,32 +470,13 @@ def _solve_radius_highs(
         return _RadiusOutcome("infeasible", None, np.inf, "no solution beats the heuristic", 0)
     cost, a_mat, lower, offset, z_levels = built
     n_cols = cost.size
-    lp = highspy.HighsLp()
-    lp.num_col_ = int(n_cols)
-    lp.num_row_ = int(a_mat.shape[0])
-    lp.col_cost_ = cost
-    lp.offset_ = offset
     col_lo = np.zeros(n_cols)
     col_lo[:m] = fixed.astype(float)
-    lp.col_lower_ = col_lo
-    lp.col_upper_ = np.ones(n_cols)
-    lp.row_lower_ = lower
     upper = np.full(lower.size, np.inf)
     upper[0] = float(p)
-    lp.row_upper_ = upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a_mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a_mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a_mat.data.astype(float)
-    lp.a_matrix_.num_col_ = int(n_cols)
-    lp.a_matrix_.num_row_ = int(a_mat.shape[0])
-    integrality = [highspy.HighsVarType.kContinuous] * n_cols
-    integrality[:m] = [highspy.HighsVarType.kInteger] * m
-    lp.integrality_ = integrality
-    from nhc_planner.optimize._highs import new_highs
-
     h = new_highs(opts.threads, opts.seed, max(opts.time_limit_s, 0.05), mip_rel_gap=0.0)
-    h.passModel(lp)
+    y_cols = np.arange(n_cols) < m  # site columns integer, levels continuous
+    pass_model(h, cost, a_mat, lower, upper, col_lo, np.ones(n_cols), offset=offset, integer=y_cols)
     if start_open is not None:
         h.setSolution(_start_vector(rows, start_open, z_levels, n_cols))
     t0 = time.perf_counter()
