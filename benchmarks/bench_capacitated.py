@@ -39,9 +39,9 @@ checked only when such a file is given.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,11 @@ from pathlib import Path
 import numpy as np
 
 from nhc_planner.optimize import capacitated_location
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
+from _bench import load_text, matrix_digest, write_results
+
+from tests.orlib import read_orlib_cap
 
 HERE = Path(__file__).resolve().parent
 ORLIB = HERE.parent / "tests" / "data_orlib"
@@ -127,7 +132,7 @@ class Instance:
     @property
     def digest(self) -> str:
         """First 12 hex digits of the SHA-256 of the cost matrix (C order, float64)."""
-        return hashlib.sha256(np.ascontiguousarray(self.cost).tobytes()).hexdigest()[:12]
+        return matrix_digest(self.cost)
 
 
 @dataclass(frozen=True)
@@ -141,18 +146,6 @@ class Row:
     status: str
     seconds: float
     note: str = ""
-
-
-def read_orlib_cap(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """OR-Library cap file -> (cost of all demand i from j, demand, capacity, fixed cost)."""
-    tokens = path.read_text().split()
-    m, n = int(tokens[0]), int(tokens[1])
-    head = tokens[2 : 2 + 2 * m]
-    capacity = np.array([float(t) for t in head[0::2]])
-    fixed_cost = np.array([float(t) for t in head[1::2]])
-    body = np.array([float(t) for t in tokens[2 + 2 * m : 2 + 2 * m + n * (m + 1)]])
-    body = body.reshape(n, m + 1)
-    return body[:, 1:].copy(), body[:, 0].copy(), capacity, fixed_cost
 
 
 def family_16() -> list[Instance]:
@@ -263,7 +256,6 @@ def verdict(row: Row, optimum: float) -> str:
 def write(
     rows: list[Row], insts: dict[str, Instance], out: Path, limit: float, wall: float
 ) -> None:
-    load = os.getloadavg()
     lines = [
         "# Capacitated facility location (split demand): OR-Library and capa-sized instances",
         "",
@@ -272,8 +264,8 @@ def write(
         "capacitated model with opening costs, so it is not in the table.",
         "",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; load average at the end "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (shared machine: other sessions ran).",
+        f"Python {platform.python_version()}; load average (1/5/15 min) at the end "
+        f"{load_text()}.",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; whole run {wall:.0f} s.",
         "",
         "| instance | cost hash | solver | objective | bound | status | seconds | vs optimum |",
@@ -292,7 +284,7 @@ def write(
     for r in rows:
         if r.solver == "nhc":
             lines.append(f"- {r.instance}: {r.note}")
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_results(out, lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _bench import write_results  # noqa: E402
 from bench_phased import demo_instance, seeded_instance  # noqa: E402
 
 from nhc_planner.capacity import default_size_templates  # noqa: E402
@@ -293,9 +294,7 @@ def main() -> None:
         lines.append(f"- {label} / {r['solver']}: {r['note']}")
     lines.append("")
     out = Path(args.out)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(out)
+    write_results(out, lines)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _bench import write_results
 
 from nhc_planner.neighbourhoods import area_adjacency, area_costs, area_groups
 from nhc_planner.optimize.districting import delineate
@@ -266,10 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     load1 = os.getloadavg()
     lines.append(f"Load average after: {load1[0]:.1f} / {load1[1]:.1f} / {load1[2]:.1f}.")
-    tmp = args.out.with_name(f".{args.out.name}.{os.getpid()}")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+    write_results(args.out, lines)
     return 0
 
 

@@ -23,7 +23,6 @@ speed-ups of ``nhc`` over each peer.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import platform
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _bench import load_text, matrix_digest, write_results
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,7 +58,7 @@ def instance(seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     region = demo_region(seed=seed, n_areas=1500, n_las=6, n_sites=1000)
     times = straight_line_times(region.areas, region.sites, mode="drive", cutoff_min=60.0)
     cost = np.ascontiguousarray(times.matrix(), dtype=np.float64)
-    digest = hashlib.sha256(cost.tobytes()).hexdigest()[:16]
+    digest = matrix_digest(cost, 16)
     return cost, region.areas["population"].to_numpy(dtype=float), digest
 
 
@@ -108,7 +108,6 @@ def timed(fn: Any, *args: Any) -> tuple[Any, float]:
 
 def write(out: Path, runs: list[Run], meta: dict[str, Any]) -> None:
     """Write the results table atomically (to a temporary file, then rename)."""
-    load_end = os.getloadavg()
     lines = [
         "# Maximal coverage at ICB scale: nhc-planner vs HiGHS (full model) vs spopt",
         "",
@@ -117,7 +116,7 @@ def write(out: Path, runs: list[Run], meta: dict[str, Any]) -> None:
         "",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; load average at the start {meta['load_start']}, "
-        f"now {load_end[0]:.1f} / {load_end[1]:.1f} / {load_end[2]:.1f}.",
+        f"now {load_text()}.",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; cap {meta['cap']:g} s.",
         "- Instances: demo generator, 1,500 areas x 1,000 sites, 20-minute standard; "
         + "; ".join(f"seed {s} cost SHA-256 {h}" for s, h in meta["hashes"].items())
@@ -138,9 +137,7 @@ def write(out: Path, runs: list[Run], meta: dict[str, Any]) -> None:
             f"{r.seconds:.2f} | {speed} | {r.note} |"
         )
     lines += ["", "Speed-up = peer seconds / nhc seconds on the same instance and p."]
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(out)
+    write_results(out, lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,9 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", nargs="*", default=["highs", "spopt"])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    load = os.getloadavg()
     meta: dict[str, Any] = {
-        "load_start": f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
+        "load_start": load_text(),
         "cap": args.cap,
         "hashes": {},
     }

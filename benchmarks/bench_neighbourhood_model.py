@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _bench import write_results
+
 from nhc_planner.demo import demo_region
 from nhc_planner.model_neighbourhoods import NeighbourhoodModel
 from nhc_planner.plan import plan, plan_inputs
@@ -121,10 +123,7 @@ def main() -> None:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     out = Path(args.out)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(out)
-    print(f"written {out}")
+    write_results(out, lines)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _bench import write_results
 
 from nhc_planner.optimize import capacitated_location, max_coverage, p_median, set_cover
 
@@ -136,8 +137,7 @@ def bench_pmedian(rows: list[Row], cap: float) -> None:
 
 def bench_orlib(rows: list[Row]) -> None:
     sys.path.insert(0, str(HERE.parent))  # the repository root: tests import tests.builders
-    from tests.test_optimize_capacitated import read_orlib_cap
-    from tests.test_optimize_pmedian import read_orlib_pmed
+    from tests.orlib import read_orlib_cap, read_orlib_pmed
 
     cost, p = read_orlib_pmed(ORLIB / "pmed1.txt")
     sol, t = timed(lambda: p_median(cost, np.ones(cost.shape[0]), p))
@@ -201,7 +201,7 @@ def write(rows: list[Row], out: Path, cap: float, wall: float) -> None:
         )
     lines.append("")
     lines.append("Speed-up = spopt seconds / nhc seconds (first nhc row of the same instance).")
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_results(out, lines)
 
 
 def main(argv: list[str] | None = None) -> int:

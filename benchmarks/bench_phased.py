@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _bench import write_results
 
 from nhc_planner.capacity import default_size_templates, weekly_demand
 from nhc_planner.optimize.phased import CoverageFloor, SizeOption, phased_coverage
@@ -262,8 +263,7 @@ def main() -> None:
         if r["explanation"]:
             lines.append(f"  - explanation: {r['explanation']}")
     lines.append("")
-    args.out.write_text("\n".join(lines), encoding="utf-8")
-    print(f"wrote {args.out}")
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

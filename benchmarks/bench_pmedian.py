@@ -30,7 +30,6 @@ each run is recorded: timings on a shared machine are noisy.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import platform
 import sys
@@ -43,6 +42,11 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import shortest_path
 
 from nhc_planner.optimize import p_median
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
+from _bench import load_text, matrix_digest, write_results
+
+from tests.orlib import read_orlib_pmed
 
 HERE = Path(__file__).resolve().parent
 ORLIB = HERE.parent / "tests" / "data_orlib"
@@ -79,7 +83,7 @@ class Instance:
     @property
     def digest(self) -> str:
         """First 12 hex digits of the SHA-256 of the cost matrix (float64, C order)."""
-        return hashlib.sha256(np.ascontiguousarray(self.cost).tobytes()).hexdigest()[:12]
+        return matrix_digest(self.cost)
 
 
 @dataclass(frozen=True)
@@ -94,17 +98,6 @@ class Row:
     cpu: float  # CPU seconds of this process (less sensitive to the machine's load)
     load: str
     note: str = ""
-
-
-def read_pmed(path: Path) -> tuple[np.ndarray, int]:
-    """OR-Library pmed file -> (all-pairs shortest path matrix, p); last duplicate edge wins."""
-    tokens = path.read_text().split()
-    n, n_edges, p = (int(t) for t in tokens[:3])
-    edges = np.array(tokens[3 : 3 + 3 * n_edges], dtype=np.int64).reshape(n_edges, 3)
-    graph = np.zeros((n, n))
-    for i, j, c in edges:
-        graph[i - 1, j - 1] = graph[j - 1, i - 1] = c
-    return shortest_path(graph, directed=False), p
 
 
 def pmed_like(n: int, n_edges: int, seed: int) -> np.ndarray:
@@ -130,18 +123,14 @@ def load_instance(k: int, orlib_dir: Path) -> Instance:
     n, n_edges, p, opt = PMED[k]
     path = orlib_dir / f"pmed{k}.txt"
     if path.exists():
-        cost, p_file = read_pmed(path)
+        cost, p_file = read_orlib_pmed(path)
         return Instance(f"pmed{k} (n={n}, p={p_file})", cost, p_file, "OR-Library file", opt)
     cost = pmed_like(n, n_edges, seed=k)
     return Instance(f"pmed{k}-like (n={n}, p={p})", cost, p, f"stand-in, seed {k}", None)
 
 
-def _load() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def run_nhc(inst: Instance, limit: float) -> Row:
-    load = _load()
+    load = load_text()
     t0, c0 = time.perf_counter(), time.process_time()
     sol = p_median(inst.cost, np.ones(inst.cost.shape[0]), inst.p, time_limit_s=limit)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -158,7 +147,7 @@ def run_spopt(inst: Instance, limit: float) -> Row:
     import pulp
     from spopt.locate import PMedian
 
-    load = _load()
+    load = load_text()
     n = inst.cost.shape[0]
     t0 = time.perf_counter()
     model = PMedian.from_cost_matrix(inst.cost, np.ones(n), p_facilities=inst.p)
@@ -181,7 +170,7 @@ def run_highs_full(inst: Instance, limit: float) -> Row:
     import highspy
     from scipy import sparse
 
-    load = _load()
+    load = load_text()
     t0, c0 = time.perf_counter(), time.process_time()
     n, m = inst.cost.shape
     nx = n * m
@@ -244,7 +233,7 @@ def write(
         "",
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; load average (1/5/15 min) before each run in the "
-        "table, at the end " + _load() + ".",
+        "table, at the end " + load_text() + ".",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; whole run {wall:.0f} s.",
         "- Instances: OR-Library files where present, else pmed-like stand-ins "
         "(same n, edges, p; seed and cost-matrix hash below).",
@@ -261,9 +250,7 @@ def write(
             f"{r.objective:,.0f} | {r.status} | {r.seconds:.2f} | {r.cpu:.2f} | {r.load} "
             f"| {r.note} |"
         )
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(out)
+    write_results(out, lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _bench import write_results
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         "Entry sizes (bytes): " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()),
         "",
     ]
-    args.out.write_text("\n".join(lines), encoding="utf-8")
+    write_results(args.out, lines)
     print("\n".join(lines))
     return 0
 

@@ -16,24 +16,9 @@ from nhc_planner._errors import ValueRangeError
 from nhc_planner.optimize import _cflp, capacitated_location
 from nhc_planner.optimize._highs import reduced_cost_bounds
 from tests.builders import site_roles
+from tests.orlib import read_orlib_cap
 
 ORLIB = Path(__file__).parent / "data_orlib"
-
-
-def read_orlib_cap(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """OR-Library cap file -> (cost of all demand i from j, demand, capacity, fixed cost)."""
-    tokens = path.read_text().split()
-    m, n = int(tokens[0]), int(tokens[1])
-    k = 2
-    capacity = np.array([float(tokens[k + 2 * j]) for j in range(m)])
-    fixed_cost = np.array([float(tokens[k + 2 * j + 1]) for j in range(m)])
-    k += 2 * m
-    demand, cost = np.zeros(n), np.zeros((n, m))
-    for i in range(n):
-        demand[i] = float(tokens[k])
-        cost[i] = [float(t) for t in tokens[k + 1 : k + 1 + m]]
-        k += 1 + m
-    return cost, demand, capacity, fixed_cost
 
 
 def allocation_cost(cost, demand, capacity, sites, single_source):

@@ -15,21 +15,11 @@ from scipy.sparse.csgraph import shortest_path
 from nhc_planner._errors import ValueRangeError
 from nhc_planner.optimize import p_median
 from tests.builders import cost_instances
+from tests.orlib import read_orlib_pmed
 
 ORLIB = Path(__file__).parent / "data_orlib"
 # the module (the package attribute of the same name is the function)
 _pm = importlib.import_module("nhc_planner.optimize.p_median")
-
-
-def read_orlib_pmed(path: Path) -> tuple[np.ndarray, int]:
-    """OR-Library pmed file -> (all-pairs shortest path matrix, p); last duplicate edge wins."""
-    tokens = path.read_text().split()
-    n, n_edges, p = (int(t) for t in tokens[:3])
-    edges = np.array(tokens[3 : 3 + 3 * n_edges], dtype=np.int64).reshape(n_edges, 3)
-    graph = np.zeros((n, n))
-    for i, j, c in edges:
-        graph[i - 1, j - 1] = graph[j - 1, i - 1] = c
-    return shortest_path(graph, directed=False), p
 
 
 def brute_force(cost, weights, p, fixed=(), excluded=()):

@@ -1,0 +1,35 @@
+"""What every benchmark script shares: the machine's load, a matrix's digest, the results file.
+
+The scripts run as ``python benchmarks/bench_x.py``, so this folder is first on
+``sys.path`` and ``import _bench`` finds this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nhc_planner._atomic import atomic_write_text
+
+__all__ = ["load_text", "matrix_digest", "write_results"]
+
+
+def load_text() -> str:
+    """The 1, 5 and 15-minute load averages, e.g. ``"1.0 / 2.1 / 2.4"``."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def matrix_digest(a: np.ndarray, n: int = 12) -> str:
+    """First ``n`` hex digits of the SHA-256 of ``a`` (C order, as stored)."""
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:n]
+
+
+def write_results(out: str | Path, lines: Sequence[str]) -> Path:
+    """Write the Markdown results file atomically (a reader never sees half of it)."""
+    path = atomic_write_text(out, "\n".join(lines).rstrip("\n") + "\n")
+    print(f"wrote {path}")
+    return path
