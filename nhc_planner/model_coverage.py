@@ -35,6 +35,7 @@ from nhc_planner.plan_tables import (
     centres_table,
     nearest_open,
     over_capacity_note,
+    size_names,
 )
 from nhc_planner.planning import ModelResult, PlanTables, SolveReport, register_model
 
@@ -426,16 +427,14 @@ def _capacitated_result(built: CoverageArrays, sol: CapacitatedPhasedResult) -> 
     size[chosen] = [sol.size_names[k] for k in sol.size_index[chosen]]
     draft = ModelResult(open_period, assignment, size, _report_cap(sol, s, 0, 0.0, 1.0))
     templates = centre_sizes(ctx, draft, load)
-    capacity = np.array(
-        [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
-    )
+    capacity = ctx.capacities_of(templates)
     unmet = np.asarray(sol.unmet[:, -1], dtype=float) if sol.unmet.size else ctx.demand.copy()
     n_new = int((open_period >= 1).sum())
     report = _report_cap(sol, s, n_new, float(unmet.sum()), float(ctx.demand.sum()))
     return CoverageResult(
         open_period=open_period,
         assignment=assignment,
-        size=np.array([t.name if t is not None else "" for t in templates], dtype=object),
+        size=size_names(templates),
         solve=report,
         load=load,
         capacity=capacity,
@@ -470,9 +469,7 @@ def _coverage_result(built: CoverageArrays, sol: PhasedSolution) -> CoverageResu
             site_capex=ctx.site_capex,
             budget=float(budget),
         )
-    capacity = np.array(
-        [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
-    )
+    capacity = ctx.capacities_of(templates)
     within = (cost <= s.travel.standard_min) & (open_period >= 0)[np.newaxis, :]
     unmet = np.where(within.any(axis=1), 0.0, ctx.demand)
     report = _report(sol, s, int((open_period >= 1).sum()))
@@ -483,7 +480,7 @@ def _coverage_result(built: CoverageArrays, sol: PhasedSolution) -> CoverageResu
     return CoverageResult(
         open_period=open_period,
         assignment=assignment,
-        size=np.array([t.name if t is not None else "" for t in templates], dtype=object),
+        size=size_names(templates),
         solve=report,
         load=load,
         capacity=capacity,

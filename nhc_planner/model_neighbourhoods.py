@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 from nhc_planner._errors import ScenarioError
-from nhc_planner.plan_tables import PlanContext, assignments_table, centres_table
+from nhc_planner.plan_tables import PlanContext, assignments_table, centres_table, size_names
 from nhc_planner.planning import ModelResult, PlanTables, SolveReport, register_model
 
 if TYPE_CHECKING:
@@ -828,7 +828,7 @@ class NeighbourhoodModel:
         return NeighbourhoodResult(
             open_period=open_period,
             assignment=assignment.astype(np.int64),
-            size=np.array([z.name if z is not None else "" for z in sizes], dtype=object),
+            size=size_names(sizes),
             solve=report,
             centre_of=site_of,
             hub=hub,

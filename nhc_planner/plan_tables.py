@@ -15,6 +15,7 @@ reasons it was chosen) so that every model's tables have the same columns:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -174,6 +175,12 @@ class PlanContext:
     def capacity_of(self, template: SizeTemplate) -> float:
         """Weekly appointments of one of ``templates``."""
         return self.capacities[self.templates.index(template)]
+
+    def capacities_of(self, sizes: Sequence[SizeTemplate | None]) -> np.ndarray:
+        """Per site: weekly appointments of its size (NaN where it has none)."""
+        return np.array(
+            [self.capacity_of(t) if t is not None else np.nan for t in sizes], dtype=float
+        )
 
     def template(self, name: str) -> SizeTemplate | None:
         """The template called ``name``, or None."""
@@ -430,6 +437,11 @@ def _explained(
     )
 
 
+def size_names(sizes: Sequence[SizeTemplate | None]) -> np.ndarray:
+    """Per site: the name of its size template (``""`` where it has none), as objects."""
+    return np.array([t.name if t is not None else "" for t in sizes], dtype=object)
+
+
 def centres_table(
     inputs: PlanInputs,
     ctx: PlanContext,
@@ -461,10 +473,8 @@ def centres_table(
         load = site_loads(ctx, assignment, len(ids))
     load = np.asarray(load, dtype=float)
     templates = sizes if sizes is not None else centre_sizes(ctx, result, load)
-    capacity = np.array(
-        [ctx.capacity_of(t) if t is not None else np.nan for t in templates], dtype=float
-    )
-    names = np.array([t.name if t is not None else "" for t in templates], dtype=object)
+    capacity = ctx.capacities_of(templates)
+    names = size_names(templates)
     table = _explained(inputs, ctx, result, names, load, capacity)
     n_existing = int((table["status"] == "existing").sum())
     rows = []
