@@ -343,6 +343,53 @@ def as_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray:
     return arr
 
 
+def weights_by_period(weights: Any, n: int, periods: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(final-period weights, (T, n) weights or None)`` from ``(n,)`` or ``(T, n)`` weights.
+
+    The phased models weigh period ``t`` with row ``t``; ``None`` means the same ``(n,)``
+    weights in every period.
+    """
+    try:
+        arr: np.ndarray | None = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        arr = None  # as_weights says what is wrong
+    if arr is None or arr.ndim != 2:
+        return as_weights(weights, n), None
+    if arr.shape != (periods, n):
+        msg = (
+            f"weights: expected ({n},) (one per demand point) or ({periods}, {n}) (one row "
+            f"per period); found shape {arr.shape}"
+        )
+        raise ValueRangeError(msg)
+    wt = np.vstack([as_weights(arr[t], n, f"weights[period {t + 1}]") for t in range(periods)])
+    return wt[-1].copy(), wt
+
+
+def per_period(value: Any, periods: int, name: str, *, integer: bool) -> np.ndarray | None:
+    """A number or one value per period as ``(periods,)`` finite values >= 0 (None stays).
+
+    ``integer``: the values must be whole numbers (numbers of centres).
+    """
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(periods, float(arr))
+    if arr.shape != (periods,):
+        msg = (
+            f"{name}: expected a number or {periods} values (one per period); "
+            f"found shape {arr.shape}"
+        )
+        raise ValueRangeError(msg)
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+        msg = f"{name}: values must be finite and >= 0; found {arr.tolist()}"
+        raise ValueRangeError(msg)
+    if integer and np.any(arr != np.round(arr)):
+        msg = f"{name}: expected whole numbers of centres; found {arr.tolist()}"
+        raise ValueRangeError(msg)
+    return arr
+
+
 def check_p(p: Any, opts: SolveOptions) -> int:
     """Validate the number of open sites ``p`` against the allowed and fixed sites.
 

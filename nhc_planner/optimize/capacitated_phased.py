@@ -93,7 +93,9 @@ from nhc_planner.optimize._common import (
     check_max_cost,
     floor_members,
     parse_options,
+    per_period,
     relative_gap,
+    weights_by_period,
 )
 from nhc_planner.optimize._highs import add_rows, new_highs, pass_model, run
 from nhc_planner.optimize.phased import CoverageFloor
@@ -1040,24 +1042,6 @@ def _secondary(m: _Model, inp: _Inputs, plan: _Plan) -> tuple[_Plan, list[int], 
 # --------------------------------------------------------------------------- public API
 
 
-def _weights_by_period(weights: npt.ArrayLike, n: int, periods: int) -> tuple[_F, _F | None]:
-    """``(final-period weights, (T, n) weights or None)`` from ``(n,)`` or ``(T, n)`` weights."""
-    try:
-        arr: _F | None = np.asarray(weights, dtype=float)
-    except (TypeError, ValueError):
-        arr = None  # as_weights says what is wrong
-    if arr is None or arr.ndim != 2:
-        return as_weights(weights, n), None
-    if arr.shape != (periods, n):
-        msg = (
-            f"weights: expected ({n},) (one per area) or ({periods}, {n}) (one row per "
-            f"period); found shape {arr.shape}"
-        )
-        raise ValueRangeError(msg)
-    wt = np.vstack([as_weights(arr[t], n, f"weights[period {t + 1}]") for t in range(periods)])
-    return wt[-1].copy(), wt
-
-
 def _validate(
     cost: npt.ArrayLike,
     weights: npt.ArrayLike,
@@ -1091,23 +1075,9 @@ def _validate(
         msg = f"periods must be an integer >= 1; found {periods!r}"
         raise ValueRangeError(msg)
     T = int(periods)
-    w, wt = _weights_by_period(weights, n, T)
-
-    def per_period(value: Any, name: str, integer: bool) -> _F | None:
-        if value is None:
-            return None
-        arr = np.asarray(value, dtype=float)
-        arr = np.full(T, float(arr)) if arr.ndim == 0 else arr
-        if arr.shape != (T,) or np.any(~np.isfinite(arr)) or np.any(arr < 0):
-            msg = f"{name}: expected a number or {T} finite values >= 0; found {value!r}"
-            raise ValueRangeError(msg)
-        if integer and np.any(arr != np.round(arr)):
-            msg = f"{name}: expected whole numbers of centres; found {arr.tolist()}"
-            raise ValueRangeError(msg)
-        return arr
-
-    k_t = per_period(new_per_period, "new_per_period", True)
-    b_t = per_period(budget_per_period, "budget_per_period", False)
+    w, wt = weights_by_period(weights, n, T)
+    k_t = per_period(new_per_period, T, "new_per_period", integer=True)
+    b_t = per_period(budget_per_period, T, "budget_per_period", integer=False)
     if k_t is None and b_t is None:
         msg = "capacitated_phased needs new_per_period or budget_per_period (or both)"
         raise ValueRangeError(msg)

@@ -126,7 +126,9 @@ from nhc_planner.optimize._common import (
     infeasible_solution,
     no_solution,
     parse_options,
+    per_period,
     relative_gap,
+    weights_by_period,
 )
 from nhc_planner.optimize._solution import PhasedSolution, Status
 
@@ -233,29 +235,6 @@ def discount_weights(periods: int, rate: float = 0.035) -> npt.NDArray[np.float6
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _per_period(
-    value: float | Sequence[float] | npt.ArrayLike | None, periods: int, name: str, integer: bool
-) -> npt.NDArray[np.float64] | None:
-    if value is None:
-        return None
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim == 0:
-        arr = np.full(periods, float(arr))
-    if arr.shape != (periods,):
-        msg = (
-            f"{name}: expected a number or {periods} values (one per period); "
-            f"found shape {arr.shape}"
-        )
-        raise ValueRangeError(msg)
-    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
-        msg = f"{name}: values must be finite and >= 0; found {arr.tolist()}"
-        raise ValueRangeError(msg)
-    if integer and np.any(arr != np.round(arr)):
-        msg = f"{name}: expected whole numbers of centres; found {arr.tolist()}"
-        raise ValueRangeError(msg)
-    return arr
 
 
 @dataclass(frozen=True)
@@ -1197,9 +1176,10 @@ def _problem(
         msg = f"periods must be an integer >= 1; found {periods!r}"
         raise ValueRangeError(msg)
     T = int(periods)
-    w, wt = _period_weights_of(weights, n, T)
-    k_t = _per_period(s.new_per_period, T, "new_per_period", integer=True)
-    b_t = _per_period(s.budget_per_period, T, "budget_per_period", integer=False)
+    w, by_period = weights_by_period(weights, n, T)
+    wt = np.tile(w, (T, 1)) if by_period is None else by_period
+    k_t = per_period(s.new_per_period, T, "new_per_period", integer=True)
+    b_t = per_period(s.budget_per_period, T, "budget_per_period", integer=False)
     if k_t is None and b_t is None:
         msg = "phased_coverage needs new_per_period or budget_per_period (or both)"
         raise ValueRangeError(msg)
@@ -1249,27 +1229,6 @@ def _problem(
         group_codes=group_codes,
         group_labels=group_labels,
     )
-
-
-def _period_weights_of(
-    weights: npt.ArrayLike, n: int, periods: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """``(final-period weights, (T, n) weights)`` from ``(n,)`` or ``(T, n)`` weights."""
-    try:
-        arr: npt.NDArray[np.float64] | None = np.asarray(weights, dtype=float)
-    except (TypeError, ValueError):
-        arr = None  # as_weights says what is wrong
-    if arr is not None and arr.ndim == 2:
-        if arr.shape != (periods, n):
-            msg = (
-                f"weights: expected ({n},) (one per demand point) or ({periods}, {n}) (one row "
-                f"per period); found shape {arr.shape}"
-            )
-            raise ValueRangeError(msg)
-        wt = np.vstack([as_weights(arr[t], n, f"weights[period {t + 1}]") for t in range(periods)])
-        return wt[-1].copy(), wt
-    w = as_weights(weights, n)
-    return w, np.tile(w, (periods, 1))
 
 
 def _size_arrays(
