@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -49,7 +48,7 @@ import networkx as nx
 import numpy as np
 
 from nhc_planner import _demo_files as files
-from nhc_planner._atomic import MANIFEST, verify_folder, write_manifest
+from nhc_planner._atomic import MANIFEST, atomic_path, verify_folder, write_manifest
 from nhc_planner._cache import cache_root
 from nhc_planner._demo_layout import DemoWorld, make_sites, make_world
 from nhc_planner._demo_network import RoadParams, build_road_network
@@ -465,9 +464,8 @@ def demo_network_path(
         raise DataFileError(msg)
     # same world, size and seed as generate_demo_files(network=True): the same graph
     world = make_world(seed=seed, n_areas=n_areas, n_las=n_las)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    _write_network(world, tmp, nodes=round(_NODES_PER_AREA * n_areas), seed=seed)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        _write_network(world, tmp, nodes=round(_NODES_PER_AREA * n_areas), seed=seed)
     write_manifest(folder)  # now with the network's checksum
     return path
 

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
+from nhc_planner._atomic import atomic_write_bytes
 from nhc_planner._csv import csv_bytes
 from nhc_planner._errors import (
     DataFileError,
@@ -807,10 +808,8 @@ def store_neighbourhoods_upload(name: str, data: bytes, folder: str | Path | Non
     target_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()[:16]
     path = target_dir / f"neighbourhoods-{digest}{suffix}"
-    if not path.is_file():
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    if not path.is_file():  # two sessions may save the same upload at once
+        atomic_write_bytes(path, data)
     return path
 
 
