@@ -107,7 +107,8 @@ def test_unknown_car_share_takes_the_regions() -> None:
     areas.loc[1, "households_no_car"] = np.nan
     from nhc_planner.travel.mixed import _shares
 
-    assert _shares(areas).tolist() == [0.25, 0.25]
+    with pytest.warns(UserWarning, match=r"1 area\(s\) have no car-availability figures"):
+        assert _shares(areas).tolist() == [0.25, 0.25]
 
 
 # --------------------------------------------------------------------------- through plan()

@@ -38,6 +38,7 @@ separately in the plan's assignments and KPIs (``no_car_covered_*``).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -178,6 +179,15 @@ def _shares(areas: pd.DataFrame) -> np.ndarray:
         none = pd.to_numeric(areas["households_no_car"], errors="coerce").to_numpy(float)
         ok = np.isfinite(hh) & np.isfinite(none)
         overall = float(none[ok].sum() / hh[ok].sum()) if hh[ok].sum() > 0 else 0.0
+        unknown = np.flatnonzero(np.isnan(share))
+        codes = areas["area_code"].astype(str).to_numpy()[unknown[:3]].tolist()
+        warnings.warn(
+            f"{unknown.size} area(s) have no car-availability figures (Census 2021 TS045), "
+            f"e.g. {codes}; they take the region's share of households without a car "
+            f"({overall:.1%}) in the mixed mode",
+            UserWarning,
+            stacklevel=3,
+        )
         share = np.where(np.isnan(share), overall, share)
     return share
 
