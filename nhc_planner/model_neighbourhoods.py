@@ -290,6 +290,7 @@ def _labels(
         # a safety stop only: iteration limits decide the neighbourhoods, so the same
         # inputs give the same plan on a busy machine (solver.time_limit_s fired under load)
         time_limit_s=max(DELINEATION_SAFETY_S, s.solver.time_limit_s),
+        progress=lambda done: inputs.progress("drawing neighbourhoods", done),
     )
     summary = hoods.summary
     return (

@@ -15,7 +15,7 @@ See ``docs/neighbourhoods.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -411,6 +411,7 @@ def delineate_region(
     gap: float = 0.02,
     time_limit_s: float = 300.0,
     max_iterations: int = 400,
+    progress: Callable[[float], None] | None = None,
 ) -> Neighbourhoods:
     """Delineate a region's neighbourhoods (see :func:`delineate` for the model).
 
@@ -428,7 +429,7 @@ def delineate_region(
         ``(n, n)`` minutes between areas (default :func:`area_costs` straight line).
     name_column
         Column naming the neighbourhoods (default: first of :data:`NAME_COLUMNS`).
-    gap, time_limit_s, max_iterations
+    gap, time_limit_s, max_iterations, progress
         Passed to :func:`delineate`.
     """
     groups = area_groups(areas, by)
@@ -445,6 +446,7 @@ def delineate_region(
         time_limit_s=time_limit_s,
         max_iterations=max_iterations,
         group_names=groups.names,
+        progress=progress,
     )
     names = neighbourhood_names(areas, result.labels, groups, column=name_column)
     table, summary = _tables(

@@ -1518,6 +1518,8 @@ _STAGES: dict[str, tuple[float, float, str]] = {
     "road network": (0.05, 0.15, "Loading the road network"),
     "travel times": (0.15, 0.6, "Computing travel times"),
     "optimising": (0.6, 0.8, "Choosing sites and years"),
+    # the neighbourhood model draws its neighbourhoods in the first half of "optimising"
+    "drawing neighbourhoods": (0.6, 0.7, "Drawing neighbourhoods"),
     "capacity and KPIs": (0.8, 0.85, "Sizing centres and measuring coverage"),
     "explanations": (0.85, 0.9, "Explaining each choice"),
     "sensitivity": (0.9, 1.0, "Testing stability"),

@@ -282,3 +282,21 @@ def test_branching_raises_the_bound_deterministically() -> None:
     assert a.iterations > root.iterations  # the branch-and-bound ran
     assert np.array_equal(a.labels, b.labels)
     assert a.bound == b.bound
+
+
+def test_progress_reports_the_share_of_areas_delineated() -> None:
+    import scipy.sparse as sp
+
+    adj = sp.diags([1.0] * 5, 1, shape=(6, 6))  # a path 0-1-...-5
+    x = np.arange(6.0)
+    seen: list[float] = []
+    delineate(
+        [10.0] * 6,
+        adj,
+        abs(x[:, None] - x[None, :]),
+        [0, 0, 0, 1, 1, 1],
+        min_pop=15,
+        max_pop=25,
+        progress=seen.append,
+    )
+    assert seen == [0.5, 1.0]  # after each authority, by its share of the areas

@@ -14,7 +14,7 @@ import heapq
 import math
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -181,6 +181,7 @@ def delineate(
     group_names: Sequence[str] | None = None,
     polish: bool = False,
     max_nodes: int = 120,
+    progress: Callable[[float], None] | None = None,
 ) -> DistrictingResult:
     r"""Partition areas into contiguous districts within population bounds, compactly.
 
@@ -202,8 +203,7 @@ def delineate(
     time_limit_s
         Safety stop only (see Notes); the iteration limits decide the answer.
     seed
-        Accepted for the models' common interface; the method draws no random numbers
-        (ties break by index), so it does not change the answer.
+        Accepted for the common interface; no random numbers are drawn (ties by index).
     districts
         Number of districts per group: ``"fewest"`` (default, :math:`\lceil P/U \rceil`,
         neighbourhoods as close to ``max_pop`` as the bounds allow) or ``"most"``
@@ -220,6 +220,8 @@ def delineate(
     max_nodes
         Branch-and-bound nodes per group and district count (the work limit of the
         bound; 0 keeps the plain Lagrangian bound). See *Branching* below.
+    progress
+        Called with the share of areas delineated so far (0..1) after each group.
 
     Returns
     -------
@@ -308,11 +310,10 @@ def delineate(
     start = time.perf_counter()
     pop, adj, c, g = _check_inputs(population, adjacency, cost, groups, min_pop, max_pop)
     _check_options(gap, districts)
-    deadline = start + float(time_limit_s)
     settings = _Settings(
         float(min_pop), float(max_pop), float(gap), districts, max_iterations, polish, max_nodes
     )
-    acc = _solve_groups(pop, adj, c, g, group_names, settings, deadline)
+    acc = _solve_groups(pop, adj, c, g, group_names, settings, start + time_limit_s, progress)
     return _result(acc, pop, c, n_groups=np.unique(g).size, start=start, limit=time_limit_s)
 
 
@@ -378,6 +379,7 @@ def _solve_groups(
     group_names: Sequence[str] | None,
     settings: _Settings,
     deadline: float,
+    progress: Callable[[float], None] | None = None,
 ) -> _Accumulated:
     """Delineate each group, one connected piece at a time (see :func:`delineate`)."""
     acc = _Accumulated(labels=np.full(pop.size, -1, dtype=np.int64))
@@ -419,6 +421,8 @@ def _solve_groups(
             acc.seeds.extend(int(idx[s]) for s in out.seeds)
             acc.dgroups.extend([int(value)] * out.seeds.size)
             acc.bound += out.bound
+            if progress is not None:
+                progress(float((acc.labels >= 0).mean()))
     return acc
 
 
