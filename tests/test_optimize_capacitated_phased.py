@@ -100,10 +100,9 @@ def instances(draw):
     return cost, weights, demand, sizes, periods, k, budget, carry, fixed
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(instances())
-def test_matches_brute_force(inst):
-    cost, weights, demand, sizes, periods, k, budget, carry, fixed = inst
+def _solve_and_brute_force(inst, weights):
+    """The model's solution on ``inst`` with ``weights`` and the brute-force optimum."""
+    cost, _, demand, sizes, periods, k, budget, carry, fixed = inst
     res = capacitated_phased(
         cost,
         weights,
@@ -120,7 +119,15 @@ def test_matches_brute_force(inst):
         time_limit_s=60,
     )
     pw = 1.035 ** -np.arange(periods, dtype=float)
-    expected = brute_force(cost, weights, demand, 10.0, sizes, periods, k, budget, pw, carry, fixed)
+    best = brute_force(cost, weights, demand, 10.0, sizes, periods, k, budget, pw, carry, fixed)
+    return res, best
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_matches_brute_force(inst):
+    _, weights, demand, _, periods, k, budget, carry, _ = inst
+    res, expected = _solve_and_brute_force(inst, weights)
     assert res.status == "optimal"
     assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
     # never over capacity, limits respected
@@ -141,29 +148,13 @@ def test_matches_brute_force(inst):
 @given(instances(), st.data())
 def test_per_period_weights_match_brute_force(inst, data):
     """Weights per period (e.g. each year's projected population): period t uses row t."""
-    cost, _, demand, sizes, periods, k, budget, carry, fixed = inst
+    cost, periods = inst[0], inst[4]
     n = cost.shape[0]
     wt = np.array(
         [data.draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)) for _ in range(periods)],
         dtype=float,
     )
-    res = capacitated_phased(
-        cost,
-        wt,
-        demand,
-        10.0,
-        sizes=sizes,
-        periods=periods,
-        new_per_period=k,
-        budget_per_period=budget,
-        carry_over=carry,
-        fixed=None if fixed is None else [fixed[0]],
-        fixed_capacity=None if fixed is None else fixed[1],
-        mip_gap=0.0,
-        time_limit_s=60,
-    )
-    pw = 1.035 ** -np.arange(periods, dtype=float)
-    expected = brute_force(cost, wt, demand, 10.0, sizes, periods, k, budget, pw, carry, fixed)
+    res, expected = _solve_and_brute_force(inst, wt)
     assert res.status == "optimal"
     assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
     served = [res.served_share[:, t] @ wt[t] for t in range(periods)]
