@@ -44,6 +44,7 @@ from bench_phased import demo_instance, seeded_instance  # noqa: E402
 
 from nhc_planner.capacity import default_size_templates  # noqa: E402
 from nhc_planner.optimize import SizeOption  # noqa: E402
+from nhc_planner.optimize._highs import add_rows  # noqa: E402
 
 N_AREAS, N_SITES, STANDARD, LIMIT = 1_500, 1_000, 20.0, 120.0
 
@@ -168,7 +169,7 @@ def run_highs_full(case: str, seed: int) -> dict[str, Any]:
     cp._pass_lp(h, cp._objective(m), a_mat, lo, up, np.ones(m.n_cols))
     pairs = np.flatnonzero(m.ps < m.nc)
     links = cp._link_rows(m, np.tile(pairs, m.T), np.repeat(np.arange(m.T), pairs.size))
-    cp._add_rows(h, links, np.full(links.shape[0], -np.inf), np.zeros(links.shape[0]))
+    add_rows(h, links, np.full(links.shape[0], -np.inf), np.zeros(links.shape[0]))
     ycols = np.arange(m.ycol(0), m.n_cols, dtype=np.int32)
     h.changeColsIntegrality(ycols.size, ycols, np.ones(ycols.size, dtype=np.uint8))
     h.setOptionValue("mip_rel_gap", 0.01)

@@ -69,6 +69,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -147,9 +148,12 @@ class NeighbourhoodArrays:
         weekly appointments.
     within_bounds : numpy.ndarray
         Bool: population within ``[min_pop, max_pop]``.
-    minutes : numpy.ndarray
-        Population-weighted mean minutes from the neighbourhood to each site
-        (``inf`` where some resident is beyond the cutoff).
+    minutes_reached : numpy.ndarray
+        ``(k, n_sites)`` population-weighted mean minutes to each site of the
+        neighbourhood's residents it reaches within ``travel.cutoff_min`` (``inf`` where
+        it reaches none).
+    beyond_share : numpy.ndarray
+        ``(k, n_sites)`` share of the neighbourhood's residents beyond the cutoff.
     ctx : PlanContext
         Per-area arrays and capacity settings.
     scenario : Scenario
@@ -175,7 +179,6 @@ class NeighbourhoodArrays:
     need: np.ndarray
     demand: np.ndarray
     within_bounds: np.ndarray
-    minutes: np.ndarray
     minutes_reached: np.ndarray
     beyond_share: np.ndarray
     ctx: PlanContext
@@ -190,6 +193,18 @@ class NeighbourhoodArrays:
     def k(self) -> int:
         """Number of neighbourhoods."""
         return len(self.ids)
+
+    @cached_property
+    def minutes(self) -> np.ndarray:
+        """``(k, n_sites)`` siting minutes: the mean over all residents, those beyond the
+        cutoff counted at twice it (``inf`` where the site reaches none of them)."""
+        beyond = 2.0 * float(self.scenario.travel.cutoff_min)
+        share = self.beyond_share
+        return np.where(
+            np.isfinite(self.minutes_reached),
+            (1.0 - share) * np.nan_to_num(self.minutes_reached, posinf=0.0) + share * beyond,
+            np.inf,
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -303,35 +318,30 @@ def _labels(
 
 
 def _mean_minutes(
-    cost: np.ndarray, labels: np.ndarray, pop: np.ndarray, k: int, beyond: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per neighbourhood and site: mean minutes counting residents out of reach at
-    ``beyond``, mean minutes of the residents reached, and the share out of reach.
+    cost: np.ndarray, labels: np.ndarray, pop: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per neighbourhood and site: mean minutes of the residents the site reaches within
+    the cutoff, and the share of residents it does not reach.
 
-    Each is ``(k, m)``; the first two are ``inf`` where the site reaches none of the
-    neighbourhood's residents (the share is then 1).
+    Both are ``(k, m)``; the minutes are ``inf`` (and the share 1) where the site
+    reaches none of the neighbourhood's residents.
     """
     m = cost.shape[1]
-    scored = np.full((k, m), np.inf)
     reached = np.full((k, m), np.inf)
     out_share = np.ones((k, m))
     finite = np.isfinite(cost)
     for d in range(k):
         members = labels == d
-        sub = cost[members]
         ok = finite[members]
         w = pop[members] if pop[members].sum() > 0 else np.ones(int(members.sum()))
         any_reach = ok.any(axis=0)
         if not any_reach.any():
             continue
-        total = max(float(w.sum()), 1e-9)
         w_in = w @ ok
-        clean = np.where(ok, sub, 0.0)
-        time_in = w @ clean
-        scored[d, any_reach] = (time_in + beyond * (total - w_in))[any_reach] / total
+        time_in = w @ np.where(ok, cost[members], 0.0)
         reached[d, any_reach] = time_in[any_reach] / np.maximum(w_in[any_reach], 1e-9)
-        out_share[d] = 1.0 - w_in / total
-    return scored, reached, out_share
+        out_share[d] = 1.0 - w_in / max(float(w.sum()), 1e-9)
+    return reached, out_share
 
 
 def _weighted(values: np.ndarray, labels: np.ndarray, pop: np.ndarray, k: int) -> np.ndarray:
@@ -772,8 +782,7 @@ class NeighbourhoodModel:
         k = len(ids)
         pop = ctx.population.astype(float)
         total = np.bincount(labels, weights=pop, minlength=k)
-        penalty = 2.0 * float(inputs.scenario.travel.cutoff_min)
-        scored, reached, beyond = _mean_minutes(inputs.cost, labels, pop, k, penalty)
+        reached, beyond = _mean_minutes(inputs.cost, labels, pop, k)
         return NeighbourhoodArrays(
             labels=labels,
             ids=ids,
@@ -784,7 +793,6 @@ class NeighbourhoodModel:
             need=_weighted(ctx.need, labels, pop, k),
             demand=np.bincount(labels, weights=ctx.demand, minlength=k),
             within_bounds=(total >= nb.min_pop) & (total <= nb.max_pop),
-            minutes=scored,
             minutes_reached=reached,
             beyond_share=beyond,
             ctx=ctx,
@@ -995,9 +1003,11 @@ def neighbourhoods_table(
 def neighbourhood_summary(hoods: pd.DataFrame) -> pd.DataFrame:
     """One row per neighbourhood of a plan's ``neighbourhoods`` table, in opening order.
 
-    Columns ``opening_rank, neighbourhood_name, population, hle_mean, imd_mix,
-    site_name, opening_year, why`` (the report's and the app's table); existing
-    centres (year 0) first, neighbourhoods without a centre last.
+    Columns ``opening_rank, neighbourhood_id, neighbourhood_name, population, hle_mean,
+    imd_mix, site_name, minutes_mean, share_beyond_cutoff, opening_year, why`` (the
+    report's and the app's table; the two travel columns only where the plan has them,
+    plans saved before them do not); existing centres (year 0) first, neighbourhoods
+    without a centre last.
     """
     cols = [
         "opening_rank",
@@ -1007,6 +1017,8 @@ def neighbourhood_summary(hoods: pd.DataFrame) -> pd.DataFrame:
         "hle_mean",
         "imd_mix",
         "site_name",
+        "minutes_mean",
+        "share_beyond_cutoff",
         "opening_year",
         "why",
     ]
@@ -1015,4 +1027,4 @@ def neighbourhood_summary(hoods: pd.DataFrame) -> pd.DataFrame:
     key = year.where(year >= 0, np.inf)
     first = first.assign(_y=key.to_numpy(), _r=first["opening_rank"].to_numpy())
     first = first.sort_values(["_y", "_r", "neighbourhood_id"], kind="stable")
-    return first[cols].reset_index(drop=True)
+    return first[[c for c in cols if c in first.columns]].reset_index(drop=True)

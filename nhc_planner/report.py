@@ -1016,13 +1016,16 @@ def _neighbourhood_table(plan: PlanLike) -> _Table | None:
             "hle_mean": "mean estimated HLE",
             "imd_mix": "share in IMD deciles 1-2",
             "site_name": "centre",
+            "minutes_mean": "mean minutes to the centre",
+            "share_beyond_cutoff": "share beyond the travel cutoff",
             "opening_year": "year",
         }
     )
     return _table(
         table,
         "Neighbourhoods and the order their centres open",
-        "Year 0: served by a centre already open.",
+        "Year 0: served by a centre already open. Mean minutes: of the residents the "
+        "centre reaches within the travel cutoff; the share beyond it is shown beside them.",
     )
 
 

@@ -821,7 +821,7 @@ def neighbourhood_rows(plan: Plan) -> pd.DataFrame | None:
     from nhc_planner.model_neighbourhoods import neighbourhood_summary
 
     table = neighbourhood_summary(hoods)
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "Order": table["opening_rank"].astype(int),
             "Neighbourhood": table["neighbourhood_name"].astype(str),
@@ -829,10 +829,16 @@ def neighbourhood_rows(plan: Plan) -> pd.DataFrame | None:
             "Mean estimated HLE (years)": table["hle_mean"].round(1),
             "Share in IMD deciles 1-2": (100 * table["imd_mix"]).round(1).astype(str) + "%",
             "Centre": table["site_name"].astype(str),
-            "Opening year": table["opening_year"].astype(int),
-            "Why this place in the order": table["why"].astype(str),
         }
     )
+    if "minutes_mean" in table:  # plans saved before these columns lack them
+        rows["Mean minutes to the centre"] = table["minutes_mean"].round(1)
+        rows["Beyond the travel cutoff"] = (100 * table["share_beyond_cutoff"]).round(1).astype(
+            str
+        ) + "%"
+    rows["Opening year"] = table["opening_year"].astype(int)
+    rows["Why this place in the order"] = table["why"].astype(str)
+    return rows
 
 
 # --------------------------------------------------------------------------- results

@@ -251,6 +251,19 @@ def test_ui_neighbourhood_rows(default_plan: Plan) -> None:
     assert (rows["Opening year"].diff().dropna() >= 0).all()
 
 
+def test_neighbourhood_tables_show_travel_to_the_centre(default_plan: Plan) -> None:
+    from nhc_planner.model_neighbourhoods import neighbourhood_summary
+    from nhc_planner.ui import neighbourhood_rows
+
+    rows = neighbourhood_rows(default_plan)
+    assert rows is not None
+    assert (rows["Mean minutes to the centre"] >= 0).all()
+    assert rows["Beyond the travel cutoff"].str.endswith("%").all()
+    # a plan saved before the travel columns existed still gives a table without them
+    old = default_plan.neighbourhoods.drop(columns=["minutes_mean", "share_beyond_cutoff"])
+    assert "minutes_mean" not in neighbourhood_summary(old).columns
+
+
 # --------------------------------------------------------------------------- hand-checked
 
 
