@@ -52,6 +52,14 @@ from nhc_planner.optimize._common import (
     relative_gap,
 )
 from nhc_planner.optimize._highs import new_highs, pass_model
+from nhc_planner.optimize._pmedian_lagrange import (
+    SortedRows,
+    covered_gradient,
+    interchange,
+    lagrangian_rho,
+    node_subgradient,
+    sort_rows,
+)
 from nhc_planner.optimize._solution import PMedianSolution
 
 __all__ = ["p_median"]
@@ -604,7 +612,7 @@ def _lagrangian(
     best_open, best_cost = incumbent, upper
     if not np.isfinite(upper) or max_iter <= 0:
         return _Lagrange(-np.inf, closed, forced, best_open, best_cost, None)
-    wc = weights[:, np.newaxis] * rows  # inf stays inf (weights > 0)
+    sr = sort_rows(rows, weights)
     n_free = p - int(fixed.sum())
     free = ~fixed
     lam = weights * _nearest(rows, incumbent)
@@ -614,12 +622,13 @@ def _lagrangian(
     stall = 0
     tol = 1e-9 * max(1.0, abs(upper))
     timed_out = False
+    tried: set[bytes] = set()
+    grad = np.empty(rows.shape[0])
     for it in range(max_iter):
         if it % 10 == 0 and time.perf_counter() > deadline:
             timed_out = True
             break
-        diff = np.minimum(wc - lam[:, np.newaxis], 0.0)  # w_i c_ij - lam_i, capped at 0
-        rho = diff.sum(axis=0)
+        rho, _work = lagrangian_rho(sr.wcs, sr.order, lam)
         rho_free = np.where(free, rho, np.inf)
         order = np.argsort(rho_free, kind="stable")
         opened = fixed.copy()
@@ -636,17 +645,18 @@ def _lagrangian(
             pth, next_ = rho_free[order[n_free - 1]], rho_free[order[n_free]]
             closed |= free & ~opened & (value + rho - pth > upper + tol)
             forced |= free & opened & (value - rho + next_ > upper + tol)
-        cand = np.flatnonzero(opened)
-        cost = _true_cost(rows, weights, cand)
-        if cost < best_cost - tol:
-            cand = _heuristic(rows, weights, p, fixed, start=cand)
-            best_open, best_cost = cand, _true_cost(rows, weights, cand)
-            upper = best_cost
-            tol = 1e-9 * max(1.0, abs(upper))
+        key = opened.tobytes()
+        if key not in tried:  # a new relaxed solution: descend from it by interchange
+            tried.add(key)
+            cand = _heuristic(rows, weights, p, fixed, start=np.flatnonzero(opened), sr=sr)
+            cost = _true_cost(rows, weights, cand)
+            if cost < best_cost - tol:
+                best_open, best_cost = cand, cost
+                upper = best_cost
+                tol = 1e-9 * max(1.0, abs(upper))
         if bound >= upper - tol or step < 1e-5:
             break
-        grad = 1.0 - (diff[:, opened] < 0.0).sum(axis=1)
-        norm = float(grad @ grad)
+        norm = covered_gradient(sr.wcs, sr.order, lam, opened, grad)
         if norm == 0.0:
             break
         lam = np.maximum(lam + step * (upper - value) / norm * grad, 0.0)
@@ -695,6 +705,10 @@ def _reach_limits(
     return thresholds[idx, lo]
 
 
+_MOVES = 100_000
+"""Safety cap on the interchange moves of one local search (each move lowers the cost,
+so the search ends long before on any real instance)."""
+
 _CALL_WORK = 20_000.0
 """Work units charged per subgradient iteration on top of its matrix size (numpy call
 overhead, about 20,000 element updates), so that tiny instances do not run millions of
@@ -709,49 +723,6 @@ class _TreeResult:
     bound: float  # lower bound over the whole tree (valid when not proven)
     nodes: int
     timed_out: bool = False  # stopped by the solve's time limit
-
-
-def _subgradient(
-    wc: np.ndarray,
-    q: int,
-    opened_fixed: np.ndarray,
-    free: np.ndarray,
-    lam: np.ndarray,
-    upper: float,
-    iters: int,
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A short subgradient run on one node; return (bound, lam, rho, opened, candidates).
-
-    ``candidates`` stacks the distinct site sets the relaxation opened (as boolean
-    rows) so that the caller can price them as solutions.
-    """
-    best, best_lam, best_rho, best_open = -np.inf, lam, np.zeros(wc.shape[1]), opened_fixed
-    step, stall = 1.0, 0
-    seen: list[np.ndarray] = []
-    for _ in range(iters):
-        diff = np.minimum(wc - lam[:, np.newaxis], 0.0)  # w_i c_ij - lam_i, capped at 0
-        rho = diff.sum(axis=0)
-        rho_free = np.where(free, rho, np.inf)
-        order = np.argsort(rho_free, kind="stable")[:q]
-        opened = opened_fixed.copy()
-        opened[order] = True
-        value = float(lam.sum() + rho[opened].sum())
-        if not seen or not np.array_equal(seen[-1], opened):
-            seen.append(opened)
-        if value > best + 1e-9 * max(1.0, abs(value)):
-            best, best_lam, best_rho, best_open, stall = value, lam, rho, opened, 0
-        else:
-            stall += 1
-            if stall >= 10:
-                step, stall = step / 2, 0
-        if best >= upper or step < 1e-3:
-            break
-        grad = 1.0 - (diff[:, opened] < 0.0).sum(axis=1)
-        norm = float(grad @ grad)
-        if norm == 0.0:
-            break
-        lam = np.maximum(lam + step * (upper - value) / norm * grad, 0.0)
-    return best, best_lam, best_rho, best_open, np.array(seen[-8:])
 
 
 def _tree_search(
@@ -782,9 +753,11 @@ def _tree_search(
     """
     import heapq
 
-    r, m = rows.shape
-    wc = weights[:, np.newaxis] * rows
+    m = rows.shape[1]
+    sr = sort_rows(rows, weights)
     finite = np.isfinite(rows)
+    tried: set[bytes] = set()
+    everywhere = np.ones(m, dtype=bool)
     best_open, best_cost = incumbent, upper
     tol = 1e-9 * max(1.0, abs(upper))
 
@@ -819,19 +792,27 @@ def _tree_search(
         if q < 0 or free.sum() < q or not (finite[:, ~c_mask]).any(axis=1).all():
             continue
         iters = 200 if nodes == 1 else 30
-        bound, lam_n, rho, opened, seen = _subgradient(wc, q, o_mask, free, lam0, best_cost, iters)
+        bound, lam_n, rho, opened, seen, n_seen, node_work = node_subgradient(
+            sr.wcs, sr.order, lam0, o_mask, free, q, best_cost, iters, 1.0, 10, 1e-3
+        )
         bound = max(bound, parent_bound)  # both are valid bounds of the node
-        work += float(iters) * (r * m + _CALL_WORK)
-        for cand_mask in seen:
-            cand = np.flatnonzero(cand_mask)
-            cost = _true_cost(rows, weights, cand)
+        work += float(node_work) + _CALL_WORK
+        # primal: descend by interchange from the node's relaxed solution, and from any
+        # other relaxed solution of the run that already beats the incumbent
+        for t, cand_mask in enumerate([opened, *seen[:n_seen]]):
+            key = cand_mask.tobytes()
+            if key in tried:
+                continue
+            tried.add(key)
+            if t > 0 and _true_cost(rows, weights, np.flatnonzero(cand_mask)) >= best_cost:
+                continue
+            opened_ls, cost, ls_work = interchange(
+                sr.wcs, sr.order, cand_mask, everywhere, ~forced, _MOVES
+            )
+            work += float(ls_work)
             if cost < best_cost - tol:
-                cand = _heuristic(rows, weights, p, o_mask, start=cand)
-                cost = _true_cost(rows, weights, cand)
-                work += float(p) * r * m
-                if cost < best_cost - tol:
-                    best_open, best_cost = cand, cost
-                    tol = 1e-9 * max(1.0, abs(best_cost))
+                best_open, best_cost = np.flatnonzero(opened_ls), cost
+                tol = 1e-9 * max(1.0, abs(best_cost))
         cut = best_cost - slack()
         if bound >= cut or q == 0 or free.sum() == q:
             continue
@@ -882,10 +863,15 @@ def _heuristic(
     p: int,
     fixed_local: np.ndarray,
     start: np.ndarray | None = None,
+    sr: SortedRows | None = None,
 ) -> np.ndarray:
-    """Greedy addition (or ``start``) then vertex interchange (Teitz & Bart 1968)."""
-    big = np.where(np.isfinite(rows), rows, 1e18)
+    """Greedy addition (or ``start``) then fast vertex interchange to a local optimum.
+
+    ``sr`` (:func:`sort_rows` of ``rows``, ``weights``) saves sorting again.
+    """
+    m = rows.shape[1]
     if start is None:
+        big = np.where(np.isfinite(rows), rows, 1e18)
         chosen: list[int] = [int(k) for k in np.flatnonzero(fixed_local)]
         current = big[:, chosen].min(axis=1) if chosen else np.full(rows.shape[0], 1e18)
         while len(chosen) < p:
@@ -894,25 +880,14 @@ def _heuristic(
             j = int(np.argmin(totals))
             chosen.append(j)
             current = np.minimum(current, big[:, j])
-    else:
-        chosen = [int(k) for k in start]
-        current = big[:, chosen].min(axis=1)
-    free = [k for k in range(len(chosen)) if not fixed_local[chosen[k]]]
-    improved = True
-    cost = float(np.sum(weights * current))
-    while improved and free:
-        improved = False
-        for k in free:
-            others = [chosen[t] for t in range(len(chosen)) if t != k]
-            base = big[:, others].min(axis=1) if others else np.full(rows.shape[0], 1e18)
-            totals = (weights[:, None] * np.minimum(base[:, None], big)).sum(axis=0)
-            totals[others] = np.inf
-            j = int(np.argmin(totals))
-            if totals[j] < cost - 1e-9 * max(1.0, cost):
-                chosen[k] = j
-                cost = float(totals[j])
-                improved = True
-    return np.array(sorted(chosen), dtype=np.int64)
+        start = np.array(chosen, dtype=np.int64)
+    if sr is None:
+        sr = sort_rows(rows, weights)
+    opened = np.zeros(m, dtype=bool)
+    opened[start] = True
+    everywhere = np.ones(m, dtype=bool)
+    opened, _cost, _work = interchange(sr.wcs, sr.order, opened, everywhere, ~fixed_local, _MOVES)
+    return np.flatnonzero(opened).astype(np.int64)
 
 
 def _assign_nearest(
