@@ -41,11 +41,11 @@ import numpy as np
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import shortest_path
 
-from nhc_planner.optimize import p_median
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
+# the repository root first, so that this checkout's nhc_planner is the one measured
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _bench import load_text, matrix_digest, write_results
 
+from nhc_planner.optimize import p_median
 from tests.orlib import read_orlib_pmed
 
 HERE = Path(__file__).resolve().parent

@@ -1,11 +1,13 @@
 r"""The p-median problem, solved with the radius (Elloumi) formulation.
 
 *Preprocessing (exact).* Demand points with identical cost rows over the allowed
-sites are merged (weights summed). A greedy + vertex-interchange heuristic gives an
-upper bound :math:`UB`. A Lagrangian relaxation of the assignment constraints
-(Beasley 1985; subgradient optimisation) gives lower bounds :math:`L(\lambda)`;
-with :math:`\rho_j(\lambda) = \sum_i \min(0, w_i c_{ij} - \lambda_i)`, forcing
-site :math:`j` open (closed) raises the bound by a swap against the :math:`p`-th
+sites are merged (weights summed). Greedy addition then fast vertex interchange
+(Whitaker 1983; Resende & Werneck 2007: all swaps priced at once) gives an upper bound
+:math:`UB`. A Lagrangian relaxation of the assignment constraints (Beasley 1985;
+subgradient optimisation) gives lower bounds :math:`L(\lambda)`; every new site set
+the relaxation opens is descended by interchange (a better :math:`UB`). With
+:math:`\rho_j(\lambda) = \sum_i \min(0, w_i c_{ij} - \lambda_i)`, forcing site
+:math:`j` open (closed) raises the bound by a swap against the :math:`p`-th
 (:math:`p+1`-th) smallest :math:`\rho`; when that bound exceeds :math:`UB`, no
 solution better than the heuristic opens (closes) :math:`j`, so it is excluded
 (fixed) in the MIP, and the answer is the better of the MIP and the heuristic.
@@ -19,14 +21,17 @@ limit*: the smallest radius :math:`r` such that closing every free site within
 *Search (exact).* Before the MIP, a Lagrangian branch and bound over the
 :math:`y_j` (Beasley 1993 style): best bound first, a short subgradient run per
 node from its parent's multipliers, the swap tests above applied at each node,
-branching on the relaxation's open site whose closure raises the bound most;
-with integer data a node is pruned once its bound exceeds :math:`UB - 1`. It runs
-on a work budget (``tree_work`` matrix-element updates) and gives up early when
-its bound's progress over 50 nodes projects past that budget; then the radius
-MIP (HiGHS through ``highspy``, built from arrays, the incumbent as MIP start)
-finishes the proof. Every stage stops on counts, never on the clock, so the same
-inputs give the same plan on any machine; the time limit only stops the solve,
-which then returns its best plan as ``"feasible"`` with the best bound proven.
+interchange from the node's relaxed solution, branching on the relaxation's open
+site whose closure raises the bound most; with integer data a node is pruned once
+its bound exceeds :math:`UB - 1`. The subgradient and interchange kernels are
+compiled (numba, ``optimize/_pmedian_lagrange``) and walk each row's sites in
+increasing cost only as far as they matter. The tree runs on a work budget
+(``tree_work``, pairs visited) and gives up early when its bound's progress over 50
+nodes projects past that budget; then the radius MIP (HiGHS through ``highspy``,
+built from arrays, the incumbent as MIP start) finishes the proof. Every stage stops
+on counts, never on the clock, so the same inputs give the same plan on any machine;
+the time limit only stops the solve, which then returns its best plan as
+``"feasible"`` with the best bound proven.
 """
 
 from __future__ import annotations
@@ -105,8 +110,9 @@ def p_median(
         tests and benchmarks).
     tree_work
         Work budget of the Lagrangian branch and bound run before the MIP, in
-        matrix-element updates (1e10 is about 20 s on one core; 0 skips it). A count,
-        not a time, so the same inputs give the same plan on any machine.
+        (point, site) pairs visited by its compiled kernels plus 20,000 per node
+        (1e10 is about 25 s on one core; 0 skips it). A count, not a time, so the
+        same inputs give the same plan on any machine.
 
     Returns
     -------
@@ -232,7 +238,7 @@ def _solve_reduced(
     # ---------------------------------------------------------------- bounds and reduction
     start = time.perf_counter()
     deadline = start + opts.time_limit_s
-    best_open = _heuristic(uniq, agg_w, p, fixed_local)
+    best_open = _descend(uniq, agg_w, p, fixed_local)
     best_cost = _true_cost(uniq, agg_w, best_open)
     lagrange = _lagrangian(
         uniq,
@@ -648,7 +654,7 @@ def _lagrangian(
         key = opened.tobytes()
         if key not in tried:  # a new relaxed solution: descend from it by interchange
             tried.add(key)
-            cand = _heuristic(rows, weights, p, fixed, start=np.flatnonzero(opened), sr=sr)
+            cand = _descend(rows, weights, p, fixed, start=np.flatnonzero(opened), sr=sr)
             cost = _true_cost(rows, weights, cand)
             if cost < best_cost - tol:
                 best_open, best_cost = cand, cost
@@ -710,9 +716,8 @@ _MOVES = 100_000
 so the search ends long before on any real instance)."""
 
 _CALL_WORK = 20_000.0
-"""Work units charged per subgradient iteration on top of its matrix size (numpy call
-overhead, about 20,000 element updates), so that tiny instances do not run millions of
-cheap nodes."""
+"""Work units charged per node on top of the pairs its kernels visit (the node's fixed
+overhead), so that tiny instances do not run millions of cheap nodes."""
 
 
 @dataclass(frozen=True)
@@ -723,6 +728,7 @@ class _TreeResult:
     bound: float  # lower bound over the whole tree (valid when not proven)
     nodes: int
     timed_out: bool = False  # stopped by the solve's time limit
+    work: float = 0.0  # work spent (pairs visited, plus a charge per node)
 
 
 def _tree_search(
@@ -744,10 +750,13 @@ def _tree_search(
     relaxation of the assignment rows over the sites still free, improved by a short
     subgradient run started from the parent's multipliers. Sites whose swap test
     exceeds the incumbent are fixed at the node; a node is pruned when its bound
-    reaches the incumbent. Branching opens / closes the relaxation's open free site
-    whose closure raises the bound most. Nodes are taken best bound first (ties by
-    creation order); the search stops after ``max_work`` matrix-element updates, a
-    count, never the clock, so the outcome is the same on any machine. With
+    reaches the incumbent. The node's relaxed solution (and any other relaxed solution
+    of its run that beats the incumbent) is descended by interchange, with the
+    root's forced sites kept open. Branching opens / closes the relaxation's open
+    free site whose closure raises the bound most. Nodes are taken best bound first
+    (ties by creation order); the search stops after ``max_work`` work units (pairs
+    visited, plus ``_CALL_WORK`` per node), a count, never the clock, so the outcome
+    is the same on any machine. With
     ``integral`` (every finite ``weights * rows`` an integer) a node is pruned once its
     bound exceeds the incumbent minus one.
     """
@@ -772,7 +781,7 @@ def _tree_search(
         if work > max_work or time.perf_counter() > deadline:
             bound = min(heap[0][0], best_cost)
             late = work <= max_work
-            return _TreeResult(False, best_open, best_cost, bound, nodes, late)
+            return _TreeResult(False, best_open, best_cost, bound, nodes, late, work)
         parent_bound, _, o_mask, c_mask, lam0 = heapq.heappop(heap)
         if nodes and nodes % 50 == 0 and np.isfinite(parent_bound):
             # best bound first: parent_bound is the tree's bound; give up when its
@@ -782,7 +791,9 @@ def _tree_search(
                 need = best_cost - slack() - parent_bound
                 if rate <= 0 or work + need / rate * (work / nodes) > max_work:
                     heapq.heappush(heap, (parent_bound, counter, o_mask, c_mask, lam0))
-                    return _TreeResult(False, best_open, best_cost, parent_bound, nodes)
+                    return _TreeResult(
+                        False, best_open, best_cost, parent_bound, nodes, False, work
+                    )
             mark = parent_bound
         if parent_bound >= best_cost - slack():
             continue
@@ -837,7 +848,7 @@ def _tree_search(
         heapq.heappush(heap, (bound, counter, child_open, c_mask, lam_n))
         heapq.heappush(heap, (float(close_gain[j]), counter + 1, o_mask, child_closed, lam_n))
         counter += 2
-    return _TreeResult(True, best_open, best_cost, best_cost, nodes)
+    return _TreeResult(True, best_open, best_cost, best_cost, nodes, False, work)
 
 
 def _is_integral(rows: np.ndarray, weights: np.ndarray) -> bool:
@@ -863,11 +874,52 @@ def _heuristic(
     p: int,
     fixed_local: np.ndarray,
     start: np.ndarray | None = None,
+) -> np.ndarray:
+    """Greedy addition (or ``start``) then vertex interchange (Teitz & Bart 1968)."""
+    big = np.where(np.isfinite(rows), rows, 1e18)
+    if start is None:
+        chosen: list[int] = [int(k) for k in np.flatnonzero(fixed_local)]
+        current = big[:, chosen].min(axis=1) if chosen else np.full(rows.shape[0], 1e18)
+        while len(chosen) < p:
+            totals = (weights[:, None] * np.minimum(current[:, None], big)).sum(axis=0)
+            totals[chosen] = np.inf
+            j = int(np.argmin(totals))
+            chosen.append(j)
+            current = np.minimum(current, big[:, j])
+    else:
+        chosen = [int(k) for k in start]
+        current = big[:, chosen].min(axis=1)
+    free = [k for k in range(len(chosen)) if not fixed_local[chosen[k]]]
+    improved = True
+    cost = float(np.sum(weights * current))
+    while improved and free:
+        improved = False
+        for k in free:
+            others = [chosen[t] for t in range(len(chosen)) if t != k]
+            base = big[:, others].min(axis=1) if others else np.full(rows.shape[0], 1e18)
+            totals = (weights[:, None] * np.minimum(base[:, None], big)).sum(axis=0)
+            totals[others] = np.inf
+            j = int(np.argmin(totals))
+            if totals[j] < cost - 1e-9 * max(1.0, cost):
+                chosen[k] = j
+                cost = float(totals[j])
+                improved = True
+    return np.array(sorted(chosen), dtype=np.int64)
+
+
+def _descend(
+    rows: np.ndarray,
+    weights: np.ndarray,
+    p: int,
+    fixed_local: np.ndarray,
+    start: np.ndarray | None = None,
     sr: SortedRows | None = None,
 ) -> np.ndarray:
     """Greedy addition (or ``start``) then fast vertex interchange to a local optimum.
 
-    ``sr`` (:func:`sort_rows` of ``rows``, ``weights``) saves sorting again.
+    ``weights`` must be positive. ``sr`` (:func:`sort_rows` of ``rows``, ``weights``)
+    saves sorting again. (:func:`_heuristic`, the first-improvement interchange of
+    Teitz & Bart, is kept for the districting seeds, which have zero weights.)
     """
     m = rows.shape[1]
     if start is None:
