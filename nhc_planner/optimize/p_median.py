@@ -629,6 +629,7 @@ def _lagrangian(
     tol = 1e-9 * max(1.0, abs(upper))
     timed_out = False
     tried: set[bytes] = set()
+    best_raw = np.inf  # best cost of a relaxed solution as it stands
     grad = np.empty(rows.shape[0])
     for it in range(max_iter):
         if it % 10 == 0 and time.perf_counter() > deadline:
@@ -652,8 +653,11 @@ def _lagrangian(
             closed |= free & ~opened & (value + rho - pth > upper + tol)
             forced |= free & opened & (value - rho + next_ > upper + tol)
         key = opened.tobytes()
-        if key not in tried:  # a new relaxed solution: descend from it by interchange
+        raw = _true_cost(rows, weights, np.flatnonzero(opened))
+        if key not in tried and raw <= best_raw * _DESCEND_SLACK:
+            # a new relaxed solution among the best met: descend from it by interchange
             tried.add(key)
+            best_raw = min(best_raw, raw)
             cand = _descend(rows, weights, p, fixed, start=np.flatnonzero(opened), sr=sr)
             cost = _true_cost(rows, weights, cand)
             if cost < best_cost - tol:
@@ -714,6 +718,13 @@ def _reach_limits(
 _MOVES = 100_000
 """Safety cap on the interchange moves of one local search (each move lowers the cost,
 so the search ends long before on any real instance)."""
+
+_DESCEND_SLACK = 1.0
+"""The root descends by interchange from a relaxed solution when its cost is at most
+this factor times the best relaxed solution's cost met so far."""
+
+_GIVE_UP_AFTER = 0.1
+"""Share of the tree's work budget spent before it may give up early on a projection."""
 
 _CALL_WORK = 20_000.0
 """Work units charged per node on top of the pairs its kernels visit (the node's fixed
@@ -786,7 +797,7 @@ def _tree_search(
         if nodes and nodes % 50 == 0 and np.isfinite(parent_bound):
             # best bound first: parent_bound is the tree's bound; give up when its
             # progress over the last 50 nodes projects past the work budget
-            if np.isfinite(mark) and nodes >= 100:
+            if np.isfinite(mark) and nodes >= 100 and work > _GIVE_UP_AFTER * max_work:
                 rate = (parent_bound - mark) / 50.0
                 need = best_cost - slack() - parent_bound
                 if rate <= 0 or work + need / rate * (work / nodes) > max_work:
