@@ -723,6 +723,9 @@ _DESCEND_SLACK = 1.0
 """The root descends by interchange from a relaxed solution when its cost is at most
 this factor times the best relaxed solution's cost met so far."""
 
+_NODE_ITERS = 30
+"""Subgradient iterations per node of the tree (200 at the root)."""
+
 _GIVE_UP_AFTER = 0.1
 """Share of the tree's work budget spent before it may give up early on a projection."""
 
@@ -813,7 +816,7 @@ def _tree_search(
         free = ~o_mask & ~c_mask
         if q < 0 or free.sum() < q or not (finite[:, ~c_mask]).any(axis=1).all():
             continue
-        iters = 200 if nodes == 1 else 30
+        iters = 200 if nodes == 1 else _NODE_ITERS
         bound, lam_n, rho, opened, seen, n_seen, node_work = node_subgradient(
             sr.wcs, sr.order, lam0, o_mask, free, q, best_cost, iters, 1.0, 10, 1e-3
         )
