@@ -5,6 +5,7 @@ Run by hand (needs the ``bench`` extra: spopt, pulp, psutil)::
     python benchmarks/bench_pmedian.py --out /tmp/results_pmedian.md
     python benchmarks/bench_pmedian.py --only 1-10,26 --peers none --out /tmp/quick.md
     python benchmarks/bench_pmedian.py --orlib-dir ~/orlib --out benchmarks/results_pmedian.md
+    python benchmarks/bench_pmedian.py --seed-offset 100 --peers none --out /tmp/other.md
 
 Instances: the 40 OR-Library p-median instances pmed1-40 (J. E. Beasley, EJOR 21 (1985)
 270-273; known optima from OR-Library's ``pmedopt``). Each one is read from
@@ -14,6 +15,8 @@ with the instance's number of vertices and edges and integer edge costs uniform 
 1..100 (Beasley's recipe), seed ``K``, cost matrix = all-pairs shortest paths. The
 stand-ins have no published optimum; the table records each instance's source, seed and a
 SHA-256 prefix of its cost matrix so that a rerun can check it solved the same matrices.
+``--seed-offset N`` makes every instance a stand-in of seed ``K + N`` instead: other
+instances of the same sizes, to check the method rather than 40 fixed matrices.
 
 Solvers, one after the other on each instance, in one process:
 
@@ -118,15 +121,21 @@ def pmed_like(n: int, n_edges: int, seed: int) -> np.ndarray:
     return shortest_path(graph, directed=False)
 
 
-def load_instance(k: int, orlib_dir: Path) -> Instance:
-    """pmedK from ``orlib_dir`` if present, else its pmed-like stand-in (seed k)."""
+def load_instance(k: int, orlib_dir: Path, seed_offset: int = 0) -> Instance:
+    """pmedK from ``orlib_dir`` if present, else its pmed-like stand-in (seed k + offset).
+
+    With ``seed_offset`` > 0 the stand-in is made even when the file exists (other
+    instances of the same size, to check that the method, not the instance, is tuned).
+    """
     n, n_edges, p, opt = PMED[k]
     path = orlib_dir / f"pmed{k}.txt"
-    if path.exists():
+    if path.exists() and seed_offset == 0:
         cost, p_file = read_orlib_pmed(path)
         return Instance(f"pmed{k} (n={n}, p={p_file})", cost, p_file, "OR-Library file", opt)
-    cost = pmed_like(n, n_edges, seed=k)
-    return Instance(f"pmed{k}-like (n={n}, p={p})", cost, p, f"stand-in, seed {k}", None)
+    seed = k + seed_offset
+    cost = pmed_like(n, n_edges, seed=seed)
+    name = f"pmed{k}-like{'' if seed_offset == 0 else f' #{seed}'} (n={n}, p={p})"
+    return Instance(name, cost, p, f"stand-in, seed {seed}", None)
 
 
 def run_nhc(inst: Instance, limit: float) -> Row:
@@ -170,6 +179,8 @@ def run_highs_full(inst: Instance, limit: float) -> Row:
     import highspy
     from scipy import sparse
 
+    from nhc_planner.optimize._highs import new_highs
+
     load = load_text()
     t0, c0 = time.perf_counter(), time.process_time()
     n, m = inst.cost.shape
@@ -195,11 +206,7 @@ def run_highs_full(inst: Instance, limit: float) -> Row:
     lp.a_matrix_.value_ = a_mat.data
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = nx + m, n + nx + 1
     lp.integrality_ = [highspy.HighsVarType.kContinuous] * nx + [highspy.HighsVarType.kInteger] * m
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("time_limit", float(limit))
+    h = new_highs(1, 0, limit, mip_rel_gap=0.0)  # quiet (no banner), one thread
     h.passModel(lp)
     h.run()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -235,8 +242,13 @@ def write(
         f"{platform.python_version()}; load average (1/5/15 min) before each run in the "
         "table, at the end " + load_text() + ".",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; whole run {wall:.0f} s.",
-        "- Instances: OR-Library files where present, else pmed-like stand-ins "
-        "(same n, edges, p; seed and cost-matrix hash below).",
+        (
+            "- Instances: OR-Library files where present, else pmed-like stand-ins "
+            "(same n, edges, p; seed and cost-matrix hash below)."
+            if args.seed_offset == 0
+            else f"- Instances: pmed-like stand-ins of seed K + {args.seed_offset} "
+            "(same n, edges, p as pmedK; seed and cost-matrix hash below)."
+        ),
         "",
         "| instance | source | sha256[:12] | known optimum | solver | objective | status "
         "| seconds | CPU s | load | note |",
@@ -261,12 +273,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=float, default=60.0, help="seconds per solve")
     parser.add_argument("--peers", choices=["all", "spopt", "highs", "none"], default="all")
     parser.add_argument("--peers-max-n", type=int, default=10_000)
+    parser.add_argument(
+        "--seed-offset",
+        type=int,
+        default=0,
+        help="stand-ins with seed K + offset for every instance (files ignored when > 0)",
+    )
     args = parser.parse_args(argv)
     rows: list[Row] = []
     insts: dict[str, Instance] = {}
     start = time.perf_counter()
     for k in parse_only(args.only):
-        inst = load_instance(k, args.orlib_dir)
+        inst = load_instance(k, args.orlib_dir, args.seed_offset)
         insts[inst.name] = inst
         runs = [run_nhc]
         if inst.cost.shape[0] <= args.peers_max_n:
