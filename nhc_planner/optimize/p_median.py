@@ -726,8 +726,11 @@ this factor times the best relaxed solution's cost met so far."""
 _NODE_ITERS = 30
 """Subgradient iterations per node of the tree (200 at the root)."""
 
-_GIVE_UP_AFTER = 0.1
-"""Share of the tree's work budget spent before it may give up early on a projection."""
+_GIVE_UP_AFTER = 0.02
+"""Share of the tree's work budget spent before it may give up early on a projection
+(0.1, 0.02 and 0.005 measured: a smaller share hands small many-node instances to the
+MIP sooner, e.g. a 200-point p = 67 stand-in 3.2 s -> 0.8 s at 0.02; at 100 nodes, the
+old rule, 800-point p = 80 stand-ins went to a 7-17 s MIP instead of a 1-5 s tree)."""
 
 _CALL_WORK = 20_000.0
 """Work units charged per node on top of the pairs its kernels visit (the node's fixed
