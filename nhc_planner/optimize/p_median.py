@@ -607,6 +607,8 @@ def _lagrangian(
     ``L(lam) = sum_i lam_i + min_{|S| = p, S ⊇ fixed} sum_{j in S} rho_j`` with
     ``rho_j = sum_i min(0, w_i c_ij - lam_i)`` is a lower bound for every ``lam``.
     Reduction tests with every bound met are accumulated (each is valid on its own).
+    Each new relaxed solution that serves every row at a cost no worse than the best
+    relaxed solution met so far is descended by interchange (a better incumbent).
     Polyak steps towards the incumbent's cost, the step factor halved after 30
     iterations without a better bound; the run stops on an iteration count, never on
     the clock, so the result does not depend on the machine's speed or load
@@ -654,7 +656,7 @@ def _lagrangian(
             forced |= free & opened & (value - rho + next_ > upper + tol)
         key = opened.tobytes()
         raw = _true_cost(rows, weights, np.flatnonzero(opened))
-        if key not in tried and raw <= best_raw * _DESCEND_SLACK:
+        if key not in tried and np.isfinite(raw) and raw <= best_raw * _DESCEND_SLACK:
             # a new relaxed solution among the best met: descend from it by interchange
             tried.add(key)
             best_raw = min(best_raw, raw)
