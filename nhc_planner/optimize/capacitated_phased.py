@@ -1326,6 +1326,26 @@ def capacitated_phased(
     return _solve(inp, _prepare(inp), work, clock)
 
 
+def solve_inputs(
+    inp: _Inputs,
+    *,
+    mip_gap: float,
+    time_limit_s: float,
+    threads: int,
+    seed: int,
+    max_cut_rounds: int = 10,
+    mip_nodes: int = 2_000,
+) -> CapacitatedPhasedResult:
+    """:func:`capacitated_phased` on inputs already checked (``phased_coverage`` with demand).
+
+    ``inp`` is an :class:`_Inputs` in original indices; the work limits are those of
+    :func:`capacitated_phased`.
+    """
+    clock = _Clock(time.perf_counter(), time.perf_counter() + time_limit_s)
+    work = _Work(mip_gap, max_cut_rounds, mip_nodes, threads, seed)
+    return _solve(inp, _prepare(inp), work, clock)
+
+
 @dataclass(frozen=True)
 class _Work:
     """The work limits and solver settings of one call (none of them a clock)."""
