@@ -49,9 +49,10 @@ Method (each step keeps a proven bound; measured in ``benchmarks/results_capacit
        served shares can be equalised without changing any row); sites that reach
        no demand are dropped.
     2. **Bound**: the LP relaxation with capacity rows only, then the link rows added
-       only where the LP violates them (row generation, HiGHS dual simplex warm
-       started), up to ``max_cut_rounds`` rounds. Every round's optimum bounds the
-       capacitated optimum (a relaxation of the full model).
+       only where the LP violates them (row generation, each round re-solved from
+       scratch), up to ``max_cut_rounds`` rounds and at most :data:`LP_ROUND_WORK`
+       times the first LP's simplex iterations in all (a work limit). Every round's
+       optimum bounds the capacitated optimum (a relaxation of the full model).
     3. **Plans**: a capacity-aware greedy (each pick fills its capacity with the
        highest weight-per-appointment demand still unserved; by gain and, with a
        budget, by gain per pound and by size mixes), each evaluated exactly by its
@@ -60,9 +61,17 @@ Method (each step keeps a proven bound; measured in ``benchmarks/results_capacit
        rounded from the LP.
     4. **MIP**: HiGHS on the model with the generated links, started from the best
        plan, first restricted to the sites the LP or the plans use, then (if the gap
-       is still above ``mip_gap``) in full. Node limits, not the clock, decide when a
-       stage stops; the time limit is a safety stop only and a result stopped by it
-       says so (it then depends on the machine's speed).
+       is still above ``mip_gap``) in full. A stage runs only when its model has at
+       most :data:`MIP_MAX_PAIR_PERIODS` service columns (HiGHS's node limit does not
+       bound its root node, which took minutes on the demo region) and stops after
+       ``mip_nodes`` nodes; a skipped stage is named in the message.
+
+    Every stage stops on work (rounds, iterations, nodes, model size), never on the
+    clock, and HiGHS runs with a fixed thread count and seed, so the same inputs give
+    the same plan on a quiet or a busy machine. ``time_limit_s`` is a safety stop
+    only: once it passes no further stage starts, the best plan so far is kept
+    (evaluated), and the message says that the result may depend on the machine's
+    speed. Overrun measured on the demo region: under half a second.
     5. **Saturation**: opening slots the plan leaves unused (every reachable area
        already served) are filled, earliest period first, by a secondary objective:
        the unmet demand a site would reach plus the demand-weighted minutes it would

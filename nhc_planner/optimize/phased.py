@@ -84,9 +84,13 @@ best solution found. The full model starts from the pooled plan. Measured on the
 (HiGHS) or a 148% gap (SCIP) in 120 s, and SCIP crashed the process on the demo
 instance, so HiGHS is the default; CP-SAT was not measured. The relative gap
 tolerance is 0, so ``"optimal"`` means proven optimal; a time limit is always
-set and a result stopped by it says so with its gap. When the capacitated model
-finds no plan in time, a documented fallback plan is returned with an honest
-bound (see ``_capacity_fallback``).
+set and a result stopped by it says so with its gap. With capacities and the
+weighted objective the model is solved by the capacity-true array solver
+(:func:`_run_capacity_true`, the stages of
+:mod:`~nhc_planner.optimize.capacitated_phased`, limited by work alone): the
+OR-Tools-built capacitated MIP ran to its time limit on the demo region. When a
+capacitated solve ends without a plan (its safety stop), a documented fallback
+plan is returned with an honest bound (see ``_capacity_fallback``).
 
 References
 ----------
