@@ -1469,6 +1469,8 @@ def _solve(inp: _Inputs, m: _Model, work: _Work, clock: _Clock) -> CapacitatedPh
     gap = relative_gap(best.objective, bound)
     status: SolveStatus = "optimal" if gap <= 1e-7 else "feasible"
     how = "proven optimal" if status == "optimal" else f"within {gap:.3%} of the proven bound"
+    if not np.isfinite(gap):
+        how = "a plan, but no bound proven (the first LP did not finish)"
     text = (
         f"HiGHS (highspy): {how} after {time.perf_counter() - t_start:.1f} s "
         f"(bound: LP relaxation with {lp.cuts:,} link rows added in {lp.rounds} round(s)"
