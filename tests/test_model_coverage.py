@@ -249,8 +249,10 @@ def _under_load(fn):
         {"policy.model": "coverage", "capacity.constrain": False},
         {"policy.model": "coverage", "capacity.constrain": False, "policy.objective": "maxmin"},
         {},
+        # capacity-true (the coverage model's default): LP rounds and MIPs on work limits
+        {"policy.model": "coverage"},
     ],
-    ids=["coverage", "maxmin", "default"],
+    ids=["coverage", "maxmin", "default", "capacity-true"],
 )
 def test_plan_csvs_do_not_depend_on_machine_load(settings, tmp_path) -> None:
     from nhc_planner.demo import demo_region

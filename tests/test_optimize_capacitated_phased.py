@@ -310,6 +310,41 @@ def test_deterministic_and_independent_of_time_limit():
     assert np.array_equal(a.served_share, b.served_share)
 
 
+def _mid_size_instance():
+    """Too large for the MIP stages (T x pairs above the gate), small enough for seconds."""
+    rng = np.random.default_rng(11)
+    cost = rng.uniform(0, 30, size=(300, 80))
+    w = rng.uniform(1, 5, 300)
+    d = rng.uniform(1, 10, 300)
+    kw = {"sizes": [SizeOption("m", 60.0, 1.0)], "periods": 3, "new_per_period": 3}
+    return cost, w, d, kw
+
+
+def test_mip_gated_by_size_and_result_honest():
+    from nhc_planner.optimize.capacitated_phased import MIP_MAX_PAIR_PERIODS
+
+    cost, w, d, kw = _mid_size_instance()
+    assert 3 * int((cost <= 12).sum()) > MIP_MAX_PAIR_PERIODS
+    res = capacitated_phased(cost, w, d, 12, mip_gap=0.0, time_limit_s=600, **kw)
+    assert res.has_plan
+    assert "MIP skipped" in res.message
+    assert "safety time limit" not in res.message
+    assert not any("MIP" in name for name, _, _ in res.stages)
+    # never claims more than it proved: a gap left open is "feasible", within X%
+    if res.gap > 1e-7:
+        assert res.status == "feasible"
+        assert "within" in res.message
+    assert res.bound >= res.objective
+
+
+def test_safety_time_limit_keeps_the_plan_and_says_so():
+    cost, w, d, kw = _mid_size_instance()
+    res = capacitated_phased(cost, w, d, 12, mip_gap=0.0, time_limit_s=0.05, **kw)
+    assert res.has_plan
+    assert "safety time limit" in res.message
+    assert "depend on the machine's speed" in res.message
+
+
 def test_cap41_capacities_through_this_solver():
     """OR-Library cap41: the proven CFLP optimum's sites serve all demand here too.
 

@@ -600,3 +600,46 @@ def test_per_period_weights_change_the_choice():
         phased_coverage(cost, np.ones((3, 2)), 10, periods=2, new_per_period=1)
     with pytest.raises(ValueRangeError, match=r"weights\[period 2\]"):
         phased_coverage(cost, [[1.0, 1.0], [1.0, -1.0]], 10, periods=2, new_per_period=1)
+
+
+@pytest.mark.slow
+def test_capacitated_plan_does_not_depend_on_machine_load():
+    """Sizes and demand on the demo region: the same plan on a quiet and a busy machine.
+
+    The time limit is a safety stop only (generous here), so the work limits alone
+    decide the plan; the capacity-true solver ends well before it.
+    """
+    from nhc_planner.capacity import default_size_templates, weekly_demand
+    from nhc_planner.demo import demo_region
+    from nhc_planner.travel import straight_line_times
+    from tests.test_model_coverage import _under_load
+
+    region = demo_region()
+    areas, sites = region.areas, region.sites
+    minutes = straight_line_times(areas, sites).matrix(
+        list(areas["area_code"]), list(sites["site_id"])
+    )
+    need = areas["population"].to_numpy(float)
+    sizes = [SizeOption.from_template(t) for t in default_size_templates()]
+
+    def solve():
+        return phased_coverage(
+            minutes,
+            need,
+            15,
+            periods=3,
+            new_per_period=2,
+            sizes=sizes,
+            demand=weekly_demand(areas),
+            time_limit_s=600,
+        )
+
+    quiet = solve()
+    busy = _under_load(solve)
+    assert quiet.has_solution
+    assert "safety time limit" not in quiet.message
+    assert quiet.open_period.tobytes() == busy.open_period.tobytes()
+    assert quiet.size_index.tobytes() == busy.size_index.tobytes()
+    assert quiet.fractions.tobytes() == busy.fractions.tobytes()
+    assert quiet.objective == busy.objective
+    assert quiet.bound == busy.bound

@@ -49,9 +49,10 @@ Method (each step keeps a proven bound; measured in ``benchmarks/results_capacit
        served shares can be equalised without changing any row); sites that reach
        no demand are dropped.
     2. **Bound**: the LP relaxation with capacity rows only, then the link rows added
-       only where the LP violates them (row generation, HiGHS dual simplex warm
-       started), up to ``max_cut_rounds`` rounds. Every round's optimum bounds the
-       capacitated optimum (a relaxation of the full model).
+       only where the LP violates them (row generation, each round re-solved from
+       scratch), up to ``max_cut_rounds`` rounds and at most :data:`LP_ROUND_WORK`
+       times the first LP's simplex iterations in all (a work limit). Every round's
+       optimum bounds the capacitated optimum (a relaxation of the full model).
     3. **Plans**: a capacity-aware greedy (each pick fills its capacity with the
        highest weight-per-appointment demand still unserved; by gain and, with a
        budget, by gain per pound and by size mixes), each evaluated exactly by its
@@ -60,9 +61,17 @@ Method (each step keeps a proven bound; measured in ``benchmarks/results_capacit
        rounded from the LP.
     4. **MIP**: HiGHS on the model with the generated links, started from the best
        plan, first restricted to the sites the LP or the plans use, then (if the gap
-       is still above ``mip_gap``) in full. Node limits, not the clock, decide when a
-       stage stops; the time limit is a safety stop only and a result stopped by it
-       says so (it then depends on the machine's speed).
+       is still above ``mip_gap``) in full. A stage runs only when its model has at
+       most :data:`MIP_MAX_PAIR_PERIODS` service columns (HiGHS's node limit does not
+       bound its root node, which took minutes on the demo region) and stops after
+       ``mip_nodes`` nodes; a skipped stage is named in the message.
+
+    Every stage stops on work (rounds, iterations, nodes, model size), never on the
+    clock, and HiGHS runs with a fixed thread count and seed, so the same inputs give
+    the same plan on a quiet or a busy machine. ``time_limit_s`` is a safety stop
+    only: once it passes no further stage starts, the best plan so far is kept
+    (evaluated), and the message says that the result may depend on the machine's
+    speed. Overrun measured on the demo region: under half a second.
     5. **Saturation**: opening slots the plan leaves unused (every reachable area
        already served) are filled, earliest period first, by a secondary objective:
        the unmet demand a site would reach plus the demand-weighted minutes it would
@@ -102,6 +111,7 @@ from nhc_planner.optimize.phased import CoverageFloor
 from nhc_planner.planning import SolveReport, SolveStatus
 
 __all__ = [
+    "MIP_MAX_PAIR_PERIODS",
     "CapacitatedPhasedResult",
     "ServiceFloor",
     "SizeLike",
@@ -109,6 +119,24 @@ __all__ = [
 ]
 
 _TOL = 1e-7
+
+#: The MIP stages run only on models of at most this many (area pair x period) service
+#: columns (``T x`` pairs within the standard, of the sites the stage may open): a
+#: deterministic size gate. HiGHS's node limit does not bound its root node, whose cut
+#: rounds took minutes on the demo region (18,000 pair-periods) and more than 60 s on a
+#: 200 x 80 x 3-year subset of it (9,000), against about a second up to 3,000; above the
+#: gate the plan is the best greedy / LP-rounded plan with the LP bound, and the message
+#: says so (see ``benchmarks/results_capacitated.md``).
+MIP_MAX_PAIR_PERIODS = 4_000
+#: Simplex iterations allowed to the first LP of the bound (a work limit; a ceiling that
+#: only an instance far beyond ICB scale reaches).
+LP_ITERATION_LIMIT = 1_000_000
+#: The link-row rounds after the first LP may use, together, at most this many times
+#: the first LP's simplex iterations (a work limit). Each round re-solves from scratch
+#: and grows dearer: on the demo region over 5 years the 10 rounds took 230 times the
+#: first LP's time for a bound 1% tighter; a round stopped by this budget proves
+#: nothing and the previous round's bound stands.
+LP_ROUND_WORK = 8.0
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 _B = npt.NDArray[np.bool_]
@@ -435,6 +463,30 @@ def _objective(m: _Model) -> _F:
 # --------------------------------------------------------------------------- HiGHS
 
 
+@dataclass
+class _Clock:
+    """The call's safety stop: time left, and whether it ended any stage (``fired``).
+
+    No stage reads the clock to decide what to do next; stages stop on work limits.
+    The clock only stops HiGHS (its ``time_limit``) and stops further stages once the
+    deadline has passed; either way ``fired`` is set and the message says so.
+    """
+
+    start: float
+    deadline: float
+    fired: bool = False
+
+    def left(self, floor: float = 0.1) -> float:
+        """Seconds to the deadline, at least ``floor`` (so a last evaluation can finish)."""
+        return max(self.deadline - time.perf_counter(), floor)
+
+    def expired(self) -> bool:
+        """True (and ``fired``) once the deadline has passed."""
+        if time.perf_counter() >= self.deadline:
+            self.fired = True
+        return self.fired
+
+
 def _highs(threads: int, seed: int, time_limit: float) -> highspy.Highs:
     return new_highs(threads, seed, max(time_limit, 0.1))
 
@@ -600,8 +652,12 @@ def _site_capacity(m: _Model, plan: _Plan) -> _F:
     return cap
 
 
-def _evaluate(m: _Model, plan: _Plan, threads: int, seed: int, limit: float) -> _Plan | None:
-    """Best service of a plan (an LP over the open sites' pairs); None if a floor fails."""
+def _evaluate(m: _Model, plan: _Plan, threads: int, seed: int, clock: _Clock) -> _Plan | None:
+    """Best service of a plan (an LP over the open sites' pairs); None if a floor fails.
+
+    The LP gets at least a second whatever the clock says, so the last plan of a call
+    is evaluated; a safety stop that ends it is recorded on ``clock``.
+    """
     cap = _site_capacity(m, plan)
     open_at = np.concatenate([plan.period, np.zeros(m.fixed.size, np.int64)])
     cols_t: list[_I] = []
@@ -637,9 +693,11 @@ def _evaluate(m: _Model, plan: _Plan, threads: int, seed: int, limit: float) -> 
         up.append(np.array([np.inf]))
         base += 1
     a_mat = _coo_rows(rows, cols, vals, base, n_cols)
-    h = _highs(threads, seed, limit)
+    h = _highs(threads, seed, clock.left(1.0))
     _pass_lp(h, cost, a_mat, np.concatenate(lo), np.concatenate(up), np.ones(n_cols))
     status, _ = run(h)
+    if status == "time_limit":
+        clock.fired = True
     if status != "optimal":
         return None
     val = np.asarray(h.getSolution().col_value)
@@ -784,54 +842,84 @@ class _Bound:
     rounds: int
     cuts: int
     seconds: float
+    note: str = ""  # a work limit that ended the rounds
 
 
 def _lp_bound(
     m: _Model,
     threads: int,
     seed: int,
-    deadline: float,
+    clock: _Clock,
     max_rounds: int,
     stages: list[Any],
     incumbent: float,
     target_gap: float,
 ) -> _Bound:
-    """LP relaxation with capacity rows, links added where violated (row generation)."""
+    """LP relaxation with capacity rows, links added where violated (row generation).
+
+    Work limits: the first LP :data:`LP_ITERATION_LIMIT` simplex iterations, the
+    rounds together :data:`LP_ROUND_WORK` times the first LP's iterations; an LP that
+    stops short ends the rounds with the last proven bound.
+    """
     t0 = time.perf_counter()
     a_mat, lo, up = _static_rows(m)
-    h = _highs(threads, seed, deadline - time.perf_counter())
+    h = _highs(threads, seed, clock.left())
     _pass_lp(h, _objective(m), a_mat, lo, up, np.ones(m.n_cols))
     h.setOptionValue("solver", "simplex")
+    h.setOptionValue("simplex_iteration_limit", LP_ITERATION_LIMIT)
     status, sec = run(h)
+    round_budget = LP_ROUND_WORK * max(int(h.getInfo().simplex_iteration_count), 1)
+    round_iterations = 0
     rounds = cuts = 0
     bound = float("inf")
     nc_pairs = np.flatnonzero(m.ps < m.nc)
+    y = np.zeros((m.T, m.Q))
+    note = ""
+    proven_rounds = proven_cuts = 0
     while status == "optimal":
         bound = float(h.getInfo().objective_function_value)
+        proven_rounds, proven_cuts = rounds, cuts
         stages.append((f"LP bound, round {rounds}", bound, sec))
         val = np.asarray(h.getSolution().col_value)
         x = val[: m.T * m.P].reshape(m.T, m.P)
-        y = val[m.T * m.P :].reshape(m.T, m.Q)
+        y = val[m.T * m.P :].reshape(m.T, m.Q).copy()
         ysite = np.zeros((m.T, m.nc))
         for t in range(m.T):
             ysite[t] = np.bincount(m.qj, weights=y[t], minlength=m.nc)
         viol = x[:, nc_pairs] - ysite[:, m.ps[nc_pairs]]
         tt, pp = np.nonzero(viol > 1e-6)
         proven = incumbent > 0 and relative_gap(incumbent, bound) <= target_gap
-        if tt.size == 0 or proven or rounds >= max_rounds or time.perf_counter() > deadline:
+        last = int(h.getInfo().simplex_iteration_count)
+        if rounds > 0:
+            round_iterations += last
+        # rounds grow dearer: one that would need more than the budget left is not started
+        left_work = int(round_budget - round_iterations)
+        if last > left_work:
+            left_work = 0
+        if tt.size and not proven and rounds < max_rounds and left_work <= 0:
+            note = f"link-row rounds stopped by their work limit ({LP_ROUND_WORK:g} x the first LP)"
+        if tt.size == 0 or proven or rounds >= max_rounds or left_work <= 0 or clock.expired():
             break
         rows = _link_rows(m, nc_pairs[pp], tt)
         add_rows(h, rows, np.full(tt.size, -np.inf), np.zeros(tt.size))
         cuts += int(tt.size)
         rounds += 1
         # HiGHS's time limit runs on the instance's cumulative clock
-        h.setOptionValue(
-            "time_limit", float(h.getRunTime() + max(deadline - time.perf_counter(), 0.1))
-        )
+        h.setOptionValue("time_limit", float(h.getRunTime() + clock.left()))
+        h.setOptionValue("simplex_iteration_limit", left_work)
         # from scratch with presolve: measured faster than the warm-started dual simplex,
         # which stalls on this degenerate LP (see benchmarks/results_capacitated.md)
         h.clearSolver()
         status, sec = run(h)
+    if status == "time_limit":
+        clock.fired = True
+    if status in ("time_limit", "work_limit", "other") and np.isfinite(bound):
+        # a round stopped by a limit proves nothing: the last proven bound stands
+        stages.append((f"LP bound, round {rounds} ({status.replace('_', ' ')})", bound, sec))
+        if status == "work_limit":
+            note = f"link-row rounds stopped by their work limit ({LP_ROUND_WORK:g} x the first LP)"
+        status = "optimal"
+        rounds, cuts = proven_rounds, proven_cuts
     if status == "infeasible":
         return _Bound(
             None,
@@ -842,12 +930,7 @@ def _lp_bound(
             cuts,
             time.perf_counter() - t0,
         )
-    y_all = (
-        np.asarray(h.getSolution().col_value)[m.ycol(0) :].reshape(m.T, m.Q)
-        if np.isfinite(bound)
-        else np.zeros((m.T, m.Q))
-    )
-    return _Bound(h, status, bound, y_all, rounds, cuts, time.perf_counter() - t0)
+    return _Bound(h, status, bound, y, rounds, cuts, time.perf_counter() - t0, note)
 
 
 def _lp_rounding(m: _Model, y: _F) -> _Plan:
@@ -1250,8 +1333,7 @@ def capacitated_phased(
     >>> float(res.load.max()) <= 15.0
     True
     """
-    t_start = time.perf_counter()
-    deadline = t_start + time_limit_s
+    clock = _Clock(time.perf_counter(), time.perf_counter() + time_limit_s)
     if not 0 <= mip_gap < 1:
         msg = f"mip_gap must be a relative gap in [0, 1); found {mip_gap!r}"
         raise ValueRangeError(msg)
@@ -1276,29 +1358,45 @@ def capacitated_phased(
         threads=threads,
         seed=seed,
     )
-    m = _prepare(inp)
-    return _solve(inp, m, mip_gap, max_cut_rounds, mip_nodes, threads, seed, t_start, deadline)
+    work = _Work(mip_gap, max_cut_rounds, mip_nodes, threads, seed)
+    return _solve(inp, _prepare(inp), work, clock)
 
 
-def _solve(
+def solve_inputs(
     inp: _Inputs,
-    m: _Model,
+    *,
     mip_gap: float,
-    max_cut_rounds: int,
-    mip_nodes: int,
+    time_limit_s: float,
     threads: int,
     seed: int,
-    t_start: float,
-    deadline: float,
+    max_cut_rounds: int = 10,
+    mip_nodes: int = 2_000,
 ) -> CapacitatedPhasedResult:
-    """The stages of the module docstring: greedy plans, LP bound, MIPs, saturation."""
-    stages: list[tuple[str, float, float]] = []
-    notes: list[str] = []
+    """:func:`capacitated_phased` on inputs already checked (``phased_coverage`` with demand).
 
-    def left() -> float:
-        return max(deadline - time.perf_counter(), 1.0)
+    ``inp`` is an :class:`_Inputs` in original indices; the work limits are those of
+    :func:`capacitated_phased`.
+    """
+    clock = _Clock(time.perf_counter(), time.perf_counter() + time_limit_s)
+    work = _Work(mip_gap, max_cut_rounds, mip_nodes, threads, seed)
+    return _solve(inp, _prepare(inp), work, clock)
 
-    # ---- plans from the greedy
+
+@dataclass(frozen=True)
+class _Work:
+    """The work limits and solver settings of one call (none of them a clock)."""
+
+    mip_gap: float
+    max_cut_rounds: int
+    mip_nodes: int
+    threads: int
+    seed: int
+
+
+def _best_greedy(
+    m: _Model, work: _Work, clock: _Clock, stages: list[tuple[str, float, float]]
+) -> tuple[_Plan | None, str]:
+    """The best of the greedy plans (by gain; with a budget also per pound and size mixes)."""
     best: _Plan | None = None
     best_from = ""
     rules = [("gain", 0)]
@@ -1306,40 +1404,53 @@ def _solve(
         rules += [("ratio", 0), ("mix", 0), ("mix", 1), ("mix", 2)]
     for rule, rank in rules:
         t0 = time.perf_counter()
-        plan = _evaluate(m, _greedy(m, rule, rank), threads, seed, left())
+        plan = _evaluate(m, _greedy(m, rule, rank), work.threads, work.seed, clock)
         name = f"greedy ({rule}{f' {rank}' if rule == 'mix' else ''})"
         stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
         if plan is not None and (best is None or plan.objective > best.objective):
             best, best_from = plan, name
     if best is None and m.fw.shape[1]:
-        best, best_from = _floor_repair(m, rules, threads, seed, left, stages)
+        best, best_from = _floor_repair(m, rules, work, clock, stages)
+    return best, best_from
+
+
+def _solve(inp: _Inputs, m: _Model, work: _Work, clock: _Clock) -> CapacitatedPhasedResult:
+    """The stages of the module docstring: greedy plans, LP bound, MIPs, saturation."""
+    stages: list[tuple[str, float, float]] = []
+    notes: list[str] = []
+    threads, seed, mip_gap = work.threads, work.seed, work.mip_gap
+    t_start = clock.start
+    # ---- plans from the greedy
+    best, best_from = _best_greedy(m, work, clock, stages)
     # ---- the bound
     incumbent = best.objective if best is not None else 0.0
-    lp = _lp_bound(m, threads, seed, deadline, max_cut_rounds, stages, incumbent, mip_gap)
+    lp = _lp_bound(m, threads, seed, clock, work.max_cut_rounds, stages, incumbent, mip_gap)
     if lp.status == "infeasible":
-        return _infeasible(inp, m, _floor_shortfall(m, threads, seed, left()), t_start, stages)
-    if lp.rounds >= max_cut_rounds and lp.status == "optimal":
-        notes.append(f"link rows generated for {max_cut_rounds} rounds (work limit)")
+        text = _floor_shortfall(m, threads, seed, clock.left(1.0))
+        return _infeasible(inp, m, text, t_start, stages)
+    if lp.note:
+        notes.append(lp.note)
+    elif lp.rounds >= work.max_cut_rounds and lp.status == "optimal":
+        notes.append(f"link rows generated for {work.max_cut_rounds} rounds (work limit)")
     if lp.h is not None and (best is None or relative_gap(best.objective, lp.bound) > mip_gap):
         t0 = time.perf_counter()
-        plan = _evaluate(m, _lp_rounding(m, lp.y), threads, seed, left())
+        plan = _evaluate(m, _lp_rounding(m, lp.y), threads, seed, clock)
         stages.append(
             ("LP rounding", plan.objective if plan else float("nan"), time.perf_counter() - t0)
         )
         if plan is not None and (best is None or plan.objective > best.objective):
             best, best_from = plan, "LP rounding"
     # ---- MIP: restricted to the sites the LP or the plans use, then in full
-    best, bound, stopped, mip_from = _improve_by_mip(
-        m, lp, best, mip_gap, mip_nodes, threads, seed, deadline, stages
-    )
+    best, bound, mip_from, skipped = _improve_by_mip(m, lp, best, work, clock, stages)
     best_from = mip_from or best_from
-    stopped |= lp.status == "time_limit"
+    if skipped:
+        notes.append(skipped)
     if best is None:
         return _no_plan(inp, m, t_start, stages, bound)
     # ---- saturation: unused slots by the secondary objective
     sec_plan, added, unused = _secondary(m, inp, best)
     if added or not np.array_equal(sec_plan.period, best.period):
-        ev = _evaluate(m, sec_plan, threads, seed, left())
+        ev = _evaluate(m, sec_plan, threads, seed, clock)
         if ev is not None and ev.objective >= best.objective - 1e-9 * max(1.0, best.objective):
             best = ev
         else:
@@ -1358,15 +1469,17 @@ def _solve(
     gap = relative_gap(best.objective, bound)
     status: SolveStatus = "optimal" if gap <= 1e-7 else "feasible"
     how = "proven optimal" if status == "optimal" else f"within {gap:.3%} of the proven bound"
+    if not np.isfinite(gap):
+        how = "a plan, but no bound proven (the first LP did not finish)"
     text = (
         f"HiGHS (highspy): {how} after {time.perf_counter() - t_start:.1f} s "
         f"(bound: LP relaxation with {lp.cuts:,} link rows added in {lp.rounds} round(s)"
         f"{' and the MIP' if bound < lp.bound - 1e-9 else ''}; plan from the {best_from})"
     )
-    if stopped:
+    if clock.fired:
         text += (
-            f"; stopped by the {deadline - t_start:g} s safety time limit, so this result may "
-            "depend on the machine's speed"
+            f"; stopped by the {clock.deadline - t_start:g} s safety time limit (best plan "
+            "kept), so this result may depend on the machine's speed"
         )
     if notes:
         text += "; " + "; ".join(notes)
@@ -1376,9 +1489,8 @@ def _solve(
 def _floor_repair(
     m: _Model,
     rules: list[tuple[str, int]],
-    threads: int,
-    seed: int,
-    left: Any,
+    work: _Work,
+    clock: _Clock,
     stages: list[tuple[str, float, float]],
 ) -> tuple[_Plan | None, str]:
     """Greedy plans with the floor groups' weights raised until the floors are met.
@@ -1394,7 +1506,7 @@ def _floor_repair(
         best_from = ""
         for rule, rank in rules:
             t0 = time.perf_counter()
-            plan = _evaluate(m, _greedy(boosted, rule, rank), threads, seed, left())
+            plan = _evaluate(m, _greedy(boosted, rule, rank), work.threads, work.seed, clock)
             name = (
                 f"greedy ({rule}{f' {rank}' if rule == 'mix' else ''}, floor groups x{1 + boost:g})"
             )
@@ -1408,48 +1520,66 @@ def _floor_repair(
     return None, ""
 
 
+def _mip_size(m: _Model, pool: _B | None) -> int:
+    """Service columns (pair x period) of the MIP over ``pool`` (None: every candidate)."""
+    if pool is None:
+        return m.T * m.P
+    site_ok = np.concatenate([pool, np.ones(m.fixed.size, dtype=bool)])
+    return m.T * int(site_ok[m.ps].sum())
+
+
 def _improve_by_mip(
     m: _Model,
     lp: _Bound,
     best: _Plan | None,
-    mip_gap: float,
-    mip_nodes: int,
-    threads: int,
-    seed: int,
-    deadline: float,
+    work: _Work,
+    clock: _Clock,
     stages: list[tuple[str, float, float]],
-) -> tuple[_Plan | None, float, bool, str]:
-    """MIP stages while the gap exceeds ``mip_gap``: best plan, bound, safety stop, source."""
+) -> tuple[_Plan | None, float, str, str]:
+    """MIP stages while the gap exceeds ``mip_gap``: best plan, bound, source, skip note.
+
+    Each stage runs only when its model has at most :data:`MIP_MAX_PAIR_PERIODS`
+    service columns and is limited by ``mip_nodes`` nodes; the note says when a stage
+    was skipped for its size.
+    """
     bound = lp.bound
-    stopped = False
     source = ""
+    skipped: list[str] = []
 
     def gap_of(p: _Plan | None) -> float:
         return relative_gap(p.objective, bound) if p is not None else float("inf")
 
-    if lp.h is None or mip_nodes <= 0 or gap_of(best) <= mip_gap:
-        return best, bound, stopped, source
+    if lp.h is None or work.mip_nodes <= 0 or gap_of(best) <= work.mip_gap:
+        return best, bound, source, ""
     pool = np.zeros(m.nc, dtype=bool)
     pool[m.qj[lp.y[-1] > 1e-6]] = True
     if best is not None:
         pool |= best.period >= 1
     for name, restrict in (("restricted MIP", pool), ("full MIP", None)):
-        if gap_of(best) <= mip_gap or deadline - time.perf_counter() <= 0:
+        if gap_of(best) <= work.mip_gap or clock.expired():
             break
+        size = _mip_size(m, restrict)
+        if size > MIP_MAX_PAIR_PERIODS:
+            skipped.append(f"{name} skipped ({size:,} pair-periods > {MIP_MAX_PAIR_PERIODS:,})")
+            continue
         t0 = time.perf_counter()
-        sub_gap = mip_gap * 0.5 if restrict is not None else mip_gap
+        sub_gap = work.mip_gap * 0.5 if restrict is not None else work.mip_gap
         mip_status, plan, dual = _mip(
-            m, lp.h, best, restrict, sub_gap, mip_nodes, deadline - time.perf_counter()
+            m, lp.h, best, restrict, sub_gap, work.mip_nodes, clock.left()
         )
-        stopped |= mip_status == "time_limit"
+        if mip_status == "time_limit":
+            clock.fired = True
         if restrict is None and np.isfinite(dual):
             bound = min(bound, dual)
         if plan is not None:
-            plan = _evaluate(m, plan, threads, seed, max(deadline - time.perf_counter(), 1.0))
+            plan = _evaluate(m, plan, work.threads, work.seed, clock)
         stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
         if plan is not None and (best is None or plan.objective > best.objective + 1e-9):
             best, source = plan, name
-    return best, bound, stopped, source
+    note = ""
+    if skipped:
+        note = "; ".join(skipped) + " (a work limit: the plan is not improved by a MIP)"
+    return best, bound, source, note
 
 
 def _result(

@@ -84,9 +84,13 @@ best solution found. The full model starts from the pooled plan. Measured on the
 (HiGHS) or a 148% gap (SCIP) in 120 s, and SCIP crashed the process on the demo
 instance, so HiGHS is the default; CP-SAT was not measured. The relative gap
 tolerance is 0, so ``"optimal"`` means proven optimal; a time limit is always
-set and a result stopped by it says so with its gap. When the capacitated model
-finds no plan in time, a documented fallback plan is returned with an honest
-bound (see ``_capacity_fallback``).
+set and a result stopped by it says so with its gap. With capacities and the
+weighted objective the model is solved by the capacity-true array solver
+(:func:`_run_capacity_true`, the stages of
+:mod:`~nhc_planner.optimize.capacitated_phased`, limited by work alone): the
+OR-Tools-built capacitated MIP ran to its time limit on the demo region. When a
+capacitated solve ends without a plan (its safety stop), a documented fallback
+plan is returned with an honest bound (see ``_capacity_fallback``).
 
 References
 ----------
@@ -1519,6 +1523,7 @@ class _Run:
     outcome: MipOutcome | None  # the weighted stage's outcome when it ended without a plan
     inst: _Instance
     built: _Built | None
+    served: npt.NDArray[np.float64] | None = None  # (T, n, m) shares served, when known
 
 
 def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
@@ -1530,6 +1535,8 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
         """The answer when a stage ends without a plan (``opts`` as it stands then)."""
         return _unsolved(p, outcome, inst, opts, start, common)
 
+    if p.capacitated and s.objective == "weighted":
+        return _run_capacity_true(p, red, start, common)
     min_share = None
     stage1: MipOutcome | None = None
     if s.objective == "maxmin":
@@ -1608,6 +1615,87 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
     )
 
 
+def _run_capacity_true(
+    p: _Problem, red: _Reduced, start: float, common: dict[str, Any]
+) -> _Run | PhasedSolution:
+    """The weighted capacitated model, solved by the capacity-true array solver.
+
+    The model is the same (service within capacity, floors on served need); the
+    solver is :func:`~nhc_planner.optimize.capacitated_phased.capacitated_phased`'s
+    (greedy plans, LP bound by row generation, size-gated and node-limited MIPs), which
+    stops on work limits alone, so the plan does not depend on the machine's load. When
+    its safety stop leaves no plan, the capacity fallback applies as before.
+    """
+    from nhc_planner.optimize.capacitated_phased import _Inputs, solve_inputs
+
+    opts, s = p.opts, p.s
+    inp = _Inputs(
+        c=p.c,
+        w=p.w,
+        d=p.d if p.d is not None else np.zeros(p.n),
+        standard=p.standard,
+        T=p.periods,
+        pw=np.asarray(p.pw, dtype=float),
+        k_t=p.k_t,
+        b_t=p.b_t,
+        carry=bool(s.carry_over),
+        cap_js=p.cap_js,
+        capex_js=p.capex_js,
+        ok_js=p.ok_js,
+        size_names=tuple(z.name for z in p.size_list),
+        fixed=p.fixed_idx,
+        fixed_cap=p.fcap,
+        cand_mask=opts.allowed & ~opts.fixed_mask & p.ok_js.any(axis=1),
+        cover=red.cover,
+        floors=tuple((f.name, f.period - 1, f.share, f.weights) for f in p.floor_list),
+        wt=p.wt,
+    )
+    res = solve_inputs(
+        inp, mip_gap=s.mip_gap, time_limit_s=opts.time_limit_s, threads=opts.threads, seed=opts.seed
+    )
+    stages: dict[str, Any] = {"capacitated_phased": list(res.stages)}
+    if res.status == "infeasible":
+        return infeasible_solution(
+            p.n, res.message, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
+        )
+    if not res.has_plan:
+        outcome = MipOutcome(res.status, np.nan, res.bound, res.seconds, s.backend, res.message)
+        left = max(opts.time_limit_s - (time.perf_counter() - start), 0.25 * opts.time_limit_s)
+        fallback = _capacity_fallback(p, left)
+        if fallback is None:
+            return no_solution(p.n, outcome, kind=PhasedSolution, **common)
+        return _Run(
+            status="feasible",
+            message=fallback.message,
+            open_period=fallback.open_period,
+            size_index=fallback.size_index,
+            raw_bound=fallback.bound,
+            stages={**stages, "capacity_fallback": fallback.message},
+            min_share=None,
+            min_share_bound=None,
+            fallback=True,
+            outcome=outcome,
+            inst=red.inst,
+            built=None,
+        )
+    served = np.stack([f.toarray() for f in res.fractions]) if res.fractions else None
+    return _Run(
+        status=res.status,
+        message=res.message,
+        open_period=np.asarray(res.open_period, dtype=np.int64),
+        size_index=np.asarray(res.size_index, dtype=np.int64),
+        raw_bound=float(res.bound),
+        stages=stages,
+        min_share=None,
+        min_share_bound=None,
+        fallback=False,
+        outcome=None,
+        inst=red.inst,
+        built=None,
+        served=served,
+    )
+
+
 # --------------------------------------------------------------------------- stage 4: result
 
 
@@ -1626,7 +1714,9 @@ def _served_shares(
         assignment = np.where(np.isfinite(dist).any(axis=1), np.argmin(dist, axis=1), -1)
         return point_cov, None, assignment
     frac_t = np.zeros((T, n, m))
-    if run.fallback or run.built is None:
+    if run.served is not None:
+        frac_t = run.served
+    elif run.fallback or run.built is None:
         for t in range(T):
             sites_t = np.flatnonzero((open_period >= 0) & (open_period <= t + 1))
             frac_t[t] = _serve_lp(cover, sites_t, site_cap[sites_t], red.d_eff, p.wt[t])
