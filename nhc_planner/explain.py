@@ -265,13 +265,10 @@ def explain_centres(
 
     loss_of, alt_of, covered_total = _swaps(cover, w, allowed, is_open)
 
-    if sizes is None and phased is not None and phased.size.size:
-        sizes = phased.size
+    sizes = phased.size if sizes is None and phased is not None and phased.size.size else sizes
     deprived = (decile <= 2) if decile is not None else np.zeros(n, dtype=bool)
     covered = np.zeros(n, dtype=bool)
-    if site_names is not None and len(site_names) != m:
-        msg = f"site_names: expected one name per site ({m}); found {len(site_names)}"
-        raise ValueRangeError(msg)
+    _check_names(site_names, m)
     n_new = 0
     rows = []
     for rank, j in enumerate(order, start=1):
@@ -283,9 +280,6 @@ def explain_centres(
         pop_new12 = float(pop[new & deprived].sum()) if pop is not None else np.nan
         hle_mean = _hle_mean(hle, pop if pop is not None else w, catch)
         util = float(load[j] / site_cap[j]) if site_cap[j] > 0 else np.nan
-        swap = np.nan if existing else float(loss_of[int(j)])
-        k = -1 if existing else alt_of[int(j)]
-        best_alt = None if k < 0 else ids[k]
         n_new += 0 if existing else 1
         row = {
             "site_index": int(j),
@@ -303,16 +297,38 @@ def explain_centres(
             "weekly_demand_served": float(load[j]),
             "weekly_capacity": float(site_cap[j]),
             "utilisation": util,
-            "swap_loss": swap,
-            "swap_loss_share": swap / covered_total if covered_total > 0 else np.nan,
-            "best_alternative": best_alt,
-            "best_alternative_name": None if k < 0 or site_names is None else site_names[k],
+            **_swap_columns(int(j), existing, (loss_of, alt_of, covered_total), ids, site_names),
         }
         row["why"] = _why(
             row, n_new, standard, unit, decile is not None, covered_total, choice == "coverage"
         )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(EXPLAIN_COLUMNS))
+
+
+def _check_names(site_names: Sequence[str] | None, m: int) -> None:
+    if site_names is not None and len(site_names) != m:
+        msg = f"site_names: expected one name per site ({m}); found {len(site_names)}"
+        raise ValueRangeError(msg)
+
+
+def _swap_columns(
+    j: int,
+    existing: bool,
+    swaps: tuple[dict[int, float], dict[int, int], float],
+    ids: Sequence[Any],
+    site_names: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The swap columns of site ``j``: loss against its best alternative, and who that is."""
+    loss_of, alt_of, covered_total = swaps
+    swap = np.nan if existing else float(loss_of[j])
+    k = -1 if existing else int(alt_of[j])
+    return {
+        "swap_loss": swap,
+        "swap_loss_share": swap / covered_total if covered_total > 0 else np.nan,
+        "best_alternative": None if k < 0 else ids[k],
+        "best_alternative_name": None if k < 0 or site_names is None else site_names[k],
+    }
 
 
 def _nearest_within(c: np.ndarray, cover: np.ndarray, is_open: np.ndarray) -> np.ndarray:

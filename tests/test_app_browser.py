@@ -131,7 +131,7 @@ def test_maps_render_offline_and_explain_centres(server: str) -> None:
             popup = frame.locator(".leaflet-popup-content")
             click_until_popup(first, popup, attempts=4, timeout_ms=3_000)
             text = popup.inner_text()
-            assert "Opens in year 1" in text
+            assert "It opens in year 1" in text  # the neighbourhood's reason (default model)
             assert "within 15 minutes' drive" in text
             assert "Population newly within reach" in text
             page.wait_for_timeout(500)
