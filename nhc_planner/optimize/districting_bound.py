@@ -40,7 +40,8 @@ _FRACTIONAL = 0.1  # an averaged count this far from an integer is branched on
 _CHECK_EVERY = 24  # nodes between progress checks (see branch_and_bound)
 _GIVE_UP = 5.0  # ... stop if the target needs this many times the nodes left
 _ATTEMPT_ALL = 10  # nodes whose seeds are all tried as plans; then every fourth
-_NODE_STEP = 2.0  # first subgradient step of a node (as a multiple of the Polyak step)
+_DEFLECTION = 0.5  # share of the previous direction kept in the next
+_NODE_STEP = 1.0  # first subgradient step of a node (as a multiple of the Polyak step)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ def _subgradient(
     seed_avg = np.zeros(n)
     averaged = 0
     step, stall, it = _NODE_STEP, 0, 0
+    direction = np.zeros(n)
     for it in range(1, iterations + 1):
         value, chosen, x = evaluate(lam, rule)
         if chosen is None:
@@ -185,10 +187,10 @@ def _subgradient(
         if max(best, floor) >= up * (1.0 - target) or step < 1e-4:
             break
         grad = 1.0 - x
-        norm = float(grad @ grad)
-        if norm == 0.0:
+        if not grad.any():
             break
-        lam = lam + step * (up - value) / norm * grad
+        direction = grad + _DEFLECTION * direction  # deflected subgradient
+        lam = lam + step * (up - value) / float(direction @ direction) * direction
     if averaged == 0:  # stopped early: the best iterate stands for the average
         if best_chosen is not None:
             zone_avg = np.bincount(rule.zone[best_chosen], minlength=rule.lo.size).astype(float)
