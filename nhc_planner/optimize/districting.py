@@ -43,7 +43,15 @@ _DEFLECTION = 0.5  # share of the previous direction kept in the next (deflected
 
 @dataclass(frozen=True)
 class DistrictException:
-    """A group whose population bounds could not be met, and the rule applied.
+    r"""A group whose population bounds could not be met, and the rule applied.
+
+    The rules: a group (or detached piece) with fewer than ``min_pop`` residents becomes
+    one district (``"single"``); a group with no whole number of districts in range
+    (:math:`\lceil P/U \rceil > \lfloor P/L \rfloor`) takes the count needing the least
+    relative widening and the bounds widened to fit it (``"relaxed"``); if no count in range
+    gives a contiguous plan within bounds, the bounds are widened by 5%, 10%, 20%, 40% of
+    the band (then dropped) until one does (``"relaxed"``). A group whose areas are not
+    connected is delineated one connected piece at a time (``"split"``).
 
     Attributes
     ----------
@@ -291,14 +299,8 @@ def delineate(
     (the bound is for that :math:`k`): minimising travel alone would always prefer more,
     smaller districts.
 
-    *Bounds that cannot be met* (reported in ``exceptions``, by name, never silently):
-    a group (or detached piece) with fewer than ``min_pop`` residents becomes one district
-    (``"single"``); a group with no whole number of districts in range
-    (:math:`\lceil P/U \rceil > \lfloor P/L \rfloor`) takes the count needing the least
-    relative widening and the bounds widened to fit it (``"relaxed"``); if no count in range
-    gives a contiguous plan within bounds, the bounds are widened by 5%, 10%, 20%, 40% of
-    the band (then dropped) until one does (``"relaxed"``). A group whose areas are not
-    connected is delineated one connected piece at a time (``"split"``).
+    *Bounds that cannot be met* are reported in ``exceptions``, by name, never silently,
+    under the rules of :class:`DistrictException`.
 
     *Determinism.* Every decision uses iteration counts; the same inputs give the same
     labels on any machine load. ``time_limit_s`` is a safety stop: if it fires, the
