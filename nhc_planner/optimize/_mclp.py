@@ -285,6 +285,23 @@ def _lagrangian(
     return float(np.maximum(w - lam, 0.0).sum() + s[order[:p]].sum()), s, order
 
 
+#: HiGHS options of the final MIP (step 5 of :func:`solve_reduced`). The model is
+#: already reduced and started from a local optimum: HiGHS's presolve (probing), its
+#: primal heuristics and reliability branching's strong-branching LPs cost more than
+#: they save here. ``mip_heuristic_effort = 0`` alone still runs the root's RINS / RENS
+#: sub-MIPs (13 of 27 s on the demo ICB at p = 20); switching them off by name cut
+#: p = 20-30 by 1.4-3.4x, on the same instances in one run (``benchmarks/results_mclp.md``).
+MIP_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("presolve", "off"),
+    ("mip_heuristic_effort", 0.0),
+    ("mip_heuristic_run_rins", False),
+    ("mip_heuristic_run_rens", False),
+    ("mip_heuristic_run_root_reduced_cost", False),
+    ("mip_heuristic_run_feasibility_jump", False),
+    ("mip_pscost_minreliable", 0),
+)
+
+
 def _highs(threads: int, seed: int, time_limit_s: float) -> highspy.Highs:
     return new_highs(threads, seed, time_limit_s, mip_rel_gap=0.0)
 
@@ -303,8 +320,11 @@ def _pass_mclp(h: highspy.Highs, a: np.ndarray, w: np.ndarray, p: int, *, intege
     pass_model(h, cost, mat, row_lo, row_up, np.zeros(n), np.ones(n), maximize=True, integer=mask)
 
 
-def _lp_duals(a: np.ndarray, w: np.ndarray, p: int, threads: int, seed: int, limit: float):
-    """LP relaxation: its value, the coupling rows' duals and the LP ``x`` (or None)."""
+def _lp_duals(
+    a: np.ndarray, w: np.ndarray, p: int, threads: int, seed: int, limit: float
+) -> tuple[float, np.ndarray, np.ndarray, highspy.Highs] | None:
+    """LP relaxation: its value, the coupling rows' duals, the LP ``x`` and the solved
+    HiGHS instance (for :func:`_dive`); None when the LP is not solved."""
     h = _highs(threads, seed, limit)
     _pass_mclp(h, a, w, p, integer=False)
     h.run()
@@ -313,7 +333,32 @@ def _lp_duals(a: np.ndarray, w: np.ndarray, p: int, threads: int, seed: int, lim
     sol = h.getSolution()
     lam = np.abs(np.asarray(sol.row_dual, dtype=np.float64)[: a.shape[0]])
     x = np.asarray(sol.col_value, dtype=np.float64)[: a.shape[1]]
-    return float(h.getInfo().objective_function_value), lam, x
+    return float(h.getInfo().objective_function_value), lam, x, h
+
+
+def _dive(h: highspy.Highs, x: np.ndarray, p: int) -> np.ndarray:
+    """LP diving: fix the largest fractional ``x`` open, re-solve, until ``x`` is integral.
+
+    ``h`` holds the solved LP relaxation of the MCLP (columns ``x`` first) and is
+    changed in place. Each step fixes one more column open and re-solves from the last
+    basis (a few dual simplex iterations), so at most ``p`` re-solves. Deterministic:
+    ties go to the lowest column index. Returns the columns open in the last LP
+    solution (at most ``p``; the caller completes and improves them by local search).
+    """
+    m = x.size
+    fixed = np.zeros(m, dtype=bool)
+    for _ in range(p):
+        frac = np.flatnonzero((x > 1e-6) & (x < 1.0 - 1e-6) & ~fixed)
+        if frac.size == 0:
+            break
+        j = int(frac[np.argmax(x[frac])])  # argmax takes the first (lowest) of ties
+        fixed[j] = True
+        h.changeColBounds(j, 1.0, 1.0)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # pragma: no cover
+            break
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64)[:m]
+    return np.flatnonzero(x > 0.5)[:p]
 
 
 def solve_reduced(
@@ -388,13 +433,16 @@ def solve_reduced(
     if lp is None:  # pragma: no cover - the LP is feasible and bounded
         bound, lam, x_lp = total, np.zeros(n_rows), np.zeros(m)
     else:
-        lp_val, lam, x_lp = lp
+        lp_val, lam, x_lp, h_lp = lp
         bound = min(total, _lagrangian(a_f, w, lam, p)[0], lp_val + tol)
-        lp_start = np.lexsort((np.arange(m), -x_lp))[:p]
-        alt = greedy_swap(a, w, p, start=lp_start)
-        alt_val = covered_weight(a, w, alt)
-        if alt_val > inc_val + tol:
-            inc, inc_val = alt, alt_val
+        starts = [np.lexsort((np.arange(m), -x_lp))[:p]]
+        if inc_val < bound - tol:
+            starts.append(_dive(h_lp, x_lp, p))
+        for lp_start in starts:
+            alt = greedy_swap(a, w, p, start=lp_start)
+            alt_val = covered_weight(a, w, alt)
+            if alt_val > inc_val + tol:
+                inc, inc_val = alt, alt_val
     if inc_val >= bound - tol:
         return done(
             inc,
@@ -541,15 +589,7 @@ def _mip_on_free(
     """HiGHS on the free columns, started from the incumbent (step 5 of
     :func:`solve_reduced`); the better of HiGHS's plan and the incumbent is kept."""
     m = a.shape[1]
-    # the model is already reduced and started from a local optimum: HiGHS's presolve
-    # (probing), primal heuristics and reliability branching's strong-branching LPs
-    # cost more than they save here (demo ICB p = 20: 13.0 s against 24.9 s for seed 2,
-    # 35.6 s against 39.7-54.6 s for seed 1, under load)
-    for key, value in (
-        ("presolve", "off"),
-        ("mip_heuristic_effort", 0.0),
-        ("mip_pscost_minreliable", 0),
-    ):
+    for key, value in MIP_OPTIONS:
         h.setOptionValue(key, value)
     free, ones = fx.free, fx.ones
     _pass_mclp(h, fx.sub, fx.sub_w, fx.p_sub, integer=True)
