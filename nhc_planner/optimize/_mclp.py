@@ -403,7 +403,7 @@ def solve_reduced(
        reaches the bound, from an LP dive (:func:`_dive`: fix the largest fractional
        column open and re-solve, at most ``p`` warm-started LPs); the best plan is
        the incumbent. 1-swap local optima sit 0.1-0.4% below the optimum on the demo
-       ICB at p = 15-30, more than the LP gap; the dive lands within 0.01-0.15%.
+       ICB at p = 15-30, more than the LP gap; the dive lands within 0.01-0.13%.
     2. *Bound.* The LP relaxation (HiGHS); its duals are the multipliers of the
        Lagrangian bound :math:`L(\lambda)` (:func:`_lagrangian`), which is valid for any
        multipliers, so a loose dual never gives a wrong bound. An incumbent that
