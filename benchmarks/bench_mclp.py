@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ def run_nhc(cost: np.ndarray, pop: np.ndarray, p: int, cap: float) -> tuple[floa
 
     sol = max_coverage(cost, pop, p, 20.0, time_limit_s=cap)
     note = f"{sol.n_rows} x {sol.n_candidates} after reductions; stage {sol.shortcut or '-'}"
+    nodes = re.search(r"(\d+) nodes", sol.message)
+    if nodes:
+        note += f", {nodes.group(1)} nodes"
     if sol.status != "optimal":
         note += f"; gap {sol.gap:.3%}"
     return sol.objective, sol.status, note

@@ -465,9 +465,9 @@ def solve_reduced(
     else:
         lp_val, lam, x_lp, h_lp = lp
         bound = min(total, _lagrangian(a_f, w, lam, p)[0], lp_val + tol)
-        starts = [np.lexsort((np.arange(m), -x_lp))[:p]]
-        if inc_val < bound - tol:
-            starts.append(_dive(h_lp, x_lp, p))
+        starts = []
+        if inc_val < bound - tol:  # else the greedy plan is already proven optimal
+            starts = [np.lexsort((np.arange(m), -x_lp))[:p], _dive(h_lp, x_lp, p)]
         for lp_start in starts:
             alt = greedy_swap(a, w, p, start=lp_start)
             alt_val = covered_weight(a, w, alt)
