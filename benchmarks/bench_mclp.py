@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         cost, pop, digest = instance(seed)
         meta["hashes"][seed] = digest
         for p in args.ps:
+            first = len(runs)
             (obj, status, note), t = timed(run_nhc, cost, pop, p, args.cap)
             runs.append(Run(seed, p, "nhc", obj, status, t, note))
             if "highs" in args.peers:
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 (obj, status), t = timed(run_spopt, cost, pop, p, args.cap)
                 runs.append(Run(seed, p, "spopt + CBC", obj, status, t))
             write(args.out, runs, meta)
-            for r in runs[-3:]:
+            for r in runs[first:]:
                 print(
                     f"seed {r.seed} p {r.p:2d} {r.solver:12s} {r.objective:14,.0f} "
                     f"{r.status:8s} {r.seconds:7.2f}",
