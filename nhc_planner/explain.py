@@ -23,7 +23,7 @@ and a plain-English ``why`` sentence per centre.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -172,6 +172,7 @@ def explain_centres(
     open_period: npt.ArrayLike | None = None,
     sizes: Sequence[str] | npt.NDArray[Any] | None = None,
     load: npt.ArrayLike | None = None,
+    choice: Literal["coverage", "travel"] = "coverage",
 ) -> pd.DataFrame:
     """Explain every open centre of a solution.
 
@@ -212,6 +213,12 @@ def explain_centres(
         Per site: opening period (``0`` already open, ``t >= 1`` year, ``-1``
         never), size name and weekly load of the plan as delivered; they
         override the solution's own.
+    choice
+        How the sites were chosen. ``"coverage"`` (a coverage model): ``why`` opens
+        with the year and the centre's number in opening order, and ends with the swap
+        against the best alternative site. ``"travel"`` (one site per neighbourhood,
+        least travel; the caller says the year, order and choice): ``why`` holds only
+        the reach, catchment HLE and expected use; the swap columns are still filled.
 
     Returns
     -------
@@ -301,7 +308,9 @@ def explain_centres(
             "best_alternative": best_alt,
             "best_alternative_name": None if k < 0 or site_names is None else site_names[k],
         }
-        row["why"] = _why(row, n_new, standard, unit, decile is not None, covered_total)
+        row["why"] = _why(
+            row, n_new, standard, unit, decile is not None, covered_total, choice == "coverage"
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(EXPLAIN_COLUMNS))
 
@@ -383,8 +392,12 @@ def _why(
     unit: str,
     has_decile: bool,
     covered_total: float,
+    coverage: bool = True,
 ) -> str:
     """A few plain-English sentences about a centre (``new_rank``: its number among new ones).
+
+    With ``coverage=False`` the opening sentence (year and order) and the swap sentence
+    are left out: the caller explains the year, the order and the choice itself.
 
     Need is named in plain words (:data:`nhc_planner._format.NEED_WORDS`); a swap
     loss within rounding of zero relative to ``covered_total`` is a tie
@@ -409,7 +422,7 @@ def _why(
         reach += (
             f", {_fmt_int(dep)} ({_fmt_pct(dep / base)}) of them in the most deprived 20% of areas"
         )
-    parts = [head, reach + "."]
+    parts = [head, reach + "."] if coverage else [reach + "."]
     if np.isfinite(row["catchment_hle_mean"]):
         parts.append(
             "Its catchment's estimated healthy life expectancy is "
@@ -420,7 +433,7 @@ def _why(
             f"Expected use: {_fmt_pct(row['utilisation'])} of "
             f"{_fmt_int(row['weekly_capacity'])} appointments a week."
         )
-    if np.isfinite(row["swap_loss"]) and row["best_alternative"] is not None:
+    if coverage and np.isfinite(row["swap_loss"]) and row["best_alternative"] is not None:
         alt = row["best_alternative"]
         name = row["best_alternative_name"]
         named = f"{name} ({alt})" if name else f"Site {alt}"

@@ -307,14 +307,23 @@ class _HtmlControl(MacroElement):
         self.position = position
 
 
+_LEGEND_ROOM_PX = 270  # the legend's width (max 240 px) plus its padding and margin
+
+
 class _BoundPopup(MacroElement):
-    """A plain Leaflet popup bound to its parent layer (no jQuery, no iframe)."""
+    """A plain Leaflet popup bound to its parent layer (no jQuery, no iframe).
+
+    On opening, the map pans so that the popup stays clear of the legend (Leaflet draws
+    controls above popups, so a popup under the legend would be cut off).
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }},
-            {maxWidth: {{ this.max_width|tojson }}, className: "nhc-popup"});
+            {maxWidth: {{ this.max_width|tojson }}, className: "nhc-popup",
+             autoPanPaddingTopLeft: [12, 12],
+             autoPanPaddingBottomRight: [{{ this.legend_room|tojson }}, 12]});
         {% endmacro %}
         """
     )
@@ -324,9 +333,8 @@ class _BoundPopup(MacroElement):
         self._name = "BoundPopup"
         self.html = html_text
         self.max_width = max_width
+        self.legend_room = _LEGEND_ROOM_PX
 
-
-_LEGEND_ROOM_PX = 270  # the legend's width (max 240 px) plus its padding and margin
 
 _BOX = (
     "background:rgba(255,255,255,0.94);padding:8px 10px;border-radius:4px;"
@@ -532,6 +540,10 @@ def _new_map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         tiles=None,
         zoom_start=11,
+        # quarter steps, so the fitted view fills the frame rather than stopping at the
+        # whole zoom level below (which left the area a third of the map's width)
+        zoom_snap=0.25,
+        zoom_delta=0.5,
         control_scale=True,
         prefer_canvas=False,
     )
@@ -646,7 +658,12 @@ def draw_map(
         style_function=_area_style,
         highlight_function=_area_highlight,
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=fields, sticky=True),
-        popup=folium.GeoJsonPopup(fields=fields, aliases=fields),
+        popup=folium.GeoJsonPopup(
+            fields=fields,
+            aliases=fields,
+            auto_pan_padding_top_left=[12, 12],
+            auto_pan_padding_bottom_right=[_LEGEND_ROOM_PX, 12],
+        ),
         smooth_factor=0.5,
     ).add_to(m)
     if layers.roads:

@@ -912,7 +912,7 @@ class NeighbourhoodModel:
             out=np.zeros(built.k, dtype=float),
             where=built.demand > 0,
         )
-        centres = centres_table(inputs, ctx, result, sizes=sizes, load=served)
+        centres = centres_table(inputs, ctx, result, sizes=sizes, load=served, choice="travel")
         centres = _centre_columns(centres, built, result)
         return PlanTables(
             centres=centres,
@@ -942,7 +942,9 @@ def _centre_columns(
         if members.size:
             names = ", ".join(built.names[d] for d in members)
             lead = int(members[np.argmin(built.hle[members])])
-            why = f"Serves {names}: {result.why[lead]}. {why}"
+            travel = _travel_words(built, members, j, status)
+            when = f" It {result.why[lead]}." if status == "new" else ""
+            why = f"Serves {names}.{when} {travel} {why}"
         whys.append(why)
     out = centres.copy()
     out["why"] = whys
@@ -953,6 +955,25 @@ def _centre_columns(
         out["order"] = out["order"].astype(int)
     out = out.sort_values(["phase", "order"], kind="stable").reset_index(drop=True)
     return gpd.GeoDataFrame(out, geometry=centres.geometry.name, crs=centres.crs)
+
+
+def _travel_words(built: NeighbourhoodArrays, members: np.ndarray, j: int, status: str) -> str:
+    """How the site was chosen, and its residents' mean travel to it, in words."""
+    pop = built.population[members] * (1.0 - built.beyond_share[members, j])
+    minutes = built.minutes_reached[members, j]
+    ok = np.isfinite(minutes) & (pop > 0)
+    if not ok.any():
+        return "None of its residents is within the travel cutoff of it."
+    mean = float(np.average(minutes[ok], weights=pop[ok]))
+    said = f"{mean:.1f} minutes' {built.scenario.travel.mode} on average for those within reach"
+    if status != "new":
+        return f"Its residents' travel to it: {said}."
+    if members.size > 1:
+        return (
+            f"As a hub for {members.size} neighbourhoods, the site was chosen to keep their "
+            f"residents' travel low ({said})."
+        )
+    return f"The site was chosen to keep its residents' travel low ({said})."
 
 
 def neighbourhoods_table(

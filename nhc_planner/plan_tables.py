@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -402,6 +402,7 @@ def _explained(
     sizes: np.ndarray,
     load: np.ndarray,
     capacity: np.ndarray,
+    choice: Literal["coverage", "travel"],
 ) -> pd.DataFrame:
     """:func:`nhc_planner.explain.explain_centres` of the plan as delivered."""
     from nhc_planner.explain import explain_centres
@@ -434,6 +435,7 @@ def _explained(
         sizes=sizes,
         load=load,
         capacity=capacity,
+        choice=choice,
     )
 
 
@@ -450,6 +452,7 @@ def centres_table(
     *,
     load: np.ndarray | None = None,
     capacity_applied: bool = True,
+    choice: Literal["coverage", "travel"] = "coverage",
 ) -> gpd.GeoDataFrame:
     """One row per open centre: size, capacity, costs, staff and the reasons it was chosen.
 
@@ -461,7 +464,8 @@ def centres_table(
     With ``capacity_applied=False`` each centre's ``why`` starts "Capacity not
     applied".
     :func:`nhc_planner.explain.explain_centres` gives the opening order, people
-    newly covered, catchment HLE, swap loss and the ``why`` sentence. Columns
+    newly covered, catchment HLE, swap loss and the ``why`` sentence (``choice``: how
+    the sites were chosen, as there). Columns
     :data:`CENTRE_COLUMNS`; existing centres first, then new ones by opening order.
     """
     from nhc_planner.capacity import staffing_for_capacity
@@ -475,7 +479,7 @@ def centres_table(
     templates = sizes if sizes is not None else centre_sizes(ctx, result, load)
     capacity = ctx.capacities_of(templates)
     names = size_names(templates)
-    table = _explained(inputs, ctx, result, names, load, capacity)
+    table = _explained(inputs, ctx, result, names, load, capacity, choice)
     n_existing = int((table["status"] == "existing").sum())
     rows = []
     for r in table.to_dict("records"):

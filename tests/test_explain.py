@@ -100,6 +100,29 @@ def test_why_sentences_are_readable(table):
     assert "units of need" not in s0
 
 
+
+def test_travel_choice_leaves_year_order_and_swap_to_the_caller(table):
+    """With ``choice="travel"`` (the neighbourhood model) the sentences keep only reach,
+    catchment HLE and expected use; the numbers in the columns are the same."""
+    travel = explain_centres(
+        COST,
+        _solution(),
+        WEIGHTS,
+        10,
+        population=POP,
+        imd_decile=DECILE,
+        hle_years=HLE,
+        site_ids=["S0", "S1", "S2", "S3"],
+        choice="travel",
+    )
+    s0 = travel.set_index("site_id")["why"]["S0"]
+    assert s0.startswith("It brings 300 people within 10 minutes for the first time")
+    assert "58.3 years" in s0 and "60% of 100 appointments a week" in s0
+    assert "Opens in year" not in s0 and "in opening order" not in s0
+    assert "alternative" not in s0
+    same = [c for c in table.columns if c != "why"]
+    pd.testing.assert_frame_equal(travel[same], table[same])
+
 def test_thousands_separators():
     cost = np.array([[1.0, 50.0]])
     sol = phased_coverage(cost, [12345.0], 5, periods=1, new_per_period=1)

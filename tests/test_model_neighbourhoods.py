@@ -92,6 +92,9 @@ def test_demo_centres_and_assignments(default_plan: Plan) -> None:
     assert new["order"].tolist() == list(range(1, len(new) + 1))  # listed in opening order
     assert new["phase"].is_monotonic_increasing
     assert new["why"].str.startswith("Serves ").all()
+    # the neighbourhood's own reasons, not the coverage model's order and swap sentences
+    assert new["why"].str.contains("chosen to keep").all()
+    assert not new["why"].str.contains("in opening order|best alternative|would reach").any()
 
 
 def test_save_and_load(default_plan: Plan, tmp_path: Path) -> None:
