@@ -445,7 +445,7 @@ def solve_reduced(
     MclpCore
     """
     start = time.perf_counter()
-    n_rows, m = a.shape
+    m = a.shape[1]
     a_f = a.astype(np.float64)
     total = float(w.sum())
     tol = 1e-7 * max(1.0, total)
@@ -457,22 +457,9 @@ def solve_reduced(
         cols = np.sort(cols).astype(np.int64)
         return MclpCore(cols, value, bound, status, time.perf_counter() - start, msg, **kw)
 
-    inc = greedy_swap(a, w, p)
-    inc_val = covered_weight(a, w, inc)
-    lp = _lp_duals(a, w, p, threads, seed, max(left(), 0.01))
-    if lp is None:  # pragma: no cover - the LP is feasible and bounded
-        bound, lam, x_lp = total, np.zeros(n_rows), np.zeros(m)
-    else:
-        lp_val, lam, x_lp, h_lp = lp
-        bound = min(total, _lagrangian(a_f, w, lam, p)[0], lp_val + tol)
-        starts = []
-        if inc_val < bound - tol:  # else the greedy plan is already proven optimal
-            starts = [np.lexsort((np.arange(m), -x_lp))[:p], _dive(h_lp, x_lp, p)]
-        for lp_start in starts:
-            alt = greedy_swap(a, w, p, start=lp_start)
-            alt_val = covered_weight(a, w, alt)
-            if alt_val > inc_val + tol:
-                inc, inc_val = alt, alt_val
+    inc, inc_val, bound, lam = _primal_and_bound(
+        a, a_f, w, p, threads, seed, max(left(), 0.01), tol
+    )
     if inc_val >= bound - tol:
         return done(
             inc,
@@ -537,6 +524,38 @@ def solve_reduced(
         stage="mip",
         **kw,
     )
+
+
+def _primal_and_bound(
+    a: np.ndarray,
+    a_f: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    threads: int,
+    seed: int,
+    seconds: float,
+    tol: float,
+) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """Steps 1-2 of :func:`solve_reduced`: the incumbent, its value, the bound and the
+    multipliers ``lam`` (the LP duals) for reduced-cost fixing."""
+    m = a.shape[1]
+    total = float(w.sum())
+    inc = greedy_swap(a, w, p)
+    inc_val = covered_weight(a, w, inc)
+    lp = _lp_duals(a, w, p, threads, seed, seconds)
+    if lp is None:  # pragma: no cover - the LP is feasible and bounded
+        return inc, inc_val, total, np.zeros(a.shape[0])
+    lp_val, lam, x_lp, h_lp = lp
+    bound = min(total, _lagrangian(a_f, w, lam, p)[0], lp_val + tol)
+    starts = []
+    if inc_val < bound - tol:  # else the greedy plan is already proven optimal
+        starts = [np.lexsort((np.arange(m), -x_lp))[:p], _dive(h_lp, x_lp, p)]
+    for lp_start in starts:
+        alt = greedy_swap(a, w, p, start=lp_start)
+        alt_val = covered_weight(a, w, alt)
+        if alt_val > inc_val + tol:
+            inc, inc_val = alt, alt_val
+    return inc, inc_val, bound, lam
 
 
 def _cover_all(a: np.ndarray, p: int, threads: int, seed: int, seconds: float) -> Any:
