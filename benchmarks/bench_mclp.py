@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ def run_nhc(cost: np.ndarray, pop: np.ndarray, p: int, cap: float) -> tuple[floa
 
     sol = max_coverage(cost, pop, p, 20.0, time_limit_s=cap)
     note = f"{sol.n_rows} x {sol.n_candidates} after reductions; stage {sol.shortcut or '-'}"
+    nodes = re.search(r"(\d+) nodes", sol.message)
+    if nodes:
+        note += f", {nodes.group(1)} nodes"
     if sol.status != "optimal":
         note += f"; gap {sol.gap:.3%}"
     return sol.objective, sol.status, note
@@ -158,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         cost, pop, digest = instance(seed)
         meta["hashes"][seed] = digest
         for p in args.ps:
+            first = len(runs)
             (obj, status, note), t = timed(run_nhc, cost, pop, p, args.cap)
             runs.append(Run(seed, p, "nhc", obj, status, t, note))
             if "highs" in args.peers:
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 (obj, status), t = timed(run_spopt, cost, pop, p, args.cap)
                 runs.append(Run(seed, p, "spopt + CBC", obj, status, t))
             write(args.out, runs, meta)
-            for r in runs[-3:]:
+            for r in runs[first:]:
                 print(
                     f"seed {r.seed} p {r.p:2d} {r.solver:12s} {r.objective:14,.0f} "
                     f"{r.status:8s} {r.seconds:7.2f}",

@@ -12,6 +12,11 @@ from hypothesis import strategies as st
 from nhc_planner.optimize import max_coverage
 from nhc_planner.optimize._common import parse_options
 from nhc_planner.optimize._mclp import (
+    _dive,
+    _Fixed,
+    _highs,
+    _lp_duals,
+    _mip_on_free,
     cover_within,
     covered_weight,
     drop_superset_rows,
@@ -200,3 +205,60 @@ def test_safety_time_limit_keeps_the_incumbent():
     if sol.status == "feasible":
         assert "safety time limit" in sol.message
         assert 0 < sol.gap < 0.05
+
+
+def _all_free(a, w, p):
+    """The final MIP's input with no column fixed."""
+    n, m = a.shape
+    none = np.zeros(0, dtype=np.int64)
+    return _Fixed(np.arange(m), none, np.arange(n), a, w, p, 0.0, 0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(matrices(max_rows=9, max_cols=7), st.data())
+def test_final_mip_from_any_incumbent_matches_brute_force(inst, data):
+    # the final MIP only seeks plans better than the incumbent and fixes rows heavier
+    # than the incumbent's uncovered weight covered; from any incumbent (optimal or
+    # not) it must return the optimum and call it proven
+    a, w = inst
+    keep = a.any(axis=1)
+    a, w = a[keep], w[keep]
+    if a.shape[0] == 0 or a.shape[1] < 2:
+        return
+    m = a.shape[1]
+    p = data.draw(st.integers(1, m - 1))
+    inc = np.sort(np.asarray(data.draw(st.permutations(range(m)))[:p], dtype=np.int64))
+    inc_val = covered_weight(a, w, inc)
+    tol = 1e-7 * max(1.0, float(w.sum()))
+    fx = _all_free(a, w, p)
+    out = _mip_on_free(_highs(1, 0, 30), a, w, p, fx, inc, inc_val, tol)
+    best = best_coverage(a, w, p)
+    assert out.optimal
+    assert out.cols.size <= p
+    assert out.value == pytest.approx(covered_weight(a, w, out.cols))
+    assert out.value == pytest.approx(best)
+
+
+def test_final_mip_proves_an_optimal_incumbent_through_heavy_rows():
+    # three rows of weight 5, each covered by its own site, p = 2: the incumbent {0, 1}
+    # leaves 5 uncovered, so a better plan must cover every row (each weighs more than
+    # 5 - tol) with two sites; that restricted MIP is infeasible, which proves {0, 1}
+    a = np.eye(3, dtype=bool)
+    w = np.full(3, 5.0)
+    inc = np.array([0, 1])
+    out = _mip_on_free(_highs(1, 0, 30), a, w, 2, _all_free(a, w, 2), inc, 10.0, 1e-7)
+    assert out.optimal
+    assert out.cols.tolist() == [0, 1]
+    assert out.value == out.bound == 10.0
+
+
+def test_dive_returns_at_most_p_columns_deterministically():
+    cost, w = _hard_instance(5, n=150, m=70)
+    a = cost <= 0.2
+    a, w = a[a.any(axis=1)], w[a.any(axis=1)]
+    runs = []
+    for _ in range(2):
+        _, _, x, h = _lp_duals(a, w, 6, 1, 0, 30.0)
+        runs.append(_dive(h, x, 6).tolist())
+    assert runs[0] == runs[1]
+    assert 1 <= len(runs[0]) <= 6
