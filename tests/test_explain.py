@@ -43,8 +43,7 @@ def _solution() -> Solution:
     )
 
 
-@pytest.fixture
-def table():
+def _explained(**options):
     return explain_centres(
         COST,
         _solution(),
@@ -54,7 +53,13 @@ def table():
         imd_decile=DECILE,
         hle_years=HLE,
         site_ids=["S0", "S1", "S2", "S3"],
+        **options,
     )
+
+
+@pytest.fixture
+def table():
+    return _explained()
 
 
 def test_columns_and_opening_order(table):
@@ -103,17 +108,7 @@ def test_why_sentences_are_readable(table):
 def test_travel_choice_leaves_year_order_and_swap_to_the_caller(table):
     """With ``choice="travel"`` (the neighbourhood model) the sentences keep only reach,
     catchment HLE and expected use; the numbers in the columns are the same."""
-    travel = explain_centres(
-        COST,
-        _solution(),
-        WEIGHTS,
-        10,
-        population=POP,
-        imd_decile=DECILE,
-        hle_years=HLE,
-        site_ids=["S0", "S1", "S2", "S3"],
-        choice="travel",
-    )
+    travel = _explained(choice="travel")
     s0 = travel.set_index("site_id")["why"]["S0"]
     assert s0.startswith("It brings 300 people within 10 minutes for the first time")
     assert "58.3 years" in s0

@@ -887,6 +887,20 @@ def _true_cost(rows: np.ndarray, weights: np.ndarray, open_local: np.ndarray) ->
     return float(np.sum(weights * d)) if np.isfinite(d).all() else float("inf")
 
 
+def _greedy_add(big: np.ndarray, weights: np.ndarray, p: int, fixed_local: np.ndarray) -> list[int]:
+    """The fixed sites, then greedy addition (each time the site that lowers the weighted
+    cost most) up to ``p`` sites; ``big`` is the cost with unreachable pairs at 1e18."""
+    chosen: list[int] = [int(k) for k in np.flatnonzero(fixed_local)]
+    current = big[:, chosen].min(axis=1) if chosen else np.full(big.shape[0], 1e18)
+    while len(chosen) < p:
+        totals = (weights[:, None] * np.minimum(current[:, None], big)).sum(axis=0)
+        totals[chosen] = np.inf
+        j = int(np.argmin(totals))
+        chosen.append(j)
+        current = np.minimum(current, big[:, j])
+    return chosen
+
+
 def _heuristic(
     rows: np.ndarray,
     weights: np.ndarray,
@@ -896,18 +910,8 @@ def _heuristic(
 ) -> np.ndarray:
     """Greedy addition (or ``start``) then vertex interchange (Teitz & Bart 1968)."""
     big = np.where(np.isfinite(rows), rows, 1e18)
-    if start is None:
-        chosen: list[int] = [int(k) for k in np.flatnonzero(fixed_local)]
-        current = big[:, chosen].min(axis=1) if chosen else np.full(rows.shape[0], 1e18)
-        while len(chosen) < p:
-            totals = (weights[:, None] * np.minimum(current[:, None], big)).sum(axis=0)
-            totals[chosen] = np.inf
-            j = int(np.argmin(totals))
-            chosen.append(j)
-            current = np.minimum(current, big[:, j])
-    else:
-        chosen = [int(k) for k in start]
-        current = big[:, chosen].min(axis=1)
+    chosen = _greedy_add(big, weights, p, fixed_local) if start is None else list(map(int, start))
+    current = big[:, chosen].min(axis=1) if chosen else np.full(rows.shape[0], 1e18)
     free = [k for k in range(len(chosen)) if not fixed_local[chosen[k]]]
     improved = True
     cost = float(np.sum(weights * current))
@@ -943,15 +947,7 @@ def _descend(
     m = rows.shape[1]
     if start is None:
         big = np.where(np.isfinite(rows), rows, 1e18)
-        chosen: list[int] = [int(k) for k in np.flatnonzero(fixed_local)]
-        current = big[:, chosen].min(axis=1) if chosen else np.full(rows.shape[0], 1e18)
-        while len(chosen) < p:
-            totals = (weights[:, None] * np.minimum(current[:, None], big)).sum(axis=0)
-            totals[chosen] = np.inf
-            j = int(np.argmin(totals))
-            chosen.append(j)
-            current = np.minimum(current, big[:, j])
-        start = np.array(chosen, dtype=np.int64)
+        start = np.array(_greedy_add(big, weights, p, fixed_local), dtype=np.int64)
     if sr is None:
         sr = sort_rows(rows, weights)
     opened = np.zeros(m, dtype=bool)

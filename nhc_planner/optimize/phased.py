@@ -1517,13 +1517,37 @@ class _Run:
     size_index: npt.NDArray[np.int64]  # per site
     raw_bound: float
     stages: dict[str, Any]
-    min_share: float | None
-    min_share_bound: float | None
-    fallback: bool
-    outcome: MipOutcome | None  # the weighted stage's outcome when it ended without a plan
     inst: _Instance
-    built: _Built | None
+    min_share: float | None = None
+    min_share_bound: float | None = None
+    fallback: bool = False
+    outcome: MipOutcome | None = None  # the weighted stage's outcome when it ended without a plan
+    built: _Built | None = None
     served: npt.NDArray[np.float64] | None = None  # (T, n, m) shares served, when known
+
+
+def _fallback_run(
+    fallback: _Fallback,
+    stages: dict[str, Any],
+    outcome: MipOutcome | None,
+    inst: _Instance,
+    min_share: float | None = None,
+    min_share_bound: float | None = None,
+) -> _Run:
+    """The run when the capacity fallback gave the plan (``min_share*``: the max-min stage's)."""
+    return _Run(
+        status="feasible",
+        message=fallback.message,
+        open_period=fallback.open_period,
+        size_index=fallback.size_index,
+        raw_bound=fallback.bound,
+        stages={**stages, "capacity_fallback": fallback.message},
+        inst=inst,
+        fallback=True,
+        outcome=outcome,
+        min_share=min_share,
+        min_share_bound=min_share_bound,
+    )
 
 
 def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
@@ -1572,19 +1596,8 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
         return unsolved(stage.outcome)
     share_bound = common.get("min_group_share_bound")
     if fallback is not None:
-        return _Run(
-            status="feasible",
-            message=fallback.message,
-            open_period=fallback.open_period,
-            size_index=fallback.size_index,
-            raw_bound=fallback.bound,
-            stages={"capacity_fallback": fallback.message},
-            min_share=min_share,
-            min_share_bound=share_bound,
-            fallback=True,
-            outcome=stage.outcome,
-            inst=inst,
-            built=None,
+        return _fallback_run(
+            fallback, {}, stage.outcome, inst, min_share=min_share, min_share_bound=share_bound
         )
     status: Status = stage.status
     message = stage.message
@@ -1664,20 +1677,7 @@ def _run_capacity_true(
         fallback = _capacity_fallback(p, left)
         if fallback is None:
             return no_solution(p.n, outcome, kind=PhasedSolution, **common)
-        return _Run(
-            status="feasible",
-            message=fallback.message,
-            open_period=fallback.open_period,
-            size_index=fallback.size_index,
-            raw_bound=fallback.bound,
-            stages={**stages, "capacity_fallback": fallback.message},
-            min_share=None,
-            min_share_bound=None,
-            fallback=True,
-            outcome=outcome,
-            inst=red.inst,
-            built=None,
-        )
+        return _fallback_run(fallback, stages, outcome, red.inst)
     served = np.stack([f.toarray() for f in res.fractions]) if res.fractions else None
     return _Run(
         status=res.status,
@@ -1686,12 +1686,7 @@ def _run_capacity_true(
         size_index=np.asarray(res.size_index, dtype=np.int64),
         raw_bound=float(res.bound),
         stages=stages,
-        min_share=None,
-        min_share_bound=None,
-        fallback=False,
-        outcome=None,
         inst=red.inst,
-        built=None,
         served=served,
     )
 
