@@ -137,6 +137,10 @@ LP_ITERATION_LIMIT = 1_000_000
 #: first LP's time for a bound 1% tighter; a round stopped by this budget proves
 #: nothing and the previous round's bound stands.
 LP_ROUND_WORK = 8.0
+_ROUNDS_STOPPED = (
+    "the bound's tightening rounds stopped at their work limit "
+    f"({LP_ROUND_WORK:g} times the simplex iterations of the first LP)"
+)
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
 _B = npt.NDArray[np.bool_]
@@ -897,7 +901,7 @@ def _lp_bound(
         if last > left_work:
             left_work = 0
         if tt.size and not proven and rounds < max_rounds and left_work <= 0:
-            note = f"link-row rounds stopped by their work limit ({LP_ROUND_WORK:g} x the first LP)"
+            note = _ROUNDS_STOPPED
         if tt.size == 0 or proven or rounds >= max_rounds or left_work <= 0 or clock.expired():
             break
         rows = _link_rows(m, nc_pairs[pp], tt)
@@ -917,7 +921,7 @@ def _lp_bound(
         # a round stopped by a limit proves nothing: the last proven bound stands
         stages.append((f"LP bound, round {rounds} ({status.replace('_', ' ')})", bound, sec))
         if status == "work_limit":
-            note = f"link-row rounds stopped by their work limit ({LP_ROUND_WORK:g} x the first LP)"
+            note = _ROUNDS_STOPPED
         status = "optimal"
         rounds, cuts = proven_rounds, proven_cuts
     if status == "infeasible":
@@ -1560,7 +1564,10 @@ def _improve_by_mip(
             break
         size = _mip_size(m, restrict)
         if size > MIP_MAX_PAIR_PERIODS:
-            skipped.append(f"{name} skipped ({size:,} pair-periods > {MIP_MAX_PAIR_PERIODS:,})")
+            skipped.append(
+                f"{name} skipped: its model has {size:,} area-site pairs x years within the "
+                f"standard, above the {MIP_MAX_PAIR_PERIODS:,} this stage runs on"
+            )
             continue
         t0 = time.perf_counter()
         sub_gap = work.mip_gap * 0.5 if restrict is not None else work.mip_gap
