@@ -314,14 +314,15 @@ class _BoundPopup(MacroElement):
     """A plain Leaflet popup bound to its parent layer (no jQuery, no iframe).
 
     On opening, the map pans so that the popup stays clear of the legend (Leaflet draws
-    controls above popups, so a popup under the legend would be cut off).
+    controls above popups, so a popup under the legend would be cut off); a popup taller
+    than 380 px scrolls, so its title stays inside the map.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }},
-            {maxWidth: {{ this.max_width|tojson }}, className: "nhc-popup",
+            {maxWidth: {{ this.max_width|tojson }}, maxHeight: 380, className: "nhc-popup",
              autoPanPaddingTopLeft: [12, 12],
              autoPanPaddingBottomRight: [{{ this.legend_room|tojson }}, 12]});
         {% endmacro %}

@@ -949,6 +949,12 @@ def _centre_columns(
     out = centres.copy()
     out["why"] = whys
     out["neighbourhood_ids"] = hood_ids
+    # the swap against the best alternative site is a coverage-model figure (need within
+    # the standard); a neighbourhood's site is chosen for its residents' travel instead
+    out["best_alternative"] = ""
+    out["best_alternative_name"] = ""
+    out["swap_loss"] = np.nan
+    out["swap_loss_share"] = np.nan
     if (out["status"] == "new").any():
         new = out["status"] == "new"
         out.loc[new, "order"] = pd.Series(orders, index=out.index)[new].rank(method="first")

@@ -95,6 +95,7 @@ def test_demo_centres_and_assignments(default_plan: Plan) -> None:
     # the neighbourhood's own reasons, not the coverage model's order and swap sentences
     assert new["why"].str.contains("chosen to keep").all()
     assert not new["why"].str.contains("in opening order|best alternative|would reach").any()
+    assert (default_plan.centres["best_alternative"] == "").all()  # a coverage figure
 
 
 def test_save_and_load(default_plan: Plan, tmp_path: Path) -> None:
