@@ -309,6 +309,9 @@ MIP_OPTIONS: tuple[tuple[str, Any], ...] = (
 #: 617 nodes, p = 25: 146 against 168 (seed 1).
 MUST_COVER_HEAVY = True
 
+#: Largest ``k`` of the cardinality rows of :func:`_cutoff_rows` (1: none).
+CUTOFF_ROWS_MAX_K = 16
+
 
 def _highs(threads: int, seed: int, time_limit_s: float) -> highspy.Highs:
     return new_highs(threads, seed, time_limit_s, mip_rel_gap=0.0)
@@ -322,10 +325,13 @@ def _pass_mclp(
     *,
     integer: bool,
     must_cover: np.ndarray | None = None,
+    minimize: bool = False,
 ) -> None:
-    """Pass the MCLP (columns ``x`` then ``u``) to HiGHS from arrays, in one call.
+    r"""Pass the MCLP (columns ``x`` then ``u``) to HiGHS from arrays, in one call.
 
     ``must_cover`` (boolean over the rows) sets those rows' ``u`` lower bound to 1.
+    With ``minimize`` the objective is :math:`\min -\sum_r w_r u_r` (same optimum,
+    negated value), so that HiGHS's ``objective_bound`` is an upper limit on it.
     """
     n_rows, m = a.shape
     coupling = sp.hstack([-sp.csr_array(a.astype(np.float64)), sp.identity(n_rows, format="csr")])
@@ -335,11 +341,15 @@ def _pass_mclp(
     row_lo = np.full(n_rows + 1, -highspy.kHighsInf)
     row_up = np.concatenate([np.zeros(n_rows), [float(p)]])
     cost = np.concatenate([np.zeros(m), w.astype(np.float64)])
+    if minimize:
+        cost = -cost
     mask = np.arange(n) < m if integer else None
     col_lo = np.zeros(n)
     if must_cover is not None:
         col_lo[m:] = must_cover
-    pass_model(h, cost, mat, row_lo, row_up, col_lo, np.ones(n), maximize=True, integer=mask)
+    pass_model(
+        h, cost, mat, row_lo, row_up, col_lo, np.ones(n), maximize=not minimize, integer=mask
+    )
 
 
 def _lp_duals(
@@ -625,6 +635,38 @@ class _MipOut:
     node_limit: bool
 
 
+def _improve_step(w: np.ndarray, tol: float) -> float:
+    """Smallest gain a better plan must make: 1 when every weight is a whole number
+    (then so is every plan's value), else ``tol``."""
+    if w.size and np.all(w == np.round(w)):
+        return 1.0
+    return tol
+
+
+def _cutoff_rows(
+    sub_w: np.ndarray, heavy: np.ndarray, allowed: float
+) -> list[tuple[np.ndarray, int]]:
+    r"""Rows of the cardinality cuts implied by the objective cutoff (step 5).
+
+    A better plan leaves at most ``allowed`` weight uncovered, so among the rows
+    heavier than ``allowed / k`` at most ``k - 1`` are uncovered:
+    :math:`\sum_{r: w_r > allowed/k} (1 - u_r) \le k - 1`. One row set per ``k`` from
+    2 to :data:`CUTOFF_ROWS_MAX_K` (``k = 1`` is the heavy rows' fixing); sets that
+    repeat the previous one or that hold at most ``k - 1`` rows (always met) are left out.
+    Returns the row sets with their ``k``.
+    """
+    out: list[tuple[np.ndarray, int]] = []
+    last = -1
+    for k in range(2, CUTOFF_ROWS_MAX_K + 1):
+        sel = np.flatnonzero((sub_w > allowed / k) & ~heavy)
+        if sel.size > k - 1 and sel.size != last:
+            out.append((sel, k))
+        last = sel.size
+        if sel.size == int((~heavy).sum()):
+            break
+    return out
+
+
 def _mip_on_free(
     h: highspy.Highs,
     a: np.ndarray,
@@ -635,50 +677,50 @@ def _mip_on_free(
     inc_val: float,
     tol: float,
 ) -> _MipOut:
-    """HiGHS on the free columns, started from the incumbent (step 5 of
-    :func:`solve_reduced`); the better of HiGHS's plan and the incumbent is kept.
+    r"""HiGHS on the free columns, seeking only plans better than the incumbent (step 5
+    of :func:`solve_reduced`); the better of HiGHS's plan and the incumbent is kept.
 
-    Only plans better than the incumbent (by more than ``tol``) are sought, and such a
-    plan leaves less than ``gap = coverable weight - incumbent`` uncovered: every row
-    heavier than ``gap`` must be covered, and its ``u`` is fixed to 1 (optimality-based
-    fixing, a set-covering row for HiGHS). The global optimum is the better of the
-    incumbent and the restricted optimum; "infeasible" proves the incumbent optimal.
+    A better plan gains at least ``step`` (:func:`_improve_step`: 1 for whole-number
+    weights, else ``tol``) and so leaves at most ``allowed = coverable weight -
+    incumbent - step`` uncovered. The model is passed as the minimisation of
+    :math:`-\sum w_r u_r` with HiGHS's ``objective_bound`` at ``-(incumbent + step / 2)``
+    (nodes that cannot beat the incumbent are pruned from the start); every
+    row heavier than ``allowed`` must be covered (its ``u`` is fixed to 1) and the
+    cardinality rows of :func:`_cutoff_rows` are added. "Infeasible" proves the
+    incumbent optimal; otherwise HiGHS's optimum is the better plan.
     """
-    m = a.shape[1]
     for key, value in MIP_OPTIONS:
         h.setOptionValue(key, value)
     free, ones = fx.free, fx.ones
-    gap = float(fx.sub_w.sum()) - (inc_val - fx.base + tol)
-    heavy = fx.sub_w > gap if MUST_COVER_HEAVY else np.zeros(fx.sub_w.size, dtype=bool)
-    _pass_mclp(h, fx.sub, fx.sub_w, fx.p_sub, integer=True, must_cover=heavy)
-    pos = np.full(m, -1, dtype=np.int64)
-    pos[free] = np.arange(free.size)
-    hint = pos[inc[pos[inc] >= 0]] if np.isin(ones, inc).all() else np.zeros(0, np.int64)
-    if hint.size and fx.sub[np.ix_(heavy, hint)].any(axis=1).all():
-        x0 = np.zeros(free.size + fx.rows.size)
-        x0[hint] = 1.0
-        x0[free.size :] = fx.sub[:, hint].any(axis=1)
-        h.setSolution(x0.size, np.arange(x0.size, dtype=np.int32), x0)
+    step = _improve_step(w, tol)
+    target = inc_val - fx.base + step  # the sub-problem's value a better plan reaches
+    allowed = float(fx.sub_w.sum()) - target + tol  # uncovered weight it may leave
+    heavy = fx.sub_w > allowed if MUST_COVER_HEAVY else np.zeros(fx.sub_w.size, dtype=bool)
+    _pass_mclp(h, fx.sub, fx.sub_w, fx.p_sub, integer=True, must_cover=heavy, minimize=True)
+    # half a step below the target: clear of HiGHS's pruning tolerance (1e-6 relative)
+    h.setOptionValue("objective_bound", -(target - step / 2))
+    for sel, k in _cutoff_rows(fx.sub_w, heavy, allowed):
+        idx = (free.size + sel).astype(np.int32)  # the rows' u columns
+        lo = float(sel.size - (k - 1))  # sum u >= |sel| - (k - 1)
+        h.addRow(lo, highspy.kHighsInf, idx.size, idx, np.ones(idx.size))
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
     nodes = int(info.mip_node_count)
-    mip_bound = fx.base + float(info.mip_dual_bound)
-    if status == highspy.HighsModelStatus.kInfeasible:  # no plan beats the incumbent
+    mip_bound = fx.base - float(info.mip_dual_bound)
+    found = info.primal_solution_status == 2
+    if status == highspy.HighsModelStatus.kInfeasible or (
+        status == highspy.HighsModelStatus.kOptimal and not found
+    ):  # no plan beats the incumbent
         return _MipOut(inc, inc_val, inc_val, nodes, optimal=True, node_limit=False)
-    if status == highspy.HighsModelStatus.kOptimal:
-        x = np.asarray(h.getSolution().col_value)[: free.size]
-        cols = np.concatenate([ones, free[x > 0.5]])
-        val = covered_weight(a, w, cols)
-        if val < inc_val:  # the restricted optimum may fall short of the incumbent
-            cols, val = inc, inc_val
-        return _MipOut(cols, val, val, nodes, optimal=True, node_limit=False)
     cols, val = inc, inc_val
-    if info.primal_solution_status == 2:  # HiGHS has a feasible incumbent
+    if found:
         x = np.asarray(h.getSolution().col_value)[: free.size]
         mine = np.concatenate([ones, free[x > 0.5]])
-        if mine.size <= p and covered_weight(a, w, mine) > val + tol:
+        if mine.size <= p and covered_weight(a, w, mine) > val:
             cols, val = mine, covered_weight(a, w, mine)
+    if status == highspy.HighsModelStatus.kOptimal:
+        return _MipOut(cols, val, val, nodes, optimal=True, node_limit=False)
     node_limit = status == highspy.HighsModelStatus.kSolutionLimit
     return _MipOut(cols, val, mip_bound, nodes, optimal=False, node_limit=node_limit)
 
