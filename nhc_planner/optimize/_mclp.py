@@ -667,6 +667,30 @@ def _cutoff_rows(
     return out
 
 
+def _implied_by_heavy(sub: np.ndarray, heavy: np.ndarray) -> np.ndarray:
+    """Rows that are covered whenever every heavy row is (step 5's reduction).
+
+    A row whose coverage set contains a heavy row's set is covered by any plan that
+    covers that heavy row: a light row of that kind always counts as covered, and a
+    heavy row of that kind is implied by the smaller one (equal sets: the lowest index
+    stays). Returns a boolean mask over the rows.
+    """
+    hv = np.flatnonzero(heavy)
+    if hv.size == 0:
+        return np.zeros(sub.shape[0], dtype=bool)
+    f = sub.astype(np.float32)
+    size = f.sum(axis=1)
+    holds = (f @ f[hv].T) >= size[hv][np.newaxis, :] - 0.5  # [r, i]: N_hv[i] ⊆ N_r
+    implied = holds.any(axis=1) & ~heavy
+    rank = np.arange(sub.shape[0])
+    smaller = (size[hv][np.newaxis, :] < size[hv][:, np.newaxis]) | (
+        (size[hv][np.newaxis, :] == size[hv][:, np.newaxis])
+        & (rank[hv][np.newaxis, :] < rank[hv][:, np.newaxis])
+    )  # [i, k]: heavy row k is "before" heavy row i
+    implied[hv] = (holds[hv] & smaller).any(axis=1)
+    return implied
+
+
 def _mip_on_free(
     h: highspy.Highs,
     a: np.ndarray,
@@ -682,47 +706,85 @@ def _mip_on_free(
 
     A better plan gains at least ``step`` (:func:`_improve_step`: 1 for whole-number
     weights, else ``tol``) and so leaves at most ``allowed = coverable weight -
-    incumbent - step`` uncovered. The model is passed as the minimisation of
-    :math:`-\sum w_r u_r` with HiGHS's ``objective_bound`` at ``-(incumbent + step / 2)``
-    (nodes that cannot beat the incumbent are pruned from the start); every
-    row heavier than ``allowed`` must be covered (its ``u`` is fixed to 1) and the
-    cardinality rows of :func:`_cutoff_rows` are added. "Infeasible" proves the
+    incumbent - step`` uncovered. So every row heavier than ``allowed`` must be covered:
+    it becomes a set-covering row :math:`\sum_j a_{rj} x_j \ge 1`, rows implied by a
+    heavy row leave the model (:func:`_implied_by_heavy`) and dominated columns are
+    removed on the rows left. The light rows keep :math:`u_r \le \sum_j a_{rj} x_j`,
+    with the cardinality rows of :func:`_cutoff_rows`. The model is passed as the
+    minimisation of :math:`-\sum w_r u_r` over the light rows, with HiGHS's
+    ``objective_bound`` half a step below what a better plan reaches (nodes that
+    cannot beat the incumbent are pruned from the start). "Infeasible" proves the
     incumbent optimal; otherwise HiGHS's optimum is the better plan.
     """
     for key, value in MIP_OPTIONS:
         h.setOptionValue(key, value)
-    free, ones = fx.free, fx.ones
+    free, ones, sub, sub_w = fx.free, fx.ones, fx.sub, fx.sub_w
     step = _improve_step(w, tol)
     target = inc_val - fx.base + step  # the sub-problem's value a better plan reaches
-    allowed = float(fx.sub_w.sum()) - target + tol  # uncovered weight it may leave
-    heavy = fx.sub_w > allowed if MUST_COVER_HEAVY else np.zeros(fx.sub_w.size, dtype=bool)
-    _pass_mclp(h, fx.sub, fx.sub_w, fx.p_sub, integer=True, must_cover=heavy, minimize=True)
-    # half a step below the target: clear of HiGHS's pruning tolerance (1e-6 relative)
-    h.setOptionValue("objective_bound", -(target - step / 2))
-    for sel, k in _cutoff_rows(fx.sub_w, heavy, allowed):
-        idx = (free.size + sel).astype(np.int32)  # the rows' u columns
+    allowed = float(sub_w.sum()) - target + tol  # uncovered weight it may leave
+    heavy = sub_w > allowed if MUST_COVER_HEAVY else np.zeros(sub_w.size, dtype=bool)
+    implied = _implied_by_heavy(sub, heavy)
+    cover_rows = np.flatnonzero(heavy & ~implied)
+    light = np.flatnonzero(~heavy & ~implied)
+    kept = sub[np.concatenate([cover_rows, light])]
+    cols = np.flatnonzero(~dominated_columns(kept)) if kept.shape[0] else np.arange(free.size)
+    sure = float(sub_w[heavy | implied].sum())  # covered by every better plan
+    _pass_restricted(
+        h, sub[np.ix_(cover_rows, cols)], sub[np.ix_(light, cols)], sub_w[light], fx.p_sub
+    )
+    h.setOptionValue("objective_bound", -(target - sure - step / 2))
+    no_heavy = np.zeros(light.size, dtype=bool)
+    for sel, k in _cutoff_rows(sub_w[light], no_heavy, allowed):
+        idx = (cols.size + sel).astype(np.int32)  # the rows' u columns
         lo = float(sel.size - (k - 1))  # sum u >= |sel| - (k - 1)
         h.addRow(lo, highspy.kHighsInf, idx.size, idx, np.ones(idx.size))
     h.run()
     status = h.getModelStatus()
     info = h.getInfo()
     nodes = int(info.mip_node_count)
-    mip_bound = fx.base - float(info.mip_dual_bound)
+    mip_bound = fx.base + sure - float(info.mip_dual_bound)
     found = info.primal_solution_status == 2
     if status == highspy.HighsModelStatus.kInfeasible or (
         status == highspy.HighsModelStatus.kOptimal and not found
     ):  # no plan beats the incumbent
         return _MipOut(inc, inc_val, inc_val, nodes, optimal=True, node_limit=False)
-    cols, val = inc, inc_val
+    best, val = inc, inc_val
     if found:
-        x = np.asarray(h.getSolution().col_value)[: free.size]
-        mine = np.concatenate([ones, free[x > 0.5]])
+        x = np.asarray(h.getSolution().col_value)[: cols.size]
+        mine = np.concatenate([ones, free[cols[x > 0.5]]])
         if mine.size <= p and covered_weight(a, w, mine) > val:
-            cols, val = mine, covered_weight(a, w, mine)
+            best, val = mine, covered_weight(a, w, mine)
     if status == highspy.HighsModelStatus.kOptimal:
-        return _MipOut(cols, val, val, nodes, optimal=True, node_limit=False)
+        return _MipOut(best, val, val, nodes, optimal=True, node_limit=False)
     node_limit = status == highspy.HighsModelStatus.kSolutionLimit
-    return _MipOut(cols, val, mip_bound, nodes, optimal=False, node_limit=node_limit)
+    return _MipOut(best, val, mip_bound, nodes, optimal=False, node_limit=node_limit)
+
+
+def _pass_restricted(
+    h: highspy.Highs, cover: np.ndarray, light: np.ndarray, light_w: np.ndarray, p: int
+) -> None:
+    r"""Pass step 5's restricted model: columns ``x`` (binary) then ``u`` (light rows).
+
+    :math:`\min -\sum_r w_r u_r` s.t. :math:`\sum_j c_{hj} x_j \ge 1` (``cover`` rows),
+    :math:`u_r - \sum_j l_{rj} x_j \le 0` (``light`` rows), :math:`\sum_j x_j \le p`.
+    """
+    n_cover, m = cover.shape
+    n_light = light.shape[0]
+    mat = sp.vstack(
+        [
+            sp.hstack([sp.csr_array(cover.astype(np.float64)), sp.csr_array((n_cover, n_light))]),
+            sp.hstack(
+                [-sp.csr_array(light.astype(np.float64)), sp.identity(n_light, format="csr")]
+            ),
+            sp.hstack([sp.csr_array(np.ones((1, m))), sp.csr_array((1, n_light))]),
+        ]
+    )
+    inf = highspy.kHighsInf
+    row_lo = np.concatenate([np.ones(n_cover), np.full(n_light + 1, -inf)])
+    row_up = np.concatenate([np.full(n_cover, inf), np.zeros(n_light), [float(p)]])
+    cost = np.concatenate([np.zeros(m), -light_w.astype(np.float64)])
+    n = m + n_light
+    pass_model(h, cost, mat, row_lo, row_up, np.zeros(n), np.ones(n), integer=np.arange(n) < m)
 
 
 def _cover_highs(
