@@ -4,6 +4,7 @@ Run by hand (needs the ``bench`` extra: spopt, pulp)::
 
     python benchmarks/bench_mclp.py --out /tmp/results_mclp.md
     python benchmarks/bench_mclp.py --seeds 1 2 3 --ps 10 20 30 --out /tmp/r.md
+    python benchmarks/bench_mclp.py --pairs 2:28 3:30 --out /tmp/r.md   # chosen (seed, p)
 
 Instances come from the synthetic demo generator (:func:`nhc_planner.demo.demo_region`,
 1,500 areas x 1,000 candidate sites, straight-line drive minutes, 20-minute standard),
@@ -148,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--ps", type=int, nargs="+", default=list(range(10, 36)))
+    parser.add_argument(
+        "--pairs",
+        nargs="+",
+        default=None,
+        help="seed:p pairs to run instead of every seed with every p",
+    )
     parser.add_argument("--cap", type=float, default=120.0, help="seconds per solve")
     parser.add_argument("--peers", nargs="*", default=["highs", "spopt"])
     parser.add_argument("--out", type=Path, required=True)
@@ -158,10 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         "hashes": {},
     }
     runs: list[Run] = []
-    for seed in args.seeds:
+    if args.pairs:
+        pairs = [tuple(int(v) for v in pair.split(":")) for pair in args.pairs]
+    else:
+        pairs = [(seed, p) for seed in args.seeds for p in args.ps]
+    seeds = list(dict.fromkeys(seed for seed, _ in pairs))
+    for seed in seeds:
         cost, pop, digest = instance(seed)
         meta["hashes"][seed] = digest
-        for p in args.ps:
+        for p in [q for s, q in pairs if s == seed]:
             first = len(runs)
             (obj, status, note), t = timed(run_nhc, cost, pop, p, args.cap)
             runs.append(Run(seed, p, "nhc", obj, status, t, note))

@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 from nhc_planner.optimize import max_coverage
 from nhc_planner.optimize._common import parse_options
 from nhc_planner.optimize._mclp import (
+    _cutoff_rows,
     _dive,
     _Fixed,
     _highs,
+    _implied_by_heavy,
+    _improve_step,
     _lp_duals,
     _mip_on_free,
     cover_within,
@@ -262,3 +265,61 @@ def test_dive_returns_at_most_p_columns_deterministically():
         runs.append(_dive(h, x, 6).tolist())
     assert runs[0] == runs[1]
     assert 1 <= len(runs[0]) <= 6
+
+
+@settings(max_examples=60, deadline=None)
+@given(matrices(max_rows=9, max_cols=7), st.data())
+def test_final_mip_with_fractional_weights_matches_brute_force(inst, data):
+    # weights that are not whole numbers: a better plan need only gain tol, and the
+    # cutoff, heavy rows and cardinality rows follow
+    a, w = inst
+    keep = a.any(axis=1)
+    a, w = a[keep], w[keep] + np.linspace(0.13, 0.71, keep.sum())
+    if a.shape[0] == 0 or a.shape[1] < 2:
+        return
+    m = a.shape[1]
+    p = data.draw(st.integers(1, m - 1))
+    inc = np.sort(np.asarray(data.draw(st.permutations(range(m)))[:p], dtype=np.int64))
+    inc_val = covered_weight(a, w, inc)
+    tol = 1e-7 * max(1.0, float(w.sum()))
+    out = _mip_on_free(_highs(1, 0, 30), a, w, p, _all_free(a, w, p), inc, inc_val, tol)
+    assert out.optimal
+    assert out.value == pytest.approx(best_coverage(a, w, p), abs=1e-6)
+    core = solve_reduced(a, w, p, time_limit_s=30)
+    assert core.status == "optimal"
+    assert core.objective == pytest.approx(best_coverage(a, w, p), abs=1e-6)
+    assert core.bound >= core.objective - 1e-9
+
+
+def test_improve_step_is_one_for_whole_weights_only():
+    assert _improve_step(np.array([3.0, 1.0, 0.0]), 1e-7) == 1.0
+    assert _improve_step(np.array([3.0, 1.5]), 1e-7) == 1e-7
+
+
+def test_cutoff_rows_by_hand():
+    # a better plan may leave 10 uncovered: of the light rows over 5, at most one
+    # uncovered; over 10/3, at most two; over 2.5, at most three (k = 5..10 repeat that
+    # set: left out); over 10/11, at most ten of five rows: always met, left out
+    w = np.array([12.0, 6.0, 6.0, 4.0, 3.0, 1.0])
+    heavy = w > 10.0
+    rows = _cutoff_rows(w, heavy, 10.0)
+    assert [(sel.tolist(), k) for sel, k in rows] == [
+        ([1, 2], 2),
+        ([1, 2, 3], 3),
+        ([1, 2, 3, 4], 4),
+    ]
+    for sel, k in rows:  # every row set holds more than k - 1 light rows
+        assert sel.size > k - 1
+        assert not heavy[sel].any()
+
+
+def test_implied_by_heavy_by_hand():
+    # rows 0 and 1 are heavy; row 2 contains row 0's set (covered whenever row 0 is);
+    # row 3 (heavy? no) does not; heavy row 1 contains heavy row 0: implied
+    a = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=bool)
+    heavy = np.array([True, True, False, False])
+    assert _implied_by_heavy(a, heavy).tolist() == [False, True, True, False]
+    assert not _implied_by_heavy(a, np.zeros(4, dtype=bool)).any()
+    # identical heavy rows: the lowest index stays
+    b = np.array([[1, 1], [1, 1]], dtype=bool)
+    assert _implied_by_heavy(b, np.array([True, True])).tolist() == [False, True]
