@@ -124,13 +124,13 @@ def max_coverage(
     :func:`~nhc_planner.optimize._mclp.solve_reduced`). A greedy + 1-swap plan and
     the same search from the LP solution and from an LP dive give the incumbent; the
     LP relaxation's duals give a Lagrangian bound (valid for any multipliers). An
-    incumbent at the bound is optimal. When the bound is the whole coverable weight,
-    a set cover of at most ``p'`` sites proves it (``shortcut = "set_cover"``). Otherwise
-    reduced-cost fixing closes (opens) every site whose forced opening (closing)
-    drops the Lagrangian bound below the incumbent, and HiGHS solves the rest from
-    arrays, started from the incumbent and seeking only better plans (rows heavier
-    than the incumbent's uncovered weight must then be covered). ``shortcut`` names
-    the stage that proved the plan (``"heuristic"``, ``"set_cover"``, ``"mip"``).
+    incumbent at the bound is optimal. Otherwise reduced-cost fixing closes (opens)
+    every site whose forced opening (closing) drops the Lagrangian bound below the
+    incumbent, and HiGHS solves the rest from arrays, seeking only better plans: an
+    objective cutoff at the incumbent, rows heavier than the weight a better plan may
+    leave uncovered must be covered, cardinality rows on the lighter ones. ``shortcut``
+    names the stage that proved the plan (``"heuristic"`` or ``"mip"``; the core's
+    set-cover stage, ``"set_cover"``, is off by default).
 
     Examples
     --------
