@@ -238,30 +238,33 @@ def greedy_swap(
     """
     n_rows, m = a.shape
     p = min(p, m)
-    af = a.astype(np.float64)
+    at = sp.csr_array(a.T.astype(np.float64))  # gains as sparse products
     count = np.zeros(n_rows)
     chosen: list[int] = [] if start is None else [int(j) for j in start][:p]
     for j in chosen:
-        count += af[:, j]
+        count += a[:, j]
     while len(chosen) < p:
-        gain = (w * (count == 0)) @ af
+        gain = at @ (w * (count == 0))
         gain[chosen] = -1.0
         j = int(np.argmax(gain))
         chosen.append(j)
-        count += af[:, j]
+        count += a[:, j]
     tol = 1e-9 * max(1.0, float(w.sum()))
+    base = at @ (w * (count == 0))  # gain of each column with the plan as it is
     for _ in range(50 * max(p, 1)):  # each pass improves; a generous work cap
         improved = False
         for k in range(len(chosen)):
             j = chosen[k]
-            loss = float(w[(count == 1) & a[:, j]].sum())
-            without = count - af[:, j]
-            gain = (w * (without == 0)) @ af
+            only = np.flatnonzero((count == 1) & a[:, j])  # rows only j covers
+            loss = float(w[only].sum())
+            # without j, the rows only j covers are uncovered too
+            gain = base + w[only] @ a[only].astype(np.float64)
             gain[chosen] = -1.0
             best = int(np.argmax(gain))
             if gain[best] - loss > tol:
                 chosen[k] = best
-                count = without + af[:, best]
+                count += a[:, best].astype(np.float64) - a[:, j]
+                base = at @ (w * (count == 0))
                 improved = True
         if not improved:
             break
