@@ -319,6 +319,13 @@ MUST_COVER_HEAVY = True
 #: seed 3 p = 31 2.99 / 2.06, seed 1 p = 32 1.40 / 0.98.
 TRY_SET_COVER = False
 
+#: Rounds of the iterated local search after the LP starts (step 1 of
+#: :func:`solve_reduced`; 0: off). The final MIP prunes by the incumbent, so a better
+#: start shortens it: with the optimum as the start, 139-263 nodes against 433-628
+#: (seed 3 p = 30, seed 1 p = 26, seed 5 p = 26); 120 rounds (0.7-1.1 CPU s) reached
+#: the optimum on 2 of 7 hard instances and improved all.
+KICK_ROUNDS = 60
+
 #: Largest ``k`` of the cardinality rows of :func:`_cutoff_rows` (1: none).
 CUTOFF_ROWS_MAX_K = 16
 
@@ -577,7 +584,46 @@ def _primal_and_bound(
         alt_val = covered_weight(a, w, alt)
         if alt_val > inc_val + tol:
             inc, inc_val = alt, alt_val
+    if inc_val < bound - tol:
+        support = np.flatnonzero(x_lp > 1e-6)
+        inc, inc_val = _kick_search(a, w, p, inc, inc_val, support, seed, bound - tol)
     return inc, inc_val, bound, lam
+
+
+def _kick_search(
+    a: np.ndarray,
+    w: np.ndarray,
+    p: int,
+    inc: np.ndarray,
+    inc_val: float,
+    support: np.ndarray,
+    seed: int,
+    stop_at: float,
+) -> tuple[np.ndarray, float]:
+    """Iterated local search from the incumbent (step 1 of :func:`solve_reduced`).
+
+    :data:`KICK_ROUNDS` rounds; round ``i`` closes ``2 + i % 3`` open columns at random
+    and opens as many others (from the LP's ``support`` on even rounds, from all columns
+    on odd ones), then runs :func:`greedy_swap`; a better plan becomes the incumbent.
+    Seeded by ``seed`` and bounded by rounds, so deterministic; stops early at
+    ``stop_at`` (the bound).
+    """
+    rng = np.random.default_rng(seed)
+    everything = np.arange(a.shape[1])
+    for i in range(KICK_ROUNDS):
+        if inc_val >= stop_at or inc.size < 2:
+            break
+        k = min(2 + i % 3, inc.size)
+        keep = np.delete(inc, rng.choice(inc.size, size=k, replace=False))
+        pool = np.setdiff1d(support if i % 2 == 0 else everything, keep)
+        if pool.size == 0:
+            continue
+        add = rng.choice(pool, size=min(k, pool.size), replace=False)
+        alt = greedy_swap(a, w, p, start=np.concatenate([keep, add]))
+        alt_val = covered_weight(a, w, alt)
+        if alt_val > inc_val:
+            inc, inc_val = alt, alt_val
+    return inc, inc_val
 
 
 def _cover_all(a: np.ndarray, p: int, threads: int, seed: int, seconds: float) -> Any:
