@@ -769,7 +769,10 @@ def _polish(
         obj = _objective(pop, c, new, centred)
         if obj >= best[0] - _EPS * max(1.0, best[0]):
             break
+        unmoved = np.array_equal(centred, best[2])
         best = (obj, new, centred)
+        if unmoved:  # the next MIP would see the same seeds and repeat this round
+            break
     return best
 
 
