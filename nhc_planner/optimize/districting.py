@@ -518,8 +518,8 @@ def _short_of_target(proofs: Sequence[GroupProof], target: float) -> str:
     if any(p.fill >= _TIGHT_FILL for p in short):
         text += (
             " Where districts must fill nearly to the maximum, the bound (which lets a"
-            " district be split between seeds) is weakest; a higher max_pop or"
-            " districts='most' leaves room."
+            " district be split between seeds) is weakest; a higher max_pop leaves room"
+            " (or, in delineate, districts='most')."
         )
     return text
 
