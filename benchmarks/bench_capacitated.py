@@ -177,7 +177,12 @@ def find_files(folders: list[Path]) -> dict[str, tuple[Path, str]]:
         for path in sorted(folder.glob("cap*.txt")):
             if path.stem not in out:
                 where = origins.get(path.stem, "")
-                out[path.stem] = (path, f"{path}" + (f" ({where})" if where else ""))
+                shown = (  # no machine paths in the results: repository-relative or by flag
+                    f"tests/data_orlib/{path.name}"
+                    if folder == ORLIB
+                    else f"--orlib-dir/{path.name}"
+                )
+                out[path.stem] = (path, shown + (f" ({where})" if where else ""))
     return out
 
 
@@ -337,6 +342,9 @@ def write(
         f"{load_text()}.",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; whole run {wall:.0f} s.",
         *summary(insts),
+        "- A file copied from a public repository (origin under 'Sources') counts as the "
+        "real instance only when the objective equals the published optimum ('vs optimum'); "
+        "a derived instance reaching its published optimum also confirms its family's data.",
         "",
         "| instance | data | cost hash | solver | objective | bound | status | seconds "
         "| vs optimum |",

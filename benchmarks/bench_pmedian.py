@@ -293,7 +293,9 @@ def write(
         + (", ".join(i.name.split()[0] for i in insts.values() if i.real) or "none")
         + "; stand-ins: "
         + (", ".join(i.name.split()[0] for i in insts.values() if not i.real) or "none")
-        + ".",
+        + ". A file copied from a public repository (named with its commit in the source "
+        "column) counts as the real instance only when the objective equals the published "
+        "optimum ('vs optimum' column).",
         "",
         "| instance | source | sha256[:12] | known optimum | solver | objective | vs optimum "
         "| status | seconds | CPU s | load | note |",
