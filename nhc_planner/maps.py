@@ -292,6 +292,7 @@ class _HtmlControl(MacroElement):
                 var div = L.DomUtil.create("div", "nhc-legend");
                 div.innerHTML = {{ this.html|tojson }};
                 L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);  // the wheel scrolls a tall legend
                 return div;
             };
             control.addTo({{ this._parent.get_name() }});
@@ -343,7 +344,10 @@ class _BoundPopup(MacroElement):
 _BOX = (
     "background:rgba(255,255,255,0.94);padding:8px 10px;border-radius:4px;"
     "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.35 system-ui,-apple-system,"
-    "'Segoe UI',Roboto,Arial,sans-serif;color:#212B32;max-width:240px"
+    "'Segoe UI',Roboto,Arial,sans-serif;color:#212B32;max-width:240px;"
+    # a legend taller than the map (many centres) scrolls inside it: anchored bottom
+    # right, its top would otherwise be cut off above the frame, out of reach
+    "max-height:calc(100vh - 60px);overflow-y:auto"
 )
 
 
