@@ -585,7 +585,7 @@ class _FitView(MacroElement):
             var touched = false;
             function fit() {
                 var narrow = map.getSize().x < {{ this.narrow|tojson }};
-                var legend = map.getContainer().querySelector("details");
+                var legend = map.getContainer().querySelector(".nhc-legend details");
                 if (narrow && legend) { legend.open = false; }
                 map.fitBounds(bounds, {
                     paddingTopLeft: [12, 12],
