@@ -727,6 +727,11 @@ def _cutoff_rows(
     return out
 
 
+#: Largest rows x heavy rows overlap table :func:`_implied_by_heavy` builds (float32:
+#: 200 MB); larger models skip that reduction.
+_IMPLIED_MAX_CELLS = 50_000_000
+
+
 def _implied_by_heavy(sub: np.ndarray, heavy: np.ndarray) -> np.ndarray:
     """Rows that are covered whenever every heavy row is (step 5's reduction).
 
@@ -736,7 +741,7 @@ def _implied_by_heavy(sub: np.ndarray, heavy: np.ndarray) -> np.ndarray:
     stays). Returns a boolean mask over the rows.
     """
     hv = np.flatnonzero(heavy)
-    if hv.size == 0:
+    if hv.size == 0 or sub.shape[0] * hv.size > _IMPLIED_MAX_CELLS:  # none, or too large
         return np.zeros(sub.shape[0], dtype=bool)
     f = sub.astype(np.float32)
     size = f.sum(axis=1)
