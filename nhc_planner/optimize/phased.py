@@ -724,7 +724,7 @@ def _solve_weighted(
     # ---- C: the full phased model, hinted with B
     if best is not None and left() <= 0:  # the safety stop: keep the pool's plan
         return _stopped(best, ub, backend, limit, t_start, log, inst, build)
-    full = build(inst, left(), nodes=None)
+    full = build(inst, left())
     if best is not None:
         _hint(full, inst, best)
     out_c = _solve_or_none(full.model)
@@ -1559,7 +1559,7 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
         """The answer when a stage ends without a plan (``opts`` as it stands then)."""
         return _unsolved(p, outcome, inst, opts, start, common)
 
-    if p.capacitated and s.objective == "weighted":
+    if p.capacitated:
         return _run_capacity_true(p, red, start, common)
     min_share = None
     stage1: MipOutcome | None = None
@@ -1631,40 +1631,49 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
 def _run_capacity_true(
     p: _Problem, red: _Reduced, start: float, common: dict[str, Any]
 ) -> _Run | PhasedSolution:
-    """The weighted capacitated model, solved by the capacity-true array solver.
+    """The capacitated model, solved by the capacity-true array solver.
 
     The model is the same (service within capacity, floors on served need); the
     solver is :func:`~nhc_planner.optimize.capacitated_phased.capacitated_phased`'s
     (greedy plans, LP bound by row generation, size-gated and node-limited MIPs), which
-    stops on work limits alone, so the plan does not depend on the machine's load. When
-    its safety stop leaves no plan, the capacity fallback applies as before.
+    stops on work limits alone, so the plan does not depend on the machine's load. With
+    ``objective="maxmin"`` the max-min stage is
+    :func:`~nhc_planner.optimize.capacitated_maxmin.max_min_share` (LP bound, rounded and
+    greedy plans, a size-gated node-limited MIP) and the weighted stage holds every
+    group's served share at its value as a floor, starting from its plans. When the
+    safety stop leaves no plan, the capacity fallback applies as before.
     """
-    from nhc_planner.optimize.capacitated_phased import _Inputs, solve_inputs
+    from nhc_planner.optimize.capacitated_phased import solve_inputs
 
     opts, s = p.opts, p.s
-    inp = _Inputs(
-        c=p.c,
-        w=p.w,
-        d=p.d if p.d is not None else np.zeros(p.n),
-        standard=p.standard,
-        T=p.periods,
-        pw=np.asarray(p.pw, dtype=float),
-        k_t=p.k_t,
-        b_t=p.b_t,
-        carry=bool(s.carry_over),
-        cap_js=p.cap_js,
-        capex_js=p.capex_js,
-        ok_js=p.ok_js,
-        size_names=tuple(z.name for z in p.size_list),
-        fixed=p.fixed_idx,
-        fixed_cap=p.fcap,
-        cand_mask=opts.allowed & ~opts.fixed_mask & p.ok_js.any(axis=1),
-        cover=red.cover,
-        floors=tuple((f.name, f.period - 1, f.share, f.weights) for f in p.floor_list),
-        wt=p.wt,
-    )
+    inp = _capacity_inputs(p, red)
+    min_share: float | None = None
+    share_bound: float | None = None
+    starts: tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...] = ()
+    prefix = ""
+    stage1_optimal = True
+    if s.objective == "maxmin":
+        mm = _capacity_maxmin(p, inp)
+        if mm.status == "infeasible":
+            return _unsolved_capacity(p, red, start, common)
+        common["min_group_share_bound"] = float(mm.bound)
+        if mm.status not in ("optimal", "feasible"):
+            outcome = MipOutcome(
+                "time_limit_no_solution", np.nan, np.nan, 0.0, s.backend, mm.message
+            )
+            return no_solution(p.n, outcome, kind=PhasedSolution, **common)
+        min_share, share_bound, starts = mm.share - 1e-7, float(mm.bound), mm.plans
+        inp = replace(inp, floors=inp.floors + _group_floors(p, max(min_share, 0.0)))
+        prefix = f"max-min stage (capacity-true): {mm.message}; weighted stage: "
+        stage1_optimal = mm.status == "optimal"
+    left = max(opts.time_limit_s - (time.perf_counter() - start), 0.5)
     res = solve_inputs(
-        inp, mip_gap=s.mip_gap, time_limit_s=opts.time_limit_s, threads=opts.threads, seed=opts.seed
+        inp,
+        mip_gap=s.mip_gap,
+        time_limit_s=left,
+        threads=opts.threads,
+        seed=opts.seed,
+        start_plans=starts,
     )
     stages: dict[str, Any] = {"capacitated_phased": list(res.stages)}
     if res.status == "infeasible":
@@ -1677,17 +1686,97 @@ def _run_capacity_true(
         fallback = _capacity_fallback(p, left)
         if fallback is None:
             return no_solution(p.n, outcome, kind=PhasedSolution, **common)
-        return _fallback_run(fallback, stages, outcome, red.inst)
+        return _fallback_run(
+            fallback, stages, outcome, red.inst, min_share=min_share, min_share_bound=share_bound
+        )
     served = np.stack([f.toarray() for f in res.fractions]) if res.fractions else None
     return _Run(
-        status=res.status,
-        message=res.message,
+        status=res.status if stage1_optimal else "feasible",
+        message=prefix + res.message,
         open_period=np.asarray(res.open_period, dtype=np.int64),
         size_index=np.asarray(res.size_index, dtype=np.int64),
         raw_bound=float(res.bound),
         stages=stages,
         inst=red.inst,
         served=served,
+        min_share=min_share,
+        min_share_bound=share_bound,
+    )
+
+
+def _capacity_inputs(p: _Problem, red: _Reduced) -> Any:
+    """The capacity-true solver's inputs (:class:`capacitated_phased._Inputs`) of ``p``."""
+    from nhc_planner.optimize.capacitated_phased import _Inputs
+
+    opts = p.opts
+    return _Inputs(
+        c=p.c,
+        w=p.w,
+        d=p.d if p.d is not None else np.zeros(p.n),
+        standard=p.standard,
+        T=p.periods,
+        pw=np.asarray(p.pw, dtype=float),
+        k_t=p.k_t,
+        b_t=p.b_t,
+        carry=bool(p.s.carry_over),
+        cap_js=p.cap_js,
+        capex_js=p.capex_js,
+        ok_js=p.ok_js,
+        size_names=tuple(z.name for z in p.size_list),
+        fixed=p.fixed_idx,
+        fixed_cap=p.fcap,
+        cand_mask=opts.allowed & ~opts.fixed_mask & p.ok_js.any(axis=1),
+        cover=red.cover,
+        floors=tuple((f.name, f.period - 1, f.share, f.weights) for f in p.floor_list),
+        wt=p.wt,
+    )
+
+
+def _group_floors(p: _Problem, share: float) -> tuple[tuple[str, int, float, Any], ...]:
+    """One served-share floor per group with weight, at the final period."""
+    assert p.group_codes is not None
+    out = []
+    for g, label in enumerate(p.group_labels):
+        gw = np.where(p.group_codes == g, p.gw, 0.0)
+        if gw.sum() > 0:
+            out.append((f"group {label} (max-min)", p.periods - 1, float(share), gw))
+    return tuple(out)
+
+
+def _capacity_maxmin(p: _Problem, inp: Any) -> Any:
+    """The capacity-true max-min stage (:func:`capacitated_maxmin.max_min_share`)."""
+    from nhc_planner.optimize.capacitated_maxmin import max_min_share
+
+    groups = _group_floors(p, 0.0)
+    with_groups = replace(inp, floors=inp.floors + groups)
+    first = len(inp.floors)
+    return max_min_share(
+        with_groups,
+        np.arange(first, first + len(groups)),
+        time_limit_s=p.opts.time_limit_s,
+        threads=p.opts.threads,
+        seed=p.opts.seed,
+    )
+
+
+def _unsolved_capacity(
+    p: _Problem, red: _Reduced, start: float, common: dict[str, Any]
+) -> PhasedSolution:
+    """The answer when the service floors cannot be met (capacity-true max-min stage)."""
+    from nhc_planner.optimize.capacitated_phased import solve_inputs
+
+    # the weighted solver explains which floor fails and by how much
+    res = solve_inputs(
+        _capacity_inputs(p, red),
+        mip_gap=p.s.mip_gap,
+        time_limit_s=p.opts.time_limit_s,
+        threads=p.opts.threads,
+        seed=p.opts.seed,
+        mip_nodes=0,
+        max_cut_rounds=0,
+    )
+    return infeasible_solution(
+        p.n, res.message, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
     )
 
 
