@@ -602,6 +602,209 @@ def _restrict(inst: _Instance, keep: npt.NDArray[np.bool_]) -> _Instance:
     )
 
 
+#: The MIP stages (per-period bounds of the generic model, pool solves, the full model,
+#: the max-min stage) run only on models with at most this many coverage terms (demand
+#: row x candidate site within the standard x period): a deterministic size gate.
+#: HiGHS's node limit does not bound its root node, whose cut rounds and heuristics
+#: can take minutes on large models; a stage above the gate is skipped and named in the
+#: message (the plan is then the best pooled plan, the bound the smaller of the
+#: per-period and LP bounds). See ``benchmarks/results_phased.md``.
+MIP_MAX_COVER_TERMS = 150_000
+
+
+def _cover_terms(inst: _Instance) -> int:
+    """Coverage terms of the phased model of ``inst``: row-site pairs within reach x periods."""
+    return inst.periods * int(sum(r.size for r in inst.rows_cand))
+
+
+def _gate_note(name: str, inst: _Instance) -> str:
+    """The message of a MIP stage skipped by the size gate."""
+    return (
+        f"{name} skipped: its model has {_cover_terms(inst):,} area-site pairs x periods "
+        f"within the standard, above the {MIP_MAX_COVER_TERMS:,} this stage runs on (a work "
+        "limit)"
+    )
+
+
+_CLOCK_NOTE = "so this plan may depend on the machine's speed"
+
+
+@dataclass
+class _Weighted:
+    """The staged weighted solve of :func:`_solve_weighted` (its state between stages)."""
+
+    inst: _Instance
+    floors: Sequence[_Floor]
+    opts: SolveOptions
+    backend: MipBackend
+    min_share: float | None
+    mip_gap: float
+    t_start: float = field(default_factory=time.perf_counter)
+    ub: float = float("inf")
+    best: _Stage | None = None
+    log: dict[str, Any] = field(default_factory=lambda: {"period_bounds": []})
+    notes: list[str] = field(default_factory=list)
+    clock: bool = False  # the safety time limit ended a stage
+
+    def left(self) -> float:
+        """Seconds to the safety stop (may be negative)."""
+        return self.opts.time_limit_s - (time.perf_counter() - self.t_start)
+
+    def build(self, target: _Instance, *, relax: bool = False) -> _Built:
+        """The weighted phased model of ``target``, node-limited; the time left is a safety stop."""
+        return _build(
+            target,
+            _with_time(self.opts, self.left()),
+            self.backend,
+            floors=self.floors,
+            objective="weighted",
+            min_group_share=self.min_share,
+            relax=relax,
+        )
+
+    def solve(self, built: _Built) -> MipOutcome | None:
+        """Solve ``built`` (None if the backend stops abnormally); note a clock stop."""
+        out = _solve_or_none(built.model)
+        if out is None or _clock_stop(built.model, out):
+            self.clock = True
+        return out
+
+    def pool_solve(self, mask: npt.NDArray[np.bool_], tag: str) -> None:
+        """The phased model over the sites in ``mask``; keeps its plan if it is the best."""
+        small = _restrict(self.inst, mask)
+        if _cover_terms(small) > MIP_MAX_COVER_TERMS:
+            self.notes.append(_gate_note(f"the pooled model ({tag})", small))
+            return
+        built = self.build(small)
+        out = self.solve(built)
+        if out is None:
+            return
+        self.log[tag] = (int(mask.sum()), out.status, out.objective, round(out.seconds, 2))
+        if out.status in ("optimal", "feasible") and (
+            self.best is None or out.objective > self.best.objective
+        ):
+            self.best = _Stage("feasible", out.objective, self.ub, small, built, "", log=self.log)
+
+    def done(self, bound_name: str) -> bool:
+        """True (and the message set) when the best plan is within ``mip_gap`` of ``ub``."""
+        best = self.best
+        if best is None or not np.isfinite(self.ub):
+            return False
+        gap = relative_gap(best.objective, self.ub)
+        elapsed = time.perf_counter() - self.t_start
+        if gap <= 1e-7:
+            best.status = "optimal"
+            best.bound = best.objective
+            best.message = (
+                f"{self.backend}: optimal in {elapsed:.2f} s (a plan over {best.inst.cand.size} "
+                f"pooled sites reaches the {bound_name})"
+            )
+            return True
+        if gap <= self.mip_gap:
+            best.bound = self.ub
+            best.message = (
+                f"{self.backend}: within {gap:.3%} of the {bound_name} after {elapsed:.2f} s "
+                f"(mip_gap {self.mip_gap:.3%})"
+            )
+            return True
+        return False
+
+    def lp_bound(self) -> npt.NDArray[np.float64] | None:
+        """Stage B2: the LP relaxation of the full model; its sites' final-period values."""
+        inst = self.inst
+        lp_model = self.build(inst, relax=True)
+        out_lp = self.solve(lp_model)
+        if out_lp is None or out_lp.status != "optimal":
+            return None
+        self.log["lp_bound"] = (out_lp.objective, round(out_lp.seconds, 2))
+        self.ub = min(self.ub, out_lp.objective)
+        if self.best is not None:
+            self.best.bound = self.ub
+        n_sizes = inst.size_ok.shape[1]
+        return np.array(
+            [
+                sum(
+                    lp_model.y[j][s][-1].solution_value()
+                    for s in range(n_sizes)
+                    if inst.size_ok[j, s]
+                )
+                for j in range(inst.cand.size)
+            ]
+        )
+
+    def full(self) -> _Stage:
+        """Stage C: the full phased model, node-limited, hinted with the best pooled plan."""
+        inst = self.inst
+        if self.best is not None and _cover_terms(inst) > MIP_MAX_COVER_TERMS:
+            self.notes.append(_gate_note("the full model", inst))
+            return self.finish()
+        full = self.build(inst)
+        if self.best is not None:
+            _hint(full, inst, self.best)
+        out_c = self.solve(full)
+        if out_c is not None and out_c.status == "infeasible":
+            return _Stage("infeasible", np.nan, np.nan, inst, full, out_c.message, out_c)
+        c_ok = out_c is not None and out_c.status in ("optimal", "feasible")
+        if out_c is not None:
+            self.log["full"] = (out_c.status, out_c.objective, out_c.bound, round(out_c.seconds, 2))
+        if out_c is not None and out_c.status == "optimal":
+            return _Stage(
+                "optimal", out_c.objective, out_c.objective, inst, full, out_c.message, log=self.log
+            )
+        if (
+            c_ok
+            and out_c is not None
+            and (self.best is None or out_c.objective > self.best.objective)
+        ):
+            self.best = _Stage("feasible", out_c.objective, self.ub, inst, full, "", log=self.log)
+        if self.best is None:
+            outcome = out_c or MipOutcome(
+                "time_limit_no_solution",
+                np.nan,
+                self.ub,
+                time.perf_counter() - self.t_start,
+                self.backend,
+                "",
+            )
+            return _Stage(outcome.status, np.nan, self.ub, inst, full, outcome.message, outcome)
+        if c_ok and out_c is not None:
+            self.ub = min(self.ub, out_c.bound)
+        return self.finish()
+
+    def finish(self) -> _Stage:
+        """The best plan with its bound and a message that says what ended the search."""
+        best = self.best
+        assert best is not None
+        best.bound = self.ub
+        best.log = self.log
+        gap = relative_gap(best.objective, self.ub)
+        ended = "the work limits" if not self.clock else "the safety time limit"
+        best.message = (
+            f"{self.backend}: feasible after {time.perf_counter() - self.t_start:.2f} s (gap "
+            f"{gap:.3%}; ended by {ended})"
+        )
+        return self.annotate(best)
+
+    def annotate(self, stage: _Stage) -> _Stage:
+        """Add the skipped stages and any safety stop to ``stage``'s message."""
+        extra = list(dict.fromkeys(self.notes))
+        if self.clock:
+            extra.append(
+                f"stopped by the {self.opts.time_limit_s:g} s safety time limit (best plan "
+                f"kept), {_CLOCK_NOTE}"
+            )
+        if extra:
+            stage.message += "; " + "; ".join(extra)
+        return stage
+
+
+def _clock_stop(model: MipModel, out: MipOutcome) -> bool:
+    """True when the safety time limit (not a work limit) ended a solve."""
+    if out.status == "time_limit_no_solution":
+        return not model.stop_reason.startswith("node")
+    return out.status == "feasible" and model.stop_reason.startswith("time")
+
+
 def _solve_weighted(
     inst: _Instance,
     floors: Sequence[_Floor],
@@ -618,191 +821,63 @@ def _solve_weighted(
        ``UB = sum_t w_t U_t`` bounds the phased objective.
     B. The phased model restricted to the union of those sites gives a plan
        (optimal within the pool). If it reaches ``UB``, it is proven optimal;
-       if within ``mip_gap``, it is returned with its gap.
-    C. Otherwise the full phased model is solved with the time left, hinted
-       with the plan from B; the better plan and the smaller bound are kept.
+       if within ``mip_gap``, it is returned with its gap. Then the LP relaxation
+       of the full model (a bound, often tighter) and the pool grown by its sites.
+    C. Otherwise the full phased model, node-limited (:data:`STAGE_NODES`) and hinted
+       with the plan from B, when it passes the size gate
+       (:data:`MIP_MAX_COVER_TERMS`); the better plan and the smaller bound are kept.
+
+    Every stage stops on work (nodes, the size gate); the time limit is a safety stop
+    after which no further stage starts, and a plan it stopped says so.
     """
-    t_start, limit = time.perf_counter(), opts.time_limit_s
-
-    def left() -> float:
-        return limit - (time.perf_counter() - t_start)
-
-    log: dict[str, Any] = {"period_bounds": []}
+    run = _Weighted(inst, floors, opts, backend, min_share, mip_gap)
     # ---- A: per-period relaxations
-    bounds = _period_bounds(inst, floors, opts, backend, min_share, log, t_start)
+    bounds = _period_bounds(run)
     if isinstance(bounds, _Stage):
         return bounds
     upper, pool, bounds_ok = bounds
-    ub = float(inst.period_weights @ upper) if bounds_ok else float("inf")
-
-    # ---- B: the phased model over the pool of sites
-    best: _Stage | None = None
-
-    def build(
-        target: _Instance, seconds: float, *, relax: bool = False, nodes: int | None = STAGE_NODES
-    ) -> _Built:
-        """The weighted phased model of ``target``: safety stop ``seconds``, ``nodes`` limit."""
-        return _build(
-            target,
-            _with_time(opts, seconds, nodes),
-            backend,
-            floors=floors,
-            objective="weighted",
-            min_group_share=min_share,
-            relax=relax,
-        )
-
-    def pool_solve(mask: npt.NDArray[np.bool_], seconds: float, tag: str) -> None:
-        nonlocal best
-        small = _restrict(inst, mask)
-        built = build(small, seconds)
-        out = _solve_or_none(built.model)
-        if out is None:
-            return
-        log[tag] = (int(mask.sum()), out.status, out.objective, round(out.seconds, 2))
-        if out.status in ("optimal", "feasible") and (
-            best is None or out.objective > best.objective
-        ):
-            best = _Stage("feasible", out.objective, ub, small, built, "", log=log)
-
-    def done(bound_name: str) -> bool:
-        if best is None or not np.isfinite(ub):
-            return False
-        gap = relative_gap(best.objective, ub)
-        elapsed = time.perf_counter() - t_start
-        if gap <= 1e-7:
-            best.status = "optimal"
-            best.bound = best.objective
-            best.message = (
-                f"{backend}: optimal in {elapsed:.2f} s (a plan over {best.inst.cand.size} "
-                f"pooled sites reaches the {bound_name})"
-            )
-            return True
-        if gap <= mip_gap:
-            best.bound = ub
-            best.message = (
-                f"{backend}: within {gap:.3%} of the {bound_name} after {elapsed:.2f} s "
-                f"(mip_gap {mip_gap:.3%})"
-            )
-            return True
-        return False
-
-    large = pool.any() and pool.sum() < inst.cand.size and left() > 0
-    if large:
-        pool_solve(pool, left(), "pool")
-        if done("sum of per-period optima"):
-            return best  # type: ignore[return-value]
-        # ---- B2: LP relaxation of the full model: a (often tighter) bound and more sites
-        if left() <= 0:  # the safety stop: keep what the pool gave
-            return _stopped(best, ub, backend, limit, t_start, log, inst, build)
-        lp_model = build(inst, left(), relax=True)
-        out_lp = _solve_or_none(lp_model.model)
-        if out_lp is not None and out_lp.status == "optimal":
-            log["lp_bound"] = (out_lp.objective, round(out_lp.seconds, 2))
-            ub = min(ub, out_lp.objective)
-            if best is not None:
-                best.bound = ub
-            n_sizes = inst.size_ok.shape[1]
-            lp_open = np.array(
-                [
-                    sum(
-                        lp_model.y[j][s][-1].solution_value()
-                        for s in range(n_sizes)
-                        if inst.size_ok[j, s]
-                    )
-                    for j in range(inst.cand.size)
-                ]
-            )
+    run.ub = float(inst.period_weights @ upper) if bounds_ok else float("inf")
+    # ---- B: the phased model over the pool of sites, the LP bound, the grown pool
+    if pool.any() and pool.sum() < inst.cand.size and run.left() > 0:
+        run.pool_solve(pool, "pool")
+        if run.done("sum of per-period optima"):
+            return run.annotate(run.best)  # type: ignore[arg-type]
+        if run.left() <= 0 and run.best is not None:  # the safety stop: keep the pool's plan
+            run.clock = True
+            return run.finish()
+        lp_open = run.lp_bound()
+        if lp_open is not None:
+            if run.done("LP relaxation bound"):
+                return run.annotate(run.best)  # type: ignore[arg-type]
             grown = pool | (lp_open > 1e-6)
-            if done("LP relaxation bound"):
-                return best  # type: ignore[return-value]
-            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size and left() > 0:
-                pool_solve(grown, left(), "pool_lp")
-                if done("LP relaxation bound"):
-                    return best  # type: ignore[return-value]
-
+            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size and run.left() > 0:
+                run.pool_solve(grown, "pool_lp")
+                if run.done("LP relaxation bound"):
+                    return run.annotate(run.best)  # type: ignore[arg-type]
     # ---- C: the full phased model, hinted with B
-    if best is not None and left() <= 0:  # the safety stop: keep the pool's plan
-        return _stopped(best, ub, backend, limit, t_start, log, inst, build)
-    full = build(inst, left())
-    if best is not None:
-        _hint(full, inst, best)
-    out_c = _solve_or_none(full.model)
-    if out_c is not None and out_c.status == "infeasible":
-        return _Stage("infeasible", np.nan, np.nan, inst, full, out_c.message, out_c)
-    c_ok = out_c is not None and out_c.status in ("optimal", "feasible")
-    if out_c is not None:
-        log["full"] = (out_c.status, out_c.objective, out_c.bound, round(out_c.seconds, 2))
-    if out_c is not None and out_c.status == "optimal":
-        return _Stage(
-            "optimal", out_c.objective, out_c.objective, inst, full, out_c.message, log=log
-        )
-    if c_ok and out_c is not None and (best is None or out_c.objective > best.objective):
-        best = _Stage("feasible", out_c.objective, ub, inst, full, "", log=log)
-    if best is None:
-        outcome = out_c or MipOutcome(
-            "time_limit_no_solution", np.nan, ub, time.perf_counter() - t_start, backend, ""
-        )
-        return _Stage(outcome.status, np.nan, ub, inst, full, outcome.message, outcome)
-    c_bound = out_c.bound if c_ok and out_c is not None else float("inf")
-    best.bound = min(ub, c_bound)
-    gap = relative_gap(best.objective, best.bound)
-    best.message = (
-        f"{backend}: feasible after {time.perf_counter() - t_start:.2f} s (time limit "
-        f"{limit:g} s; gap {gap:.3%})"
-    )
-    return best
-
-
-def _stopped(
-    best: _Stage | None,
-    ub: float,
-    backend: str,
-    limit: float,
-    t_start: float,
-    log: dict[str, Any],
-    inst: _Instance,
-    build: Any,
-) -> _Stage:
-    """The best plan so far when the safety time limit ends the staged solve."""
-    if best is None:  # pragma: no cover - callers keep a plan before stopping
-        built = build(inst, 0.5)
-        outcome = MipOutcome(
-            "time_limit_no_solution", np.nan, ub, time.perf_counter() - t_start, backend, ""
-        )
-        return _Stage(outcome.status, np.nan, ub, inst, built, "", outcome)
-    best.bound = ub
-    gap = relative_gap(best.objective, ub)
-    best.message = (
-        f"{backend}: feasible after {time.perf_counter() - t_start:.2f} s (stopped by the "
-        f"{limit:g} s safety time limit; gap {gap:.3%}; best plan kept)"
-    )
-    best.log = log
-    return best
+    if run.best is not None and run.left() <= 0:  # the safety stop: keep the pool's plan
+        run.clock = True
+        return run.finish()
+    return run.full()
 
 
 def _period_bounds(
-    inst: _Instance,
-    floors: Sequence[_Floor],
-    opts: SolveOptions,
-    backend: MipBackend,
-    min_share: float | None,
-    log: dict[str, Any],
-    t_start: float,
+    run: _Weighted,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], bool] | _Stage:
     """Stage A of :func:`_solve_weighted`: per-period upper bounds and a pool of sites.
 
     Returns the bound of each period, the sites any period's relaxation opens and
-    whether every bound was proven; or an infeasible :class:`_Stage`.
+    whether every bound was proven; or an infeasible :class:`_Stage`. A generic
+    one-period model above the size gate is skipped (that period has no bound).
     """
+    inst, floors, opts, min_share, log = run.inst, run.floors, run.opts, run.min_share, run.log
     T = inst.periods
-    limit = opts.time_limit_s
     upper = np.zeros(T)
     pool = np.zeros(inst.cand.size, dtype=bool)
     bounds_ok = True
     for t in range(1, T + 1):
-        spent = time.perf_counter() - t_start
-        if spent >= limit:  # the safety stop: no proven bound for the later periods
+        if run.left() <= 0:  # the safety stop: no proven bound for the later periods
+            run.clock = True
             bounds_ok = False
             break
         sub = _single_period(inst, t)
@@ -812,7 +887,7 @@ def _period_bounds(
             replace(fl, period=1) if fl.period == t else replace(fl, period=1, share=0.0, total=0.0)
             for fl in floors
         ]
-        fast = _mclp_bound(sub, relaxed, min_share if t == T else None, opts, limit - spent)
+        fast = _mclp_bound(sub, relaxed, min_share if t == T else None, opts, run.left())
         if fast is not None:  # a plain count-limited MCLP: the exact MCLP core bounds it
             bound_t, value_t, status_t, open_t, seconds_t = fast
             upper[t - 1] = bound_t
@@ -821,17 +896,20 @@ def _period_bounds(
             )
             pool |= open_t
             continue
+        if _cover_terms(sub) > MIP_MAX_COVER_TERMS:
+            run.notes.append(_gate_note(f"the period-{t} bound", sub))
+            bounds_ok = False
+            continue
         built = _build(
             sub,
-            _with_time(opts, limit - spent),  # node-limited; the time is a safety stop
-            backend,
+            _with_time(opts, run.left()),  # node-limited; the time is a safety stop
+            run.backend,
             floors=relaxed,
             objective="weighted",
             min_group_share=min_share if t == T else None,
         )
-        try:
-            out = _solve(built.model)
-        except SolverError:
+        out = run.solve(built)
+        if out is None:
             bounds_ok = False
             continue
         if out.status == "infeasible":
