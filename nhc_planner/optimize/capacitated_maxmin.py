@@ -291,10 +291,10 @@ def max_min_share(
         if clock.expired() and best is not None:
             break
         t0 = time.perf_counter()
-        st, share, sol = _solve_lp(m, lp, plan.y(m), work, clock)
+        st, share, vals = _solve_lp(m, lp, plan.y(m), work, clock)
         stages.append((f"{name} (worst-group share)", share, time.perf_counter() - t0))
         if st == "optimal" and (best is None or share > best[2] + _TOL):
-            best = (name, plan, share, sol)
+            best = (name, plan, share, vals)
     notes: list[str] = []
     lp_bound = bound
     size = cp._mip_size(m, None)
@@ -312,10 +312,10 @@ def max_min_share(
             bound = min(bound, dual)
             if sol is not None:
                 plan = _plan_of(m, sol[m.ycol(0) : m.n_cols].reshape(m.T, m.Q))
-                st, share, sol2 = _solve_lp(m, lp, plan.y(m), work, clock)
+                st, share, mip_sol = _solve_lp(m, lp, plan.y(m), work, clock)
                 stages.append(("MIP (worst-group share)", share, time.perf_counter() - t0))
                 if st == "optimal" and (best is None or share > best[2] + _TOL):
-                    best = ("MIP", plan, share, sol2)
+                    best = ("MIP", plan, share, mip_sol)
     bound_from = "LP relaxation" + (" and MIP" if bound < lp_bound - _TOL else "")
     return _stage_result(inp, m, best, (bound, bound_from), stages, notes, clock, t_start)
 
