@@ -603,6 +603,61 @@ def test_per_period_weights_change_the_choice():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("capacities", [False, True], ids=["coverage", "capacity-true"])
+def test_maxmin_plan_does_not_depend_on_machine_load(capacities):
+    """Max-min over local authorities on the demo region: the same plan quiet and busy.
+
+    Every stage (the max-min stage, the weighted stages; with capacities the
+    capacity-true ones) stops on work; the generous time limit never fires.
+    """
+    from nhc_planner.capacity import default_size_templates, weekly_demand
+    from nhc_planner.demo import demo_region
+    from nhc_planner.travel import straight_line_times
+    from tests.test_model_coverage import _under_load
+
+    region = demo_region()
+    areas, sites = region.areas, region.sites
+    minutes = straight_line_times(areas, sites).matrix(
+        list(areas["area_code"]), list(sites["site_id"])
+    )
+    options: dict = {}
+    if capacities:
+        options = {
+            "sizes": [SizeOption.from_template(t) for t in default_size_templates()],
+            "demand": weekly_demand(areas),
+        }
+
+    def solve():
+        return phased_coverage(
+            minutes,
+            areas["population"].to_numpy(float),
+            15,
+            periods=3,
+            new_per_period=2,
+            groups=areas["la_code"].to_numpy(),
+            objective="maxmin",
+            time_limit_s=600,
+            **options,
+        )
+
+    quiet = solve()
+    busy = _under_load(solve)
+    assert quiet.has_solution
+    assert "safety time limit" not in quiet.message
+    assert ("capacity-true" in quiet.message) == capacities
+    assert quiet.open_period.tobytes() == busy.open_period.tobytes()
+    assert quiet.size_index.tobytes() == busy.size_index.tobytes()
+    assert quiet.objective == busy.objective
+    assert quiet.bound == busy.bound
+    assert quiet.min_group_share == busy.min_group_share
+    assert quiet.min_group_share_bound == busy.min_group_share_bound
+    if capacities:
+        assert quiet.fractions.tobytes() == busy.fractions.tobytes()
+    if quiet.status != "optimal":  # a work limit that stops short is never "optimal"
+        assert quiet.gap > 0 or quiet.min_group_share_bound > quiet.min_group_share
+
+
+@pytest.mark.slow
 def test_capacitated_plan_does_not_depend_on_machine_load():
     """Sizes and demand on the demo region: the same plan on a quiet and a busy machine.
 
