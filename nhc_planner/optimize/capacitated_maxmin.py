@@ -295,6 +295,7 @@ def max_min_share(
         stages.append((f"{name} (worst-group share)", share, time.perf_counter() - t0))
         if st == "optimal" and (best is None or share > best[2] + _TOL):
             best = (name, plan, share, vals)
+    best = _reweighted(m, gidx, lp, work, clock, stages, best)
     notes: list[str] = []
     lp_bound = bound
     size = cp._mip_size(m, None)
@@ -318,6 +319,49 @@ def max_min_share(
                     best = ("MIP", plan, share, mip_sol)
     bound_from = "LP relaxation" + (" and MIP" if bound < lp_bound - _TOL else "")
     return _stage_result(inp, m, best, (bound, bound_from), stages, notes, clock, t_start)
+
+
+#: Rounds of the reweighted greedy of :func:`max_min_share` (a work limit).
+REWEIGHT_ROUNDS = 8
+
+
+def _reweighted(
+    m: cp._Model,
+    gidx: _I,
+    lp: _Lp,
+    work: cp._Work,
+    clock: cp._Clock,
+    stages: list[tuple[str, float, float]],
+    best: tuple[str, cp._Plan, float, _F] | None,
+) -> tuple[str, cp._Plan, float, _F] | None:
+    """Greedy plans for the worst group: weights per group, doubled for the binding groups.
+
+    Each area weighs ``sum_g u_ig w_g`` with ``w_g = 1 / U_g`` at first (the greedy then
+    maximises the sum of the groups' shares); after each plan, the groups whose share is
+    the plan's worst-group share get their ``w_g`` doubled. :data:`REWEIGHT_ROUNDS` rounds.
+    """
+    live = gidx[m.floor_total[gidx] > 0]
+    if live.size == 0:
+        return best
+    wg = 1.0 / m.floor_total[live]
+    t = m.T - 1
+    for k in range(REWEIGHT_ROUNDS):
+        if clock.expired() and best is not None:
+            break
+        t0 = time.perf_counter()
+        plan = cp._greedy(replace(m, a=m.fw[:, live] @ wg), "gain")
+        st, share, vals = _solve_lp(m, lp, plan.y(m), work, clock)
+        stages.append(
+            (f"reweighted greedy {k + 1} (worst-group share)", share, time.perf_counter() - t0)
+        )
+        if st != "optimal":
+            break
+        if best is None or share > best[2] + _TOL:
+            best = (f"reweighted greedy {k + 1}", plan, share, vals)
+        x_t = vals[m.xcol(t) : m.xcol(t) + m.P]
+        shares = (m.fw[m.pr][:, live].T @ x_t) / m.floor_total[live]
+        wg = np.where(shares <= share + 1e-6, 2.0 * wg, wg)
+    return best
 
 
 def _stage_result(
