@@ -50,10 +50,14 @@ Constraints
 Max-min (``objective="maxmin"``)
     First ``max m`` subject to ``sum_{i in g} u_i z_iT >= m sum_{i in g} u_i`` for
     every group ``g`` (the worst-served group's share at the final period);
-    then, with ``m`` held at its optimum, the weighted objective above
-    (a lexicographic solve; the first stage is limited by :data:`STAGE_NODES`
-    nodes and starts from opening nothing, which is always feasible, so a
-    limit keeps a plan).
+    then, with ``m`` held at the value the first stage's plan reaches, the weighted
+    objective above (a lexicographic solve; the first stage is limited by
+    :data:`STAGE_NODES` nodes and a size gate, :data:`MAXMIN_MAX_COVER_TERMS`, and
+    starts from opening nothing, which is always feasible, so a limit keeps a plan;
+    its plan's sites join the weighted stage's pools). With capacities both stages
+    are capacity-true: :func:`~nhc_planner.optimize.capacitated_maxmin.max_min_share`
+    (the worst *served* share), then the capacity-true weighted solver with every
+    group's served share held at that value as a floor.
 
 Preprocessing (each step provably keeps the optimum)
     * demand points covered by a fixed site (no capacities) are always
@@ -75,19 +79,24 @@ Solved as MIPs with HiGHS (built through OR-Tools, solved through ``highspy``:
 :class:`~nhc_planner.optimize._common.MipModel` with ``engine="highspy"``), in
 stages that each keep a proven bound (per-period relaxations, a phased MIP over
 the pooled sites of their solutions, the LP relaxation, then the full model; see
-:func:`_solve_weighted` and ``docs/phasing.md``). Every intermediate stage is
-limited by work (:data:`STAGE_NODES` branch-and-bound nodes), never by a share of
-the wall clock, so the plan does not depend on the machine's load; the time limit
-is the safety stop of the whole solve, and a plan it stops says so and keeps the
-best solution found. The full model starts from the pooled plan. Measured on the ICB-scale benchmark
+:func:`_solve_weighted` and ``docs/phasing.md``). Every stage, the full model
+included, is limited by work (:data:`STAGE_NODES` branch-and-bound nodes, and a
+deterministic size gate on the model, :data:`MIP_MAX_COVER_TERMS`, because HiGHS's
+node limit does not bound its root node), never by a share of the wall clock, so
+the plan does not depend on the machine's load; a stage skipped by the gate is named
+in the message. The time limit is the safety stop of the whole solve: once it has
+passed no further stage starts, the best plan found is kept and the message says
+that the plan may depend on the machine's speed. The full model starts from the
+pooled plan. Measured on the ICB-scale benchmark
 (``benchmarks/results_phased.md``): the plain 5-period MIP reached no solution
 (HiGHS) or a 148% gap (SCIP) in 120 s, and SCIP crashed the process on the demo
 instance, so HiGHS is the default; CP-SAT was not measured. The relative gap
 tolerance is 0, so ``"optimal"`` means proven optimal; a time limit is always
-set and a result stopped by it says so with its gap. With capacities and the
-weighted objective the model is solved by the capacity-true array solver
+set and a result stopped by it says so with its gap. With capacities (either
+objective) the model is solved by the capacity-true array solver
 (:func:`_run_capacity_true`, the stages of
-:mod:`~nhc_planner.optimize.capacitated_phased`, limited by work alone): the
+:mod:`~nhc_planner.optimize.capacitated_phased` and, for max-min,
+:mod:`~nhc_planner.optimize.capacitated_maxmin`, limited by work alone): the
 OR-Tools-built capacitated MIP ran to its time limit on the demo region. When a
 capacitated solve ends without a plan (its safety stop), a documented fallback
 plan is returned with an honest bound (see ``_capacity_fallback``).
@@ -138,6 +147,8 @@ from nhc_planner.optimize._solution import PhasedSolution, Status
 
 __all__ = [
     "DEFAULT_PHASED_TIME_LIMIT_S",
+    "MAXMIN_MAX_COVER_TERMS",
+    "MIP_MAX_COVER_TERMS",
     "CoverageFloor",
     "SizeOption",
     "discount_weights",
@@ -553,10 +564,12 @@ def _solve_or_none(model: MipModel) -> MipOutcome | None:
         return None
 
 
-#: Branch-and-bound nodes of each intermediate stage (per-period bounds, pool solves,
-#: the max-min stage, the floor checks): a deterministic work limit, so the stages
-#: and hence the plan do not depend on the machine's load. The final full model has
-#: no node limit; every stage's time limit is only the safety stop of the whole solve.
+#: Branch-and-bound nodes of each MIP stage (per-period bounds, pool solves, the full
+#: model, the max-min stage, the floor checks): a deterministic work limit, so the
+#: stages and hence the plan do not depend on the machine's load (with the size gates
+#: :data:`MIP_MAX_COVER_TERMS` and :data:`MAXMIN_MAX_COVER_TERMS`, which bound the root
+#: node the node limit leaves open); every stage's time limit is only the safety stop
+#: of the whole solve.
 STAGE_NODES = 2_000
 
 
@@ -602,13 +615,16 @@ def _restrict(inst: _Instance, keep: npt.NDArray[np.bool_]) -> _Instance:
     )
 
 
-#: The MIP stages (per-period bounds of the generic model, pool solves, the full model,
-#: the max-min stage) run only on models with at most this many coverage terms (demand
-#: row x candidate site within the standard x period): a deterministic size gate.
-#: HiGHS's node limit does not bound its root node, whose cut rounds and heuristics
-#: can take minutes on large models; a stage above the gate is skipped and named in the
-#: message (the plan is then the best pooled plan, the bound the smaller of the
-#: per-period and LP bounds). See ``benchmarks/results_phased.md``.
+#: The weighted stage's MIPs (per-period bounds of the generic model, pool solves, the
+#: full model, the floor diagnostics) run only on models with at most this many
+#: coverage terms (demand row x candidate site within the standard x period): a
+#: deterministic size gate. HiGHS's node limit does not bound its root node: on the
+#: ICB-scale benchmark's max-min case the full 5-year model (134,000 terms) spent 92 s
+#: in its root node alone (under load, 2026-12-06), against a few seconds for the
+#: pooled models (under 20,000 terms) and the one-period models (27,000-38,000). A
+#: stage above the gate is skipped and named in the message (the plan is then the best
+#: pooled plan, the bound the smaller of the per-period and LP bounds; the floor
+#: diagnostics use the LP relaxation). See ``benchmarks/results_phased.md``.
 MIP_MAX_COVER_TERMS = 60_000
 
 
@@ -2190,12 +2206,15 @@ def _explain_infeasible(
 ) -> str:
     """Say which floor fails and by how much: the best share each floor can reach alone."""
     sub = _with_time(opts, max(opts.time_limit_s / 4, 1.0))  # node-limited; time = safety
+    relax = _cover_terms(inst) > MIP_MAX_COVER_TERMS  # the size gate: the LP bound instead
     failing: list[str] = []
     reachable: list[str] = []
     for k, fl in enumerate(floor_list):
         if fl.total <= 0:
             continue
-        built = _build(inst, sub, backend, floors=floor_list, objective="floor", floor_index=k)
+        built = _build(
+            inst, sub, backend, floors=floor_list, objective="floor", floor_index=k, relax=relax
+        )
         try:
             out = _solve(built.model)
         except SolverError:
@@ -2205,7 +2224,9 @@ def _explain_infeasible(
         best = float(out.bound) / fl.total  # an upper bound on the achievable share
         if best < fl.share - 1e-9:
             exact = (
-                ""
+                " (proven bound: the LP relaxation)"
+                if relax
+                else ""
                 if out.status == "optimal"
                 else f" (proven bound; best found {out.objective / fl.total:.1%})"
             )
