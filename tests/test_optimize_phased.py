@@ -483,6 +483,49 @@ def test_pooled_stages_match_brute_force_on_more_sites(seed):
     assert sol.bound >= best - 1e-6
 
 
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000))
+def test_size_gate_skips_the_full_model_and_says_so(seed):
+    """Above the size gate the full MIP is skipped: named in the message, never "optimal"
+    unless the pooled plan reaches a proven bound, and the bound stays valid."""
+    import nhc_planner.optimize.phased as phased
+
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 10, size=(9, 2))
+    sites = rng.uniform(0, 10, size=(8, 2))
+    cost = np.sqrt(((pts[:, None] - sites[None]) ** 2).sum(axis=2)) * 3.0
+    w = rng.integers(1, 20, size=9).astype(float)
+    best = brute_force(cost, w, 10.0, periods=2, new_per_period=[1, 1])
+    saved = phased.MIP_MAX_COVER_TERMS
+    phased.MIP_MAX_COVER_TERMS = 0  # every MIP stage is above the gate
+    try:
+        sol = phased_coverage(cost, w, 10.0, periods=2, new_per_period=[1, 1])
+    finally:
+        phased.MIP_MAX_COVER_TERMS = saved
+    assert sol.bound >= best - 1e-6
+    assert sol.objective <= best + 1e-6
+    if sol.has_solution and sol.status != "optimal":
+        assert "skipped" in sol.message
+        assert "safety time limit" not in sol.message
+
+
+def test_maxmin_stage_above_its_gate_reports_the_plans_worst_share(monkeypatch):
+    import nhc_planner.optimize.phased as phased
+
+    monkeypatch.setattr(phased, "MAXMIN_MAX_COVER_TERMS", 0)
+    cost = np.array([[1.0, 50], [1.0, 50], [1.0, 50], [50, 1.0]])
+    w = np.array([5.0, 5.0, 5.0, 1.0])
+    groups = np.array(["A", "A", "A", "B"])
+    sol = phased_coverage(
+        cost, w, 5, periods=1, new_per_period=1, groups=groups, objective="maxmin"
+    )
+    assert sol.status == "feasible"  # the max-min stage proved nothing
+    assert "max-min stage skipped" in sol.message
+    assert sol.open_period.tolist() == [1, -1]  # the weighted plan
+    assert sol.min_group_share == pytest.approx(0.0)
+    assert sol.min_group_share_bound == pytest.approx(0.5)  # the LP bound (half of each site)
+
+
 def test_capacity_fallback_upgrades_sizes_within_budget():
     from nhc_planner.optimize.phased import PhasedSettings, _capacity_fallback, _problem
 
