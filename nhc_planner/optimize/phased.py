@@ -1717,6 +1717,10 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
 MAXMIN_MAX_COVER_TERMS = 200_000
 
 
+#: Branch-and-bound nodes of the max-min stage (a work limit).
+MAXMIN_NODES = STAGE_NODES
+
+
 @dataclass(frozen=True)
 class _MaxMin:
     """The max-min stage: the share held in the weighted stage (None: skipped), its bound."""
@@ -1738,7 +1742,7 @@ def _maxmin_stage(p: _Problem, inst: _Instance) -> _MaxMin | MipOutcome:
     gated = _cover_terms(inst) > MAXMIN_MAX_COVER_TERMS
     b1 = _build(
         inst,
-        _with_time(opts, opts.time_limit_s),
+        _with_time(opts, opts.time_limit_s, MAXMIN_NODES),
         backend,
         floors=p.floor_list,
         objective="maxmin",
