@@ -319,3 +319,34 @@ def test_polish_keeps_the_plan_valid_and_never_worsens_the_root_plan() -> None:
     assert a.objective < plain.objective  # here it finds a better plan (measured 4%)
     assert a.bound == plain.bound  # the polish changes the plan, never the bound
     assert np.array_equal(a.labels, b.labels)  # node limits decide: deterministic
+
+
+def test_groups_report_what_was_proven_and_the_message_names_those_short() -> None:
+    adj, cost = grid(4, 6)
+    rng = np.random.default_rng(2)
+    pop = rng.integers(8, 13, 24).astype(float)
+    groups = np.repeat([0, 1], 12)
+    res = delineate(
+        pop, adj, cost, groups, min_pop=25, max_pop=45, gap=0.0, group_names=["North", "South"]
+    )
+    assert [g.name for g in res.groups] == ["North", "South"]
+    assert sum(g.districts for g in res.groups) == res.n_districts
+    assert sum(g.objective for g in res.groups) == pytest.approx(res.objective)
+    assert sum(g.bound for g in res.groups) == pytest.approx(res.bound)
+    for g in res.groups:
+        assert g.residents == pytest.approx(pop[groups == g.group].sum())
+        assert g.fill == pytest.approx(g.residents / g.districts / 45)
+        assert 0.0 <= g.gap < 1.0
+        assert g.bound <= g.objective
+    # a target no group can meet (the plain Lagrangian bound, no branching): each is named
+    short = delineate(
+        pop, adj, cost, groups, min_pop=25, max_pop=45, gap=0.0, max_nodes=0, polish=False
+    )
+    assert [g.gap > 0 for g in short.groups] == [True, False]  # measured: 3.4% and 0
+    assert "Not proven optimal: group 0 3.38% (3 districts" in short.message
+    assert "group 1" not in short.message
+    met = delineate(pop, adj, cost, groups, min_pop=25, max_pop=45, gap=0.05, max_nodes=0)
+    assert "Short of" not in met.message
+    assert "Not proven" not in met.message
+    wide = delineate(pop, adj, cost, groups, min_pop=25, max_pop=45, gap=0.01, max_nodes=0)
+    assert "Short of the 1.00% target: group 0" in wide.message

@@ -27,7 +27,7 @@ from nhc_planner._errors import ValueRangeError
 from nhc_planner.optimize._common import relative_gap
 from nhc_planner.optimize.districting_bound import SeedRule, branch_and_bound
 
-__all__ = ["DistrictException", "DistrictingResult", "delineate"]
+__all__ = ["DistrictException", "DistrictingResult", "GroupProof", "delineate"]
 
 DistrictCount = Literal["fewest", "most"]
 
@@ -39,6 +39,7 @@ _NODE_ITERATIONS = 60  # subgradient iterations per branch-and-bound node
 _PRIMAL_AT = frozenset((1, 3, 10, 25, 50, 100, 150, 200, 300))  # iterations that seed a plan
 _ROOT_STEP = 1.0  # first subgradient step (a multiple of the Polyak step)
 _DEFLECTION = 0.5  # share of the previous direction kept in the next (deflected subgradient)
+_TIGHT_FILL = 0.95  # mean district population / max_pop above which the fit counts as tight
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,39 @@ class DistrictException:
 
 
 @dataclass(frozen=True)
+class GroupProof:
+    """What was proven for one group (e.g. one local authority).
+
+    Attributes
+    ----------
+    group
+        The group's value in ``groups``.
+    name
+        The group's name (``group_names``) or ``"group <value>"``.
+    districts
+        Number of districts made in the group.
+    residents
+        The group's population.
+    objective, bound
+        The group's travel (person-minutes) and its proven lower bound.
+    gap
+        ``(objective - bound) / objective`` (0 when proven optimal).
+    fill
+        Mean district population as a share of ``max_pop``: the tighter the fit
+        (near 1), the weaker the relaxation's bound.
+    """
+
+    group: int
+    name: str
+    districts: int
+    residents: float
+    objective: float
+    bound: float
+    gap: float
+    fill: float
+
+
+@dataclass(frozen=True)
 class DistrictingResult:
     r"""Outcome of :func:`delineate`.
 
@@ -110,6 +144,9 @@ class DistrictingResult:
         Per district, its group value.
     iterations
         Lagrangian iterations run (all groups).
+    groups
+        Per group, what was proven there (:class:`GroupProof`), in group order: where
+        the gap lies when the whole is short of the target.
     """
 
     labels: np.ndarray
@@ -123,6 +160,7 @@ class DistrictingResult:
     exceptions: tuple[DistrictException, ...]
     district_groups: np.ndarray
     iterations: int = 0
+    groups: tuple[GroupProof, ...] = ()
 
     @property
     def n_districts(self) -> int:
@@ -323,7 +361,9 @@ def delineate(
         float(min_pop), float(max_pop), float(gap), districts, max_iterations, polish, max_nodes
     )
     acc = _solve_groups(pop, adj, c, g, group_names, settings, start + time_limit_s, progress)
-    return _result(acc, pop, c, n_groups=np.unique(g).size, start=start, limit=time_limit_s)
+    return _result(
+        acc, pop, c, n_groups=np.unique(g).size, start=start, limit=time_limit_s, target=float(gap)
+    )
 
 
 def _check_options(gap: float, districts: str) -> None:
@@ -337,7 +377,14 @@ def _check_options(gap: float, districts: str) -> None:
 
 
 def _result(
-    acc: _Accumulated, pop: np.ndarray, c: np.ndarray, *, n_groups: int, start: float, limit: float
+    acc: _Accumulated,
+    pop: np.ndarray,
+    c: np.ndarray,
+    *,
+    n_groups: int,
+    start: float,
+    limit: float,
+    target: float,
 ) -> DistrictingResult:
     """The districts in canonical numbering, their travel, bound, gap and message."""
     labels, seeds_arr, dgroups_arr = _renumber(
@@ -350,6 +397,8 @@ def _result(
     if status == "optimal":  # proven to 1e-9 relative, as p_median
         bound, rel = objective, 0.0
     message = _message(seeds_arr.size, n_groups, objective, bound, rel, acc.exceptions)
+    if rel > target + _EPS:
+        message += _short_of_target(acc.proofs, target)
     if acc.timed_out:
         message += f" Stopped by the safety time limit ({limit:g} s): best plan so far."
     return DistrictingResult(
@@ -364,6 +413,7 @@ def _result(
         exceptions=tuple(acc.exceptions),
         district_groups=dgroups_arr,
         iterations=acc.iterations,
+        groups=tuple(acc.proofs),
     )
 
 
@@ -378,6 +428,7 @@ class _Accumulated:
     bound: float = 0.0
     iterations: int = 0
     timed_out: bool = False
+    proofs: list[GroupProof] = field(default_factory=list)
 
 
 def _solve_groups(
@@ -415,6 +466,8 @@ def _solve_groups(
                     "to let a district span them)",
                 ),
             )
+        g_obj = g_bound = 0.0
+        g_k = 0
         for piece in range(n_parts):
             idx = members[part == piece]
             out = _solve_group(pop[idx], adj[idx][:, idx], c[np.ix_(idx, idx)], settings, deadline)
@@ -430,9 +483,45 @@ def _solve_groups(
             acc.seeds.extend(int(idx[s]) for s in out.seeds)
             acc.dgroups.extend([int(value)] * out.seeds.size)
             acc.bound += out.bound
+            g_obj, g_bound, g_k = g_obj + out.objective, g_bound + out.bound, g_k + out.seeds.size
             if progress is not None:
                 progress(float((acc.labels >= 0).mean()))
+        acc.proofs.append(
+            _proof(int(value), name, g_k, float(pop[members].sum()), g_obj, g_bound, hi)
+        )
     return acc
+
+
+def _proof(
+    value: int, name: str, k: int, residents: float, obj: float, bound: float, max_pop: float
+) -> GroupProof:
+    bound = min(bound, obj)
+    rel = relative_gap(obj, bound) if obj > 0 else 0.0
+    if rel <= _EPS:
+        bound, rel = obj, 0.0
+    fill = residents / k / max_pop if k and math.isfinite(max_pop) and max_pop > 0 else 0.0
+    return GroupProof(value, name, k, residents, obj, bound, rel, fill)
+
+
+def _short_of_target(proofs: Sequence[GroupProof], target: float) -> str:
+    """Name the groups whose proven gap exceeds ``target``, and how tight each fit is."""
+    short = [p for p in proofs if p.gap > target + _EPS]
+    if not short:
+        return ""
+    parts = [
+        f"{p.name} {100 * p.gap:.2f}% ({p.districts} districts averaging "
+        f"{p.residents / p.districts:,.0f} residents, {100 * p.fill:.0f}% of the maximum)"
+        for p in short
+    ]
+    head = "Not proven optimal" if target <= 0 else f"Short of the {100 * target:.2f}% target"
+    text = f" {head}: " + "; ".join(parts) + "."
+    if any(p.fill >= _TIGHT_FILL for p in short):
+        text += (
+            " Where districts must fill nearly to the maximum, the bound (which lets a"
+            " district be split between seeds) is weakest; a higher max_pop leaves room"
+            " (or, in delineate, districts='most')."
+        )
+    return text
 
 
 def _message(
@@ -769,7 +858,10 @@ def _polish(
         obj = _objective(pop, c, new, centred)
         if obj >= best[0] - _EPS * max(1.0, best[0]):
             break
+        unmoved = np.array_equal(centred, best[2])
         best = (obj, new, centred)
+        if unmoved:  # the next MIP would see the same seeds and repeat this round
+            break
     return best
 
 
