@@ -526,6 +526,26 @@ def test_maxmin_stage_above_its_gate_reports_the_plans_worst_share(monkeypatch):
     assert sol.min_group_share_bound == pytest.approx(0.5)  # the LP bound (half of each site)
 
 
+def test_maxmin_safety_stop_keeps_the_maxmin_plan(monkeypatch):
+    """When the safety time limit ends the weighted stage at once, the max-min stage's
+    plan is kept (opening nothing is always feasible) and the message says the plan may
+    depend on the machine's speed."""
+    import nhc_planner.optimize.phased as phased
+
+    monkeypatch.setattr(phased._Weighted, "left", lambda self: -1.0)
+    cost = np.array([[1.0, 50], [1.0, 50], [1.0, 50], [50, 1.0]])
+    w = np.array([5.0, 5.0, 5.0, 1.0])
+    groups = np.array(["A", "A", "A", "B"])
+    sol = phased_coverage(
+        cost, w, 5, periods=2, new_per_period=1, groups=groups, objective="maxmin"
+    )
+    assert sol.has_solution
+    assert sol.status == "feasible"
+    assert "may depend on the machine's speed" in sol.message
+    assert sol.min_group_share == pytest.approx(1.0)
+    assert sorted(sol.open_period.tolist()) == [1, 2]
+
+
 def test_capacity_fallback_upgrades_sizes_within_budget():
     from nhc_planner.optimize.phased import PhasedSettings, _capacity_fallback, _problem
 

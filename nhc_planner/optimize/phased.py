@@ -829,6 +829,7 @@ def _solve_weighted(
     min_share: float | None,
     mip_gap: float,
     extra_pool: npt.NDArray[np.bool_] | None = None,
+    start: _Stage | None = None,
 ) -> _Stage:
     """Bound, restrict, then (if needed) solve in full.
 
@@ -846,12 +847,14 @@ def _solve_weighted(
 
     ``extra_pool`` (a mask over ``inst.cand``) joins the pool of B: the max-min
     stage's sites, which meet the max-min floor (on the ICB-scale benchmark they raised
-    the pooled plan by 1.2%).
+    the pooled plan by 1.2%). ``start``, a plan known to be feasible (the max-min
+    stage's), is kept unless a stage finds a better one, so a safety stop always
+    leaves a plan.
 
     Every stage stops on work (nodes, the size gate); the time limit is a safety stop
     after which no further stage starts, and a plan it stopped says so.
     """
-    run = _Weighted(inst, floors, opts, backend, min_share, mip_gap)
+    run = _Weighted(inst, floors, opts, backend, min_share, mip_gap, best=start)
     # ---- A: per-period relaxations
     bounds = _period_bounds(run)
     if isinstance(bounds, _Stage):
@@ -1677,6 +1680,7 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
         min_share,
         s.mip_gap,
         extra_pool=None if first is None else first.sites,
+        start=None if first is None else first.start,
     )
     if stage.outcome is not None:
         return _unsolved(p, stage.outcome, inst, opts, start, common)
@@ -1730,6 +1734,7 @@ class _MaxMin:
     message: str
     optimal: bool
     sites: npt.NDArray[np.bool_] | None = None  # the stage's plan's sites (over inst.cand)
+    start: _Stage | None = None  # the stage's plan, valued by the weighted objective
 
 
 def _maxmin_stage(p: _Problem, inst: _Instance) -> _MaxMin | MipOutcome:
@@ -1772,13 +1777,26 @@ def _maxmin_stage(p: _Problem, inst: _Instance) -> _MaxMin | MipOutcome:
     if _clock_stop(b1.model, out):
         message += f", {_CLOCK_NOTE}"
     period, _ = _open_periods(inst, b1)
+    value = _weighted_value(inst, period)
+    start = _Stage("feasible", value, float("inf"), inst, b1, "the max-min stage's plan")
     return _MaxMin(
         float(b1.m.solution_value()) - 1e-7,
         float(out.bound),
         message,
         out.status == "optimal",
         period > 0,
+        start,
     )
+
+
+def _weighted_value(inst: _Instance, period: npt.NDArray[np.int64]) -> float:
+    """The weighted objective of a plan (opening period per candidate, -1 never)."""
+    value = float(inst.period_weights @ inst.a_const_t)
+    for t in range(inst.periods):
+        is_open = (period >= 1) & (period <= t + 1)
+        covered = np.array([bool(is_open[r].any()) for r in inst.rows_cand], dtype=bool)
+        value += float(inst.period_weights[t] * inst.a_t[t][covered].sum())
+    return value
 
 
 def _run_capacity_true(
