@@ -661,6 +661,7 @@ class _Weighted:
     log: dict[str, Any] = field(default_factory=lambda: {"period_bounds": []})
     notes: list[str] = field(default_factory=list)
     clock: bool = False  # the safety time limit ended a stage
+    limit_s: float | None = None  # the whole solve's time limit, for messages
 
     def left(self) -> float:
         """Seconds to the safety stop (may be negative)."""
@@ -795,9 +796,10 @@ class _Weighted:
         best.log = self.log
         gap = relative_gap(best.objective, self.ub)
         ended = "the work limits" if not self.clock else "the safety time limit"
+        gap_text = f"gap {gap:.3%}" if np.isfinite(gap) else "no bound proven"
         best.message = (
-            f"{self.backend}: feasible after {time.perf_counter() - self.t_start:.2f} s (gap "
-            f"{gap:.3%}; ended by {ended})"
+            f"{self.backend}: feasible after {time.perf_counter() - self.t_start:.2f} s "
+            f"({gap_text}; ended by {ended})"
         )
         return self.annotate(best)
 
@@ -805,9 +807,9 @@ class _Weighted:
         """Add the skipped stages and any safety stop to ``stage``'s message."""
         extra = list(dict.fromkeys(self.notes))
         if self.clock:
+            limit = self.opts.time_limit_s if self.limit_s is None else self.limit_s
             extra.append(
-                f"stopped by the {self.opts.time_limit_s:g} s safety time limit (best plan "
-                f"kept), {_CLOCK_NOTE}"
+                f"stopped by the {limit:g} s safety time limit (best plan kept), {_CLOCK_NOTE}"
             )
         if extra:
             stage.message += "; " + "; ".join(extra)
@@ -830,6 +832,7 @@ def _solve_weighted(
     mip_gap: float,
     extra_pool: npt.NDArray[np.bool_] | None = None,
     start: _Stage | None = None,
+    limit_s: float | None = None,
 ) -> _Stage:
     """Bound, restrict, then (if needed) solve in full.
 
@@ -849,12 +852,13 @@ def _solve_weighted(
     stage's sites, which meet the max-min floor (on the ICB-scale benchmark they raised
     the pooled plan by 1.2%). ``start``, a plan known to be feasible (the max-min
     stage's), is kept unless a stage finds a better one, so a safety stop always
-    leaves a plan.
+    leaves a plan. ``limit_s`` is the whole solve's time limit (for messages; default
+    ``opts.time_limit_s``).
 
     Every stage stops on work (nodes, the size gate); the time limit is a safety stop
     after which no further stage starts, and a plan it stopped says so.
     """
-    run = _Weighted(inst, floors, opts, backend, min_share, mip_gap, best=start)
+    run = _Weighted(inst, floors, opts, backend, min_share, mip_gap, best=start, limit_s=limit_s)
     # ---- A: per-period relaxations
     bounds = _period_bounds(run)
     if isinstance(bounds, _Stage):
@@ -1681,6 +1685,7 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
         s.mip_gap,
         extra_pool=None if first is None else first.sites,
         start=None if first is None else first.start,
+        limit_s=p.opts.time_limit_s,
     )
     if stage.outcome is not None:
         return _unsolved(p, stage.outcome, inst, opts, start, common)
