@@ -920,6 +920,7 @@ def _period_bounds(
         fast = _mclp_bound(sub, relaxed, min_share if t == T else None, opts, run.left())
         if fast is not None:  # a plain count-limited MCLP: the exact MCLP core bounds it
             bound_t, value_t, status_t, open_t, seconds_t = fast
+            run.clock |= status_t == "time_limit"  # the MCLP core's safety stop
             upper[t - 1] = bound_t
             log["period_bounds"].append(
                 (t, status_t, round(value_t, 3), round(bound_t, 3), seconds_t, "mclp core")
@@ -971,7 +972,8 @@ def _mclp_bound(
     bound, local search, reduced-cost fixing, HiGHS on the rest) gives a proven
     bound and a plan much faster than the generic model. Node-limited
     (:data:`STAGE_NODES`); ``seconds`` is a safety stop. Returns the bound and
-    the plan's value (the model's objective, constants included), the status, the sites opened (mask
+    the plan's value (the model's objective, constants included), the status
+    (``"time_limit"`` when the safety stop ended the core), the sites opened (mask
     over ``sub.cand``) and the seconds; None when it does not apply.
     """
     from nhc_planner.optimize._mclp import solve_reduced
@@ -1014,7 +1016,8 @@ def _mclp_bound(
     )
     opened[cols[core.chosen]] = True
     bound, value = const + float(core.bound), const + float(core.objective)
-    return bound, value, core.status, opened, round(time.perf_counter() - start, 2)
+    status = core.status if "safety time limit" not in core.message else "time_limit"
+    return bound, value, status, opened, round(time.perf_counter() - start, 2)
 
 
 def _hint(full: _Built, inst: _Instance, best: _Stage) -> None:
