@@ -1422,7 +1422,7 @@ def _best_greedy(
     for k, start in enumerate(starts):
         t0 = time.perf_counter()
         plan = _evaluate(m, start, work.threads, work.seed, clock)
-        name = f"given plan {k + 1}"
+        name = f"start plan {k + 1}"
         stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
         if plan is not None and (best is None or plan.objective > best.objective):
             best, best_from = plan, name
