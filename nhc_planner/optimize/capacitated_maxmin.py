@@ -22,9 +22,13 @@ Method (each step stops on work, never on the clock)
        periods), at most :data:`~nhc_planner.optimize.capacitated_phased.LP_ITERATION_LIMIT`
        simplex iterations. Its optimum bounds the best worst-group share.
     2. **Plans**: the LP's sites rounded period by period
-       (:func:`~nhc_planner.optimize.capacitated_phased._lp_rounding`) and the
-       capacity-aware greedy plans of the weighted model; each plan's worst-group
-       share is an LP with the plan's sites fixed (its best routing).
+       (:func:`~nhc_planner.optimize.capacitated_phased._lp_rounding`), the
+       capacity-aware greedy plans of the weighted model, and the greedy on area
+       weights ``sum_g u_ig / U_g`` with the binding groups' weights doubled after each
+       plan (:data:`REWEIGHT_ROUNDS` rounds); each plan's worst-group share is an LP
+       with the plan's sites fixed (its best routing). On the demo region (3 years x 2
+       centres, 15 minutes) the reweighted greedy raised the worst served share from
+       25.8% (LP rounding) to 49.3% of a 56.7% bound.
     3. **MIP**: when the model has at most
        :data:`~nhc_planner.optimize.capacitated_phased.MIP_MAX_PAIR_PERIODS` service
        columns (a deterministic size gate: HiGHS's node limit does not bound its root
