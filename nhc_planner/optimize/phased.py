@@ -1831,6 +1831,7 @@ def _run_capacity_true(
     starts: tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...] = ()
     prefix = ""
     stage1_optimal = True
+    mm_stages: list[tuple[str, float, float]] = []
     if s.objective == "maxmin":
         mm = _capacity_maxmin(p, inp)
         if mm.status == "infeasible":
@@ -1845,6 +1846,7 @@ def _run_capacity_true(
         inp = replace(inp, floors=inp.floors + _group_floors(p, max(min_share, 0.0)))
         prefix = f"max-min stage (capacity-true): {mm.message}; weighted stage: "
         stage1_optimal = mm.status == "optimal"
+        mm_stages = list(mm.stages)
     left = max(opts.time_limit_s - (time.perf_counter() - start), 0.5)
     res = solve_inputs(
         inp,
@@ -1855,6 +1857,8 @@ def _run_capacity_true(
         start_plans=starts,
     )
     stages: dict[str, Any] = {"capacitated_phased": list(res.stages)}
+    if mm_stages:
+        stages["capacitated_maxmin"] = mm_stages
     if res.status == "infeasible":
         return infeasible_solution(
             p.n, res.message, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
