@@ -763,7 +763,7 @@ def test_capacitated_plan_does_not_depend_on_machine_load():
     assert quiet.bound == busy.bound
 
 
-# --------------------------------------------------------------------------- max-min with capacities
+# ------------------------------------------------------------------ max-min with capacities
 
 
 def _route_lp(cover, open_sites, cap, d, w, groups_w, share):
@@ -811,7 +811,7 @@ def _route_lp(cover, open_sites, cap, d, w, groups_w, share):
 
 def maxmin_brute_force(cost, w, max_cost, groups, *, periods, new_per_period, sizes, demand):
     """Lexicographic optimum with capacities: (best worst-group share, best weighted value)."""
-    n, m = cost.shape
+    m = cost.shape[1]
     cover = cost <= max_cost
     pw = discount_weights(periods)
     labels = np.unique(groups)
