@@ -17,17 +17,23 @@ Solvers, each on the same arrays in one run:
 
 Instances:
 
-- OR-Library cap41-cap74 (16 sites x 50 customers). The repository ships ``cap41.txt``;
-  the other 16 instances of the family share its customer data (demands and costs;
-  checked against a public copy of ``cap62.txt``) and differ only in the capacity
-  (cap4x 5000, cap51 10000, cap6x 15000, cap7x 58268) and the fixed cost of the sites
-  other than site 11, whose fixed cost is 0 in all of them (x1 7500, x2 12500, x3 17500,
-  x4 25000, cap51 17500);
-- any ``capNN.txt`` / ``capa.txt`` ... in ``--orlib-dir`` (OR-Library format);
+- OR-Library cap41-cap134 (16, 25 and 50 sites x 50 customers). Each family of the set
+  (cap41-74: 16 sites; cap81-104: 25; cap111-134: 50) shares its customer data (demands and
+  costs) and one site whose fixed cost is 0; its instances differ only in the capacity
+  (cap4x, cap8x, cap11x 5000; cap51 10000; cap6x, cap9x, cap12x 15000; cap7x, cap10x,
+  cap13x 58268, the total demand) and the fixed cost of the other sites (x1 7500, x2 12500,
+  x3 17500, x4 25000; cap51 17500). An instance is read from its own file when one is found
+  (``--orlib-dir``, then ``tests/data_orlib``, which ships cap41); otherwise it is **derived**
+  from a real file of its family with its capacity and fixed cost put in (the table says
+  which), and skipped when its family has no file at all;
+- any other ``cap*.txt`` in those folders (OR-Library format), e.g. capa/capb/capc;
 - capa-sized synthetic instances (1,000 customers x 100 sites; ``--large``): points
   uniform in a 1000 x 1000 square, integer demands 1..99, cost = demand x distance,
   fixed costs uniform in [1.36e6, 2.26e6] (the range of capa's), capacity as given;
   seeded, with a hash of the cost matrix. They are *not* the published capa/b/c.
+
+Where each file came from: ``--orlib-dir/sources.txt`` when present, one line per file,
+``capNN.txt  where it came from`` (the files themselves stay outside the repository).
 
 Published optima: cap41-cap134 from OR-Library's ``capopt`` (J. E. Beasley,
 http://people.brunel.ac.uk/~mastjjb/jeb/orlib/capinfo.html). capa/capb/capc (split
@@ -99,22 +105,23 @@ PUBLISHED: dict[str, float] = {
 }
 """OR-Library ``capopt`` optima (split demand)."""
 
-# (capacity, fixed cost) of the 16-site family built from cap41's customer data
-FAMILY_16: dict[str, tuple[float, float]] = {
-    "cap41": (5000, 7500),
-    "cap42": (5000, 12500),
-    "cap43": (5000, 17500),
-    "cap44": (5000, 25000),
-    "cap51": (10000, 17500),
-    "cap61": (15000, 7500),
-    "cap62": (15000, 12500),
-    "cap63": (15000, 17500),
-    "cap64": (15000, 25000),
-    "cap71": (58268, 7500),
-    "cap72": (58268, 12500),
-    "cap73": (58268, 17500),
-    "cap74": (58268, 25000),
-}
+# (sites, capacity, fixed cost of every site but the free one) of each published instance
+FAMILIES: dict[str, tuple[int, float, float]] = {
+    "cap41": (16, 5000, 7500), "cap42": (16, 5000, 12500), "cap43": (16, 5000, 17500),
+    "cap44": (16, 5000, 25000), "cap51": (16, 10000, 17500), "cap61": (16, 15000, 7500),
+    "cap62": (16, 15000, 12500), "cap63": (16, 15000, 17500), "cap64": (16, 15000, 25000),
+    "cap71": (16, 58268, 7500), "cap72": (16, 58268, 12500), "cap73": (16, 58268, 17500),
+    "cap74": (16, 58268, 25000),
+    "cap81": (25, 5000, 7500), "cap82": (25, 5000, 12500), "cap83": (25, 5000, 17500),
+    "cap84": (25, 5000, 25000), "cap91": (25, 15000, 7500), "cap92": (25, 15000, 12500),
+    "cap93": (25, 15000, 17500), "cap94": (25, 15000, 25000), "cap101": (25, 58268, 7500),
+    "cap102": (25, 58268, 12500), "cap103": (25, 58268, 17500), "cap104": (25, 58268, 25000),
+    "cap111": (50, 5000, 7500), "cap112": (50, 5000, 12500), "cap113": (50, 5000, 17500),
+    "cap114": (50, 5000, 25000), "cap121": (50, 15000, 7500), "cap122": (50, 15000, 12500),
+    "cap123": (50, 15000, 17500), "cap124": (50, 15000, 25000), "cap131": (50, 58268, 7500),
+    "cap132": (50, 58268, 12500), "cap133": (50, 58268, 17500), "cap134": (50, 58268, 25000),
+}  # fmt: skip
+"""OR-Library cap41-cap134 (capinfo): the families share customer data and a free site."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ class Instance:
     fixed_cost: np.ndarray
     optimum: float  # NaN when none is published
     source: str
+    kind: str = "synthetic"  # "OR-Library file", "derived from capNN" or "synthetic"
 
     @property
     def digest(self) -> str:
@@ -148,29 +156,81 @@ class Row:
     note: str = ""
 
 
-def family_16() -> list[Instance]:
-    """cap41-cap74 from cap41's customer data and each instance's capacity and fixed cost."""
-    cost, demand, capacity, fixed = read_orlib_cap(ORLIB / "cap41.txt")
-    free = fixed == 0  # site 11 opens for free in every instance of the family
-    out = []
-    for name, (cap, fc) in FAMILY_16.items():
-        f = np.where(free, 0.0, fc)
-        src = "tests/data_orlib/cap41.txt" + ("" if name == "cap41" else f" (cap {cap}, f {fc})")
-        out.append(
-            Instance(name, cost, demand, np.full(capacity.size, cap), f, PUBLISHED[name], src)
-        )
+def read_sources(folder: Path) -> dict[str, str]:
+    """``folder/sources.txt``: ``name.txt  where it came from`` per line -> {name: origin}."""
+    path = folder / "sources.txt"
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        name, _, origin = line.strip().partition(" ")
+        if name and not name.startswith("#"):
+            out[Path(name).stem] = origin.strip()
     return out
 
 
-def from_dir(folder: Path, skip: set[str]) -> list[Instance]:
-    """Every OR-Library cap file in ``folder`` not already in ``skip``."""
+def find_files(folders: list[Path]) -> dict[str, tuple[Path, str]]:
+    """Every ``cap*.txt`` in ``folders`` (the first folder holding a name wins) and its origin."""
+    out: dict[str, tuple[Path, str]] = {}
+    for folder in folders:
+        origins = read_sources(folder)
+        for path in sorted(folder.glob("cap*.txt")):
+            if path.stem not in out:
+                where = origins.get(path.stem, "")
+                shown = (  # no machine paths in the results: repository-relative or by flag
+                    f"tests/data_orlib/{path.name}"
+                    if folder == ORLIB
+                    else f"--orlib-dir/{path.name}"
+                )
+                out[path.stem] = (path, shown + (f" ({where})" if where else ""))
+    return out
+
+
+def from_file(name: str, path: Path, origin: str) -> Instance:
+    """An instance read from its own OR-Library file."""
+    c, d, s, f = read_orlib_cap(path)
+    note = ""
+    if name in FAMILIES:
+        m, cap, fc = FAMILIES[name]
+        published = np.where(f == 0, 0.0, fc)
+        if c.shape[1] != m or not (np.all(s == cap) and np.array_equal(f, published)):
+            note = "; header differs from the published capacity / fixed cost"
+    return Instance(
+        name, c, d, s, f, PUBLISHED.get(name, float("nan")), origin + note, "OR-Library file"
+    )
+
+
+def orlib_instances(folders: list[Path]) -> list[Instance]:
+    """cap41-cap134 from their files or derived from a file of their family; then other files."""
+    read: dict[str, Instance] = {}
+    for name, (path, origin) in find_files(folders).items():
+        try:
+            read[name] = from_file(name, path, origin)
+        except ValueError as err:  # e.g. capa.txt with the word "capacity" for its capacities
+            print(f"skipped {path}: not in the OR-Library cap format read here ({err})")
     out = []
-    for path in sorted(folder.glob("cap*.txt")):
-        name = path.stem
-        if name in skip:
+    for name, (m, cap, fc) in FAMILIES.items():
+        if name in read:
+            out.append(read[name])
             continue
-        c, d, s, f = read_orlib_cap(path)
-        out.append(Instance(name, c, d, s, f, PUBLISHED.get(name, float("nan")), str(path)))
+        base = next((read[b] for b in FAMILIES if b in read and FAMILIES[b][0] == m), None)
+        if base is None or base.cost.shape[1] != m:
+            continue
+        fixed = np.where(base.fixed_cost == 0, 0.0, fc)  # the family's free site stays free
+        src = f"{base.name}'s customer data with capacity {cap:g} and fixed cost {fc:g}"
+        out.append(
+            Instance(
+                name,
+                base.cost,
+                base.demand,
+                np.full(m, float(cap)),
+                fixed,
+                PUBLISHED[name],
+                src,
+                f"derived from {base.name}",
+            )
+        )
+    out += [read[name] for name in read if name not in FAMILIES]
     return out
 
 
@@ -253,6 +313,20 @@ def verdict(row: Row, optimum: float) -> str:
     return "= published" if ok else f"{(row.objective - optimum) / optimum:+.4%} vs published"
 
 
+def summary(insts: dict[str, Instance]) -> list[str]:
+    """One line each: the instances read from files, derived from them, and synthetic."""
+    kinds: dict[str, list[str]] = {}
+    for inst in insts.values():
+        key = "derived" if inst.kind.startswith("derived") else inst.kind
+        kinds.setdefault(key, []).append(inst.name)
+    label = {
+        "OR-Library file": "OR-Library files (their own file; origin below)",
+        "derived": "derived from a file of their family (capacity and fixed cost put in)",
+        "synthetic": "synthetic, not OR-Library",
+    }
+    return [f"- {label[k]}: {', '.join(v)}." for k, v in kinds.items()]
+
+
 def write(
     rows: list[Row], insts: dict[str, Instance], out: Path, limit: float, wall: float
 ) -> None:
@@ -267,14 +341,19 @@ def write(
         f"Python {platform.python_version()}; load average (1/5/15 min) at the end "
         f"{load_text()}.",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; whole run {wall:.0f} s.",
+        *summary(insts),
+        "- A file copied from a public repository (origin under 'Sources') counts as the "
+        "real instance only when the objective equals the published optimum ('vs optimum'); "
+        "a derived instance reaching its published optimum also confirms its family's data.",
         "",
-        "| instance | cost hash | solver | objective | bound | status | seconds | vs optimum |",
-        "|---|---|---|---:|---:|---|---:|---|",
+        "| instance | data | cost hash | solver | objective | bound | status | seconds "
+        "| vs optimum |",
+        "|---|---|---|---|---:|---:|---|---:|---|",
     ]
     for r in rows:
         inst = insts[r.instance]
         lines.append(
-            f"| {r.instance} | {inst.digest} | {r.solver} | {r.objective:,.3f} | "
+            f"| {r.instance} | {inst.kind} | {inst.digest} | {r.solver} | {r.objective:,.3f} | "
             f"{r.bound:,.3f} | {r.status} | {r.seconds:.2f} | {verdict(r, inst.optimum)} |"
         )
     lines += ["", "## Sources and solver messages", ""]
@@ -291,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="Markdown file to write")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds per solve")
-    parser.add_argument("--orlib-dir", type=Path, default=None, help="more OR-Library files")
+    parser.add_argument(
+        "--orlib-dir", type=Path, default=None, help="OR-Library files (before tests/data_orlib)"
+    )
     parser.add_argument(
         "--large",
         default="8000,5000",
@@ -299,9 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-full", action="store_true", help="skip HiGHS on the full model")
     args = parser.parse_args(argv)
-    insts = {i.name: i for i in family_16()}
-    if args.orlib_dir is not None:
-        insts.update({i.name: i for i in from_dir(args.orlib_dir, set(insts))})
+    folders = ([args.orlib_dir] if args.orlib_dir is not None else []) + [ORLIB]
+    insts = {i.name: i for i in orlib_instances(folders)}
     for cap in [float(c) for c in args.large.split(",") if c.strip()]:
         inst = capa_like(1, cap)
         insts[inst.name] = inst

@@ -9,14 +9,17 @@ Run by hand (needs the ``bench`` extra: spopt, pulp, psutil)::
 
 Instances: the 40 OR-Library p-median instances pmed1-40 (J. E. Beasley, EJOR 21 (1985)
 270-273; known optima from OR-Library's ``pmedopt``). Each one is read from
-``--orlib-dir/pmedK.txt`` when that file exists (``tests/data_orlib`` ships pmed1 only);
-otherwise a **pmed-like stand-in** of the same size is generated: a random connected graph
-with the instance's number of vertices and edges and integer edge costs uniform in
-1..100 (Beasley's recipe), seed ``K``, cost matrix = all-pairs shortest paths. The
-stand-ins have no published optimum; the table records each instance's source, seed and a
-SHA-256 prefix of its cost matrix so that a rerun can check it solved the same matrices.
-``--seed-offset N`` makes every instance a stand-in of seed ``K + N`` instead: other
-instances of the same sizes, to check the method rather than 40 fixed matrices.
+``--orlib-dir/pmedK.txt`` when that file exists, else from ``tests/data_orlib`` (which
+ships pmed1 only); a file whose size (vertices, edges, p) is not pmedK's is refused.
+``--orlib-dir/sources.txt`` (``pmedK.txt  where it came from`` per line) names each
+file's origin in the table. Otherwise a **pmed-like stand-in** of the same size is
+generated: a random connected graph with the instance's number of vertices and edges and
+integer edge costs uniform in 1..100 (Beasley's recipe), seed ``K``, cost matrix =
+all-pairs shortest paths. The stand-ins have no published optimum; the table records
+each instance's source, seed and a SHA-256 prefix of its cost matrix so that a rerun can
+check it solved the same matrices. ``--seed-offset N`` makes every instance a stand-in of
+seed ``K + N`` instead: other instances of the same sizes, to check the method rather
+than 40 fixed matrices.
 
 Solvers, one after the other on each instance, in one process:
 
@@ -80,8 +83,13 @@ class Instance:
     name: str
     cost: np.ndarray
     p: int
-    source: str  # "OR-Library file" or "pmed-like stand-in, seed K"
-    optimum: float | None
+    source: str  # "OR-Library file ..." or "stand-in, seed K"
+    optimum: float | None  # None for stand-ins (no published optimum)
+
+    @property
+    def real(self) -> bool:
+        """Read from an OR-Library file (not a stand-in)."""
+        return self.optimum is not None
 
     @property
     def digest(self) -> str:
@@ -121,21 +129,53 @@ def pmed_like(n: int, n_edges: int, seed: int) -> np.ndarray:
     return shortest_path(graph, directed=False)
 
 
-def load_instance(k: int, orlib_dir: Path, seed_offset: int = 0) -> Instance:
-    """pmedK from ``orlib_dir`` if present, else its pmed-like stand-in (seed k + offset).
+def read_sources(folder: Path) -> dict[str, str]:
+    """``folder/sources.txt``: ``name.txt  where it came from`` per line -> {name: origin}."""
+    path = folder / "sources.txt"
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        name, _, origin = line.strip().partition(" ")
+        if name and not name.startswith("#"):
+            out[Path(name).stem] = origin.strip()
+    return out
 
-    With ``seed_offset`` > 0 the stand-in is made even when the file exists (other
-    instances of the same size, to check that the method, not the instance, is tuned).
+
+def load_instance(k: int, orlib_dir: Path, seed_offset: int = 0) -> Instance:
+    """pmedK from ``orlib_dir`` or ``tests/data_orlib`` if present, else its stand-in.
+
+    With ``seed_offset`` > 0 the stand-in (seed k + offset) is made even when the file
+    exists (other instances of the same size, to check that the method, not the
+    instance, is tuned).
     """
     n, n_edges, p, opt = PMED[k]
-    path = orlib_dir / f"pmed{k}.txt"
-    if path.exists() and seed_offset == 0:
-        cost, p_file = read_orlib_pmed(path)
-        return Instance(f"pmed{k} (n={n}, p={p_file})", cost, p_file, "OR-Library file", opt)
+    if seed_offset == 0:
+        for folder in dict.fromkeys([orlib_dir, ORLIB]):  # the given folder first
+            path = folder / f"pmed{k}.txt"
+            if not path.exists():
+                continue
+            head = [int(t) for t in path.read_text().split()[:3]]
+            if head != [n, n_edges, p]:
+                raise SystemExit(f"{path}: header {head}, expected pmed{k}'s {[n, n_edges, p]}")
+            cost, p_file = read_orlib_pmed(path)
+            where = read_sources(folder).get(f"pmed{k}", "")
+            where = where or ("see tests/data_orlib/README.md" if folder == ORLIB else "")
+            src = f"OR-Library file {path.name}" + (f" ({where})" if where else "")
+            return Instance(f"pmed{k} (n={n}, p={p_file})", cost, p_file, src, opt)
     seed = k + seed_offset
     cost = pmed_like(n, n_edges, seed=seed)
     name = f"pmed{k}-like{'' if seed_offset == 0 else f' #{seed}'} (n={n}, p={p})"
     return Instance(name, cost, p, f"stand-in, seed {seed}", None)
+
+
+def verdict(row: Row, inst: Instance) -> str:
+    """``= published`` when an OR-Library file's objective equals its published optimum."""
+    if inst.optimum is None:
+        return ""
+    if not np.isfinite(row.objective):
+        return "no solution"
+    return "= published" if row.objective == inst.optimum else f"{row.objective - inst.optimum:+g}"
 
 
 def run_nhc(inst: Instance, limit: float) -> Row:
@@ -249,18 +289,25 @@ def write(
             else f"- Instances: pmed-like stand-ins of seed K + {args.seed_offset} "
             "(same n, edges, p as pmedK; seed and cost-matrix hash below)."
         ),
+        "- Real OR-Library files: "
+        + (", ".join(i.name.split()[0] for i in insts.values() if i.real) or "none")
+        + "; stand-ins: "
+        + (", ".join(i.name.split()[0] for i in insts.values() if not i.real) or "none")
+        + ". A file copied from a public repository (named with its commit in the source "
+        "column) counts as the real instance only when the objective equals the published "
+        "optimum ('vs optimum' column).",
         "",
-        "| instance | source | sha256[:12] | known optimum | solver | objective | status "
-        "| seconds | CPU s | load | note |",
-        "|---|---|---|---:|---|---:|---|---:|---:|---|---|",
+        "| instance | source | sha256[:12] | known optimum | solver | objective | vs optimum "
+        "| status | seconds | CPU s | load | note |",
+        "|---|---|---|---:|---|---:|---|---|---:|---:|---|---|",
     ]
     for r in rows:
         inst = insts[r.instance]
         opt = f"{inst.optimum:g}" if inst.optimum is not None else ""
         lines.append(
             f"| {r.instance} | {inst.source} | {inst.digest} | {opt} | {r.solver} | "
-            f"{r.objective:,.0f} | {r.status} | {r.seconds:.2f} | {r.cpu:.2f} | {r.load} "
-            f"| {r.note} |"
+            f"{r.objective:,.0f} | {verdict(r, inst)} | {r.status} | {r.seconds:.2f} | "
+            f"{r.cpu:.2f} | {r.load} | {r.note} |"
         )
     write_results(out, lines)
 

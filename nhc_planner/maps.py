@@ -292,6 +292,7 @@ class _HtmlControl(MacroElement):
                 var div = L.DomUtil.create("div", "nhc-legend");
                 div.innerHTML = {{ this.html|tojson }};
                 L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);  // the wheel scrolls a tall legend
                 return div;
             };
             control.addTo({{ this._parent.get_name() }});
@@ -308,14 +309,16 @@ class _HtmlControl(MacroElement):
 
 
 _LEGEND_ROOM_PX = 270  # the legend's width (max 240 px) plus its padding and margin
+_CONTROL_ROOM_PX = 56  # the zoom buttons (top left, 34 px wide at a 10 px margin) and a gap
+_NARROW_PX = 640  # maps narrower than this open with the legend folded (see _FitView)
 
 
 class _BoundPopup(MacroElement):
     """A plain Leaflet popup bound to its parent layer (no jQuery, no iframe).
 
-    On opening, the map pans so that the popup stays clear of the legend (Leaflet draws
-    controls above popups, so a popup under the legend would be cut off); a popup taller
-    than 380 px scrolls, so its title stays inside the map.
+    On opening, the map pans so that the popup stays clear of the legend and the zoom
+    buttons (Leaflet draws controls above popups, so a popup under one would be cut
+    off); a popup taller than 380 px scrolls, so its title stays inside the map.
     """
 
     _template = Template(
@@ -323,7 +326,7 @@ class _BoundPopup(MacroElement):
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }},
             {maxWidth: {{ this.max_width|tojson }}, maxHeight: 380, className: "nhc-popup",
-             autoPanPaddingTopLeft: [12, 12],
+             autoPanPaddingTopLeft: [{{ this.control_room|tojson }}, 12],
              autoPanPaddingBottomRight: [{{ this.legend_room|tojson }}, 12]});
         {% endmacro %}
         """
@@ -335,12 +338,16 @@ class _BoundPopup(MacroElement):
         self.html = html_text
         self.max_width = max_width
         self.legend_room = _LEGEND_ROOM_PX
+        self.control_room = _CONTROL_ROOM_PX
 
 
 _BOX = (
     "background:rgba(255,255,255,0.94);padding:8px 10px;border-radius:4px;"
     "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.35 system-ui,-apple-system,"
-    "'Segoe UI',Roboto,Arial,sans-serif;color:#212B32;max-width:240px"
+    "'Segoe UI',Roboto,Arial,sans-serif;color:#212B32;max-width:240px;"
+    # a legend taller than the map (many centres) scrolls inside it: anchored bottom
+    # right, its top would otherwise be cut off above the frame, out of reach
+    "max-height:calc(100vh - 60px);overflow-y:auto"
 )
 
 
@@ -556,12 +563,55 @@ def _new_map(
         ).add_to(m)
     # keep the area clear of the legend (bottom right, at most 240 px wide plus its
     # margins), so no centre is drawn under it where it could not be clicked
-    m.fit_bounds(
-        [[miny, minx], [maxy, maxx]],
-        padding_top_left=(12, 12),
-        padding_bottom_right=(_LEGEND_ROOM_PX, 12),
-    )
+    m.add_child(_FitView([[miny, minx], [maxy, maxx]]))
     return m
+
+
+class _FitView(MacroElement):
+    """Open the map on its area, fitted to the frame's width when it is drawn.
+
+    A wide map keeps the area clear of the legend (bottom right), so no centre is drawn
+    under it where it could not be clicked. A narrow one (under ``_NARROW_PX``, e.g. a
+    map beside the page's text) starts with the legend folded, and the area fills the
+    frame. The view is set without animation and fitted again when the frame is resized,
+    until the user moves or zooms the map.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var bounds = {{ this.bounds|tojson }};
+            var touched = false;
+            function fit() {
+                var narrow = map.getSize().x < {{ this.narrow|tojson }};
+                var legend = map.getContainer().querySelector(".nhc-legend details");
+                if (narrow && legend) { legend.open = false; }
+                map.fitBounds(bounds, {
+                    paddingTopLeft: [12, 12],
+                    paddingBottomRight: narrow ? [12, 40] : [{{ this.legend_room|tojson }}, 12],
+                    animate: false
+                });
+            }
+            fit();
+            setTimeout(fit, 0);  // again once the legend (added after this) is on the map
+            ["pointerdown", "wheel", "keydown", "touchstart"].forEach(function (name) {
+                map.getContainer().addEventListener(name, function () { touched = true; });
+            });
+            window.addEventListener("resize", function () {
+                if (!touched) { map.invalidateSize(false); fit(); }
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitView"
+        self.bounds = bounds
+        self.narrow = _NARROW_PX
+        self.legend_room = _LEGEND_ROOM_PX
 
 
 class _OverCapacityStyle(MacroElement):
@@ -662,7 +712,7 @@ def draw_map(
         popup=folium.GeoJsonPopup(
             fields=fields,
             aliases=fields,
-            auto_pan_padding_top_left=[12, 12],
+            auto_pan_padding_top_left=[_CONTROL_ROOM_PX, 12],
             auto_pan_padding_bottom_right=[_LEGEND_ROOM_PX, 12],
         ),
         smooth_factor=0.5,

@@ -229,6 +229,7 @@ def test_demo_region_report_in_headless_chromium(tmp_path):
         click_until_popup(frame.locator(".nhc-centre", has_text="1").first, popup)
         first = result.centres.sort_values("order").query("order == 1").iloc[0]
         assert str(first["name"]) in popup.inner_text()
+        page.wait_for_timeout(800)  # the popup's fade-in and the map's pan, for the picture
         page.screenshot(path=str(ARTIFACTS / "demo_report_map.png"))
         page.screenshot(path=str(ARTIFACTS / "demo_report_full.png"), full_page=True)
     assert n_new > 0
