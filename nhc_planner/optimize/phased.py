@@ -620,8 +620,8 @@ def _restrict(inst: _Instance, keep: npt.NDArray[np.bool_]) -> _Instance:
 #: coverage terms (demand row x candidate site within the standard x period): a
 #: deterministic size gate. HiGHS's node limit does not bound its root node: on the
 #: ICB-scale benchmark's max-min case the full 5-year model (134,000 terms) spent 92 s
-#: in its root node alone (under load, 2026-12-06), against a few seconds for the
-#: pooled models (under 20,000 terms) and the one-period models (27,000-38,000). A
+#: in its root node alone (under load, 2026-12-06), against seconds for the
+#: pooled models (50-100 sites) and the one-period models (27,000-38,000 terms). A
 #: stage above the gate is skipped and named in the message (the plan is then the best
 #: pooled plan, the bound the smaller of the per-period and LP bounds; the floor
 #: diagnostics use the LP relaxation). See ``benchmarks/results_phased.md``.
