@@ -483,6 +483,69 @@ def test_pooled_stages_match_brute_force_on_more_sites(seed):
     assert sol.bound >= best - 1e-6
 
 
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(st.integers(0, 10_000))
+def test_size_gate_skips_the_full_model_and_says_so(seed):
+    """Above the size gate the full MIP is skipped: named in the message, never "optimal"
+    unless the pooled plan reaches a proven bound, and the bound stays valid."""
+    import nhc_planner.optimize.phased as phased
+
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 10, size=(9, 2))
+    sites = rng.uniform(0, 10, size=(8, 2))
+    cost = np.sqrt(((pts[:, None] - sites[None]) ** 2).sum(axis=2)) * 3.0
+    w = rng.integers(1, 20, size=9).astype(float)
+    best = brute_force(cost, w, 10.0, periods=2, new_per_period=[1, 1])
+    saved = phased.MIP_MAX_COVER_TERMS
+    phased.MIP_MAX_COVER_TERMS = 0  # every MIP stage is above the gate
+    try:
+        sol = phased_coverage(cost, w, 10.0, periods=2, new_per_period=[1, 1])
+    finally:
+        phased.MIP_MAX_COVER_TERMS = saved
+    assert sol.bound >= best - 1e-6
+    assert sol.objective <= best + 1e-6
+    if sol.has_solution and sol.status != "optimal":
+        assert "skipped" in sol.message
+        assert "safety time limit" not in sol.message
+
+
+def test_maxmin_stage_above_its_gate_reports_the_plans_worst_share(monkeypatch):
+    import nhc_planner.optimize.phased as phased
+
+    monkeypatch.setattr(phased, "MAXMIN_MAX_COVER_TERMS", 0)
+    cost = np.array([[1.0, 50], [1.0, 50], [1.0, 50], [50, 1.0]])
+    w = np.array([5.0, 5.0, 5.0, 1.0])
+    groups = np.array(["A", "A", "A", "B"])
+    sol = phased_coverage(
+        cost, w, 5, periods=1, new_per_period=1, groups=groups, objective="maxmin"
+    )
+    assert sol.status == "feasible"  # the max-min stage proved nothing
+    assert "max-min stage skipped" in sol.message
+    assert sol.open_period.tolist() == [1, -1]  # the weighted plan
+    assert sol.min_group_share == pytest.approx(0.0)
+    assert sol.min_group_share_bound == pytest.approx(0.5)  # the LP bound (half of each site)
+
+
+def test_maxmin_safety_stop_keeps_the_maxmin_plan(monkeypatch):
+    """When the safety time limit ends the weighted stage at once, the max-min stage's
+    plan is kept (opening nothing is always feasible) and the message says the plan may
+    depend on the machine's speed."""
+    import nhc_planner.optimize.phased as phased
+
+    monkeypatch.setattr(phased._Weighted, "left", lambda self: -1.0)
+    cost = np.array([[1.0, 50], [1.0, 50], [1.0, 50], [50, 1.0]])
+    w = np.array([5.0, 5.0, 5.0, 1.0])
+    groups = np.array(["A", "A", "A", "B"])
+    sol = phased_coverage(
+        cost, w, 5, periods=2, new_per_period=1, groups=groups, objective="maxmin"
+    )
+    assert sol.has_solution
+    assert sol.status == "feasible"
+    assert "may depend on the machine's speed" in sol.message
+    assert sol.min_group_share == pytest.approx(1.0)
+    assert sorted(sol.open_period.tolist()) == [1, 2]
+
+
 def test_capacity_fallback_upgrades_sizes_within_budget():
     from nhc_planner.optimize.phased import PhasedSettings, _capacity_fallback, _problem
 
@@ -603,6 +666,61 @@ def test_per_period_weights_change_the_choice():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("capacities", [False, True], ids=["coverage", "capacity-true"])
+def test_maxmin_plan_does_not_depend_on_machine_load(capacities):
+    """Max-min over local authorities on the demo region: the same plan quiet and busy.
+
+    Every stage (the max-min stage, the weighted stages; with capacities the
+    capacity-true ones) stops on work; the generous time limit never fires.
+    """
+    from nhc_planner.capacity import default_size_templates, weekly_demand
+    from nhc_planner.demo import demo_region
+    from nhc_planner.travel import straight_line_times
+    from tests.test_model_coverage import _under_load
+
+    region = demo_region()
+    areas, sites = region.areas, region.sites
+    minutes = straight_line_times(areas, sites).matrix(
+        list(areas["area_code"]), list(sites["site_id"])
+    )
+    options: dict = {}
+    if capacities:
+        options = {
+            "sizes": [SizeOption.from_template(t) for t in default_size_templates()],
+            "demand": weekly_demand(areas),
+        }
+
+    def solve():
+        return phased_coverage(
+            minutes,
+            areas["population"].to_numpy(float),
+            15,
+            periods=3,
+            new_per_period=2,
+            groups=areas["la_code"].to_numpy(),
+            objective="maxmin",
+            time_limit_s=600,
+            **options,
+        )
+
+    quiet = solve()
+    busy = _under_load(solve)
+    assert quiet.has_solution
+    assert "safety time limit" not in quiet.message
+    assert ("capacity-true" in quiet.message) == capacities
+    assert quiet.open_period.tobytes() == busy.open_period.tobytes()
+    assert quiet.size_index.tobytes() == busy.size_index.tobytes()
+    assert quiet.objective == busy.objective
+    assert quiet.bound == busy.bound
+    assert quiet.min_group_share == busy.min_group_share
+    assert quiet.min_group_share_bound == busy.min_group_share_bound
+    if capacities:
+        assert quiet.fractions.tobytes() == busy.fractions.tobytes()
+    if quiet.status != "optimal":  # a work limit that stops short is never "optimal"
+        assert quiet.gap > 0 or quiet.min_group_share_bound > quiet.min_group_share
+
+
+@pytest.mark.slow
 def test_capacitated_plan_does_not_depend_on_machine_load():
     """Sizes and demand on the demo region: the same plan on a quiet and a busy machine.
 
@@ -643,3 +761,121 @@ def test_capacitated_plan_does_not_depend_on_machine_load():
     assert quiet.fractions.tobytes() == busy.fractions.tobytes()
     assert quiet.objective == busy.objective
     assert quiet.bound == busy.bound
+
+
+# ------------------------------------------------------------------ max-min with capacities
+
+
+def _route_lp(cover, open_sites, cap, d, w, groups_w, share):
+    """Best routing of one period: ``max m`` (``share`` None) or ``max w x`` with groups >= share.
+
+    ``groups_w`` is a list of member-weight vectors. Returns the optimum, or None if the
+    group rows cannot be met.
+    """
+    n = cover.shape[0]
+    pairs = [(i, j) for i in range(n) for j in open_sites if cover[i, j]]
+    nv = len(pairs) + 1  # the last column is m
+    a_ub, b_ub = [], []
+    for i in range(n):
+        row = np.zeros(nv)
+        for v, (ii, _) in enumerate(pairs):
+            row[v] = 1.0 if ii == i else 0.0
+        a_ub.append(row)
+        b_ub.append(1.0)
+    for j in open_sites:
+        if np.isfinite(cap[j]):
+            row = np.zeros(nv)
+            for v, (i, jj) in enumerate(pairs):
+                row[v] = d[i] if jj == j else 0.0
+            a_ub.append(row)
+            b_ub.append(cap[j])
+    for gw in groups_w:
+        row = np.zeros(nv)
+        for v, (i, _) in enumerate(pairs):
+            row[v] = -gw[i]
+        if share is None:
+            row[-1] = gw.sum()
+            b_ub.append(0.0)
+        else:
+            b_ub.append(-(share - 1e-6) * gw.sum())
+        a_ub.append(row)
+    c = np.zeros(nv)
+    if share is None:
+        c[-1] = -1.0
+    else:
+        for v, (i, _) in enumerate(pairs):
+            c[v] = -w[i]
+    res = linprog(c, A_ub=np.array(a_ub), b_ub=b_ub, bounds=(0, 1), method="highs")
+    return None if res.status != 0 else -float(res.fun)
+
+
+def maxmin_brute_force(cost, w, max_cost, groups, *, periods, new_per_period, sizes, demand):
+    """Lexicographic optimum with capacities: (best worst-group share, best weighted value)."""
+    m = cost.shape[1]
+    cover = cost <= max_cost
+    pw = discount_weights(periods)
+    labels = np.unique(groups)
+    groups_w = [np.where(groups == g, w, 0.0) for g in labels]
+    groups_w = [gw for gw in groups_w if gw.sum() > 0]
+    choices = [(-1, -1)] + [(t, s) for t in range(1, periods + 1) for s in range(len(sizes))]
+    plans = []
+    for combo in itertools.product(choices, repeat=m):
+        counts = np.zeros(periods)
+        for t, _ in combo:
+            if t > 0:
+                counts[t - 1] += 1
+        if np.any(counts > np.asarray(new_per_period)):
+            continue
+        caps, opens = [], []
+        for t in range(1, periods + 1):
+            opens.append([j for j, (tt, _) in enumerate(combo) if 0 < tt <= t])
+            caps.append(np.array([sizes[s].capacity if tt > 0 else 0.0 for tt, s in combo]))
+        share = _route_lp(cover, opens[-1], caps[-1], demand, w, groups_w, None)
+        plans.append((combo, opens, caps, share))
+    best_share = max(p[3] for p in plans)
+    best = -np.inf
+    for _, opens, caps, share in plans:
+        if share < best_share - 1e-6:
+            continue
+        value = sum(
+            pw[t] * _route_lp(cover, opens[t], caps[t], demand, w, [], 0.0)
+            for t in range(periods - 1)
+        )
+        last = _route_lp(cover, opens[-1], caps[-1], demand, w, groups_w, best_share)
+        best = max(best, value + pw[-1] * last)
+    return best_share, best
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(instances(max_demand=4, max_sites=3), st.data())
+def test_capacitated_maxmin_matches_brute_force(inst, data):
+    """Max-min with capacities (capacity-true stages): share and weighted value are optimal."""
+    cost, w, periods, k, _, _ = inst
+    n = cost.shape[0]
+    w = w + 1.0  # every point in its group's weight
+    demand = np.array(data.draw(st.lists(st.integers(1, 10), min_size=n, max_size=n)), float)
+    groups = np.array(data.draw(st.lists(st.sampled_from("AB"), min_size=n, max_size=n)))
+    sizes = [SizeOption("small", 8.0, 1.0), SizeOption("large", 20.0, 2.0)]
+    sol = phased_coverage(
+        cost,
+        w,
+        10,
+        periods=periods,
+        new_per_period=k,
+        sizes=sizes,
+        demand=demand,
+        groups=groups,
+        objective="maxmin",
+    )
+    share, value = maxmin_brute_force(
+        cost, w, 10, groups, periods=periods, new_per_period=k, sizes=sizes, demand=demand
+    )
+    assert sol.has_solution
+    assert "capacity-true" in sol.message
+    assert sol.min_group_share == pytest.approx(share, abs=1e-5)
+    assert sol.min_group_share_bound >= share - 1e-6
+    if sol.status == "optimal":
+        assert sol.objective == pytest.approx(value, rel=1e-4, abs=1e-4)
+    else:
+        assert sol.objective <= value + 1e-4
+    assert np.all(sol.load[sol.open_period >= 0] <= sol.capacity[sol.open_period >= 0] + 1e-6)

@@ -1375,15 +1375,24 @@ def solve_inputs(
     seed: int,
     max_cut_rounds: int = 10,
     mip_nodes: int = 2_000,
+    start_plans: Sequence[tuple[_I, _I]] = (),
 ) -> CapacitatedPhasedResult:
     """:func:`capacitated_phased` on inputs already checked (``phased_coverage`` with demand).
 
     ``inp`` is an :class:`_Inputs` in original indices; the work limits are those of
-    :func:`capacitated_phased`.
+    :func:`capacitated_phased`. ``start_plans`` are plans to consider beside the greedy
+    ones, each ``(open_period, size_index)`` per site as in
+    :class:`CapacitatedPhasedResult` (e.g. the max-min stage's plans); a plan that
+    misses a floor is ignored.
     """
     clock = _Clock(time.perf_counter(), time.perf_counter() + time_limit_s)
     work = _Work(mip_gap, max_cut_rounds, mip_nodes, threads, seed)
-    return _solve(inp, _prepare(inp), work, clock)
+    m = _prepare(inp)
+    starts = [
+        _Plan(np.asarray(op)[m.cand].copy(), np.asarray(si)[m.cand].copy())
+        for op, si in start_plans
+    ]
+    return _solve(inp, m, work, clock, starts)
 
 
 @dataclass(frozen=True)
@@ -1398,11 +1407,25 @@ class _Work:
 
 
 def _best_greedy(
-    m: _Model, work: _Work, clock: _Clock, stages: list[tuple[str, float, float]]
+    m: _Model,
+    work: _Work,
+    clock: _Clock,
+    stages: list[tuple[str, float, float]],
+    starts: Sequence[_Plan] = (),
 ) -> tuple[_Plan | None, str]:
-    """The best of the greedy plans (by gain; with a budget also per pound and size mixes)."""
+    """The best of the greedy plans (by gain; with a budget also per pound and size mixes).
+
+    ``starts`` (plans given by the caller) are evaluated first and compete with them.
+    """
     best: _Plan | None = None
     best_from = ""
+    for k, start in enumerate(starts):
+        t0 = time.perf_counter()
+        plan = _evaluate(m, start, work.threads, work.seed, clock)
+        name = f"start plan {k + 1}"
+        stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
+        if plan is not None and (best is None or plan.objective > best.objective):
+            best, best_from = plan, name
     rules = [("gain", 0)]
     if m.b_t is not None:
         rules += [("ratio", 0), ("mix", 0), ("mix", 1), ("mix", 2)]
@@ -1418,14 +1441,16 @@ def _best_greedy(
     return best, best_from
 
 
-def _solve(inp: _Inputs, m: _Model, work: _Work, clock: _Clock) -> CapacitatedPhasedResult:
+def _solve(
+    inp: _Inputs, m: _Model, work: _Work, clock: _Clock, starts: Sequence[_Plan] = ()
+) -> CapacitatedPhasedResult:
     """The stages of the module docstring: greedy plans, LP bound, MIPs, saturation."""
     stages: list[tuple[str, float, float]] = []
     notes: list[str] = []
     threads, seed, mip_gap = work.threads, work.seed, work.mip_gap
     t_start = clock.start
-    # ---- plans from the greedy
-    best, best_from = _best_greedy(m, work, clock, stages)
+    # ---- plans from the greedy (and the caller's)
+    best, best_from = _best_greedy(m, work, clock, stages, starts)
     # ---- the bound
     incumbent = best.objective if best is not None else 0.0
     lp = _lp_bound(m, threads, seed, clock, work.max_cut_rounds, stages, incumbent, mip_gap)

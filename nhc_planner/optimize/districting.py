@@ -361,9 +361,8 @@ def delineate(
         float(min_pop), float(max_pop), float(gap), districts, max_iterations, polish, max_nodes
     )
     acc = _solve_groups(pop, adj, c, g, group_names, settings, start + time_limit_s, progress)
-    return _result(
-        acc, pop, c, n_groups=np.unique(g).size, start=start, limit=time_limit_s, target=float(gap)
-    )
+    n_groups = np.unique(g).size
+    return _result(acc, pop, c, n_groups=n_groups, start=start, limit=time_limit_s, target=gap)
 
 
 def _check_options(gap: float, districts: str) -> None:

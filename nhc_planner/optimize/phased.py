@@ -50,10 +50,14 @@ Constraints
 Max-min (``objective="maxmin"``)
     First ``max m`` subject to ``sum_{i in g} u_i z_iT >= m sum_{i in g} u_i`` for
     every group ``g`` (the worst-served group's share at the final period);
-    then, with ``m`` held at its optimum, the weighted objective above
-    (a lexicographic solve; the first stage is limited by :data:`STAGE_NODES`
-    nodes and starts from opening nothing, which is always feasible, so a
-    limit keeps a plan).
+    then, with ``m`` held at the value the first stage's plan reaches, the weighted
+    objective above (a lexicographic solve; the first stage is limited by
+    :data:`STAGE_NODES` nodes and a size gate, :data:`MAXMIN_MAX_COVER_TERMS`, and
+    starts from opening nothing, which is always feasible, so a limit keeps a plan;
+    its plan's sites join the weighted stage's pools). With capacities both stages
+    are capacity-true: :func:`~nhc_planner.optimize.capacitated_maxmin.max_min_share`
+    (the worst *served* share), then the capacity-true weighted solver with every
+    group's served share held at that value as a floor.
 
 Preprocessing (each step provably keeps the optimum)
     * demand points covered by a fixed site (no capacities) are always
@@ -75,19 +79,24 @@ Solved as MIPs with HiGHS (built through OR-Tools, solved through ``highspy``:
 :class:`~nhc_planner.optimize._common.MipModel` with ``engine="highspy"``), in
 stages that each keep a proven bound (per-period relaxations, a phased MIP over
 the pooled sites of their solutions, the LP relaxation, then the full model; see
-:func:`_solve_weighted` and ``docs/phasing.md``). Every intermediate stage is
-limited by work (:data:`STAGE_NODES` branch-and-bound nodes), never by a share of
-the wall clock, so the plan does not depend on the machine's load; the time limit
-is the safety stop of the whole solve, and a plan it stops says so and keeps the
-best solution found. The full model starts from the pooled plan. Measured on the ICB-scale benchmark
+:func:`_solve_weighted` and ``docs/phasing.md``). Every stage, the full model
+included, is limited by work (:data:`STAGE_NODES` branch-and-bound nodes, and a
+deterministic size gate on the model, :data:`MIP_MAX_COVER_TERMS`, because HiGHS's
+node limit does not bound its root node), never by a share of the wall clock, so
+the plan does not depend on the machine's load; a stage skipped by the gate is named
+in the message. The time limit is the safety stop of the whole solve: once it has
+passed no further stage starts, the best plan found is kept and the message says
+that the plan may depend on the machine's speed. The full model starts from the
+pooled plan. Measured on the ICB-scale benchmark
 (``benchmarks/results_phased.md``): the plain 5-period MIP reached no solution
 (HiGHS) or a 148% gap (SCIP) in 120 s, and SCIP crashed the process on the demo
 instance, so HiGHS is the default; CP-SAT was not measured. The relative gap
 tolerance is 0, so ``"optimal"`` means proven optimal; a time limit is always
-set and a result stopped by it says so with its gap. With capacities and the
-weighted objective the model is solved by the capacity-true array solver
+set and a result stopped by it says so with its gap. With capacities (either
+objective) the model is solved by the capacity-true array solver
 (:func:`_run_capacity_true`, the stages of
-:mod:`~nhc_planner.optimize.capacitated_phased`, limited by work alone): the
+:mod:`~nhc_planner.optimize.capacitated_phased` and, for max-min,
+:mod:`~nhc_planner.optimize.capacitated_maxmin`, limited by work alone): the
 OR-Tools-built capacitated MIP ran to its time limit on the demo region. When a
 capacitated solve ends without a plan (its safety stop), a documented fallback
 plan is returned with an honest bound (see ``_capacity_fallback``).
@@ -138,6 +147,8 @@ from nhc_planner.optimize._solution import PhasedSolution, Status
 
 __all__ = [
     "DEFAULT_PHASED_TIME_LIMIT_S",
+    "MAXMIN_MAX_COVER_TERMS",
+    "MIP_MAX_COVER_TERMS",
     "CoverageFloor",
     "SizeOption",
     "discount_weights",
@@ -553,10 +564,12 @@ def _solve_or_none(model: MipModel) -> MipOutcome | None:
         return None
 
 
-#: Branch-and-bound nodes of each intermediate stage (per-period bounds, pool solves,
-#: the max-min stage, the floor checks): a deterministic work limit, so the stages
-#: and hence the plan do not depend on the machine's load. The final full model has
-#: no node limit; every stage's time limit is only the safety stop of the whole solve.
+#: Branch-and-bound nodes of each MIP stage (per-period bounds, pool solves, the full
+#: model, the max-min stage, the floor checks): a deterministic work limit, so the
+#: stages and hence the plan do not depend on the machine's load (with the size gates
+#: :data:`MIP_MAX_COVER_TERMS` and :data:`MAXMIN_MAX_COVER_TERMS`, which bound the root
+#: node the node limit leaves open); every stage's time limit is only the safety stop
+#: of the whole solve.
 STAGE_NODES = 2_000
 
 
@@ -602,6 +615,214 @@ def _restrict(inst: _Instance, keep: npt.NDArray[np.bool_]) -> _Instance:
     )
 
 
+#: The weighted stage's MIPs (per-period bounds of the generic model, pool solves, the
+#: full model, the floor diagnostics) run only on models with at most this many
+#: coverage terms (demand row x candidate site within the standard x period): a
+#: deterministic size gate. HiGHS's node limit does not bound its root node: on the
+#: ICB-scale benchmark's max-min case the full 5-year model (134,000 terms) spent 92 s
+#: in its root node alone (under load, 2026-12-06), against seconds for the
+#: pooled models (50-100 sites) and the one-period models (27,000-38,000 terms). A
+#: stage above the gate is skipped and named in the message (the plan is then the best
+#: pooled plan, the bound the smaller of the per-period and LP bounds; the floor
+#: diagnostics use the LP relaxation). See ``benchmarks/results_phased.md``.
+MIP_MAX_COVER_TERMS = 60_000
+
+
+def _cover_terms(inst: _Instance) -> int:
+    """Coverage terms of the phased model of ``inst``: row-site pairs within reach x periods."""
+    return inst.periods * int(sum(r.size for r in inst.rows_cand))
+
+
+def _gate_note(name: str, inst: _Instance) -> str:
+    """The message of a MIP stage skipped by the size gate."""
+    return (
+        f"{name} skipped: its model has {_cover_terms(inst):,} area-site pairs x periods "
+        f"within the standard, above the {MIP_MAX_COVER_TERMS:,} this stage runs on (a work "
+        "limit)"
+    )
+
+
+_CLOCK_NOTE = "so this plan may depend on the machine's speed"
+
+
+@dataclass
+class _Weighted:
+    """The staged weighted solve of :func:`_solve_weighted` (its state between stages)."""
+
+    inst: _Instance
+    floors: Sequence[_Floor]
+    opts: SolveOptions
+    backend: MipBackend
+    min_share: float | None
+    mip_gap: float
+    t_start: float = field(default_factory=time.perf_counter)
+    ub: float = float("inf")
+    best: _Stage | None = None
+    log: dict[str, Any] = field(default_factory=lambda: {"period_bounds": []})
+    notes: list[str] = field(default_factory=list)
+    clock: bool = False  # the safety time limit ended a stage
+    limit_s: float | None = None  # the whole solve's time limit, for messages
+
+    def left(self) -> float:
+        """Seconds to the safety stop (may be negative)."""
+        return self.opts.time_limit_s - (time.perf_counter() - self.t_start)
+
+    def build(self, target: _Instance, *, relax: bool = False) -> _Built:
+        """The weighted phased model of ``target``, node-limited; the time left is a safety stop."""
+        return _build(
+            target,
+            _with_time(self.opts, self.left()),
+            self.backend,
+            floors=self.floors,
+            objective="weighted",
+            min_group_share=self.min_share,
+            relax=relax,
+        )
+
+    def solve(self, built: _Built) -> MipOutcome | None:
+        """Solve ``built`` (None if the backend stops abnormally); note a clock stop."""
+        out = _solve_or_none(built.model)
+        if out is None or _clock_stop(built.model, out):
+            self.clock = True
+        return out
+
+    def pool_solve(self, mask: npt.NDArray[np.bool_], tag: str) -> None:
+        """The phased model over the sites in ``mask``; keeps its plan if it is the best."""
+        small = _restrict(self.inst, mask)
+        if _cover_terms(small) > MIP_MAX_COVER_TERMS:
+            self.notes.append(_gate_note(f"the pooled model ({tag})", small))
+            return
+        built = self.build(small)
+        out = self.solve(built)
+        if out is None:
+            return
+        self.log[tag] = (int(mask.sum()), out.status, out.objective, round(out.seconds, 2))
+        if out.status in ("optimal", "feasible") and (
+            self.best is None or out.objective > self.best.objective
+        ):
+            self.best = _Stage("feasible", out.objective, self.ub, small, built, "", log=self.log)
+
+    def done(self, bound_name: str) -> bool:
+        """True (and the message set) when the best plan is within ``mip_gap`` of ``ub``."""
+        best = self.best
+        if best is None or not np.isfinite(self.ub):
+            return False
+        gap = relative_gap(best.objective, self.ub)
+        elapsed = time.perf_counter() - self.t_start
+        if gap <= 1e-7:
+            best.status = "optimal"
+            best.bound = best.objective
+            best.message = (
+                f"{self.backend}: optimal in {elapsed:.2f} s (a plan over {best.inst.cand.size} "
+                f"pooled sites reaches the {bound_name})"
+            )
+            return True
+        if gap <= self.mip_gap:
+            best.bound = self.ub
+            best.message = (
+                f"{self.backend}: within {gap:.3%} of the {bound_name} after {elapsed:.2f} s "
+                f"(mip_gap {self.mip_gap:.3%})"
+            )
+            return True
+        return False
+
+    def lp_bound(self) -> npt.NDArray[np.float64] | None:
+        """Stage B2: the LP relaxation of the full model; its sites' final-period values."""
+        inst = self.inst
+        lp_model = self.build(inst, relax=True)
+        out_lp = self.solve(lp_model)
+        if out_lp is None or out_lp.status != "optimal":
+            return None
+        self.log["lp_bound"] = (out_lp.objective, round(out_lp.seconds, 2))
+        self.ub = min(self.ub, out_lp.objective)
+        if self.best is not None:
+            self.best.bound = self.ub
+        n_sizes = inst.size_ok.shape[1]
+        return np.array(
+            [
+                sum(
+                    lp_model.y[j][s][-1].solution_value()
+                    for s in range(n_sizes)
+                    if inst.size_ok[j, s]
+                )
+                for j in range(inst.cand.size)
+            ]
+        )
+
+    def full(self) -> _Stage:
+        """Stage C: the full phased model, node-limited, hinted with the best pooled plan."""
+        inst = self.inst
+        if self.best is not None and _cover_terms(inst) > MIP_MAX_COVER_TERMS:
+            self.notes.append(_gate_note("the full model", inst))
+            return self.finish()
+        full = self.build(inst)
+        if self.best is not None:
+            _hint(full, inst, self.best)
+        out_c = self.solve(full)
+        if out_c is not None and out_c.status == "infeasible":
+            return _Stage("infeasible", np.nan, np.nan, inst, full, out_c.message, out_c)
+        c_ok = out_c is not None and out_c.status in ("optimal", "feasible")
+        if out_c is not None:
+            self.log["full"] = (out_c.status, out_c.objective, out_c.bound, round(out_c.seconds, 2))
+        if out_c is not None and out_c.status == "optimal":
+            return _Stage(
+                "optimal", out_c.objective, out_c.objective, inst, full, out_c.message, log=self.log
+            )
+        if (
+            c_ok
+            and out_c is not None
+            and (self.best is None or out_c.objective > self.best.objective)
+        ):
+            self.best = _Stage("feasible", out_c.objective, self.ub, inst, full, "", log=self.log)
+        if self.best is None:
+            outcome = out_c or MipOutcome(
+                "time_limit_no_solution",
+                np.nan,
+                self.ub,
+                time.perf_counter() - self.t_start,
+                self.backend,
+                "",
+            )
+            return _Stage(outcome.status, np.nan, self.ub, inst, full, outcome.message, outcome)
+        if c_ok and out_c is not None:
+            self.ub = min(self.ub, out_c.bound)
+        return self.finish()
+
+    def finish(self) -> _Stage:
+        """The best plan with its bound and a message that says what ended the search."""
+        best = self.best
+        assert best is not None
+        best.bound = self.ub
+        best.log = self.log
+        gap = relative_gap(best.objective, self.ub)
+        ended = "the work limits" if not self.clock else "the safety time limit"
+        gap_text = f"gap {gap:.3%}" if np.isfinite(gap) else "no bound proven"
+        best.message = (
+            f"{self.backend}: feasible after {time.perf_counter() - self.t_start:.2f} s "
+            f"({gap_text}; ended by {ended})"
+        )
+        return self.annotate(best)
+
+    def annotate(self, stage: _Stage) -> _Stage:
+        """Add the skipped stages and any safety stop to ``stage``'s message."""
+        extra = list(dict.fromkeys(self.notes))
+        if self.clock:
+            limit = self.opts.time_limit_s if self.limit_s is None else self.limit_s
+            extra.append(
+                f"stopped by the {limit:g} s safety time limit (best plan kept), {_CLOCK_NOTE}"
+            )
+        if extra:
+            stage.message += "; " + "; ".join(extra)
+        return stage
+
+
+def _clock_stop(model: MipModel, out: MipOutcome) -> bool:
+    """True when the safety time limit (not a work limit) ended a solve."""
+    if out.status == "time_limit_no_solution":
+        return not model.stop_reason.startswith("node")
+    return out.status == "feasible" and model.stop_reason.startswith("time")
+
+
 def _solve_weighted(
     inst: _Instance,
     floors: Sequence[_Floor],
@@ -609,6 +830,9 @@ def _solve_weighted(
     backend: MipBackend,
     min_share: float | None,
     mip_gap: float,
+    extra_pool: npt.NDArray[np.bool_] | None = None,
+    start: _Stage | None = None,
+    limit_s: float | None = None,
 ) -> _Stage:
     """Bound, restrict, then (if needed) solve in full.
 
@@ -618,191 +842,72 @@ def _solve_weighted(
        ``UB = sum_t w_t U_t`` bounds the phased objective.
     B. The phased model restricted to the union of those sites gives a plan
        (optimal within the pool). If it reaches ``UB``, it is proven optimal;
-       if within ``mip_gap``, it is returned with its gap.
-    C. Otherwise the full phased model is solved with the time left, hinted
-       with the plan from B; the better plan and the smaller bound are kept.
+       if within ``mip_gap``, it is returned with its gap. Then the LP relaxation
+       of the full model (a bound, often tighter) and the pool grown by its sites.
+    C. Otherwise the full phased model, node-limited (:data:`STAGE_NODES`) and hinted
+       with the plan from B, when it passes the size gate
+       (:data:`MIP_MAX_COVER_TERMS`); the better plan and the smaller bound are kept.
+
+    ``extra_pool`` (a mask over ``inst.cand``) joins the pool of B: the max-min
+    stage's sites, which meet the max-min floor (on the ICB-scale benchmark they raised
+    the pooled plan by 1.2%). ``start``, a plan known to be feasible (the max-min
+    stage's), is kept unless a stage finds a better one, so a safety stop always
+    leaves a plan. ``limit_s`` is the whole solve's time limit (for messages; default
+    ``opts.time_limit_s``).
+
+    Every stage stops on work (nodes, the size gate); the time limit is a safety stop
+    after which no further stage starts, and a plan it stopped says so.
     """
-    t_start, limit = time.perf_counter(), opts.time_limit_s
-
-    def left() -> float:
-        return limit - (time.perf_counter() - t_start)
-
-    log: dict[str, Any] = {"period_bounds": []}
+    run = _Weighted(inst, floors, opts, backend, min_share, mip_gap, best=start, limit_s=limit_s)
     # ---- A: per-period relaxations
-    bounds = _period_bounds(inst, floors, opts, backend, min_share, log, t_start)
+    bounds = _period_bounds(run)
     if isinstance(bounds, _Stage):
         return bounds
     upper, pool, bounds_ok = bounds
-    ub = float(inst.period_weights @ upper) if bounds_ok else float("inf")
-
-    # ---- B: the phased model over the pool of sites
-    best: _Stage | None = None
-
-    def build(
-        target: _Instance, seconds: float, *, relax: bool = False, nodes: int | None = STAGE_NODES
-    ) -> _Built:
-        """The weighted phased model of ``target``: safety stop ``seconds``, ``nodes`` limit."""
-        return _build(
-            target,
-            _with_time(opts, seconds, nodes),
-            backend,
-            floors=floors,
-            objective="weighted",
-            min_group_share=min_share,
-            relax=relax,
-        )
-
-    def pool_solve(mask: npt.NDArray[np.bool_], seconds: float, tag: str) -> None:
-        nonlocal best
-        small = _restrict(inst, mask)
-        built = build(small, seconds)
-        out = _solve_or_none(built.model)
-        if out is None:
-            return
-        log[tag] = (int(mask.sum()), out.status, out.objective, round(out.seconds, 2))
-        if out.status in ("optimal", "feasible") and (
-            best is None or out.objective > best.objective
-        ):
-            best = _Stage("feasible", out.objective, ub, small, built, "", log=log)
-
-    def done(bound_name: str) -> bool:
-        if best is None or not np.isfinite(ub):
-            return False
-        gap = relative_gap(best.objective, ub)
-        elapsed = time.perf_counter() - t_start
-        if gap <= 1e-7:
-            best.status = "optimal"
-            best.bound = best.objective
-            best.message = (
-                f"{backend}: optimal in {elapsed:.2f} s (a plan over {best.inst.cand.size} "
-                f"pooled sites reaches the {bound_name})"
-            )
-            return True
-        if gap <= mip_gap:
-            best.bound = ub
-            best.message = (
-                f"{backend}: within {gap:.3%} of the {bound_name} after {elapsed:.2f} s "
-                f"(mip_gap {mip_gap:.3%})"
-            )
-            return True
-        return False
-
-    large = pool.any() and pool.sum() < inst.cand.size and left() > 0
-    if large:
-        pool_solve(pool, left(), "pool")
-        if done("sum of per-period optima"):
-            return best  # type: ignore[return-value]
-        # ---- B2: LP relaxation of the full model: a (often tighter) bound and more sites
-        if left() <= 0:  # the safety stop: keep what the pool gave
-            return _stopped(best, ub, backend, limit, t_start, log, inst, build)
-        lp_model = build(inst, left(), relax=True)
-        out_lp = _solve_or_none(lp_model.model)
-        if out_lp is not None and out_lp.status == "optimal":
-            log["lp_bound"] = (out_lp.objective, round(out_lp.seconds, 2))
-            ub = min(ub, out_lp.objective)
-            if best is not None:
-                best.bound = ub
-            n_sizes = inst.size_ok.shape[1]
-            lp_open = np.array(
-                [
-                    sum(
-                        lp_model.y[j][s][-1].solution_value()
-                        for s in range(n_sizes)
-                        if inst.size_ok[j, s]
-                    )
-                    for j in range(inst.cand.size)
-                ]
-            )
+    if extra_pool is not None:
+        pool = pool | extra_pool
+    run.ub = float(inst.period_weights @ upper) if bounds_ok else float("inf")
+    # ---- B: the phased model over the pool of sites, the LP bound, the grown pool
+    if pool.any() and pool.sum() < inst.cand.size and run.left() > 0:
+        run.pool_solve(pool, "pool")
+        if run.done("sum of per-period optima"):
+            return run.annotate(run.best)  # type: ignore[arg-type]
+        if run.left() <= 0 and run.best is not None:  # the safety stop: keep the pool's plan
+            run.clock = True
+            return run.finish()
+        lp_open = run.lp_bound()
+        if lp_open is not None:
+            if run.done("LP relaxation bound"):
+                return run.annotate(run.best)  # type: ignore[arg-type]
             grown = pool | (lp_open > 1e-6)
-            if done("LP relaxation bound"):
-                return best  # type: ignore[return-value]
-            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size and left() > 0:
-                pool_solve(grown, left(), "pool_lp")
-                if done("LP relaxation bound"):
-                    return best  # type: ignore[return-value]
-
+            if grown.sum() > pool.sum() and grown.sum() < inst.cand.size and run.left() > 0:
+                run.pool_solve(grown, "pool_lp")
+                if run.done("LP relaxation bound"):
+                    return run.annotate(run.best)  # type: ignore[arg-type]
     # ---- C: the full phased model, hinted with B
-    if best is not None and left() <= 0:  # the safety stop: keep the pool's plan
-        return _stopped(best, ub, backend, limit, t_start, log, inst, build)
-    full = build(inst, left(), nodes=None)
-    if best is not None:
-        _hint(full, inst, best)
-    out_c = _solve_or_none(full.model)
-    if out_c is not None and out_c.status == "infeasible":
-        return _Stage("infeasible", np.nan, np.nan, inst, full, out_c.message, out_c)
-    c_ok = out_c is not None and out_c.status in ("optimal", "feasible")
-    if out_c is not None:
-        log["full"] = (out_c.status, out_c.objective, out_c.bound, round(out_c.seconds, 2))
-    if out_c is not None and out_c.status == "optimal":
-        return _Stage(
-            "optimal", out_c.objective, out_c.objective, inst, full, out_c.message, log=log
-        )
-    if c_ok and out_c is not None and (best is None or out_c.objective > best.objective):
-        best = _Stage("feasible", out_c.objective, ub, inst, full, "", log=log)
-    if best is None:
-        outcome = out_c or MipOutcome(
-            "time_limit_no_solution", np.nan, ub, time.perf_counter() - t_start, backend, ""
-        )
-        return _Stage(outcome.status, np.nan, ub, inst, full, outcome.message, outcome)
-    c_bound = out_c.bound if c_ok and out_c is not None else float("inf")
-    best.bound = min(ub, c_bound)
-    gap = relative_gap(best.objective, best.bound)
-    best.message = (
-        f"{backend}: feasible after {time.perf_counter() - t_start:.2f} s (time limit "
-        f"{limit:g} s; gap {gap:.3%})"
-    )
-    return best
-
-
-def _stopped(
-    best: _Stage | None,
-    ub: float,
-    backend: str,
-    limit: float,
-    t_start: float,
-    log: dict[str, Any],
-    inst: _Instance,
-    build: Any,
-) -> _Stage:
-    """The best plan so far when the safety time limit ends the staged solve."""
-    if best is None:  # pragma: no cover - callers keep a plan before stopping
-        built = build(inst, 0.5)
-        outcome = MipOutcome(
-            "time_limit_no_solution", np.nan, ub, time.perf_counter() - t_start, backend, ""
-        )
-        return _Stage(outcome.status, np.nan, ub, inst, built, "", outcome)
-    best.bound = ub
-    gap = relative_gap(best.objective, ub)
-    best.message = (
-        f"{backend}: feasible after {time.perf_counter() - t_start:.2f} s (stopped by the "
-        f"{limit:g} s safety time limit; gap {gap:.3%}; best plan kept)"
-    )
-    best.log = log
-    return best
+    if run.best is not None and run.left() <= 0:  # the safety stop: keep the pool's plan
+        run.clock = True
+        return run.finish()
+    return run.full()
 
 
 def _period_bounds(
-    inst: _Instance,
-    floors: Sequence[_Floor],
-    opts: SolveOptions,
-    backend: MipBackend,
-    min_share: float | None,
-    log: dict[str, Any],
-    t_start: float,
+    run: _Weighted,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], bool] | _Stage:
     """Stage A of :func:`_solve_weighted`: per-period upper bounds and a pool of sites.
 
     Returns the bound of each period, the sites any period's relaxation opens and
-    whether every bound was proven; or an infeasible :class:`_Stage`.
+    whether every bound was proven; or an infeasible :class:`_Stage`. A generic
+    one-period model above the size gate is skipped (that period has no bound).
     """
+    inst, floors, opts, min_share, log = run.inst, run.floors, run.opts, run.min_share, run.log
     T = inst.periods
-    limit = opts.time_limit_s
     upper = np.zeros(T)
     pool = np.zeros(inst.cand.size, dtype=bool)
     bounds_ok = True
     for t in range(1, T + 1):
-        spent = time.perf_counter() - t_start
-        if spent >= limit:  # the safety stop: no proven bound for the later periods
+        if run.left() <= 0:  # the safety stop: no proven bound for the later periods
+            run.clock = True
             bounds_ok = False
             break
         sub = _single_period(inst, t)
@@ -812,26 +917,30 @@ def _period_bounds(
             replace(fl, period=1) if fl.period == t else replace(fl, period=1, share=0.0, total=0.0)
             for fl in floors
         ]
-        fast = _mclp_bound(sub, relaxed, min_share if t == T else None, opts, limit - spent)
+        fast = _mclp_bound(sub, relaxed, min_share if t == T else None, opts, run.left())
         if fast is not None:  # a plain count-limited MCLP: the exact MCLP core bounds it
             bound_t, value_t, status_t, open_t, seconds_t = fast
+            run.clock |= status_t == "time_limit"  # the MCLP core's safety stop
             upper[t - 1] = bound_t
             log["period_bounds"].append(
                 (t, status_t, round(value_t, 3), round(bound_t, 3), seconds_t, "mclp core")
             )
             pool |= open_t
             continue
+        if _cover_terms(sub) > MIP_MAX_COVER_TERMS:
+            run.notes.append(_gate_note(f"the period-{t} bound", sub))
+            bounds_ok = False
+            continue
         built = _build(
             sub,
-            _with_time(opts, limit - spent),  # node-limited; the time is a safety stop
-            backend,
+            _with_time(opts, run.left()),  # node-limited; the time is a safety stop
+            run.backend,
             floors=relaxed,
             objective="weighted",
             min_group_share=min_share if t == T else None,
         )
-        try:
-            out = _solve(built.model)
-        except SolverError:
+        out = run.solve(built)
+        if out is None:
             bounds_ok = False
             continue
         if out.status == "infeasible":
@@ -863,7 +972,8 @@ def _mclp_bound(
     bound, local search, reduced-cost fixing, HiGHS on the rest) gives a proven
     bound and a plan much faster than the generic model. Node-limited
     (:data:`STAGE_NODES`); ``seconds`` is a safety stop. Returns the bound and
-    the plan's value (the model's objective, constants included), the status, the sites opened (mask
+    the plan's value (the model's objective, constants included), the status
+    (``"time_limit"`` when the safety stop ended the core), the sites opened (mask
     over ``sub.cand``) and the seconds; None when it does not apply.
     """
     from nhc_planner.optimize._mclp import solve_reduced
@@ -906,7 +1016,8 @@ def _mclp_bound(
     )
     opened[cols[core.chosen]] = True
     bound, value = const + float(core.bound), const + float(core.objective)
-    return bound, value, core.status, opened, round(time.perf_counter() - start, 2)
+    status = core.status if "safety time limit" not in core.message else "time_limit"
+    return bound, value, status, opened, round(time.perf_counter() - start, 2)
 
 
 def _hint(full: _Built, inst: _Instance, best: _Stage) -> None:
@@ -1551,59 +1662,41 @@ def _fallback_run(
 
 
 def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
-    """Solve: max-min stage (if asked), weighted stages, capacity fallback; or say why not."""
+    """Solve: max-min stage (if asked), then the weighted stages; or say why not."""
     s, opts, inst = p.s, p.opts, red.inst
     common: dict[str, Any] = {"preprocessing": red.stats}
-
-    def unsolved(outcome: MipOutcome) -> PhasedSolution:
-        """The answer when a stage ends without a plan (``opts`` as it stands then)."""
-        return _unsolved(p, outcome, inst, opts, start, common)
-
-    if p.capacitated and s.objective == "weighted":
+    if p.capacitated:
         return _run_capacity_true(p, red, start, common)
     min_share = None
-    stage1: MipOutcome | None = None
+    first: _MaxMin | None = None
     if s.objective == "maxmin":
-        # node-limited (the time limit is the whole solve's safety stop), started from
-        # opening nothing, which is always feasible: a limit keeps a plan
-        b1 = _build(
-            inst,
-            _with_time(opts, opts.time_limit_s),
-            s.backend,
-            floors=p.floor_list,
-            objective="maxmin",
-        )
-        b1.model.hint(
-            [v for per_site in b1.y for per_size in per_site for v in per_size],
-            [0.0] * sum(len(per_size) for per_site in b1.y for per_size in per_site),
-        )
-        try:
-            stage1 = _solve(b1.model)
-        except SolverError as exc:  # a backend that stops abnormally at the time limit
-            stage1 = MipOutcome("time_limit_no_solution", np.nan, np.nan, 0.0, s.backend, str(exc))
-        if stage1.status not in ("optimal", "feasible"):
-            return unsolved(stage1)
-        min_share = float(b1.m.solution_value()) - 1e-7
-        common["min_group_share_bound"] = float(stage1.bound)
+        outcome = _maxmin_stage(p, inst)
+        if isinstance(outcome, MipOutcome):
+            return _unsolved(p, outcome, inst, opts, start, common)
+        first = outcome
+        min_share = first.share
+        if first.bound is not None:
+            common["min_group_share_bound"] = first.bound
         rest = max(opts.time_limit_s - (time.perf_counter() - start), 0.5)
-        opts = replace(opts, time_limit_s=rest)
-    stage = _solve_weighted(inst, p.floor_list, opts, s.backend, min_share, s.mip_gap)
-    fallback: _Fallback | None = None
-    if stage.outcome is not None and p.capacitated and stage.outcome.status != "infeasible":
-        left = max(opts.time_limit_s - (time.perf_counter() - start), 0.25 * opts.time_limit_s)
-        fallback = _capacity_fallback(p, left)
-    if stage.outcome is not None and fallback is None:
-        return unsolved(stage.outcome)
-    share_bound = common.get("min_group_share_bound")
-    if fallback is not None:
-        return _fallback_run(
-            fallback, {}, stage.outcome, inst, min_share=min_share, min_share_bound=share_bound
-        )
+        opts = replace(opts, time_limit_s=rest)  # the safety stop of the whole solve
+    stage = _solve_weighted(
+        inst,
+        p.floor_list,
+        opts,
+        s.backend,
+        min_share,
+        s.mip_gap,
+        extra_pool=None if first is None else first.sites,
+        start=None if first is None else first.start,
+        limit_s=p.opts.time_limit_s,
+    )
+    if stage.outcome is not None:
+        return _unsolved(p, stage.outcome, inst, opts, start, common)
     status: Status = stage.status
     message = stage.message
-    if stage1 is not None:
-        message = f"max-min stage {stage1.message}; weighted stage: {stage.message}"
-        if stage1.status != "optimal":
+    if first is not None:
+        message = f"max-min stage {first.message}; weighted stage: {stage.message}"
+        if not first.optimal:
             status = "feasible"
     # read the solution back onto the original sites
     period_c, size_c = _open_periods(stage.inst, stage.built)
@@ -1620,7 +1713,7 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
         raw_bound=stage.bound,
         stages=stage.log,
         min_share=min_share,
-        min_share_bound=share_bound,
+        min_share_bound=common.get("min_group_share_bound"),
         fallback=False,
         outcome=stage.outcome,
         inst=stage.inst,
@@ -1628,21 +1721,178 @@ def _run(p: _Problem, red: _Reduced, start: float) -> _Run | PhasedSolution:
     )
 
 
+#: The max-min stage runs on models with at most this many coverage terms (its own size
+#: gate: its flat objective makes the root node cheap -- 2,000 nodes of the ICB-scale
+#: 5-year model, 134,000 terms, took 25 s on a quiet machine). Above it the stage is
+#: skipped: the plan maximises the weighted objective, its worst group's share is
+#: reported and the bound is the LP relaxation's; the message says so.
+MAXMIN_MAX_COVER_TERMS = 200_000
+
+
+#: Branch-and-bound nodes of the max-min stage (a work limit).
+MAXMIN_NODES = STAGE_NODES
+
+
+@dataclass(frozen=True)
+class _MaxMin:
+    """The max-min stage: the share held in the weighted stage (None: skipped), its bound."""
+
+    share: float | None
+    bound: float | None
+    message: str
+    optimal: bool
+    sites: npt.NDArray[np.bool_] | None = None  # the stage's plan's sites (over inst.cand)
+    start: _Stage | None = None  # the stage's plan, valued by the weighted objective
+
+
+def _maxmin_stage(p: _Problem, inst: _Instance) -> _MaxMin | MipOutcome:
+    """``max m`` (the worst group's covered share at the final period); an outcome if no plan.
+
+    Node-limited (:data:`STAGE_NODES`), size-gated (:data:`MAXMIN_MAX_COVER_TERMS`),
+    started from opening nothing, which is always feasible, so a limit keeps a plan.
+    """
+    opts, backend = p.opts, p.s.backend
+    gated = _cover_terms(inst) > MAXMIN_MAX_COVER_TERMS
+    b1 = _build(
+        inst,
+        _with_time(opts, opts.time_limit_s, MAXMIN_NODES),
+        backend,
+        floors=p.floor_list,
+        objective="maxmin",
+        relax=gated,
+    )
+    if not gated:
+        b1.model.hint(
+            [v for per_site in b1.y for per_size in per_site for v in per_size],
+            [0.0] * sum(len(per_size) for per_site in b1.y for per_size in per_site),
+        )
+    try:
+        out = _solve(b1.model)
+    except SolverError as exc:  # a backend that stops abnormally at the time limit
+        out = MipOutcome("time_limit_no_solution", np.nan, np.nan, 0.0, backend, str(exc))
+    if gated:
+        bound = float(out.objective) if out.status == "optimal" else None
+        note = (
+            f"skipped: its model has {_cover_terms(inst):,} area-site pairs x periods within "
+            f"the standard, above the {MAXMIN_MAX_COVER_TERMS:,} it runs on (a work limit); the "
+            "plan maximises the weighted objective"
+            + ("" if bound is None else f" and the worst share is at most {bound:.2%} (LP bound)")
+        )
+        return _MaxMin(None, bound, note, False)
+    if out.status not in ("optimal", "feasible"):
+        return out
+    message = out.message
+    if _clock_stop(b1.model, out):
+        message += f", {_CLOCK_NOTE}"
+    period, _ = _open_periods(inst, b1)
+    value = _weighted_value(inst, period)
+    start = _Stage("feasible", value, float("inf"), inst, b1, "the max-min stage's plan")
+    return _MaxMin(
+        float(b1.m.solution_value()) - 1e-7,
+        float(out.bound),
+        message,
+        out.status == "optimal",
+        period > 0,
+        start,
+    )
+
+
+def _weighted_value(inst: _Instance, period: npt.NDArray[np.int64]) -> float:
+    """The weighted objective of a plan (opening period per candidate, -1 never)."""
+    value = float(inst.period_weights @ inst.a_const_t)
+    for t in range(inst.periods):
+        is_open = (period >= 1) & (period <= t + 1)
+        covered = np.array([bool(is_open[r].any()) for r in inst.rows_cand], dtype=bool)
+        value += float(inst.period_weights[t] * inst.a_t[t][covered].sum())
+    return value
+
+
 def _run_capacity_true(
     p: _Problem, red: _Reduced, start: float, common: dict[str, Any]
 ) -> _Run | PhasedSolution:
-    """The weighted capacitated model, solved by the capacity-true array solver.
+    """The capacitated model, solved by the capacity-true array solver.
 
     The model is the same (service within capacity, floors on served need); the
     solver is :func:`~nhc_planner.optimize.capacitated_phased.capacitated_phased`'s
     (greedy plans, LP bound by row generation, size-gated and node-limited MIPs), which
-    stops on work limits alone, so the plan does not depend on the machine's load. When
-    its safety stop leaves no plan, the capacity fallback applies as before.
+    stops on work limits alone, so the plan does not depend on the machine's load. With
+    ``objective="maxmin"`` the max-min stage is
+    :func:`~nhc_planner.optimize.capacitated_maxmin.max_min_share` (LP bound, rounded and
+    greedy plans, a size-gated node-limited MIP) and the weighted stage holds every
+    group's served share at its value as a floor, starting from its plans. When the
+    safety stop leaves no plan, the capacity fallback applies as before.
     """
-    from nhc_planner.optimize.capacitated_phased import _Inputs, solve_inputs
+    from nhc_planner.optimize.capacitated_phased import solve_inputs
 
     opts, s = p.opts, p.s
-    inp = _Inputs(
+    inp = _capacity_inputs(p, red)
+    min_share: float | None = None
+    share_bound: float | None = None
+    starts: tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...] = ()
+    prefix = ""
+    stage1_optimal = True
+    mm_stages: list[tuple[str, float, float]] = []
+    if s.objective == "maxmin":
+        mm = _capacity_maxmin(p, inp)
+        if mm.status == "infeasible":
+            return _unsolved_capacity(p, red, start, common)
+        common["min_group_share_bound"] = float(mm.bound)
+        if mm.status not in ("optimal", "feasible"):
+            outcome = MipOutcome(
+                "time_limit_no_solution", np.nan, np.nan, 0.0, s.backend, mm.message
+            )
+            return no_solution(p.n, outcome, kind=PhasedSolution, **common)
+        min_share, share_bound, starts = mm.share - 1e-7, float(mm.bound), mm.plans
+        inp = replace(inp, floors=inp.floors + _group_floors(p, max(min_share, 0.0)))
+        prefix = f"max-min stage (capacity-true): {mm.message}; weighted stage: "
+        stage1_optimal = mm.status == "optimal"
+        mm_stages = list(mm.stages)
+    left = max(opts.time_limit_s - (time.perf_counter() - start), 0.5)
+    res = solve_inputs(
+        inp,
+        mip_gap=s.mip_gap,
+        time_limit_s=left,
+        threads=opts.threads,
+        seed=opts.seed,
+        start_plans=starts,
+    )
+    stages: dict[str, Any] = {"capacitated_phased": list(res.stages)}
+    if mm_stages:
+        stages["capacitated_maxmin"] = mm_stages
+    if res.status == "infeasible":
+        return infeasible_solution(
+            p.n, res.message, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
+        )
+    if not res.has_plan:
+        outcome = MipOutcome(res.status, np.nan, res.bound, res.seconds, s.backend, res.message)
+        left = max(opts.time_limit_s - (time.perf_counter() - start), 0.25 * opts.time_limit_s)
+        fallback = _capacity_fallback(p, left)
+        if fallback is None:
+            return no_solution(p.n, outcome, kind=PhasedSolution, **common)
+        return _fallback_run(
+            fallback, stages, outcome, red.inst, min_share=min_share, min_share_bound=share_bound
+        )
+    served = np.stack([f.toarray() for f in res.fractions]) if res.fractions else None
+    return _Run(
+        status=res.status if stage1_optimal else "feasible",
+        message=prefix + res.message,
+        open_period=np.asarray(res.open_period, dtype=np.int64),
+        size_index=np.asarray(res.size_index, dtype=np.int64),
+        raw_bound=float(res.bound),
+        stages=stages,
+        inst=red.inst,
+        served=served,
+        min_share=min_share,
+        min_share_bound=share_bound,
+    )
+
+
+def _capacity_inputs(p: _Problem, red: _Reduced) -> Any:
+    """The capacity-true solver's inputs (:class:`capacitated_phased._Inputs`) of ``p``."""
+    from nhc_planner.optimize.capacitated_phased import _Inputs
+
+    opts = p.opts
+    return _Inputs(
         c=p.c,
         w=p.w,
         d=p.d if p.d is not None else np.zeros(p.n),
@@ -1651,7 +1901,7 @@ def _run_capacity_true(
         pw=np.asarray(p.pw, dtype=float),
         k_t=p.k_t,
         b_t=p.b_t,
-        carry=bool(s.carry_over),
+        carry=bool(p.s.carry_over),
         cap_js=p.cap_js,
         capex_js=p.capex_js,
         ok_js=p.ok_js,
@@ -1663,31 +1913,53 @@ def _run_capacity_true(
         floors=tuple((f.name, f.period - 1, f.share, f.weights) for f in p.floor_list),
         wt=p.wt,
     )
-    res = solve_inputs(
-        inp, mip_gap=s.mip_gap, time_limit_s=opts.time_limit_s, threads=opts.threads, seed=opts.seed
+
+
+def _group_floors(p: _Problem, share: float) -> tuple[tuple[str, int, float, Any], ...]:
+    """One served-share floor per group with weight, at the final period."""
+    assert p.group_codes is not None
+    out = []
+    for g, label in enumerate(p.group_labels):
+        gw = np.where(p.group_codes == g, p.gw, 0.0)
+        if gw.sum() > 0:
+            out.append((f"group {label} (max-min)", p.periods - 1, float(share), gw))
+    return tuple(out)
+
+
+def _capacity_maxmin(p: _Problem, inp: Any) -> Any:
+    """The capacity-true max-min stage (:func:`capacitated_maxmin.max_min_share`)."""
+    from nhc_planner.optimize.capacitated_maxmin import max_min_share
+
+    groups = _group_floors(p, 0.0)
+    with_groups = replace(inp, floors=inp.floors + groups)
+    first = len(inp.floors)
+    return max_min_share(
+        with_groups,
+        np.arange(first, first + len(groups)),
+        time_limit_s=p.opts.time_limit_s,
+        threads=p.opts.threads,
+        seed=p.opts.seed,
     )
-    stages: dict[str, Any] = {"capacitated_phased": list(res.stages)}
-    if res.status == "infeasible":
-        return infeasible_solution(
-            p.n, res.message, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
-        )
-    if not res.has_plan:
-        outcome = MipOutcome(res.status, np.nan, res.bound, res.seconds, s.backend, res.message)
-        left = max(opts.time_limit_s - (time.perf_counter() - start), 0.25 * opts.time_limit_s)
-        fallback = _capacity_fallback(p, left)
-        if fallback is None:
-            return no_solution(p.n, outcome, kind=PhasedSolution, **common)
-        return _fallback_run(fallback, stages, outcome, red.inst)
-    served = np.stack([f.toarray() for f in res.fractions]) if res.fractions else None
-    return _Run(
-        status=res.status,
-        message=res.message,
-        open_period=np.asarray(res.open_period, dtype=np.int64),
-        size_index=np.asarray(res.size_index, dtype=np.int64),
-        raw_bound=float(res.bound),
-        stages=stages,
-        inst=red.inst,
-        served=served,
+
+
+def _unsolved_capacity(
+    p: _Problem, red: _Reduced, start: float, common: dict[str, Any]
+) -> PhasedSolution:
+    """The answer when the service floors cannot be met (capacity-true max-min stage)."""
+    from nhc_planner.optimize.capacitated_phased import solve_inputs
+
+    # the weighted solver explains which floor fails and by how much
+    res = solve_inputs(
+        _capacity_inputs(p, red),
+        mip_gap=p.s.mip_gap,
+        time_limit_s=p.opts.time_limit_s,
+        threads=p.opts.threads,
+        seed=p.opts.seed,
+        mip_nodes=0,
+        max_cut_rounds=0,
+    )
+    return infeasible_solution(
+        p.n, res.message, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
     )
 
 
@@ -1766,8 +2038,12 @@ def _assemble(p: _Problem, red: _Reduced, run: _Run, start: float) -> PhasedSolu
     objective_value = float(p.pw @ coverage[1:])
     bound = max(float(run.raw_bound), objective_value)
     min_group_share = None
-    if p.s.objective == "maxmin":
-        min_group_share = float(run.min_share + 1e-7) if run.min_share is not None else np.nan
+    groups = _group_table(p.group_codes, p.group_labels, p.gw, point_cov)
+    if p.s.objective == "maxmin" and run.min_share is not None:
+        min_group_share = float(run.min_share + 1e-7)
+    elif p.s.objective == "maxmin" and groups is not None:  # the max-min stage was skipped
+        shares = groups[f"share_{T}"].to_numpy(float)
+        min_group_share = float(np.nanmin(shares)) if shares.size else np.nan
     return PhasedSolution(
         open=np.flatnonzero(open_period >= 0).astype(np.int64),
         assignment=assignment.astype(np.int64),
@@ -1794,7 +2070,7 @@ def _assemble(p: _Problem, red: _Reduced, run: _Run, start: float) -> PhasedSolu
         capex_site=capex_site,
         capex_by_period=np.array([capex_site[open_period == t].sum() for t in range(1, T + 1)]),
         opened_by_period=np.array([int(np.sum(open_period == t)) for t in range(1, T + 1)]),
-        group_coverage=_group_table(p.group_codes, p.group_labels, p.gw, point_cov),
+        group_coverage=groups,
         floors=floors,
         period_weights=p.pw,
         preprocessing=red.stats,
@@ -1964,12 +2240,15 @@ def _explain_infeasible(
 ) -> str:
     """Say which floor fails and by how much: the best share each floor can reach alone."""
     sub = _with_time(opts, max(opts.time_limit_s / 4, 1.0))  # node-limited; time = safety
+    relax = _cover_terms(inst) > MIP_MAX_COVER_TERMS  # the size gate: the LP bound instead
     failing: list[str] = []
     reachable: list[str] = []
     for k, fl in enumerate(floor_list):
         if fl.total <= 0:
             continue
-        built = _build(inst, sub, backend, floors=floor_list, objective="floor", floor_index=k)
+        built = _build(
+            inst, sub, backend, floors=floor_list, objective="floor", floor_index=k, relax=relax
+        )
         try:
             out = _solve(built.model)
         except SolverError:
@@ -1979,7 +2258,9 @@ def _explain_infeasible(
         best = float(out.bound) / fl.total  # an upper bound on the achievable share
         if best < fl.share - 1e-9:
             exact = (
-                ""
+                " (proven bound: the LP relaxation)"
+                if relax
+                else ""
                 if out.status == "optimal"
                 else f" (proven bound; best found {out.objective / fl.total:.1%})"
             )
