@@ -52,6 +52,7 @@ __all__ = [
     "parse_options",
     "relative_gap",
     "site_labels",
+    "size_gate_note",
 ]
 
 DEFAULT_TIME_LIMIT_S = 60.0
@@ -559,6 +560,22 @@ def dominated_columns(cover: np.ndarray, candidates: np.ndarray | None = None) -
 
 
 # --------------------------------------------------------------------------- solving
+
+
+def size_gate_note(what: str, size: int, limit: int, per: str = "periods") -> str:
+    """The message of a step skipped by a size gate (a deterministic work limit).
+
+    ``what`` names the step; empty when the caller names it before the message.
+
+    Examples
+    --------
+    >>> size_gate_note("full MIP", 134_000, 60_000)[:60]
+    'full MIP skipped: its model has 134,000 area-site pairs x pe'
+    """
+    return (
+        f"{what} skipped: ".lstrip() + f"its model has {size:,} area-site pairs x {per} within "
+        f"the standard, above the {limit:,} it runs on (a work limit)"
+    )
 
 
 def relative_gap(objective: float, bound: float) -> float:

@@ -52,6 +52,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from nhc_planner.optimize import capacitated_phased as cp
+from nhc_planner.optimize._common import size_gate_note
 from nhc_planner.optimize._highs import new_highs, pass_model, run
 
 __all__ = ["MaxMinStage", "max_min_share"]
@@ -95,12 +96,20 @@ class MaxMinStage:
     clock_fired: bool
 
 
-def _maxmin_lp(
-    m: cp._Model, groups: _I
-) -> tuple[sparse.csr_array, _F, _F, _F, npt.NDArray[np.bool_]]:
+@dataclass(frozen=True)
+class _Lp:
+    """The max-min LP: rows ``a`` within ``[lo, up]``, objective ``cost``."""
+
+    a: sparse.csr_array
+    lo: _F
+    up: _F
+    cost: _F
+
+
+def _maxmin_lp(m: cp._Model, groups: _I) -> _Lp:
     """Rows, bounds and cost of the max-min model (columns: the model's, then ``m``).
 
-    Returns ``(A, lower, upper, cost, live)``; ``live`` marks the groups with weight.
+    Only groups with weight get a row.
     """
     a_mat, lo, up = cp._static_rows(m)
     n = m.n_cols
@@ -121,21 +130,12 @@ def _maxmin_lp(
     )
     cost = np.zeros(n + 1)
     cost[n] = 1.0
-    return (
+    return _Lp(
         sparse.csr_array(a_full),
         np.concatenate([lo, np.zeros(int(live.sum()))]),
         np.concatenate([up, np.full(int(live.sum()), np.inf)]),
         cost,
-        live,
     )
-
-
-@dataclass
-class _Lp:
-    a: sparse.csr_array
-    lo: _F
-    up: _F
-    cost: _F
 
 
 def _solve_lp(
@@ -221,24 +221,10 @@ def _rephase(m: cp._Model, plan: cp._Plan) -> cp._Plan | None:
     return timed
 
 
-def _in_sites(inp: cp._Inputs, m: cp._Model, plan: cp._Plan) -> tuple[_I, _I]:
-    """``(open_period, size_index)`` per original site of a plan in model indices."""
-    n_sites = inp.c.shape[1]
-    period = np.full(n_sites, -1, dtype=np.int64)
-    period[inp.fixed] = 0
-    period[m.cand] = plan.period
-    size = np.full(n_sites, -1, dtype=np.int64)
-    size[m.cand] = plan.size
-    return period, size
-
-
 def _candidate_plans(m: cp._Model, y_lp: _F) -> list[tuple[str, cp._Plan]]:
     """The LP-rounded plan and the weighted greedy plans, in a fixed order."""
-    plans = [("LP rounding", cp._lp_rounding(m, y_lp)), ("greedy (gain)", cp._greedy(m, "gain"))]
-    if m.b_t is not None:
-        plans += [("greedy (ratio)", cp._greedy(m, "ratio"))]
-        plans += [(f"greedy (mix {k})", cp._greedy(m, "mix", k)) for k in range(3)]
-    return plans
+    plans = [("LP rounding", cp._lp_rounding(m, y_lp))]
+    return plans + [(name, cp._greedy(m, rule, rank)) for name, rule, rank in cp._greedy_rules(m)]
 
 
 def max_min_share(
@@ -277,8 +263,7 @@ def max_min_share(
     work = cp._Work(0.0, 0, mip_nodes, threads, seed)
     m = cp._prepare(inp)
     gidx = np.asarray(groups, dtype=np.int64)
-    a, lo, up, cost, _ = _maxmin_lp(m, gidx)
-    lp = _Lp(a, lo, up, cost)
+    lp = _maxmin_lp(m, gidx)
     stages: list[tuple[str, float, float]] = []
     t0 = time.perf_counter()
     status, bound, val = _solve_lp(m, lp, None, work, clock)
@@ -306,11 +291,7 @@ def max_min_share(
     proven = best is not None and best[2] >= bound - _TOL
     if not proven and mip_nodes > 0 and not clock.expired():
         if size > cp.MIP_MAX_PAIR_PERIODS:
-            notes.append(
-                f"its MIP skipped: the model has {size:,} area-site pairs x years within the "
-                f"standard, above the {cp.MIP_MAX_PAIR_PERIODS:,} this step runs on (a work "
-                "limit)"
-            )
+            notes.append(size_gate_note("its MIP", size, cp.MIP_MAX_PAIR_PERIODS, per="years"))
         else:
             t0 = time.perf_counter()
             _, sol, dual = _mip(m, lp, best[3] if best else None, mip_nodes, clock, work)
@@ -400,8 +381,8 @@ def _stage_result(
             f"; stopped by the {clock.deadline - t_start:g} s safety time limit (best plan "
             "kept), so this result may depend on the machine's speed"
         )
-    plans = [_in_sites(inp, m, plan)]
+    plans = [cp._site_arrays(inp, m, plan)]
     timed = _rephase(m, plan)
     if timed is not None and not np.array_equal(timed.period, plan.period):
-        plans.append(_in_sites(inp, m, timed))
+        plans.append(cp._site_arrays(inp, m, timed))
     return MaxMinStage(status, share, bound, tuple(plans), tuple(stages), text, clock.fired)

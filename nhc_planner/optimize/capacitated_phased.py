@@ -104,6 +104,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     per_period,
     relative_gap,
+    size_gate_note,
     weights_by_period,
 )
 from nhc_planner.optimize._highs import add_rows, new_highs, pass_model, run
@@ -1395,6 +1396,27 @@ def solve_inputs(
     return _solve(inp, m, work, clock, starts)
 
 
+def _greedy_rules(m: _Model) -> list[tuple[str, str, int]]:
+    """``(name, rule, mix rank)`` of the greedy plans tried: by gain; with a budget also
+    per pound and three size mixes."""
+    rules = [("greedy (gain)", "gain", 0)]
+    if m.b_t is not None:
+        rules += [("greedy (ratio)", "ratio", 0)]
+        rules += [(f"greedy (mix {k})", "mix", k) for k in range(3)]
+    return rules
+
+
+def _site_arrays(inp: _Inputs, m: _Model, plan: _Plan) -> tuple[_I, _I]:
+    """``(open_period, size_index)`` per original site of a plan in model indices."""
+    n_sites = inp.c.shape[1]
+    open_period = np.full(n_sites, -1, dtype=np.int64)
+    open_period[inp.fixed] = 0
+    open_period[m.cand] = plan.period
+    size_index = np.full(n_sites, -1, dtype=np.int64)
+    size_index[m.cand] = plan.size
+    return open_period, size_index
+
+
 @dataclass(frozen=True)
 class _Work:
     """The work limits and solver settings of one call (none of them a clock)."""
@@ -1426,13 +1448,10 @@ def _best_greedy(
         stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
         if plan is not None and (best is None or plan.objective > best.objective):
             best, best_from = plan, name
-    rules = [("gain", 0)]
-    if m.b_t is not None:
-        rules += [("ratio", 0), ("mix", 0), ("mix", 1), ("mix", 2)]
-    for rule, rank in rules:
+    rules = _greedy_rules(m)
+    for name, rule, rank in rules:
         t0 = time.perf_counter()
         plan = _evaluate(m, _greedy(m, rule, rank), work.threads, work.seed, clock)
-        name = f"greedy ({rule}{f' {rank}' if rule == 'mix' else ''})"
         stages.append((name, plan.objective if plan else float("nan"), time.perf_counter() - t0))
         if plan is not None and (best is None or plan.objective > best.objective):
             best, best_from = plan, name
@@ -1517,7 +1536,7 @@ def _solve(
 
 def _floor_repair(
     m: _Model,
-    rules: list[tuple[str, int]],
+    rules: list[tuple[str, str, int]],
     work: _Work,
     clock: _Clock,
     stages: list[tuple[str, float, float]],
@@ -1533,12 +1552,10 @@ def _floor_repair(
         boosted = replace(m, a=m.a * np.where(member, 1.0 + boost, 1.0))
         best: _Plan | None = None
         best_from = ""
-        for rule, rank in rules:
+        for label, rule, rank in rules:
             t0 = time.perf_counter()
             plan = _evaluate(m, _greedy(boosted, rule, rank), work.threads, work.seed, clock)
-            name = (
-                f"greedy ({rule}{f' {rank}' if rule == 'mix' else ''}, floor groups x{1 + boost:g})"
-            )
+            name = f"{label[:-1]}, floor groups x{1 + boost:g})"
             stages.append(
                 (name, plan.objective if plan else float("nan"), time.perf_counter() - t0)
             )
@@ -1589,10 +1606,7 @@ def _improve_by_mip(
             break
         size = _mip_size(m, restrict)
         if size > MIP_MAX_PAIR_PERIODS:
-            skipped.append(
-                f"{name} skipped: its model has {size:,} area-site pairs x years within the "
-                f"standard, above the {MIP_MAX_PAIR_PERIODS:,} this stage runs on"
-            )
+            skipped.append(size_gate_note(name, size, MIP_MAX_PAIR_PERIODS, per="years"))
             continue
         t0 = time.perf_counter()
         sub_gap = work.mip_gap * 0.5 if restrict is not None else work.mip_gap
@@ -1610,7 +1624,7 @@ def _improve_by_mip(
             best, source = plan, name
     note = ""
     if skipped:
-        note = "; ".join(skipped) + " (a work limit: the plan is not improved by a MIP)"
+        note = "; ".join(skipped) + ": the plan is not improved by a MIP"
     return best, bound, source, note
 
 
@@ -1629,11 +1643,7 @@ def _result(
 ) -> CapacitatedPhasedResult:
     n, n_sites = inp.c.shape
     T = inp.T
-    open_period = np.full(n_sites, -1, dtype=np.int64)
-    open_period[inp.fixed] = 0
-    open_period[m.cand] = plan.period
-    size_index = np.full(n_sites, -1, dtype=np.int64)
-    size_index[m.cand] = plan.size
+    open_period, size_index = _site_arrays(inp, m, plan)
     capacity = np.full(n_sites, np.nan)
     chosen = size_index >= 0
     capacity[chosen] = inp.cap_js[chosen, size_index[chosen]]

@@ -141,6 +141,7 @@ from nhc_planner.optimize._common import (
     parse_options,
     per_period,
     relative_gap,
+    size_gate_note,
     weights_by_period,
 )
 from nhc_planner.optimize._solution import PhasedSolution, Status
@@ -635,11 +636,7 @@ def _cover_terms(inst: _Instance) -> int:
 
 def _gate_note(name: str, inst: _Instance) -> str:
     """The message of a MIP stage skipped by the size gate."""
-    return (
-        f"{name} skipped: its model has {_cover_terms(inst):,} area-site pairs x periods "
-        f"within the standard, above the {MIP_MAX_COVER_TERMS:,} this stage runs on (a work "
-        "limit)"
-    )
+    return size_gate_note(name, _cover_terms(inst), MIP_MAX_COVER_TERMS)
 
 
 _CLOCK_NOTE = "so this plan may depend on the machine's speed"
@@ -1773,9 +1770,8 @@ def _maxmin_stage(p: _Problem, inst: _Instance) -> _MaxMin | MipOutcome:
     if gated:
         bound = float(out.objective) if out.status == "optimal" else None
         note = (
-            f"skipped: its model has {_cover_terms(inst):,} area-site pairs x periods within "
-            f"the standard, above the {MAXMIN_MAX_COVER_TERMS:,} it runs on (a work limit); the "
-            "plan maximises the weighted objective"
+            size_gate_note("", _cover_terms(inst), MAXMIN_MAX_COVER_TERMS)
+            + "; the plan maximises the weighted objective"
             + ("" if bound is None else f" and the worst share is at most {bound:.2%} (LP bound)")
         )
         return _MaxMin(None, bound, note, False)
