@@ -6,6 +6,7 @@ The scripts run as ``python benchmarks/bench_x.py``, so this folder is first on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Sequence
@@ -33,3 +34,20 @@ def write_results(out: str | Path, lines: Sequence[str]) -> Path:
     path = atomic_write_text(out, "\n".join(lines).rstrip("\n") + "\n")
     print(f"wrote {path}")
     return path
+
+
+@functools.cache
+def read_sources(folder: Path) -> dict[str, str]:
+    """``folder/sources.txt``: ``name.txt  where it came from`` per line -> {name: origin}.
+
+    Read once per folder (the scripts ask per instance).
+    """
+    path = folder / "sources.txt"
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text().splitlines():
+        name, _, origin = line.strip().partition(" ")
+        if name and not name.startswith("#"):
+            out[Path(name).stem] = origin.strip()
+    return out

@@ -57,7 +57,7 @@ import numpy as np
 from nhc_planner.optimize import capacitated_location
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root
-from _bench import load_text, matrix_digest, write_results
+from _bench import load_text, matrix_digest, read_sources, write_results
 
 from tests.orlib import read_orlib_cap
 
@@ -154,19 +154,6 @@ class Row:
     status: str
     seconds: float
     note: str = ""
-
-
-def read_sources(folder: Path) -> dict[str, str]:
-    """``folder/sources.txt``: ``name.txt  where it came from`` per line -> {name: origin}."""
-    path = folder / "sources.txt"
-    if not path.exists():
-        return {}
-    out = {}
-    for line in path.read_text().splitlines():
-        name, _, origin = line.strip().partition(" ")
-        if name and not name.startswith("#"):
-            out[Path(name).stem] = origin.strip()
-    return out
 
 
 def find_files(folders: list[Path]) -> dict[str, tuple[Path, str]]:

@@ -49,7 +49,7 @@ from scipy.sparse.csgraph import shortest_path
 
 # the repository root first, so that this checkout's nhc_planner is the one measured
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _bench import load_text, matrix_digest, write_results
+from _bench import load_text, matrix_digest, read_sources, write_results
 
 from nhc_planner.optimize import p_median
 from tests.orlib import read_orlib_pmed
@@ -127,19 +127,6 @@ def pmed_like(n: int, n_edges: int, seed: int) -> np.ndarray:
     cost = rng.integers(1, 101, len(ed)).astype(float)
     graph = coo_array((cost, (ed[:, 0], ed[:, 1])), shape=(n, n)).toarray()
     return shortest_path(graph, directed=False)
-
-
-def read_sources(folder: Path) -> dict[str, str]:
-    """``folder/sources.txt``: ``name.txt  where it came from`` per line -> {name: origin}."""
-    path = folder / "sources.txt"
-    if not path.exists():
-        return {}
-    out = {}
-    for line in path.read_text().splitlines():
-        name, _, origin = line.strip().partition(" ")
-        if name and not name.startswith("#"):
-            out[Path(name).stem] = origin.strip()
-    return out
 
 
 def load_instance(k: int, orlib_dir: Path, seed_offset: int = 0) -> Instance:
