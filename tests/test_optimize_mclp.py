@@ -217,6 +217,16 @@ def _all_free(a, w, p):
     return _Fixed(np.arange(m), none, np.arange(n), a, w, p, 0.0, 0)
 
 
+def _final_mip_from_random_incumbent(a, w, data):
+    """The final MIP from a drawn p and a drawn incumbent of p sites: ``(p, outcome)``."""
+    m = a.shape[1]
+    p = data.draw(st.integers(1, m - 1))
+    inc = np.sort(np.asarray(data.draw(st.permutations(range(m)))[:p], dtype=np.int64))
+    inc_val = covered_weight(a, w, inc)
+    tol = 1e-7 * max(1.0, float(w.sum()))
+    return p, _mip_on_free(_highs(1, 0, 30), a, w, p, _all_free(a, w, p), inc, inc_val, tol)
+
+
 @settings(max_examples=80, deadline=None)
 @given(matrices(max_rows=9, max_cols=7), st.data())
 def test_final_mip_from_any_incumbent_matches_brute_force(inst, data):
@@ -228,13 +238,7 @@ def test_final_mip_from_any_incumbent_matches_brute_force(inst, data):
     a, w = a[keep], w[keep]
     if a.shape[0] == 0 or a.shape[1] < 2:
         return
-    m = a.shape[1]
-    p = data.draw(st.integers(1, m - 1))
-    inc = np.sort(np.asarray(data.draw(st.permutations(range(m)))[:p], dtype=np.int64))
-    inc_val = covered_weight(a, w, inc)
-    tol = 1e-7 * max(1.0, float(w.sum()))
-    fx = _all_free(a, w, p)
-    out = _mip_on_free(_highs(1, 0, 30), a, w, p, fx, inc, inc_val, tol)
+    p, out = _final_mip_from_random_incumbent(a, w, data)
     best = best_coverage(a, w, p)
     assert out.optimal
     assert out.cols.size <= p
@@ -277,12 +281,7 @@ def test_final_mip_with_fractional_weights_matches_brute_force(inst, data):
     a, w = a[keep], w[keep] + np.linspace(0.13, 0.71, keep.sum())
     if a.shape[0] == 0 or a.shape[1] < 2:
         return
-    m = a.shape[1]
-    p = data.draw(st.integers(1, m - 1))
-    inc = np.sort(np.asarray(data.draw(st.permutations(range(m)))[:p], dtype=np.int64))
-    inc_val = covered_weight(a, w, inc)
-    tol = 1e-7 * max(1.0, float(w.sum()))
-    out = _mip_on_free(_highs(1, 0, 30), a, w, p, _all_free(a, w, p), inc, inc_val, tol)
+    p, out = _final_mip_from_random_incumbent(a, w, data)
     assert out.optimal
     assert out.value == pytest.approx(best_coverage(a, w, p), abs=1e-6)
     core = solve_reduced(a, w, p, time_limit_s=30)

@@ -21,6 +21,7 @@ from nhc_planner.optimize.phased import (
 from tests.builders import site_roles
 
 INF = np.inf
+TWO_SIZES = [SizeOption("small", 8.0, 1.0), SizeOption("large", 20.0, 2.0)]
 SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
@@ -384,7 +385,7 @@ def test_capacitated_matches_brute_force_and_respects_capacity(inst, data):
     cost, w, periods, k, fixed, excluded = inst
     n = cost.shape[0]
     demand = np.array(data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), float)
-    sizes = [SizeOption("small", 8.0, 1.0), SizeOption("large", 20.0, 2.0)]
+    sizes = TWO_SIZES
     sol, best = solve_and_brute_force(
         cost,
         w,
@@ -633,7 +634,7 @@ def test_per_period_weights_capacitated_equal_brute_force(inst, data):
     n = cost.shape[0]
     wt = data.draw(period_weights_for(inst))
     demand = np.array(data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), float)
-    sizes = [SizeOption("small", 8.0, 1.0), SizeOption("large", 20.0, 2.0)]
+    sizes = TWO_SIZES
     sol, best = solve_and_brute_force(
         cost,
         wt,
@@ -665,6 +666,18 @@ def test_per_period_weights_change_the_choice():
         phased_coverage(cost, [[1.0, 1.0], [1.0, -1.0]], 10, periods=2, new_per_period=1)
 
 
+def _demo_minutes():
+    """The demo region's areas and its straight-line minutes from areas to sites."""
+    from nhc_planner.demo import demo_region
+    from nhc_planner.travel import straight_line_times
+
+    region = demo_region()
+    areas, sites = region.areas, region.sites
+    return areas, straight_line_times(areas, sites).matrix(
+        list(areas["area_code"]), list(sites["site_id"])
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("capacities", [False, True], ids=["coverage", "capacity-true"])
 def test_maxmin_plan_does_not_depend_on_machine_load(capacities):
@@ -674,15 +687,9 @@ def test_maxmin_plan_does_not_depend_on_machine_load(capacities):
     capacity-true ones) stops on work; the generous time limit never fires.
     """
     from nhc_planner.capacity import default_size_templates, weekly_demand
-    from nhc_planner.demo import demo_region
-    from nhc_planner.travel import straight_line_times
     from tests.test_model_coverage import _under_load
 
-    region = demo_region()
-    areas, sites = region.areas, region.sites
-    minutes = straight_line_times(areas, sites).matrix(
-        list(areas["area_code"]), list(sites["site_id"])
-    )
+    areas, minutes = _demo_minutes()
     options: dict = {}
     if capacities:
         options = {
@@ -728,15 +735,9 @@ def test_capacitated_plan_does_not_depend_on_machine_load():
     decide the plan; the capacity-true solver ends well before it.
     """
     from nhc_planner.capacity import default_size_templates, weekly_demand
-    from nhc_planner.demo import demo_region
-    from nhc_planner.travel import straight_line_times
     from tests.test_model_coverage import _under_load
 
-    region = demo_region()
-    areas, sites = region.areas, region.sites
-    minutes = straight_line_times(areas, sites).matrix(
-        list(areas["area_code"]), list(sites["site_id"])
-    )
+    areas, minutes = _demo_minutes()
     need = areas["population"].to_numpy(float)
     sizes = [SizeOption.from_template(t) for t in default_size_templates()]
 
@@ -855,7 +856,7 @@ def test_capacitated_maxmin_matches_brute_force(inst, data):
     w = w + 1.0  # every point in its group's weight
     demand = np.array(data.draw(st.lists(st.integers(1, 10), min_size=n, max_size=n)), float)
     groups = np.array(data.draw(st.lists(st.sampled_from("AB"), min_size=n, max_size=n)))
-    sizes = [SizeOption("small", 8.0, 1.0), SizeOption("large", 20.0, 2.0)]
+    sizes = TWO_SIZES
     sol = phased_coverage(
         cost,
         w,
