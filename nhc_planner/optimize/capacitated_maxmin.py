@@ -40,11 +40,17 @@ Method (each step stops on work, never on the clock)
 
 The time limit is a safety stop only: once it has passed no further step starts, and
 the message says that the result may depend on the machine's speed.
+
+:func:`lexicographic` is the whole capacity-true max-min solve (this stage, then the
+weighted stage with every group's served share held as a floor), the one sequence behind
+``capacitated_phased(objective="maxmin")``, ``phased_coverage(objective="maxmin")``
+with capacities and the coverage planning model's max-min plans.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -55,7 +61,11 @@ from nhc_planner.optimize import capacitated_phased as cp
 from nhc_planner.optimize._common import size_gate_note
 from nhc_planner.optimize._highs import new_highs, pass_model, run
 
-__all__ = ["MaxMinStage", "max_min_share"]
+__all__ = ["STAGE_PREFIX", "MaxMinStage", "lexicographic", "max_min_share"]
+
+#: Prefix of the max-min stage's rows in
+#: :attr:`~nhc_planner.optimize.capacitated_phased.CapacitatedPhasedResult.stages`.
+STAGE_PREFIX = "max-min: "
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
@@ -386,3 +396,78 @@ def _stage_result(
     if timed is not None and not np.array_equal(timed.period, plan.period):
         plans.append(cp._site_arrays(inp, m, timed))
     return MaxMinStage(status, share, bound, tuple(plans), tuple(stages), text, clock.fired)
+
+
+def lexicographic(
+    inp: cp._Inputs,
+    groups: tuple[tuple[str, int, float, _F], ...],
+    work: cp._Work,
+    clock: cp._Clock,
+    start_plans: Sequence[tuple[_I, _I]] = (),
+) -> cp.CapacitatedPhasedResult:
+    """Max-min, then weighted: the capacity-true max-min plan.
+
+    First :func:`max_min_share` over ``groups`` (entries of
+    :func:`~nhc_planner.optimize.capacitated_phased._group_entries`; ``inp.floors`` stay
+    constraints); then the weighted stages of
+    :mod:`~nhc_planner.optimize.capacitated_phased` with every group's served share
+    held at the share reached (less 1e-7) as a floor, started from the max-min plans
+    (and ``start_plans``). With at least 0.5 s left to the weighted stage after the
+    max-min stage's safety stop (as before the two stages shared this code).
+
+    Returns
+    -------
+    CapacitatedPhasedResult
+        The weighted stage's result, with ``min_group_share`` (the returned plan's worst
+        group's served share at the final period) and ``min_group_share_bound`` (the
+        max-min stage's proven bound), the max-min stage's rows first in ``stages``
+        (names prefixed :data:`STAGE_PREFIX`), both stages' messages, and ``status``
+        ``"optimal"`` only when both stages are proven. When the floors cannot be met:
+        ``"infeasible"`` with the shortfall; when the max-min stage finds no plan:
+        ``"time_limit_no_solution"`` with ``min_group_share`` NaN.
+    """
+    t_start = clock.start
+    first = len(inp.floors)
+    mm = max_min_share(
+        replace(inp, floors=inp.floors + groups),
+        np.arange(first, first + len(groups)),
+        mip_nodes=work.mip_nodes,
+        time_limit_s=clock.left(),
+        threads=work.threads,
+        seed=work.seed,
+    )
+    mm_stages = tuple((STAGE_PREFIX + name, value, sec) for name, value, sec in mm.stages)
+    prefix = f"max-min stage (capacity-true): {mm.message}"
+    if mm.status == "infeasible":
+        m = cp._prepare(inp)
+        text = cp._floor_shortfall(m, work.threads, work.seed, clock.left(1.0))
+        return cp._infeasible(inp, m, text, t_start, list(mm_stages))
+    if mm.status not in ("optimal", "feasible"):
+        m = cp._prepare(inp)
+        nan = float("nan")
+        empty = cp._empty(inp, m)
+        stages = list(mm_stages)
+        res = cp._result(inp, m, empty, "time_limit_no_solution", nan, nan, prefix, t_start, stages)
+        return replace(res, min_group_share_bound=float(mm.bound))
+    held = tuple((name, t, max(mm.share - 1e-7, 0.0), gw) for name, t, _, gw in groups)
+    with_floors = replace(inp, floors=inp.floors + held)
+    m = cp._prepare(with_floors)
+    now = time.perf_counter()
+    weighted_clock = cp._Clock(now, max(clock.deadline, now + 0.5))
+    starts = cp._start_plans(m, [*mm.plans, *start_plans])
+    res = cp._solve(with_floors, m, work, weighted_clock, starts)
+    share = float(mm.share)
+    if res.has_plan:
+        final = res.served_share[:, -1]
+        share = min(float(gw @ final / gw.sum()) for _, _, _, gw in groups)
+    bound = max(float(mm.bound), share)
+    proven = mm.status == "optimal" or share >= bound - _TOL
+    return replace(
+        res,
+        status=res.status if proven or not res.has_plan else "feasible",
+        message=f"{prefix}; weighted stage: {res.message}",
+        seconds=time.perf_counter() - t_start,
+        stages=mm_stages + res.stages,
+        min_group_share=share,
+        min_group_share_bound=bound,
+    )
