@@ -11,8 +11,10 @@ pharmacies as sites; skipped when absent) with ``policy.model = "coverage"``; ea
 ``"weighted"`` beside it for the worst authority's share without max-min. For each:
 seconds of the model's solve (travel times computed beforehand), status, the worst
 local authority's served share and its proven bound (max-min only), the weighted
-stage's gap, new centres and the largest utilisation. The machine load
-(``os.getloadavg``) is recorded before and after: times on a shared machine follow it.
+stage's gap, new centres, the largest utilisation and whether the safety time limit
+(``solver.time_limit_s``) ended a stage (then the plan may depend on the machine's
+speed). The machine load (``os.getloadavg``) is recorded before and after: times on a
+shared machine follow it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def run_case(name: str, region: Region, travel: Any, objective: str) -> dict[str
         "weighted_gap": f"{result.solve.gap:.3%}",
         "new_centres": int((result.open_period >= 1).sum()),
         "max_utilisation": f"{float(util[result.open_period >= 0].max()):.3f}",
+        "safety_stop": "yes" if "safety time limit" in sol.message else "no",
     }
 
 

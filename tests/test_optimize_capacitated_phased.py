@@ -483,7 +483,8 @@ def test_maxmin_hand_example_and_its_fields():
     assert "weighted stage" in res.message
     names = [name for name, _, _ in res.stages]
     mm = [name.startswith(STAGE_PREFIX) for name in names]
-    assert mm[0] and not all(mm)
+    assert mm[0]
+    assert not all(mm)
     assert mm == sorted(mm, reverse=True)  # the max-min stage's rows first
     # group weights other than the need: by population, B's area 2 counts for less
     pop = capacitated_phased(

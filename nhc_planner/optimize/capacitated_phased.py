@@ -79,6 +79,14 @@ Method (each step keeps a proven bound; measured in ``benchmarks/results_capacit
        bound are kept. When no site helps, the slots stay unused and the message
        says why.
 
+Max-min (``objective="maxmin"``)
+    With ``groups`` ``g`` (member weights ``u_i``, totals ``U_g``): first ``max m``
+    subject to the constraints above and ``sum_{i in g} u_i sum_j x_ijT >= m U_g`` for
+    every group with weight (the worst group's served share at the final period;
+    :mod:`~nhc_planner.optimize.capacitated_maxmin`), then the weighted objective with
+    every group's served share held at the value reached as a service floor
+    (:func:`~nhc_planner.optimize.capacitated_maxmin.lexicographic`).
+
 Solved with HiGHS through ``highspy`` (OR-Tools' ``pywraplp`` wrapper drops the HiGHS
 incumbent at a time limit and takes seconds to build models of this size).
 """
