@@ -378,7 +378,7 @@ def _maxmin_words(
     # the weighted stage holds each share 1e-7 below the max-min stage's (a tolerance)
     proven = share >= bound - _SHARE_TOL
     a, b = f"{share:.1%}", f"{bound:.1%}"
-    if a == b:
+    if a == b and not proven:
         a, b = f"{share:.2%}", f"{bound:.2%}"
     who = f" ({worst})" if worst else ""
     text = (
