@@ -544,3 +544,54 @@ def test_bad_maxmin_input(kwargs, match):
     args = {"sizes": [SizeOption("s", 5.0, 1.0)], "periods": 1, "new_per_period": 1, **kwargs}
     with pytest.raises(ValueRangeError, match=match):
         capacitated_phased(np.ones((2, 2)), [1.0, 1.0], [1.0, 1.0], 5, **args)
+
+
+def _patched_stage(monkeypatch, **fields):
+    """Make the max-min stage return ``fields`` in place of its own (status, bound, ...)."""
+    from dataclasses import replace
+
+    from nhc_planner.optimize import capacitated_maxmin
+
+    real = capacitated_maxmin.max_min_share
+
+    def fake(*args, **kwargs):
+        return replace(real(*args, **kwargs), **fields)
+
+    monkeypatch.setattr(capacitated_maxmin, "max_min_share", fake)
+
+
+def test_maxmin_status_is_optimal_only_when_both_stages_are(monkeypatch):
+    """A max-min stage that did not reach its bound makes the result 'feasible', even with
+    the weighted stage proven; the bound is the max-min stage's."""
+    _patched_stage(monkeypatch, status="feasible", bound=0.9)
+    args = {"objective": "maxmin", "groups": ["A", "B", "B"], **MAXMIN_ARGS}
+    res = capacitated_phased(MAXMIN_COST, [1.0, 1.0, 2.0], [10.0, 10.0, 10.0], 10, **args)
+    assert res.status == "feasible"
+    assert res.gap == 0.0  # the weighted stage's own gap
+    assert res.min_group_share == pytest.approx(1 / 3)
+    assert res.min_group_share_bound == pytest.approx(0.9)
+
+
+def test_maxmin_stage_without_a_plan_gives_no_plan(monkeypatch):
+    _patched_stage(monkeypatch, status="time_limit_no_solution", share=float("nan"), plans=())
+    args = {"objective": "maxmin", "groups": ["A", "B", "B"], **MAXMIN_ARGS}
+    res = capacitated_phased(MAXMIN_COST, [1.0, 1.0, 2.0], [10.0, 10.0, 10.0], 10, **args)
+    assert res.status == "time_limit_no_solution"
+    assert not res.has_plan
+    assert np.isnan(res.min_group_share)
+    assert res.min_group_share_bound == pytest.approx(1 / 3)
+    assert res.message.startswith("max-min stage (capacity-true)")
+    # phased_coverage with demand: no plan either (no capacity fallback after this stage)
+    sol = phased_coverage(
+        MAXMIN_COST,
+        [1.0, 1.0, 2.0],
+        10,
+        periods=1,
+        new_per_period=1,
+        sizes=MAXMIN_ARGS["sizes"],
+        demand=[10.0, 10.0, 10.0],
+        groups=["A", "B", "B"],
+        objective="maxmin",
+    )
+    assert not sol.has_solution
+    assert sol.min_group_share_bound == pytest.approx(1 / 3)
