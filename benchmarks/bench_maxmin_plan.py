@@ -10,7 +10,8 @@ pharmacies as sites; skipped when absent) with ``policy.model = "coverage"``; ea
 ``policy.objective = "maxmin"`` and capacity applied (the default), and with
 ``"weighted"`` beside it for the worst authority's share without max-min. For each:
 seconds of the model's solve (travel times computed beforehand), status, the worst
-local authority's served share and its proven bound (max-min only), the weighted
+local authority's served share and its proven bound (max-min only), the need served
+(the weighted objective: discounted need-weighted service over the years), the weighted
 stage's gap, new centres, the largest utilisation and whether the safety time limit
 (``solver.time_limit_s``) ended a stage (then the plan may depend on the machine's
 speed). The machine load (``os.getloadavg``) is recorded before and after: times on a
@@ -57,6 +58,7 @@ def run_case(name: str, region: Region, travel: Any, objective: str) -> dict[str
         "status": result.solve.status,
         "worst_la_share": f"{worst:.2%}",
         "worst_share_bound": "" if bound is None else f"{bound:.2%}",
+        "need_served": f"{result.solve.objective:,.0f}",
         "weighted_gap": f"{result.solve.gap:.3%}",
         "new_centres": int((result.open_period >= 1).sum()),
         "max_utilisation": f"{float(util[result.open_period >= 0].max()):.3f}",
