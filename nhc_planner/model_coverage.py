@@ -6,10 +6,14 @@ any centre above its capacity:
 :func:`nhc_planner.optimize.capacitated_phased.capacitated_phased` (formulation in
 its docstring and ``docs/capacitated_phased.md``), with the scenario's kept and
 excluded sites, openings per year or capital budget and the equity floor and
-per-authority minimum as floors on *served* need. Each area is assigned to the
-centre serving the largest share of its demand in the final year (else its
-nearest open centre); each centre's load is what the solver routes to it (never
-above its capacity) and demand no centre can serve is reported as unmet.
+per-authority minimum as floors on *served* need. With ``policy.objective =
+"maxmin"`` the same solver first makes the worst-served local authority's *served*
+share of its residents (final year) as large as it can, then the weighted stage
+holds every authority at that share
+(:func:`nhc_planner.optimize.capacitated_maxmin.lexicographic`). Each area is
+assigned to the centre serving the largest share of its demand in the final year
+(else its nearest open centre); each centre's load is what the solver routes to it
+(never above its capacity) and demand no centre can serve is reported as unmet.
 
 With ``capacity.constrain = false`` ("capacity not applied") it opens the centres
 that bring the most need within the standard:
@@ -28,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from nhc_planner._errors import InfeasibleError, ScenarioError, SolverError
+from nhc_planner._errors import InfeasibleError, SolverError
 from nhc_planner.plan_tables import (
     PlanContext,
     assignments_table,
@@ -50,6 +54,9 @@ if TYPE_CHECKING:
 MIP_MAX_CELLS = 200_000
 #: From this ``solver.time_limit_s`` on, larger instances run the MIP stages too.
 MIP_MIN_TIME_LIMIT_S = 120.0
+#: A max-min share this close to its bound is reported as proven (the weighted stage
+#: holds every group 1e-7 below the max-min stage's share).
+_SHARE_TOL = 1e-6
 
 __all__ = [
     "MIP_MAX_CELLS",
@@ -102,8 +109,10 @@ class CoverageResult(ModelResult):
     capacity : numpy.ndarray
         Per site: weekly appointments of its size (NaN where not open).
     min_group_share : float or None
-        Worst local authority's covered share, when per-authority coverage
-        was constrained or maximised (coverage only).
+        With ``policy.objective = "maxmin"``: the worst local authority's share of
+        its residents covered (capacity not applied) or served within capacity
+        (capacity applied) in the final year; without capacity also when
+        per-authority coverage was constrained. None otherwise.
     solution : PhasedSolution or CapacitatedPhasedResult
         The optimiser's own result (before kept sites are moved to year 1).
     unmet : numpy.ndarray
@@ -112,6 +121,9 @@ class CoverageResult(ModelResult):
         with no open centre within the standard (overloads are not counted).
     capacity_applied : bool
         True when every centre was kept within its capacity by the optimiser.
+    min_group_share_bound : float or None
+        With ``policy.objective = "maxmin"``: the proven upper bound on
+        ``min_group_share`` over all plans (None when not asked or none was proven).
     """
 
     load: np.ndarray
@@ -120,9 +132,11 @@ class CoverageResult(ModelResult):
     solution: PhasedSolution | CapacitatedPhasedResult
     unmet: np.ndarray
     capacity_applied: bool = True
+    min_group_share_bound: float | None = None
 
     def solver_summary(self) -> dict[str, Any]:
-        """:meth:`ModelResult.solver_summary` with ``min_group_share``, capacity and unmet."""
+        """:meth:`ModelResult.solver_summary` with ``min_group_share`` (and its bound),
+        capacity and unmet."""
         over = np.flatnonzero(self.load > self.capacity * (1 + 1e-9))
         util = np.where(
             self.capacity > 0, self.load / np.where(self.capacity > 0, self.capacity, 1), 0
@@ -130,6 +144,7 @@ class CoverageResult(ModelResult):
         return {
             **super().solver_summary(),
             "min_group_share": self.min_group_share,
+            "min_group_share_bound": self.min_group_share_bound,
             "capacity_applied": bool(self.capacity_applied),
             "centres_over_capacity": int(over.size),
             "max_utilisation": float(np.nanmax(util, initial=0.0)),
@@ -222,30 +237,20 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
 
     The equity floor becomes a floor on the *served* share of the most deprived
     deciles' residents by the final year; ``policy.la_min_coverage`` one such
-    floor per local authority. Existing and kept centres are fixed, each with
-    the capacity of the largest size its room cap allows. The solver's MIP stages
+    floor per local authority. With ``policy.objective = "maxmin"`` the groups
+    of the max-min objective are the local authorities, each area weighed by its
+    population (as in :func:`phased_options`). Existing and kept centres are
+    fixed, each with the capacity of the largest size its room cap allows. The solver's MIP stages
     run on small instances (at most :data:`MIP_MAX_CELLS` area x candidate x year
     cells) or when ``solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S``, with up to 10
     rounds of link rows for the LP bound; otherwise the plan is the best
     capacity-aware greedy or LP-rounded plan with the bound of the LP with capacity
     rows only (no link rounds: they tighten the bound, not the plan; deterministic,
     about a second on the demo), and the message says how far from proven it is.
-
-    Raises
-    ------
-    ScenarioError
-        For ``policy.objective = "maxmin"`` (coverage only).
     """
     from nhc_planner.optimize.capacitated_phased import ServiceFloor
     from nhc_planner.optimize.phased import SizeOption
 
-    if s.policy.objective == "maxmin":
-        msg = (
-            'policy.objective = "maxmin" is a coverage-only objective; set '
-            "capacity.constrain = false to use it (capacity is then not applied), or use "
-            'policy.objective = "weighted" with policy.la_min_coverage'
-        )
-        raise ScenarioError(msg)
     slots, budget = _openings(s, len(ctx.keep))
     floors = _equity_floor(ctx, s)
     if s.policy.la_min_coverage is not None:
@@ -261,6 +266,9 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
     fixed = _fixed(ctx)
     cells = len(ctx.need) * int(ctx.allowed.sum()) * s.phasing.years
     run_mip = cells <= MIP_MAX_CELLS or s.solver.time_limit_s >= MIP_MIN_TIME_LIMIT_S
+    maxmin: dict[str, Any] = {}
+    if s.policy.objective == "maxmin":
+        maxmin = {"objective": "maxmin", "groups": ctx.la, "group_weights": ctx.population}
     return {
         "mip_nodes": 2_000 if run_mip else 0,
         "max_cut_rounds": 10 if run_mip else 0,
@@ -281,6 +289,7 @@ def capacitated_options(ctx: PlanContext, s: Scenario) -> dict[str, Any]:
         "time_limit_s": s.solver.time_limit_s,
         "threads": s.solver.threads,
         "seed": s.solver.seed,
+        **maxmin,
     }
 
 
@@ -313,14 +322,21 @@ def _plain_words(sol: PhasedSolution, s: Scenario, *, n_new: int) -> str:
     )
 
 
-def _capacity_words(sol: CapacitatedPhasedResult, s: Scenario, *, n_new: int) -> str:
-    """What the capacity-true solve proved, for a planner (never more than it proved)."""
+def _capacity_words(
+    sol: CapacitatedPhasedResult, s: Scenario, *, n_new: int, worst: str = ""
+) -> str:
+    """What the capacity-true solve proved, for a planner (never more than it proved).
+
+    ``worst``: the worst-served local authority of a max-min plan (for its words).
+    """
     std = f"{s.travel.standard_min:g} minutes' {s.travel.mode}"
     what = (
         f"choice, timing and size of {n_new} new centre(s) serves more need within {std} "
         "with no centre above its capacity"
     )
-    if sol.status == "optimal":
+    if s.policy.objective == "maxmin":
+        text = _maxmin_words(sol, s, std, what, worst)
+    elif sol.status == "optimal":
         text = f"Optimal: the solver proved that no other {what} (solved in {sol.seconds:.1f} s)."
     elif sol.gap <= s.solver.gap_tolerance + 1e-12:
         text = (
@@ -351,6 +367,73 @@ def _capacity_words(sol: CapacitatedPhasedResult, s: Scenario, *, n_new: int) ->
             "serve more need or relieve a centre."
         )
     return text
+
+
+def _maxmin_words(
+    sol: CapacitatedPhasedResult, s: Scenario, std: str, what: str, worst: str
+) -> str:
+    """A capacity-true max-min plan's words: the worst authority's served share and its
+    proven bound, then the weighted stage's gap (with every authority held at that share)."""
+    share, bound = float(sol.min_group_share), float(sol.min_group_share_bound)
+    # the weighted stage holds each share 1e-7 below the max-min stage's (a tolerance)
+    proven = share >= bound - _SHARE_TOL
+    a, b = f"{share:.1%}", f"{bound:.1%}"
+    if a == b and not proven:
+        a, b = f"{share:.2%}", f"{bound:.2%}"
+    who = f" ({worst})" if worst else ""
+    text = (
+        f"Max-min: the worst-served local authority{who} has {a} of its residents served "
+        f"within {std} and within capacity by year {s.phasing.years} (each area counted at "
+        "the share of its demand served)"
+    )
+    if proven:
+        text += "; no plan can raise it (proven)."
+    elif np.isfinite(bound):
+        text += f"; no plan can raise it above {b} (proven)."
+    else:
+        text += "; no bound on it was proven."
+    text += " With every local authority held at that share or more, "
+    gap = float(sol.gap)
+    if gap <= 1e-7:
+        text += f"the solver proved that no other {what}"
+    elif gap <= s.solver.gap_tolerance + 1e-12:
+        text += (
+            f"the solver proved that no other {what} by more than {gap:.2%} (inside "
+            f"solver.gap_tolerance of {s.solver.gap_tolerance:.2%})"
+        )
+    elif not np.isfinite(gap):
+        text += "the solver proved no bound on the need served before its safety stop"
+    else:
+        text += f"the solver only proved this plan within {gap:.1%} of the best possible"
+    text += f" (solved in {sol.seconds:.1f} s)."
+    open_gap = bool(np.isfinite(gap)) and gap > s.solver.gap_tolerance + 1e-12
+    if (open_gap or not proven) and s.solver.time_limit_s < MIP_MIN_TIME_LIMIT_S:
+        text += (
+            f" Raise solver.time_limit_s to {MIP_MIN_TIME_LIMIT_S:g} s or more to search further."
+        )
+    return text
+
+
+def _worst_group(labels: np.ndarray, weights: np.ndarray, served: np.ndarray) -> tuple[str, float]:
+    """The group with the smallest weighted share ``served`` (per area) and that share.
+
+    Ties go to the first label in sorted order; groups without weight are skipped.
+
+    Examples
+    --------
+    >>> _worst_group(np.array(["a", "a", "b"]), np.ones(3), np.array([1.0, 0.0, 0.4]))
+    ('b', 0.4)
+    """
+    best = ("", float("nan"))
+    for label in sorted(set(labels.tolist())):
+        members = labels == label
+        total = float(weights[members].sum())
+        if total <= 0:
+            continue
+        share = float(weights[members] @ served[members]) / total
+        if not share >= best[1]:  # NaN at first
+            best = (str(label), share)
+    return best
 
 
 def _unmet_words(unmet: float, demand: float) -> str:
@@ -430,7 +513,13 @@ def _capacitated_result(built: CoverageArrays, sol: CapacitatedPhasedResult) -> 
     capacity = ctx.capacities_of(templates)
     unmet = np.asarray(sol.unmet[:, -1], dtype=float) if sol.unmet.size else ctx.demand.copy()
     n_new = int((open_period >= 1).sum())
-    report = _report_cap(sol, s, n_new, float(unmet.sum()), float(ctx.demand.sum()))
+    worst = ""
+    share = bound = None
+    if s.policy.objective == "maxmin":
+        worst, _ = _worst_group(ctx.la, ctx.population, sol.served_share[:, -1])
+        share = float(sol.min_group_share)
+        bound = float(sol.min_group_share_bound)
+    report = _report_cap(sol, s, n_new, float(unmet.sum()), float(ctx.demand.sum()), worst)
     return CoverageResult(
         open_period=open_period,
         assignment=assignment,
@@ -438,10 +527,11 @@ def _capacitated_result(built: CoverageArrays, sol: CapacitatedPhasedResult) -> 
         solve=report,
         load=load,
         capacity=capacity,
-        min_group_share=None,
+        min_group_share=share,
         solution=sol,
         unmet=unmet,
         capacity_applied=True,
+        min_group_share_bound=bound if bound is not None and np.isfinite(bound) else None,
     )
 
 
@@ -477,6 +567,7 @@ def _coverage_result(built: CoverageArrays, sol: PhasedSolution) -> CoverageResu
     note = over_capacity_note(int(over.sum()), load, capacity)
     report = SolveReport(**{**report.__dict__, "message": f"{report.message} {note}"})
     share = sol.min_group_share
+    share_bound = sol.min_group_share_bound
     return CoverageResult(
         open_period=open_period,
         assignment=assignment,
@@ -488,6 +579,7 @@ def _coverage_result(built: CoverageArrays, sol: PhasedSolution) -> CoverageResu
         solution=sol,
         unmet=unmet,
         capacity_applied=False,
+        min_group_share_bound=None if share_bound is None else float(share_bound),
     )
 
 
@@ -605,7 +697,12 @@ def _report(sol: PhasedSolution, s: Scenario, n_new: int) -> SolveReport:
 
 
 def _report_cap(
-    sol: CapacitatedPhasedResult, s: Scenario, n_new: int, unmet: float, demand: float
+    sol: CapacitatedPhasedResult,
+    s: Scenario,
+    n_new: int,
+    unmet: float,
+    demand: float,
+    worst: str = "",
 ) -> SolveReport:
     return SolveReport(
         status=sol.status,
@@ -613,7 +710,7 @@ def _report_cap(
         bound=float(sol.bound),
         gap=float(sol.gap),
         seconds=float(sol.seconds),
-        message=_capacity_words(sol, s, n_new=n_new) + _unmet_words(unmet, demand),
+        message=_capacity_words(sol, s, n_new=n_new, worst=worst) + _unmet_words(unmet, demand),
         detail=sol.message,
         backend="highs",
     )

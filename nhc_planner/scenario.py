@@ -794,7 +794,10 @@ class PolicySettings(_Part):
         the end. Omitted = none.
     objective
         ``"weighted"`` (maximise need-weighted coverage, default) or
-        ``"maxmin"`` (maximise the worst local authority's coverage share).
+        ``"maxmin"`` (maximise the worst local authority's share of its residents
+        covered -- served within capacity when ``capacity.constrain`` -- then the
+        weighted objective with every authority held at that share; coverage
+        model only).
     model
         Name of the planning model that decides (:mod:`nhc_planner.planning`):
         ``"neighbourhoods"`` (default) delineates neighbourhoods and gives each a

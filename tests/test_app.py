@@ -97,6 +97,21 @@ def test_changing_centres_and_standard_replans_and_updates_kpis() -> None:
     assert any(md.value.startswith("**3 new centres**") for md in at.markdown)
 
 
+def test_maxmin_with_capacity_applied_plans_and_says_what_it_proved() -> None:
+    """Max-min with capacity applied (the default) was refused; it now plans."""
+    at = _coverage_model(_fresh())
+    at.radio(key="policy.objective").set_value("maxmin")
+    at.run()
+    _assert_clean(at)
+    s = at.session_state["scenario"]
+    assert s.policy.objective == "maxmin"
+    assert s.capacity.constrain
+    at = _page(at, "judge")
+    _assert_clean(at)
+    words = [w.value for w in (*at.success, *at.warning)]
+    assert any("worst-served local authority" in w for w in words), words
+
+
 def test_policy_error_is_shown_not_raised() -> None:
     at = _page(_fresh(), "policy")
     label = at.multiselect(key="policy.keep").options[0]  # "Name (site id)"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nhc_planner._errors import InfeasibleError, ScenarioError
+from nhc_planner._errors import InfeasibleError
 from nhc_planner.model_coverage import CoverageModel, CoverageResult, capacitated_options
 from nhc_planner.plan import Plan, compute_travel, plan, plan_inputs
 from nhc_planner.plan_io import UNMET_TABLES
@@ -156,9 +156,74 @@ def test_floor_no_assignment_can_meet_is_infeasible(region, travel) -> None:
     assert "IMD decile" in str(info.value)
 
 
-def test_maxmin_needs_coverage_only(region, travel) -> None:
-    with pytest.raises(ScenarioError, match=r"capacity\.constrain = false"):
-        plan(region, TIGHT.replace(**{"policy.objective": "maxmin"}), travel=travel)
+def _worst_served_share(p: Plan) -> float:
+    """The worst local authority's population-weighted served share, from the plan's tables."""
+    a = p.assignments
+    served = 1.0 - a["weekly_unmet"] / a["weekly_demand"].where(a["weekly_demand"] > 0)
+    frame = pd.DataFrame(
+        {"la": a["la_code"], "pop": a["population"], "served": served.fillna(0.0) * a["population"]}
+    )
+    by_la = frame.groupby("la")[["pop", "served"]].sum()
+    return float((by_la["served"] / by_la["pop"]).min())
+
+
+def test_maxmin_with_capacity_applied(region, travel) -> None:
+    """Max-min was refused with capacity applied; it now plans within capacity and says
+    what it proved about the worst-served authority."""
+    s = TIGHT.replace(**{"policy.objective": "maxmin"})
+    p = plan(region, s, travel=travel)
+    assert len(p.new_centres) >= 1
+    assert p.solver["capacity_applied"] is True
+    assert p.solver["centres_over_capacity"] == 0
+    assert (p.centres["utilisation"] <= 1.0 + 1e-9).all()
+    share, bound = p.solver["min_group_share"], p.solver["min_group_share_bound"]
+    assert 0 < share <= bound + 1e-9
+    assert share == pytest.approx(_worst_served_share(p), abs=1e-6)
+    words = p.solver["message"]
+    assert words.startswith("Max-min: the worst-served local authority")
+    assert f"{share:.1%}" in words or f"{share:.2%}" in words
+    assert "(proven)" in words
+    assert "With every local authority held at that share or more" in words
+    # the weighted plan leaves the worst authority no better served
+    weighted = plan(region, TIGHT, travel=travel)
+    assert weighted.solver["min_group_share"] is None
+    assert _worst_served_share(weighted) <= share + 1e-6
+
+
+def test_maxmin_options_and_la_floor(region, travel) -> None:
+    s = TIGHT.replace(**{"policy.objective": "maxmin", "policy.la_min_coverage": 0.1})
+    inputs = plan_inputs(region, s, travel=travel)
+    built = CoverageModel().build(inputs)
+    opts = capacitated_options(built.ctx, s)
+    assert opts["objective"] == "maxmin"
+    assert opts["groups"].tolist() == built.ctx.la.tolist()
+    assert opts["group_weights"] is built.ctx.population
+    assert [f.name for f in opts["floors"]] == ["local authority LA1", "local authority LA2"]
+    assert "objective" not in capacitated_options(built.ctx, TIGHT)
+    # the per-authority minimum still applies: one no plan can meet is refused
+    with pytest.raises(InfeasibleError, match="local authority"):
+        plan(region, s.replace(**{"policy.la_min_coverage": 0.9}), travel=travel)
+
+
+def test_demo_maxmin_with_capacity_is_deterministic() -> None:
+    from nhc_planner.demo import demo_region
+
+    region = demo_region()
+    s = Scenario().replace(**{"policy.model": "coverage", "policy.objective": "maxmin"})
+    travel = compute_travel(region, s.travel)
+    one = plan(region, s, travel=travel)
+    two = plan(region, s, travel=travel)
+    assert len(one.new_centres) == 10
+    assert one.solver["centres_over_capacity"] == 0
+    assert (one.centres["utilisation"] <= 1.0 + 1e-9).all()
+    share, bound = one.solver["min_group_share"], one.solver["min_group_share_bound"]
+    assert share == pytest.approx(_worst_served_share(one), abs=1e-6)
+    assert f"{share:.1%}" in one.solver["message"]
+    if bound > share + 1e-6:
+        assert f"no plan can raise it above {bound:.1%} (proven)" in one.solver["message"]
+    cols = ["site_id", "phase", "size", "weekly_demand_served"]
+    pd.testing.assert_frame_equal(one.centres[cols], two.centres[cols])
+    assert one.solver["min_group_share"] == two.solver["min_group_share"]
 
 
 def test_options_fix_existing_sites_with_their_largest_size(region, travel) -> None:
@@ -251,8 +316,9 @@ def _under_load(fn):
         {},
         # capacity-true (the coverage model's default): LP rounds and MIPs on work limits
         {"policy.model": "coverage"},
+        {"policy.model": "coverage", "policy.objective": "maxmin"},
     ],
-    ids=["coverage", "maxmin", "default", "capacity-true"],
+    ids=["coverage", "maxmin", "default", "capacity-true", "maxmin-capacity-true"],
 )
 def test_plan_csvs_do_not_depend_on_machine_load(settings, tmp_path) -> None:
     from nhc_planner.demo import demo_region

@@ -13,8 +13,12 @@ from scipy.optimize import linprog
 
 from nhc_planner._errors import ValueRangeError
 from nhc_planner.optimize import SizeOption, capacitated_location
+from nhc_planner.optimize.capacitated_maxmin import STAGE_PREFIX
 from nhc_planner.optimize.capacitated_phased import ServiceFloor, capacitated_phased
+from nhc_planner.optimize.phased import phased_coverage
 from tests.test_optimize_capacitated import read_orlib_cap
+from tests.test_optimize_phased import TWO_SIZES, maxmin_brute_force
+from tests.test_optimize_phased import instances as phased_instances
 
 ORLIB = Path(__file__).parent / "data_orlib"
 
@@ -397,3 +401,197 @@ def test_bad_input(kwargs, match):
     args = {"sizes": [SizeOption("s", 5.0, 1.0)], "periods": 1, "new_per_period": 1, **kwargs}
     with pytest.raises(ValueRangeError, match=match):
         capacitated_phased(np.ones((2, 2)), [1.0, 1.0], [1.0, 1.0], 5, **args)
+
+
+# --------------------------------------------------------------------------- max-min
+
+
+def _group_shares(res, groups, weights):
+    """Each group's served share at the final period of ``res``'s plan."""
+    final = res.served_share[:, -1]
+    return {
+        g: float(weights[groups == g] @ final[groups == g]) / float(weights[groups == g].sum())
+        for g in np.unique(groups)
+        if weights[groups == g].sum() > 0
+    }
+
+
+@settings(
+    max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(phased_instances(max_demand=4, max_sites=3), st.data())
+def test_maxmin_matches_brute_force_and_phased_coverage(inst, data):
+    """The worst served share is the best over all plans, the weighted value the best among
+    those, and phased_coverage(objective="maxmin", demand=...) gives the same plan."""
+    cost, w, periods, k, _, _ = inst
+    n = cost.shape[0]
+    w = w + 1.0  # every area weighs in its group
+    demand = np.array(data.draw(st.lists(st.integers(1, 10), min_size=n, max_size=n)), float)
+    groups = np.array(data.draw(st.lists(st.sampled_from("AB"), min_size=n, max_size=n)))
+    kwargs = {"periods": periods, "new_per_period": k, "groups": groups, "objective": "maxmin"}
+    res = capacitated_phased(cost, w, demand, 10, sizes=TWO_SIZES, mip_gap=0.0, **kwargs)
+    share, value = maxmin_brute_force(
+        cost, w, 10, groups, periods=periods, new_per_period=k, sizes=TWO_SIZES, demand=demand
+    )
+    assert res.has_plan
+    assert res.min_group_share == pytest.approx(share, abs=1e-5)
+    assert res.min_group_share == pytest.approx(min(_group_shares(res, groups, w).values()))
+    assert share - 1e-6 <= res.min_group_share_bound
+    if res.status == "optimal":
+        assert res.min_group_share_bound == pytest.approx(share, abs=1e-5)
+        assert res.objective == pytest.approx(value, rel=1e-4, abs=1e-4)
+    else:
+        assert res.objective <= value + 1e-4
+    cap = np.nan_to_num(res.capacity, nan=0.0)
+    assert np.all(res.load <= cap[np.newaxis, :])
+    sol = phased_coverage(cost, w, 10, sizes=TWO_SIZES, demand=demand, **kwargs)
+    assert sol.open_period.tolist() == res.open_period.tolist()
+    assert sol.size_index.tolist() == res.size_index.tolist()
+    assert sol.status == res.status
+    assert sol.min_group_share == pytest.approx(res.min_group_share, abs=1e-9)
+    assert sol.min_group_share_bound == res.min_group_share_bound
+    assert sol.objective == pytest.approx(res.objective, rel=1e-9)
+
+
+#: Site 1 serves the most need (areas 1 and 2, both group B); only site 2 reaches group A's
+#: area 0 and one of B's areas, so max-min opens it: A fully served, B a third of its weight.
+MAXMIN_COST = np.array([[5.0, 30.0, 8.0], [30.0, 5.0, 8.0], [30.0, 5.0, 30.0]])
+MAXMIN_ARGS = {
+    "sizes": [SizeOption("s", 20.0, 1.0)],
+    "periods": 1,
+    "new_per_period": 1,
+    "mip_gap": 0.0,
+}
+
+
+def test_maxmin_hand_example_and_its_fields():
+    w, demand, groups = [1.0, 1.0, 2.0], [10.0, 10.0, 10.0], ["A", "B", "B"]
+    weighted = capacitated_phased(MAXMIN_COST, w, demand, 10, **MAXMIN_ARGS)
+    assert weighted.open_period.tolist() == [-1, 1, -1]
+    assert np.isnan(weighted.min_group_share)
+    assert np.isnan(weighted.min_group_share_bound)
+    assert not any(name.startswith(STAGE_PREFIX) for name, _, _ in weighted.stages)
+    res = capacitated_phased(
+        MAXMIN_COST, w, demand, 10, objective="maxmin", groups=groups, **MAXMIN_ARGS
+    )
+    assert res.status == "optimal"
+    assert res.open_period.tolist() == [-1, -1, 1]
+    assert res.min_group_share == pytest.approx(1 / 3)
+    assert res.min_group_share_bound == pytest.approx(1 / 3)
+    assert res.objective == pytest.approx(2.0)  # areas 0 and 1 served
+    assert res.message.startswith("max-min stage (capacity-true)")
+    assert "weighted stage" in res.message
+    names = [name for name, _, _ in res.stages]
+    mm = [name.startswith(STAGE_PREFIX) for name in names]
+    assert mm[0]
+    assert not all(mm)
+    assert mm == sorted(mm, reverse=True)  # the max-min stage's rows first
+    # group weights other than the need: by population, B's area 2 counts for less
+    pop = capacitated_phased(
+        MAXMIN_COST,
+        w,
+        demand,
+        10,
+        objective="maxmin",
+        groups=groups,
+        group_weights=[1.0, 3.0, 1.0],
+        **MAXMIN_ARGS,
+    )
+    assert pop.min_group_share == pytest.approx(0.75)
+
+
+def test_maxmin_is_deterministic():
+    args = {"objective": "maxmin", "groups": ["A", "B", "B"], **MAXMIN_ARGS}
+    one = capacitated_phased(MAXMIN_COST, [1.0, 1.0, 2.0], [10.0, 10.0, 10.0], 10, **args)
+    two = capacitated_phased(MAXMIN_COST, [1.0, 1.0, 2.0], [10.0, 10.0, 10.0], 10, **args)
+    assert one.open_period.tolist() == two.open_period.tolist()
+    assert one.min_group_share == two.min_group_share
+    assert one.min_group_share_bound == two.min_group_share_bound
+    assert np.array_equal(one.served_share, two.served_share)
+
+
+def test_maxmin_floor_no_plan_can_meet_is_infeasible():
+    floor = ServiceFloor(np.array([True, False, False]), 1.0, name="area zero", weights=None)
+    res = capacitated_phased(
+        MAXMIN_COST,
+        [1.0, 1.0, 2.0],
+        [30.0, 10.0, 10.0],  # area 0 needs more than a centre can serve
+        10,
+        objective="maxmin",
+        groups=["A", "B", "B"],
+        floors=[floor],
+        **MAXMIN_ARGS,
+    )
+    assert res.status == "infeasible"
+    assert "area zero" in res.message
+    assert np.isnan(res.min_group_share)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"objective": "minmax"}, "objective must be 'weighted' or 'maxmin'"),
+        ({"objective": "maxmin"}, "needs groups"),
+        ({"objective": "maxmin", "groups": ["A"]}, r"groups: expected one label per area \(2"),
+        ({"objective": "maxmin", "groups": [["A"], ["B"]]}, r"found shape \(2, 1\)"),
+        ({"objective": "maxmin", "groups": np.array(["A", 1, None], dtype=object)[:2]}, "sortable"),
+        ({"objective": "maxmin", "groups": ["A", "B"], "group_weights": [1.0]}, "group_weights"),
+        ({"objective": "maxmin", "groups": ["A", "B"], "group_weights": [0, 0]}, "zero weight"),
+        ({"groups": ["A", "B"]}, "only with objective='maxmin'"),
+    ],
+)
+def test_bad_maxmin_input(kwargs, match):
+    args = {"sizes": [SizeOption("s", 5.0, 1.0)], "periods": 1, "new_per_period": 1, **kwargs}
+    with pytest.raises(ValueRangeError, match=match):
+        capacitated_phased(np.ones((2, 2)), [1.0, 1.0], [1.0, 1.0], 5, **args)
+
+
+def _patched_stage(monkeypatch, **fields):
+    """Make the max-min stage return ``fields`` in place of its own (status, bound, ...)."""
+    from dataclasses import replace
+
+    from nhc_planner.optimize import capacitated_maxmin
+
+    real = capacitated_maxmin.max_min_share
+
+    def fake(*args, **kwargs):
+        return replace(real(*args, **kwargs), **fields)
+
+    monkeypatch.setattr(capacitated_maxmin, "max_min_share", fake)
+
+
+def test_maxmin_status_is_optimal_only_when_both_stages_are(monkeypatch):
+    """A max-min stage that did not reach its bound makes the result 'feasible', even with
+    the weighted stage proven; the bound is the max-min stage's."""
+    _patched_stage(monkeypatch, status="feasible", bound=0.9)
+    args = {"objective": "maxmin", "groups": ["A", "B", "B"], **MAXMIN_ARGS}
+    res = capacitated_phased(MAXMIN_COST, [1.0, 1.0, 2.0], [10.0, 10.0, 10.0], 10, **args)
+    assert res.status == "feasible"
+    assert res.gap == 0.0  # the weighted stage's own gap
+    assert res.min_group_share == pytest.approx(1 / 3)
+    assert res.min_group_share_bound == pytest.approx(0.9)
+
+
+def test_maxmin_stage_without_a_plan_gives_no_plan(monkeypatch):
+    _patched_stage(monkeypatch, status="time_limit_no_solution", share=float("nan"), plans=())
+    args = {"objective": "maxmin", "groups": ["A", "B", "B"], **MAXMIN_ARGS}
+    res = capacitated_phased(MAXMIN_COST, [1.0, 1.0, 2.0], [10.0, 10.0, 10.0], 10, **args)
+    assert res.status == "time_limit_no_solution"
+    assert not res.has_plan
+    assert np.isnan(res.min_group_share)
+    assert res.min_group_share_bound == pytest.approx(1 / 3)
+    assert res.message.startswith("max-min stage (capacity-true)")
+    # phased_coverage with demand: no plan either (no capacity fallback after this stage)
+    sol = phased_coverage(
+        MAXMIN_COST,
+        [1.0, 1.0, 2.0],
+        10,
+        periods=1,
+        new_per_period=1,
+        sizes=MAXMIN_ARGS["sizes"],
+        demand=[10.0, 10.0, 10.0],
+        groups=["A", "B", "B"],
+        objective="maxmin",
+    )
+    assert not sol.has_solution
+    assert sol.min_group_share_bound == pytest.approx(1 / 3)

@@ -26,9 +26,10 @@ Method (each step stops on work, never on the clock)
        capacity-aware greedy plans of the weighted model, and the greedy on area
        weights ``sum_g u_ig / U_g`` with the binding groups' weights doubled after each
        plan (:data:`REWEIGHT_ROUNDS` rounds); each plan's worst-group share is an LP
-       with the plan's sites fixed (its best routing). On the demo region (3 years x 2
-       centres, 15 minutes) the reweighted greedy raised the worst served share from
-       25.8% (LP rounding) to 49.3% of a 56.7% bound.
+       with the plan's sites fixed (its best routing). Once a plan's share reaches the
+       bound no further plan is tried (only a strictly better plan would replace it).
+       On the demo region (3 years x 2 centres, 15 minutes) the reweighted greedy
+       raised the worst served share from 25.8% (LP rounding) to 49.3% of a 56.7% bound.
     3. **MIP**: when the model has at most
        :data:`~nhc_planner.optimize.capacitated_phased.MIP_MAX_PAIR_PERIODS` service
        columns (a deterministic size gate: HiGHS's node limit does not bound its root
@@ -40,11 +41,17 @@ Method (each step stops on work, never on the clock)
 
 The time limit is a safety stop only: once it has passed no further step starts, and
 the message says that the result may depend on the machine's speed.
+
+:func:`lexicographic` is the whole capacity-true max-min solve (this stage, then the
+weighted stage with every group's served share held as a floor), the one sequence behind
+``capacitated_phased(objective="maxmin")``, ``phased_coverage(objective="maxmin")``
+with capacities and the coverage planning model's max-min plans.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -55,7 +62,11 @@ from nhc_planner.optimize import capacitated_phased as cp
 from nhc_planner.optimize._common import size_gate_note
 from nhc_planner.optimize._highs import new_highs, pass_model, run
 
-__all__ = ["MaxMinStage", "max_min_share"]
+__all__ = ["STAGE_PREFIX", "MaxMinStage", "lexicographic", "max_min_share"]
+
+#: Prefix of the max-min stage's rows in
+#: :attr:`~nhc_planner.optimize.capacitated_phased.CapacitatedPhasedResult.stages`.
+STAGE_PREFIX = "max-min: "
 
 _F = npt.NDArray[np.float64]
 _I = npt.NDArray[np.int64]
@@ -277,14 +288,14 @@ def max_min_share(
         bound = 1.0
     best: tuple[str, cp._Plan, float, _F] | None = None
     for name, plan in _candidate_plans(m, y_lp):
-        if clock.expired() and best is not None:
-            break
+        if best is not None and (clock.expired() or best[2] >= bound - _TOL):
+            break  # the safety stop, or a plan already reaches the bound
         t0 = time.perf_counter()
         st, share, vals = _solve_lp(m, lp, plan.y(m), work, clock)
         stages.append((f"{name} (worst-group share)", share, time.perf_counter() - t0))
         if st == "optimal" and (best is None or share > best[2] + _TOL):
             best = (name, plan, share, vals)
-    best = _reweighted(m, gidx, lp, work, clock, stages, best)
+    best = _reweighted(m, gidx, lp, work, clock, stages, best, bound)
     notes: list[str] = []
     lp_bound = bound
     size = cp._mip_size(m, None)
@@ -318,12 +329,15 @@ def _reweighted(
     clock: cp._Clock,
     stages: list[tuple[str, float, float]],
     best: tuple[str, cp._Plan, float, _F] | None,
+    bound: float,
 ) -> tuple[str, cp._Plan, float, _F] | None:
     """Greedy plans for the worst group: weights per group, doubled for the binding groups.
 
     Each area weighs ``sum_g u_ig w_g`` with ``w_g = 1 / U_g`` at first (the greedy then
     maximises the sum of the groups' shares); after each plan, the groups whose share is
-    the plan's worst-group share get their ``w_g`` doubled. :data:`REWEIGHT_ROUNDS` rounds.
+    the plan's worst-group share get their ``w_g`` doubled. :data:`REWEIGHT_ROUNDS` rounds,
+    fewer once a plan's share reaches ``bound`` (no plan can do better; as only a strictly
+    better plan replaces the best, stopping there keeps the same plan).
     """
     live = gidx[m.floor_total[gidx] > 0]
     if live.size == 0:
@@ -331,7 +345,7 @@ def _reweighted(
     wg = 1.0 / m.floor_total[live]
     t = m.T - 1
     for k in range(REWEIGHT_ROUNDS):
-        if clock.expired() and best is not None:
+        if best is not None and (clock.expired() or best[2] >= bound - _TOL):
             break
         t0 = time.perf_counter()
         plan = cp._greedy(replace(m, a=m.fw[:, live] @ wg), "gain")
@@ -386,3 +400,78 @@ def _stage_result(
     if timed is not None and not np.array_equal(timed.period, plan.period):
         plans.append(cp._site_arrays(inp, m, timed))
     return MaxMinStage(status, share, bound, tuple(plans), tuple(stages), text, clock.fired)
+
+
+def lexicographic(
+    inp: cp._Inputs,
+    groups: tuple[tuple[str, int, float, _F], ...],
+    work: cp._Work,
+    clock: cp._Clock,
+    start_plans: Sequence[tuple[_I, _I]] = (),
+) -> cp.CapacitatedPhasedResult:
+    """Max-min, then weighted: the capacity-true max-min plan.
+
+    First :func:`max_min_share` over ``groups`` (entries of
+    :func:`~nhc_planner.optimize.capacitated_phased._group_entries`; ``inp.floors`` stay
+    constraints); then the weighted stages of
+    :mod:`~nhc_planner.optimize.capacitated_phased` with every group's served share
+    held at the share reached (less 1e-7) as a floor, started from the max-min plans
+    (and ``start_plans``). With at least 0.5 s left to the weighted stage after the
+    max-min stage's safety stop (as before the two stages shared this code).
+
+    Returns
+    -------
+    CapacitatedPhasedResult
+        The weighted stage's result, with ``min_group_share`` (the returned plan's worst
+        group's served share at the final period) and ``min_group_share_bound`` (the
+        max-min stage's proven bound), the max-min stage's rows first in ``stages``
+        (names prefixed :data:`STAGE_PREFIX`), both stages' messages, and ``status``
+        ``"optimal"`` only when both stages are proven. When the floors cannot be met:
+        ``"infeasible"`` with the shortfall; when the max-min stage finds no plan:
+        ``"time_limit_no_solution"`` with ``min_group_share`` NaN.
+    """
+    t_start = clock.start
+    first = len(inp.floors)
+    mm = max_min_share(
+        replace(inp, floors=inp.floors + groups),
+        np.arange(first, first + len(groups)),
+        mip_nodes=work.mip_nodes,
+        time_limit_s=clock.left(),
+        threads=work.threads,
+        seed=work.seed,
+    )
+    mm_stages = tuple((STAGE_PREFIX + name, value, sec) for name, value, sec in mm.stages)
+    prefix = f"max-min stage (capacity-true): {mm.message}"
+    if mm.status == "infeasible":
+        m = cp._prepare(inp)
+        text = cp._floor_shortfall(m, work.threads, work.seed, clock.left(1.0))
+        return cp._infeasible(inp, m, text, t_start, list(mm_stages))
+    if mm.status not in ("optimal", "feasible"):
+        m = cp._prepare(inp)
+        nan = float("nan")
+        empty = cp._empty(inp, m)
+        stages = list(mm_stages)
+        res = cp._result(inp, m, empty, "time_limit_no_solution", nan, nan, prefix, t_start, stages)
+        return replace(res, min_group_share_bound=float(mm.bound))
+    held = tuple((name, t, max(mm.share - 1e-7, 0.0), gw) for name, t, _, gw in groups)
+    with_floors = replace(inp, floors=inp.floors + held)
+    m = cp._prepare(with_floors)
+    now = time.perf_counter()
+    weighted_clock = cp._Clock(now, max(clock.deadline, now + 0.5))
+    starts = cp._start_plans(m, [*mm.plans, *start_plans])
+    res = cp._solve(with_floors, m, work, weighted_clock, starts)
+    share = float(mm.share)
+    if res.has_plan:
+        final = res.served_share[:, -1]
+        share = min(float(gw @ final / gw.sum()) for _, _, _, gw in groups)
+    bound = max(float(mm.bound), share)
+    proven = mm.status == "optimal" or share >= bound - _TOL
+    return replace(
+        res,
+        status=res.status if proven or not res.has_plan else "feasible",
+        message=f"{prefix}; weighted stage: {res.message}",
+        seconds=time.perf_counter() - t_start,
+        stages=mm_stages + res.stages,
+        min_group_share=share,
+        min_group_share_bound=bound,
+    )

@@ -79,6 +79,14 @@ Method (each step keeps a proven bound; measured in ``benchmarks/results_capacit
        bound are kept. When no site helps, the slots stay unused and the message
        says why.
 
+Max-min (``objective="maxmin"``)
+    With ``groups`` ``g`` (member weights ``u_i``, totals ``U_g``): first ``max m``
+    subject to the constraints above and ``sum_{i in g} u_i sum_j x_ijT >= m U_g`` for
+    every group with weight (the worst group's served share at the final period;
+    :mod:`~nhc_planner.optimize.capacitated_maxmin`), then the weighted objective with
+    every group's served share held at the value reached as a service floor
+    (:func:`~nhc_planner.optimize.capacitated_maxmin.lexicographic`).
+
 Solved with HiGHS through ``highspy`` (OR-Tools' ``pywraplp`` wrapper drops the HiGHS
 incumbent at a time limit and takes seconds to build models of this size).
 """
@@ -220,7 +228,16 @@ class CapacitatedPhasedResult:
     secondary_sites
         Sites placed by the secondary (saturation) objective.
     stages
-        ``(name, value, seconds)`` per stage: LP bounds by round, greedy plans, MIPs.
+        ``(name, value, seconds)`` per stage: LP bounds by round, greedy plans, MIPs;
+        with ``objective="maxmin"`` the max-min stage's rows first, each name starting
+        with :data:`~nhc_planner.optimize.capacitated_maxmin.STAGE_PREFIX`.
+    min_group_share
+        With ``objective="maxmin"``: the worst group's served share at the final period
+        of the returned plan (without a plan, the share the max-min stage's plan
+        reached; NaN when that stage found no plan). NaN when max-min was not asked.
+    min_group_share_bound
+        With ``objective="maxmin"``: a proven upper bound on the worst group's served
+        share of any plan (NaN when not asked, or when the max-min stage proved none).
     """
 
     status: SolveStatus
@@ -244,6 +261,8 @@ class CapacitatedPhasedResult:
     allowed_unused: int
     secondary_sites: _I
     stages: tuple[tuple[str, float, float], ...]
+    min_group_share: float = float("nan")
+    min_group_share_bound: float = float("nan")
 
     @property
     def has_plan(self) -> bool:
@@ -1264,6 +1283,9 @@ def capacitated_phased(
     time_limit_s: float = 120.0,
     threads: int = 1,
     seed: int = 0,
+    objective: str = "weighted",
+    groups: npt.ArrayLike | None = None,
+    group_weights: npt.ArrayLike | None = None,
 ) -> CapacitatedPhasedResult:
     """Capacity-true phased plan: sites, opening period and size, service within capacity.
 
@@ -1316,6 +1338,19 @@ def capacitated_phased(
         Safety stop for the whole call; a result stopped by it says so.
     threads, seed
         HiGHS threads and random seed.
+    objective
+        ``"weighted"`` (default: the weighted need served) or ``"maxmin"``: first the
+        plan whose worst-served group has the largest served share at the final period
+        (:func:`~nhc_planner.optimize.capacitated_maxmin.max_min_share`), then the
+        weighted objective with every group's served share held at that value
+        (:func:`~nhc_planner.optimize.capacitated_maxmin.lexicographic`). The result's
+        ``min_group_share`` and ``min_group_share_bound`` report the first stage;
+        ``status`` is ``"optimal"`` only when both stages are proven.
+    groups
+        With ``"maxmin"``: one label per area (e.g. its local authority); required.
+    group_weights
+        With ``"maxmin"``: the weight of each area in its group's share (e.g. its
+        population); default the final period's ``weights``.
 
     Returns
     -------
@@ -1324,7 +1359,8 @@ def capacitated_phased(
     Raises
     ------
     ValueRangeError
-        For inconsistent inputs.
+        For inconsistent inputs (including ``groups`` of the wrong length, or given
+        without ``objective="maxmin"``).
 
     Examples
     --------
@@ -1364,7 +1400,72 @@ def capacitated_phased(
         seed=seed,
     )
     work = _Work(mip_gap, max_cut_rounds, mip_nodes, threads, seed)
+    max_min = _max_min_groups(objective, groups, group_weights, inp)
+    if max_min:
+        from nhc_planner.optimize.capacitated_maxmin import lexicographic
+
+        return lexicographic(inp, max_min, work, clock)
     return _solve(inp, _prepare(inp), work, clock)
+
+
+def _max_min_groups(
+    objective: str,
+    groups: npt.ArrayLike | None,
+    group_weights: npt.ArrayLike | None,
+    inp: _Inputs,
+) -> tuple[tuple[str, int, float, _F], ...]:
+    """The max-min groups of :func:`capacitated_phased` (empty for ``"weighted"``), checked."""
+    if objective not in ("weighted", "maxmin"):
+        msg = f"objective must be 'weighted' or 'maxmin'; found {objective!r}"
+        raise ValueRangeError(msg)
+    if objective == "weighted":
+        if groups is not None or group_weights is not None:
+            msg = (
+                "groups and group_weights are used only with objective='maxmin'; for a "
+                "minimum served share per group give floors (ServiceFloor)"
+            )
+            raise ValueRangeError(msg)
+        return ()
+    n = inp.w.size
+    if groups is None:
+        msg = "objective='maxmin' needs groups (one label per area, e.g. its local authority)"
+        raise ValueRangeError(msg)
+    labels = np.asarray(groups)
+    if labels.shape != (n,):
+        msg = (
+            f"groups: expected one label per area ({n}, the cost rows); found shape {labels.shape}"
+        )
+        raise ValueRangeError(msg)
+    try:
+        uniq, codes = np.unique(labels, return_inverse=True)
+    except TypeError as exc:
+        msg = f"groups: labels must be of one sortable kind (all text or all numbers); {exc}"
+        raise ValueRangeError(msg) from exc
+    gw = inp.w if group_weights is None else as_weights(group_weights, n, "group_weights")
+    entries = _group_entries(codes.reshape(-1), list(uniq), gw, inp.T)
+    if not entries:
+        msg = (
+            f"group_weights: all {uniq.size} group(s) have zero weight; max-min needs at "
+            "least one group with weight"
+        )
+        raise ValueRangeError(msg)
+    return entries
+
+
+def _group_entries(
+    codes: _I, labels: Sequence[Any], weights: _F, periods: int
+) -> tuple[tuple[str, int, float, _F], ...]:
+    """One served-share entry per group with weight: the max-min groups of :class:`_Inputs`.
+
+    ``codes`` gives each area's group (an index into ``labels``); each entry is
+    ``(name, final period (0-based), share 0, the members' weights)``.
+    """
+    out = []
+    for g, label in enumerate(labels):
+        gw = np.where(codes == g, weights, 0.0)
+        if gw.sum() > 0:
+            out.append((f"group {label} (max-min)", periods - 1, 0.0, gw))
+    return tuple(out)
 
 
 def solve_inputs(
@@ -1377,23 +1478,30 @@ def solve_inputs(
     max_cut_rounds: int = 10,
     mip_nodes: int = 2_000,
     start_plans: Sequence[tuple[_I, _I]] = (),
+    max_min_groups: Sequence[tuple[str, int, float, _F]] = (),
 ) -> CapacitatedPhasedResult:
     """:func:`capacitated_phased` on inputs already checked (``phased_coverage`` with demand).
 
     ``inp`` is an :class:`_Inputs` in original indices; the work limits are those of
     :func:`capacitated_phased`. ``start_plans`` are plans to consider beside the greedy
     ones, each ``(open_period, size_index)`` per site as in
-    :class:`CapacitatedPhasedResult` (e.g. the max-min stage's plans); a plan that
-    misses a floor is ignored.
+    :class:`CapacitatedPhasedResult`; a plan that misses a floor is ignored.
+    ``max_min_groups`` (:func:`_group_entries`), when given, make it the max-min solve
+    (``objective="maxmin"``: :func:`~nhc_planner.optimize.capacitated_maxmin.lexicographic`).
     """
     clock = _Clock(time.perf_counter(), time.perf_counter() + time_limit_s)
     work = _Work(mip_gap, max_cut_rounds, mip_nodes, threads, seed)
+    if max_min_groups:
+        from nhc_planner.optimize.capacitated_maxmin import lexicographic
+
+        return lexicographic(inp, tuple(max_min_groups), work, clock, start_plans)
     m = _prepare(inp)
-    starts = [
-        _Plan(np.asarray(op)[m.cand].copy(), np.asarray(si)[m.cand].copy())
-        for op, si in start_plans
-    ]
-    return _solve(inp, m, work, clock, starts)
+    return _solve(inp, m, work, clock, _start_plans(m, start_plans))
+
+
+def _start_plans(m: _Model, plans: Sequence[tuple[_I, _I]]) -> list[_Plan]:
+    """Plans given per original site (``(open_period, size_index)``) in model indices."""
+    return [_Plan(np.asarray(op)[m.cand].copy(), np.asarray(si)[m.cand].copy()) for op, si in plans]
 
 
 def _greedy_rules(m: _Model) -> list[tuple[str, str, int]]:

@@ -1812,55 +1812,51 @@ def _run_capacity_true(
     solver is :func:`~nhc_planner.optimize.capacitated_phased.capacitated_phased`'s
     (greedy plans, LP bound by row generation, size-gated and node-limited MIPs), which
     stops on work limits alone, so the plan does not depend on the machine's load. With
-    ``objective="maxmin"`` the max-min stage is
-    :func:`~nhc_planner.optimize.capacitated_maxmin.max_min_share` (LP bound, rounded and
-    greedy plans, a size-gated node-limited MIP) and the weighted stage holds every
-    group's served share at its value as a floor, starting from its plans. When the
-    safety stop leaves no plan, the capacity fallback applies as before.
+    ``objective="maxmin"`` it is the same solver's max-min solve
+    (:func:`~nhc_planner.optimize.capacitated_maxmin.lexicographic`: the worst served
+    share by :func:`~nhc_planner.optimize.capacitated_maxmin.max_min_share`, then the
+    weighted stage with every group's served share held at its value as a floor). When
+    the weighted stage's safety stop leaves no plan, the capacity fallback applies as
+    before; when the max-min stage finds none, there is no plan.
     """
-    from nhc_planner.optimize.capacitated_phased import solve_inputs
+    from nhc_planner.optimize.capacitated_maxmin import STAGE_PREFIX
+    from nhc_planner.optimize.capacitated_phased import _group_entries, solve_inputs
 
     opts, s = p.opts, p.s
-    inp = _capacity_inputs(p, red)
-    min_share: float | None = None
-    share_bound: float | None = None
-    starts: tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...] = ()
-    prefix = ""
-    stage1_optimal = True
-    mm_stages: list[tuple[str, float, float]] = []
-    if s.objective == "maxmin":
-        mm = _capacity_maxmin(p, inp)
-        if mm.status == "infeasible":
-            return _unsolved_capacity(p, red, start, common)
-        common["min_group_share_bound"] = float(mm.bound)
-        if mm.status not in ("optimal", "feasible"):
-            outcome = MipOutcome(
-                "time_limit_no_solution", np.nan, np.nan, 0.0, s.backend, mm.message
-            )
-            return no_solution(p.n, outcome, kind=PhasedSolution, **common)
-        min_share, share_bound, starts = mm.share - 1e-7, float(mm.bound), mm.plans
-        inp = replace(inp, floors=inp.floors + _group_floors(p, max(min_share, 0.0)))
-        prefix = f"max-min stage (capacity-true): {mm.message}; weighted stage: "
-        stage1_optimal = mm.status == "optimal"
-        mm_stages = list(mm.stages)
-    left = max(opts.time_limit_s - (time.perf_counter() - start), 0.5)
+    maxmin = s.objective == "maxmin"
+    groups: tuple[tuple[str, int, float, npt.NDArray[np.float64]], ...] = ()
+    if maxmin:
+        assert p.group_codes is not None
+        groups = _group_entries(p.group_codes, p.group_labels, p.gw, p.periods)
     res = solve_inputs(
-        inp,
+        _capacity_inputs(p, red),
         mip_gap=s.mip_gap,
-        time_limit_s=left,
+        time_limit_s=max(opts.time_limit_s - (time.perf_counter() - start), 0.5),
         threads=opts.threads,
         seed=opts.seed,
-        start_plans=starts,
+        max_min_groups=groups,
     )
-    stages: dict[str, Any] = {"capacitated_phased": list(res.stages)}
-    if mm_stages:
-        stages["capacitated_maxmin"] = mm_stages
+    mm_rows = [r for r in res.stages if r[0].startswith(STAGE_PREFIX)]
+    stages: dict[str, Any] = {
+        "capacitated_phased": [r for r in res.stages if not r[0].startswith(STAGE_PREFIX)]
+    }
+    if mm_rows:
+        stages["capacitated_maxmin"] = [(n.removeprefix(STAGE_PREFIX), v, t) for n, v, t in mm_rows]
+    found = maxmin and bool(np.isfinite(res.min_group_share))
+    # the uncapacitated path's convention: the share held, 1e-7 below the share reached
+    min_share = float(res.min_group_share) - 1e-7 if found else None
+    share_bound = None
+    if maxmin and np.isfinite(res.min_group_share_bound):
+        share_bound = float(res.min_group_share_bound)
+        common["min_group_share_bound"] = share_bound
     if res.status == "infeasible":
         return infeasible_solution(
             p.n, res.message, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
         )
     if not res.has_plan:
         outcome = MipOutcome(res.status, np.nan, res.bound, res.seconds, s.backend, res.message)
+        if maxmin and not found:  # the max-min stage found no plan: no fallback
+            return no_solution(p.n, outcome, kind=PhasedSolution, **common)
         left = max(opts.time_limit_s - (time.perf_counter() - start), 0.25 * opts.time_limit_s)
         fallback = _capacity_fallback(p, left)
         if fallback is None:
@@ -1870,8 +1866,8 @@ def _run_capacity_true(
         )
     served = np.stack([f.toarray() for f in res.fractions]) if res.fractions else None
     return _Run(
-        status=res.status if stage1_optimal else "feasible",
-        message=prefix + res.message,
+        status=res.status,
+        message=res.message,
         open_period=np.asarray(res.open_period, dtype=np.int64),
         size_index=np.asarray(res.size_index, dtype=np.int64),
         raw_bound=float(res.bound),
@@ -1908,54 +1904,6 @@ def _capacity_inputs(p: _Problem, red: _Reduced) -> Any:
         cover=red.cover,
         floors=tuple((f.name, f.period - 1, f.share, f.weights) for f in p.floor_list),
         wt=p.wt,
-    )
-
-
-def _group_floors(p: _Problem, share: float) -> tuple[tuple[str, int, float, Any], ...]:
-    """One served-share floor per group with weight, at the final period."""
-    assert p.group_codes is not None
-    out = []
-    for g, label in enumerate(p.group_labels):
-        gw = np.where(p.group_codes == g, p.gw, 0.0)
-        if gw.sum() > 0:
-            out.append((f"group {label} (max-min)", p.periods - 1, float(share), gw))
-    return tuple(out)
-
-
-def _capacity_maxmin(p: _Problem, inp: Any) -> Any:
-    """The capacity-true max-min stage (:func:`capacitated_maxmin.max_min_share`)."""
-    from nhc_planner.optimize.capacitated_maxmin import max_min_share
-
-    groups = _group_floors(p, 0.0)
-    with_groups = replace(inp, floors=inp.floors + groups)
-    first = len(inp.floors)
-    return max_min_share(
-        with_groups,
-        np.arange(first, first + len(groups)),
-        time_limit_s=p.opts.time_limit_s,
-        threads=p.opts.threads,
-        seed=p.opts.seed,
-    )
-
-
-def _unsolved_capacity(
-    p: _Problem, red: _Reduced, start: float, common: dict[str, Any]
-) -> PhasedSolution:
-    """The answer when the service floors cannot be met (capacity-true max-min stage)."""
-    from nhc_planner.optimize.capacitated_phased import solve_inputs
-
-    # the weighted solver explains which floor fails and by how much
-    res = solve_inputs(
-        _capacity_inputs(p, red),
-        mip_gap=p.s.mip_gap,
-        time_limit_s=p.opts.time_limit_s,
-        threads=p.opts.threads,
-        seed=p.opts.seed,
-        mip_nodes=0,
-        max_cut_rounds=0,
-    )
-    return infeasible_solution(
-        p.n, res.message, seconds=time.perf_counter() - start, kind=PhasedSolution, **common
     )
 
 
