@@ -307,7 +307,7 @@ def test_polish_keeps_the_plan_valid_and_never_worsens_the_root_plan() -> None:
     rng = np.random.default_rng(4)
     adj, cost = grid(6, 7)
     pop = rng.integers(800, 1200, 42).astype(float)
-    kwargs = {"min_pop": 7000.0, "max_pop": 8800.0, "gap": 0.0, "max_nodes": 0}
+    kwargs = {"min_pop": 7000.0, "max_pop": 8800.0, "gap": 0.0, "max_nodes": 0, "pair_rounds": 0}
     plain = delineate(pop, adj, cost, polish=False, **kwargs)
     a = delineate(pop, adj, cost, polish=True, **kwargs)
     b = delineate(pop, adj, cost, polish=True, **kwargs)
@@ -319,6 +319,40 @@ def test_polish_keeps_the_plan_valid_and_never_worsens_the_root_plan() -> None:
     assert a.objective < plain.objective  # here it finds a better plan (measured 4%)
     assert a.bound == plain.bound  # the polish changes the plan, never the bound
     assert np.array_equal(a.labels, b.labels)  # node limits decide: deterministic
+
+
+@pytest.mark.parametrize("grid_seed", [4, 7, 11])
+def test_pair_search_keeps_the_plan_valid_and_never_worsens_it(grid_seed: int) -> None:
+    # tight bounds: re-solving pairs of adjacent districts as two-district problems
+    rng = np.random.default_rng(grid_seed)
+    adj, cost = grid(6, 7)
+    pop = rng.integers(800, 1200, 42).astype(float)
+    kwargs = {"min_pop": 7000.0, "max_pop": 8800.0, "gap": 0.0, "max_nodes": 0}
+    without = delineate(pop, adj, cost, pair_rounds=0, **kwargs)
+    a = delineate(pop, adj, cost, pair_rounds=3, **kwargs)
+    b = delineate(pop, adj, cost, pair_rounds=3, **kwargs)
+    check_plan(a, pop, adj)
+    sizes = np.bincount(a.labels, weights=pop)
+    # within the bounds applied (a widening, when the search needed one, is reported)
+    lo, hi = (a.exceptions[0].min_pop, a.exceptions[0].max_pop) if a.exceptions else (7e3, 8.8e3)
+    assert a.exceptions == without.exceptions
+    assert (sizes >= lo).all()
+    assert (sizes <= hi).all()
+    assert a.objective <= without.objective + 1e-9
+    assert a.bound == without.bound  # without branching the bound is the root's
+    assert np.array_equal(a.labels, b.labels)  # work limits decide: deterministic
+    # the districts' travel is to their own seeds, which lie inside them
+    assert np.array_equal(a.labels[a.seeds], np.arange(a.n_districts))
+
+
+def test_pair_search_finds_a_better_plan_on_a_tight_grid() -> None:
+    rng = np.random.default_rng(4)
+    adj, cost = grid(6, 7)
+    pop = rng.integers(800, 1200, 42).astype(float)
+    kwargs = {"min_pop": 7000.0, "max_pop": 8800.0, "gap": 0.0, "max_nodes": 0, "polish": False}
+    without = delineate(pop, adj, cost, pair_rounds=0, **kwargs)
+    with_pairs = delineate(pop, adj, cost, pair_rounds=3, **kwargs)
+    assert with_pairs.objective < without.objective
 
 
 def test_groups_report_what_was_proven_and_the_message_names_those_short() -> None:
