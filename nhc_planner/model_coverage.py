@@ -26,7 +26,7 @@ above its capacity, and the plan says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -88,6 +88,8 @@ class CoverageArrays:
         Keyword options of
         :func:`~nhc_planner.optimize.capacitated_phased.capacitated_phased`
         (:func:`capacitated_options`) when ``capacity.constrain``; else None.
+    la_names : dict
+        Local authority code -> name (for the plan's words).
     """
 
     cost: np.ndarray
@@ -95,6 +97,7 @@ class CoverageArrays:
     scenario: Scenario
     options: dict[str, Any]
     capacity_options: dict[str, Any] | None = None
+    la_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -380,7 +383,7 @@ def _maxmin_words(
     a, b = f"{share:.1%}", f"{bound:.1%}"
     if a == b and not proven:
         a, b = f"{share:.2%}", f"{bound:.2%}"
-    who = f" ({worst})" if worst else ""
+    who = f", {worst}," if worst else ""
     text = (
         f"Max-min: the worst-served local authority{who} has {a} of its residents served "
         f"within {std} and within capacity by year {s.phasing.years} (each area counted at "
@@ -434,6 +437,14 @@ def _worst_group(labels: np.ndarray, weights: np.ndarray, served: np.ndarray) ->
         if not share >= best[1]:  # NaN at first
             best = (str(label), share)
     return best
+
+
+def _la_names(areas: pd.DataFrame) -> dict[str, str]:
+    """Local authority code -> name, from the areas' ``la_code`` / ``la_name`` columns."""
+    if "la_name" not in areas.columns:
+        return {}
+    pairs = areas[["la_code", "la_name"]].astype(str).drop_duplicates("la_code")
+    return dict(zip(pairs["la_code"], pairs["la_name"], strict=True))
 
 
 def _unmet_words(unmet: float, demand: float) -> str:
@@ -517,6 +528,8 @@ def _capacitated_result(built: CoverageArrays, sol: CapacitatedPhasedResult) -> 
     share = bound = None
     if s.policy.objective == "maxmin":
         worst, _ = _worst_group(ctx.la, ctx.population, sol.served_share[:, -1])
+        name = built.la_names.get(worst, "")
+        worst = f"{name} ({worst})" if name and name != worst else worst
         share = float(sol.min_group_share)
         bound = float(sol.min_group_share_bound)
     report = _report_cap(sol, s, n_new, float(unmet.sum()), float(ctx.demand.sum()), worst)
@@ -609,6 +622,7 @@ class CoverageModel:
             scenario=s,
             options=phased_options(ctx, s),
             capacity_options=capacitated_options(ctx, s) if s.capacity.constrain else None,
+            la_names=_la_names(inputs.areas),
         )
 
     def solve(self, built: CoverageArrays) -> CoverageResult:

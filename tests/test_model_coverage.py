@@ -219,6 +219,15 @@ def test_demo_maxmin_with_capacity_is_deterministic() -> None:
     share, bound = one.solver["min_group_share"], one.solver["min_group_share_bound"]
     assert share == pytest.approx(_worst_served_share(one), abs=1e-6)
     assert f"{share:.1%}" in one.solver["message"]
+    # the worst authority is named as people know it, with its code
+    a = one.assignments
+    served = (a["weekly_demand"] - a["weekly_unmet"]).clip(lower=0) / a["weekly_demand"]
+    by_la = (served.fillna(0) * a["population"]).groupby(a["la_code"]).sum() / a.groupby("la_code")[
+        "population"
+    ].sum()
+    worst = str(by_la.idxmin())
+    name = str(a.loc[a["la_code"] == worst, "la_name"].iloc[0])
+    assert f"local authority, {name} ({worst}), has" in one.solver["message"]
     if bound > share + 1e-6:
         assert f"no plan can raise it above {bound:.1%} (proven)" in one.solver["message"]
     cols = ["site_id", "phase", "size", "weekly_demand_served"]
