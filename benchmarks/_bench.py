@@ -9,14 +9,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from nhc_planner._atomic import atomic_write_text
 
-__all__ = ["load_text", "matrix_digest", "write_results"]
+__all__ = ["load_text", "matrix_digest", "read_sources", "table", "write_results"]
 
 
 def load_text() -> str:
@@ -27,6 +27,15 @@ def load_text() -> str:
 def matrix_digest(a: np.ndarray, n: int = 12) -> str:
     """First ``n`` hex digits of the SHA-256 of ``a`` (C order, as stored)."""
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:n]
+
+
+def table(
+    rows: Sequence[dict[str, object]], cell: Callable[[str, object], str] = lambda k, v: str(v)
+) -> list[str]:
+    """Markdown lines of ``rows`` (dicts with the same keys; ``cell(key, value)`` formats)."""
+    head = list(rows[0]) if rows else []
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(cell(k, v) for k, v in row.items()) + " |" for row in rows]
 
 
 def write_results(out: str | Path, lines: Sequence[str]) -> Path:

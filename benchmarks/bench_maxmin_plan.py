@@ -26,7 +26,7 @@ import platform
 import time
 from typing import Any
 
-from _bench import load_text, write_results
+from _bench import load_text, table, write_results
 from bench_neighbourhood_model import leeds_region
 
 from nhc_planner.demo import demo_region
@@ -88,7 +88,6 @@ def main() -> None:
             print(row, flush=True)
             rows.append(row)
     load_after = load_text()
-    head = list(rows[0]) if rows else []
     lines = [
         "# Capacity-true max-min plans through plan() (coverage model)",
         "",
@@ -98,10 +97,8 @@ def main() -> None:
         "Default scenario otherwise (5 years x 2 new centres, 15 minutes' drive, "
         "solver.time_limit_s = 30, gap tolerance 0).",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
+        *table(rows),
     ]
-    lines += ["| " + " | ".join(str(v) for v in row.values()) + " |" for row in rows]
     write_results(args.out, lines)
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _bench import write_results
+from _bench import table, write_results
 
 from nhc_planner.demo import demo_region
 from nhc_planner.model_neighbourhoods import NeighbourhoodModel
@@ -107,21 +107,14 @@ def main() -> None:
             print(row)
             rows.append(row)
     load_after = os.getloadavg()
-    head = list(rows[0]) if rows else []
     lines = [
         "# Neighbourhood planning model: delineation plus siting",
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} cores; load average "
         f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
+        *table(rows, lambda k, v: f"{v:.4f}" if isinstance(v, float) and "gap" in k else str(v)),
     ]
-    for row in rows:
-        cells = [
-            f"{v:.4f}" if isinstance(v, float) and "gap" in k else str(v) for k, v in row.items()
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
     out = Path(args.out)
     write_results(out, lines)
 
