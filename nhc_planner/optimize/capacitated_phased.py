@@ -65,6 +65,10 @@ Method (each step keeps a proven bound; measured in ``benchmarks/results_capacit
        most :data:`MIP_MAX_PAIR_PERIODS` service columns (HiGHS's node limit does not
        bound its root node, which took minutes on the demo region) and stops after
        ``mip_nodes`` nodes; a skipped stage is named in the message.
+    4b. **Site swaps** (:mod:`~nhc_planner.optimize._site_swap`), when the gap is still
+       above ``mip_gap``: a new centre moves to a nearby closed site (same period and
+       size, within budget), kept when the plan's service LP serves more; first
+       improvement, at most 5 rounds and 250 valuations (fewer on large models).
 
     Every stage stops on work (rounds, iterations, nodes, model size), never on the
     clock, and HiGHS runs with a fixed thread count and seed, so the same inputs give
@@ -1603,6 +1607,12 @@ def _solve(
         notes.append(skipped)
     if best is None:
         return _no_plan(inp, m, t_start, stages, bound)
+    # ---- site swaps while the plan is not proven within the gap
+    if relative_gap(best.objective, bound) > mip_gap:
+        from nhc_planner.optimize._site_swap import timed_swap
+
+        best, moved = timed_swap(m, best, threads, seed, clock, stages)
+        best_from = "swap search" if moved else best_from
     # ---- saturation: unused slots by the secondary objective
     sec_plan, added, unused = _secondary(m, inp, best)
     if added or not np.array_equal(sec_plan.period, best.period):
