@@ -849,8 +849,9 @@ def _solve_k(
         polish_best()  # the branching may have found a better plan
     if k > 2 and s.pair_rounds > 0 and bound < best[0] * (1.0 - s.gap):
         # last, so that the branching's zones (the best plan's districts) are unchanged
-        best, sub_iterations = _pair_search(pop, c, graph, best, lo, hi, s, deadline)
+        best, sub_iterations, sub_timed_out = _pair_search(pop, c, graph, best, lo, hi, s, deadline)
         it += sub_iterations
+        timed_out |= sub_timed_out
     return _KOutcome(best[1], best[2], best[0], min(bound, best[0]), it, timed_out)
 
 
@@ -863,12 +864,13 @@ def _pair_search(
     hi: float,
     s: _Settings,
     deadline: float,
-) -> tuple[tuple[float, np.ndarray, np.ndarray], int]:
+) -> tuple[tuple[float, np.ndarray, np.ndarray], int, bool]:
     """Re-solve each pair of adjacent districts as a two-district problem; keep gains.
 
-    Returns the improved ``(objective, labels, seeds)`` and the subgradient iterations
-    the re-solves ran. Work-limited (``s.pair_rounds`` rounds, each pair solved with
-    ``s``'s limits); the deadline only stops further pairs.
+    Returns the improved ``(objective, labels, seeds)``, the subgradient iterations the
+    re-solves ran and whether the safety stop cut the search short. Work-limited
+    (``s.pair_rounds`` rounds, each pair solved with ``s``'s limits); the deadline only
+    stops further pairs.
     """
     _, labels, seeds = best
     labels, seeds = labels.copy(), seeds.copy()
@@ -877,13 +879,14 @@ def _pair_search(
     rows, cols = adj.nonzero()
     sub_settings = replace(s, gap=0.0, pair_rounds=0)
     iterations = 0
+    stopped = False
     for _ in range(s.pair_rounds):
         improved = False
         k = seeds.size
         for a in range(k):
             for b in range(a + 1, k):
                 if time.perf_counter() > deadline:
-                    return (_objective(pop, c, labels, seeds), labels, seeds), iterations
+                    return (_objective(pop, c, labels, seeds), labels, seeds), iterations, True
                 if not np.any((labels[rows] == a) & (labels[cols] == b)):
                     continue  # not adjacent (now)
                 m = np.flatnonzero((labels == a) | (labels == b))
@@ -892,6 +895,7 @@ def _pair_search(
                 sub = _Graph(sp.csr_matrix(adj[m][:, m]))
                 out = _solve_k(pop[m], c[np.ix_(m, m)], sub, 2, lo, hi, sub_settings, deadline)
                 iterations += out.iterations
+                stopped |= out.timed_out
                 if out.labels is None or out.objective >= before - _EPS * max(1.0, before):
                     continue
                 pair = np.array([a, b])
@@ -900,7 +904,7 @@ def _pair_search(
                 improved = True
         if not improved:
             break
-    return (_objective(pop, c, labels, seeds), labels, seeds), iterations
+    return (_objective(pop, c, labels, seeds), labels, seeds), iterations, stopped
 
 
 def _polish(
