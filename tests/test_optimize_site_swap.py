@@ -113,3 +113,13 @@ def test_swap_never_worsens_and_keeps_counts_sizes_and_budgets(data: st.DataObje
     again, _ = swap_search(m, start, 1, 0, _clock())
     assert np.array_equal(again.period, out.period)
     assert np.array_equal(again.size, out.size)
+
+
+def test_an_unrouted_plan_is_valued_first() -> None:
+    cost = np.where(np.eye(3, dtype=bool) | np.eye(3, k=1, dtype=bool), 1.0, INF)
+    m = _model(cost, np.ones(3), np.ones(3), new_per_period=1)
+    plan = cp._greedy(m, "gain")  # no routing yet
+    out, n = swap_search(m, plan, 1, 0, _clock())
+    assert out.x is not None
+    assert n >= 1
+    assert out.objective == cp._evaluate(m, plan, 1, 0, _clock()).objective  # type: ignore[union-attr]

@@ -109,7 +109,7 @@ def swap_search(
     m
         The preprocessed model.
     plan
-        A valued plan (``objective`` set).
+        A valued plan (``objective`` set; its routing ``x`` is computed if missing).
     threads, seed
         HiGHS threads and seed for the valuations.
     clock
@@ -128,6 +128,12 @@ def swap_search(
     option = _option_index(m)
     best = plan
     evaluations = 0
+    if best.x is None:  # the routing is needed to see what is left unserved
+        valued = cp._evaluate(m, plan, threads, seed, clock)
+        evaluations += 1
+        if valued is None:
+            return plan, evaluations
+        best = valued
     for _ in range(SWAP_ROUNDS):
         improved = False
         for j in np.flatnonzero(best.period >= 1):
@@ -168,4 +174,4 @@ def timed_swap(
     t0 = time.perf_counter()
     out, n = swap_search(m, plan, threads, seed, clock)
     stages.append((f"swap search ({n} valuations)", out.objective, time.perf_counter() - t0))
-    return out, out is not plan
+    return out, out.objective > plan.objective * (1 + 1e-9)
