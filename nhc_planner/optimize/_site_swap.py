@@ -56,15 +56,14 @@ _I = npt.NDArray[np.int64]
 _F = npt.NDArray[np.float64]
 
 
-def _overlap(m: cp._Model) -> tuple[sparse.csr_array, sparse.csr_array]:
-    """``(nc, nc)`` demand of the rows two candidate sites can both serve, and the
-    ``(nc, R)`` reach of each candidate (1 where it can serve a row)."""
+def _reach(m: cp._Model) -> tuple[sparse.csr_array, sparse.csr_array]:
+    """The ``(nc, R)`` reach of each candidate (1 where it can serve a row) and the
+    ``(nc, nc)`` pairs of candidates that share a row (non-zero where they do)."""
     cand = m.ps < m.nc
     reach = sparse.csr_array(
         (np.ones(int(cand.sum())), (m.ps[cand], m.pr[cand])), shape=(m.nc, m.R)
     )
-    weighted = reach.multiply(m.d[np.newaxis, :]).tocsr()
-    return sparse.csr_array(weighted @ reach.T), reach
+    return reach, sparse.csr_array(reach @ reach.T)
 
 
 def _unmet_reach(m: cp._Model, plan: cp._Plan, reach: sparse.csr_array) -> _F:
@@ -123,7 +122,7 @@ def swap_search(
     """
     if m.nc == 0 or m.Q == 0:
         return plan, 0
-    overlap, reach = _overlap(m)
+    reach, shared = _reach(m)
     limit = min(SWAP_EVALUATIONS, max(SWAP_MIN_EVALUATIONS, SWAP_WORK // max(1, m.P * m.T)))
     option = _option_index(m)
     best = plan
@@ -134,15 +133,15 @@ def swap_search(
         if valued is None:
             return plan, evaluations
         best = valued
+    unmet = _unmet_reach(m, best, reach)  # refreshed after each move kept
     for _ in range(SWAP_ROUNDS):
         improved = False
         for j in np.flatnonzero(best.period >= 1):
             if best.period[j] < 1:
                 continue  # moved away earlier in this round
-            row = overlap[[int(j)], :].toarray().ravel()
+            row = shared[[int(j)], :].toarray().ravel()
             s = int(best.size[j])
             closed = np.flatnonzero((best.period < 0) & (option[:, s] >= 0) & (row > 0))
-            unmet = _unmet_reach(m, best, reach)
             near = closed[np.argsort(-unmet[closed], kind="stable")[:SWAP_NEAR]]
             for j2 in near:
                 if evaluations >= limit or clock.expired():
@@ -156,6 +155,7 @@ def swap_search(
                 evaluations += 1
                 if trial is not None and trial.objective > best.objective * (1 + 1e-9):
                     best, improved = trial, True
+                    unmet = _unmet_reach(m, best, reach)
                     break
         if not improved:
             break
