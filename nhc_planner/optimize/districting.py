@@ -890,15 +890,16 @@ def _pair_search(
                 if not np.any((labels[rows] == a) & (labels[cols] == b)):
                     continue  # not adjacent (now)
                 m = np.flatnonzero((labels == a) | (labels == b))
-                used = m[pop[m] > 0]
-                before = float(np.sum(pop[used] * c[used, seeds[labels[used]]]))
+                pair = np.array([a, b])
+                c_m = c[np.ix_(m, m)]
+                local = (labels[m] == b).astype(np.int64)  # a -> 0, b -> 1
+                before = _objective(pop[m], c_m, local, np.searchsorted(m, seeds[pair]))
                 sub = _Graph(sp.csr_matrix(adj[m][:, m]))
-                out = _solve_k(pop[m], c[np.ix_(m, m)], sub, 2, lo, hi, sub_settings, deadline)
+                out = _solve_k(pop[m], c_m, sub, 2, lo, hi, sub_settings, deadline)
                 iterations += out.iterations
                 stopped |= out.timed_out
                 if out.labels is None or out.objective >= before - _EPS * max(1.0, before):
                     continue
-                pair = np.array([a, b])
                 labels[m] = pair[out.labels]
                 seeds[pair] = m[out.seeds]
                 improved = True
