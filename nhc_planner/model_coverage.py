@@ -427,22 +427,18 @@ def _worst_group(labels: np.ndarray, weights: np.ndarray, served: np.ndarray) ->
     >>> _worst_group(np.array(["a", "a", "b"]), np.ones(3), np.array([1.0, 0.0, 0.4]))
     ('b', 0.4)
     """
-    best = ("", float("nan"))
-    for label in sorted(set(labels.tolist())):
-        members = labels == label
-        total = float(weights[members].sum())
-        if total <= 0:
-            continue
-        share = float(weights[members] @ served[members]) / total
-        if not share >= best[1]:  # NaN at first
-            best = (str(label), share)
-    return best
+    names, codes = np.unique(labels, return_inverse=True)
+    total = np.bincount(codes, weights=weights, minlength=names.size)
+    got = np.bincount(codes, weights=weights * served, minlength=names.size)
+    share = np.where(total > 0, got / np.where(total > 0, total, 1.0), np.inf)
+    if not np.isfinite(share).any():
+        return "", float("nan")
+    k = int(np.argmin(share))  # the first in sorted order on ties
+    return str(names[k]), float(share[k])
 
 
 def _la_names(areas: pd.DataFrame) -> dict[str, str]:
     """Local authority code -> name, from the areas' ``la_code`` / ``la_name`` columns."""
-    if "la_name" not in areas.columns:
-        return {}
     pairs = areas[["la_code", "la_name"]].astype(str).drop_duplicates("la_code")
     return dict(zip(pairs["la_code"], pairs["la_name"], strict=True))
 
