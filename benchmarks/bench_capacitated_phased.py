@@ -222,6 +222,7 @@ def main() -> None:
         runs = [
             (run_ours, (case, args.seed, 0.01)),
             (run_ours, (case, args.seed, 0.005)),
+            (run_ours, (case, args.seed, 0.0)),  # the plan()'s default: site swaps run
             (run_uncapacitated, (case, args.seed)),
         ]
         if not args.skip_highs:
